@@ -1,0 +1,1 @@
+"""The supply-network model, its compilation into arrays and its file formats."""

@@ -1,0 +1,1 @@
+"""Readers and writers of network files: Setu workbook/CSV, accelerator JSON, Willems chains."""

@@ -1,0 +1,1 @@
+"""The stress-test engine: TTR/TTS linear programs, scenarios, sweeps and explanations."""

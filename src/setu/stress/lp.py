@@ -1,0 +1,325 @@
+"""The TTR and TTS linear programs, built once per network in HiGHS and changed in place per scenario.
+
+Column layout: production ``u`` (one per node), shipments ``y`` (one per edge), then lost
+units ``l`` (one per product, TTR model) or ``tau = 1/t`` (TTS model). Row layout: BOM rows,
+ship rows (one per supplying node), demand rows (one per product), shared-site rows.
+Capacity is the column bound of ``u``.
+
+The TTS model is solved in the reciprocal horizon: dividing every constraint of
+``max t`` by ``t`` and writing ``u/t``, ``y/t`` as the production and shipment *rates* gives
+``min tau`` with ``sum y - u - s tau <= 0`` (ship), ``u + s tau >= d`` (demand) and
+``u <= c``. It is the same LP with a linear objective, but capacity becomes a bound and
+an unbounded TTS becomes ``tau = 0``, an ordinary optimum; an infeasible one is TTS = 0.
+
+A scenario only changes column bounds of ``u``, so the optimal basis of the undisrupted
+network stays dual feasible and the dual simplex re-solves from it in a few pivots.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import highspy
+import numpy as np
+from numpy.typing import NDArray
+from scipy.sparse import coo_matrix
+
+from setu.network.compile import CompiledNetwork, FloatArray, IntArray
+
+Kind = Literal["ttr", "tts"]
+
+_OPTIMAL = highspy.HighsModelStatus.kOptimal
+_INFEASIBLE = highspy.HighsModelStatus.kInfeasible
+# tau below this is a horizon beyond 1e12 time units: no finite horizon breaks the network.
+_TAU_ZERO = 1e-12
+_INF = highspy.kHighsInf
+# Relative tolerance used to decide whether the undisrupted solution already survives a scenario.
+_FEAS_TOL = 1e-9
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """Where each block of columns and rows starts in the LP."""
+
+    n: int
+    e: int
+    p: int
+    b: int
+    ship_nodes: IntArray
+    kind: Kind
+
+    @property
+    def y0(self) -> int:
+        return self.n
+
+    @property
+    def last0(self) -> int:
+        """First column after ``y``: ``l`` (TTR) or ``t`` (TTS)."""
+        return self.n + self.e
+
+    @property
+    def ship0(self) -> int:
+        return self.b
+
+    @property
+    def demand0(self) -> int:
+        return self.b + len(self.ship_nodes)
+
+    @property
+    def site0(self) -> int:
+        return self.demand0 + self.p
+
+
+@dataclass(frozen=True, slots=True)
+class Solution:
+    """A solved LP: objective (PI for TTR, TTS for TTS; ``inf`` if unbounded) and column values."""
+
+    value: float
+    columns: FloatArray | None
+
+
+def _matrix(net: CompiledNetwork, kind: Kind) -> tuple[coo_matrix, Layout]:
+    n, e, p, b = net.n_nodes, net.n_edges, net.n_products, len(net.bom_node)
+    ship_nodes = np.unique(net.edge_supplier)
+    layout = Layout(n=n, e=e, p=p, b=b, ship_nodes=ship_nodes, kind=kind)
+    n_sites = len(net.shared_sites)
+    rows: list[NDArray[np.int64]] = []
+    cols: list[NDArray[np.int64]] = []
+    vals: list[FloatArray] = []
+
+    def add(r: NDArray[np.int64], c: NDArray[np.int64], v: FloatArray) -> None:
+        rows.append(r)
+        cols.append(c)
+        vals.append(v)
+
+    edges = np.arange(e)
+    # BOM: r_kj u_j - sum_i y_ij <= 0
+    add(np.arange(b), net.bom_node, net.bom_quantity)
+    add(net.edge_bom_row, layout.y0 + edges, -np.ones(e))
+    # Ship: sum_j y_ij - u_i <= s_i
+    ship_row = np.full(n, -1, dtype=np.int64)
+    ship_row[ship_nodes] = layout.ship0 + np.arange(len(ship_nodes))
+    add(ship_row[net.edge_supplier], layout.y0 + edges, np.ones(e))
+    add(ship_row[ship_nodes], ship_nodes, -np.ones(len(ship_nodes)))
+    # Demand: u_j + l_j >= d_j t - s_j   (TTR)   or   u_j + s_j tau >= d_j   (TTS)
+    demand_rows = layout.demand0 + np.arange(p)
+    add(demand_rows, net.product_nodes, np.ones(p))
+    if kind == "ttr":
+        add(demand_rows, layout.last0 + np.arange(p), np.ones(p))
+        n_cols = layout.last0 + p
+    else:
+        add(demand_rows, np.full(p, layout.last0), net.inventory[net.product_nodes])
+        # Ship rows of the rate form: stock spreads over the horizon, s_i tau.
+        add(ship_row[ship_nodes], np.full(len(ship_nodes), layout.last0), -net.inventory[ship_nodes])
+        n_cols = layout.last0 + 1
+    # Shared sites: sum_{k in site} u_k <= c_site t   (TTR)   or   <= c_site   (TTS)
+    at_site = np.flatnonzero(net.site_of_node >= 0)
+    add(layout.site0 + net.site_of_node[at_site], at_site, np.ones(len(at_site)))
+    n_rows = layout.site0 + n_sites
+    matrix = coo_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_rows, n_cols)
+    )
+    return matrix, layout
+
+
+class StressLP:
+    """One warm HiGHS model of a network, for either the TTR or the TTS program.
+
+    Parameters
+    ----------
+    net
+        The compiled network.
+    kind
+        ``"ttr"``: minimise weighted lost units over a horizon ``t`` set by :meth:`set_horizon`.
+        ``"tts"``: the longest horizon with no loss (solved as ``min tau``, ``tau = 1/t``).
+
+    Notes
+    -----
+    Typical use: :meth:`set_horizon` (TTR only), then :meth:`solve_base`, then
+    :meth:`solve_scenario` for each scenario. Every scenario undoes its own bound changes,
+    so the model is always the undisrupted network between calls.
+    """
+
+    def __init__(self, net: CompiledNetwork, kind: Kind) -> None:
+        self.net = net
+        self.kind: Kind = kind
+        matrix, self.layout = _matrix(net, kind)
+        lay = self.layout
+        csc = matrix.tocsc()
+        csc.sum_duplicates()
+        n_rows, n_cols = csc.shape
+
+        cost = np.zeros(n_cols)
+        row_lower = np.full(n_rows, -_INF)
+        row_upper = np.zeros(n_rows)
+        row_upper[lay.demand0 : lay.site0] = _INF
+        if kind == "ttr":
+            cost[lay.last0 :] = net.weight
+            row_upper[lay.ship0 : lay.demand0] = net.inventory[lay.ship_nodes]
+            self._capacity = net.capacity.copy()
+        else:
+            cost[lay.last0] = 1.0
+            row_lower[lay.demand0 : lay.site0] = net.demand
+            row_upper[lay.site0 :] = net.shared_capacity
+            self._capacity = net.capacity.copy()
+        col_upper = np.full(n_cols, _INF)
+        col_upper[: lay.n] = self._capacity
+
+        lp = highspy.HighsLp()
+        lp.num_col_ = n_cols
+        lp.num_row_ = n_rows
+        lp.col_cost_ = cost
+        lp.col_lower_ = np.zeros(n_cols)
+        lp.col_upper_ = col_upper
+        lp.row_lower_ = row_lower
+        lp.row_upper_ = row_upper
+        lp.sense_ = highspy.ObjSense.kMinimize
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = csc.indptr.astype(np.int32)
+        lp.a_matrix_.index_ = csc.indices.astype(np.int32)
+        lp.a_matrix_.value_ = csc.data
+        lp.a_matrix_.num_col_ = n_cols
+        lp.a_matrix_.num_row_ = n_rows
+
+        self.highs = highspy.Highs()
+        self.highs.setOptionValue("output_flag", False)
+        self.highs.setOptionValue("threads", 1)
+        # Presolve would discard the warm basis; the scenario solves are small dual simplex repairs.
+        self.highs.setOptionValue("presolve", "off")
+        self.highs.setOptionValue("solver", "simplex")
+        self.highs.passModel(lp)
+
+        # The TTS model lives in rates (per unit time): its "horizon" for capacity is 1.
+        self.horizon = 1.0 if kind == "tts" else math.nan
+        self._is_product = np.zeros(lay.n, dtype=bool)
+        self._is_product[net.product_nodes] = True
+        self._base_shipped = np.zeros(lay.n)
+        self._base: Solution | None = None
+        self._base_basis: highspy.HighsBasis | None = None
+        self._all_nodes = np.arange(lay.n, dtype=np.int32)
+
+    # -- horizon and base -------------------------------------------------------------------------
+
+    def set_horizon(self, t: float) -> None:
+        """Set the scenario horizon (TTR model): demand ``d t`` and capacity ``c t``."""
+        if self.kind != "ttr":
+            raise ValueError("the TTS model has no fixed horizon")
+        if t == self.horizon:
+            return
+        net, lay = self.net, self.layout
+        self.horizon = t
+        self._capacity = net.capacity * t
+        self.highs.changeColsBounds(lay.n, self._all_nodes, np.zeros(lay.n), self._capacity)
+        p = lay.p
+        self.highs.changeRowsBounds(
+            p,
+            (lay.demand0 + np.arange(p)).astype(np.int32),
+            net.demand * t - net.inventory[net.product_nodes],
+            np.full(p, _INF),
+        )
+        n_sites = len(net.shared_sites)
+        if n_sites:
+            self.highs.changeRowsBounds(
+                n_sites,
+                (lay.site0 + np.arange(n_sites)).astype(np.int32),
+                np.full(n_sites, -_INF),
+                net.shared_capacity * t,
+            )
+        self._base = None
+
+    def solve_base(self) -> Solution:
+        """Solve the undisrupted network and keep its basis for warm starts."""
+        base = self._run(keep_columns=True)
+        self._base = base
+        self._base_basis = self.highs.getBasis()
+        if base.columns is not None:
+            lay = self.layout
+            shipments = base.columns[lay.y0 : lay.y0 + lay.e]
+            self._base_shipped = np.bincount(self.net.edge_supplier, weights=shipments, minlength=lay.n)
+        return base
+
+    @property
+    def base(self) -> Solution:
+        if self._base is None:
+            return self.solve_base()
+        return self._base
+
+    # -- scenarios --------------------------------------------------------------------------------
+
+    def survives_with_base(self, nodes: IntArray, remaining: FloatArray) -> bool:
+        """Whether the undisrupted optimum stays feasible when ``nodes`` keep only ``remaining`` capacity.
+
+        Then the scenario's optimum equals the base optimum (a scenario only removes
+        feasible points), and no solve is needed. ``remaining`` is the fraction kept (0 = outage).
+        Cutting a node's production only relaxes its BOM and shared-site rows, so what can
+        break is its ship row (shipments beyond stock plus what it may still make) or, for a
+        product, its demand row.
+        """
+        base = self.base
+        if base.columns is None:
+            return False
+        u = base.columns[nodes]
+        cap = remaining * self._capacity[nodes]
+        tol = _FEAS_TOL * np.maximum(1.0, u)
+        cut = u > cap + tol
+        if not cut.any():
+            return True
+        cut_nodes = nodes[cut]
+        if self._is_product[cut_nodes].any():
+            return False
+        stock = self.net.inventory[cut_nodes]
+        if self.kind == "tts":
+            stock = stock * base.columns[self.layout.last0]
+        return bool(np.all(self._base_shipped[cut_nodes] <= cap[cut] + stock + tol[cut]))
+
+    def solve_scenario(
+        self,
+        nodes: IntArray,
+        remaining: FloatArray | None = None,
+        *,
+        keep_columns: bool = False,
+        use_shortcut: bool = True,
+    ) -> Solution:
+        """Solve with ``nodes`` disrupted, keeping a ``remaining`` fraction of capacity (default 0).
+
+        Returns PI for the TTR model and TTS (``inf`` when no horizon is too long) for the
+        TTS model. The model is restored to the undisrupted network before returning.
+        """
+        nodes = np.asarray(nodes, dtype=np.int64)
+        if remaining is None:
+            remaining = np.zeros(len(nodes))
+        base = self.base
+        if use_shortcut and not keep_columns and self.survives_with_base(nodes, remaining):
+            return Solution(base.value, None)
+        idx = nodes.astype(np.int32)
+        k = len(idx)
+        self.highs.changeColsBounds(k, idx, np.zeros(k), remaining * self._capacity[idx])
+        solution = self._run(keep_columns)
+        self.highs.changeColsBounds(k, idx, np.zeros(k), self._capacity[idx])
+        if self._base_basis is not None:
+            # Back to the base basis: every scenario then starts the same short repair from it.
+            self.highs.setBasis(self._base_basis)
+        return solution
+
+    def _run(self, keep_columns: bool) -> Solution:
+        self.highs.run()
+        status = self.highs.getModelStatus()
+        if status not in (_OPTIMAL, _INFEASIBLE):
+            # Cold restart once: a warm start can stall on a numerically awkward basis.
+            self.highs.clearSolver()
+            self.highs.run()
+            status = self.highs.getModelStatus()
+        if status == _INFEASIBLE and self.kind == "tts":
+            # No positive horizon meets demand: a disrupted product with no stock, say.
+            return Solution(0.0, None)
+        if status != _OPTIMAL:
+            raise RuntimeError(
+                f"HiGHS did not solve the {self.kind.upper()} LP: {self.highs.modelStatusToString(status)}"
+            )
+        objective = float(self.highs.getInfo().objective_function_value)
+        columns = np.array(self.highs.getSolution().col_value) if keep_columns else None
+        if self.kind == "tts":
+            return Solution(math.inf if objective <= _TAU_ZERO else 1.0 / objective, columns)
+        return Solution(objective, columns)
