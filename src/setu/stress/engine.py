@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from setu.network.compile import CompiledNetwork, FloatArray
+from setu.stress.local import LocalTTS
 from setu.stress.lp import StressLP
 from setu.stress.scenarios import Scenario, validate_scenario
 
@@ -89,6 +90,17 @@ class _Worker:
     def __init__(self, net: CompiledNetwork, compute_tts: bool) -> None:
         self.ttr_model = StressLP(net, "ttr")
         self.tts_model = StressLP(net, "tts") if compute_tts else None
+        self.local = LocalTTS(self.tts_model) if self.tts_model is not None else None
+
+    def time_to_survive(self, nodes: np.ndarray, remaining: np.ndarray) -> float:
+        """TTS of one scenario: from the base plan, else the local bracket, else the full model."""
+        assert self.tts_model is not None and self.local is not None
+        if self.tts_model.survives_with_base(nodes, remaining):
+            return self.tts_model.base.value
+        value = self.local.solve(nodes, remaining)
+        if value is None or math.isnan(value):
+            value = self.tts_model.solve_scenario(nodes, remaining, use_shortcut=False).value
+        return value
 
     def run(self, tasks: Sequence[_Task]) -> tuple[np.ndarray, FloatArray, FloatArray, FloatArray, FloatArray]:
         k = len(tasks)
@@ -106,7 +118,7 @@ class _Worker:
             pi_time[i] = time.perf_counter() - start
             if self.tts_model is not None:
                 start = time.perf_counter()
-                tts[i] = self.tts_model.solve_scenario(task.nodes, task.remaining).value
+                tts[i] = self.time_to_survive(task.nodes, task.remaining)
                 tts_time[i] = time.perf_counter() - start
         return positions, pi, tts, pi_time, tts_time
 

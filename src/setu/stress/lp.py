@@ -30,6 +30,26 @@ from setu.network.compile import CompiledNetwork, FloatArray, IntArray
 
 Kind = Literal["ttr", "tts"]
 
+try:
+    # The plain binding: highspy.Highs adds Python callbacks to every solve and prints a
+    # banner on stdout for each new instance, which would corrupt CSV written to stdout.
+    from highspy._core import _Highs as _PlainHighs
+except ImportError:  # pragma: no cover - other highspy layouts
+    _PlainHighs = highspy.Highs
+
+
+def new_highs() -> highspy.Highs:
+    """A silent, single-threaded HiGHS instance using the dual simplex without presolve.
+
+    Presolve would discard the warm basis; scenario solves are short dual simplex repairs.
+    """
+    highs = _PlainHighs()
+    highs.setOptionValue("output_flag", False)
+    highs.setOptionValue("threads", 1)
+    highs.setOptionValue("presolve", "off")
+    highs.setOptionValue("solver", "simplex")
+    return highs
+
 _OPTIMAL = highspy.HighsModelStatus.kOptimal
 _INFEASIBLE = highspy.HighsModelStatus.kInfeasible
 # tau below this is a horizon beyond 1e12 time units: no finite horizon breaks the network.
@@ -183,12 +203,7 @@ class StressLP:
         lp.a_matrix_.num_col_ = n_cols
         lp.a_matrix_.num_row_ = n_rows
 
-        self.highs = highspy.Highs()
-        self.highs.setOptionValue("output_flag", False)
-        self.highs.setOptionValue("threads", 1)
-        # Presolve would discard the warm basis; the scenario solves are small dual simplex repairs.
-        self.highs.setOptionValue("presolve", "off")
-        self.highs.setOptionValue("solver", "simplex")
+        self.highs = new_highs()
         self.highs.passModel(lp)
 
         # The TTS model lives in rates (per unit time): its "horizon" for capacity is 1.

@@ -1,0 +1,185 @@
+"""Exact TTS from small LPs over the part of the network a disruption can reach.
+
+A disruption of ``S`` can only starve the products downstream of ``S`` (set ``A``), and what
+those products can get is decided by the nodes upstream of them (``U``, which holds ``S``).
+Two LPs on ``U`` alone, both in the rate form of :mod:`setu.stress.lp`, bracket the TTS:
+
+* the *relaxation* drops what ``U``'s suppliers ship to customers outside ``U``: every
+  feasible plan of the whole network is feasible here, so its TTS is an upper bound;
+* the *restriction* keeps those shipments (and everything outside ``U``) at a lean
+  undisrupted plan: each of its plans extends to a plan of the whole network, so its
+  TTS is a lower bound.
+
+When both agree (or the lower bound reaches the undisrupted TTS, itself an upper bound),
+the TTS is exact without touching the full model; otherwise the caller re-solves the full
+model. Both LPs differ only in row bounds, so the second is a warm re-solve of the first.
+"""
+
+from __future__ import annotations
+
+import math
+
+import highspy
+import numpy as np
+from scipy.sparse import csc_matrix, csr_matrix
+from scipy.sparse.csgraph import breadth_first_order
+
+from setu.network.compile import CompiledNetwork, FloatArray, IntArray
+from setu.stress.lp import StressLP, new_highs
+
+_INF = highspy.kHighsInf
+_OPTIMAL = highspy.HighsModelStatus.kOptimal
+_INFEASIBLE = highspy.HighsModelStatus.kInfeasible
+_AGREE = 1e-9
+# Past this share of the network a local LP is no cheaper than the warm full one.
+_MAX_SHARE = 0.35
+
+
+class LocalTTS:
+    """Bracket the TTS of a scenario with two LPs over the nodes upstream of what it reaches.
+
+    Parameters
+    ----------
+    model
+        The full TTS model (``kind="tts"``); its base is solved here if it is not yet.
+    """
+
+    def __init__(self, model: StressLP) -> None:
+        if model.kind != "tts":
+            raise ValueError("LocalTTS needs the TTS model")
+        self.model = model
+        net = model.net
+        self.net = net
+        lay = model.layout
+        lp = model.highs.getLp()
+        self.matrix = csc_matrix(
+            (np.asarray(lp.a_matrix_.value_), np.asarray(lp.a_matrix_.index_), np.asarray(lp.a_matrix_.start_)),
+            shape=(lp.num_row_, lp.num_col_),
+        )
+        self.rows_of = self.matrix.tocsr()
+        self.row_lower = np.asarray(lp.row_lower_)
+        self.row_upper = np.asarray(lp.row_upper_)
+        self.base_tts = model.base.value
+        self.lean = self._lean_plan(lp)
+        n = net.n_nodes
+        self.forward = csr_matrix((np.ones(net.n_edges), (net.edge_supplier, net.edge_customer)), shape=(n, n))
+        self.backward = self.forward.T.tocsr()
+        self.is_product = np.zeros(n, dtype=bool)
+        self.is_product[net.product_nodes] = True
+        # Row blocks owned by each node: its BOM rows, its ship row, its demand row.
+        owner = np.full(lp.num_row_, -1, dtype=np.int64)
+        owner[: lay.b] = net.bom_node
+        owner[lay.ship0 : lay.demand0] = lay.ship_nodes
+        owner[lay.demand0 : lay.site0] = net.product_nodes
+        self.row_owner = owner
+        self.site_rows = lay.site0 + np.arange(len(net.shared_sites))
+        self.highs = new_highs()
+
+    def _lean_plan(self, lp: highspy.HighsLp) -> FloatArray:
+        """An undisrupted plan at the base TTS that makes and ships as little as possible.
+
+        Leaner plans leave more slack at shared suppliers, so the restriction agrees with
+        the relaxation more often.
+        """
+        lay = self.model.layout
+        base = self.model.base
+        assert base.columns is not None
+        tau = float(base.columns[lay.last0])
+        lean = new_highs()
+        lean.passModel(lp)
+        cost = np.ones(lp.num_col_)
+        cost[lay.last0] = 0.0
+        lean.changeColsCost(lp.num_col_, np.arange(lp.num_col_, dtype=np.int32), cost)
+        lean.changeColBounds(lay.last0, tau, tau * (1 + 1e-9) + 1e-12)
+        lean.run()
+        if lean.getModelStatus() != _OPTIMAL:
+            return base.columns
+        return np.array(lean.getSolution().col_value)
+
+    def reach(self, nodes: IntArray) -> tuple[IntArray, IntArray]:
+        """The products downstream of ``nodes`` and every node upstream of those products."""
+        down = np.zeros(self.net.n_nodes, dtype=bool)
+        for start in nodes:
+            if not down[start]:
+                down[breadth_first_order(self.forward, int(start), directed=True, return_predecessors=False)] = True
+        products = np.flatnonzero(down & self.is_product)
+        up = np.zeros(self.net.n_nodes, dtype=bool)
+        for start in products:
+            if not up[start]:
+                up[breadth_first_order(self.backward, int(start), directed=True, return_predecessors=False)] = True
+        return products, np.flatnonzero(up)
+
+    def solve(self, nodes: IntArray, remaining: FloatArray) -> float | None:
+        """The exact TTS of the scenario, or ``None`` when the local bounds do not meet."""
+        net, lay = self.net, self.model.layout
+        products, upstream = self.reach(nodes)
+        if len(products) == 0:
+            return self.base_tts
+        if len(upstream) > _MAX_SHARE * net.n_nodes:
+            return None
+        inside = np.zeros(net.n_nodes, dtype=bool)
+        inside[upstream] = True
+        edges = np.flatnonzero(inside[net.edge_customer])  # suppliers of inside nodes are inside
+        cols = np.concatenate([upstream, lay.y0 + edges, [lay.last0]]).astype(np.int64)
+        owned = self.row_owner >= 0
+        row_mask = np.zeros(len(self.row_owner), dtype=bool)
+        row_mask[owned] = inside[self.row_owner[owned]]
+        if len(self.site_rows):
+            touched = np.unique(net.site_of_node[upstream])
+            row_mask[self.site_rows[touched[touched >= 0]]] = True
+        rows = np.flatnonzero(row_mask)
+        sub = self.matrix[rows][:, cols].tocsc()
+
+        outside = np.ones(self.matrix.shape[1], dtype=bool)
+        outside[cols] = False
+        fixed = np.where(outside, self.lean, 0.0)
+        carried = self.rows_of[rows] @ fixed  # what the fixed outside plan uses of each row
+
+        k = len(cols)
+        upper = np.full(k, _INF)
+        upper[: len(upstream)] = net.capacity[upstream]
+        where = np.searchsorted(upstream, nodes)
+        upper[where] = remaining * net.capacity[nodes]
+        cost = np.zeros(k)
+        cost[-1] = 1.0
+        lp = highspy.HighsLp()
+        lp.num_col_ = k
+        lp.num_row_ = len(rows)
+        lp.col_cost_ = cost
+        lp.col_lower_ = np.zeros(k)
+        lp.col_upper_ = upper
+        lp.row_lower_ = self.row_lower[rows]
+        lp.row_upper_ = self.row_upper[rows]
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = sub.indptr.astype(np.int32)
+        lp.a_matrix_.index_ = sub.indices.astype(np.int32)
+        lp.a_matrix_.value_ = sub.data
+        lp.a_matrix_.num_col_ = k
+        lp.a_matrix_.num_row_ = len(rows)
+        self.highs.passModel(lp)
+        relaxed = self._run()
+        upper_tts = min(relaxed, self.base_tts)
+        # The restriction: the outside plan's use of each row is spent, and tau may not fall
+        # below the lean plan's (its fixed stock terms were feasible only from there up).
+        self.highs.changeRowsBounds(
+            len(rows), np.arange(len(rows), dtype=np.int32), self.row_lower[rows] - carried, self.row_upper[rows] - carried
+        )
+        self.highs.changeColBounds(k - 1, float(self.lean[lay.last0]), _INF)
+        lower_tts = self._run()
+        if lower_tts >= upper_tts * (1 - _AGREE) or (
+            math.isinf(upper_tts) and math.isinf(lower_tts)
+        ):
+            return upper_tts
+        if lower_tts >= self.base_tts * (1 - 1e-8):
+            return self.base_tts
+        return None
+
+    def _run(self) -> float:
+        self.highs.run()
+        status = self.highs.getModelStatus()
+        if status == _INFEASIBLE:
+            return 0.0
+        if status != _OPTIMAL:
+            return math.nan
+        tau = float(self.highs.getInfo().objective_function_value)
+        return math.inf if tau <= 1e-12 else 1.0 / tau
