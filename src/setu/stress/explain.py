@@ -104,13 +104,16 @@ def _fmt_t(value: float) -> str:
 
 
 def _binding(
-    net: CompiledNetwork, node: int, columns: np.ndarray, horizon: float, disrupted: set[int]
+    net: CompiledNetwork, node: int, columns: np.ndarray, horizon: float, disrupted: set[int], reached: set[int]
 ) -> tuple[str, tuple[str, ...]]:
-    """The input that limits ``node``'s output: its scarcest BOM material, or capacity, or the outage."""
+    """The input that limits ``node``'s output: its scarcest BOM material, or capacity, or the outage.
+
+    Several materials often tie (the node receives exactly what it uses of each); the one
+    fed by the disruption (a supplier that is disrupted or downstream of it) is the cause.
+    """
     if node in disrupted:
         return "outage", ()
-    produced = columns[node]
-    if produced >= net.capacity[node] * horizon * (1 - 1e-9):
+    if columns[node] >= net.capacity[node] * horizon * (1 - 1e-9):
         return "capacity", ()
     rows = np.flatnonzero(net.bom_node == node)
     if len(rows) == 0:
@@ -118,11 +121,13 @@ def _binding(
     shipments = columns[net.n_nodes : net.n_nodes + net.n_edges]
     received = np.bincount(net.edge_bom_row, weights=shipments, minlength=len(net.bom_node))[rows]
     ratio = received / net.bom_quantity[rows]
-    row = int(rows[int(np.argmin(ratio))])
-    suppliers = tuple(
-        net.node_ids[int(i)] for i in net.edge_supplier[net.edge_bom_row == row]
-    )
-    return net.bom_material[row], suppliers
+    tied = rows[ratio <= ratio.min() * (1 + 1e-9) + 1e-9]
+
+    def suppliers(row: int) -> list[int]:
+        return [int(i) for i in net.edge_supplier[net.edge_bom_row == row]]
+
+    row = next((int(r) for r in tied if any(i in reached for i in suppliers(int(r)))), int(tied[0]))
+    return net.bom_material[row], tuple(net.node_ids[i] for i in suppliers(row))
 
 
 def explain(net: CompiledNetwork, scenario: Scenario) -> Explanation:
@@ -155,6 +160,7 @@ def explain(net: CompiledNetwork, scenario: Scenario) -> Explanation:
 
     lay = ttr_model.layout
     disrupted = set(nodes.tolist())
+    reached = set(net.downstream(nodes).tolist())
     losses = []
     lost_base = base.columns[lay.last0 : lay.last0 + lay.p]
     lost_hit = hit.columns[lay.last0 : lay.last0 + lay.p]
@@ -163,7 +169,7 @@ def explain(net: CompiledNetwork, scenario: Scenario) -> Explanation:
         if extra <= _REL_TOL * max(1.0, net.demand[k] * scenario.ttr):
             continue
         product = int(net.product_nodes[k])
-        binding, suppliers = _binding(net, product, hit.columns, scenario.ttr, disrupted)
+        binding, suppliers = _binding(net, product, hit.columns, scenario.ttr, disrupted, reached)
         losses.append(
             ProductLoss(
                 product=net.node_ids[product],
@@ -206,8 +212,8 @@ def _flow_changes(net: CompiledNetwork, base: Solution, hit: Solution) -> list[F
             supplier=net.node_ids[int(net.edge_supplier[i])],
             customer=net.node_ids[int(net.edge_customer[i])],
             material=net.materials[int(net.edge_supplier[i])],
-            base=float(before[i]),
-            scenario=float(after[i]),
+            base=max(0.0, float(before[i])),
+            scenario=max(0.0, float(after[i])),
         )
         for i in order
     ]
