@@ -34,7 +34,9 @@ err = Console(stderr=True)
 NetworkArg = Annotated[Path, typer.Argument(help="Network: Setu .xlsx or CSV folder, accelerator .json, Willems .csv.")]
 FormatOpt = Annotated[str, typer.Option("--format", help=f"Input format: {'|'.join(FORMATS)}.")]
 TtrOpt = Annotated[float | None, typer.Option("--ttr", help="TTR for scenarios without one (else each node's own).")]
-JobsOpt = Annotated[int, typer.Option("--jobs", "-j", help="Worker processes, each with a warm model; 0 = one per CPU.")]
+JobsOpt = Annotated[
+    int, typer.Option("--jobs", "-j", help="Worker processes, each with a warm model; 0 = one per CPU.")
+]
 
 
 @contextmanager
@@ -57,7 +59,9 @@ def _export_rule(text: str) -> tuple[list[str], list[str]]:
     materials, sep, countries = text.partition(":")
     if not sep or not materials.strip() or not countries.strip():
         raise typer.BadParameter(f"expected MATERIALS:COUNTRIES such as gallium,germanium:CN, got {text!r}")
-    return [m.strip() for m in materials.split(",") if m.strip()], [c.strip() for c in countries.split(",") if c.strip()]
+    return [m.strip() for m in materials.split(",") if m.strip()], [
+        c.strip() for c in countries.split(",") if c.strip()
+    ]
 
 
 def _built_scenarios(
@@ -120,31 +124,21 @@ def _fmt_tts(value: float) -> str:
 
 
 def _risk_table(result: StressResult, top: int) -> Table:
-    frame = result.to_frame()
-    frame["gap"] = frame["ttr"] - frame["tts"]
-    frame = frame.sort_values(["rei", "gap"], ascending=[False, False]).head(top)
     table = Table(title=f"Riskiest scenarios of {result.network} ({len(result.scenarios)} run)", title_justify="left")
-    for name, justify in [
-        ("scenario", "left"),
-        ("disrupted", "left"),
-        ("TTR", "right"),
-        ("TTS", "right"),
-        ("lost profit (PI)", "right"),
-        ("REI", "right"),
-    ]:
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    for row in frame.itertuples():
-        disrupted = str(row.disrupted)
-        count = disrupted.count(";") + 1
-        shown = disrupted if count == 1 else f"{count} nodes"
-        at_risk = row.tts < row.ttr
+    for name in ("scenario", "disrupted", "TTR", "TTS", "lost profit (PI)", "REI"):
+        table.add_column(name, justify="left" if name in ("scenario", "disrupted") else "right")
+    rei = result.rei
+    for i in result.ranking(top):
+        scenario = result.scenarios[int(i)]
+        ttr, tts = scenario.ttr, float(result.tts[i])
+        shown = scenario.nodes[0] if len(scenario.nodes) == 1 else f"{len(scenario.nodes)} nodes"
         table.add_row(
-            str(row.scenario_id),
+            scenario.id,
             shown,
-            f"{row.ttr:g}",
-            f"[bold red]{_fmt_tts(float(row.tts))}[/]" if at_risk else _fmt_tts(float(row.tts)),
-            f"{row.lost_profit:,.2f}",
-            f"{row.rei:.3f}",
+            f"{ttr:g}",
+            f"[bold red]{_fmt_tts(tts)}[/]" if tts < ttr else _fmt_tts(tts),
+            f"{result.lost_profit[i]:,.2f}",
+            f"{rei[i]:.3f}",
         )
     return table
 
@@ -167,7 +161,9 @@ def stress(
     organization: Annotated[list[str] | None, typer.Option("--organization", help="Disrupt a firm's nodes.")] = None,
     party: Annotated[list[str] | None, typer.Option("--party", help="Disrupt every node of a party.")] = None,
     country: Annotated[list[str] | None, typer.Option("--country", help="Disrupt every node in a country.")] = None,
-    material: Annotated[list[str] | None, typer.Option("--material", help="Disrupt every source of a material.")] = None,
+    material: Annotated[
+        list[str] | None, typer.Option("--material", help="Disrupt every source of a material.")
+    ] = None,
     chokepoint: Annotated[
         list[str] | None, typer.Option("--chokepoint", help="Disrupt nodes whose route crosses it.")
     ] = None,
@@ -227,7 +223,9 @@ def explain(
     network: NetworkArg,
     format: FormatOpt = "auto",
     ttr: TtrOpt = None,
-    node: Annotated[list[str] | None, typer.Option("--node", help="Disrupt this node (repeatable, one scenario).")] = None,
+    node: Annotated[
+        list[str] | None, typer.Option("--node", help="Disrupt this node (repeatable, one scenario).")
+    ] = None,
     site: Annotated[str | None, typer.Option("--site")] = None,
     organization: Annotated[str | None, typer.Option("--organization")] = None,
     country: Annotated[str | None, typer.Option("--country")] = None,

@@ -91,9 +91,7 @@ class CompiledNetwork:
         cached: csr_matrix | None = self.__dict__.get("_forward_cache")
         if cached is None:
             n = self.n_nodes
-            cached = csr_matrix(
-                (np.ones(self.n_edges), (self.edge_supplier, self.edge_customer)), shape=(n, n)
-            )
+            cached = csr_matrix((np.ones(self.n_edges), (self.edge_supplier, self.edge_customer)), shape=(n, n))
             object.__setattr__(self, "_forward_cache", cached)
         return cached
 

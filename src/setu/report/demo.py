@@ -15,7 +15,9 @@ from setu.stress.explain import explain
 from setu.stress.export import write_results
 from setu.stress.scenarios import node_sweep
 
-BANNER = "ILLUSTRATIVE DATA: a made-up India-US defense-industrial base built from public figures; no real program data."
+BANNER = (
+    "ILLUSTRATIVE DATA: a made-up India-US defense-industrial base built from public figures; no real program data."
+)
 
 
 def run_demo(out_dir: Path, *, jobs: int = 1, console: Console, err: Console) -> Path:
@@ -38,7 +40,9 @@ def run_demo(out_dir: Path, *, jobs: int = 1, console: Console, err: Console) ->
     table = Table(title="Scenario library (illustrative)", title_justify="left")
     for name in ("scenario", "nodes", "TTR (weeks)", "TTS (weeks)", "lost (PI)", "REI"):
         table.add_column(name, justify="left" if name == "scenario" else "right")
-    for s, pi, tts, rei in zip(library, library_result.lost_profit, library_result.tts, library_result.rei, strict=True):
+    for s, pi, tts, rei in zip(
+        library, library_result.lost_profit, library_result.tts, library_result.rei, strict=True
+    ):
         tts_text = "inf" if tts == float("inf") else f"{tts:,.1f}"
         table.add_row(
             s.label,

@@ -30,9 +30,11 @@ h2 { font-size:18px; margin:0 0 10px; } h3 { font-size:15px; margin:16px 0 6px; 
 .kpi b { display:block; font-size:22px; } .kpi span { color:var(--muted); font-size:13px; }
 table { border-collapse:collapse; width:100%; font-size:13.5px; }
 th, td { border-bottom:1px solid var(--line); padding:5px 8px; text-align:left; vertical-align:top; }
-th { background:#eef2f7; position:sticky; top:0; } td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; }
+th { background:#eef2f7; position:sticky; top:0; }
+td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; }
 tr.risk td.tts { color:var(--risk); font-weight:700; }
-.tag { display:inline-block; padding:0 6px; border-radius:3px; font-size:12px; background:#e7edf5; color:var(--accent); }
+.tag { display:inline-block; padding:0 6px; border-radius:3px; font-size:12px;
+       background:#e7edf5; color:var(--accent); }
 .tag.risk { background:#fbe3e1; color:var(--risk); } .tag.ok { background:#e2f2e7; color:var(--ok); }
 .muted { color:var(--muted); } svg text { font:12px system-ui,sans-serif; fill:#334; }
 details { margin:6px 0; } summary { cursor:pointer; font-weight:600; }
@@ -54,7 +56,7 @@ def _fmt(value: float, digits: int = 2) -> str:
     if math.isinf(value):
         return "∞"
     if math.isnan(value):
-        return "–"
+        return "-"
     return f"{value:,.{digits}f}"
 
 
@@ -74,7 +76,8 @@ def _scatter(result: StressResult, width: int = 560, height: int = 380) -> str:
         return pad_t + h * (1 - min(v, cap) / top)
 
     parts = [
-        f'<svg role="img" aria-label="TTS versus TTR" viewBox="0 0 {width} {height}" width="{width}" height="{height}">',
+        f'<svg role="img" aria-label="TTS versus TTR" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}">',
         f'<rect x="{pad_l}" y="{pad_t}" width="{w}" height="{h}" fill="#fafbfd" stroke="#ccd"/>',
         f'<polygon points="{x(0)},{y(0)} {x(top)},{y(top)} {x(top)},{y(0)}" fill="#fbe3e1" opacity="0.55"/>',
         f'<line x1="{x(0)}" y1="{y(0)}" x2="{x(top)}" y2="{y(top)}" stroke="#b3261e" stroke-dasharray="4 3"/>',
@@ -107,7 +110,9 @@ def _rei_bars(result: StressResult, top: int = 15, width: int = 560) -> str:
     row_h, label_w = 22, 230
     height = row_h * len(order) + 8
     rei = result.rei
-    parts = [f'<svg role="img" aria-label="REI ranking" viewBox="0 0 {width} {height}" width="{width}" height="{height}">']
+    parts = [
+        f'<svg role="img" aria-label="REI ranking" viewBox="0 0 {width} {height}" width="{width}" height="{height}">'
+    ]
     for k, i in enumerate(order):
         s = result.scenarios[int(i)]
         bar = (width - label_w - 60) * float(rei[i])
@@ -121,21 +126,19 @@ def _rei_bars(result: StressResult, top: int = 15, width: int = 560) -> str:
 
 
 def _table(result: StressResult, limit: int | None) -> str:
-    frame = result.to_frame()
-    frame["gap"] = frame["ttr"] - frame["tts"]
-    frame = frame.sort_values(["rei", "gap"], ascending=[False, False])
-    if limit is not None:
-        frame = frame.head(limit)
     rows = []
-    for row in frame.itertuples():
-        risk = float(row.tts) < float(row.ttr)
-        disrupted = str(row.disrupted).split(";")
-        shown = escape(disrupted[0]) if len(disrupted) == 1 else f"{len(disrupted)} nodes"
+    rei = result.rei
+    for i in result.ranking(limit):
+        s = result.scenarios[int(i)]
+        tts = float(result.tts[i])
+        risk = tts < s.ttr
+        shown = escape(s.nodes[0]) if len(s.nodes) == 1 else f"{len(s.nodes)} nodes"
         tag = '<span class="tag risk">TTS &lt; TTR</span>' if risk else '<span class="tag ok">survives</span>'
         rows.append(
-            f'<tr class="{"risk" if risk else ""}"><td>{escape(str(row.label or row.scenario_id))}</td>'
-            f'<td>{shown}</td><td class="num">{float(row.ttr):g}</td><td class="num tts">{_fmt(float(row.tts))}</td>'
-            f'<td class="num">{_fmt(float(row.lost_profit))}</td><td class="num">{float(row.rei):.3f}</td><td>{tag}</td></tr>'
+            f'<tr class="{"risk" if risk else ""}"><td>{escape(s.label or s.id)}</td>'
+            f'<td>{shown}</td><td class="num">{s.ttr:g}</td><td class="num tts">{_fmt(tts)}</td>'
+            f'<td class="num">{_fmt(float(result.lost_profit[i]))}</td><td class="num">{rei[i]:.3f}</td>'
+            f"<td>{tag}</td></tr>"
         )
     return (
         "<table><thead><tr><th>scenario</th><th>disrupted</th><th class=num>TTR</th><th class=num>TTS</th>"
@@ -143,6 +146,10 @@ def _table(result: StressResult, limit: int | None) -> str:
         + "".join(rows)
         + "</tbody></table>"
     )
+
+
+def _suppliers(names: tuple[str, ...]) -> str:
+    return " from " + escape(", ".join(names)) if names else ""
 
 
 def _explanations(explanations: dict[str, Explanation]) -> str:
@@ -154,7 +161,7 @@ def _explanations(explanations: dict[str, Explanation]) -> str:
         losses = "".join(
             f"<li><b>{escape(loss.product)}</b> loses {loss.lost_units:,.0f} units "
             f"({loss.lost_units / loss.demand_over_ttr:.0%} of demand over the TTR); binding: "
-            f"{escape(loss.binding)}{' from ' + escape(', '.join(loss.binding_suppliers)) if loss.binding_suppliers else ''}</li>"
+            f"{escape(loss.binding)}{_suppliers(loss.binding_suppliers)}</li>"
             for loss in explanation.losses[:8]
         )
         flows = "".join(
@@ -184,7 +191,8 @@ def render_report(net: CompiledNetwork, parts: list[ReportPart], *, title: str, 
             + '<div class="kpis">'
             f'<div class="kpi"><b>{len(result.scenarios)}</b><span>scenarios</span></div>'
             f'<div class="kpi"><b>{at_risk}</b><span>with TTS &lt; TTR</span></div>'
-            f'<div class="kpi"><b>{_fmt(float(result.lost_profit.max(initial=0.0)))}</b><span>worst lost profit (PI)</span></div>'
+            f'<div class="kpi"><b>{_fmt(float(result.lost_profit.max(initial=0.0)))}</b>'
+            "<span>worst lost profit (PI)</span></div>"
             f'<div class="kpi"><b>{result.wall_seconds:.2f} s</b><span>to compute</span></div></div>'
             "<h3>Time to survive against time to recover</h3>"
             + _scatter(result)

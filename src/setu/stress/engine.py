@@ -58,6 +58,12 @@ class StressResult:
         """Scenarios whose TTS is shorter than their TTR: they need mitigation."""
         return self.tts < self.ttr
 
+    def ranking(self, limit: int | None = None) -> np.ndarray:
+        """Scenario positions from riskiest down: by REI, then by how far TTS falls short of TTR."""
+        shortfall = np.nan_to_num(self.ttr - self.tts, nan=-np.inf)
+        order = np.lexsort((-shortfall, -self.rei))
+        return order if limit is None else order[:limit]
+
     def to_frame(self) -> pd.DataFrame:
         """The results as a pandas DataFrame with the CSV columns, plus kind and label."""
         import pandas as pd
@@ -177,9 +183,7 @@ def run_scenarios(
         validate_scenario(net, scenario)
     if jobs <= 0:
         jobs = os.cpu_count() or 1
-    tasks = [
-        _Task(i, s.node_indices(net), s.remaining(), float(s.ttr)) for i, s in enumerate(scenarios)
-    ]
+    tasks = [_Task(i, s.node_indices(net), s.remaining(), float(s.ttr)) for i, s in enumerate(scenarios)]
     n = len(tasks)
     pi, tts = np.zeros(n), np.full(n, math.nan)
     pi_time, tts_time = np.zeros(n), np.zeros(n)

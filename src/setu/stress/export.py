@@ -22,7 +22,9 @@ def write_results(result: StressResult, path: str | Path) -> Path:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
-        raise InputError(f"unknown output type {suffix or '(none)'!r}; expected one of {', '.join(SUFFIXES)}", str(path))
+        raise InputError(
+            f"unknown output type {suffix or '(none)'!r}; expected one of {', '.join(SUFFIXES)}", str(path)
+        )
     if not path.parent.exists():
         raise InputError("the output folder does not exist", str(path.parent))
     frame = result.to_frame()

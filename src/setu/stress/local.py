@@ -24,7 +24,7 @@ import numpy as np
 from scipy.sparse import csc_matrix, csr_matrix
 from scipy.sparse.csgraph import breadth_first_order
 
-from setu.network.compile import CompiledNetwork, FloatArray, IntArray
+from setu.network.compile import FloatArray, IntArray
 from setu.stress.lp import StressLP, new_highs
 
 _INF = highspy.kHighsInf
@@ -162,13 +162,14 @@ class LocalTTS:
         # The restriction: the outside plan's use of each row is spent, and tau may not fall
         # below the lean plan's (its fixed stock terms were feasible only from there up).
         self.highs.changeRowsBounds(
-            len(rows), np.arange(len(rows), dtype=np.int32), self.row_lower[rows] - carried, self.row_upper[rows] - carried
+            len(rows),
+            np.arange(len(rows), dtype=np.int32),
+            self.row_lower[rows] - carried,
+            self.row_upper[rows] - carried,
         )
         self.highs.changeColBounds(k - 1, float(self.lean[lay.last0]), _INF)
         lower_tts = self._run()
-        if lower_tts >= upper_tts * (1 - _AGREE) or (
-            math.isinf(upper_tts) and math.isinf(lower_tts)
-        ):
+        if lower_tts >= upper_tts * (1 - _AGREE) or (math.isinf(upper_tts) and math.isinf(lower_tts)):
             return upper_tts
         if lower_tts >= self.base_tts * (1 - 1e-8):
             return self.base_tts

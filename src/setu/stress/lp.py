@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import highspy
 import numpy as np
@@ -30,25 +30,30 @@ from setu.network.compile import CompiledNetwork, FloatArray, IntArray
 
 Kind = Literal["ttr", "tts"]
 
+# highspy's type stubs lack several methods used here (changeRowsBounds, ...): the handle is Any.
+HighsHandle = Any
+
+_plain_highs: Any
 try:
     # The plain binding: highspy.Highs adds Python callbacks to every solve and prints a
     # banner on stdout for each new instance, which would corrupt CSV written to stdout.
-    from highspy._core import _Highs as _PlainHighs
+    from highspy._core import _Highs as _plain_highs
 except ImportError:  # pragma: no cover - other highspy layouts
-    _PlainHighs = highspy.Highs
+    _plain_highs = highspy.Highs
 
 
-def new_highs() -> highspy.Highs:
+def new_highs() -> HighsHandle:
     """A silent, single-threaded HiGHS instance using the dual simplex without presolve.
 
     Presolve would discard the warm basis; scenario solves are short dual simplex repairs.
     """
-    highs = _PlainHighs()
+    highs = _plain_highs()
     highs.setOptionValue("output_flag", False)
     highs.setOptionValue("threads", 1)
     highs.setOptionValue("presolve", "off")
     highs.setOptionValue("solver", "simplex")
     return highs
+
 
 _OPTIMAL = highspy.HighsModelStatus.kOptimal
 _INFEASIBLE = highspy.HighsModelStatus.kInfeasible
@@ -138,9 +143,7 @@ def _matrix(net: CompiledNetwork, kind: Kind) -> tuple[coo_matrix, Layout]:
     at_site = np.flatnonzero(net.site_of_node >= 0)
     add(layout.site0 + net.site_of_node[at_site], at_site, np.ones(len(at_site)))
     n_rows = layout.site0 + n_sites
-    matrix = coo_matrix(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_rows, n_cols)
-    )
+    matrix = coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_rows, n_cols))
     return matrix, layout
 
 
@@ -252,7 +255,9 @@ class StressLP:
         if base.columns is not None:
             lay = self.layout
             shipments = base.columns[lay.y0 : lay.y0 + lay.e]
-            self._base_shipped = np.bincount(self.net.edge_supplier, weights=shipments, minlength=lay.n)
+            self._base_shipped = np.bincount(self.net.edge_supplier, weights=shipments, minlength=lay.n).astype(
+                np.float64
+            )
         return base
 
     @property

@@ -1,4 +1,4 @@
-"""Disruption scenarios and the builders users expect: node sweep, site, firm, country, material, chokepoint, export control, CSV."""
+"""Disruption scenarios and their builders: node sweep, site, firm, country, material, chokepoint, export rule, CSV."""
 
 from __future__ import annotations
 
@@ -232,9 +232,7 @@ def read_scenarios_csv(path: str | Path, net: CompiledNetwork) -> list[Scenario]
                         problems.append(Problem(where, "severity: one value in [0, 1], or one per disrupted node"))
                         continue
                     severity = tuple(values)
-                scenarios.append(
-                    Scenario(id=sid, nodes=nodes, ttr=ttr, severity=severity, kind="custom", label=sid)
-                )
+                scenarios.append(Scenario(id=sid, nodes=nodes, ttr=ttr, severity=severity, kind="custom", label=sid))
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror}", str(path)) from None
     except UnicodeDecodeError as exc:

@@ -24,7 +24,7 @@ def detect_format(path: Path) -> Format:
     if suffix == ".csv":
         return "willems"
     raise InputError(
-        f"cannot tell the format from the name (expected a folder, .xlsx, .json or .csv); pass --format",
+        "cannot tell the format from the name (expected a folder, .xlsx, .json or .csv); pass --format",
         str(path),
     )
 
