@@ -75,7 +75,7 @@ class LocalTTS:
         self.site_rows = lay.site0 + np.arange(len(net.shared_sites))
         self.highs = new_highs()
 
-    def _lean_plan(self, lp: highspy.HighsLp) -> FloatArray:
+    def _lean_plan(self, lp: highspy.HighsLp) -> FloatArray | None:
         """An undisrupted plan at the base TTS that makes and ships as little as possible.
 
         Leaner plans leave more slack at shared suppliers, so the restriction agrees with
@@ -83,7 +83,8 @@ class LocalTTS:
         """
         lay = self.model.layout
         base = self.model.base
-        assert base.columns is not None
+        if base.columns is None:  # no positive horizon even undisrupted: every TTS is 0
+            return None
         tau = float(base.columns[lay.last0])
         lean = new_highs()
         lean.passModel(lp)
@@ -112,6 +113,8 @@ class LocalTTS:
     def solve(self, nodes: IntArray, remaining: FloatArray) -> float | None:
         """The exact TTS of the scenario, or ``None`` when the local bounds do not meet."""
         net, lay = self.net, self.model.layout
+        if self.lean is None:
+            return self.base_tts if self.base_tts == 0.0 else None
         products, upstream = self.reach(nodes)
         if len(products) == 0:
             return self.base_tts

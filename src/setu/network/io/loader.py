@@ -59,7 +59,12 @@ def read_network(path: str | Path, format: Format = "auto", **options: float) ->
     if chosen == "willems":
         from setu.network.io.willems import WillemsOptions, read_willems
 
-        return read_willems(path, WillemsOptions(**options))
+        try:
+            willems_options = WillemsOptions(**options)
+        except TypeError as exc:
+            raise InputError(f"bad Willems option: {exc}", str(path)) from None
+        return read_willems(path, willems_options)
     from setu.network.io.setu_format import read_setu
 
-    return read_setu(path)
+    network: Network = read_setu(path)
+    return network
