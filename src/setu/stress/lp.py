@@ -49,7 +49,6 @@ def new_highs() -> HighsHandle:
     """
     highs = _plain_highs()
     highs.setOptionValue("output_flag", False)
-    highs.setOptionValue("threads", 1)
     highs.setOptionValue("presolve", "off")
     highs.setOptionValue("solver", "simplex")
     return highs
