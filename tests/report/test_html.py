@@ -29,6 +29,6 @@ def test_report_is_self_contained_and_complete(shared_data: Path, tmp_path: Path
     # 30 scenarios fit the full table; each appears, at-risk ones tagged as such.
     assert html.count("<tr class=") == 30
     assert html.count('tag risk">TTS &lt; TTR') == int(result.at_risk.sum()) == 11
-    assert html.count("<circle") == 30 and "<svg" in html
+    assert html.count("<circle") + html.count("<polygon points=") - 1 == 30 and "<svg" in html
     assert "T2_10" in html and "binding: aac from T2_8" not in html  # worst is T2_10
     assert f"binding: aad from {worst.id}" in html

@@ -33,7 +33,7 @@ th, td { border-bottom:1px solid var(--line); padding:5px 8px; text-align:left; 
 th { background:#eef2f7; position:sticky; top:0; }
 td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; }
 tr.risk td.tts { color:var(--risk); font-weight:700; }
-.tag { display:inline-block; padding:0 6px; border-radius:3px; font-size:12px;
+.tag { display:inline-block; white-space:nowrap; padding:0 6px; border-radius:3px; font-size:12px;
        background:#e7edf5; color:var(--accent); }
 .tag.risk { background:#fbe3e1; color:var(--risk); } .tag.ok { background:#e2f2e7; color:var(--ok); }
 .muted { color:var(--muted); } svg text { font:12px system-ui,sans-serif; fill:#334; }
@@ -64,8 +64,11 @@ def _scatter(result: StressResult, width: int = 560, height: int = 380) -> str:
     """TTS (y) against TTR (x); points under the diagonal (TTS < TTR) need mitigation."""
     ttr, tts = result.ttr, result.tts.copy()
     finite = tts[np.isfinite(tts)]
-    top = float(max(ttr.max(initial=1.0), finite.max(initial=1.0))) * 1.08
-    cap = top  # unbounded TTS drawn at the top edge
+    longest = float(ttr.max(initial=1.0))
+    # TTS far beyond every TTR says only "survives": clamp it to the top edge (drawn as a triangle)
+    # so the points that matter, near the diagonal, keep their room.
+    top = max(longest, min(float(finite.max(initial=0.0)), 2.5 * longest)) * 1.08
+    cap = top
     pad_l, pad_b, pad_t, pad_r = 56, 44, 14, 14
     w, h = width - pad_l - pad_r, height - pad_b - pad_t
 
@@ -84,20 +87,23 @@ def _scatter(result: StressResult, width: int = 560, height: int = 380) -> str:
     ]
     for k in range(6):
         v = top * k / 5
-        parts.append(f'<text x="{x(v):.1f}" y="{height - 26}" text-anchor="middle">{v:.3g}</text>')
-        parts.append(f'<text x="{pad_l - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{v:.3g}</text>')
+        parts.append(f'<text x="{x(v):.1f}" y="{height - 26}" text-anchor="middle">{v:,.0f}</text>')
+        parts.append(f'<text x="{pad_l - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{v:,.0f}</text>')
     parts.append(f'<text x="{pad_l + w / 2}" y="{height - 6}" text-anchor="middle">time to recover (TTR)</text>')
     parts.append(
         f'<text transform="translate(14 {pad_t + h / 2}) rotate(-90)" text-anchor="middle">time to survive (TTS)</text>'
     )
     parts.append(f'<text x="{x(top) - 6}" y="{y(0) - 8}" text-anchor="end" fill="#b3261e">TTS &lt; TTR: at risk</text>')
+    parts.append(f'<text x="{x(0) + 6}" y="{pad_t + 12}">▲ TTS beyond the chart (or unbounded)</text>')
     for s, r, t in zip(result.scenarios, ttr, tts, strict=True):
         colour = "#b3261e" if t < r else "#1f4e8c"
         label = escape(f"{s.label or s.id}: TTR {r:g}, TTS {_fmt(float(t))}")
-        parts.append(
-            f'<circle cx="{x(float(r)):.1f}" cy="{y(float(t)):.1f}" r="3.2" fill="{colour}" fill-opacity="0.6">'
-            f"<title>{label}</title></circle>"
-        )
+        cx, cy = x(float(r)), y(float(t))
+        if t > cap:
+            shape = f'<polygon points="{cx - 4:.1f},{cy + 5:.1f} {cx + 4:.1f},{cy + 5:.1f} {cx:.1f},{cy - 2:.1f}"'
+        else:
+            shape = f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="3.2"'
+        parts.append(f'{shape} fill="{colour}" fill-opacity="0.6"><title>{label}</title></{shape.split()[0][1:]}>')
     parts.append("</svg>")
     return "".join(parts)
 

@@ -89,7 +89,8 @@ def node_sweep(
         node = net.node_ids[int(i)]
         given = ttr_by_node.get(node) if ttr_by_node else None
         t = scenario_ttr(net, [int(i)], given if given is not None else ttr, f"node {node!r}")
-        scenarios.append(Scenario(id=node, nodes=(node,), ttr=t, kind="node", label=node))
+        label = net.attributes["name"][int(i)] or node
+        scenarios.append(Scenario(id=node, nodes=(node,), ttr=t, kind="node", label=label))
     return scenarios
 
 
