@@ -183,11 +183,12 @@ def explain(net: CompiledNetwork, scenario: Scenario) -> Explanation:
 
     rerouted = _flow_changes(net, base, hit)
     first_short: list[str] = []
-    if tts_hit.columns is not None and math.isfinite(tts_hit.value):
-        tau = tts_hit.columns[lay.last0]
-        rate = tts_hit.columns[net.product_nodes] + net.inventory[net.product_nodes] * tau
-        tight = rate <= net.demand * (1 + 1e-7) + 1e-9
-        first_short = [net.node_ids[int(net.product_nodes[k])] for k in np.flatnonzero(tight & (net.demand > 0))]
+    if tts_hit.row_duals is not None and math.isfinite(tts_hit.value):
+        # A product binds the TTS when its demand row has a shadow price: more of it would
+        # shorten the horizon. Rows that are merely met exactly have none.
+        prices = np.abs(tts_hit.row_duals[lay.demand0 : lay.demand0 + lay.p])
+        binding = np.flatnonzero(prices > 1e-9 * max(1.0, float(prices.max(initial=0.0))))
+        first_short = [net.node_ids[int(net.product_nodes[k])] for k in binding[np.argsort(-prices[binding])]]
     return Explanation(
         scenario=scenario,
         lost_profit=hit.value,

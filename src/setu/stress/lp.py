@@ -102,6 +102,7 @@ class Solution:
 
     value: float
     columns: FloatArray | None
+    row_duals: FloatArray | None = None
 
 
 def _matrix(net: CompiledNetwork, kind: Kind) -> tuple[coo_matrix, Layout]:
@@ -338,7 +339,10 @@ class StressLP:
                 f"HiGHS did not solve the {self.kind.upper()} LP: {self.highs.modelStatusToString(status)}"
             )
         objective = float(self.highs.getInfo().objective_function_value)
-        columns = np.array(self.highs.getSolution().col_value) if keep_columns else None
+        columns = duals = None
+        if keep_columns:
+            solution = self.highs.getSolution()
+            columns, duals = np.array(solution.col_value), np.array(solution.row_dual)
         if self.kind == "tts":
-            return Solution(math.inf if objective <= _TAU_ZERO else 1.0 / objective, columns)
-        return Solution(objective, columns)
+            return Solution(math.inf if objective <= _TAU_ZERO else 1.0 / objective, columns, duals)
+        return Solution(objective, columns, duals)
