@@ -1,0 +1,162 @@
+"""The warm StressLP models: the base-solution shortcut, repeated solves, the undisrupted base."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from setu.network.compile import CompiledNetwork, compile_network
+from setu.network.io.accelerator import read_accelerator
+from setu.network.model import Network
+from setu.stress.lp import Kind, StressLP
+from setu.stress.scenarios import read_ttr_csv
+
+from .networks import BASE_TTS, HAND_CASES, single_supplier
+from .reference import reference_pi, reference_tts
+
+
+def load(shared_data: Path, size: str) -> tuple[Network, CompiledNetwork, dict[str, float]]:
+    folder = shared_data / "stress-test-accelerator"
+    network = read_accelerator(folder / f"dataset_{size}.json")
+    return network, compile_network(network), read_ttr_csv(folder / f"ttr_{size}.csv")
+
+
+def sweep(
+    model: StressLP, net: CompiledNetwork, items: list[tuple[str, float]], remaining: float, use_shortcut: bool
+) -> tuple[np.ndarray, int]:
+    """Solve each single-node scenario (TTR-sorted); also count those the base optimum survives."""
+    values = np.empty(len(items))
+    survived = 0
+    rest = np.array([remaining])
+    for k, (node, ttr) in enumerate(items):
+        if model.kind == "ttr" and model.horizon != ttr:
+            model.set_horizon(ttr)
+            model.solve_base()
+        nodes = np.array([net.index_of(node)])
+        survived += model.survives_with_base(nodes, rest)
+        values[k] = model.solve_scenario(nodes, rest, use_shortcut=use_shortcut).value
+    return values, survived
+
+
+def assert_same(with_shortcut: np.ndarray, without: np.ndarray) -> None:
+    assert np.array_equal(np.isinf(with_shortcut), np.isinf(without))
+    finite = np.isfinite(without)
+    np.testing.assert_allclose(with_shortcut[finite], without[finite], rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("kind", ["ttr", "tts"])
+@pytest.mark.parametrize("remaining", [0.0, 0.5])
+def test_shortcut_equals_full_solve_small(shared_data: Path, kind: Kind, remaining: float) -> None:
+    _, net, ttr = load(shared_data, "small")
+    items = sorted(ttr.items(), key=lambda kv: kv[1])
+    fast, survived = sweep(StressLP(net, kind), net, items, remaining, use_shortcut=True)
+    slow, _ = sweep(StressLP(net, kind), net, items, remaining, use_shortcut=False)
+    assert 0 < survived < len(items)  # the shortcut is exercised, and so is the solve
+    assert_same(fast, slow)
+
+
+@pytest.mark.parametrize("kind", ["ttr", "tts"])
+def test_shortcut_equals_full_solve_large(shared_data: Path, kind: Kind) -> None:
+    """Every tier-2/3 node of the large network for TTR; a fixed sample of 300 for the slower TTS."""
+    _, net, ttr = load(shared_data, "large")
+    items = list(ttr.items())
+    assert len(items) == 1500
+    if kind == "tts":
+        pick = np.random.default_rng(20240501).choice(len(items), size=300, replace=False)
+        items = [items[i] for i in pick]
+    items.sort(key=lambda kv: kv[1])
+    fast, survived = sweep(StressLP(net, kind), net, items, 0.0, use_shortcut=True)
+    slow, _ = sweep(StressLP(net, kind), net, items, 0.0, use_shortcut=False)
+    assert 0 < survived < len(items)
+    assert_same(fast, slow)
+
+
+def test_base_survival_implies_base_value(shared_data: Path) -> None:
+    """Wherever the base survives a scenario, the full solve returns exactly the base value."""
+    _, net, ttr = load(shared_data, "small")
+    for kind in ("ttr", "tts"):
+        model = StressLP(net, kind)
+        for node, t in ttr.items():
+            if kind == "ttr":
+                model.set_horizon(t)
+                model.solve_base()
+            nodes = np.array([net.index_of(node)])
+            if model.survives_with_base(nodes, np.zeros(1)):
+                full = model.solve_scenario(nodes, use_shortcut=False).value
+                assert full == pytest.approx(model.base.value, rel=1e-9, abs=1e-9)
+
+
+@pytest.mark.parametrize("kind", ["ttr", "tts"])
+def test_repeated_solves_leave_the_model_unchanged(shared_data: Path, kind: Kind) -> None:
+    network, net, ttr = load(shared_data, "small")
+    model = StressLP(net, kind)
+    if kind == "ttr":
+        model.set_horizon(8.0)
+    base = model.solve_base().value
+    nodes = list(ttr)
+    first = {node: model.solve_scenario(np.array([net.index_of(node)]), use_shortcut=False).value for node in nodes}
+    # Interleave: every scenario again, in reverse, each followed by a two-node partial one.
+    for k, node in enumerate(reversed(nodes)):
+        again = model.solve_scenario(np.array([net.index_of(node)]), use_shortcut=False).value
+        assert again == pytest.approx(first[node], rel=1e-12, abs=1e-12)
+        other = nodes[k % len(nodes)]
+        if other != node:
+            pair = np.array([net.index_of(node), net.index_of(other)])
+            model.solve_scenario(pair, np.array([0.3, 0.0]), use_shortcut=False)
+    assert model.solve_base().value == pytest.approx(base, rel=1e-12, abs=1e-12)
+    # ... and every value is still the reference model's.
+    for node in nodes[:8]:
+        want = reference_pi(network, {node: 1.0}, 8.0) if kind == "ttr" else reference_tts(network, {node: 1.0})
+        assert first[node] == pytest.approx(want, rel=1e-6, abs=1e-9)
+
+
+def test_changing_horizon_back_and_forth() -> None:
+    net = compile_network(single_supplier())
+    model = StressLP(net, "ttr")
+    s = np.array([net.index_of("S")])
+    values = []
+    for t in (4.0, 1.5, 4.0, 0.0, 4.0):
+        model.set_horizon(t)
+        model.solve_base()
+        values.append(model.solve_scenario(s).value)
+    # Hand values (networks.HAND_CASES): 40 at t=4, 0 at t=1.5, 0 at t=0.
+    np.testing.assert_allclose(values, [40.0, 0.0, 40.0, 0.0, 40.0], atol=1e-9)
+
+
+@pytest.mark.parametrize(("network", "tts"), BASE_TTS, ids=lambda v: getattr(v, "name", str(v)))
+def test_base_tts_and_pi(network: Network, tts: float) -> None:
+    net = compile_network(network)
+    want = pytest.approx(tts, rel=1e-9) if math.isfinite(tts) else math.inf
+    assert StressLP(net, "tts").solve_base().value == want
+    assert reference_tts(network, {}) == want
+    model = StressLP(net, "ttr")
+    model.set_horizon(5.0)
+    assert model.solve_base().value == pytest.approx(reference_pi(network, {}, 5.0), abs=1e-9)
+
+
+def test_keep_columns_gives_a_feasible_solution_with_the_value() -> None:
+    """Columns of the TTR model at a hand case: u, y, then l; the loss weighs to PI."""
+    case = next(c for c in HAND_CASES if c.name == "c-m2-source-out")
+    net = compile_network(case.network)
+    model = StressLP(net, "ttr")
+    model.set_horizon(case.ttr)
+    model.solve_base()
+    nodes = np.array([net.index_of(n) for n in case.disrupted])
+    solution = model.solve_scenario(nodes, keep_columns=True)
+    assert solution.columns is not None
+    assert solution.value == pytest.approx(case.pi)
+    u = solution.columns[: net.n_nodes]
+    losses = solution.columns[model.layout.last0 :]
+    assert float(net.weight @ losses) == pytest.approx(case.pi)
+    assert u[net.index_of("B")] == pytest.approx(0.0, abs=1e-12)
+    # By hand: B's stock 8 limits P to 8 units.
+    assert u[net.index_of("P")] == pytest.approx(8.0)
+
+
+def test_tts_model_has_no_horizon() -> None:
+    model = StressLP(compile_network(single_supplier()), "tts")
+    with pytest.raises(ValueError, match="no fixed horizon"):
+        model.set_horizon(3.0)
