@@ -117,23 +117,13 @@ def test_mixed_scenario_reference_and_pi(case: HandCase) -> None:
     assert_close(reference_tts(case.network, case.disrupted), case.tts, "reference TTS")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "engine bug: LocalTTS.solve (setu/stress/local.py) maps disrupted nodes to local columns with "
-        "np.searchsorted(upstream, nodes), but a disrupted node that feeds no product is not in `upstream`; "
-        "its outage bound lands on another column (here the shipment S->P), and both bracket LPs agree on "
-        "the wrong TTS"
-    ),
-)
 @pytest.mark.parametrize("case", [c for c in MIXED_CASES if c.pi > 0], ids=lambda case: case.name)
 def test_disrupted_node_feeding_no_product_does_not_corrupt_tts(case: HandCase) -> None:
-    # Got: TTS 0.5 (with stock at P) and 0.0 (without) instead of 2 and 1.5: P starved of S's shipments.
+    # A LocalTTS bug once gave TTS 0.5 and 0.0 here: the outage bound of Z landed on the column of S->P.
     result = run_scenarios(compile_network(case.network), [scenario_of(case.name, case.disrupted, case.ttr)])
     assert_close(float(result.tts[0]), case.tts, "engine TTS")
 
 
-@pytest.mark.xfail(strict=True, reason="the same LocalTTS bug: engine TTS 0.5 < TTR 1 although PI is 0")
 def test_mixed_scenario_pi_and_tts_agree_on_risk() -> None:
     """PI > 0 exactly when TTS < TTR: at t=1 the mixed scenario loses nothing, so TTS must be >= 1."""
     case = next(c for c in MIXED_CASES if c.name == "mixed-S-and-Z-short")

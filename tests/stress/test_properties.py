@@ -137,15 +137,6 @@ def feeds_a_product(network: Network) -> set[str]:
     return found
 
 
-def hits_known_bug(network: Network, disrupted: dict[str, float]) -> bool:
-    """Scenarios mixing a node that feeds a product with one that feeds none (see test_engine's
-    ``test_disrupted_node_feeding_no_product_does_not_corrupt_tts``, xfail): the engine's local TTS
-    then bounds the wrong columns. Remove this filter when that bug is fixed.
-    """
-    feeding = feeds_a_product(network)
-    return any(n in feeding for n in disrupted) and not all(n in feeding for n in disrupted)
-
-
 def pi_scale(network: Network, ttr: float) -> float:
     """The largest PI any scenario could have at horizon ``ttr``: every unit of demand lost."""
     return max(1.0, sum(p.weight * p.demand for p in network.products) * ttr)
@@ -161,7 +152,7 @@ def test_engine_equals_reference(data: st.DataObject) -> None:
     net = compile_network(network)
     # One drawn scenario, then every node alone at a drawn TTR: the warm models go through all of them.
     drawn = data.draw(scenarios_on(network))
-    cases = [] if hits_known_bug(network, drawn[0]) else [drawn]
+    cases = [drawn]
     cases += [({node.id: 1.0}, data.draw(halves) / 2) for node in network.nodes]
     pi, tts = engine(net, cases)
     for (disrupted, ttr), got_pi, got_tts in zip(cases, pi, tts, strict=True):
@@ -180,7 +171,6 @@ def test_pi_positive_exactly_when_tts_below_ttr(data: st.DataObject) -> None:
     network = data.draw(networks())
     net = compile_network(network)
     disrupted, _ = data.draw(scenarios_on(network, ttr=False))
-    assume(not hits_known_bug(network, disrupted))
     _, (tts,) = engine(net, [(disrupted, 1.0)])
     # A TTR clearly on one side of the TTS (the property says nothing at the TTS itself).
     if math.isinf(tts):
@@ -209,7 +199,6 @@ def test_pi_monotone_in_ttr_and_disrupted_set(data: st.DataObject) -> None:
     extra = data.draw(st.sampled_from([node.id for node in network.nodes]))
     more = dict(disrupted)
     more[extra] = 1.0 if extra not in disrupted else min(1.0, disrupted[extra] + data.draw(severities))
-    assume(not hits_known_bug(network, disrupted) and not hits_known_bug(network, more))
     pi, tts = engine(net, [(disrupted, ttr), (disrupted, longer), (more, ttr)])
     tol = 1e-7 * pi_scale(network, longer)
     assert pi[0] <= pi[1] + tol, f"PI fell from {pi[0]} to {pi[1]} when the TTR grew from {ttr} to {longer}"
@@ -227,7 +216,6 @@ def test_tts_at_most_undisrupted(data: st.DataObject) -> None:
     network = data.draw(networks())
     net = compile_network(network)
     disrupted, ttr = data.draw(scenarios_on(network))
-    assume(not hits_known_bug(network, disrupted))
     nothing = {network.nodes[-1].id: 0.0}  # severity 0: the undisrupted network
     pi, tts = engine(net, [(disrupted, ttr), (nothing, ttr)])
     base_tts = StressLP(net, "tts").solve_base().value

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from setu.network.compile import CompiledNetwork
-from setu.stress.lp import Solution, StressLP
+from setu.stress.lp import StressLP
 from setu.stress.scenarios import Scenario, validate_scenario
 
 # Changes smaller than this share of the larger flow are solver noise, not re-routing.
@@ -104,7 +104,13 @@ def _fmt_t(value: float) -> str:
 
 
 def _binding(
-    net: CompiledNetwork, node: int, columns: np.ndarray, horizon: float, disrupted: set[int], reached: set[int]
+    net: CompiledNetwork,
+    node: int,
+    columns: np.ndarray,
+    shipments: np.ndarray,
+    horizon: float,
+    disrupted: set[int],
+    reached: set[int],
 ) -> tuple[str, tuple[str, ...]]:
     """The input that limits ``node``'s output: its scarcest BOM material, or capacity, or the outage.
 
@@ -118,7 +124,6 @@ def _binding(
     rows = np.flatnonzero(net.bom_node == node)
     if len(rows) == 0:
         return "capacity", ()
-    shipments = columns[net.n_nodes : net.n_nodes + net.n_edges]
     received = np.bincount(net.edge_bom_row, weights=shipments, minlength=len(net.bom_node))[rows]
     ratio = received / net.bom_quantity[rows]
     tied = rows[ratio <= ratio.min() * (1 + 1e-9) + 1e-9]
@@ -160,6 +165,7 @@ def explain(net: CompiledNetwork, scenario: Scenario) -> Explanation:
 
     lay = ttr_model.layout
     disrupted = set(nodes.tolist())
+    base_flows, hit_flows = ttr_model.edge_flows(base.columns), ttr_model.edge_flows(hit.columns)
     reached = set(net.downstream(nodes).tolist())
     losses = []
     lost_base = base.columns[lay.last0 : lay.last0 + lay.p]
@@ -169,7 +175,7 @@ def explain(net: CompiledNetwork, scenario: Scenario) -> Explanation:
         if extra <= _REL_TOL * max(1.0, net.demand[k] * scenario.ttr):
             continue
         product = int(net.product_nodes[k])
-        binding, suppliers = _binding(net, product, hit.columns, scenario.ttr, disrupted, reached)
+        binding, suppliers = _binding(net, product, hit.columns, hit_flows, scenario.ttr, disrupted, reached)
         losses.append(
             ProductLoss(
                 product=net.node_ids[product],
@@ -181,7 +187,7 @@ def explain(net: CompiledNetwork, scenario: Scenario) -> Explanation:
             )
         )
 
-    rerouted = _flow_changes(net, base, hit)
+    rerouted = _flow_changes(net, base_flows, hit_flows)
     first_short: list[str] = []
     if tts_hit.row_duals is not None and math.isfinite(tts_hit.value):
         # A product binds the TTS when its demand row has a shadow price: more of it would
@@ -201,10 +207,7 @@ def explain(net: CompiledNetwork, scenario: Scenario) -> Explanation:
     )
 
 
-def _flow_changes(net: CompiledNetwork, base: Solution, hit: Solution) -> list[FlowChange]:
-    assert base.columns is not None and hit.columns is not None
-    n, e = net.n_nodes, net.n_edges
-    before, after = base.columns[n : n + e], hit.columns[n : n + e]
+def _flow_changes(net: CompiledNetwork, before: np.ndarray, after: np.ndarray) -> list[FlowChange]:
     scale = np.maximum(1.0, np.maximum(before, after))
     changed = np.flatnonzero(np.abs(after - before) > _REL_TOL * scale * 10)
     order = changed[np.argsort(-np.abs(after - before)[changed])]

@@ -68,7 +68,7 @@ class LocalTTS:
         self.is_product[net.product_nodes] = True
         # Row blocks owned by each node: its BOM rows, its ship row, its demand row.
         owner = np.full(lp.num_row_, -1, dtype=np.int64)
-        owner[: lay.b] = net.bom_node
+        owner[: lay.b] = net.bom_node[lay.pooled_rows]
         owner[lay.ship0 : lay.demand0] = lay.ship_nodes
         owner[lay.demand0 : lay.site0] = net.product_nodes
         self.row_owner = owner
@@ -122,7 +122,8 @@ class LocalTTS:
             return None
         inside = np.zeros(net.n_nodes, dtype=bool)
         inside[upstream] = True
-        edges = np.flatnonzero(inside[net.edge_customer])  # suppliers of inside nodes are inside
+        # Shipment columns into inside nodes (their suppliers are inside too, by construction).
+        edges = np.flatnonzero(inside[net.edge_customer[lay.pooled_edges]])
         cols = np.concatenate([upstream, lay.y0 + edges, [lay.last0]]).astype(np.int64)
         owned = self.row_owner >= 0
         row_mask = np.zeros(len(self.row_owner), dtype=bool)
@@ -136,13 +137,16 @@ class LocalTTS:
         outside = np.ones(self.matrix.shape[1], dtype=bool)
         outside[cols] = False
         fixed = np.where(outside, self.lean, 0.0)
+        fixed[nodes] = np.minimum(fixed[nodes], remaining * net.capacity[nodes])
         carried = self.rows_of[rows] @ fixed  # what the fixed outside plan uses of each row
 
         k = len(cols)
         upper = np.full(k, _INF)
         upper[: len(upstream)] = net.capacity[upstream]
-        where = np.searchsorted(upstream, nodes)
-        upper[where] = remaining * net.capacity[nodes]
+        # A disrupted node that feeds none of these products cannot change the TTS: only the
+        # others get their outage bound here.
+        hit = inside[nodes]
+        upper[np.searchsorted(upstream, nodes[hit])] = remaining[hit] * net.capacity[nodes[hit]]
         cost = np.zeros(k)
         cost[-1] = 1.0
         lp = highspy.HighsLp()

@@ -65,14 +65,32 @@ _FEAS_TOL = 1e-9
 
 @dataclass(frozen=True, slots=True)
 class Layout:
-    """Where each block of columns and rows starts in the LP."""
+    """Where each block of columns and rows starts in the LP.
+
+    Only *pooled* BOM rows (a material with two or more alternate suppliers) get a row and
+    shipment columns. A single-source material needs none: shipping it beyond what the
+    customer uses gains nothing and only uses up the supplier, so some optimum ships exactly
+    ``r_kj u_j``, and that amount goes straight into the supplier's ship row. This is the
+    presolve HiGHS would do, done once so that warm starts stay possible; on networks with
+    few alternates it removes most of the LP.
+    """
 
     n: int
-    e: int
     p: int
-    b: int
     ship_nodes: IntArray
+    pooled_rows: IntArray
+    """BOM rows (indices into the network's BOM) kept as LP rows, in LP row order."""
+    pooled_edges: IntArray
+    """Edges with a shipment column, in column order."""
     kind: Kind
+
+    @property
+    def b(self) -> int:
+        return len(self.pooled_rows)
+
+    @property
+    def e(self) -> int:
+        return len(self.pooled_edges)
 
     @property
     def y0(self) -> int:
@@ -80,7 +98,7 @@ class Layout:
 
     @property
     def last0(self) -> int:
-        """First column after ``y``: ``l`` (TTR) or ``t`` (TTS)."""
+        """First column after ``y``: ``l`` (TTR) or ``tau`` (TTS)."""
         return self.n + self.e
 
     @property
@@ -106,9 +124,15 @@ class Solution:
 
 
 def _matrix(net: CompiledNetwork, kind: Kind) -> tuple[coo_matrix, Layout]:
-    n, e, p, b = net.n_nodes, net.n_edges, net.n_products, len(net.bom_node)
+    n, p, b = net.n_nodes, net.n_products, len(net.bom_node)
     ship_nodes = np.unique(net.edge_supplier)
-    layout = Layout(n=n, e=e, p=p, b=b, ship_nodes=ship_nodes, kind=kind)
+    sources = np.bincount(net.edge_bom_row, minlength=b)
+    pooled_rows = np.flatnonzero(sources >= 2)
+    pooled_edges = np.flatnonzero(sources[net.edge_bom_row] >= 2)
+    single_edges = np.flatnonzero(sources[net.edge_bom_row] == 1)
+    layout = Layout(
+        n=n, p=p, ship_nodes=ship_nodes, pooled_rows=pooled_rows, pooled_edges=pooled_edges, kind=kind
+    )
     n_sites = len(net.shared_sites)
     rows: list[NDArray[np.int64]] = []
     cols: list[NDArray[np.int64]] = []
@@ -119,14 +143,21 @@ def _matrix(net: CompiledNetwork, kind: Kind) -> tuple[coo_matrix, Layout]:
         cols.append(c)
         vals.append(v)
 
-    edges = np.arange(e)
-    # BOM: r_kj u_j - sum_i y_ij <= 0
-    add(np.arange(b), net.bom_node, net.bom_quantity)
-    add(net.edge_bom_row, layout.y0 + edges, -np.ones(e))
-    # Ship: sum_j y_ij - u_i <= s_i
+    # BOM (pooled materials): r_kj u_j - sum_i y_ij <= 0
+    lp_row_of_bom = np.full(b, -1, dtype=np.int64)
+    lp_row_of_bom[pooled_rows] = np.arange(layout.b)
+    add(np.arange(layout.b), net.bom_node[pooled_rows], net.bom_quantity[pooled_rows])
+    y_cols = layout.y0 + np.arange(layout.e)
+    add(lp_row_of_bom[net.edge_bom_row[pooled_edges]], y_cols, -np.ones(layout.e))
+    # Ship: sum_j y_ij + sum_{single-source j} r_ij u_j - u_i <= s_i
     ship_row = np.full(n, -1, dtype=np.int64)
     ship_row[ship_nodes] = layout.ship0 + np.arange(len(ship_nodes))
-    add(ship_row[net.edge_supplier], layout.y0 + edges, np.ones(e))
+    add(ship_row[net.edge_supplier[pooled_edges]], y_cols, np.ones(layout.e))
+    add(
+        ship_row[net.edge_supplier[single_edges]],
+        net.edge_customer[single_edges],
+        net.bom_quantity[net.edge_bom_row[single_edges]],
+    )
     add(ship_row[ship_nodes], ship_nodes, -np.ones(len(ship_nodes)))
     # Demand: u_j + l_j >= d_j t - s_j   (TTR)   or   u_j + s_j tau >= d_j   (TTS)
     demand_rows = layout.demand0 + np.arange(p)
@@ -253,11 +284,9 @@ class StressLP:
         self._base = base
         self._base_basis = self.highs.getBasis()
         if base.columns is not None:
-            lay = self.layout
-            shipments = base.columns[lay.y0 : lay.y0 + lay.e]
-            self._base_shipped = np.bincount(self.net.edge_supplier, weights=shipments, minlength=lay.n).astype(
-                np.float64
-            )
+            self._base_shipped = np.bincount(
+                self.net.edge_supplier, weights=self.edge_flows(base.columns), minlength=self.layout.n
+            ).astype(np.float64)
         return base
 
     @property
@@ -265,6 +294,16 @@ class StressLP:
         if self._base is None:
             return self.solve_base()
         return self._base
+
+    def edge_flows(self, columns: FloatArray) -> FloatArray:
+        """Shipment on every edge of the network from a solution's columns.
+
+        Single-source edges have no column: they carry exactly what the customer uses.
+        """
+        net, lay = self.net, self.layout
+        flows = net.bom_quantity[net.edge_bom_row] * columns[net.edge_customer]
+        flows[lay.pooled_edges] = columns[lay.y0 : lay.y0 + lay.e]
+        return flows
 
     # -- scenarios --------------------------------------------------------------------------------
 
