@@ -192,9 +192,10 @@ def explain(net: CompiledNetwork, scenario: Scenario) -> Explanation:
     if tts_hit.row_duals is not None and math.isfinite(tts_hit.value):
         # A product binds the TTS when its demand row has a shadow price: more of it would
         # shorten the horizon. Rows that are merely met exactly have none.
-        prices = np.abs(tts_hit.row_duals[lay.demand0 : lay.demand0 + lay.p])
-        binding = np.flatnonzero(prices > 1e-9 * max(1.0, float(prices.max(initial=0.0))))
-        first_short = [net.node_ids[int(net.product_nodes[k])] for k in binding[np.argsort(-prices[binding])]]
+        demand0 = tts_model.layout.demand0
+        prices = np.abs(tts_hit.row_duals[demand0 : demand0 + net.n_products])
+        priced = np.flatnonzero(prices > 1e-9 * max(1.0, float(prices.max(initial=0.0))))
+        first_short = [net.node_ids[int(net.product_nodes[k])] for k in priced[np.argsort(-prices[priced])]]
     return Explanation(
         scenario=scenario,
         lost_profit=hit.value,
