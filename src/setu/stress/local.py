@@ -25,7 +25,7 @@ from scipy.sparse import csc_matrix, csr_matrix
 from scipy.sparse.csgraph import breadth_first_order
 
 from setu.network.compile import FloatArray, IntArray
-from setu.stress.lp import StressLP, new_highs
+from setu.stress.lp import StressLP, new_highs, run_highs
 
 _INF = highspy.kHighsInf
 _OPTIMAL = highspy.HighsModelStatus.kOptimal
@@ -92,8 +92,7 @@ class LocalTTS:
         cost[lay.last0] = 0.0
         lean.changeColsCost(lp.num_col_, np.arange(lp.num_col_, dtype=np.int32), cost)
         lean.changeColBounds(lay.last0, tau, tau * (1 + 1e-9) + 1e-12)
-        lean.run()
-        if lean.getModelStatus() != _OPTIMAL:
+        if run_highs(lean) != _OPTIMAL:
             return base.columns
         return np.array(lean.getSolution().col_value)
 
@@ -183,8 +182,7 @@ class LocalTTS:
         return None
 
     def _run(self) -> float:
-        self.highs.run()
-        status = self.highs.getModelStatus()
+        status = run_highs(self.highs)
         if status == _INFEASIBLE:
             return 0.0
         if status != _OPTIMAL:

@@ -49,9 +49,27 @@ def new_highs() -> HighsHandle:
     """
     highs = _plain_highs()
     highs.setOptionValue("output_flag", False)
+    # One thread: the sweep's parallelism is worker processes; HiGHS threads would fight them.
+    highs.setOptionValue("threads", 1)
     highs.setOptionValue("presolve", "off")
     highs.setOptionValue("solver", "simplex")
     return highs
+
+
+def run_highs(highs: HighsHandle) -> Any:
+    """Run ``highs`` and return its model status.
+
+    HiGHS keeps one thread scheduler per process, fixed by the first solve: if another
+    user in this process (a notebook's Pyomo model, say) started it with more threads, our
+    one-thread instances refuse to run until it is reset.
+    """
+    highs.run()
+    status = highs.getModelStatus()
+    if status == highspy.HighsModelStatus.kNotset:
+        _plain_highs.resetGlobalScheduler(True)
+        highs.run()
+        status = highs.getModelStatus()
+    return status
 
 
 _OPTIMAL = highspy.HighsModelStatus.kOptimal
@@ -363,13 +381,11 @@ class StressLP:
         return solution
 
     def _run(self, keep_columns: bool) -> Solution:
-        self.highs.run()
-        status = self.highs.getModelStatus()
+        status = run_highs(self.highs)
         if status not in (_OPTIMAL, _INFEASIBLE):
             # Cold restart once: a warm start can stall on a numerically awkward basis.
             self.highs.clearSolver()
-            self.highs.run()
-            status = self.highs.getModelStatus()
+            status = run_highs(self.highs)
         if status == _INFEASIBLE and self.kind == "tts":
             # No positive horizon meets demand: a disrupted product with no stock, say.
             return Solution(0.0, None)
