@@ -37,15 +37,16 @@ def run_demo(out_dir: Path, *, jobs: int = 1, console: Console, err: Console) ->
     write_results(sweep, out_dir / "sweep.csv")
     write_results(library_result, out_dir / "scenarios.csv")
 
-    table = Table(title="Scenario library (illustrative)", title_justify="left")
-    for name in ("scenario", "nodes", "TTR (weeks)", "TTS (weeks)", "lost (PI)", "REI"):
-        table.add_column(name, justify="left" if name == "scenario" else "right")
+    table = Table(title="Scenario library (illustrative; TTR and TTS in weeks)", title_justify="left")
+    table.add_column("scenario", no_wrap=True)
+    for name in ("nodes", "TTR", "TTS", "lost (PI)", "REI"):
+        table.add_column(name, justify="right")
     for s, pi, tts, rei in zip(
         library, library_result.lost_profit, library_result.tts, library_result.rei, strict=True
     ):
         tts_text = "inf" if tts == float("inf") else f"{tts:,.1f}"
         table.add_row(
-            s.label,
+            s.id,
             str(len(s.nodes)),
             f"{s.ttr:g}",
             f"[bold red]{tts_text}[/]" if tts < s.ttr else tts_text,

@@ -108,12 +108,12 @@ def _scatter(result: StressResult, width: int = 560, height: int = 380) -> str:
     return "".join(parts)
 
 
-def _rei_bars(result: StressResult, top: int = 15, width: int = 560) -> str:
+def _rei_bars(result: StressResult, top: int = 15, width: int = 720) -> str:
     order = np.argsort(-result.lost_profit)[:top]
     order = order[result.lost_profit[order] > 0]
     if len(order) == 0:
         return '<p class="muted">No scenario loses anything: every REI is 0.</p>'
-    row_h, label_w = 22, 230
+    row_h, label_w = 22, 320
     height = row_h * len(order) + 8
     rei = result.rei
     parts = [
@@ -123,7 +123,8 @@ def _rei_bars(result: StressResult, top: int = 15, width: int = 560) -> str:
         s = result.scenarios[int(i)]
         bar = (width - label_w - 60) * float(rei[i])
         yk = 4 + k * row_h
-        name = escape((s.label or s.id)[:34])
+        full = s.label or s.id
+        name = escape(full if len(full) <= 46 else full[:45] + "…")
         parts.append(f'<text x="{label_w - 6}" y="{yk + 14}" text-anchor="end">{name}</text>')
         parts.append(f'<rect x="{label_w}" y="{yk + 3}" width="{bar:.1f}" height="{row_h - 8}" fill="#1f4e8c"/>')
         parts.append(f'<text x="{label_w + bar + 5:.1f}" y="{yk + 14}">{rei[i]:.2f}</text>')
