@@ -148,9 +148,7 @@ def _matrix(net: CompiledNetwork, kind: Kind) -> tuple[coo_matrix, Layout]:
     pooled_rows = np.flatnonzero(sources >= 2)
     pooled_edges = np.flatnonzero(sources[net.edge_bom_row] >= 2)
     single_edges = np.flatnonzero(sources[net.edge_bom_row] == 1)
-    layout = Layout(
-        n=n, p=p, ship_nodes=ship_nodes, pooled_rows=pooled_rows, pooled_edges=pooled_edges, kind=kind
-    )
+    layout = Layout(n=n, p=p, ship_nodes=ship_nodes, pooled_rows=pooled_rows, pooled_edges=pooled_edges, kind=kind)
     n_sites = len(net.shared_sites)
     rows: list[NDArray[np.int64]] = []
     cols: list[NDArray[np.int64]] = []
