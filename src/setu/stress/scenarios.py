@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -179,6 +179,54 @@ def export_control(
     return scenario
 
 
+def _csv_rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[str, dict[str, str]]]:
+    """Rows of a UTF-8 CSV with at least ``columns``, each with its place (``file: line N``).
+
+    Unreadable files and missing columns raise :class:`InputError` naming the file.
+    """
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            header = reader.fieldnames or []
+            missing = [c for c in columns if c not in header]
+            if missing:
+                raise InputError(
+                    f"expected columns {','.join(columns)}; missing {', '.join(missing)}", f"{path}: line 1"
+                )
+            for row in reader:
+                yield f"{path}: line {reader.line_num}", {k: (v or "").strip() for k, v in row.items() if k}
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror}", str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text ({exc.reason})", str(path)) from None
+
+
+def _ttr_cell(text: str, where: str, problems: list[Problem]) -> float | None:
+    try:
+        ttr = float(text)
+    except ValueError:
+        ttr = math.nan
+    if not math.isfinite(ttr) or ttr < 0:
+        problems.append(Problem(where, f"ttr must be a finite number >= 0, got {text!r}"))
+        return None
+    return ttr
+
+
+def _severity_cell(text: str, count: int, where: str, problems: list[Problem]) -> tuple[float, ...] | None:
+    """One severity for every node of the row, or one per node joined by ``;``."""
+    try:
+        values = [float(v) for v in text.split(";")]
+    except ValueError:
+        problems.append(Problem(where, f"severity must be numbers in [0, 1], got {text!r}"))
+        return None
+    if len(values) == 1:
+        values = values * count
+    if len(values) != count or not all(0.0 <= v <= 1.0 for v in values):
+        problems.append(Problem(where, "severity: one value in [0, 1], or one per disrupted node"))
+        return None
+    return tuple(values)
+
+
 def read_scenarios_csv(path: str | Path, net: CompiledNetwork) -> list[Scenario]:
     """Read ``scenario_id,disrupted,ttr`` (``disrupted`` = node ids joined by ``;``).
 
@@ -189,55 +237,23 @@ def read_scenarios_csv(path: str | Path, net: CompiledNetwork) -> list[Scenario]
     problems: list[Problem] = []
     scenarios: list[Scenario] = []
     seen: set[str] = set()
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            header = reader.fieldnames or []
-            missing = [c for c in ("scenario_id", "disrupted", "ttr") if c not in header]
-            if missing:
-                raise InputError(
-                    f"expected columns scenario_id,disrupted,ttr; missing {', '.join(missing)}", f"{path}: line 1"
-                )
-            for row in reader:
-                where = f"{path}: line {reader.line_num}"
-                sid = (row.get("scenario_id") or "").strip()
-                nodes = tuple(n.strip() for n in (row.get("disrupted") or "").split(";") if n.strip())
-                if not sid:
-                    problems.append(Problem(where, "scenario_id is empty"))
-                elif sid in seen:
-                    problems.append(Problem(where, f"scenario_id {sid!r} repeats an earlier row"))
-                seen.add(sid)
-                if not nodes:
-                    problems.append(Problem(where, "disrupted lists no node"))
-                unknown = [n for n in nodes if n not in net._index]
-                if unknown:
-                    problems.append(Problem(where, f"unknown node(s) {', '.join(map(repr, unknown[:5]))}"))
-                try:
-                    ttr = float(row.get("ttr") or "")
-                    if not math.isfinite(ttr) or ttr < 0:
-                        raise ValueError
-                except ValueError:
-                    problems.append(Problem(where, f"ttr must be a finite number >= 0, got {row.get('ttr')!r}"))
-                    continue
-                severity: tuple[float, ...] | None = None
-                raw = (row.get("severity") or "").strip()
-                if raw:
-                    try:
-                        values = [float(v) for v in raw.split(";")]
-                    except ValueError:
-                        problems.append(Problem(where, f"severity must be numbers in [0, 1], got {raw!r}"))
-                        continue
-                    if len(values) == 1:
-                        values = values * len(nodes)
-                    if len(values) != len(nodes) or not all(0.0 <= v <= 1.0 for v in values):
-                        problems.append(Problem(where, "severity: one value in [0, 1], or one per disrupted node"))
-                        continue
-                    severity = tuple(values)
-                scenarios.append(Scenario(id=sid, nodes=nodes, ttr=ttr, severity=severity, kind="custom", label=sid))
-    except OSError as exc:
-        raise InputError(f"cannot read file: {exc.strerror}", str(path)) from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text ({exc.reason})", str(path)) from None
+    for where, row in _csv_rows(path, ("scenario_id", "disrupted", "ttr")):
+        sid = row["scenario_id"]
+        nodes = tuple(n.strip() for n in row["disrupted"].split(";") if n.strip())
+        if not sid:
+            problems.append(Problem(where, "scenario_id is empty"))
+        elif sid in seen:
+            problems.append(Problem(where, f"scenario_id {sid!r} repeats an earlier row"))
+        seen.add(sid)
+        if not nodes:
+            problems.append(Problem(where, "disrupted lists no node"))
+        unknown = [n for n in nodes if n not in net._index]
+        if unknown:
+            problems.append(Problem(where, f"unknown node(s) {', '.join(map(repr, unknown[:5]))}"))
+        ttr = _ttr_cell(row["ttr"], where, problems)
+        severity = _severity_cell(row["severity"], len(nodes), where, problems) if row.get("severity") else None
+        if ttr is not None:
+            scenarios.append(Scenario(id=sid, nodes=nodes, ttr=ttr, severity=severity, kind="custom", label=sid))
     if problems:
         raise InputError(problems)
     if not scenarios:
@@ -250,31 +266,16 @@ def read_ttr_csv(path: str | Path) -> dict[str, float]:
     path = Path(path)
     problems: list[Problem] = []
     result: dict[str, float] = {}
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            if reader.fieldnames is None or not {"node", "ttr"} <= set(reader.fieldnames):
-                raise InputError(f"expected columns node,ttr; got {reader.fieldnames}", f"{path}: line 1")
-            for row in reader:
-                where = f"{path}: line {reader.line_num}"
-                node = (row.get("node") or "").strip()
-                if not node:
-                    problems.append(Problem(where, "column 'node' is empty"))
-                    continue
-                try:
-                    ttr = float(row.get("ttr") or "")
-                    if not math.isfinite(ttr) or ttr < 0:
-                        raise ValueError
-                except ValueError:
-                    problems.append(Problem(where, f"ttr must be a finite number >= 0, got {row.get('ttr')!r}"))
-                    continue
-                if node in result:
-                    problems.append(Problem(where, f"node {node!r} listed twice"))
-                result[node] = ttr
-    except OSError as exc:
-        raise InputError(f"cannot read file: {exc.strerror}", str(path)) from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text ({exc.reason})", str(path)) from None
+    for where, row in _csv_rows(path, ("node", "ttr")):
+        node = row["node"]
+        if not node:
+            problems.append(Problem(where, "column 'node' is empty"))
+            continue
+        ttr = _ttr_cell(row["ttr"], where, problems)
+        if node in result:
+            problems.append(Problem(where, f"node {node!r} listed twice"))
+        if ttr is not None:
+            result[node] = ttr
     if problems:
         raise InputError(problems)
     return result
