@@ -79,7 +79,7 @@ def _built_scenarios(
 ) -> list[Scenario]:
     chosen: list[Scenario] = []
     for node in nodes:
-        if node not in net._index:
+        if not net.has_node(node):
             raise SetuError(f"--node: the network has no node {node!r}")
         index = net.index_of(node)
         chosen.append(
@@ -243,7 +243,7 @@ def explain(
         if node:
             indices = []
             for n in node:
-                if n not in net._index:
+                if not net.has_node(n):
                     raise SetuError(f"--node: the network has no node {n!r}")
                 indices.append(net.index_of(n))
             label = "+".join(node)

@@ -61,6 +61,10 @@ class CompiledNetwork:
     def n_products(self) -> int:
         return int(self.product_nodes.shape[0])
 
+    def has_node(self, node_id: str) -> bool:
+        """Whether the network has a node with this id."""
+        return node_id in self._index
+
     def index_of(self, node_id: str) -> int:
         """Position of ``node_id``; raises ``KeyError`` if the network has no such node."""
         return self._index[node_id]

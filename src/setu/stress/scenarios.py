@@ -63,7 +63,7 @@ def validate_scenario(net: CompiledNetwork, scenario: Scenario) -> None:
     where = f"scenario {scenario.id!r}"
     if not scenario.nodes:
         raise ScenarioError(f"{where}: disrupts no node")
-    unknown = [n for n in scenario.nodes if n not in net._index]
+    unknown = [n for n in scenario.nodes if not net.has_node(n)]
     if unknown:
         raise ScenarioError(f"{where}: unknown node(s) {', '.join(map(repr, unknown[:5]))}")
     if len(set(scenario.nodes)) != len(scenario.nodes):
@@ -96,7 +96,7 @@ def node_sweep(
 
 def from_ttr_table(net: CompiledNetwork, ttr_by_node: dict[str, float], where: str = "TTR table") -> list[Scenario]:
     """One single-node scenario per row of a ``node,ttr`` table, ``scenario_id`` = node id."""
-    unknown = [node for node in ttr_by_node if node not in net._index]
+    unknown = [node for node in ttr_by_node if not net.has_node(node)]
     if unknown:
         raise ScenarioError(f"{where}: unknown node(s) {', '.join(map(repr, unknown[:5]))}")
     return [
@@ -247,7 +247,7 @@ def read_scenarios_csv(path: str | Path, net: CompiledNetwork) -> list[Scenario]
         seen.add(sid)
         if not nodes:
             problems.append(Problem(where, "disrupted lists no node"))
-        unknown = [n for n in nodes if n not in net._index]
+        unknown = [n for n in nodes if not net.has_node(n)]
         if unknown:
             problems.append(Problem(where, f"unknown node(s) {', '.join(map(repr, unknown[:5]))}"))
         ttr = _ttr_cell(row["ttr"], where, problems)
