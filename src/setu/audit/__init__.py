@@ -1,0 +1,1 @@
+"""The tamper-evident audit trail: Merkle-tree log, signed checkpoints, proofs and offline verification."""

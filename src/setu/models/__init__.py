@@ -1,0 +1,20 @@
+"""SQLAlchemy models of every stored record; importing this package registers them all on Base.metadata."""
+
+from setu.models import accounts, audit, networks, stress
+from setu.models.base import Base, Marked, Marking, MarkingGroup, MarkingOwner, MarkingRelease
+from setu.models.parties import Organization, Party
+
+__all__ = [
+    "Base",
+    "Marked",
+    "Marking",
+    "MarkingGroup",
+    "MarkingOwner",
+    "MarkingRelease",
+    "Organization",
+    "Party",
+    "accounts",
+    "audit",
+    "networks",
+    "stress",
+]

@@ -1,0 +1,99 @@
+"""The declarative base and the record marking that every stored record carries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, MetaData, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
+
+# Stable constraint names, so Alembic migrations read the same on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Marking(Base):
+    """A releasability marking: every part must admit a user before the record is theirs to read.
+
+    - ``classification``: level 0..3 (see :mod:`setu.sharing.markings`); the user's clearance must reach it.
+    - ``releases``: the parties the record is released to; the user's party must be one of them.
+    - ``national_only``: only users of ``origin_party`` (overrides the releases).
+    - ``owners``: proprietary to organizations: for each owner, the user must be a member of it or
+      belong to a government body (ministry, agency) of the owner's party.
+    - ``groups``: need-to-know groups; the user must belong to every one.
+
+    Markings are immutable once written: a record changes marking by pointing at another one.
+    """
+
+    __tablename__ = "markings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    classification: Mapped[int] = mapped_column(Integer, nullable=False)
+    origin_party: Mapped[str] = mapped_column(String(8), nullable=False)
+    national_only: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+
+    releases: Mapped[list[MarkingRelease]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="MarkingRelease.party"
+    )
+    groups: Mapped[list[MarkingGroup]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="MarkingGroup.group"
+    )
+    owners: Mapped[list[MarkingOwner]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="MarkingOwner.org_id"
+    )
+
+
+class MarkingRelease(Base):
+    """One party a marking releases its record to."""
+
+    __tablename__ = "marking_releases"
+
+    marking_id: Mapped[int] = mapped_column(ForeignKey("markings.id", ondelete="CASCADE"), primary_key=True)
+    party: Mapped[str] = mapped_column(String(8), primary_key=True)
+
+
+class MarkingGroup(Base):
+    """One need-to-know group a marking requires."""
+
+    __tablename__ = "marking_groups"
+
+    marking_id: Mapped[int] = mapped_column(ForeignKey("markings.id", ondelete="CASCADE"), primary_key=True)
+    group: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class MarkingOwner(Base):
+    """One organization a marking makes its record proprietary to (with that organization's party)."""
+
+    __tablename__ = "marking_owners"
+
+    marking_id: Mapped[int] = mapped_column(ForeignKey("markings.id", ondelete="CASCADE"), primary_key=True)
+    # use_alter: organizations carry markings too, so the two tables reference each other.
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", use_alter=True), primary_key=True)
+    party: Mapped[str] = mapped_column(String(8), nullable=False)
+    """The owner's party, kept here so the read filter needs no join to organizations."""
+
+
+class Marked:
+    """Mixin: the record's marking (required on every stored record)."""
+
+    @declared_attr
+    def marking_id(cls) -> Mapped[int]:
+        return mapped_column(ForeignKey("markings.id"), nullable=False, index=True)
+
+    @declared_attr
+    def marking(cls) -> Mapped[Marking]:
+        return relationship(Marking, lazy="joined")

@@ -1,0 +1,1 @@
+"""Stored networks (versioned imports), their nodes, edges, bills of materials and products."""

@@ -1,0 +1,1 @@
+"""Stored scenarios, stress runs and their results."""

@@ -1,0 +1,1 @@
+"""Releasability markings and the one read filter every read path goes through."""

@@ -1,0 +1,117 @@
+"""Marking values: levels, a plain description of a marking, combining them, and storing them once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from setu.models.base import Marking, MarkingGroup, MarkingOwner, MarkingRelease
+
+LEVELS: dict[int, str] = {0: "UNCLASSIFIED", 1: "RESTRICTED", 2: "CONFIDENTIAL", 3: "SECRET"}
+LEVEL_OF: dict[str, int] = {name: level for level, name in LEVELS.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class MarkingSpec:
+    """A marking as a value: what :class:`setu.models.base.Marking` stores, comparable and hashable.
+
+    ``owners`` pairs each owning organization's id with its party.
+    """
+
+    classification: int
+    origin_party: str
+    releases: frozenset[str]
+    national_only: bool = False
+    owners: frozenset[tuple[int, str]] = field(default_factory=frozenset)
+    groups: frozenset[str] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        if self.classification not in LEVELS:
+            raise ValueError(f"classification must be one of {sorted(LEVELS)}, got {self.classification!r}")
+        if not self.origin_party:
+            raise ValueError("a marking needs its origin party")
+
+    @property
+    def effective_releases(self) -> frozenset[str]:
+        """The parties whose users may read the record: the origin alone when national-only."""
+        return frozenset({self.origin_party}) & self.releases if self.national_only else self.releases
+
+    def banner(self, org_names: dict[int, str] | None = None) -> str:
+        """The marking as users read it, e.g. ``CONFIDENTIAL // REL TO IN, US // NTK ENGINE``."""
+        parts = [LEVELS[self.classification]]
+        if self.national_only:
+            parts.append(f"{self.origin_party} ONLY")
+        elif self.releases:
+            parts.append("REL TO " + ", ".join(sorted(self.releases)))
+        else:
+            parts.append("NOT RELEASABLE")
+        if self.owners:
+            names = org_names or {}
+            parts.append("PROPRIETARY " + ", ".join(sorted(names.get(org, f"org {org}") for org, _ in self.owners)))
+        if self.groups:
+            parts.append("NTK " + ", ".join(sorted(self.groups)))
+        return " // ".join(parts)
+
+    @classmethod
+    def of(cls, marking: Marking) -> MarkingSpec:
+        """The value of a stored marking."""
+        return cls(
+            classification=marking.classification,
+            origin_party=marking.origin_party,
+            releases=frozenset(r.party for r in marking.releases),
+            national_only=marking.national_only,
+            owners=frozenset((o.org_id, o.party) for o in marking.owners),
+            groups=frozenset(g.group for g in marking.groups),
+        )
+
+
+def most_restrictive(specs: Iterable[MarkingSpec], origin_party: str) -> MarkingSpec:
+    """A marking that admits a user only if every one of ``specs`` does.
+
+    Used for derived records (a run's results): classification is the highest, releases the
+    intersection of the effective releases, owners and groups the union.
+    """
+    specs = list(specs)
+    if not specs:
+        raise ValueError("no marking to combine")
+    releases = frozenset.intersection(*(s.effective_releases for s in specs))
+    national_only = any(s.national_only for s in specs)
+    return MarkingSpec(
+        classification=max(s.classification for s in specs),
+        origin_party=origin_party,
+        releases=releases,
+        national_only=national_only and releases <= {origin_party},
+        owners=frozenset().union(*(s.owners for s in specs)),
+        groups=frozenset().union(*(s.groups for s in specs)),
+    )
+
+
+def store(session: Session, spec: MarkingSpec) -> Marking:
+    """The stored marking equal to ``spec``, written if it does not exist yet.
+
+    Markings are shared between records, so a network of thousands of nodes holds a handful.
+    """
+    candidates = session.scalars(
+        select(Marking).where(
+            Marking.classification == spec.classification,
+            Marking.origin_party == spec.origin_party,
+            Marking.national_only == spec.national_only,
+        )
+    ).all()
+    for marking in candidates:
+        if MarkingSpec.of(marking) == spec:
+            return marking
+    marking = Marking(
+        classification=spec.classification,
+        origin_party=spec.origin_party,
+        national_only=spec.national_only,
+        releases=[MarkingRelease(party=p) for p in sorted(spec.releases)],
+        groups=[MarkingGroup(group=g) for g in sorted(spec.groups)],
+        owners=[MarkingOwner(org_id=org, party=party) for org, party in sorted(spec.owners)],
+    )
+    session.add(marking)
+    session.flush()
+    return marking
