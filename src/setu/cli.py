@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from setu.accounts.cli import users_app
 from setu.errors import SetuError
 from setu.network.compile import CompiledNetwork, compile_network
 from setu.network.io.loader import FORMATS, read_network
@@ -314,3 +315,6 @@ def demo(
 
 def main() -> None:  # pragma: no cover - console entry
     app(sys.argv[1:])
+
+
+app.add_typer(users_app, name="users")
