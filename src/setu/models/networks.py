@@ -1,1 +1,126 @@
 """Stored networks (versioned imports), their nodes, edges, bills of materials and products."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from setu.models.base import Base, Marked, utcnow
+
+
+class NetworkRecord(Marked, Base):
+    """One imported version of a network.
+
+    Versions count per importing organization and name: importing ``name`` again from the same
+    organization writes version n+1 beside the older ones. Counting per organization rather than
+    globally keeps a version number from revealing that another organization (or the partner)
+    holds a network of the same name. ``marking`` is the import's default marking.
+    """
+
+    __tablename__ = "networks"
+    __table_args__ = (UniqueConstraint("org_id", "name", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False, index=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    format: Mapped[str] = mapped_column(String(32), nullable=False, default="")
+    source: Mapped[str] = mapped_column(String(500), nullable=False, default="")
+    """The file the network was read from, as the importer named it."""
+    node_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    edge_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+    created_by: Mapped[int] = mapped_column(Integer, nullable=False)
+    """The importing user's id."""
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), nullable=False, index=True)
+    """The importing user's organization (the scope of version numbers)."""
+
+
+class NodeRecord(Marked, Base):
+    """A node of a stored network: a site making one material, with every attribute of :class:`Node`.
+
+    ``node_id`` is the id users and files know, unique within its network; ``chokepoints`` are
+    joined by ``;``. A node may carry a marking other than its network's.
+    """
+
+    __tablename__ = "network_nodes"
+    __table_args__ = (
+        UniqueConstraint("network_id", "node_id"),
+        Index("ix_network_nodes_material", "network_id", "material"),
+        Index("ix_network_nodes_site", "network_id", "site"),
+        Index("ix_network_nodes_organization", "network_id", "organization"),
+        Index("ix_network_nodes_party", "network_id", "party"),
+        Index("ix_network_nodes_country", "network_id", "country"),
+        Index("ix_network_nodes_material_class", "network_id", "material_class"),
+        Index("ix_network_nodes_program", "network_id", "program"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("networks.id", ondelete="CASCADE"), nullable=False)
+    node_id: Mapped[str] = mapped_column(String(200), nullable=False)
+    material: Mapped[str] = mapped_column(String(200), nullable=False)
+    capacity: Mapped[float] = mapped_column(Float, nullable=False)
+    inventory: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
+    site: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    organization: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    party: Mapped[str] = mapped_column(String(8), nullable=False, default="")
+    country: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    material_class: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    chokepoints: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    ttr: Mapped[float | None] = mapped_column(Float, nullable=True)
+    name: Mapped[str] = mapped_column(String(300), nullable=False, default="")
+    program: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+
+
+class SupplyRecord(Marked, Base):
+    """A sourcing edge: ``supplier`` ships its material to ``customer`` (both nodes of one network)."""
+
+    __tablename__ = "network_supplies"
+    __table_args__ = (UniqueConstraint("supplier_id", "customer_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("networks.id", ondelete="CASCADE"), nullable=False, index=True)
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("network_nodes.id", ondelete="CASCADE"), nullable=False)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("network_nodes.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+
+
+class BomRecord(Marked, Base):
+    """A bill-of-materials line: ``quantity`` units of ``material`` per unit of the node's output."""
+
+    __tablename__ = "network_bom"
+    __table_args__ = (UniqueConstraint("node_id", "material"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("networks.id", ondelete="CASCADE"), nullable=False, index=True)
+    node_id: Mapped[int] = mapped_column(ForeignKey("network_nodes.id", ondelete="CASCADE"), nullable=False)
+    material: Mapped[str] = mapped_column(String(200), nullable=False)
+    quantity: Mapped[float] = mapped_column(Float, nullable=False)
+
+
+class ProductRecord(Marked, Base):
+    """A node with external demand (units per time unit) and a weight per lost unit."""
+
+    __tablename__ = "network_products"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("networks.id", ondelete="CASCADE"), nullable=False, index=True)
+    node_id: Mapped[int] = mapped_column(
+        ForeignKey("network_nodes.id", ondelete="CASCADE"), nullable=False, unique=True
+    )
+    demand: Mapped[float] = mapped_column(Float, nullable=False)
+    weight: Mapped[float] = mapped_column(Float, nullable=False)
+
+
+class SiteCapacityRecord(Marked, Base):
+    """A capacity shared by every node at ``site`` in one network."""
+
+    __tablename__ = "network_site_capacities"
+    __table_args__ = (UniqueConstraint("network_id", "site"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("networks.id", ondelete="CASCADE"), nullable=False)
+    site: Mapped[str] = mapped_column(String(200), nullable=False)
+    capacity: Mapped[float] = mapped_column(Float, nullable=False)

@@ -1,0 +1,39 @@
+"""Stored networks: versioned imports, node lists and searches, neighbourhoods and each user's view."""
+
+from setu.networks.service import (
+    MarkingError,
+    Neighbourhood,
+    NotFound,
+    ValueCount,
+    ViewError,
+    compiled_view,
+    filter_suggestions,
+    get_network,
+    get_node,
+    import_network,
+    list_materials,
+    list_networks,
+    list_nodes,
+    list_organizations,
+    list_sites,
+    node_neighbourhood,
+)
+
+__all__ = [
+    "MarkingError",
+    "Neighbourhood",
+    "NotFound",
+    "ValueCount",
+    "ViewError",
+    "compiled_view",
+    "filter_suggestions",
+    "get_network",
+    "get_node",
+    "import_network",
+    "list_materials",
+    "list_networks",
+    "list_nodes",
+    "list_organizations",
+    "list_sites",
+    "node_neighbourhood",
+]
