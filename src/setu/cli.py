@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from setu.accounts.cli import users_app
+from setu.audit.cli import audit_app
 from setu.errors import SetuError
 from setu.network.compile import CompiledNetwork, compile_network
 from setu.network.io.loader import FORMATS, read_network
@@ -318,3 +319,4 @@ def main() -> None:  # pragma: no cover - console entry
 
 
 app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")

@@ -1,11 +1,15 @@
-"""The audit log: one row per write, access decision or export, each a leaf of an RFC 9162 Merkle tree."""
+"""The audit log: one row per write, access decision or export, each a leaf of an RFC 9162 Merkle tree.
+
+Beside the entries: each party's Ed25519 signing keys, the checkpoints (signed tree heads) the parties
+issue, and the countersignatures one party puts on the other's checkpoints.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Integer, LargeBinary, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from setu.models.base import Base, utcnow
 
@@ -26,3 +30,55 @@ class AuditEntry(Base):
     decision: Mapped[str] = mapped_column(String(8), nullable=False, default="permit")
     details: Mapped[str] = mapped_column(Text, nullable=False, default="{}")
     leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+
+
+class SigningKey(Base):
+    """A party's Ed25519 key pair for signing checkpoints; the newest of a party's keys signs.
+
+    ``key_id`` is the first 16 hex digits of SHA-256 of the raw public key. ``private_key`` (raw 32
+    bytes) is ``None`` when the key lives in a file of ``SETU_KEY_DIR`` instead; production keeps it in an
+    HSM or such a file, never in the database the log is in (see docs/security.md).
+    """
+
+    __tablename__ = "audit_signing_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(16), nullable=False, unique=True)
+    party: Mapped[str] = mapped_column(String(8), nullable=False, index=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+    private_key: Mapped[bytes | None] = mapped_column(LargeBinary(32), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+
+
+class Checkpoint(Base):
+    """A signed tree head: party ``party`` states that the first ``tree_size`` entries hash to ``root_hash``."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    party: Mapped[str] = mapped_column(String(8), nullable=False, index=True)
+    tree_size: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    key_id: Mapped[str] = mapped_column(String(16), nullable=False)
+    signature: Mapped[bytes] = mapped_column(LargeBinary(64), nullable=False)
+
+    countersignatures: Mapped[list[Countersignature]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="Countersignature.id"
+    )
+
+
+class Countersignature(Base):
+    """Another party's signature over the same checkpoint text: it reproduced the root and agrees."""
+
+    __tablename__ = "audit_countersignatures"
+    __table_args__ = (UniqueConstraint("checkpoint_id", "party"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    checkpoint_id: Mapped[int] = mapped_column(
+        ForeignKey("audit_checkpoints.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    party: Mapped[str] = mapped_column(String(8), nullable=False)
+    key_id: Mapped[str] = mapped_column(String(16), nullable=False)
+    signature: Mapped[bytes] = mapped_column(LargeBinary(64), nullable=False)
+    signed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)

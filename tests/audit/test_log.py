@@ -1,0 +1,277 @@
+"""Appending to the audit log, signed checkpoints, countersigning and the proofs the API serves."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import stat
+import threading
+from datetime import UTC
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from setu.audit import service
+from setu.audit.checkpoints import checkpoint_text, countersign, issue_checkpoint, signing_key
+from setu.audit.log import AuditError, record
+from setu.audit.verify import verify_log
+from setu.models.audit import AuditEntry, Checkpoint, SigningKey
+from setu.sharing.policy import Principal
+
+from .test_merkle import ref_mth, ref_verify_consistency, ref_verify_inclusion
+
+ANALYST_IN = Principal(user_id=7, party="IN", org_id=1, org_is_government=True, clearance=2)
+ANALYST_US = Principal(user_id=8, party="US", org_id=2, org_is_government=True, clearance=2)
+
+
+def append(sessions: sessionmaker[Session], count: int, actor: Principal | None = ANALYST_IN) -> None:
+    with sessions.begin() as session:
+        for i in range(count):
+            record(session, actor, "node.read", "node", i, details={"i": i})
+
+
+def entries(sessions: sessionmaker[Session]) -> list[AuditEntry]:
+    with sessions() as session:
+        return list(session.scalars(select(AuditEntry).order_by(AuditEntry.seq)))
+
+
+def test_record_appends_gap_free_leaves_of_canonical_json(sessions: sessionmaker[Session]) -> None:
+    append(sessions, 3)
+    with sessions.begin() as session:
+        record(session, ANALYST_US, "network.export", "network", 12, decision="deny", details={"why": "releases"})
+        record(session, None, "maintenance", actor_name="scheduler")
+    stored = entries(sessions)
+    assert [e.seq for e in stored] == [0, 1, 2, 3, 4]
+    deny = stored[3]
+    assert (deny.actor, deny.party, deny.action, deny.decision, deny.object_id) == (
+        "user 8",
+        "US",
+        "network.export",
+        "deny",
+        "12",
+    )
+    assert (stored[4].actor, stored[4].actor_id, stored[4].party) == ("scheduler", None, "")
+    # The leaf, rebuilt here from the stored row (after the database's round trip of the timestamp).
+    for entry in stored:
+        # SQLite hands timestamps back naive (they were written in UTC); PostgreSQL in its session zone.
+        moment = entry.at if entry.at.tzinfo is not None else entry.at.replace(tzinfo=UTC)
+        body = {
+            "seq": entry.seq,
+            "at": moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "actor_id": entry.actor_id,
+            "actor": entry.actor,
+            "party": entry.party,
+            "action": entry.action,
+            "object_type": entry.object_type,
+            "object_id": entry.object_id,
+            "decision": entry.decision,
+            "details": entry.details,
+            "v": 1,
+        }
+        data = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+        assert entry.leaf_hash == hashlib.sha256(b"\x00" + data).digest()
+    assert json.loads(deny.details) == {"why": "releases"}
+
+
+def test_entry_commits_or_vanishes_with_its_change(sessions: sessionmaker[Session]) -> None:
+    append(sessions, 2)
+    with pytest.raises(RuntimeError), sessions.begin() as session:
+        record(session, ANALYST_IN, "network.import")
+        raise RuntimeError("the import failed")
+    append(sessions, 1)
+    assert [e.seq for e in entries(sessions)] == [0, 1, 2]
+    assert entries(sessions)[2].action == "node.read"
+
+
+def test_record_rejects_unknown_decisions_and_cuts_long_values(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        with pytest.raises(ValueError, match="decision"):
+            record(session, ANALYST_IN, "node.read", decision="maybe")
+        entry = record(session, ANALYST_IN, "x" * 100, "t" * 100, "o" * 300, actor_name="a" * 300)
+    assert (len(entry.action), len(entry.object_type), len(entry.object_id), len(entry.actor)) == (64, 64, 200, 200)
+    with sessions() as session:
+        assert verify_log(session).ok
+
+
+@pytest.mark.parametrize("threads", [4])
+def test_concurrent_appends_are_gap_free(sessions: sessionmaker[Session], threads: int) -> None:
+    per_thread = 15
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(threads)
+
+    def work(k: int) -> None:
+        try:
+            barrier.wait()
+            for i in range(per_thread):
+                with sessions.begin() as session:
+                    # Half the transactions read first, as request handlers do, before they append.
+                    if i % 2:
+                        session.scalar(select(func.count()).select_from(AuditEntry))
+                    record(session, ANALYST_IN, "node.read", "node", f"{k}-{i}")
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    workers = [threading.Thread(target=work, args=(k,)) for k in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert not errors, errors
+    stored = entries(sessions)
+    assert [e.seq for e in stored] == list(range(threads * per_thread))
+    assert len({e.object_id for e in stored}) == threads * per_thread
+    with sessions() as session:
+        assert verify_log(session).ok
+
+
+def test_checkpoint_is_signed_countersigned_and_audited(sessions: sessionmaker[Session]) -> None:
+    append(sessions, 5)
+    with sessions.begin() as session:
+        checkpoint = issue_checkpoint(session, "IN", actor=ANALYST_IN)
+        checkpoint_id = checkpoint.id
+    with sessions() as session:
+        checkpoint = session.get_one(Checkpoint, checkpoint_id)
+        key = session.scalars(select(SigningKey).where(SigningKey.party == "IN")).one()
+        leaves = [bytes(h) for h in session.scalars(select(AuditEntry.leaf_hash).order_by(AuditEntry.seq))]
+        # Five entries and the key's creation; the checkpoint's own entry comes after it.
+        assert checkpoint.tree_size == 6
+        assert checkpoint.root_hash == ref_mth(leaves[:6])
+        assert len(leaves) == 7
+        assert key.key_id == hashlib.sha256(key.public_key).hexdigest()[:16]
+        message = checkpoint_text("IN", 6, checkpoint.root_hash, checkpoint.issued_at)
+        assert message.decode().splitlines()[:4] == ["setu-audit-checkpoint", "IN", "6", checkpoint.root_hash.hex()]
+        Ed25519PublicKey.from_public_bytes(key.public_key).verify(checkpoint.signature, message)
+    with sessions.begin() as session, pytest.raises(AuditError, match="own"):
+        countersign(session, checkpoint_id, "IN")
+    with sessions.begin() as session:
+        counter = countersign(session, checkpoint_id, "US", actor=ANALYST_US)
+        us_key = signing_key(session, "US", create=False)
+        Ed25519PublicKey.from_public_bytes(us_key.public_key).verify(counter.signature, message)
+    with sessions.begin() as session, pytest.raises(AuditError, match="already"):
+        countersign(session, checkpoint_id, "US")
+    actions = [e.action for e in entries(sessions)]
+    assert actions[5:] == ["audit.key.create", "audit.checkpoint", "audit.key.create", "audit.countersign"]
+    with sessions() as session:
+        result = verify_log(session)
+    assert result.ok, result.problems
+    assert (result.checkpoints, result.countersigned) == (1, 1)
+
+
+def test_issuing_refuses_a_rewritten_log(sessions: sessionmaker[Session]) -> None:
+    append(sessions, 4)
+    with sessions.begin() as session:
+        issue_checkpoint(session, "IN")
+    with sessions.begin() as session:
+        session.execute(text("UPDATE audit_entries SET leaf_hash = :h WHERE seq = 2"), {"h": b"\x11" * 32})
+    with sessions.begin() as session, pytest.raises(AuditError, match="no longer reproduces"):
+        issue_checkpoint(session, "US")
+    with sessions.begin() as session, pytest.raises(AuditError, match="does not reproduce"):
+        countersign(session, 1, "US")
+
+
+def test_private_keys_in_a_key_directory(
+    sessions: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys = tmp_path / "keys"
+    monkeypatch.setenv("SETU_KEY_DIR", str(keys))
+    append(sessions, 2)
+    with sessions.begin() as session:
+        checkpoint = issue_checkpoint(session, "IN")
+        key = signing_key(session, "IN")
+        assert key.private_key is None
+    files = list(keys.iterdir())
+    assert [f.name for f in files] == [f"IN-{key.key_id}.pem"]
+    assert stat.S_IMODE(files[0].stat().st_mode) == 0o600
+    with sessions() as session:
+        assert verify_log(session).ok
+    files[0].rename(tmp_path / "elsewhere.pem")
+    with sessions.begin() as session, pytest.raises(AuditError, match="not available"):
+        issue_checkpoint(session, "IN")
+    assert checkpoint.tree_size == 3
+
+
+def test_party_codes_are_checked(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session, pytest.raises(AuditError, match="party code"):
+        issue_checkpoint(session, "../x")
+
+
+def test_served_proofs_verify_with_the_independent_checker(sessions: sessionmaker[Session]) -> None:
+    service.clear_cache()
+    append(sessions, 9)
+    with sessions.begin() as session:
+        first = issue_checkpoint(session, "IN").id
+    append(sessions, 13, ANALYST_US)
+    with sessions.begin() as session:
+        second = issue_checkpoint(session, "US").id
+        countersign(session, first, "US")
+    append(sessions, 3)
+    with sessions() as session:
+        old = service.get_checkpoint(session, first)
+        new = service.latest_checkpoint(session)
+        assert old is not None and new is not None
+        assert new.id == second and service.latest_checkpoint(session, "IN") == old
+        assert [c.id for c in service.list_checkpoints(session)] == [first, second]
+        assert [c.party for c in old.countersignatures] == ["US"]
+        # The served checkpoint carries what a client needs to check the signature itself.
+        Ed25519PublicKey.from_public_bytes(new.public_key).verify(new.signature, new.signed_text.encode())
+        for seq in range(new.tree_size):
+            proof = service.inclusion_proof(session, seq, new.tree_size)
+            assert proof.root_hash == new.root_hash
+            assert ref_verify_inclusion(seq, new.tree_size, proof.leaf_hash, list(proof.path), new.root_hash)
+        consistency = service.consistency_proof(session, old.tree_size, new.tree_size)
+        assert (consistency.first_root, consistency.second_root) == (old.root_hash, new.root_hash)
+        assert ref_verify_consistency(
+            old.tree_size, new.tree_size, old.root_hash, new.root_hash, list(consistency.path)
+        )
+        whole = service.consistency_proof(session, new.tree_size)
+        assert whole.second == new.tree_size + 5  # 3 appended, plus the checkpoint's and countersignature's
+        latest = service.inclusion_proof(session, whole.second - 1)
+        leaf = session.scalars(select(AuditEntry.leaf_hash).where(AuditEntry.seq == whole.second - 1)).one()
+        assert latest.leaf_hash == leaf
+        assert ref_verify_inclusion(whole.second - 1, whole.second, leaf, list(latest.path), whole.second_root)
+        assert json.loads(json.dumps(proof.to_dict()))["root_hash"] == new.root_hash.hex()
+        with pytest.raises(AuditError):
+            service.inclusion_proof(session, 5, 5)
+        with pytest.raises(AuditError):
+            service.consistency_proof(session, 3, whole.second + 1)
+    # The cached tree grows with the log.
+    append(sessions, 2)
+    with sessions() as session:
+        grown = service.consistency_proof(session, whole.second)
+        assert grown.second == whole.second + 2
+        assert ref_verify_consistency(
+            whole.second, grown.second, whole.second_root, grown.second_root, list(grown.path)
+        )
+
+
+def test_proofs_refuse_a_log_with_gaps(sessions: sessionmaker[Session]) -> None:
+    service.clear_cache()
+    append(sessions, 5)
+    with sessions.begin() as session:
+        session.execute(text("DELETE FROM audit_entries WHERE seq = 2"))
+    with sessions() as session, pytest.raises(AuditError, match="gaps"):
+        service.inclusion_proof(session, 0)
+
+
+def test_entry_pages(sessions: sessionmaker[Session]) -> None:
+    append(sessions, 7)
+    append(sessions, 3, ANALYST_US)
+    with sessions() as session:
+        page = service.list_entries(session, limit=4)
+        assert [e["seq"] for e in page.entries] == [0, 1, 2, 3]
+        assert page.next_start == 4 and page.tree_size == 10
+        seen = []
+        start: int | None = 0
+        while start is not None:
+            page = service.list_entries(session, start=start, limit=3)
+            seen += [e["seq"] for e in page.entries]
+            start = page.next_start
+        assert seen == list(range(10))
+        us = service.list_entries(session, party="US")
+        assert [e["seq"] for e in us.entries] == [7, 8, 9] and us.next_start is None
+        row = us.entries[0]
+        assert row["leaf_hash"] == entries(sessions)[7].leaf_hash.hex()
+        assert row["at"].endswith("Z")
