@@ -85,3 +85,16 @@ def drop_schema(engine: Engine) -> None:
     from setu.models.base import Base
 
     Base.metadata.drop_all(engine)
+
+
+def prepare(engine: Engine) -> None:
+    """Bring a database to the current schema with the migrations before a command uses it.
+
+    A schema made by :func:`create_schema` (tests) has no migration history and is left alone.
+    """
+    from sqlalchemy import inspect
+
+    tables = set(inspect(engine).get_table_names())
+    if tables and "alembic_version" not in tables:
+        return
+    upgrade(engine)

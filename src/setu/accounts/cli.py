@@ -12,13 +12,13 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from setu.accounts import service
 from setu.accounts.errors import AccountError
-from setu.db import create_schema, make_engine, session_factory, transaction
+from setu.db import make_engine, prepare, session_factory, transaction
 from setu.errors import SetuError
 from setu.sharing.markings import LEVELS
 
@@ -71,9 +71,8 @@ def _session() -> Iterator[Session]:
 
 
 def _ensure_schema(engine: Engine) -> None:
-    """Create the tables of a database not managed by migrations (new, or made by ``create_schema``)."""
-    if "alembic_version" not in inspect(engine).get_table_names():
-        create_schema(engine)
+    """Bring the database to the current schema (a new one gets every migration)."""
+    prepare(engine)
 
 
 def _read_password(password_stdin: bool) -> str:

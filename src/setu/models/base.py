@@ -81,8 +81,7 @@ class MarkingOwner(Base):
     __tablename__ = "marking_owners"
 
     marking_id: Mapped[int] = mapped_column(ForeignKey("markings.id", ondelete="CASCADE"), primary_key=True)
-    # use_alter: organizations carry markings too, so the two tables reference each other.
-    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", use_alter=True), primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
     party: Mapped[str] = mapped_column(String(8), nullable=False)
     """The owner's party, kept here so the read filter needs no join to organizations."""
 
