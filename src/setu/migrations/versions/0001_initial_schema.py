@@ -194,7 +194,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_users_marking_id"), ["marking_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_users_organization_id"), ["organization_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_users_party_code"), ["party_code"], unique=False)
-    # Case-insensitive usernames (after the batch block, which rebuilds the table on SQLite; autogenerate cannot see expression indexes on SQLite).
+    # Case-insensitive usernames. After the batch block, which rebuilds the table on SQLite;
+    # autogenerate cannot see expression indexes there.
     op.create_index("uq_users_username_lower", "users", [sa.text("lower(username)")], unique=True)
 
     op.create_table(
