@@ -1,0 +1,52 @@
+"""The demo seed: one transaction, every role on both sides, and markings that split what each side sees."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from setu.accounts import service as accounts
+from setu.accounts.service import get_user, principal_of
+from setu.models.accounts import User
+from setu.models.networks import NetworkRecord, NodeRecord
+from setu.networks.service import NotFound, get_node, list_nodes
+from setu.seed import DEMO_NETWORK, seed_demo
+
+
+@pytest.fixture(autouse=True)
+def fast_hashes() -> Iterator[None]:
+    accounts.configure_hasher(time_cost=1, memory_cost=8192, parallelism=1)
+    yield
+    accounts.configure_hasher()
+
+
+def test_seed_once_with_users_and_split_visibility(sessions: sessionmaker[Session]) -> None:
+    users = seed_demo(sessions)
+    assert {(u.party, u.role) for u in users} == {
+        (p, r) for p in ("IN", "US") for r in ("admin", "analyst", "desk_officer", "industry", "auditor")
+    }
+    assert seed_demo(sessions) == []  # already seeded: nothing written, no password shown twice
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(User)) == 10
+        network = session.scalar(select(NetworkRecord).where(NetworkRecord.name == DEMO_NETWORK))
+        assert network is not None
+        total = session.scalar(select(func.count()).select_from(NodeRecord).where(NodeRecord.network_id == network.id))
+        seen = {}
+        for name in ("in.analyst", "us.analyst", "in.industry", "us.industry"):
+            principal = principal_of(get_user(session, name))
+            _, seen[name] = list_nodes(session, principal, network.id, limit=1)
+        # Each side misses the other's national-only records; industry misses the other firm's proprietary data.
+        assert all(count < total for count in seen.values())
+        assert seen["in.analyst"] != seen["us.analyst"]
+        us_analyst = principal_of(get_user(session, "us.analyst"))
+        # Su-30MKI spares are India-only: for the US analyst the node does not exist.
+        spares = session.scalar(select(NodeRecord.node_id).where(NodeRecord.program == "Su-30MKI-spares").limit(1))
+        assert spares is not None
+        with pytest.raises(NotFound) as hidden:
+            get_node(session, us_analyst, network.id, spares)
+        with pytest.raises(NotFound) as missing:
+            get_node(session, us_analyst, network.id, "NO-SUCH-NODE")
+        assert str(hidden.value).replace(spares, "X") == str(missing.value).replace("NO-SUCH-NODE", "X")
