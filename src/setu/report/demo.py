@@ -80,3 +80,31 @@ def run_demo(out_dir: Path, *, jobs: int = 1, console: Console, err: Console) ->
     )
     console.print(f"Network workbook: {workbook}\nResults: {out_dir / 'sweep.csv'}, {out_dir / 'scenarios.csv'}")
     return report
+
+
+def seed_database(console: Console, err: Console, url: str | None = None) -> str:
+    """Seed the demo database (``SETU_DATABASE_URL`` or ``setu.db``) and print the accounts once.
+
+    Returns the database URL used.
+    """
+    from setu.db import database_url, make_engine, prepare, session_factory
+    from setu.seed import seed_demo
+
+    url = url or database_url()
+    engine = make_engine(url)
+    prepare(engine)
+    users = seed_demo(session_factory(engine))
+    engine.dispose()
+    if not users:
+        err.print(
+            f"database {url} already holds the demo: its accounts were printed when it was seeded "
+            "(reset a password with `setu users passwd NAME`)"
+        )
+        return url
+    table = Table(title="Demo accounts (passwords are shown only now)", title_justify="left")
+    for name in ("username", "password", "party", "role", "organization"):
+        table.add_column(name, no_wrap=name in ("username", "password"))
+    for user in users:
+        table.add_row(user.username, user.password, user.party, user.role.replace("_", " "), user.organization)
+    console.print(table)
+    return url
