@@ -10,12 +10,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import uvicorn
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from setu.accounts.cli import users_app
+from setu.api import create_app
 from setu.audit.cli import audit_app
+from setu.db import make_engine, prepare
 from setu.errors import SetuError
 from setu.network.compile import CompiledNetwork, compile_network
 from setu.network.io.loader import FORMATS, read_network
@@ -312,6 +315,24 @@ def demo(
     with _user_errors():
         report = run_demo(out_dir, jobs=jobs, console=out, err=err)
         out.print(f"\nReport: [bold]{report.resolve()}[/]")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.", min=1, max=65535)] = 8000,
+    database_url: Annotated[
+        str | None,
+        typer.Option("--database-url", help="Database URL (default: SETU_DATABASE_URL, else sqlite:///setu.db)."),
+    ] = None,
+) -> None:
+    """Serve the HTTP API under /api/v1 (OpenAPI at /openapi.json), migrating the database first."""
+    with _user_errors():
+        engine = make_engine(database_url)
+        prepare(engine)
+        where = engine.url.render_as_string(hide_password=True)
+        err.print(f"Setu API on http://{host}:{port}/api/v1 (database {where})", highlight=False, markup=False)
+        uvicorn.run(create_app(engine), host=host, port=port)
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -1,0 +1,117 @@
+"""HTTP endpoints of accounts: log in (API token and session cookie), log out, who am I."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Request, Response
+
+from setu.accounts.schemas import LoginIn, LoginOut, OrganizationRef, UserOut
+from setu.accounts.service import (
+    API_TOKEN_TTL,
+    SESSION_COOKIE,
+    SESSION_TTL,
+    find_user,
+    issue_token,
+    login,
+    principal_of,
+    resolve_token,
+    revoke_token,
+)
+from setu.db import transaction
+from setu.deps import AuthDep, Marker, SessionDep, StateDep
+from setu.errors import SetuError
+from setu.models.accounts import User
+from setu.schemas import ERROR_RESPONSES, ErrorBody
+from setu.sharing.markings import LEVELS
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+def user_out(marker: Marker, user: User) -> UserOut:
+    """A user as answers show them.
+
+    Parameters
+    ----------
+    marker
+        The request's marker.
+    user
+        The user (organization, roles and groups loaded).
+
+    Returns
+    -------
+    UserOut
+        The user.
+    """
+    return UserOut(
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        party=user.party_code,
+        organization=OrganizationRef(id=user.organization.id, name=user.organization.name),
+        roles=sorted(user.roles),
+        clearance=LEVELS[user.clearance],
+        clearance_level=user.clearance,
+        groups=sorted(user.groups),
+        marking=marker.of(user),
+    )
+
+
+@router.post(
+    "/login",
+    responses={
+        401: {"model": ErrorBody, "description": "Wrong username or password, or the account is disabled."},
+        422: ERROR_RESPONSES[422],
+        423: {"model": ErrorBody, "description": "The account is locked after repeated failures; says until when."},
+    },
+)
+def log_in(body: LoginIn, response: Response, state: StateDep) -> LoginOut:
+    """Sign in: an API token in the answer, and a session token in an HttpOnly, SameSite=Strict cookie.
+
+    Failures are audited. An unknown username and a wrong password give the same 401; after five
+    consecutive failures the account locks for 15 minutes and logins answer 423 with the time it ends.
+    """
+    now = datetime.now(UTC)
+    user, token = login(state.sessions, body.username, body.password, kind="api", now=now)
+    with transaction(state.sessions) as session:
+        fresh = find_user(session, user.username)
+        if fresh is None:  # removed between the two transactions
+            raise SetuError("the account changed during login; try again")
+        principal = principal_of(fresh)
+        cookie = issue_token(session, fresh, "session", actor=principal, now=now)
+        out = user_out(Marker(session, principal), fresh)
+    response.set_cookie(
+        SESSION_COOKIE,
+        cookie,
+        max_age=int(SESSION_TTL.total_seconds()),
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=state.settings.secure_cookies,
+    )
+    return LoginOut(token=token, expires_at=now + API_TOKEN_TTL, user=out)
+
+
+@router.post("/logout", status_code=204, responses={401: ERROR_RESPONSES[401]})
+def log_out(request: Request, auth: AuthDep, session: SessionDep, state: StateDep) -> Response:
+    """Revoke the token the request was signed in with, and the session cookie's token if one was sent."""
+    revoke_token(session, auth.token, actor=auth.principal, reason="logout")
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie and cookie != auth.token:
+        holder = resolve_token(session, cookie, kind="session")
+        if holder is not None and holder.id == auth.user.id:
+            revoke_token(session, cookie, actor=auth.principal, reason="logout")
+    session.commit()
+    response = Response(status_code=204)
+    response.delete_cookie(
+        SESSION_COOKIE, path="/", httponly=True, samesite="strict", secure=state.settings.secure_cookies
+    )
+    return response
+
+
+@router.get("/me", responses={401: ERROR_RESPONSES[401]})
+def who_am_i(auth: AuthDep, session: SessionDep) -> UserOut:
+    """The signed-in user: username, party, organization, roles, clearance and groups."""
+    out = user_out(Marker(session, auth.principal), auth.user)
+    session.commit()
+    return out

@@ -1,0 +1,98 @@
+"""Response models of the stored-network endpoints: networks, nodes, neighbourhoods, counts, suggestions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field
+
+from setu.schemas import MarkingOut, PageBanner, Paged, Strict
+
+
+class NetworkSummary(Strict):
+    """One imported version of a network."""
+
+    id: int
+    name: str
+    version: int = Field(ge=1, description="Counts per importing organization and name.")
+    format: str = Field(description="The format it was read in: setu, accelerator or willems.")
+    source: str = Field(description="The uploaded file's name.")
+    created_at: datetime
+    marking: MarkingOut
+
+
+class NetworkOut(NetworkSummary):
+    """A network with how many of its nodes the user sees."""
+
+    nodes: int = Field(ge=0, description="Nodes of the network the user may see.")
+
+
+class NetworkPage(Paged):
+    """A page of visible networks, newest version first within a name."""
+
+    items: list[NetworkSummary]
+
+
+class NodeOut(Strict):
+    """A node: a site making one material."""
+
+    node_id: str
+    name: str
+    material: str
+    capacity: float
+    inventory: float
+    ttr: float | None = Field(description="Its own time-to-recover estimate, if known.")
+    site: str
+    organization: str
+    party: str
+    country: str
+    material_class: str
+    program: str
+    chokepoints: list[str]
+    marking: MarkingOut
+
+
+class NodePage(Paged):
+    """A page of visible nodes that match the search and filters."""
+
+    items: list[NodeOut]
+
+
+class NeighbourhoodOut(PageBanner):
+    """A node and the visible nodes around it, over visible edges only."""
+
+    node: NodeOut
+    suppliers: list[NodeOut] = Field(description="Nodes shipping to it.")
+    customers: list[NodeOut] = Field(description="Nodes it ships to.")
+    alternates: list[NodeOut] = Field(description="Other suppliers of its material to its customers.")
+    dependents: list[NodeOut] = Field(description="Every node downstream of it.")
+
+
+class ValueCountOut(Strict):
+    """A distinct value among the visible nodes, how many carry it, and the marking of what it reveals."""
+
+    value: str
+    nodes: int = Field(ge=1)
+    marking: MarkingOut = Field(description="The most restrictive marking of the visible nodes carrying the value.")
+
+
+class ValueCountList(PageBanner):
+    """Every distinct value among the visible nodes, with its count."""
+
+    items: list[ValueCountOut]
+    total: int = Field(ge=0)
+
+
+class SuggestionOut(Strict):
+    """A completion for a filter field, with the marking of the nodes carrying it."""
+
+    value: str
+    marking: MarkingOut
+
+
+class SuggestionList(PageBanner):
+    """Completions of a prefix among the visible nodes."""
+
+    field: str
+    prefix: str
+    items: list[SuggestionOut]

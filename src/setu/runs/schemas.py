@@ -1,0 +1,145 @@
+"""Request and response models of the scenario, run and result endpoints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from setu.schemas import MAX_ID, MarkingOut, Paged, Strict, Text
+
+ScenarioKind = Literal[
+    "node", "site", "organization", "party", "country", "material", "chokepoint", "export_control", "custom"
+]
+RunStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
+Ttr = Annotated[float, Field(ge=0, le=1e12, allow_inf_nan=False)]
+Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+Name = Annotated[Text, Field(min_length=1, max_length=200)]
+
+VALUE_KINDS = ("site", "organization", "party", "country", "material", "chokepoint")
+
+
+class ScenarioIn(Strict):
+    """A scenario to build on your view of the network and store.
+
+    ``node`` and ``custom`` take ``nodes`` (``custom`` optionally one severity per node); ``site``,
+    ``organization``, ``party``, ``country``, ``material`` and ``chokepoint`` take ``value``;
+    ``export_control`` takes ``materials``, ``countries`` (of origin) and ``severity``. Without ``ttr``
+    the scenario lasts as long as the longest TTR estimate of the nodes it disrupts.
+    """
+
+    kind: ScenarioKind
+    id: Name | None = Field(default=None, description="Its id among your scenarios here (default: from kind/value).")
+    label: Annotated[Text, Field(max_length=300)] | None = None
+    ttr: Ttr | None = Field(default=None, description="Time to recover (default: the nodes' longest estimate).")
+    nodes: list[Name] | None = Field(default=None, max_length=10000, description="For node and custom.")
+    severities: list[Fraction] | None = Field(
+        default=None, max_length=10000, description="For custom: capacity fraction lost per node (default: all)."
+    )
+    value: Name | None = Field(
+        default=None, description="For site, organization, party, country, material, chokepoint."
+    )
+    materials: list[Name] | None = Field(default=None, max_length=100, description="For export_control.")
+    countries: list[Name] | None = Field(default=None, max_length=100, description="For export_control: origins.")
+    severity: Fraction = Field(default=1.0, description="For export_control: capacity fraction lost.")
+
+    @model_validator(mode="after")
+    def _parameters_fit_kind(self) -> ScenarioIn:
+        if self.kind in ("node", "custom"):
+            if not self.nodes:
+                raise ValueError(f"a {self.kind} scenario needs nodes")
+            if self.severities is not None and len(self.severities) != len(self.nodes):
+                raise ValueError("severities needs one value per node")
+            if self.severities is not None and self.kind != "custom":
+                raise ValueError("severities are for custom scenarios")
+        elif self.kind in VALUE_KINDS:
+            if self.value is None:
+                raise ValueError(f"a {self.kind} scenario needs a value")
+        elif not self.materials or not self.countries:
+            raise ValueError("an export_control scenario needs materials and countries")
+        return self
+
+
+class ScenarioOut(Strict):
+    """A stored scenario."""
+
+    id: int = Field(description="The stored scenario's id (for runs).")
+    network_id: int
+    scenario_id: str = Field(description="Its id among your scenarios on the network.")
+    kind: ScenarioKind
+    label: str
+    ttr: float
+    nodes: list[str] = Field(description="The disrupted nodes.")
+    severities: list[float] | None = Field(description="Capacity fraction lost per node; null: full outages.")
+    created_at: datetime
+    marking: MarkingOut
+
+
+class ScenarioPage(Paged):
+    """A page of visible scenarios of a network."""
+
+    items: list[ScenarioOut]
+
+
+class RunIn(Strict):
+    """What to run: stored scenarios, or the sweep (one scenario per visible supplying node)."""
+
+    scenario_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None = Field(default=None, max_length=10000)
+    sweep: bool = False
+    ttr: Ttr | None = Field(default=None, description="Replaces the scenarios' TTR; the sweep's TTR.")
+    compute_tts: bool = True
+
+    @model_validator(mode="after")
+    def _one_choice(self) -> RunIn:
+        if self.sweep == bool(self.scenario_ids):
+            raise ValueError("give either scenario_ids (at least one) or sweep: true")
+        return self
+
+
+class RunOut(Strict):
+    """A stress run: its state, progress and parameters."""
+
+    id: int
+    network_id: int
+    status: RunStatus
+    done: int = Field(ge=0, description="Scenarios computed so far.")
+    total: int = Field(ge=0, description="Scenarios in the run.")
+    scenarios: list[int] | Literal["sweep"] = Field(description="Stored scenario ids, or `sweep`.")
+    ttr: float | None
+    compute_tts: bool
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    wall_seconds: float | None
+    error: str = Field(description="Why it failed; empty otherwise.")
+    marking: MarkingOut = Field(description="Derived: admits only those who see every record the run used.")
+
+
+class RunPage(Paged):
+    """A page of visible runs, newest first."""
+
+    items: list[RunOut]
+
+
+class ResultOut(Strict):
+    """Lost profit (PI), time to survive (TTS) and REI of one scenario of a run."""
+
+    position: int = Field(ge=0, description="The scenario's place in the run.")
+    scenario_id: str
+    kind: str
+    label: str
+    disrupted: list[str]
+    ttr: float
+    lost_profit: float
+    tts: float | None = Field(description="Null when unbounded (see tts_infinite) or not computed.")
+    tts_infinite: bool = Field(description="The network survives the disruption indefinitely.")
+    rei: float
+    at_risk: bool = Field(description="TTS is shorter than TTR.")
+    marking: MarkingOut
+
+
+class ResultPage(Paged):
+    """A page of visible results of a run, filtered and sorted."""
+
+    items: list[ResultOut]

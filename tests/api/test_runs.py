@@ -1,0 +1,303 @@
+"""Scenarios of every kind, runs in the background, progress, results, exports equal to the engine's, cancel."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from sqlalchemy import select
+
+from api.conftest import Api
+from networks.world import expected_small, small_network
+from setu.models.stress import RunRecord
+from setu.network.compile import compile_network
+from setu.network.io.loader import read_network
+from setu.network.io.setu_format import write_setu
+from setu.network.model import Network
+from setu.stress.engine import run_scenarios
+from setu.stress.export import write_results
+from setu.stress.scenarios import Scenario
+
+API = "/api/v1"
+
+
+@pytest.fixture
+def network(shared_data: Path) -> Network:
+    return small_network(shared_data)
+
+
+@pytest.fixture
+def shared_net(api: Api, network: Network, tmp_path: Path) -> int:
+    """The dressed small network uploaded by the Indian analyst, released to both parties."""
+    path = write_setu(network, tmp_path / "small.xlsx")
+    answer = api.post(
+        "in-analyst",
+        f"{API}/networks",
+        files={"file": ("small.xlsx", path.read_bytes())},
+        data={"releases": ["IN", "US"], "classification": "RESTRICTED"},
+    )
+    assert answer.status_code == 201, answer.text
+    network_id: int = answer.json()["id"]
+    return network_id
+
+
+def scenario(api: Api, network_id: int, body: dict[str, Any], user: str = "us-analyst") -> dict[str, Any]:
+    answer = api.post(user, f"{API}/networks/{network_id}/scenarios", json=body)
+    assert answer.status_code == 201, answer.text
+    created: dict[str, Any] = answer.json()
+    return created
+
+
+def start(api: Api, network_id: int, body: dict[str, Any], user: str = "us-analyst") -> dict[str, Any]:
+    answer = api.post(user, f"{API}/networks/{network_id}/runs", json=body)
+    assert answer.status_code == 202, answer.text
+    run: dict[str, Any] = answer.json()
+    assert run["status"] == "queued" and run["done"] == 0
+    return run
+
+
+def test_scenarios_of_every_kind(api: Api, shared_net: int, network: Network) -> None:
+    nodes = {node.id: node for node in network.nodes}
+    country = scenario(api, shared_net, {"kind": "country", "value": "US", "ttr": 4})
+    assert (country["scenario_id"], country["kind"], country["label"], country["ttr"]) == (
+        "country:US",
+        "country",
+        "country: US",
+        4.0,
+    )
+    assert set(country["nodes"]) == {n for n, node in nodes.items() if node.country == "US"}
+    assert country["severities"] is None
+    assert country["marking"]["banner"] == "RESTRICTED // REL TO IN, US"
+
+    site = scenario(api, shared_net, {"kind": "site", "value": "Lynn"})  # TTR: the longest estimate there
+    assert site["ttr"] == max(nodes[n].ttr or 0 for n in site["nodes"])
+    org = scenario(api, shared_net, {"kind": "organization", "value": "HAL", "ttr": 2, "id": "hal-out"})
+    assert org["scenario_id"] == "hal-out"
+    party = scenario(api, shared_net, {"kind": "party", "value": "IN", "ttr": 2})
+    assert set(party["nodes"]) == {n for n, node in nodes.items() if node.party == "IN"}
+    material = scenario(api, shared_net, {"kind": "material", "value": "aaf", "ttr": 1})
+    assert material["nodes"] == ["T3_3", "T3_4"]
+    node = scenario(api, shared_net, {"kind": "node", "nodes": ["T2_1"], "ttr": 3, "label": "forge fire"})
+    assert (node["scenario_id"], node["label"]) == ("node:T2_1", "forge fire")
+    export = scenario(
+        api,
+        shared_net,
+        {"kind": "export_control", "materials": ["tier3"], "countries": ["US"], "severity": 0.5, "ttr": 6},
+    )
+    assert export["severities"] == [0.5] * len(export["nodes"])
+    assert {nodes[n].country for n in export["nodes"]} == {"US"}
+    custom = scenario(
+        api, shared_net, {"kind": "custom", "nodes": ["T3_2", "T3_4"], "severities": [0.5, 1], "ttr": 3, "id": "two"}
+    )
+    assert custom["severities"] == [0.5, 1.0]
+
+    listing = api.get("in-analyst", f"{API}/networks/{shared_net}/scenarios").json()
+    assert listing["total"] == 8  # released to both, as the network and its nodes are
+    assert api.get("in-industry", f"{API}/scenarios/{country['id']}").json()["nodes"] == country["nodes"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "detail"),
+    [
+        ({"kind": "country", "value": "FR", "ttr": 1}, 422, "country 'FR': no node of the network matches"),
+        ({"kind": "node", "nodes": ["NOPE"], "ttr": 1}, 404, "no such node: 'NOPE'"),
+        ({"kind": "node", "nodes": ["T2_1"], "ttr": -1}, 422, "invalid request"),
+        ({"kind": "country", "ttr": 1}, 422, "invalid request"),
+        ({"kind": "export_control", "materials": ["x"]}, 422, "invalid request"),
+        ({"kind": "node", "nodes": ["T2_1", "T2_2"], "severities": [1], "ttr": 1}, 422, "invalid request"),
+        ({"kind": "tsunami", "value": "x"}, 422, "invalid request"),
+        ({"kind": "country", "value": "US", "ttr": 1, "colour": "red"}, 422, "invalid request"),
+    ],
+)
+def test_bad_scenarios(api: Api, shared_net: int, body: dict[str, Any], status: int, detail: str) -> None:
+    answer = api.post("us-analyst", f"{API}/networks/{shared_net}/scenarios", json=body)
+    assert answer.status_code == status, answer.text
+    assert answer.json()["detail"] == detail
+
+
+def test_a_scenario_id_is_unique_per_user(api: Api, shared_net: int) -> None:
+    scenario(api, shared_net, {"kind": "country", "value": "US", "ttr": 1})
+    again = api.post("us-analyst", f"{API}/networks/{shared_net}/scenarios", json={"kind": "country", "value": "US"})
+    assert again.status_code == 422
+    assert again.json() == {"detail": "you already have a scenario 'country:US' on this network"}
+    scenario(api, shared_net, {"kind": "country", "value": "US", "ttr": 1}, user="in-analyst")
+
+
+def test_a_run_of_stored_scenarios_results_and_exports(
+    api: Api, shared_net: int, network: Network, tmp_path: Path
+) -> None:
+    bodies = [
+        {"kind": "country", "value": "US", "ttr": 4},
+        {"kind": "country", "value": "IN", "ttr": 4},
+        {"kind": "organization", "value": "GE Aerospace", "ttr": 8},
+        {"kind": "node", "nodes": ["T3_4"], "ttr": 2},
+        {"kind": "custom", "nodes": ["T2_1", "T2_2"], "severities": [0.5, 0.25], "ttr": 3, "id": "half"},
+    ]
+    made = [scenario(api, shared_net, body) for body in bodies]
+    run = start(api, shared_net, {"scenario_ids": [s["id"] for s in made]})
+    assert (run["total"], run["scenarios"], run["ttr"], run["compute_tts"]) == (5, [s["id"] for s in made], None, True)
+    final = api.wait("us-analyst", run["id"])
+    assert (final["status"], final["done"], final["total"], final["error"]) == ("completed", 5, 5, "")
+    assert final["started_at"] and final["finished_at"] and final["wall_seconds"] is not None
+
+    # The engine on the same network and scenarios gives the same numbers.
+    local = [
+        Scenario(
+            s["scenario_id"],
+            tuple(s["nodes"]),
+            s["ttr"],
+            None if s["severities"] is None else tuple(s["severities"]),
+            s["kind"],
+            s["label"],
+        )
+        for s in made
+    ]
+    result = run_scenarios(compile_network(network), local)
+    expected = pd.read_csv(write_results(result, tmp_path / "engine.csv"))
+    exported = api.get("us-analyst", f"{API}/runs/{run['id']}/export", params={"format": "csv"})
+    assert exported.status_code == 200
+    assert exported.headers["content-type"] == "text/csv; charset=utf-8"
+    assert exported.headers["content-disposition"] == f'attachment; filename="setu-run-{run["id"]}-results.csv"'
+    assert exported.headers["x-setu-marking"] == "RESTRICTED // REL TO IN, US"
+    got = pd.read_csv(io.StringIO(exported.text))
+    assert list(got.columns) == list(expected.columns)
+    pd.testing.assert_frame_equal(got, expected, rtol=1e-9)
+
+    rows = api.get("us-analyst", f"{API}/runs/{run['id']}/results").json()
+    assert rows["total"] == 5 and rows["banner"] == "RESTRICTED // REL TO IN, US"
+    reis = [r["rei"] for r in rows["items"]]
+    assert reis == sorted(reis, reverse=True) and max(reis) == pytest.approx(1.0)
+    by_id = {r["scenario_id"]: r for r in rows["items"]}
+    for _, row in expected.iterrows():
+        mine = by_id[row["scenario_id"]]
+        assert mine["lost_profit"] == pytest.approx(row["lost_profit"], rel=1e-9, abs=1e-9)
+        assert mine["rei"] == pytest.approx(row["rei"], rel=1e-9, abs=1e-12)
+        assert mine["disrupted"] == row["disrupted"].split(";")
+        assert mine["at_risk"] == (float(row["tts"]) < row["ttr"])
+    at_risk = api.get("us-analyst", f"{API}/runs/{run['id']}/results", params={"at_risk": True}).json()
+    assert {r["scenario_id"] for r in at_risk["items"]} == {r["scenario_id"] for r in rows["items"] if r["at_risk"]}
+    assert at_risk["total"] == len(at_risk["items"])
+    strong = api.get("us-analyst", f"{API}/runs/{run['id']}/results", params={"min_rei": 0.5}).json()
+    assert all(r["rei"] >= 0.5 for r in strong["items"]) and strong["total"] == sum(x >= 0.5 for x in reis)
+    texts = api.get("us-analyst", f"{API}/runs/{run['id']}/results", params={"q": "COUNTRY", "sort": "scenario_id"})
+    assert [r["scenario_id"] for r in texts.json()["items"]] == ["country:IN", "country:US"]
+    by_tts = api.get("us-analyst", f"{API}/runs/{run['id']}/results", params={"sort": "tts", "limit": 2}).json()
+    assert by_tts["total"] == 5 and len(by_tts["items"]) == 2 and by_tts["limit"] == 2
+
+    as_json = api.get("us-analyst", f"{API}/runs/{run['id']}/export", params={"format": "json"})
+    assert as_json.headers["content-type"] == "application/json"
+    assert [r["scenario_id"] for r in json.loads(as_json.text)] == [s["scenario_id"] for s in made]
+    parquet = api.get("us-analyst", f"{API}/runs/{run['id']}/export", params={"format": "parquet"})
+    assert parquet.headers["content-type"] == "application/vnd.apache.parquet"
+    assert parquet.headers["content-disposition"].endswith('results.parquet"')
+    frame = pd.read_parquet(io.BytesIO(parquet.content))
+    assert list(frame["scenario_id"]) == [s["scenario_id"] for s in made]
+    assert api.get("us-analyst", f"{API}/runs/{run['id']}/export", params={"format": "xlsx"}).status_code == 422
+
+    listing = api.get("in-industry", f"{API}/runs", params={"network_id": shared_net}).json()
+    assert [r["id"] for r in listing["items"]] == [run["id"]]
+    assert api.get("in-industry", f"{API}/runs", params={"status": "failed"}).json()["total"] == 0
+
+
+def test_a_sweep_matches_the_reference_values(api: Api, shared_data: Path, network: Network, tmp_path: Path) -> None:
+    data = write_setu(network, tmp_path / "small.xlsx").read_bytes()  # with each node's TTR estimate
+    answer = api.post("in-analyst", f"{API}/networks", files={"file": ("small.xlsx", data)})
+    run = start(api, answer.json()["id"], {"sweep": True}, user="in-analyst")
+    assert run["scenarios"] == "sweep" and run["ttr"] is None and run["total"] == 30
+    assert api.wait("in-analyst", run["id"])["status"] == "completed"
+    exported = api.get("in-analyst", f"{API}/runs/{run['id']}/export").text
+    rows = {row["scenario_id"]: row for row in csv.DictReader(io.StringIO(exported))}
+    expected = expected_small(shared_data)
+    assert set(rows) == set(expected)
+    for node, (pi, _tts) in expected.items():
+        assert float(rows[node]["lost_profit"]) == pytest.approx(pi, abs=1e-6)
+    assert api.get("us-analyst", f"{API}/runs/{run['id']}").status_code == 404  # the upload was India's only
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({}, 422),
+        ({"sweep": True, "scenario_ids": [1]}, 422),
+        ({"scenario_ids": []}, 422),
+        ({"scenario_ids": [999]}, 404),
+        ({"sweep": True, "ttr": -2}, 422),
+        ({"scenario_ids": [2**40]}, 422),
+    ],
+)
+def test_bad_runs(api: Api, shared_net: int, body: dict[str, Any], status: int) -> None:
+    answer = api.post("us-analyst", f"{API}/networks/{shared_net}/runs", json=body)
+    assert answer.status_code == status, answer.text
+    if status == 404:
+        assert answer.json() == {"detail": "no such scenario: 999"}
+
+
+@pytest.fixture
+def gate(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
+    """Hold every run at the start of its computation until the event is set."""
+    from setu.runs import service
+
+    gate = threading.Event()
+    real: Callable[..., Any] = service.run_scenarios
+
+    def held(*args: Any, **kwargs: Any) -> Any:
+        assert gate.wait(30), "the test never opened the gate"
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service, "run_scenarios", held)
+    yield gate
+    gate.set()
+
+
+def test_cancel_a_running_run(api: Api, shared_net: int, gate: threading.Event) -> None:
+    run = start(api, shared_net, {"sweep": True, "ttr": 2})
+    url = f"{API}/runs/{run['id']}/cancel"
+    assert api.post("in-analyst", url).status_code == 403  # not theirs (they see it: it is released to both)
+    assert api.post("us-industry", url).status_code == 403
+    answer = api.post("us-analyst", url)
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["status"] in ("queued", "running")
+    gate.set()
+    final = api.wait("us-analyst", run["id"])
+    assert final["status"] == "cancelled"
+    results = api.get("us-analyst", f"{API}/runs/{run['id']}/results").json()
+    assert (results["total"], results["items"]) == (0, [])
+    again = api.post("us-analyst", url)
+    assert again.status_code == 409 and again.json() == {"detail": f"run {run['id']} already ended: cancelled"}
+    export = api.get("us-analyst", f"{API}/runs/{run['id']}/export")
+    assert export.status_code == 409
+    assert api.post("us-analyst", f"{API}/runs/999/cancel").status_code == 404
+
+
+def test_stopping_the_server_cancels_its_runs(api: Api, shared_net: int, gate: threading.Event) -> None:
+    run = start(api, shared_net, {"sweep": True, "ttr": 2})
+    opener = threading.Timer(0.3, gate.set)
+    opener.start()
+    api.client.__exit__(None, None, None)  # the app's shutdown cancels and waits
+    opener.join()
+    with api.sessions() as session:
+        assert session.scalar(select(RunRecord.status).where(RunRecord.id == run["id"])) == "cancelled"
+
+
+def test_a_failed_run_reports_its_error(api: Api, shared_net: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    from setu.runs import service
+
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("solver exploded")
+
+    monkeypatch.setattr(service, "run_scenarios", broken)
+    run = start(api, shared_net, {"sweep": True, "ttr": 2})
+    final = api.wait("us-analyst", run["id"])
+    assert (final["status"], final["error"]) == ("failed", "RuntimeError: solver exploded")
+
+
+def test_read_network_helper_is_the_uploaded_network(network: Network, tmp_path: Path) -> None:
+    path = write_setu(network, tmp_path / "n.xlsx")
+    assert [n.id for n in read_network(path).nodes] == [n.id for n in network.nodes]

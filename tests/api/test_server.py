@@ -1,0 +1,123 @@
+"""The real server: uvicorn on a free localhost port, spoken to over HTTP; and `setu serve` as a process."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.conftest import PASSWORD, TEST_SETTINGS, add_users
+from networks.world import seed
+from setu.api import create_app
+from setu.db import transaction
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def server(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[str]:
+    """The app under uvicorn in a thread; its base URL."""
+    with transaction(sessions) as session:
+        seed(session)
+    add_users(sessions)
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(engine, settings=TEST_SETTINGS), host="127.0.0.1", port=port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(20)
+
+
+def test_real_http_login_upload_run_export(server: str, shared_data: Path) -> None:
+    with httpx.Client(base_url=server, timeout=30) as client:
+        assert client.get("/api/v1/health").json()["status"] == "ok"
+        assert client.get("/openapi.json").json()["openapi"].startswith("3.")
+        assert client.get("/api/v1/networks").status_code == 401
+        login = client.post("/api/v1/auth/login", json={"username": "in-analyst", "password": PASSWORD})
+        assert login.status_code == 200
+        assert login.cookies.get("setu_session")
+        auth = {"Authorization": f"Bearer {login.json()['token']}"}
+        data = (shared_data / "stress-test-accelerator" / "dataset_small.json").read_bytes()
+        created = client.post("/api/v1/networks", headers=auth, files={"file": ("small.json", data)})
+        assert created.status_code == 201, created.text
+        nid = created.json()["id"]
+        nodes = client.get(f"/api/v1/networks/{nid}/nodes", headers=auth, params={"limit": 5}).json()
+        assert nodes["total"] == 35 and len(nodes["items"]) == 5
+        run = client.post(f"/api/v1/networks/{nid}/runs", headers=auth, json={"sweep": True, "ttr": 3})
+        assert run.status_code == 202
+        rid = run.json()["id"]
+        for _ in range(600):
+            status = client.get(f"/api/v1/runs/{rid}", headers=auth).json()
+            if status["status"] in ("completed", "failed", "cancelled"):
+                break
+            time.sleep(0.05)
+        assert status["status"] == "completed" and status["done"] == status["total"] == 30
+        export = client.get(f"/api/v1/runs/{rid}/export", headers=auth, params={"format": "csv"})
+        assert export.status_code == 200
+        assert export.text.splitlines()[0] == "scenario_id,disrupted,ttr,lost_profit,tts,rei"
+        assert len(export.text.splitlines()) == 31
+        # The session cookie signs in a browser-like client (the tests serve plain HTTP, so not Secure).
+        client.cookies.clear()
+        client.cookies.set("setu_session", login.cookies["setu_session"])
+        assert client.get("/api/v1/auth/me").json()["username"] == "in-analyst"
+        assert client.post("/api/v1/auth/logout").status_code == 204
+        client.cookies.clear()
+        client.cookies.set("setu_session", login.cookies["setu_session"])
+        assert client.get("/api/v1/auth/me").status_code == 401
+
+
+def test_setu_serve_migrates_and_serves(tmp_path: Path) -> None:
+    port = free_port()
+    url = f"sqlite:///{tmp_path / 'served.db'}"
+    env = {**os.environ, "SETU_COOKIE_SECURE": "0"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "setu", "serve", "--port", str(port), "--database-url", url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+        cwd=tmp_path,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=2)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
+                assert time.monotonic() < deadline, "setu serve did not start"
+                time.sleep(0.1)
+        assert answer.json()["status"] == "ok"
+        denied = httpx.post(f"http://127.0.0.1:{port}/api/v1/auth/login", json={"username": "nobody", "password": "x"})
+        assert denied.status_code == 401 and denied.json() == {"detail": "invalid username or password"}
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=30)[0].decode()
+    assert "Setu API on http://127.0.0.1" in output
+    assert (tmp_path / "served.db").exists()
