@@ -1,4 +1,4 @@
-"""The ``setu`` command: stress, explain, validate, template and demo."""
+"""The ``setu`` command: stress, explain, validate, template, demo, serve, users and audit."""
 
 from __future__ import annotations
 
@@ -10,15 +10,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from setu.accounts.cli import users_app
-from setu.api import create_app
 from setu.audit.cli import audit_app
-from setu.db import make_engine, prepare
 from setu.errors import SetuError
 from setu.network.compile import CompiledNetwork, compile_network
 from setu.network.io.loader import FORMATS, read_network
@@ -308,13 +305,37 @@ def demo(
         "setu-out"
     ),
     jobs: JobsOpt = 1,
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Seed the database and start the server afterwards.")
+    ] = True,
+    host: Annotated[str, typer.Option("--host", help="Address the server listens on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port the server listens on.", min=1, max=65535)] = 8000,
 ) -> None:
-    """Run the illustrative India-US demo: the sweep and the scenario library, then an HTML report."""
-    from setu.report.demo import run_demo
+    """Run the illustrative India-US demo: sweep, scenario library, HTML report; then seed the database and serve."""
+    from setu.report.demo import run_demo, seed_database
 
     with _user_errors():
         report = run_demo(out_dir, jobs=jobs, console=out, err=err)
         out.print(f"\nReport: [bold]{report.resolve()}[/]")
+        if not serve_after:
+            return
+        url = seed_database(out, err)
+        _serve(host, port, url)
+
+
+def _serve(host: str, port: int, database_url: str | None) -> None:
+    import uvicorn
+
+    from setu.api import create_app
+    from setu.db import make_engine, prepare
+
+    engine = make_engine(database_url)
+    prepare(engine)
+    where = engine.url.render_as_string(hide_password=True)
+    err.print(
+        f"Setu API on http://{host}:{port}/api/v1 (database {where}); Ctrl-C stops it", highlight=False, markup=False
+    )
+    uvicorn.run(create_app(engine), host=host, port=port, log_level="warning")
 
 
 @app.command()
@@ -328,11 +349,7 @@ def serve(
 ) -> None:
     """Serve the HTTP API under /api/v1 (OpenAPI at /openapi.json), migrating the database first."""
     with _user_errors():
-        engine = make_engine(database_url)
-        prepare(engine)
-        where = engine.url.render_as_string(hide_password=True)
-        err.print(f"Setu API on http://{host}:{port}/api/v1 (database {where})", highlight=False, markup=False)
-        uvicorn.run(create_app(engine), host=host, port=port)
+        _serve(host, port, database_url)
 
 
 def main() -> None:  # pragma: no cover - console entry

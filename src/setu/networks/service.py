@@ -27,6 +27,7 @@ from setu.models.networks import (
 from setu.network.compile import CompiledNetwork, compile_network
 from setu.network.model import BomLine, Network, Node, Product, SiteCapacity, Supply
 from setu.network.validate import network_problems
+from setu.networks.uploads import storable_problems
 from setu.sharing.markings import MarkingSpec, most_restrictive, store
 from setu.sharing.policy import Principal, allows, visible
 
@@ -322,6 +323,9 @@ def import_network(
         session.commit()
         raise MarkingError(f"you may not mark records {unreadable[0].banner()}: you could not read them yourself")
     problems = network_problems(network)
+    # Texts the database could not store (too long for their column, NUL, bad Unicode) are bad
+    # input here, for every caller, rather than a database error half-way through the import.
+    problems += storable_problems(network, name=name, source=source)
     known = {node.id for node in network.nodes}
     problems += [Problem(f"node_markings[{k}]", "unknown node") for k in node_markings if k not in known]
     if problems:
