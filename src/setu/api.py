@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
 
 from setu import __version__
@@ -19,6 +20,8 @@ from setu.networks.endpoints import router as networks_router
 from setu.runs.endpoints import router as runs_router
 from setu.runs.jobs import RunJobs
 from setu.schemas import ErrorBody, Health
+from setu.web.routes import STATIC_DIR
+from setu.web.routes import router as web_router
 
 PREFIX = "/api/v1"
 FORM_OVERHEAD = 1 * MIB
@@ -163,4 +166,6 @@ def create_app(engine_or_url: Engine | str | None = None, *, settings: ApiSettin
     api.include_router(runs_router)
     api.include_router(audit_router)
     app.include_router(api)
+    app.include_router(web_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -1,0 +1,1 @@
+"""The web interface: server-rendered HTML pages and their offline static assets."""
