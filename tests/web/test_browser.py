@@ -84,8 +84,9 @@ def test_browser_keyboard_login_header_banner_and_hidden_node(server: str) -> No
             banner = page.get_by_test_id("banner").inner_text()
             assert banner == "RESTRICTED // IN ONLY // PROPRIETARY HAL // NTK ENGINE"
             page.get_by_label("Search nodes").fill(IN_ONLY_NODES[0])
+            # The search submits a new page: wait for it, not for the current one's load state.
             page.keyboard.press("Enter")
-            page.wait_for_load_state()
+            page.wait_for_url(f"{network_url.split('?')[0]}?*q={IN_ONLY_NODES[0]}*")
             assert page.get_by_role("link", name=IN_ONLY_NODES[0], exact=True).count() == 1
             if SHOTS:
                 page.goto(network_url)
