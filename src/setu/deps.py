@@ -6,12 +6,13 @@ import logging
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -36,6 +37,8 @@ from setu.runs.service import RunStateError
 from setu.schemas import ErrorBody, MarkingOut, PageBanner, ProblemOut
 from setu.sharing.markings import LEVELS, MarkingSpec
 from setu.sharing.policy import Principal
+
+PageT = TypeVar("PageT", bound=BaseModel)
 
 if TYPE_CHECKING:
     from setu.runs.jobs import RunJobs
@@ -373,6 +376,15 @@ class Marker:
             return PageBanner(banner=LEVELS[0], classification=LEVELS[0])
         combined = combine(chosen, self.principal.party)
         return PageBanner(banner=self.banner(combined), classification=LEVELS[combined.classification])
+
+    def listing(
+        self, model: type[PageT], rows: Iterable[Marked], items: list[Any], total: int, offset: int, limit: int
+    ) -> PageT:
+        """A paged list answer: ``items`` (built from ``rows``), the total, and the page's banner."""
+        page = self.page(self.spec(row) for row in rows)
+        return model(
+            items=items, total=total, offset=offset, limit=limit, banner=page.banner, classification=page.classification
+        )
 
 
 def marker(session: SessionDep, auth: AuthDep) -> Marker:

@@ -316,11 +316,9 @@ def get_networks(
     """Visible networks (every version), by name, newest version first; ``name`` filters by substring."""
     rows, total = list_networks(session, auth.principal, name=name or "", offset=offset, limit=limit)
     items = [network_summary(marker, row) for row in rows]
-    page = marker.page(marker.spec(row) for row in rows)
+    out = marker.listing(NetworkPage, rows, items, total, offset, limit)
     session.commit()
-    return NetworkPage(
-        items=items, total=total, offset=offset, limit=limit, banner=page.banner, classification=page.classification
-    )
+    return out
 
 
 @router.get("/{network_id}")
@@ -370,11 +368,9 @@ def get_nodes(
         session, auth.principal, network_id, search=q, filters=filters, sort=sort, offset=offset, limit=limit
     )
     items = [node_out(marker, row) for row in rows]
-    page = marker.page(marker.spec(row) for row in rows)
+    out = marker.listing(NodePage, rows, items, total, offset, limit)
     session.commit()
-    return NodePage(
-        items=items, total=total, offset=offset, limit=limit, banner=page.banner, classification=page.classification
-    )
+    return out
 
 
 @router.get("/{network_id}/nodes/{node_id}")

@@ -267,11 +267,9 @@ def get_scenarios(
     """Visible scenarios of a network, by scenario id."""
     rows, total = list_scenarios(session, auth.principal, network_id, offset=offset, limit=limit)
     items = [scenario_out(marker, row) for row in rows]
-    page = marker.page(marker.spec(row) for row in rows)
+    out = marker.listing(ScenarioPage, rows, items, total, offset, limit)
     session.commit()
-    return ScenarioPage(
-        items=items, total=total, offset=offset, limit=limit, banner=page.banner, classification=page.classification
-    )
+    return out
 
 
 @router.get("/scenarios/{scenario_id}")
@@ -322,11 +320,9 @@ def get_runs(
     """Visible runs, newest first, optionally of one network and in one status."""
     rows, total = list_runs(session, auth.principal, network_id=network_id, status=status, offset=offset, limit=limit)
     items = [run_out(marker, row) for row in rows]
-    page = marker.page(marker.spec(row) for row in rows)
+    out = marker.listing(RunPage, rows, items, total, offset, limit)
     session.commit()
-    return RunPage(
-        items=items, total=total, offset=offset, limit=limit, banner=page.banner, classification=page.classification
-    )
+    return out
 
 
 @router.get("/runs/{run_id}")
@@ -384,11 +380,9 @@ def get_results(
         limit=limit,
     )
     items = [result_out(marker, row) for row in rows]
-    page = marker.page(marker.spec(row) for row in rows)
+    out = marker.listing(ResultPage, rows, items, total, offset, limit)
     session.commit()
-    return ResultPage(
-        items=items, total=total, offset=offset, limit=limit, banner=page.banner, classification=page.classification
-    )
+    return out
 
 
 @router.get("/runs/{run_id}/export", response_class=Response, responses=EXPORT_RESPONSES)
