@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -30,12 +31,9 @@ def free_port() -> int:
         return port
 
 
-@pytest.fixture
-def server(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[str]:
-    """The app under uvicorn in a thread; its base URL."""
-    with transaction(sessions) as session:
-        seed(session)
-    add_users(sessions)
+@contextmanager
+def serve_in_thread(engine: Engine) -> Iterator[str]:
+    """The app under uvicorn in a thread on a free port; its base URL while the block runs."""
     port = free_port()
     config = uvicorn.Config(
         create_app(engine, settings=TEST_SETTINGS), host="127.0.0.1", port=port, log_level="warning"
@@ -52,6 +50,16 @@ def server(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(20)
+
+
+@pytest.fixture
+def server(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[str]:
+    """The app under uvicorn in a thread; its base URL."""
+    with transaction(sessions) as session:
+        seed(session)
+    add_users(sessions)
+    with serve_in_thread(engine) as url:
+        yield url
 
 
 def test_real_http_login_upload_run_export(server: str, shared_data: Path) -> None:

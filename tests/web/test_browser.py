@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import os
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.conftest import PASSWORD, TEST_SETTINGS, add_users
-from api.test_server import free_port
+from api.conftest import PASSWORD, add_users
+from api.test_server import serve_in_thread
 from networks.world import IN_ONLY_NODES, build_world
-from setu.api import create_app
 from setu.db import transaction
 from setu.network.model import Network
 
@@ -35,22 +31,8 @@ def server(engine: Engine, sessions: sessionmaker[Session], world: Network) -> I
     with transaction(sessions) as session:
         build_world(session, world)
     add_users(sessions)
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(engine, settings=TEST_SETTINGS), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(20)
+    with serve_in_thread(engine) as url:
+        yield url
 
 
 def test_browser_keyboard_login_header_banner_and_hidden_node(server: str) -> None:
