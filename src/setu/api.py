@@ -7,9 +7,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from setu import __version__
 from setu.accounts.endpoints import router as accounts_router
@@ -20,7 +21,7 @@ from setu.networks.endpoints import router as networks_router
 from setu.runs.endpoints import router as runs_router
 from setu.runs.jobs import RunJobs
 from setu.schemas import ErrorBody, Health
-from setu.web.routes import STATIC_DIR
+from setu.web.pages import STATIC_DIR, signed_out_not_found
 from setu.web.routes import router as web_router
 
 PREFIX = "/api/v1"
@@ -146,6 +147,18 @@ def create_app(engine_or_url: Engine | str | None = None, *, settings: ApiSettin
     )
     app.state.setu = state
     install_error_handlers(app)
+    json_http_error = app.exception_handlers[StarletteHTTPException]
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        # A browser that follows a dead link gets a page, not the API's JSON body.
+        assert isinstance(exc, StarletteHTTPException)
+        path = request.url.path
+        if exc.status_code == 404 and not path.startswith((PREFIX, "/static/", "/openapi")):
+            return signed_out_not_found(request)
+        answer = json_http_error(request, exc)
+        return await answer if isinstance(answer, Awaitable) else answer
+
+    app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_middleware(BodyLimit, limit=state.settings.max_upload_bytes + FORM_OVERHEAD)
 
     api = APIRouter(prefix=PREFIX)

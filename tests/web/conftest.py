@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,3 +34,10 @@ def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> http
     """Log in through the form, as a browser would."""
     client.cookies.clear()
     return client.post("/login", data={"username": username, "password": password}, follow_redirects=False)
+
+
+def csrf_of(html: str) -> str:
+    """The form token on a page."""
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+    assert found, "no form token on the page"
+    return found.group(1)

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from api.conftest import Api
 from networks.world import IN_ONLY_NODES, SECRET_WORDS, visible_ids
 from setu.network.model import Network
-from web.conftest import sign_in
+from web.conftest import csrf_of, sign_in
 
 IN_NODE = IN_ONLY_NODES[0]
 STATIC = Path(__file__).parents[2] / "src" / "setu" / "web" / "static"
@@ -65,7 +65,10 @@ def test_login_flow_sets_the_api_session_cookie(web: Api) -> None:
     assert home.status_code == 200
     assert "in-analyst" in home.text and ">IN<" in home.text and "Ministry of Defence" in home.text
     assert 'href="#main"' in home.text
-    logout = client.post("/logout", follow_redirects=False)
+    forged = client.post("/logout", data={"csrf": "0" * 64}, follow_redirects=False)
+    assert forged.status_code == 403 and "did not come from Setu" in forged.text
+    assert client.get("/api/v1/auth/me").status_code == 200
+    logout = client.post("/logout", data={"csrf": csrf_of(home.text)}, follow_redirects=False)
     assert logout.status_code == 303 and logout.headers["location"] == "/login"
     assert client.get("/", follow_redirects=False).status_code == 303
     assert client.get("/api/v1/auth/me").status_code == 401
@@ -166,3 +169,23 @@ def test_no_page_or_style_references_an_external_url(web: Api) -> None:
     assert css.status_code == 200 and "text/css" in css.headers["content-type"]
     for asset in STATIC.iterdir():
         assert not external(asset.read_text()), asset.name
+
+
+def test_unknown_paths_get_an_html_404_and_api_paths_json(web: Api) -> None:
+    client = web.client
+    sign_in(client, "in-analyst")
+    page = client.get("/no/such/page")
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "There is no such page" in page.text
+    api = client.get("/api/v1/no/such/thing")
+    assert api.status_code == 404 and api.json() == {"detail": "Not Found"}
+
+
+def test_networks_page_lists_visible_networks_with_map_links(web: Api) -> None:
+    client = web.client
+    sign_in(client, "in-analyst")
+    page = client.get("/networks")
+    assert page.status_code == 200
+    identifier = network_id(client)
+    assert f'href="/networks/{identifier}/map"' in page.text and 'class="mark mark-' in page.text
+    assert 'aria-current="page"' in page.text

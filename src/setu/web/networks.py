@@ -1,0 +1,89 @@
+"""Network pages: the node table (searched, paged) and a node's details, every read filtered by markings."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from setu.deps import SessionDep
+from setu.networks.service import NotFound, get_network, list_networks, list_nodes, node_neighbourhood
+from setu.web.pages import PAGE_SIZE, Page, signed_in, to_login
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/networks/{network_id}", response_class=HTMLResponse)
+def network_page(
+    request: Request,
+    session: SessionDep,
+    network_id: int,
+    q: Annotated[str, Query(max_length=200)] = "",
+    page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+) -> Response:
+    """A network's visible nodes: searched and paged on the server, each row with its marking."""
+    auth = signed_in(request, session)
+    if auth is None:
+        return to_login()
+    page = Page(session, auth)
+    try:
+        network = get_network(session, auth.principal, network_id)
+        offset = (page_number - 1) * PAGE_SIZE
+        nodes, total = list_nodes(session, auth.principal, network_id, search=q, offset=offset, limit=PAGE_SIZE)
+    except NotFound:
+        return page.not_found(request)
+    rows = [{"record": node, "marking": page.label(node)} for node in nodes]
+    network_marking = page.label(network)
+    pages = max(1, -(-total // PAGE_SIZE))
+    return page.render(
+        request,
+        "network.html",
+        network=network,
+        network_marking=network_marking,
+        rows=rows,
+        total=total,
+        q=q,
+        page=page_number,
+        pages=pages,
+        first=offset + 1 if rows else 0,
+        last=offset + len(rows),
+    )
+
+
+@router.get("/networks/{network_id}/nodes/{node_id}", response_class=HTMLResponse)
+def node_page(request: Request, session: SessionDep, network_id: int, node_id: str) -> Response:
+    """A node's details with its visible suppliers and customers; hidden and missing nodes answer the same 404."""
+    auth = signed_in(request, session)
+    if auth is None:
+        return to_login()
+    page = Page(session, auth)
+    try:
+        network = get_network(session, auth.principal, network_id)
+        around = node_neighbourhood(session, auth.principal, network_id, node_id)
+    except NotFound:
+        return page.not_found(request)
+    return page.render(
+        request,
+        "node.html",
+        network=network,
+        node=around.node,
+        node_marking=page.label(around.node),
+        suppliers=[{"record": n, "marking": page.label(n)} for n in around.suppliers],
+        customers=[{"record": n, "marking": page.label(n)} for n in around.customers],
+    )
+
+
+@router.get("/networks", response_class=HTMLResponse)
+def networks_page(request: Request, session: SessionDep) -> Response:
+    """Every network the user may see, with its visible node count, marking and links to its table and map."""
+    auth = signed_in(request, session)
+    if auth is None:
+        return to_login()
+    page = Page(session, auth)
+    networks, total = list_networks(session, auth.principal, limit=500)
+    rows = []
+    for network in networks:
+        _nodes, visible = list_nodes(session, auth.principal, network.id, limit=1)
+        rows.append({"record": network, "nodes": visible, "marking": page.label(network)})
+    return page.render(request, "networks.html", networks=rows, network_total=total)

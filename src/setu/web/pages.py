@@ -1,0 +1,124 @@
+"""What every web page shares: the signed-in user, the marking labels and banner, CSRF tokens, error pages."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
+
+from setu.accounts.service import SESSION_COOKIE, principal_of, resolve_token
+from setu.deps import Authenticated, Marker
+from setu.models.base import Marked
+from setu.sharing.markings import LEVELS, MarkingSpec
+
+HERE = Path(__file__).parent
+STATIC_DIR = HERE / "static"
+PAGE_SIZE = 25
+CSRF_FIELD = "csrf"
+
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+
+def signed_in(request: Request, session: Session) -> Authenticated | None:
+    """The user behind the request's session cookie, or None when there is none or it expired."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    user = resolve_token(session, token, kind="session")
+    if user is None:
+        return None
+    return Authenticated(user, principal_of(user), token, "cookie")
+
+
+def to_login() -> RedirectResponse:
+    """Where a signed-out browser goes."""
+    return RedirectResponse("/login", status_code=303)
+
+
+def csrf_token(auth: Authenticated) -> str:
+    """The form token of a session: derived from the session token, which a cross-site page cannot read.
+
+    The cookie is already ``SameSite=Strict``; the token is the second, independent guard on every form
+    that changes something.
+    """
+    return hmac.new(auth.token.encode(), b"setu-csrf", hashlib.sha256).hexdigest()
+
+
+def csrf_ok(auth: Authenticated, submitted: str) -> bool:
+    """Whether a submitted form token is this session's."""
+    return hmac.compare_digest(csrf_token(auth), submitted)
+
+
+class Page:
+    """One page being built: its user, and the markings of the records it shows (labels and banner).
+
+    Every record a page shows goes through :meth:`label`, so the banner is the most restrictive
+    combination of what is on the page.
+    """
+
+    def __init__(self, session: Session, auth: Authenticated) -> None:
+        self.session = session
+        self.auth = auth
+        self.principal = auth.principal
+        self.marker = Marker(session, auth.principal)
+        self.specs: set[MarkingSpec] = set()
+
+    def label(self, record: Marked) -> dict[str, str]:
+        """The per-item label of ``record`` (banner text and level), counted into the page's banner."""
+        spec = self.marker.spec(record)
+        return self.label_spec(spec)
+
+    def label_spec(self, spec: MarkingSpec) -> dict[str, str]:
+        """The per-item label of a marking (for derived values whose marking is already combined)."""
+        self.specs.add(spec)
+        return {"banner": self.marker.banner(spec), "level": LEVELS[spec.classification].lower()}
+
+    def labels(self, records: Iterable[Marked]) -> list[dict[str, str]]:
+        """The labels of several records."""
+        return [self.label(record) for record in records]
+
+    def context(self, **values: Any) -> dict[str, Any]:
+        """The template context: the user, the page banner and ``values``."""
+        page = self.marker.page(self.specs)
+        user = self.auth.user
+        return {
+            "user": {
+                "name": user.display_name or user.username,
+                "username": user.username,
+                "party": user.party_code,
+                "organization": user.organization.name,
+                "roles": sorted(self.principal.roles),
+            },
+            "csrf": csrf_token(self.auth),
+            "banner": page.banner,
+            "level": page.classification.lower(),
+            **values,
+        }
+
+    def render(self, request: Request, template: str, status_code: int = 200, **values: Any) -> HTMLResponse:
+        """Commit the reads' audit entries and render ``template`` with :meth:`context`."""
+        context = self.context(**values)
+        self.session.commit()
+        return templates.TemplateResponse(request, template, context, status_code=status_code)
+
+    def not_found(self, request: Request) -> HTMLResponse:
+        """The same 404 page for a hidden record as for a missing one: nothing on it is marked."""
+        self.specs.clear()
+        return self.render(request, "not_found.html", status_code=404)
+
+    def forbidden(self, request: Request, message: str) -> HTMLResponse:
+        """A 403 page saying what is missing (a role, a valid form token)."""
+        self.specs.clear()
+        return self.render(request, "forbidden.html", status_code=403, message=message)
+
+
+def signed_out_not_found(request: Request) -> HTMLResponse:
+    """The 404 page for a path no route has, shown without a user."""
+    return templates.TemplateResponse(request, "not_found.html", {}, status_code=404)
