@@ -161,3 +161,38 @@ def seed_demo(factory: sessionmaker[Session]) -> list[SeededUser]:
             operator=OPERATOR,
         )
         return users
+
+
+def seed_demo_runs(factory: sessionmaker[Session], analysts: tuple[str, ...] = ("in.analyst", "us.analyst")) -> int:
+    """Store the demo scenario library and run it, then the node sweep, as each party's analyst.
+
+    Each analyst's scenarios are built on their own view of the network, so a scenario never names a
+    node its runner may not see; a library event with nothing to disrupt in that view is left out.
+    Runs are computed in this process, one after the other. Returns the number of runs stored.
+    """
+    from setu.accounts.service import get_user
+    from setu.network.demo import demo_scenarios
+    from setu.networks.service import compiled_view
+    from setu.runs.service import create_scenario, execute_run, start_run
+
+    runs = 0
+    for username in analysts:
+        with factory() as session, session.begin():
+            principal = principal_of(get_user(session, username))
+            network_id = session.scalar(select(NetworkRecord.id).where(NetworkRecord.name == DEMO_NETWORK))
+            if network_id is None:
+                return runs
+            view, _specs = compiled_view(session, principal, network_id)
+            stored = [
+                create_scenario(session, principal, network_id, scenario).id
+                for scenario in demo_scenarios(view, skip_unmatched=True)
+                if scenario.nodes
+            ]
+            queued = [
+                start_run(session, principal, network_id, stored).id,
+                start_run(session, principal, network_id, "sweep").id,
+            ]
+        for run_id in queued:
+            execute_run(factory, run_id, principal)
+            runs += 1
+    return runs

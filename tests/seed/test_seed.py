@@ -13,7 +13,8 @@ from setu.accounts.service import get_user, principal_of
 from setu.models.accounts import User
 from setu.models.networks import NetworkRecord, NodeRecord
 from setu.networks.service import NotFound, get_node, list_nodes
-from setu.seed import DEMO_NETWORK, seed_demo
+from setu.runs.service import list_results, list_runs
+from setu.seed import DEMO_NETWORK, seed_demo, seed_demo_runs
 
 
 @pytest.fixture(autouse=True)
@@ -50,3 +51,22 @@ def test_seed_once_with_users_and_split_visibility(sessions: sessionmaker[Sessio
         with pytest.raises(NotFound) as missing:
             get_node(session, us_analyst, network.id, "NO-SUCH-NODE")
         assert str(hidden.value).replace(spares, "X") == str(missing.value).replace("NO-SUCH-NODE", "X")
+
+
+def test_demo_runs_are_stored_per_party_and_hide_the_other_sides_records(sessions: sessionmaker[Session]) -> None:
+    seed_demo(sessions)
+    assert seed_demo_runs(sessions) == 4
+    with sessions() as session:
+        in_analyst = principal_of(get_user(session, "in.analyst"))
+        us_analyst = principal_of(get_user(session, "us.analyst"))
+        in_runs, in_total = list_runs(session, in_analyst)
+        us_runs, us_total = list_runs(session, us_analyst)
+        assert all(run.status == "completed" for run in in_runs + us_runs)
+        # Each analyst's view holds the other side's national-only nodes hidden, so neither sees the other's runs.
+        assert {run.id for run in in_runs}.isdisjoint({run.id for run in us_runs})
+        assert in_total == 2 and us_total == 2
+        sweep = max(us_runs, key=lambda run: run.id)
+        results, count = list_results(session, us_analyst, sweep.id, limit=1000)
+        assert count == sweep.total > 300
+        spares = set(session.scalars(select(NodeRecord.node_id).where(NodeRecord.program == "Su-30MKI-spares")))
+        assert spares and not spares & {row.scenario_id for row in results}

@@ -16,6 +16,7 @@ from graphlib import TopologicalSorter
 
 import numpy as np
 
+from setu.errors import ScenarioError
 from setu.network.compile import CompiledNetwork
 from setu.network.model import BomLine, Network, Node, Product, SiteCapacity, Supply
 from setu.stress.scenarios import Scenario, by_attribute, by_chokepoint, export_control
@@ -1221,9 +1222,25 @@ _LIBRARY: tuple[_Event, ...] = (
 )
 
 
-def demo_scenarios(net: CompiledNetwork) -> list[Scenario]:
+def demo_scenarios(net: CompiledNetwork, *, skip_unmatched: bool = False) -> list[Scenario]:
     """The scenario library for the demo network: export controls, sanctions, strait closures, site outages.
 
     Built with the standard builders of :mod:`setu.stress.scenarios`; TTRs in weeks.
+
+    Parameters
+    ----------
+    net
+        The demo network, or a user's view of it.
+    skip_unmatched
+        Leave out the events whose targets are not in ``net`` (a view that hides them) instead of raising.
     """
-    return [dataclasses.replace(event.build(net, event.ttr), id=event.id, label=event.label) for event in _LIBRARY]
+    library = []
+    for event in _LIBRARY:
+        try:
+            scenario = event.build(net, event.ttr)
+        except ScenarioError:
+            if skip_unmatched:
+                continue
+            raise
+        library.append(dataclasses.replace(scenario, id=event.id, label=event.label))
+    return library

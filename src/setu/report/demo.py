@@ -88,12 +88,16 @@ def seed_database(console: Console, err: Console, url: str | None = None) -> str
     Returns the database URL used.
     """
     from setu.db import database_url, make_engine, prepare, session_factory
-    from setu.seed import seed_demo
+    from setu.seed import seed_demo, seed_demo_runs
 
     url = url or database_url()
     engine = make_engine(url)
     prepare(engine)
-    users = seed_demo(session_factory(engine))
+    factory = session_factory(engine)
+    users = seed_demo(factory)
+    if users:
+        err.print("running the scenario library and the node sweep as in.analyst and us.analyst ...")
+        seed_demo_runs(factory)
     engine.dispose()
     if not users:
         err.print(
