@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
@@ -11,6 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from setu.network.compile import CompiledNetwork
+from setu.report.charts import ChartPoint, rei_bars, tts_ttr_scatter
+from setu.report.charts import fmt as _fmt
 from setu.stress.engine import StressResult
 from setu.stress.explain import Explanation
 
@@ -52,84 +53,22 @@ class ReportPart:
     intro: str = ""
 
 
-def _fmt(value: float, digits: int = 2) -> str:
-    if math.isinf(value):
-        return "∞"
-    if math.isnan(value):
-        return "-"
-    return f"{value:,.{digits}f}"
-
-
-def _scatter(result: StressResult, width: int = 560, height: int = 380) -> str:
-    """TTS (y) against TTR (x); points under the diagonal (TTS < TTR) need mitigation."""
-    ttr, tts = result.ttr, result.tts.copy()
-    finite = tts[np.isfinite(tts)]
-    longest = float(ttr.max(initial=1.0))
-    # TTS far beyond every TTR says only "survives": clamp it to the top edge (drawn as a triangle)
-    # so the points that matter, near the diagonal, keep their room.
-    top = max(longest, min(float(finite.max(initial=0.0)), 2.5 * longest)) * 1.08
-    cap = top
-    pad_l, pad_b, pad_t, pad_r = 56, 44, 14, 14
-    w, h = width - pad_l - pad_r, height - pad_b - pad_t
-
-    def x(v: float) -> float:
-        return pad_l + w * v / top
-
-    def y(v: float) -> float:
-        return pad_t + h * (1 - min(v, cap) / top)
-
-    parts = [
-        f'<svg role="img" aria-label="TTS versus TTR" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}">',
-        f'<rect x="{pad_l}" y="{pad_t}" width="{w}" height="{h}" fill="#fafbfd" stroke="#ccd"/>',
-        f'<polygon points="{x(0)},{y(0)} {x(top)},{y(top)} {x(top)},{y(0)}" fill="#fbe3e1" opacity="0.55"/>',
-        f'<line x1="{x(0)}" y1="{y(0)}" x2="{x(top)}" y2="{y(top)}" stroke="#b3261e" stroke-dasharray="4 3"/>',
+def _scatter(result: StressResult) -> str:
+    """TTS (y) against TTR (x) of every scenario of ``result``."""
+    points = [
+        ChartPoint(s.label or s.id, float(r), float(t))
+        for s, r, t in zip(result.scenarios, result.ttr, result.tts, strict=True)
     ]
-    for k in range(6):
-        v = top * k / 5
-        parts.append(f'<text x="{x(v):.1f}" y="{height - 26}" text-anchor="middle">{v:,.0f}</text>')
-        parts.append(f'<text x="{pad_l - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{v:,.0f}</text>')
-    parts.append(f'<text x="{pad_l + w / 2}" y="{height - 6}" text-anchor="middle">time to recover (TTR)</text>')
-    parts.append(
-        f'<text transform="translate(14 {pad_t + h / 2}) rotate(-90)" text-anchor="middle">time to survive (TTS)</text>'
-    )
-    parts.append(f'<text x="{x(top) - 6}" y="{y(0) - 8}" text-anchor="end" fill="#b3261e">TTS &lt; TTR: at risk</text>')
-    parts.append(f'<text x="{x(0) + 6}" y="{pad_t + 12}">▲ TTS beyond the chart (or unbounded)</text>')
-    for s, r, t in zip(result.scenarios, ttr, tts, strict=True):
-        colour = "#b3261e" if t < r else "#1f4e8c"
-        label = escape(f"{s.label or s.id}: TTR {r:g}, TTS {_fmt(float(t))}")
-        cx, cy = x(float(r)), y(float(t))
-        if t > cap:
-            shape = f'<polygon points="{cx - 4:.1f},{cy + 5:.1f} {cx + 4:.1f},{cy + 5:.1f} {cx:.1f},{cy - 2:.1f}"'
-        else:
-            shape = f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="3.2"'
-        parts.append(f'{shape} fill="{colour}" fill-opacity="0.6"><title>{label}</title></{shape.split()[0][1:]}>')
-    parts.append("</svg>")
-    return "".join(parts)
+    return tts_ttr_scatter(points)
 
 
-def _rei_bars(result: StressResult, top: int = 15, width: int = 720) -> str:
+def _rei_bars(result: StressResult, top: int = 15) -> str:
+    """The REI of the ``top`` scenarios that lose most (those that lose anything)."""
     order = np.argsort(-result.lost_profit)[:top]
     order = order[result.lost_profit[order] > 0]
-    if len(order) == 0:
-        return '<p class="muted">No scenario loses anything: every REI is 0.</p>'
-    row_h, label_w = 22, 320
-    height = row_h * len(order) + 8
     rei = result.rei
-    parts = [
-        f'<svg role="img" aria-label="REI ranking" viewBox="0 0 {width} {height}" width="{width}" height="{height}">'
-    ]
-    for k, i in enumerate(order):
-        s = result.scenarios[int(i)]
-        bar = (width - label_w - 60) * float(rei[i])
-        yk = 4 + k * row_h
-        full = s.label or s.id
-        name = escape(full if len(full) <= 46 else full[:45] + "…")
-        parts.append(f'<text x="{label_w - 6}" y="{yk + 14}" text-anchor="end">{name}</text>')
-        parts.append(f'<rect x="{label_w}" y="{yk + 3}" width="{bar:.1f}" height="{row_h - 8}" fill="#1f4e8c"/>')
-        parts.append(f'<text x="{label_w + bar + 5:.1f}" y="{yk + 14}">{rei[i]:.2f}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
+    bars = [(result.scenarios[int(i)].label or result.scenarios[int(i)].id, float(rei[i])) for i in order]
+    return rei_bars(bars)
 
 
 def _table(result: StressResult, limit: int | None) -> str:
