@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import tempfile
 from collections import defaultdict
-from pathlib import Path as FilePath
 from typing import Annotated, Literal, get_args
 
 from fastapi import APIRouter, File, Form, Path, Query, UploadFile
 from pydantic import Field
 from sqlalchemy.orm import Session
 
-from setu.accounts.errors import AccountError
-from setu.accounts.service import get_organization, get_party, parse_groups
 from setu.deps import AuthDep, Marker, MarkerDep, SessionDep, StateDep, require
-from setu.errors import InputError, Problem
 from setu.models.networks import NetworkRecord, NodeRecord
 from setu.networks.schemas import (
     NeighbourhoodOut,
@@ -38,26 +33,18 @@ from setu.networks.service import (
     filter_suggestions,
     get_network,
     get_node,
-    import_network,
+    import_upload,
     list_materials,
     list_networks,
     list_nodes,
     list_organizations,
     list_sites,
     node_neighbourhood,
+    upload_marking,
 )
-from setu.networks.uploads import (
-    UploadFormat,
-    choose_format,
-    read_upload,
-    safe_filename,
-    save_upload,
-    storable_problems,
-    unpack_zip,
-)
+from setu.networks.uploads import UploadFormat, UploadLimits
 from setu.schemas import ERROR_RESPONSES, MAX_ID, ErrorBody, Text, utc
-from setu.sharing.markings import LEVEL_OF, MarkingSpec
-from setu.sharing.policy import Principal
+from setu.sharing.markings import MarkingSpec
 
 router = APIRouter(prefix="/networks", tags=["networks"], responses=ERROR_RESPONSES)
 
@@ -153,92 +140,6 @@ def node_out(marker: Marker, row: NodeRecord) -> NodeOut:
     )
 
 
-def _split(values: list[str] | None) -> list[str]:
-    """Form values, each possibly several joined by commas, trimmed and without empties."""
-    return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
-
-
-def _owner(session: Session, org_id: int, parties: list[str]) -> tuple[int, str] | None:
-    for code in parties:
-        try:
-            org = get_organization(session, get_party(session, code), org_id)
-        except AccountError:
-            continue
-        return org.id, org.party_code
-    return None
-
-
-def upload_marking(
-    session: Session,
-    principal: Principal,
-    *,
-    classification: str,
-    releases: list[str] | None,
-    national_only: bool,
-    groups: list[str] | None,
-    owners: list[int] | None,
-) -> MarkingSpec:
-    """The marking an upload asks for, checked; the uploader's party is its origin.
-
-    Parameters
-    ----------
-    session
-        The request's session.
-    principal
-        The uploader.
-    classification
-        A level name or number.
-    releases
-        Party codes (default: the uploader's party only).
-    national_only
-        Only the uploader's party may read it.
-    groups
-        Need-to-know groups.
-    owners
-        Ids of organizations the records are proprietary to.
-
-    Returns
-    -------
-    MarkingSpec
-        The marking.
-
-    Raises
-    ------
-    setu.errors.InputError
-        Naming each unknown party, malformed group and unknown organization.
-    """
-    problems: list[Problem] = []
-    level = int(classification) if classification.isdigit() else LEVEL_OF[classification]
-    parties: list[str] = []
-    for code in _split(releases) or [principal.party]:
-        try:
-            parties.append(get_party(session, code).code)
-        except AccountError as exc:
-            problems.append(Problem("releases", str(exc)))
-    try:
-        group_names = parse_groups(_split(groups))
-    except AccountError as exc:
-        problems.append(Problem("groups", str(exc)))
-        group_names = []
-    owner_pairs: set[tuple[int, str]] = set()
-    for org_id in owners or []:
-        found = _owner(session, org_id, sorted({principal.party, *parties}))
-        if found is None:
-            problems.append(Problem("owners", f"unknown organization id {org_id}"))
-        else:
-            owner_pairs.add(found)
-    if problems:
-        raise InputError(problems)
-    return MarkingSpec(
-        classification=level,
-        origin_party=principal.party,
-        releases=frozenset(parties),
-        national_only=national_only,
-        owners=frozenset(owner_pairs),
-        groups=frozenset(group_names),
-    )
-
-
 @router.post(
     "",
     status_code=201,
@@ -279,25 +180,11 @@ def upload_network(
         groups=groups,
         owners=owners,
     )
-    filename = safe_filename(file.filename)
-    chosen = choose_format(filename, format)
     settings = state.settings
-    with tempfile.TemporaryDirectory(prefix="setu-upload-") as tmp:
-        folder = FilePath(tmp)
-        saved = folder / "upload" / filename
-        save_upload(file.file, saved, settings.max_upload_bytes)
-        target, roots = saved, [folder / "upload"]
-        if saved.suffix.lower() == ".zip":
-            unpacked = folder / "unpacked" / filename
-            unpacked.mkdir(parents=True)
-            target = unpack_zip(saved, unpacked, max_files=settings.max_zip_files, max_bytes=settings.max_zip_bytes)
-            roots = [folder / "unpacked", folder / "upload"]
-        network = read_upload(target, chosen, roots, filename)
-    stored_name = name.strip() if name and name.strip() else (FilePath(filename).stem or filename)
-    problems = storable_problems(network, name=stored_name, source=filename)
-    if problems:
-        raise InputError(problems)
-    record = import_network(session, principal, network, name=stored_name, format=chosen, source=filename, marking=spec)
+    limits = UploadLimits(settings.max_upload_bytes, settings.max_zip_files, settings.max_zip_bytes)
+    record = import_upload(
+        session, principal, file.file, file.filename, format=format, name=name, marking=spec, limits=limits
+    )
     # The importer may read every marking they assign, so they see every node.
     out = network_out(marker, record, record.node_count)
     session.commit()

@@ -8,11 +8,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, BinaryIO, NamedTuple, TypeVar
 
 from sqlalchemy import ColumnElement, Select, Subquery, func, insert, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
+from setu.accounts.errors import AccountError
+from setu.accounts.service import get_organization, get_party, parse_groups
 from setu.audit.log import record
 from setu.errors import InputError, Problem, SetuError
 from setu.models.base import Marked, Marking
@@ -24,11 +26,12 @@ from setu.models.networks import (
     SiteCapacityRecord,
     SupplyRecord,
 )
+from setu.models.parties import Party
 from setu.network.compile import CompiledNetwork, compile_network
 from setu.network.model import BomLine, Network, Node, Product, SiteCapacity, Supply
 from setu.network.validate import network_problems
-from setu.networks.uploads import storable_problems
-from setu.sharing.markings import MarkingSpec, most_restrictive, store
+from setu.networks.uploads import UploadFormat, UploadLimits, read_uploaded_network, storable_problems
+from setu.sharing.markings import LEVEL_OF, MarkingSpec, most_restrictive, store
 from setu.sharing.policy import Principal, allows, visible
 
 M = TypeVar("M", bound=Marked)
@@ -929,3 +932,168 @@ def compiled_view(session: Session, principal: Principal, network_id: int) -> tu
         details={"nodes": len(view.nodes), "edges": len(view.supplies), "starved": len(starved)},
     )
     return compiled, used
+
+
+# --- uploads ----------------------------------------------------------------------------------------------
+
+
+def _split(values: list[str] | None) -> list[str]:
+    """Form values, each possibly several joined by commas, trimmed and without empties."""
+    return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
+
+
+def _owner(session: Session, org_id: int, parties: list[str]) -> tuple[int, str] | None:
+    for code in parties:
+        try:
+            org = get_organization(session, get_party(session, code), org_id)
+        except AccountError:
+            continue
+        return org.id, org.party_code
+    return None
+
+
+def upload_marking(
+    session: Session,
+    principal: Principal,
+    *,
+    classification: str,
+    releases: list[str] | None,
+    national_only: bool,
+    groups: list[str] | None,
+    owners: list[int] | None,
+) -> MarkingSpec:
+    """The marking an upload asks for, checked; the uploader's party is its origin.
+
+    Whether the uploader may assign it (could read it themselves) is :func:`import_network`'s check.
+
+    Parameters
+    ----------
+    session
+        The request's session.
+    principal
+        The uploader.
+    classification
+        A level name or number.
+    releases
+        Party codes (default: the uploader's party only).
+    national_only
+        Only the uploader's party may read it.
+    groups
+        Need-to-know groups.
+    owners
+        Ids of organizations the records are proprietary to.
+
+    Returns
+    -------
+    MarkingSpec
+        The marking.
+
+    Raises
+    ------
+    setu.errors.InputError
+        Naming each unknown party, malformed group and unknown organization.
+    """
+    problems: list[Problem] = []
+    level = int(classification) if classification.isdigit() else LEVEL_OF[classification]
+    parties: list[str] = []
+    for code in _split(releases) or [principal.party]:
+        try:
+            parties.append(get_party(session, code).code)
+        except AccountError as exc:
+            problems.append(Problem("releases", str(exc)))
+    try:
+        group_names = parse_groups(_split(groups))
+    except AccountError as exc:
+        problems.append(Problem("groups", str(exc)))
+        group_names = []
+    owner_pairs: set[tuple[int, str]] = set()
+    for org_id in owners or []:
+        found = _owner(session, org_id, sorted({principal.party, *parties}))
+        if found is None:
+            problems.append(Problem("owners", f"unknown organization id {org_id}"))
+        else:
+            owner_pairs.add(found)
+    if problems:
+        raise InputError(problems)
+    return MarkingSpec(
+        classification=level,
+        origin_party=principal.party,
+        releases=frozenset(parties),
+        national_only=national_only,
+        owners=frozenset(owner_pairs),
+        groups=frozenset(group_names),
+    )
+
+
+def release_parties(session: Session) -> list[Party]:
+    """Every party a record can be released to, by code (parties are public).
+
+    Parameters
+    ----------
+    session
+        Any session.
+
+    Returns
+    -------
+    list of Party
+        The parties.
+    """
+    return list(session.scalars(select(Party).order_by(Party.code)))
+
+
+def import_upload(
+    session: Session,
+    principal: Principal,
+    stream: BinaryIO,
+    filename: str | None,
+    *,
+    format: UploadFormat,
+    name: str | None,
+    marking: MarkingSpec,
+    limits: UploadLimits,
+) -> NetworkRecord:
+    """Read an uploaded network file and store it: what the API's upload and the import page both do.
+
+    Parameters
+    ----------
+    session
+        The request's session; the caller commits.
+    principal
+        The uploader (the caller checked their role).
+    stream
+        The uploaded file.
+    filename
+        The name the client gave it.
+    format
+        ``auto``, ``setu``, ``accelerator`` or ``willems``.
+    name
+        The stored name (blank: the file's name without its suffix).
+    marking
+        The marking of every record (from :func:`upload_marking`).
+    limits
+        The upload's size limits.
+
+    Returns
+    -------
+    NetworkRecord
+        The stored network, flushed.
+
+    Raises
+    ------
+    setu.networks.uploads.UploadTooLarge
+        If the file is over the limit.
+    setu.errors.InputError
+        Listing every problem of the file; nothing is stored.
+    MarkingError
+        If the uploader could not read ``marking`` (audited as denied; nothing is stored).
+    """
+    upload = read_uploaded_network(stream, filename, format, name, limits)
+    return import_network(
+        session,
+        principal,
+        upload.network,
+        name=upload.name,
+        format=upload.format,
+        source=upload.source,
+        marking=marking,
+    )

@@ -7,8 +7,10 @@ import logging
 import os
 import re
 import stat
+import tempfile
 import zipfile
 import zlib
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Literal
 
@@ -326,3 +328,76 @@ def storable_problems(network: Network, *, name: str, source: str) -> list[Probl
     for capacity in network.site_capacities:
         check(f"site_capacities[{capacity.site[:80]}].site", capacity.site, sites.get("site"))
     return problems
+
+
+@dataclass(frozen=True, slots=True)
+class UploadLimits:
+    """How large an upload may be: the file itself, and a .zip's file count and unpacked bytes."""
+
+    max_upload_bytes: int
+    max_zip_files: int
+    max_zip_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class UploadedNetwork:
+    """A network read from an uploaded file, with the name, format and source it is to be stored under."""
+
+    network: Network
+    name: str
+    format: Literal["setu", "accelerator", "willems"]
+    source: str
+
+
+def read_uploaded_network(
+    stream: BinaryIO, filename: str | None, format: UploadFormat, name: str | None, limits: UploadLimits
+) -> UploadedNetwork:
+    """Read an uploaded network file the way every upload is read: saved within the limit, unpacked, checked.
+
+    The file goes to a temporary folder (removed afterwards), a .zip of CSV tables is unpacked with
+    :func:`unpack_zip`'s guards, the network is read in the chosen format with problems named by the
+    uploaded file's name, and texts the database could not store are problems too.
+
+    Parameters
+    ----------
+    stream
+        The uploaded file.
+    filename
+        The name the client gave it (reduced with :func:`safe_filename`).
+    format
+        ``auto`` (from the name), ``setu``, ``accelerator`` or ``willems``.
+    name
+        The name to store the network under; blank: the file's name without its suffix.
+    limits
+        The size limits.
+
+    Returns
+    -------
+    UploadedNetwork
+        The network and how to store it.
+
+    Raises
+    ------
+    UploadTooLarge
+        If the file is over ``limits.max_upload_bytes``.
+    setu.errors.InputError
+        Listing every problem found, each at its place in the uploaded file.
+    """
+    safe = safe_filename(filename)
+    chosen = choose_format(safe, format)
+    with tempfile.TemporaryDirectory(prefix="setu-upload-") as tmp:
+        folder = Path(tmp)
+        saved = folder / "upload" / safe
+        save_upload(stream, saved, limits.max_upload_bytes)
+        target, roots = saved, [folder / "upload"]
+        if saved.suffix.lower() == ".zip":
+            unpacked = folder / "unpacked" / safe
+            unpacked.mkdir(parents=True)
+            target = unpack_zip(saved, unpacked, max_files=limits.max_zip_files, max_bytes=limits.max_zip_bytes)
+            roots = [folder / "unpacked", folder / "upload"]
+        network = read_upload(target, chosen, roots, safe)
+    stored_name = name.strip() if name and name.strip() else (Path(safe).stem or safe)
+    problems = storable_problems(network, name=stored_name, source=safe)
+    if problems:
+        raise InputError(problems)
+    return UploadedNetwork(network, stored_name, chosen, safe)
