@@ -1,0 +1,37 @@
+"""The map's graph read: exactly the visible nodes, the visible edges between them and the visible products."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from networks.world import US_ANALYST, USERS, audit_count, build_world, edge_spec, small_network, spec_of, visible_ids
+from setu.networks.service import NotFound, network_graph
+from setu.sharing.policy import Principal
+
+
+def test_network_graph_holds_only_what_each_user_may_see(sessions: sessionmaker[Session], shared_data: Path) -> None:
+    network = small_network(shared_data)
+    with sessions() as session, session.begin():
+        nid = build_world(session, network).id
+    products = {p.node for p in network.products}
+    with sessions() as session:
+        for user in USERS:
+            graph = network_graph(session, user, nid)
+            ids = [node.node_id for node in graph.nodes]
+            seen = visible_ids(network, user)
+            assert ids == sorted(seen), user
+            edges = {(ids[s], ids[c]) for s, c in zip(graph.suppliers, graph.customers, strict=True)}
+            expected = {(s.supplier, s.customer) for s in network.supplies if {s.supplier, s.customer} <= seen}
+            assert edges == expected, user
+            assert {ids[p] for p in graph.products} == products & seen
+            assert graph.markings == {edge_spec(s, c) for s, c in edges} | {spec_of(ids[p]) for p in graph.products}
+        assert audit_count(session, "network.graph") == len(USERS)
+        stranger = Principal(999, "US", 4, True, 0)
+        with pytest.raises(NotFound):
+            network_graph(session, stranger, nid)
+        with pytest.raises(NotFound):
+            network_graph(session, US_ANALYST, nid + 1000)
+        assert audit_count(session, "network.graph", "deny") == 2
