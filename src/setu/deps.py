@@ -31,6 +31,7 @@ from setu.audit.log import AuditError, record
 from setu.errors import InputError, Problem, ScenarioError, SetuError
 from setu.models.accounts import User
 from setu.models.base import Marked
+from setu.networks.overview import DEFAULT_CONCERN_COUNTRIES, parse_countries
 from setu.networks.service import MarkingError, NotFound, ViewError, combine
 from setu.networks.uploads import UploadTooLarge
 from setu.runs.service import RunStateError
@@ -74,6 +75,10 @@ class ApiSettings:
         Send the session cookie with ``Secure`` (HTTPS only); ``SETU_COOKIE_SECURE=0`` turns it off.
     run_jobs
         Worker processes each stress run uses (0: one per CPU).
+    concern_countries
+        Country codes whose nodes the dashboard counts as adversary-origin exposure;
+        ``SETU_CONCERN_COUNTRIES`` (codes separated by commas or spaces) replaces the default
+        :data:`setu.networks.overview.DEFAULT_CONCERN_COUNTRIES`.
     """
 
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD
@@ -81,10 +86,14 @@ class ApiSettings:
     max_zip_bytes: int = 200 * MIB
     secure_cookies: bool = True
     run_jobs: int = 1
+    concern_countries: frozenset[str] = DEFAULT_CONCERN_COUNTRIES
 
     @classmethod
     def from_env(cls) -> ApiSettings:
-        """Settings from the environment (``SETU_MAX_UPLOAD_MB``, ``SETU_COOKIE_SECURE``), else the defaults.
+        """Settings from the environment, else the defaults.
+
+        ``SETU_MAX_UPLOAD_MB``, ``SETU_COOKIE_SECURE`` and ``SETU_CONCERN_COUNTRIES`` (blank or unset:
+        the default set).
 
         Returns
         -------
@@ -93,7 +102,12 @@ class ApiSettings:
         """
         megabytes = os.environ.get("SETU_MAX_UPLOAD_MB", "").strip()
         upload = int(float(megabytes) * MIB) if megabytes else DEFAULT_MAX_UPLOAD
-        return cls(max_upload_bytes=upload, secure_cookies=_env_flag("SETU_COOKIE_SECURE", True))
+        concern = parse_countries(os.environ.get("SETU_CONCERN_COUNTRIES", "")) or DEFAULT_CONCERN_COUNTRIES
+        return cls(
+            max_upload_bytes=upload,
+            secure_cookies=_env_flag("SETU_COOKIE_SECURE", True),
+            concern_countries=concern,
+        )
 
 
 @dataclass(slots=True)

@@ -1,0 +1,469 @@
+"""The dashboard's figures per network and program: riskiest nodes, products at risk, adversary-origin exposure.
+
+Every figure is computed from records read through the marking filter (visible nodes, edges between
+them, products and the results of a visible run) and carries the most restrictive combination of the
+markings of the records it was computed from.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict, deque
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased
+
+from setu.audit.log import record
+from setu.models.base import Marking
+from setu.models.networks import NetworkRecord, NodeRecord, ProductRecord
+from setu.models.stress import ResultRecord, RunRecord
+from setu.networks.service import MAX_LIMIT, combine, list_networks, require_network, visible_edges
+from setu.runs.service import list_results, list_runs
+from setu.sharing.markings import MarkingSpec
+from setu.sharing.policy import Principal, visible
+
+DEFAULT_CONCERN_COUNTRIES = frozenset({"CN", "RU", "KP", "IR"})
+"""Origins of concern by default (ISO 3166 alpha-2).
+
+China and Russia are the origins DOMAIN.md names (China's export controls on gallium, germanium,
+antimony, graphite and rare earths; sanctions on Russian suppliers); North Korea and Iran complete
+the "covered nations" of 10 U.S.C. 4872, the sourcing ban the demo network already applies.
+"""
+NO_PROGRAM = ""
+"""The program of nodes that belong to none (the shared supply base)."""
+TOP_NODES = 5
+OVERVIEW_NETWORKS = 5
+
+
+@dataclass(frozen=True)
+class RiskyNode:
+    """A node and the worst scenario of the run that disrupts it.
+
+    Attributes
+    ----------
+    node
+        The node.
+    result
+        The result of that scenario: the node disrupted alone when the run has such a scenario
+        (the sweep), else the worst scenario disrupting it with others.
+    """
+
+    node: NodeRecord
+    result: ResultRecord
+
+
+@dataclass(frozen=True)
+class ProductRisk:
+    """A product the run puts at risk, and the worst scenario that does.
+
+    Attributes
+    ----------
+    node
+        The product's node.
+    result
+        The worst result (highest REI) threatening it.
+    scenarios
+        How many of the run's visible scenarios threaten it.
+    direct
+        Whether that worst scenario disrupts the product's node itself (else a node upstream of it).
+    """
+
+    node: NodeRecord
+    result: ResultRecord
+    scenarios: int
+    direct: bool
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """Nodes of an origin of concern within a scope of visible nodes, and the products depending on them.
+
+    Attributes
+    ----------
+    nodes
+        Visible nodes of the scope in a country of concern, by node id.
+    scope
+        How many visible nodes the scope holds.
+    by_country
+        ``(country, nodes)`` for each country of concern present, most nodes first.
+    products
+        Visible products of the scope with a node of concern upstream of them (or at them).
+    products_total
+        How many visible products the scope holds.
+    spec
+        The marking of these figures: the most restrictive of every record they were computed from.
+    """
+
+    nodes: list[NodeRecord]
+    scope: int
+    by_country: list[tuple[str, int]]
+    products: list[NodeRecord]
+    products_total: int
+    spec: MarkingSpec
+
+    @property
+    def share(self) -> float:
+        """The nodes of concern as a fraction of the scope (0 for an empty scope)."""
+        return len(self.nodes) / self.scope if self.scope else 0.0
+
+
+@dataclass(frozen=True)
+class ProgramOverview:
+    """One program among the visible nodes of a network.
+
+    Attributes
+    ----------
+    program
+        Its name; :data:`NO_PROGRAM` for the nodes in no program.
+    nodes
+        How many visible nodes belong to it.
+    scope
+        How many visible nodes it depends on: its own and every node upstream of them.
+    products
+        Its visible products.
+    riskiest
+        The nodes of its scope whose disruption costs most in the run (at most ``top``; only
+        those with a loss), worst first; empty without a run.
+    at_risk
+        Its products the run puts at risk; empty without a run.
+    exposure
+        Adversary-origin exposure of its scope.
+    risk_spec
+        The marking of the risk figures (the scope's records and the run's results); ``None``
+        without a run.
+    """
+
+    program: str
+    nodes: int
+    scope: int
+    products: list[NodeRecord]
+    riskiest: list[RiskyNode]
+    at_risk: list[ProductRisk]
+    exposure: Exposure
+    risk_spec: MarkingSpec | None
+
+
+@dataclass(frozen=True)
+class NetworkOverview:
+    """A network as the dashboard shows it to one user.
+
+    Attributes
+    ----------
+    network
+        The network.
+    nodes
+        How many of its nodes the user may see.
+    run
+        The latest completed run of it the user may see, or ``None``.
+    results
+        How many visible results that run has.
+    exposure
+        Adversary-origin exposure over every visible node.
+    programs
+        One entry per program among the visible nodes, by name, the nodes in no program last.
+    concern
+        The countries of concern used.
+    """
+
+    network: NetworkRecord
+    nodes: int
+    run: RunRecord | None
+    results: int
+    exposure: Exposure
+    programs: list[ProgramOverview]
+    concern: frozenset[str]
+
+
+def parse_countries(text: str) -> frozenset[str]:
+    """Country codes from a setting: separated by commas or spaces, case-insensitive.
+
+    Parameters
+    ----------
+    text
+        E.g. ``"CN, RU ir"``.
+
+    Returns
+    -------
+    frozenset of str
+        The codes in upper case (empty for blank text).
+    """
+    return frozenset(part.strip().upper() for part in text.replace(",", " ").split() if part.strip())
+
+
+def _upstream(start: Iterable[int], suppliers: Mapping[int, list[int]]) -> set[int]:
+    """``start`` and every node that ships to them, directly or through others."""
+    seen = set(start)
+    queue = deque(seen)
+    while queue:
+        for supplier in suppliers.get(queue.popleft(), ()):
+            if supplier not in seen:
+                seen.add(supplier)
+                queue.append(supplier)
+    return seen
+
+
+def _worse(a: ResultRecord, b: ResultRecord) -> bool:
+    """Whether ``a`` costs more than ``b`` (REI, then lost profit, then the earlier scenario)."""
+    return (a.rei, a.lost_profit, -a.position) > (b.rei, b.lost_profit, -b.position)
+
+
+class _Graph:
+    """The visible part of one network, loaded once: nodes, edges, products and their markings."""
+
+    def __init__(self, session: Session, principal: Principal, network: NetworkRecord) -> None:
+        network_id = network.id
+        self.nodes: dict[int, NodeRecord] = {
+            node.id: node
+            for node in session.scalars(
+                select(NodeRecord)
+                .where(NodeRecord.network_id == network_id, visible(NodeRecord.marking_id, principal))
+                .order_by(NodeRecord.node_id)
+            )
+        }
+        edges = visible_edges(principal, network_id)
+        self.edges = session.execute(select(edges.c.supplier_id, edges.c.customer_id, edges.c.marking_id)).all()
+        self.suppliers: dict[int, list[int]] = defaultdict(list)
+        for edge in self.edges:
+            self.suppliers[edge.customer_id].append(edge.supplier_id)
+        node = aliased(NodeRecord)
+        self.products: dict[int, int] = {
+            node_pk: marking_id
+            for node_pk, marking_id in session.execute(
+                select(ProductRecord.node_id, ProductRecord.marking_id)
+                .join(node, node.id == ProductRecord.node_id)
+                .where(
+                    ProductRecord.network_id == network_id,
+                    visible(ProductRecord.marking_id, principal),
+                    visible(node.marking_id, principal),
+                )
+            ).all()
+        }
+        self.network_marking = network.marking_id
+        self.by_node_id = {node.node_id: node.id for node in self.nodes.values()}
+        self.upstream_of = {pk: _upstream([pk], self.suppliers) for pk in self.products}
+
+    def marking_ids(self, scope: Collection[int], products: Iterable[int]) -> set[int]:
+        """Markings of the records a figure over ``scope`` uses: network, nodes, edges inside, products."""
+        ids = {self.network_marking, *(self.nodes[pk].marking_id for pk in scope)}
+        ids.update(e.marking_id for e in self.edges if e.supplier_id in scope and e.customer_id in scope)
+        ids.update(self.products[pk] for pk in products)
+        return ids
+
+    def sorted_nodes(self, pks: Iterable[int]) -> list[NodeRecord]:
+        return sorted((self.nodes[pk] for pk in pks), key=lambda n: n.node_id)
+
+
+class _Specs:
+    """Marking values by id, loaded once per overview."""
+
+    def __init__(self, session: Session, principal: Principal) -> None:
+        self.session = session
+        self.party = principal.party
+        self.known: dict[int, MarkingSpec] = {}
+
+    def combined(self, marking_ids: Iterable[int]) -> MarkingSpec:
+        ids = set(marking_ids)
+        missing = sorted(ids - self.known.keys())
+        if missing:
+            for marking in self.session.scalars(select(Marking).where(Marking.id.in_(missing))):
+                self.known[marking.id] = MarkingSpec.of(marking)
+        return combine((self.known[i] for i in ids), self.party)
+
+
+def _exposure(graph: _Graph, specs: _Specs, scope: set[int], products: set[int], concern: frozenset[str]) -> Exposure:
+    flagged = {pk for pk in scope if graph.nodes[pk].country.upper() in concern}
+    exposed = {pk for pk in products if graph.upstream_of[pk] & flagged}
+    by_country = Counter(graph.nodes[pk].country.upper() for pk in flagged)
+    return Exposure(
+        nodes=graph.sorted_nodes(flagged),
+        scope=len(scope),
+        by_country=sorted(by_country.items(), key=lambda item: (-item[1], item[0])),
+        products=graph.sorted_nodes(exposed),
+        products_total=len(products),
+        spec=specs.combined(graph.marking_ids(scope, products)),
+    )
+
+
+def _load_results(session: Session, principal: Principal, run_id: int) -> list[ResultRecord]:
+    """Every visible result of a visible run, in the order the run computed them."""
+    rows: list[ResultRecord] = []
+    total = 1
+    while len(rows) < total:
+        page, total = list_results(session, principal, run_id, sort="position", offset=len(rows), limit=MAX_LIMIT)
+        if not page:
+            break
+        rows.extend(page)
+    return rows
+
+
+class _Risks:
+    """What one run says about each visible node: the worst scenario disrupting it, and at-risk products."""
+
+    def __init__(self, graph: _Graph, results: list[ResultRecord]) -> None:
+        self.results = results
+        self.disrupted: list[set[int]] = []
+        worst_alone: dict[int, ResultRecord] = {}
+        worst_any: dict[int, ResultRecord] = {}
+        for result in results:
+            # Names outside the reader's view cannot occur in a run they may see; ignoring them keeps it so.
+            hit = {graph.by_node_id[n] for n in result.disrupted.split(";") if n in graph.by_node_id}
+            self.disrupted.append(hit)
+            target = worst_alone if len(hit) == 1 and ";" not in result.disrupted else worst_any
+            for pk in hit:
+                if pk not in target or _worse(result, target[pk]):
+                    target[pk] = result
+        self.worst = {**worst_any, **worst_alone}
+
+    def riskiest(self, graph: _Graph, scope: set[int], top: int) -> list[RiskyNode]:
+        losing = [RiskyNode(graph.nodes[pk], r) for pk, r in self.worst.items() if pk in scope and r.lost_profit > 0]
+        losing.sort(key=lambda item: (-item.result.rei, -item.result.lost_profit, item.node.node_id))
+        return losing[:top]
+
+    def at_risk(self, graph: _Graph, products: Iterable[int]) -> list[ProductRisk]:
+        """Products disrupted with TTS < TTR, or downstream of a disruption that loses anything."""
+        risks = []
+        for pk in products:
+            upstream = graph.upstream_of[pk] - {pk}
+            threats = [
+                (result, pk in hit)
+                for result, hit in zip(self.results, self.disrupted, strict=True)
+                if (pk in hit and (result.at_risk or result.lost_profit > 0))
+                or (result.lost_profit > 0 and hit & upstream)
+            ]
+            if threats:
+                worst, direct = threats[0]
+                for result, is_direct in threats[1:]:
+                    if _worse(result, worst):
+                        worst, direct = result, is_direct
+                risks.append(ProductRisk(graph.nodes[pk], worst, len(threats), direct))
+        risks.sort(key=lambda item: (-item.result.rei, item.node.node_id))
+        return risks
+
+
+def network_overview(
+    session: Session,
+    principal: Principal,
+    network_id: int,
+    *,
+    concern: Collection[str] = DEFAULT_CONCERN_COUNTRIES,
+    top: int = TOP_NODES,
+) -> NetworkOverview:
+    """The dashboard's figures for one network, over what ``principal`` may see.
+
+    Parameters
+    ----------
+    session
+        The caller's session (the reads' audit entries are written in it; the caller commits).
+    principal
+        The reader.
+    network_id
+        The network.
+    concern
+        Country codes of concern (compared case-insensitively with the nodes' countries).
+    top
+        How many riskiest nodes per program.
+
+    Returns
+    -------
+    NetworkOverview
+        Per program among the visible nodes: the riskiest nodes and the products at risk in the
+        latest completed run the reader may see, and the exposure to origins of concern (the
+        nodes of concern among the program's nodes and everything upstream of them, and the
+        program's products that depend on one). Counts include visible records only.
+
+    Raises
+    ------
+    setu.networks.service.NotFound
+        If there is no such network or the reader may not see it.
+    """
+    wanted = frozenset(code.upper() for code in concern)
+    network = require_network(session, principal, network_id, "network.overview")
+    graph = _Graph(session, principal, network)
+    specs = _Specs(session, principal)
+    runs, _ = list_runs(session, principal, network_id=network_id, status="completed", limit=1)
+    run = runs[0] if runs else None
+    results = _load_results(session, principal, run.id) if run is not None else []
+    risks = _Risks(graph, results) if run is not None else None
+    result_markings = {r.marking_id for r in results} | ({run.marking_id} if run is not None else set())
+
+    members: dict[str, set[int]] = defaultdict(set)
+    for pk, node in graph.nodes.items():
+        members[node.program].add(pk)
+    programs = []
+    for program in sorted(members, key=lambda name: (name == NO_PROGRAM, name)):
+        own = members[program]
+        scope = _upstream(own, graph.suppliers)
+        products = {pk for pk in graph.products if pk in own}
+        exposure = _exposure(graph, specs, scope, products, wanted)
+        risk_spec = None
+        if risks is not None:
+            risk_spec = specs.combined(graph.marking_ids(scope, products) | result_markings)
+        programs.append(
+            ProgramOverview(
+                program=program,
+                nodes=len(own),
+                scope=len(scope),
+                products=graph.sorted_nodes(products),
+                riskiest=risks.riskiest(graph, scope, top) if risks is not None else [],
+                at_risk=risks.at_risk(graph, products) if risks is not None else [],
+                exposure=exposure,
+                risk_spec=risk_spec,
+            )
+        )
+    everything = set(graph.nodes)
+    overview = NetworkOverview(
+        network=network,
+        nodes=len(graph.nodes),
+        run=run,
+        results=len(results),
+        exposure=_exposure(graph, specs, everything, set(graph.products), wanted),
+        programs=programs,
+        concern=wanted,
+    )
+    record(
+        session,
+        principal,
+        "network.overview",
+        "network",
+        network_id,
+        details={
+            "nodes": overview.nodes,
+            "programs": len(programs),
+            "run": run.id if run is not None else None,
+            "concern": sorted(wanted),
+        },
+    )
+    return overview
+
+
+def dashboard_overview(
+    session: Session,
+    principal: Principal,
+    *,
+    concern: Collection[str] = DEFAULT_CONCERN_COUNTRIES,
+    limit: int = OVERVIEW_NETWORKS,
+    top: int = TOP_NODES,
+) -> list[NetworkOverview]:
+    """:func:`network_overview` of the latest visible version of each visible network, by name.
+
+    Parameters
+    ----------
+    session, principal, concern, top
+        As for :func:`network_overview`.
+    limit
+        At most this many networks.
+
+    Returns
+    -------
+    list of NetworkOverview
+        One per network name (and importing organization), the newest visible version of each.
+    """
+    networks, _total = list_networks(session, principal, limit=MAX_LIMIT)
+    latest: dict[tuple[int, str], NetworkRecord] = {}
+    for network in networks:
+        key = (network.org_id, network.name)
+        if key not in latest or network.version > latest[key].version:
+            latest[key] = network
+    chosen = sorted(latest.values(), key=lambda n: (n.name, n.id))[:limit]
+    return [network_overview(session, principal, n.id, concern=concern, top=top) for n in chosen]
