@@ -21,7 +21,8 @@ from setu.networks.endpoints import router as networks_router
 from setu.runs.endpoints import router as runs_router
 from setu.runs.jobs import RunJobs
 from setu.schemas import ErrorBody, Health
-from setu.web.pages import STATIC_DIR, signed_out_not_found
+from setu.web.imports import size_text
+from setu.web.pages import STATIC_DIR, signed_out_not_found, templates
 from setu.web.routes import router as web_router
 
 PREFIX = "/api/v1"
@@ -54,9 +55,16 @@ class BodyLimit:
         self.app = app
         self.limit = limit
 
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps({"detail": f"the request body is larger than the limit of {self.limit} bytes"}).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    async def _refuse(self, send: Send, scope: Scope) -> None:
+        if str(scope.get("path", "")).startswith(PREFIX):
+            body = json.dumps({"detail": f"the request body is larger than the limit of {self.limit} bytes"}).encode()
+            kind = b"application/json"
+        else:
+            # A browser's form post (the import page) gets a page saying so, not the API's JSON.
+            limit = size_text(self.limit - FORM_OVERHEAD)
+            body = templates.get_template("_import_too_large.html").render(limit=limit).encode()
+            kind = b"text/html; charset=utf-8"
+        headers = [(b"content-type", kind), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
@@ -66,7 +74,7 @@ class BodyLimit:
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._refuse(send)
+            await self._refuse(send, scope)
             return
         received = 0
         exceeded = False
@@ -87,7 +95,7 @@ class BodyLimit:
             if exceeded and not started:
                 # The app answered the broken body its own way: answer 413 instead.
                 started = True
-                await self._refuse(send)
+                await self._refuse(send, scope)
                 return
             if exceeded:
                 return
@@ -98,7 +106,7 @@ class BodyLimit:
             await self.app(scope, limited_receive, guarded_send)
         except _BodyTooLarge:
             if not started:
-                await self._refuse(send)
+                await self._refuse(send, scope)
 
 
 def _engine(engine_or_url: Engine | str | None) -> tuple[Engine, bool]:
