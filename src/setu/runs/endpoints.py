@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response
@@ -13,6 +14,9 @@ from setu.errors import InputError
 from setu.models.stress import FINAL_STATUSES, ResultRecord, RunRecord, ScenarioRecord
 from setu.networks.service import MAX_LIMIT, compiled_view
 from setu.runs.schemas import (
+    ExplanationOut,
+    FlowChangeOut,
+    ProductLossOut,
     ResultOut,
     ResultPage,
     RunIn,
@@ -25,8 +29,10 @@ from setu.runs.schemas import (
 )
 from setu.runs.service import (
     RESULT_SORTS,
+    ExplainedResult,
     RunStateError,
     create_scenario,
+    explain_result,
     export_results,
     get_run,
     get_scenario,
@@ -405,3 +411,84 @@ def export(
         "X-Setu-Marking": banner,
     }
     return Response(content=data, media_type=MEDIA_TYPES[format], headers=headers)
+
+
+def _finite_or_none(value: float) -> float | None:
+    return None if math.isinf(value) else value
+
+
+def explanation_out(marker: Marker, explained: ExplainedResult) -> ExplanationOut:
+    """An explained scenario as answers show it.
+
+    Parameters
+    ----------
+    marker
+        The request's marker.
+    explained
+        The explanation from :func:`setu.runs.service.explain_result`.
+
+    Returns
+    -------
+    ExplanationOut
+        Losses, binding materials, re-routed shipments and the marking.
+    """
+    e = explained.explanation
+    s = e.scenario
+    return ExplanationOut(
+        run_id=explained.run.id,
+        scenario_id=s.id,
+        kind=s.kind,
+        label=s.label,
+        disrupted=list(s.nodes),
+        severities=None if s.severity is None else list(s.severity),
+        ttr=s.ttr,
+        lost_profit=e.lost_profit,
+        base_lost_profit=e.base_lost_profit,
+        tts=_finite_or_none(e.tts),
+        tts_infinite=math.isinf(e.tts),
+        base_tts=_finite_or_none(e.base_tts),
+        base_tts_infinite=math.isinf(e.base_tts),
+        at_risk=e.tts < s.ttr,
+        first_short=list(e.first_short),
+        losses=[
+            ProductLossOut(
+                product=loss.product,
+                lost_units=loss.lost_units,
+                lost_value=loss.lost_value,
+                demand_over_ttr=loss.demand_over_ttr,
+                binding=loss.binding,
+                binding_suppliers=list(loss.binding_suppliers),
+            )
+            for loss in e.losses
+        ],
+        rerouted=[
+            FlowChangeOut(
+                supplier=f.supplier,
+                customer=f.customer,
+                material=f.material,
+                base=f.base,
+                scenario=f.scenario,
+                change=f.change,
+            )
+            for f in e.rerouted
+        ],
+        marking=marker.out(explained.marking),
+    )
+
+
+@router.get("/runs/{run_id}/explain", responses=CONFLICT)
+def get_explanation(
+    auth: AuthDep,
+    session: SessionDep,
+    marker: MarkerDep,
+    run_id: RunId,
+    scenario: Annotated[Text, Query(min_length=1, max_length=200, description="The result's scenario id.")],
+) -> ExplanationOut:
+    """Why one scenario of a completed run scores as it does, computed on your view of the network.
+
+    Which products lose and how much, which material binds, which shipments were re-routed. It
+    carries the run's marking; a run or scenario you may not see answers 404 as a missing one.
+    """
+    out = explanation_out(marker, explain_result(session, auth.principal, run_id, scenario))
+    session.commit()
+    return out

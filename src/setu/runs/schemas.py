@@ -143,3 +143,48 @@ class ResultPage(Paged):
     """A page of visible results of a run, filtered and sorted."""
 
     items: list[ResultOut]
+
+
+class ProductLossOut(Strict):
+    """A product that loses units in the scenario, against the undisrupted network."""
+
+    product: str = Field(description="The product's node id.")
+    lost_units: float = Field(description="Units lost over the TTR beyond what the undisrupted network loses.")
+    lost_value: float = Field(description="Those units times the product's weight (part of PI).")
+    demand_over_ttr: float = Field(description="The product's demand over the TTR.")
+    binding: str = Field(description="What limits it: a material, `capacity`, or `outage` (it is disrupted).")
+    binding_suppliers: list[str] = Field(description="The suppliers of the binding material.")
+
+
+class FlowChangeOut(Strict):
+    """A shipment that changes between the undisrupted plan and the scenario's plan."""
+
+    supplier: str
+    customer: str
+    material: str
+    base: float = Field(description="Units shipped over the TTR without the disruption.")
+    scenario: float = Field(description="Units shipped over the TTR with it.")
+    change: float
+
+
+class ExplanationOut(Strict):
+    """Why one scenario of a run scores as it does: products that lose, the binding material, re-routing."""
+
+    run_id: int
+    scenario_id: str
+    kind: str
+    label: str
+    disrupted: list[str]
+    severities: list[float] | None = Field(description="Capacity fraction lost per node; null: full outages.")
+    ttr: float
+    lost_profit: float = Field(description="PI of the scenario on your view.")
+    base_lost_profit: float = Field(description="PI of the undisrupted network over the same TTR.")
+    tts: float | None = Field(description="Null when unbounded (see tts_infinite).")
+    tts_infinite: bool
+    base_tts: float | None = Field(description="TTS of the undisrupted network; null when unbounded.")
+    base_tts_infinite: bool
+    at_risk: bool = Field(description="TTS is shorter than TTR.")
+    first_short: list[str] = Field(description="Products whose demand binds the TTS: the first to run short.")
+    losses: list[ProductLossOut] = Field(description="Products that lose, largest loss first.")
+    rerouted: list[FlowChangeOut] = Field(description="Shipments that change, largest change first.")
+    marking: MarkingOut = Field(description="The run's marking (with that of the view it was computed on).")
