@@ -364,7 +364,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     slowest = max((page["max_ms"] for page in timed), default=math.nan)
     missing = sorted({name for result in backends for name, page in result["pages"].items() if page["missing"]})
     console.print(
-        f"{len(timed)} page loads timed; slowest single load {fmt(slowest)} ms "
+        f"{len(timed)} page(s) timed; slowest single load {fmt(slowest)} ms "
         f"= {fmt(slowest / (TARGET_S * 1e3), 3)} of the {TARGET_S:g} s target"
         + (f"; missing: {', '.join(missing)}" if missing else "")
     )
