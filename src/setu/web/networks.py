@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from setu.deps import SessionDep
 from setu.networks.service import NotFound, get_network, list_networks, list_nodes, node_neighbourhood
+from setu.web.explorer import neighbourhood_context
 from setu.web.pages import PAGE_SIZE, Page, signed_in, to_login
 
 router = APIRouter(include_in_schema=False)
@@ -53,7 +54,10 @@ def network_page(
 
 @router.get("/networks/{network_id}/nodes/{node_id}", response_class=HTMLResponse)
 def node_page(request: Request, session: SessionDep, network_id: int, node_id: str) -> Response:
-    """A node's details with its visible suppliers and customers; hidden and missing nodes answer the same 404."""
+    """A node's details with its visible suppliers, customers, alternates and dependents.
+
+    Hidden and missing nodes answer the same 404.
+    """
     auth = signed_in(request, session)
     if auth is None:
         return to_login()
@@ -63,14 +67,9 @@ def node_page(request: Request, session: SessionDep, network_id: int, node_id: s
         around = node_neighbourhood(session, auth.principal, network_id, node_id)
     except NotFound:
         return page.not_found(request)
+    network_marking = page.label(network)
     return page.render(
-        request,
-        "node.html",
-        network=network,
-        node=around.node,
-        node_marking=page.label(around.node),
-        suppliers=[{"record": n, "marking": page.label(n)} for n in around.suppliers],
-        customers=[{"record": n, "marking": page.label(n)} for n in around.customers],
+        request, "node.html", network=network, network_marking=network_marking, **neighbourhood_context(page, around)
     )
 
 
