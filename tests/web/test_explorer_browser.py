@@ -1,0 +1,113 @@
+"""The network explorer in a real browser (Debian's chromium via Playwright): zoom, filter, click, search, offline."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.conftest import PASSWORD, add_users
+from api.test_server import serve_in_thread
+from networks.world import IN_ANALYST, build_world, visible_ids
+from setu.db import transaction
+from setu.network.model import Network
+from web.test_browser import ARGS, CHROMIUM
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no chromium at {CHROMIUM} (apt package chromium)")
+
+
+@pytest.fixture
+def explorer_server(engine: Engine, sessions: sessionmaker[Session], world: Network) -> Iterator[tuple[str, int]]:
+    """The app on the world network under uvicorn in a thread; its base URL and the network's id."""
+    with transaction(sessions) as session:
+        network_id = build_world(session, world).id
+    add_users(sessions)
+    with serve_in_thread(engine) as url:
+        yield url, network_id
+
+
+def scale_of(transform: str | None) -> float:
+    found = re.search(r"scale\(([\d.e+-]+)\)", transform or "")
+    assert found, f"no scale in {transform!r}"
+    return float(found.group(1))
+
+
+# The map behaves alike on either database; one browser run is enough.
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_map_zooms_filters_and_opens_a_node_offline(explorer_server: tuple[str, int], world: Network) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    server, network_id = explorer_server
+    seen = visible_ids(world, IN_ANALYST)
+    country = {node.id: node.country for node in world.nodes if node.id in seen}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            external: list[str] = []
+            page.on("request", lambda r: None if r.url.startswith(server) else external.append(r.url))
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+
+            page.goto(f"{server}/login")
+            page.fill("#username", "in-analyst")
+            page.fill("#password", PASSWORD)
+            page.keyboard.press("Enter")
+            page.wait_for_url(f"{server}/")
+            page.goto(f"{server}/networks/{network_id}/map")
+            page.wait_for_selector('#explorer[data-ready="true"]')
+            circles = page.locator("#map-nodes circle")
+            assert circles.count() == len(seen)
+            assert page.get_by_role("link", name="Node table of small").is_visible()
+
+            # Keyboard zoom: focus the map, press +, the view's scale grows; 0 fits it back.
+            view = page.locator("#map-view")
+            expect(view).to_have_attribute("transform", re.compile("scale"))
+            fitted = scale_of(view.get_attribute("transform"))
+            page.locator("#map-frame").focus()
+            page.keyboard.press("+")
+            page.keyboard.press("+")
+            scale = "parseFloat(document.getElementById('map-view').getAttribute('transform').split('scale(')[1])"
+            page.wait_for_function(f"{scale} > {fitted * 1.5}")
+            page.keyboard.press("ArrowLeft")
+            page.keyboard.press("0")
+            page.wait_for_function(f"Math.abs({scale} - {fitted}) < 1e-9")
+
+            # Filter by country: every node of another country is dimmed, the status says how many match.
+            page.get_by_label("Country").select_option("US")
+            others = sum(1 for c in country.values() if c != "US")
+            expect(page.locator("#map-nodes circle.dim")).to_have_count(others)
+            expect(page.locator("#map-status")).to_contain_text(f"{len(seen) - others} of {len(seen)} nodes match")
+            page.get_by_label("Non-matching nodes").select_option("hide")
+            expect(page.locator("#map-nodes circle.off")).to_have_count(others)
+            page.get_by_label("Non-matching nodes").select_option("dim")
+
+            # Click a node: the side panel shows its details and neighbours.
+            page.locator('#map-nodes circle[data-id="T2_7"]').click()
+            panel = page.locator("#map-panel")
+            expect(panel).to_be_visible()
+            expect(panel.locator("#panel-heading")).to_contain_text("T2_7")
+            expect(panel.locator('[data-section="alternates"]')).to_contain_text("T2_9")
+            expect(panel.locator('[data-section="suppliers"] h3')).to_contain_text("Suppliers")
+            expect(page.locator("#map-ring")).to_have_attribute("display", "inline")
+
+            # Colour by risk: no run yet, and the legend says so.
+            page.get_by_label("Colour by").select_option("risk")
+            expect(page.locator("#map-legend")).to_contain_text("no run yet")
+
+            # Find a node by name and press Enter: the panel follows, focus moves to it.
+            page.get_by_label("Find a node").fill("T3_2")
+            expect(page.locator("#map-results [role=option]").first).to_contain_text("T3_2")
+            page.keyboard.press("Enter")
+            expect(panel.locator("#panel-heading")).to_contain_text("T3_2")
+            expect(panel.locator("#panel-heading")).to_be_focused()
+            page.keyboard.press("Escape")
+            expect(panel).to_be_hidden()
+
+            assert errors == []
+            assert external == []
+        finally:
+            browser.close()
