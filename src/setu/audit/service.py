@@ -371,3 +371,87 @@ def list_entries(
     next_start = page[-1].seq + 1 if len(rows) > limit else None
     last = session.scalar(select(func.max(AuditEntry.seq)))
     return EntryPage(entries=entries, next_start=next_start, tree_size=0 if last is None else last + 1)
+
+
+ENTRY_VALUE_FIELDS = ("action", "actor", "object_type")
+"""Entry columns :func:`entry_values` lists the distinct values of (for filter suggestions)."""
+
+
+def recent_entries(
+    session: Session,
+    *,
+    party: str,
+    offset: int = 0,
+    limit: int = 100,
+    action: str | None = None,
+    actor: str | None = None,
+    actor_id: int | None = None,
+    object_type: str | None = None,
+    decision: str | None = None,
+) -> tuple[tuple[Mapping[str, Any], ...], int]:
+    """A page of the entries of one party (``""``: of no party), newest first, and how many match.
+
+    Parameters
+    ----------
+    session
+        The request's session.
+    party
+        Only entries of this party; the caller decides which the reader may see.
+    offset
+        Entries to skip, newest first.
+    limit
+        At most this many (capped at 1000).
+    action, actor, actor_id, object_type, decision
+        Only entries with these values.
+
+    Returns
+    -------
+    tuple
+        The entries as JSON objects (the leaf fields plus ``leaf_hash``), and the count of all matching.
+    """
+    conditions = [AuditEntry.party == party]
+    for column, value in (
+        (AuditEntry.action, action),
+        (AuditEntry.actor, actor),
+        (AuditEntry.actor_id, actor_id),
+        (AuditEntry.object_type, object_type),
+        (AuditEntry.decision, decision),
+    ):
+        if value is not None:
+            conditions.append(column == value)
+    total = session.scalar(select(func.count()).select_from(AuditEntry).where(*conditions)) or 0
+    query = (
+        select(AuditEntry)
+        .where(*conditions)
+        .order_by(AuditEntry.seq.desc())
+        .offset(max(0, offset))
+        .limit(max(1, min(limit, MAX_PAGE)))
+    )
+    entries = tuple({**entry_fields(e), "leaf_hash": bytes(e.leaf_hash).hex()} for e in session.scalars(query))
+    return entries, int(total)
+
+
+def entry_values(session: Session, field: str, *, party: str, limit: int = 200) -> list[str]:
+    """The distinct values of an entry column among one party's entries, sorted (for filter suggestions).
+
+    Parameters
+    ----------
+    session
+        The request's session.
+    field
+        One of :data:`ENTRY_VALUE_FIELDS`.
+    party
+        Only entries of this party (``""``: of no party).
+    limit
+        At most this many values.
+
+    Returns
+    -------
+    list of str
+        The values.
+    """
+    if field not in ENTRY_VALUE_FIELDS:
+        raise AuditError(f"no suggestions for {field!r}; expected one of {', '.join(ENTRY_VALUE_FIELDS)}")
+    column = getattr(AuditEntry, field)
+    query = select(column).where(AuditEntry.party == party, column != "").distinct().order_by(column).limit(limit)
+    return [str(value) for value in session.scalars(query)]

@@ -2,6 +2,267 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import json
+from dataclasses import asdict, dataclass
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+
+from setu.accounts.errors import AccessDenied
+from setu.accounts.service import list_users
+from setu.audit import service
+from setu.audit.checkpoints import verify_signature
+from setu.audit.log import record
+from setu.audit.verify import VerifyResult, verify_log
+from setu.deps import SessionDep, StateDep, require
+from setu.web.pages import CSRF_FIELD, PAGE_SIZE, Page, csrf_ok, signed_in, to_login
 
 router = APIRouter(include_in_schema=False)
+
+CHECKPOINTS_SHOWN = 10
+PROBLEMS_SHOWN = 50
+DECISIONS = ("permit", "deny")
+SCOPES = {"party": "My party's entries", "system": "System entries (no party: failed logins, operator tools)"}
+# Column widths of the audit log: a longer filter cannot match anything.
+_WIDTHS = {"action": 64, "actor": 200, "object_type": 64}
+
+
+@dataclass(frozen=True, slots=True)
+class EntryFilters:
+    """The entry list's filters, as the query string gives them."""
+
+    scope: str = "party"
+    action: str = ""
+    actor: str = ""
+    object_type: str = ""
+    decision: str = ""
+    page: int = 1
+
+    def query(self, page: int) -> str:
+        """The query string of page ``page`` under the same filters."""
+        values = {k: v for k, v in asdict(self).items() if v and k != "page"}
+        return urlencode({**values, "page": page})
+
+
+def _denied(request: Request, page: Page) -> HTMLResponse | None:
+    """The 403 page for anyone but an auditor (the refusal audited like the API's), else None."""
+    try:
+        require(page.session, page.principal, "audit.read", "auditor")
+    except AccessDenied:
+        return page.forbidden(request, "The audit log is open to auditors only.")
+    return None
+
+
+def _time(at: str) -> str:
+    """A canonical entry time, to the second, as people read it."""
+    return at[:19].replace("T", " ") + " UTC"
+
+
+def _details(text: str) -> str:
+    try:
+        return json.dumps(json.loads(text), indent=1, sort_keys=True)
+    except ValueError:
+        return text
+
+
+def _signature_status(public_key: bytes, signed_text: str, signature: bytes) -> str:
+    if not public_key:
+        return "unknown key"
+    return "verifies" if verify_signature(public_key, signed_text.encode("ascii"), signature) else "does not verify"
+
+
+def _checkpoints(session: Session) -> list[dict[str, Any]]:
+    """The newest checkpoints, newest first, each signature checked against its stored public key."""
+    latest = service.latest_checkpoint(session)
+    if latest is None:
+        return []
+    views = service.list_checkpoints(session, start=max(0, latest.id - CHECKPOINTS_SHOWN + 1), limit=CHECKPOINTS_SHOWN)
+    return [
+        {
+            "id": view.id,
+            "party": view.party,
+            "tree_size": view.tree_size,
+            "root_hash": view.root_hash.hex(),
+            "issued_at": _time(view.issued_at),
+            "key_id": view.key_id,
+            "status": _signature_status(view.public_key, view.signed_text, view.signature),
+            "countersignatures": [
+                {
+                    "party": counter.party,
+                    "key_id": counter.key_id,
+                    "signed_at": _time(counter.signed_at),
+                    "status": _signature_status(counter.public_key, view.signed_text, counter.signature),
+                }
+                for counter in view.countersignatures
+            ],
+        }
+        for view in reversed(views)
+    ]
+
+
+def _verification(result: VerifyResult) -> dict[str, Any]:
+    return {
+        "ok": result.ok,
+        "entries": result.entries,
+        "checkpoints": result.checkpoints,
+        "countersigned": result.countersigned,
+        "root_hash": result.root_hash.hex(),
+        "first": result.first.message if result.first else "",
+        # As the CLI: a checkpoint problem listed first still points at the first bad entry.
+        "points_at": result.first_bad_seq if result.first and result.first.seq is None else None,
+        "problems": [
+            {"seq": p.seq, "checkpoint": p.checkpoint_id, "kind": p.kind, "message": p.message}
+            for p in result.problems[:PROBLEMS_SHOWN]
+        ],
+        "problem_total": len(result.problems),
+    }
+
+
+def _render(
+    request: Request,
+    page: Page,
+    filters: EntryFilters,
+    *,
+    verification: dict[str, Any] | None = None,
+) -> HTMLResponse:
+    """The viewer: the entries the API lets this auditor see, the newest checkpoints, a verification result."""
+    session = page.session
+    principal = page.principal
+    # As the API's scope: the auditor's own party's entries, or those of no party.
+    party = principal.party if filters.scope == "party" else ""
+    usernames = {user.id: user.username for user in list_users(session, principal)}
+    ids = {name.casefold(): user_id for user_id, name in usernames.items()}
+    actor_id = ids.get(filters.actor.casefold()) if filters.actor else None
+    offset = (filters.page - 1) * PAGE_SIZE
+    entries, total = service.recent_entries(
+        session,
+        party=party,
+        offset=offset,
+        limit=PAGE_SIZE,
+        action=filters.action or None,
+        actor=filters.actor if filters.actor and actor_id is None else None,
+        actor_id=actor_id,
+        object_type=filters.object_type or None,
+        decision=filters.decision or None,
+    )
+    rows = [
+        {
+            "seq": entry["seq"],
+            "time": _time(entry["at"]),
+            "actor": entry["actor"],
+            "username": usernames.get(entry["actor_id"], "") if entry["actor_id"] is not None else "",
+            "action": entry["action"],
+            "object_type": entry["object_type"],
+            "object_id": entry["object_id"],
+            "decision": entry["decision"],
+            "details": _details(entry["details"]),
+        }
+        for entry in entries
+    ]
+    suggestions = {field: service.entry_values(session, field, party=party) for field in service.ENTRY_VALUE_FIELDS}
+    checkpoints = _checkpoints(session)
+    # Reading the log is itself audited, after the read, as the API does.
+    record(
+        session,
+        principal,
+        "audit.read",
+        "audit",
+        "viewer",
+        details={
+            "scope": filters.scope,
+            "offset": offset,
+            "entries": len(rows),
+            "checkpoints": len(checkpoints),
+            "filters": {k: v for k, v in asdict(filters).items() if v and k not in ("scope", "page")},
+        },
+    )
+    pages = max(1, -(-total // PAGE_SIZE))
+    return page.render(
+        request,
+        "audit.html",
+        filters=filters,
+        scopes=SCOPES,
+        decisions=DECISIONS,
+        suggestions=suggestions,
+        actor_names=sorted(usernames.values()),
+        entries=rows,
+        total=total,
+        first=offset + 1 if rows else 0,
+        last=offset + len(rows),
+        page=filters.page,
+        pages=pages,
+        prev_query=filters.query(filters.page - 1),
+        next_query=filters.query(filters.page + 1),
+        checkpoints=checkpoints,
+        verification=verification,
+    )
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(
+    request: Request,
+    session: SessionDep,
+    scope: str = "party",
+    action: str = "",
+    actor: str = "",
+    object_type: str = "",
+    decision: str = "",
+    page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+) -> Response:
+    """The audit log for auditors: entries newest first (filtered, paged) and the newest checkpoints."""
+    auth = signed_in(request, session)
+    if auth is None:
+        return to_login()
+    page = Page(session, auth)
+    denied = _denied(request, page)
+    if denied is not None:
+        return denied
+    filters = EntryFilters(
+        scope=scope if scope in SCOPES else "party",
+        action=action.strip()[: _WIDTHS["action"]],
+        actor=actor.strip()[: _WIDTHS["actor"]],
+        object_type=object_type.strip()[: _WIDTHS["object_type"]],
+        decision=decision if decision in DECISIONS else "",
+        page=page_number,
+    )
+    return _render(request, page, filters)
+
+
+@router.post("/audit/verify", response_class=HTMLResponse)
+def verify_page(
+    request: Request, session: SessionDep, state: StateDep, csrf: Annotated[str, Form(alias=CSRF_FIELD)] = ""
+) -> Response:
+    """Verify the whole log as ``setu audit verify`` does, and show the result above the viewer."""
+    auth = signed_in(request, session)
+    if auth is None:
+        return to_login()
+    page = Page(session, auth)
+    if not csrf_ok(auth, csrf):
+        return page.forbidden(request, "The form has expired or did not come from Setu. Reload the page and try again.")
+    denied = _denied(request, page)
+    if denied is not None:
+        return denied
+    with state.sessions() as snapshot:
+        if snapshot.get_bind().dialect.name == "postgresql":
+            # One snapshot for entries and checkpoints alike: a checkpoint issued while the entries
+            # are read must not look like it covers more than the log holds.
+            snapshot.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        result = verify_log(snapshot)
+    verification = _verification(result)
+    record(
+        session,
+        auth.principal,
+        "audit.verify",
+        "audit_log",
+        details={
+            "ok": result.ok,
+            "entries": result.entries,
+            "checkpoints": result.checkpoints,
+            "problems": len(result.problems),
+            "first_bad_seq": result.first_bad_seq,
+        },
+    )
+    return _render(request, page, EntryFilters(), verification=verification)
