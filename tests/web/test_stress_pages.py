@@ -16,6 +16,7 @@ from networks.world import IN_ONLY_NODES, SECRET_WORDS
 from setu.models.stress import ResultRecord, RunRecord, ScenarioRecord
 from setu.networks.service import compiled_view
 from setu.report.charts import fmt
+from setu.runs.service import start_run
 from setu.stress.explain import explain
 from setu.stress.scenarios import Scenario
 from web.conftest import csrf_of, sign_in
@@ -293,3 +294,28 @@ def test_the_us_analyst_never_sees_india_only_records(web: Api) -> None:
     with web.sessions() as session:
         in_rows = session.scalar(select(func.count()).where(ResultRecord.run_id == in_run)) or 0
     assert in_rows > 0
+
+
+def test_a_queued_run_page_follows_itself_with_or_without_scripts(web: Api) -> None:
+    client = web.client
+    sign_in(client, "us-analyst")
+    network, page = library(client)
+    with web.sessions() as session:
+        # Queued but never started in this server: the page must keep following it.
+        run_id = start_run(session, web.principals["us-analyst"], network, "sweep").id
+        session.commit()
+    queued = client.get(f"/runs/{run_id}").text
+    assert "Queued: waiting to start." in queued
+    assert '<noscript><meta http-equiv="refresh" content="3"></noscript>' in queued
+    assert '<script src="/static/run.js" defer></script>' in queued
+    assert f'data-run-id="{run_id}"' in queued and 'value="0"' in queued
+    assert f'action="/runs/{run_id}/cancel"' in queued and 'data-testid="results"' not in queued
+    refused = client.post(f"/runs/{run_id}/cancel", data={"csrf": csrf_of(page)})
+    assert refused.status_code == 409 and "not executing in this server" in refused.text
+    assert client.get(f"/runs/{run_id}/scenarios/T2_1/explain").status_code == 409
+    for asset in ("/static/run.js", "/static/stress.css"):
+        answer = client.get(asset)
+        assert answer.status_code == 200 and "http://" not in answer.text and "https://" not in answer.text
+    assert "/api/v1/runs/" in client.get("/static/run.js").text
+    assert client.get("/scenarios", params={"network": 999_999}).status_code == 404
+    assert client.get("/runs/99999999999").status_code == 404
