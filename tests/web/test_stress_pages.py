@@ -219,6 +219,17 @@ def test_forms_refuse_a_bad_token_and_bad_input_stores_nothing(web: Api) -> None
     duplicate = create(client, network, kind="organization", value="GE Aerospace")
     assert duplicate.status_code == 422 and "you already have a scenario" in duplicate.text
     assert scenario_count(web) == before + 1
+    # Severities reach the stored scenario: one for every node of a custom set or an export-control rule.
+    rule = create(client, network, kind="export_control", materials="aae", countries="US", severity="0.5", ttr="12")
+    custom = create(client, network, kind="custom", nodes="T2_1; T2_2", severity="0.25", scenario_id="two forges")
+    assert rule.status_code == custom.status_code == 303
+    with web.sessions() as session:
+        made = {r.kind: r for r in session.scalars(select(ScenarioRecord))}
+    assert made["export_control"].severities == [0.5] * len(made["export_control"].nodes)
+    assert made["export_control"].ttr == 12 and made["export_control"].nodes
+    assert made["custom"].nodes == ["T2_1", "T2_2"] and made["custom"].severities == [0.25, 0.25]
+    assert made["custom"].scenario_id == "two forges"
+    assert scenario_count(web) == before + 3
 
     with web.sessions() as session:
         runs_before = session.scalar(select(func.count()).select_from(RunRecord)) or 0
@@ -242,7 +253,7 @@ def test_forms_refuse_a_bad_token_and_bad_input_stores_nothing(web: Api) -> None
     assert "needs the analyst or admin role" in industry and 'action="/runs"' not in industry.split("<main")[1]
     form = {"csrf": csrf_of(industry), "network": network, "kind": "party", "value": "US"}
     refused = client.post("/scenarios", data=form)
-    assert refused.status_code == 403 and scenario_count(web) == before + 1
+    assert refused.status_code == 403 and scenario_count(web) == before + 3
 
 
 def test_the_us_analyst_never_sees_india_only_records(web: Api) -> None:
