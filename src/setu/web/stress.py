@@ -491,15 +491,15 @@ def _results(page: Page, run: RunRecord, sort: str, q: str, at_risk: bool, page_
     rows, matching = list_results(
         session, principal, run.id, sort=sort, at_risk_only=at_risk, text=q, offset=offset, limit=PAGE_SIZE
     )
-    first, everything = list_results(session, principal, run.id, sort="-rei", limit=REI_BARS)
+    riskiest, everything = list_results(session, principal, run.id, sort="-rei", limit=REI_BARS)
     _risky, at_risk_total = list_results(session, principal, run.id, at_risk_only=True, limit=1)
     charted, clipped = _all_results(page, run.id, everything)
     for row in charted:
         page.label(row)
     drawn = [r for r in charted if r.tts is not None or r.tts_infinite]
     points = [ChartPoint(r.label or r.scenario_id, r.ttr, r.tts_value) for r in drawn]
-    bars = [(r.label or r.scenario_id, r.rei) for r in first if r.rei > 0]
-    for row in first:
+    bars = [(r.label or r.scenario_id, r.rei) for r in riskiest if r.rei > 0]
+    for row in riskiest:
         page.label(row)
     return {
         "rows": [_result_row(page, row) for row in rows],
