@@ -51,6 +51,7 @@
   let shown = null; // 1 where the node matches the filters
   let countryColour = new Map();
   const view_ = { k: 1, tx: 0, ty: 0 };
+  const world = { width: 900, height: 560 };
   let frameScheduled = false;
   let selected = -1;
   let dependents = [];
@@ -89,8 +90,7 @@
   function fit() {
     if (!data) return;
     const size = frameSize();
-    const width = worldWidth();
-    const height = worldHeight();
+    const { width, height } = world;
     view_.k = Math.max(MIN_ZOOM, Math.min(size.width / width, size.height / height));
     view_.tx = (size.width - width * view_.k) / 2;
     view_.ty = (size.height - height * view_.k) / 2;
@@ -106,7 +106,10 @@
   }
 
   function worldWidth() {
-    return Math.max(900, data.columns * 240);
+    // A tall map (hundreds of rows) is widened towards the frame's shape, so a fitted view is not a thin strip.
+    const size = frameSize();
+    const aspect = size.height > 0 ? size.width / size.height : 1.5;
+    return Math.max(900, data.columns * 240, worldHeight() * aspect * 0.5);
   }
 
   function worldHeight() {
@@ -117,8 +120,10 @@
 
   function build() {
     const n = data.nodes.length;
-    const width = worldWidth();
-    const height = worldHeight();
+    world.width = worldWidth();
+    world.height = worldHeight();
+    const width = world.width;
+    const height = world.height;
     px = new Float64Array(n);
     py = new Float64Array(n);
     const rowGap = (height - 2 * MARGIN) / Math.max(1, data.rows);
