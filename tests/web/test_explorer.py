@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -226,3 +227,30 @@ def test_explorer_assets_are_local_and_build_no_html_from_data() -> None:
     # Data goes into the page as text; the one innerHTML is the server's escaped panel fragment.
     assert script.count("innerHTML") == 1 and "panelBody.innerHTML = html" in script
     assert "eval(" not in script and "document.write" not in script
+
+
+def test_hidden_nodes_leave_no_trace_in_the_layout(web: Api, world: Network) -> None:
+    """The US analyst's map equals the map of a network that never held the nodes hidden from them."""
+    nid = world_id(web)
+    seen = visible_ids(world, web.principals["us-analyst"])
+    supplies = [s for s in world.supplies if {s.supplier, s.customer} <= seen]
+    material = {node.id: node.material for node in world.nodes}
+    sourced = {(s.customer, material[s.supplier]) for s in supplies}
+    without = dataclasses.replace(
+        world,
+        nodes=[node for node in world.nodes if node.id in seen],
+        products=[p for p in world.products if p.node in seen],
+        bom=[line for line in world.bom if (line.node, line.material) in sourced],
+        supplies=supplies,
+    )
+    with transaction(web.sessions) as session:
+        twin = import_network(
+            session, IN_ANALYST, without, name="twin", format="accelerator", source="twin.json", marking=SHARED
+        ).id
+    mine, theirs = map_of(web, "us-analyst", nid), map_of(web, "us-analyst", twin)
+    place = {node["id"]: (node["tier"], node["x"], node["y"]) for node in theirs["nodes"]}
+    assert {node["id"]: (node["tier"], node["x"], node["y"]) for node in mine["nodes"]} == place
+    assert (mine["columns"], mine["rows"]) == (theirs["columns"], theirs["rows"])
+    # The check has teeth: a map drawn with the India-only nodes places shared nodes elsewhere.
+    india = {node["id"]: (node["tier"], node["x"], node["y"]) for node in map_of(web, "in-analyst", nid)["nodes"]}
+    assert any(india[node] != spot for node, spot in place.items() if node in india)
