@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -12,8 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.conftest import PASSWORD, add_users
 from api.test_server import serve_in_thread
-from networks.world import IN_ONLY_NODES, build_world
+from networks.world import IN_ONLY_NODES, SECRET_WORDS, US_ANALYST, build_world, visible_ids
 from setu.db import transaction
+from setu.network.io.setu_format import write_setu
 from setu.network.model import Network
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -33,6 +35,121 @@ def server(engine: Engine, sessions: sessionmaker[Session], world: Network) -> I
     add_users(sessions)
     with serve_in_thread(engine) as url:
         yield url
+
+
+def _log_in(page: Any, server: str, username: str) -> None:
+    """Sign in with the keyboard only, as a user without a mouse would."""
+    page.goto(f"{server}/login")
+    assert page.evaluate("document.activeElement.id") == "username"  # the form takes the focus at once
+    page.keyboard.type(username)
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{server}/")
+    page.keyboard.press("Tab")  # on every signed-in page the skip link comes first
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+
+
+def test_end_to_end_import_run_explain_and_the_other_party_never_sees_national_records(
+    server: str, world: Network, tmp_path: Path
+) -> None:
+    """The issue's acceptance path: import a network, run a country scenario, read it, then look as the other party."""
+    from playwright.sync_api import expect, sync_playwright
+
+    workbook = write_setu(world, tmp_path / "partner-base.xlsx")
+    us_sees = visible_ids(world, US_ANALYST)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            external: list[str] = []
+            page.on("request", lambda r: None if r.url.startswith(server) else external.append(r.url))
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+
+            # India's analyst imports the partner base as an India-only network.
+            _log_in(page, server, "in-analyst")
+            page.get_by_role("navigation", name="Main").get_by_role("link", name="Import").click()
+            page.wait_for_url(f"{server}/import")
+            page.get_by_label("Network file").set_input_files(str(workbook))
+            page.get_by_label("Network name").fill("Partner base (national)")
+            page.get_by_label("National only").check()
+            page.get_by_role("button", name="Import").click()
+            page.wait_for_url(f"{server}/networks/*")
+            imported_url = page.url.split("?")[0]
+            imported = imported_url.rsplit("/", 1)[1]
+            expect(page.get_by_role("heading", level=1)).to_contain_text("Partner base (national)")
+            assert "IN ONLY" in page.get_by_test_id("banner").inner_text()
+            expect(page.get_by_test_id("count")).to_contain_text(f"of {len(world.nodes)}")
+
+            # A country scenario on it, run with live progress, then its results and explanation.
+            page.goto(f"{server}/scenarios?network={imported}")
+            page.get_by_label("Kind").select_option("country")
+            page.get_by_label("Site, organization, party, country, material or chokepoint").fill("US")
+            page.get_by_label("Time to recover (TTR)").fill("30")
+            page.get_by_role("button", name="Create the scenario").click()
+            page.wait_for_url(f"{server}/scenarios?network={imported}&created=*")
+            page.get_by_label("Run country:US").check()
+            page.get_by_role("button", name="Run the chosen scenarios").click()
+            page.wait_for_url(f"{server}/runs/*")
+            run_url = page.url.split("?")[0]
+            expect(page.get_by_test_id("run-status")).to_contain_text("Completed: 1 scenario", timeout=30_000)
+            results = page.get_by_test_id("results")
+            expect(results.locator("tbody tr")).to_have_count(1)
+            assert "country: US" in results.inner_text()
+            assert page.locator("figure[data-testid=chart] svg").count() == 1
+            page.get_by_role("link", name="Explain country: US").click()
+            page.wait_for_url("**/explain")
+            expect(page.get_by_role("heading", name="Products that lose")).to_be_visible()
+            assert page.get_by_test_id("losses").locator("tbody tr").count() > 0
+            explain_url = page.url
+            world_url = f"{server}/networks/1"
+            page.goto(f"{world_url}/map.json")
+            assert set(IN_ONLY_NODES) <= {
+                node["id"] for node in page.evaluate("JSON.parse(document.body.innerText)")["nodes"]
+            }
+            page.goto(server)
+            page.get_by_role("button", name="Log out").click()
+            page.wait_for_url(f"{server}/login")
+
+            # The US analyst: the national network, its run and the India-only nodes of the shared one do not exist.
+            _log_in(page, server, "us-analyst")
+            dashboard = page.content()
+            assert "Partner base" not in dashboard and all(word not in dashboard for word in SECRET_WORDS)
+            page.goto(f"{server}/networks")
+            assert "Partner base" not in page.content()
+            page.goto(f"{server}/runs")
+            assert run_url.removeprefix(server) not in page.content()
+            for url in (
+                imported_url,
+                f"{imported_url}/map",
+                run_url,
+                explain_url,
+                f"{world_url}/nodes/{IN_ONLY_NODES[0]}",
+            ):
+                answer = page.goto(url)
+                assert answer is not None and answer.status == 404, url
+                assert "There is no such page" in page.content()
+            # Search and counts on the shared network.
+            page.goto(world_url)
+            expect(page.get_by_test_id("count")).to_contain_text(f"of {len(us_sees)}")
+            page.get_by_label("Search nodes").fill(IN_ONLY_NODES[0])
+            page.keyboard.press("Enter")
+            page.wait_for_url(f"{world_url}?*q=*")
+            expect(page.get_by_test_id("count")).to_have_text("No nodes found matching “T2_9”")
+            # The graph: the map's data and its search box.
+            page.goto(f"{world_url}/map.json")
+            graph = page.evaluate("JSON.parse(document.body.innerText)")
+            assert {node["id"] for node in graph["nodes"]} == us_sees
+            assert all(word not in page.content() for word in SECRET_WORDS)
+            page.goto(f"{world_url}/map")
+            expect(page.get_by_test_id("map-count")).to_contain_text(f"{len(us_sees)} node(s)")
+            page.get_by_label("Find a node").fill(IN_ONLY_NODES[0])
+            expect(page.locator("#map-results")).to_have_text("No node matches")
+            assert all(word not in page.content() for word in SECRET_WORDS)
+            assert external == [] and errors == []
+        finally:
+            browser.close()
 
 
 def test_browser_keyboard_login_header_banner_and_hidden_node(server: str) -> None:
@@ -57,7 +174,10 @@ def test_browser_keyboard_login_header_banner_and_hidden_node(server: str) -> No
             log_in("in-analyst")
             who = page.get_by_test_id("who").inner_text()
             assert "in-analyst" in who and "IN" in who and "Ministry of Defence" in who
-            assert page.get_by_test_id("banner").inner_text() == "RESTRICTED // REL TO IN, US"
+            # The dashboard's risk figures count India-only nodes: the banner says so.
+            assert (
+                page.get_by_test_id("banner").inner_text() == "RESTRICTED // IN ONLY // PROPRIETARY HAL // NTK ENGINE"
+            )
             if SHOTS:
                 page.screenshot(path=str(Path(SHOTS) / "web-dashboard.png"), full_page=True)
             page.get_by_role("link", name="small").first.click()
