@@ -66,6 +66,16 @@ def test_end_to_end_import_run_explain_and_the_other_party_never_sees_national_r
             page.on("request", lambda r: None if r.url.startswith(server) else external.append(r.url))
             errors: list[str] = []
             page.on("pageerror", lambda error: errors.append(str(error)))
+            # A script, style or request the content security policy refuses shows up as a console error.
+            # (The 404 answers this test asks for on purpose log "Failed to load resource"; those are expected.)
+            page.on(
+                "console",
+                lambda message: (
+                    errors.append(message.text)
+                    if message.type == "error" and not message.text.startswith("Failed to load resource")
+                    else None
+                ),
+            )
 
             # India's analyst imports the partner base as an India-only network.
             _log_in(page, server, "in-analyst")

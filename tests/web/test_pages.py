@@ -189,3 +189,13 @@ def test_networks_page_lists_visible_networks_with_map_links(web: Api) -> None:
     identifier = network_id(client)
     assert f'href="/networks/{identifier}/map"' in page.text and 'class="mark mark-' in page.text
     assert 'aria-current="page"' in page.text
+
+
+def test_every_answer_carries_the_content_security_policy(web: Api) -> None:
+    client = web.client
+    sign_in(client, "in-analyst")
+    for path in ("/", "/login", "/static/setu.css", "/api/v1/auth/me", "/no/such/page"):
+        headers = client.get(path).headers
+        policy = headers["content-security-policy"]
+        assert "default-src 'self'" in policy and "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+        assert headers["x-content-type-options"] == "nosniff" and headers["x-frame-options"] == "DENY"
