@@ -1,0 +1,99 @@
+"""Accessibility of every main page, measured in the browser with axe-core (WCAG 2.1 A and AA, contrast included)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.conftest import PASSWORD, USERS, add_users
+from api.test_server import serve_in_thread
+from networks.world import build_world
+from setu.accounts.service import get_user, principal_of
+from setu.db import transaction
+from setu.network.model import Network
+from setu.runs.service import create_scenario, execute_run, start_run
+from setu.stress.scenarios import Scenario
+from web.test_browser import ARGS, CHROMIUM
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no chromium at {CHROMIUM} (apt package chromium)")
+WCAG = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+
+
+@pytest.fixture
+def server(engine: Engine, sessions: sessionmaker[Session], world: Network) -> Iterator[str]:
+    """The world network with a completed run of a stored scenario and of the node sweep, as the IN analyst."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the markup does not depend on the database: checked once, on SQLite")
+    with transaction(sessions) as session:
+        build_world(session, world)
+    add_users(sessions)
+    with transaction(sessions) as session:
+        principal = principal_of(get_user(session, "in-analyst"))
+        stored = create_scenario(session, principal, 1, Scenario(id="forge", nodes=("T3_19",), ttr=30.0, kind="custom"))
+        runs = [start_run(session, principal, 1, [stored.id]).id, start_run(session, principal, 1, "sweep").id]
+    for run_id in runs:
+        execute_run(sessions, run_id, principal)
+    with serve_in_thread(engine) as url:
+        yield url
+
+
+def _violations(page: Any) -> list[str]:
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options=WCAG)
+    return [
+        f"{violation['id']}: {node['target']} {node.get('failureSummary', '')}"
+        for violation in results.response["violations"]
+        for node in violation["nodes"]
+    ]
+
+
+def test_main_pages_have_no_wcag_a_or_aa_violations(server: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    assert USERS["auditor"][3] == ("auditor",)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            # axe is injected by evaluating its source, which the app's content security policy forbids.
+            page = browser.new_page(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+            found: dict[str, list[str]] = {}
+
+            def check(path: str) -> None:
+                page.goto(server + path)
+                page.wait_for_load_state("networkidle")
+                found[path] = _violations(page)
+
+            check("/login")
+            for username, paths in (
+                ("in-analyst", ["/", "/networks", "/networks/1", "/networks/1/nodes/T2_7", "/networks/1/map"]),
+                ("in-analyst", ["/scenarios?network=1", "/runs", "/runs/1", "/runs/2", "/import"]),
+                ("auditor", ["/audit"]),
+            ):
+                page.context.clear_cookies()
+                page.goto(f"{server}/login")
+                page.fill("#username", username)
+                page.fill("#password", PASSWORD)
+                page.press("#password", "Enter")
+                page.wait_for_url(f"{server}/")
+                for path in paths:
+                    check(path)
+                if username == "in-analyst" and "/runs/1" in paths:
+                    page.goto(f"{server}/runs/1")
+                    link = page.locator("a[href*='/explain']").first.get_attribute("href")
+                    assert link
+                    check(link)
+            assert len(found) == 13
+            assert {path: problems for path, problems in found.items() if problems} == {}
+            # The check can fail: grey text on white is reported.
+            page.evaluate(
+                "document.querySelector('main').insertAdjacentHTML('beforeend',"
+                " '<p style=\"color:#b0b0b0;background:#fff\">faint</p>')"
+            )
+            assert any(problem.startswith("color-contrast") for problem in _violations(page))
+        finally:
+            browser.close()
