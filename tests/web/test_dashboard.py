@@ -39,7 +39,7 @@ def sweep(api: Api, user: str) -> int:
 
 def sections(page: str) -> dict[str, str]:
     """Each program section of the page by its name."""
-    found = re.findall(r'<section class="program".*?</section>', page, re.S)
+    found = re.findall(r'<details class="program".*?</details>', page, re.S)
     named = {}
     for section in found:
         name = re.search(r'data-testid="program-name">([^<]*)<', section)
@@ -113,3 +113,16 @@ def test_a_user_without_a_completed_run_is_told_where_to_start_one(dash: Api) ->
     assert "Riskiest nodes" in text and "No completed run yet." in text
     assert 'data-testid="at-risk-count"' not in text
     assert len(sections(text)) == 4  # programs and exposure still show, over what they may see
+
+
+def test_dashboard_summary_has_one_row_per_program_linking_to_its_details(web: Api) -> None:
+    client = web.client
+    sign_in(client, "in-analyst")
+    page = client.get("/").text
+    summary = re.search(r'data-testid="program-summary">.*?</table>', page, re.S)
+    assert summary, "no program summary"
+    rows = re.findall(r'<th scope="row"><a href="#(program-\d+-\d+)">([^<]*)</a>', summary.group(0))
+    assert [html.unescape(name) for _, name in rows] == list(sections(page))
+    assert all(f'id="{anchor}"' in page for anchor, _ in rows)
+    sign_in(client, "us-analyst")
+    assert all(word not in client.get("/").text for word in SECRET_WORDS)

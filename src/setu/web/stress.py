@@ -667,6 +667,7 @@ def explain_page(request: Request, session: SessionDep, run_id: int, scenario: s
         severities=None if s.severity is None else [f"{v:.0%}" for v in s.severity],
         tts=fmt(e.tts),
         base_tts=fmt(e.base_tts),
+        base_short=e.base_tts < s.ttr,
         at_risk=e.tts < s.ttr,
         shortfall=fmt(s.ttr - e.tts) if e.tts < s.ttr else "",
         lost_profit=fmt(e.lost_profit),

@@ -1,0 +1,112 @@
+"""Screenshots of the web interface's main pages for docs/img, taken from the demo as `setu demo` seeds it.
+
+Seeds a throwaway SQLite database exactly as `setu demo` does (parties, users, the marked demo network,
+each analyst's scenario library and node sweep), serves the app with uvicorn on a free port, and saves
+one PNG per page with Debian's chromium. Usage: ``.venv/bin/python tools/web_screenshots.py [OUT_DIR]``.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import uvicorn
+from playwright.sync_api import Page, sync_playwright
+
+from setu.api import create_app
+from setu.db import make_engine, prepare, session_factory
+from setu.deps import ApiSettings
+from setu.seed import seed_demo, seed_demo_runs
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+ARGS += ["--disable-component-update", "--disable-sync"]
+
+
+def _port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _log_in(page: Page, base: str, username: str, password: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.press("#password", "Enter")
+    page.wait_for_url(f"{base}/")
+
+
+def _first(pattern: str, html: str) -> str:
+    found = re.search(pattern, html)
+    if found is None:
+        raise SystemExit(f"no link matching {pattern!r} on the page")
+    return found.group(1)
+
+
+def main(out_dir: Path) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{tmp}/demo.db")
+        prepare(engine)
+        factory = session_factory(engine)
+        passwords = {user.username: user.password for user in seed_demo(factory)}
+        seed_demo_runs(factory)
+        port = _port()
+        settings = ApiSettings.from_env()
+        server = uvicorn.Server(uvicorn.Config(create_app(engine, settings=settings), port=port, log_level="warning"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        while not server.started:
+            time.sleep(0.05)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+                page = browser.new_page(viewport={"width": 1440, "height": 900})
+                _log_in(page, base, "in.analyst", passwords["in.analyst"])
+                shots: list[tuple[str, str, bool]] = [("web-dashboard.png", "/", False)]
+                network = _first(r'href="/networks/(\d+)"', httpx.get(f"{base}/networks", cookies=_cookies(page)).text)
+                runs = re.findall(r'href="/runs/(\d+)"', httpx.get(f"{base}/runs", cookies=_cookies(page)).text)
+                run = min(runs, key=int)  # the scenario library's run (the sweep comes after it)
+                shots += [
+                    ("web-network.png", f"/networks/{network}", False),
+                    ("web-map.png", f"/networks/{network}/map", False),
+                    ("web-scenarios.png", f"/scenarios?network={network}", False),
+                    ("web-run.png", f"/runs/{run}", False),
+                    ("web-import.png", "/import", False),
+                ]
+                run_html = httpx.get(f"{base}/runs/{run}", cookies=_cookies(page)).text
+                explain = re.search(r'href="(/runs/\d+/scenarios/forge-fire/explain)"', run_html)
+                if explain:
+                    shots.append(("web-explain.png", explain.group(1), False))
+                for name, path, full in shots:
+                    page.goto(base + path)
+                    page.wait_for_load_state("networkidle")
+                    page.screenshot(path=str(out_dir / name), full_page=full)
+                    print(f"{out_dir / name}  <- {path}")
+                page.context.clear_cookies()
+                _log_in(page, base, "in.auditor", passwords["in.auditor"])
+                page.goto(f"{base}/audit")
+                page.screenshot(path=str(out_dir / "web-audit.png"), full_page=False)
+                print(f"{out_dir / 'web-audit.png'}  <- /audit")
+                browser.close()
+        finally:
+            server.should_exit = True
+            thread.join(20)
+            engine.dispose()
+
+
+def _cookies(page: Page) -> dict[str, str]:
+    return {cookie["name"]: cookie["value"] for cookie in page.context.cookies()}
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parents[1] / "docs" / "img")
