@@ -333,7 +333,9 @@ def _serve(host: str, port: int, database_url: str | None) -> None:
     prepare(engine)
     where = engine.url.render_as_string(hide_password=True)
     err.print(
-        f"Setu API on http://{host}:{port}/api/v1 (database {where}); Ctrl-C stops it", highlight=False, markup=False
+        f"Setu on http://{host}:{port}/ (web) and http://{host}:{port}/api/v1 (API), database {where}; Ctrl-C stops it",
+        highlight=False,
+        markup=False,
     )
     uvicorn.run(create_app(engine), host=host, port=port, log_level="warning")
 

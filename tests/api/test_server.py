@@ -127,5 +127,5 @@ def test_setu_serve_migrates_and_serves(tmp_path: Path) -> None:
     finally:
         process.terminate()
         output = process.communicate(timeout=30)[0].decode()
-    assert "Setu API on http://127.0.0.1" in output
+    assert "Setu on http://127.0.0.1" in output and "(web)" in output
     assert (tmp_path / "served.db").exists()
