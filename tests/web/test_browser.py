@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,8 +20,6 @@ from setu.network.model import Network
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 ARGS += ["--disable-component-update", "--disable-sync"]
-SHOTS = os.environ.get("SETU_WEB_SCREENSHOTS", "")
-"""A folder to save screenshots of the dashboard and the network page in (for the docs), if set."""
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no chromium at {CHROMIUM} (apt package chromium)")
 
@@ -188,8 +185,6 @@ def test_browser_keyboard_login_header_banner_and_hidden_node(server: str) -> No
             assert (
                 page.get_by_test_id("banner").inner_text() == "RESTRICTED // IN ONLY // PROPRIETARY HAL // NTK ENGINE"
             )
-            if SHOTS:
-                page.screenshot(path=str(Path(SHOTS) / "web-dashboard.png"), full_page=True)
             page.get_by_role("link", name="small").first.click()
             page.wait_for_url(f"{server}/networks/*")
             network_url = page.url
@@ -200,9 +195,6 @@ def test_browser_keyboard_login_header_banner_and_hidden_node(server: str) -> No
             page.keyboard.press("Enter")
             page.wait_for_url(f"{network_url.split('?')[0]}?*q={IN_ONLY_NODES[0]}*")
             assert page.get_by_role("link", name=IN_ONLY_NODES[0], exact=True).count() == 1
-            if SHOTS:
-                page.goto(network_url)
-                page.screenshot(path=str(Path(SHOTS) / "web-network.png"), full_page=False)
 
             page.get_by_role("button", name="Log out").click()
             page.wait_for_url(f"{server}/login")
