@@ -74,14 +74,18 @@ def test_end_to_end_import_run_explain_and_the_other_party_never_sees_national_r
                 ),
             )
 
+            # Every step by keyboard: focus a control, then Enter (links, buttons) or Space (check boxes).
             # India's analyst imports the partner base as an India-only network.
             _log_in(page, server, "in-analyst")
-            page.get_by_role("navigation", name="Main").get_by_role("link", name="Import").click()
+            page.get_by_role("navigation", name="Main").get_by_role("link", name="Import").focus()
+            page.keyboard.press("Enter")
             page.wait_for_url(f"{server}/import")
             page.get_by_label("Network file").set_input_files(str(workbook))
             page.get_by_label("Network name").fill("Partner base (national)")
-            page.get_by_label("National only").check()
-            page.get_by_role("button", name="Import").click()
+            page.get_by_label("National only").focus()
+            page.keyboard.press("Space")
+            page.get_by_role("button", name="Import").focus()
+            page.keyboard.press("Enter")
             page.wait_for_url(f"{server}/networks/*")
             imported_url = page.url.split("?")[0]
             imported = imported_url.rsplit("/", 1)[1]
@@ -94,10 +98,13 @@ def test_end_to_end_import_run_explain_and_the_other_party_never_sees_national_r
             page.get_by_label("Kind").select_option("country")
             page.get_by_label("Site, organization, party, country, material or chokepoint").fill("US")
             page.get_by_label("Time to recover (TTR)").fill("30")
-            page.get_by_role("button", name="Create the scenario").click()
+            page.get_by_role("button", name="Create the scenario").focus()
+            page.keyboard.press("Enter")
             page.wait_for_url(f"{server}/scenarios?network={imported}&created=*")
-            page.get_by_label("Run country:US").check()
-            page.get_by_role("button", name="Run the chosen scenarios").click()
+            page.get_by_label("Run country:US").focus()
+            page.keyboard.press("Space")
+            page.get_by_role("button", name="Run the chosen scenarios").focus()
+            page.keyboard.press("Enter")
             page.wait_for_url(f"{server}/runs/*")
             run_url = page.url.split("?")[0]
             expect(page.get_by_test_id("run-status")).to_contain_text("Completed: 1 scenario", timeout=30_000)
@@ -105,7 +112,8 @@ def test_end_to_end_import_run_explain_and_the_other_party_never_sees_national_r
             expect(results.locator("tbody tr")).to_have_count(1)
             assert "country: US" in results.inner_text()
             assert page.locator("figure[data-testid=chart] svg").count() == 1
-            page.get_by_role("link", name="Explain country: US").click()
+            page.get_by_role("link", name="Explain country: US").focus()
+            page.keyboard.press("Enter")
             page.wait_for_url("**/explain")
             expect(page.get_by_role("heading", name="Products that lose")).to_be_visible()
             assert page.get_by_test_id("losses").locator("tbody tr").count() > 0
@@ -116,7 +124,8 @@ def test_end_to_end_import_run_explain_and_the_other_party_never_sees_national_r
                 node["id"] for node in page.evaluate("JSON.parse(document.body.innerText)")["nodes"]
             }
             page.goto(server)
-            page.get_by_role("button", name="Log out").click()
+            page.get_by_role("button", name="Log out").focus()
+            page.keyboard.press("Enter")
             page.wait_for_url(f"{server}/login")
 
             # The US analyst: the national network, its run and the India-only nodes of the shared one do not exist.
@@ -151,6 +160,7 @@ def test_end_to_end_import_run_explain_and_the_other_party_never_sees_national_r
             assert all(word not in page.content() for word in SECRET_WORDS)
             page.goto(f"{world_url}/map")
             expect(page.get_by_test_id("map-count")).to_contain_text(f"{len(us_sees)} node(s)")
+            expect(page.locator("#map-status")).to_contain_text("Showing all")  # the map's data has arrived
             page.get_by_label("Find a node").fill(IN_ONLY_NODES[0])
             expect(page.locator("#map-results")).to_have_text("No node matches")
             assert all(word not in page.content() for word in SECRET_WORDS)

@@ -332,3 +332,15 @@ def test_a_queued_run_page_follows_itself_with_or_without_scripts(web: Api) -> N
     assert "/api/v1/runs/" in client.get("/static/run.js").text
     assert client.get("/scenarios", params={"network": 999_999}).status_code == 404
     assert client.get("/runs/99999999999").status_code == 404
+
+
+def test_the_library_says_who_stored_each_scenario_of_the_same_name(web: Api) -> None:
+    client = web.client
+    sign_in(client, "in-analyst")
+    network, _ = library(client)
+    assert create(client, network, kind="node", nodes="T1_1", ttr="5", scenario_id="outage").status_code == 303
+    sign_in(client, "us-analyst")
+    assert create(client, network, kind="node", nodes="T1_1", ttr="6", scenario_id="outage").status_code == 303
+    page = client.get("/scenarios", params={"network": network}).text
+    rows = re.findall(r"<td>outage</td>.*?<td class=\"num\">([\d.]+)</td>.*?<td>(you|IN|US)</td>", page, re.S)
+    assert sorted(rows) == [("5", "IN"), ("6", "you")]

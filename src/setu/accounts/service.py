@@ -311,6 +311,28 @@ def find_user(session: Session, username: str, *, for_update: bool = False) -> U
     return session.scalars(query).unique().one_or_none()
 
 
+def parties_of(session: Session, user_ids: Iterable[int]) -> dict[int, str]:
+    """The party of each of ``user_ids``: what a page says about who stored a shared record, and nothing more.
+
+    Parameters
+    ----------
+    session
+        The session to read in.
+    user_ids
+        Ids of users; unknown ids are left out of the answer.
+
+    Returns
+    -------
+    dict[int, str]
+        Each known user's party code.
+    """
+    wanted = set(user_ids)
+    if not wanted:
+        return {}
+    rows = session.execute(select(User.id, User.party_code).where(User.id.in_(wanted)))
+    return {user_id: party for user_id, party in rows}
+
+
 def get_user(session: Session, username: str, *, for_update: bool = False) -> User:
     """The user named ``username`` (any case).
 

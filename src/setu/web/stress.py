@@ -14,6 +14,7 @@ from markupsafe import Markup
 from pydantic import ValidationError
 
 from setu.accounts.errors import AccessDenied
+from setu.accounts.service import parties_of
 from setu.deps import SessionDep, StateDep, require
 from setu.errors import InputError, SetuError
 from setu.models.networks import NetworkRecord
@@ -252,8 +253,16 @@ def _library(
         suggestions = _suggestions(page, network_id)
     except NotFound:
         return page.not_found(request)
+    # Both parties may store a scenario of the same name on a shared network: say whose each one is.
+    parties = parties_of(session, (s.created_by for s in scenarios))
     rows = [
-        {"record": s, "marking": page.label(s), "kind": KIND_NAMES.get(s.kind, s.kind), "disrupted": len(s.nodes)}
+        {
+            "record": s,
+            "marking": page.label(s),
+            "kind": KIND_NAMES.get(s.kind, s.kind),
+            "disrupted": len(s.nodes),
+            "by": "you" if s.created_by == principal.user_id else parties.get(s.created_by, ""),
+        }
         for s in scenarios
     ]
     return page.render(
