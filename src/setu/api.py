@@ -17,10 +17,13 @@ from setu.accounts.endpoints import router as accounts_router
 from setu.audit.endpoints import router as audit_router
 from setu.db import make_engine, session_factory
 from setu.deps import MIB, ApiSettings, ApiState, StateDep, install_error_handlers
+from setu.framework.endpoints import router as framework_router
 from setu.networks.endpoints import router as networks_router
+from setu.registry.endpoints import router as registry_router
 from setu.runs.endpoints import router as runs_router
 from setu.runs.jobs import RunJobs
 from setu.schemas import ErrorBody, Health
+from setu.sosa.endpoints import router as sosa_router
 from setu.web.imports import size_text
 from setu.web.pages import STATIC_DIR, signed_out_not_found, templates
 from setu.web.routes import router as web_router
@@ -225,6 +228,9 @@ def create_app(engine_or_url: Engine | str | None = None, *, settings: ApiSettin
     api.include_router(networks_router)
     api.include_router(runs_router)
     api.include_router(audit_router)
+    api.include_router(sosa_router)
+    api.include_router(registry_router)
+    api.include_router(framework_router)
     app.include_router(api)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

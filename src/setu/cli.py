@@ -17,8 +17,11 @@ from rich.table import Table
 from setu.accounts.cli import users_app
 from setu.audit.cli import audit_app
 from setu.errors import SetuError
+from setu.framework.cli import framework_app
 from setu.network.compile import CompiledNetwork, compile_network
 from setu.network.io.loader import FORMATS, read_network
+from setu.registry.cli import registry_app
+from setu.sosa.cli import sosa_app
 from setu.stress import scenarios as build
 from setu.stress.engine import StressResult, run_scenarios
 from setu.stress.scenarios import Scenario
@@ -360,3 +363,6 @@ def main() -> None:  # pragma: no cover - console entry
 
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
+app.add_typer(sosa_app, name="requests")
+app.add_typer(registry_app, name="registry")
+app.add_typer(framework_app, name="framework")

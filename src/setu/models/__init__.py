@@ -1,6 +1,6 @@
 """SQLAlchemy models of every stored record; importing this package registers them all on Base.metadata."""
 
-from setu.models import accounts, audit, networks, stress
+from setu.models import accounts, audit, framework, networks, registry, sosa, stress
 from setu.models.base import Base, Marked, Marking, MarkingGroup, MarkingOwner, MarkingRelease
 from setu.models.parties import Organization, Party
 
@@ -15,6 +15,9 @@ __all__ = [
     "Party",
     "accounts",
     "audit",
+    "framework",
     "networks",
+    "registry",
+    "sosa",
     "stress",
 ]

@@ -1,0 +1,1 @@
+"""Framework coordination: pillars, bodies, meetings, decisions, action items and their calendar."""

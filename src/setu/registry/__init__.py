@@ -1,0 +1,1 @@
+"""The industrial-base registry (sites, capabilities, capacity) and the partner-source search."""

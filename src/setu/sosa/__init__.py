@@ -1,0 +1,1 @@
+"""SoSA priority-delivery requests: the workflow, working-day deadlines, service, API and CLI."""
