@@ -157,7 +157,8 @@ def suppliers_of(net: CompiledNetwork, material: str) -> IntArray:
         Node positions, ascending.
     """
     shipping = net.supplying_nodes()
-    return shipping[np.array([net.materials[int(i)] == material for i in shipping], dtype=bool)].astype(np.int64)
+    chosen: IntArray = shipping[np.array([net.materials[int(i)] == material for i in shipping], dtype=bool)]
+    return chosen.astype(np.int64)
 
 
 def with_alternate(
@@ -203,11 +204,10 @@ def with_alternate(
     attributes = {key: [*values, ""] for key, values in net.attributes.items()}
     attributes["name"][-1] = alt_id
     attributes["country"][-1] = country
-    classes = [
-        c for m, c in zip(net.materials, net.attributes.get("material_class", []), strict=False) if m == material
-    ]
     if "material_class" in attributes:
-        attributes["material_class"][-1] = classes[0] if classes else ""
+        classes = net.attributes["material_class"]
+        first = next((c for m, c in zip(net.materials, classes, strict=True) if m == material), "")
+        attributes["material_class"][-1] = first
     extended = replace(
         net,
         node_ids=[*net.node_ids, alt_id],
