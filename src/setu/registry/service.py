@@ -58,6 +58,8 @@ __all__ = [
     "list_capabilities",
     "list_sites",
     "marking_of",
+    "matching_sources",
+    "source_for",
     "update_capability",
     "update_site",
 ]
@@ -859,23 +861,49 @@ def matching_sources(
     )
     if party:
         query = query.where(Organization.party_code == party.strip().upper())
-    flagged = {c.upper() for c in concern}
-    sources = []
-    for capability, site, org in session.execute(query).all():
-        specs = {marking_of(capability), marking_of(site), marking_of(org)}
-        sources.append(
-            Source(
-                capability=capability,
-                site=site,
-                organization=org,
-                match="material" if capability.material.lower() == wanted.lower() else "capability",
-                headroom=max(0.0, capability.capacity - capability.committed),
-                delay=capability.qualification_weeks + capability.lead_time_weeks,
-                concern=site.country.upper() in flagged,
-                marking=combine(specs, principal.party),
-            )
-        )
-    return sources
+    return [
+        source_for(principal, capability, site, org, wanted, concern)
+        for capability, site, org in session.execute(query).all()
+    ]
+
+
+def source_for(
+    principal: Principal,
+    capability: Capability,
+    site: RegistrySite,
+    organization: Organization,
+    material: str,
+    concern: Collection[str] = DEFAULT_CONCERN_COUNTRIES,
+) -> Source:
+    """``capability`` (at ``site`` of ``organization``) as a source of ``material``.
+
+    Parameters
+    ----------
+    principal
+        The reader (the marking's origin party).
+    capability, site, organization
+        Visible records.
+    material
+        The wanted material: an exact match when the capability names it.
+    concern
+        Country codes of concern.
+
+    Returns
+    -------
+    Source
+        The source, its headroom, delay, concern flag and combined marking.
+    """
+    specs = {marking_of(capability), marking_of(site), marking_of(organization)}
+    return Source(
+        capability=capability,
+        site=site,
+        organization=organization,
+        match="material" if capability.material.lower() == material.strip().lower() else "capability",
+        headroom=max(0.0, capability.capacity - capability.committed),
+        delay=capability.qualification_weeks + capability.lead_time_weeks,
+        concern=site.country.upper() in {c.upper() for c in concern},
+        marking=combine(specs, principal.party),
+    )
 
 
 def find_sources(

@@ -1,0 +1,104 @@
+"""Registry test world: the two parties' firms, principals with roles, registry sites and the hand network.
+
+Sites (all created by their firms' industry users or party admins):
+
+- HAL Nashik (IN, HAL), shared: ``m`` exactly, 6/week with 2 committed, qualification 3 + lead 0;
+  HAL is in the SoSA code of conduct.
+- HAL Koraput (IN, HAL), proprietary to HAL: ``m`` exactly, 50/week.
+- BEL Pune (IN, BEL), India-only: ``m`` exactly, 50/week.
+- GE Lynn (US, GE), shared: ``m`` exactly, 10/week, qualification 2 + lead 1.
+- GE Evendale (US, GE), shared: ``MAT-REMAG`` for ``smco_magnet`` (matches ``ndfeb_magnet`` by code).
+- GE Baotou (CN, GE), shared: ``m`` exactly, 100/week: a country of concern.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from networks.world import IN_BEL, IN_HAL, IN_MOD, IN_ONLY, SHARED, US_DOD, US_GE, seed
+from setu.models import Organization
+from setu.network.model import BomLine, Network, Node, Product, Supply
+from setu.networks import import_network
+from setu.registry import service
+from setu.runs import create_scenario
+from setu.sharing.policy import Principal
+from setu.stress.scenarios import Scenario
+
+HAL_INDUSTRY = Principal(102, "IN", IN_HAL, False, 2, roles=frozenset({"industry"}))
+BEL_INDUSTRY = Principal(103, "IN", IN_BEL, False, 2, roles=frozenset({"industry"}))
+GE_INDUSTRY = Principal(202, "US", US_GE, False, 2, roles=frozenset({"industry"}))
+IN_ADMIN = Principal(100, "IN", IN_MOD, True, 3, roles=frozenset({"admin"}))
+US_ADMIN = Principal(200, "US", US_DOD, True, 3, roles=frozenset({"admin"}))
+IN_ANALYST = Principal(101, "IN", IN_MOD, True, 2, roles=frozenset({"analyst"}))
+US_ANALYST = Principal(201, "US", US_DOD, True, 2, roles=frozenset({"analyst"}))
+
+
+def hand_network() -> Network:
+    """The network of tests/stress/test_mitigation.py: S (m) and B (m2) feed product P.
+
+    S: c=20, s=30.  B: c=100, s=0.  P: c=100, s=20, d=10, f=1.  S out for 10 weeks: PI 50, TTS 5.
+    """
+    return Network(
+        name="hand",
+        nodes=[
+            Node("S", "m", capacity=20.0, inventory=30.0, country="IN"),
+            Node("B", "m2", capacity=100.0, inventory=0.0, country="IN"),
+            Node("P", "p", capacity=100.0, inventory=20.0, country="IN"),
+        ],
+        products=[Product("P", demand=10.0, weight=1.0)],
+        bom=[BomLine("P", "m", 1.0), BomLine("P", "m2", 1.0)],
+        supplies=[Supply("S", "P"), Supply("B", "P")],
+    )
+
+
+@dataclass
+class RegistryWorld:
+    """Ids of what :func:`build` stored."""
+
+    network: int
+    scenario: int
+    sites: dict[str, int]
+    capabilities: dict[str, int]
+
+
+def build(session: Session) -> RegistryWorld:
+    """Seed the parties, the registry sites and the hand network with its S-out scenario."""
+    seed(session)
+    session.execute(update(Organization).where(Organization.id == IN_HAL).values(code_of_conduct=True))
+    sites: dict[str, int] = {}
+    caps: dict[str, int] = {}
+
+    def site(who: Principal, org: int, name: str, country: str, **kwargs: object) -> int:
+        sites[name] = service.create_site(session, who, org, name=name, country=country, **kwargs).id  # type: ignore[arg-type]
+        return sites[name]
+
+    def cap(who: Principal, site_name: str, code: str, material: str, capacity: float, **kwargs: object) -> None:
+        caps[site_name] = service.add_capability(
+            session,
+            who,
+            sites[site_name],
+            code=code,
+            material=material,
+            capacity=capacity,
+            **kwargs,  # type: ignore[arg-type]
+        ).id
+
+    site(HAL_INDUSTRY, IN_HAL, "HAL Nashik", "IN", region="Maharashtra")
+    cap(HAL_INDUSTRY, "HAL Nashik", "MET-FORGE", "m", 6.0, committed=2.0, qualification_weeks=3.0)
+    site(HAL_INDUSTRY, IN_HAL, "HAL Koraput", "IN", proprietary=True)
+    cap(HAL_INDUSTRY, "HAL Koraput", "MET-FORGE", "m", 50.0)
+    site(IN_ADMIN, IN_BEL, "BEL Pune", "IN", marking=IN_ONLY)
+    cap(IN_ADMIN, "BEL Pune", "MET-FORGE", "m", 50.0)
+    site(GE_INDUSTRY, US_GE, "GE Lynn", "US", marking=SHARED)
+    cap(GE_INDUSTRY, "GE Lynn", "MET-FORGE", "m", 10.0, qualification_weeks=2.0, lead_time_weeks=1.0)
+    site(US_ADMIN, US_GE, "GE Evendale", "US")
+    cap(US_ADMIN, "GE Evendale", "MAT-REMAG", "smco_magnet", 40.0)
+    site(GE_INDUSTRY, US_GE, "GE Baotou", "CN")
+    cap(GE_INDUSTRY, "GE Baotou", "MET-FORGE", "m", 100.0)
+    net = import_network(session, IN_ANALYST, hand_network(), name="hand", format="setu", source="test", marking=SHARED)
+    scenario = create_scenario(session, IN_ANALYST, net.id, Scenario("S-out", ("S",), ttr=10.0))
+    session.flush()
+    return RegistryWorld(net.id, scenario.id, sites, caps)
