@@ -28,7 +28,7 @@ from setu.models.parties import Organization, Party
 from setu.models.registry import RegistrySite
 from setu.models.sosa import RATINGS, REQUEST_STATES, CalendarEntry, PriorityRequest, RequestEvent
 from setu.models.stress import ScenarioRecord
-from setu.networks.service import MarkingError, NotFound, contains, deny, fetch_visible, marking_specs, page
+from setu.networks.service import MarkingError, NotFound, combine, contains, deny, fetch_visible, marking_specs, page
 from setu.sharing.markings import MarkingSpec, store
 from setu.sharing.policy import Principal, allows, visible
 from setu.sosa.calendar import WorkingCalendar, add_working_days, known_country
@@ -301,17 +301,21 @@ def _covers(spec: MarkingSpec, other: MarkingSpec) -> bool:
 
 
 def _check_links(
-    session: Session, principal: Principal, values: Mapping[str, Any], spec: MarkingSpec, action: str
-) -> None:
-    """Refuse links to records the user cannot see (as missing), or a marking that would reveal them wider.
+    session: Session, principal: Principal, values: Mapping[str, Any], action: str
+) -> dict[str, MarkingSpec]:
+    """Refuse links to records the user cannot see (as missing); the markings of the linked records.
+
+    Returns
+    -------
+    dict
+        The marking of each linked record, by the field linking it.
 
     Raises
     ------
     NotFound
         If a linked network, node, scenario, organization or site is missing or hidden (audited).
     setu.errors.InputError
-        If a link is incomplete, of the wrong party, or the request's marking admits readers a linked
-        record does not.
+        If a link is incomplete or of the wrong party.
     """
     problems: list[Problem] = []
     marking_ids: dict[str, int] = {}
@@ -394,16 +398,22 @@ def _check_links(
                 audit_permit=False,
             )
             marking_ids["supplier_site"] = found.marking_id
-    for name, marking_id in marking_ids.items():
-        (linked,) = marking_specs(session, [marking_id])
-        if not _covers(spec, linked):
-            problems.append(
-                Problem(
-                    "marking",
-                    f"the record linked by {name} is marked {linked.banner()}; the request's marking "
-                    f"{spec.banner()} would reveal it to readers who may not see it",
-                )
-            )
+    if problems:
+        raise InputError(problems)
+    return {name: next(iter(marking_specs(session, [marking_id]))) for name, marking_id in marking_ids.items()}
+
+
+def _check_covers(spec: MarkingSpec, linked: Mapping[str, MarkingSpec]) -> None:
+    """Refuse a request marking that would show a linked record's id to readers who may not see the record."""
+    problems = [
+        Problem(
+            "marking",
+            f"the record linked by {name} is marked {other.banner()}; the request's marking "
+            f"{spec.banner()} would reveal it to readers who may not see it",
+        )
+        for name, other in linked.items()
+        if not _covers(spec, other)
+    ]
     if problems:
         raise InputError(problems)
 
@@ -483,8 +493,9 @@ def create_request(
     values
         Any of :data:`EDITABLE` (``rating`` defaults to DO).
     marking
-        The request's marking (default: unclassified, releasable to both parties); the user must be
-        able to read it, and it must be at least as strict as every linked record's.
+        The request's marking (default: releasable to both parties, unclassified or as strict as
+        the linked records); the user must be able to read it, and it must be at least as strict as
+        every linked record's.
 
     Returns
     -------
@@ -510,10 +521,11 @@ def create_request(
     if supplier == principal.party:
         raise InputError(f"a request asks the other party's industry; {supplier} is your own party", "supplier_party")
     typed = _typed(values)
-    spec = marking or _default_marking(principal, supplier)
+    linked = _check_links(session, principal, {"supplier_party": supplier, **typed}, "sosa.create")
+    # Without a marking asked for, the request is as strict as its links and released to both parties.
+    spec = marking or combine([_default_marking(principal, supplier), *linked.values()], principal.party)
     _check_marking(principal, spec)
-    merged = {"supplier_party": supplier, **typed}
-    _check_links(session, principal, merged, spec, "sosa.create")
+    _check_covers(spec, linked)
     today = today_utc()
     request = PriorityRequest(
         reference=f"{principal.party}-{today.year}-{secrets.token_hex(4).upper()}",
@@ -634,8 +646,8 @@ def update_draft(
     spec = marking or MarkingSpec.of(request.marking)
     if marking is not None:
         _check_marking(principal, spec)
-    merged = _link_values(request) | typed
-    _check_links(session, principal, merged, spec, "sosa.edit")
+    linked = _check_links(session, principal, _link_values(request) | typed, "sosa.edit")
+    _check_covers(spec, linked)
     for name, value in typed.items():
         setattr(request, name, value)
     if marking is not None:
@@ -661,7 +673,7 @@ def _json(value: Any) -> Any:
 
 
 def _apply(
-    session: Session, request: PriorityRequest, action: str, fields: Mapping[str, Any], today: date
+    request: PriorityRequest, action: str, fields: Mapping[str, Any], today: date, calendar: WorkingCalendar
 ) -> dict[str, Any]:
     """Set what ``action`` changes on ``request`` and compute its deadlines; the deadlines set, for the event."""
     deadlines: dict[str, Any] = {}
@@ -672,9 +684,7 @@ def _apply(
     if action == "issue_order":
         # The firm receives the order the day it is issued; its clock runs on its own party's calendar.
         request.received_on = today
-        request.response_due = add_working_days(
-            today, RESPONSE_DAYS[request.rating], calendar_for(session, request.supplier_party)
-        )
+        request.response_due = add_working_days(today, RESPONSE_DAYS[request.rating], calendar)
         deadlines = {"received_on": today.isoformat(), "response_due": request.response_due.isoformat()}
     if "reason" in fields:
         request.reason = fields["reason"]
@@ -684,9 +694,7 @@ def _apply(
         request.delay_noticed_on = today
         request.revised_delivery_date = fields["revised_date"]
         request.delay_confirmed_on = None
-        request.delay_confirm_due = add_working_days(
-            today, DELAY_CONFIRM_DAYS, calendar_for(session, request.supplier_party)
-        )
+        request.delay_confirm_due = add_working_days(today, DELAY_CONFIRM_DAYS, calendar)
         deadlines = {"delay_confirm_due": request.delay_confirm_due.isoformat()}
     elif action == "confirm_delay":
         request.delay_confirmed_on = today
@@ -765,7 +773,9 @@ def transition(
         raise InputError(problems)
     source = request.state
     target = target_of(chosen, request.escalated_from)
-    deadlines = _apply(session, request, action, parsed, today)
+    # Read the calendar before changing the request: a query would autoflush it, counting a version twice.
+    calendar = calendar_for(session, request.supplier_party)
+    deadlines = _apply(request, action, parsed, today, calendar)
     request.escalated_from = source if action == "escalate" else ("" if action == "resolve" else request.escalated_from)
     request.state = target
     request.updated_at = utcnow()

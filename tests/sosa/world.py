@@ -1,0 +1,104 @@
+"""A small world for request tests: the two parties, a tiny network, a scenario, registry sites and actors."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from networks.world import IN_HAL, IN_MOD, IN_ONLY, SHARED, US_DOD, US_GE, US_ONLY, seed
+from setu.models import Organization
+from setu.models.registry import RegistrySite
+from setu.network.model import BomLine, Network, Node, Product, Supply
+from setu.networks import import_network
+from setu.runs.service import create_scenario
+from setu.sharing.markings import MarkingSpec, store
+from setu.sharing.policy import Principal
+from setu.sosa import service
+from setu.stress.scenarios import Scenario
+
+US_OTHER = 6
+IN_DESK = Principal(111, "IN", IN_MOD, True, 2, roles=frozenset({"desk_officer"}))
+IN_ADMIN = Principal(112, "IN", IN_MOD, True, 2, roles=frozenset({"admin"}))
+IN_READER = Principal(113, "IN", IN_MOD, True, 2, roles=frozenset({"analyst"}))
+IN_FIRM = Principal(114, "IN", IN_HAL, False, 2, roles=frozenset({"industry"}))
+US_DESK = Principal(211, "US", US_DOD, True, 2, roles=frozenset({"desk_officer"}))
+US_ADMIN = Principal(212, "US", US_DOD, True, 2, roles=frozenset({"admin"}))
+US_READER = Principal(213, "US", US_DOD, True, 2, roles=frozenset({"analyst"}))
+US_FIRM = Principal(214, "US", US_GE, False, 2, roles=frozenset({"industry"}))
+US_OTHER_FIRM = Principal(215, "US", US_OTHER, False, 2, roles=frozenset({"industry"}))
+
+TODAY = date(2025, 10, 17)
+"""A Friday; Diwali is the Monday after (India), no U.S. holiday that week."""
+DRAFT: dict[str, Any] = {
+    "title": "F414 turbine blades for Tejas Mk2",
+    "rating": "DO",
+    "program": "Tejas Mk2",
+    "program_symbol": "A1",
+    "quantity": 40.0,
+    "unit": "sets",
+    "delivery_date": date(2026, 6, 30),
+    "justification": "Engine line stops in the stress scenario without them.",
+    "supplier_organization_id": US_GE,
+}
+ORDER = {"authorized_signer": "J. Smith, DPAS officer", "certified": True, "delivery_date": "2026-06-30"}
+
+
+def tiny_network() -> Network:
+    """An engine at HAL needing blades from GE (shared), and a secret Indian forge (India-only)."""
+    return Network(
+        name="tiny",
+        nodes=[
+            Node("ENG", "engine", 10.0, organization="HAL", party="IN", site="Bengaluru"),
+            Node("BLADE", "blade", 10.0, organization="GE Aerospace", party="US", site="Lynn"),
+            Node("FORGE", "blade", 5.0, organization="Vikram Alloys", party="IN", site="Nashik"),
+        ],
+        products=[Product("ENG", 1.0, 1.0)],
+        bom=[BomLine("ENG", "blade", 1.0)],
+        supplies=[Supply("BLADE", "ENG"), Supply("FORGE", "ENG")],
+    )
+
+
+def build(session: Session) -> dict[str, int]:
+    """Seed parties, a third U.S. firm, the network (FORGE India-only), a scenario and GE's sites."""
+    seed(session)
+    public = store(session, MarkingSpec(0, "US", frozenset({"IN", "US"})))
+    session.add(Organization(id=US_OTHER, party_code="US", name="Allegheny", kind="firm", marking=public))
+    session.flush()
+    network = import_network(
+        session,
+        IN_READER,
+        tiny_network(),
+        name="tiny",
+        format="test",
+        source="tiny",
+        marking=SHARED,
+        node_markings={"FORGE": IN_ONLY},
+    )
+    scenario = create_scenario(session, IN_READER, network.id, Scenario("blade-out", ("BLADE",), 30.0))
+    secret = create_scenario(session, IN_READER, network.id, Scenario("forge-out", ("FORGE",), 30.0))
+    lynn = RegistrySite(organization_id=US_GE, name="Lynn", country="US", updated_by=1, marking=public)
+    annex = RegistrySite(
+        organization_id=US_GE, name="Evendale Annex", country="US", updated_by=1, marking=store(session, US_ONLY)
+    )
+    session.add_all([lynn, annex])
+    session.flush()
+    return {"network": network.id, "scenario": scenario.id, "secret_scenario": secret.id}
+
+
+def advance(session: Session, request_id: int, steps: list[tuple[Principal, str, dict[str, Any]]]) -> int:
+    """Take each ``(actor, action, fields)`` in turn on ``today``; the request's version at the end."""
+    request = service.get_request(session, steps[0][0], request_id)
+    version = request.version
+    for actor, action, fields in steps:
+        version = service.transition(session, actor, request_id, action, fields, version, today=TODAY).version
+    return version
+
+
+TO_ORDER: list[tuple[Principal, str, dict[str, Any]]] = [
+    (IN_DESK, "submit", {}),
+    (US_DESK, "begin_determination", {}),
+    (US_DESK, "authorize", {}),
+    (US_DESK, "issue_order", ORDER),
+]
