@@ -437,7 +437,9 @@ def _typed(values: Mapping[str, Any]) -> dict[str, Any]:
         if name not in EDITABLE:
             problems.append(Problem(name, f"not an editable field; expected one of {', '.join(EDITABLE)}"))
         elif name in _TEXT_LIMITS:
-            if not isinstance(value, str):
+            if value is None:
+                out[name] = ""
+            elif not isinstance(value, str):
                 problems.append(Problem(name, f"expected text, got {value!r}"))
             elif len(value) > _TEXT_LIMITS[name]:
                 problems.append(Problem(name, f"at most {_TEXT_LIMITS[name]} characters, got {len(value)}"))
