@@ -1,0 +1,69 @@
+"""``setu requests``: list, show, overdue and the calendar commands, as a named user."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner, Result
+
+from networks.world import IN_MOD, US_DOD
+from setu.accounts import service as accounts
+from setu.cli import app
+from setu.db import transaction
+from setu.sharing.markings import MarkingSpec
+from setu.sosa import service
+from sosa.world import DRAFT, IN_DESK, TO_ORDER, advance, build
+
+
+@pytest.fixture
+def setu(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[CliRunner]:
+    accounts.configure_hasher(time_cost=1, memory_cost=8192, parallelism=1)
+    with transaction(sessions) as session:
+        build(session)
+        for name, party, org, role in (("asha", "IN", IN_MOD, "analyst"), ("sam", "US", US_DOD, "admin")):
+            accounts.create_user(
+                session, name, "correct horse battery", party=party, organization=org, clearance=2, roles=[role]
+            )
+    with transaction(sessions) as session:
+        ordered = service.create_request(session, IN_DESK, "US", {**DRAFT, "title": "Turbine blades"}).id
+        service.create_request(
+            session, IN_DESK, "US", {**DRAFT, "title": "Vikram secret"}, marking=MarkingSpec(0, "IN", frozenset({"IN"}))
+        )
+    with transaction(sessions) as session:
+        advance(session, ordered, TO_ORDER)
+    url = engine.url.render_as_string(hide_password=False)
+    yield CliRunner(env={"SETU_DATABASE_URL": url, "COLUMNS": "200"})
+    accounts.configure_hasher()
+
+
+def run(runner: CliRunner, *args: str) -> Result:
+    return runner.invoke(app, ["requests", *args])
+
+
+def test_list_show_and_overdue_as_each_user(setu: CliRunner) -> None:
+    indian = run(setu, "list", "--as", "asha")
+    assert indian.exit_code == 0, indian.output
+    assert "2 requests" in indian.output and "Vikram secret" in indian.output
+    american = run(setu, "list", "--as", "sam")
+    assert "1 request" in american.output and "Vikram" not in american.output
+    shown = run(setu, "show", "1", "--as", "sam")
+    assert shown.exit_code == 0 and "RATED_ORDER_ISSUED" in shown.output and "response due: 2025-11-07" in shown.output
+    assert run(setu, "show", "2", "--as", "sam").output.strip() == "error: no such request: 2"
+    late = run(setu, "overdue", "--as", "asha", "--today", "2025-11-10")
+    assert "1 overdue" in late.output and "OVERDUE" in late.output
+    assert "0 overdue" in run(setu, "overdue", "--as", "asha", "--today", "2025-11-07").output
+    nobody = run(setu, "list")
+    assert nobody.exit_code == 2 and "--as USERNAME" in nobody.output
+
+
+def test_calendar_commands(setu: CliRunner) -> None:
+    added = run(setu, "calendar-add", "US", "2025-12-24", "--as", "sam", "--name", "Closed")
+    assert added.exit_code == 0 and "added 2025-12-24 to US as a non-working day" in added.output
+    refused = run(setu, "calendar-add", "US", "2025-12-26", "--as", "asha")
+    assert refused.exit_code == 2 and "only an admin of party US" in refused.output
+    listed = run(setu, "calendar-list", "US", "--as", "asha", "--year", "2025")
+    assert "1 calendar entries of US" in listed.output and "Closed" in listed.output
+    assert run(setu, "calendar-add", "US", "24-12-2025", "--as", "sam").exit_code == 2
