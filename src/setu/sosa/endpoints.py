@@ -174,7 +174,7 @@ def get_calendar(
     session: SessionDep,
     marker: MarkerDep,
     party: PartyCode,
-    year: Annotated[int, Query(ge=1970, le=2200, description="The year (default: this year).")] = 0,
+    year: Annotated[int | None, Query(ge=1970, le=2200, description="The year (default: this year).")] = None,
 ) -> CalendarOut:
     """A party's working-day calendar for a year: public holidays of its country and its admins' entries."""
     year = year or service.today_utc().year
