@@ -118,15 +118,14 @@ def test_proprietary_and_national_only_sites_are_hidden_like_missing_ones(
     sessions: Factory, world: RegistryWorld
 ) -> None:
     every = set(world.sites)
+    # HAL Koraput is proprietary to HAL (its firm and India's government see it); BEL Pune is India-only.
     expected: dict[Principal, set[str]] = {
-        HAL_INDUSTRY: every - {"BEL Pune"},  # BEL's India-only site is released to IN... but see below
+        HAL_INDUSTRY: every,
         BEL_INDUSTRY: every - {"HAL Koraput"},
         IN_ANALYST: every,
         GE_INDUSTRY: every - {"HAL Koraput", "BEL Pune"},
         US_ANALYST: every - {"HAL Koraput", "BEL Pune"},
     }
-    # BEL Pune is India-only (not proprietary): every Indian user sees it.
-    expected[HAL_INDUSTRY] = every
     with sessions() as session:
         for who, seen in expected.items():
             rows, total = service.list_sites(session, who)
