@@ -363,7 +363,7 @@ def test_edit_a_draft_then_escalate_and_resolve(sessions: sessionmaker[Session],
         assert service.actions_for(US_DESK, request) == ["resolve"] and service.actions_for(IN_DESK, request) == []
         advance(session, request_id, [(US_DESK, "resolve", {"note": "program confirmed"})])
         assert (request.state, request.escalated_from) == ("UNDER_DETERMINATION", "")
-        assert service.actions_for(US_DESK, request) == ["authorize", "decline", "escalate"][:2]
+        assert service.actions_for(US_DESK, request) == ["authorize", "decline"]
 
 
 def test_withdraw_and_decline_are_final(sessions: sessionmaker[Session], world: dict[str, int]) -> None:
