@@ -13,7 +13,7 @@ from setu.deps import SessionDep, StateDep
 from setu.networks.overview import Exposure, NetworkOverview, dashboard_overview
 from setu.networks.service import list_networks, list_nodes
 from setu.runs.service import list_runs
-from setu.web import audit, explorer, imports, networks, stress
+from setu.web import audit, explorer, framework, imports, networks, registry, requests, stress
 from setu.web.pages import CSRF_FIELD, Page, csrf_ok, signed_in, templates, to_login
 
 router = APIRouter(include_in_schema=False)
@@ -161,5 +161,5 @@ def _overview_view(page: Page, overview: NetworkOverview) -> dict[str, Any]:
     }
 
 
-for _domain in (networks, explorer, stress, imports, audit):
+for _domain in (networks, explorer, stress, imports, audit, requests, registry, framework):
     router.include_router(_domain.router)
