@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,6 +22,7 @@ OPERATOR = "setu demo (seed)"
 BOTH = frozenset({"IN", "US"})
 
 PARTIES = (("IN", "India", "IN"), ("US", "United States", "US"))
+PARTIES_CODES = tuple(code for code, _name, _holidays in PARTIES)
 # (party, name, kind, SoSA code of conduct)
 ORGANIZATIONS = (
     ("IN", "Ministry of Defence (India)", "ministry", False),
@@ -196,3 +198,183 @@ def seed_demo_runs(factory: sessionmaker[Session], analysts: tuple[str, ...] = (
             execute_run(factory, run_id, principal)
             runs += 1
     return runs
+
+
+# Which seeded firm a demo node belongs to, from the network's organization text.
+REGISTRY_FIRMS = {
+    "Hindustan Aeronautics (HAL)": ("HAL",),
+    "Bharat Electronics (BEL)": ("Bharat Electronics",),
+    "Bharat Dynamics (BDL)": ("Bharat Dynamics",),
+    "Mishra Dhatu Nigam (MIDHANI)": ("Mishra Dhatu",),
+    "Tata Advanced Systems": ("Tata Advanced",),
+    "GE Aerospace": ("GE Aerospace",),
+    "Lockheed Martin": ("Lockheed",),
+    "RTX": ("RTX",),
+    "General Dynamics Land Systems": ("General Dynamics",),
+    "Boeing Defense": ("Boeing",),
+}
+COMMITTED_SHARE = 0.8
+"""Illustrative: each demo site has 20% of its capacity free for partner orders."""
+QUALIFICATION_WEEKS = 12.0
+LEAD_TIME_WEEKS = 4.0
+
+
+def seed_demo_registry(factory: sessionmaker[Session]) -> int:
+    """Register the demo firms' sites and capabilities, as each party's admin; return the capabilities stored.
+
+    Every node of a seeded firm becomes a capability of its site, coded from its material with the
+    registry's code list; capacity is the node's, with an illustrative 80% already committed.
+    """
+    from setu.accounts.service import get_user
+    from setu.registry.codes import codes_for
+    from setu.registry.service import add_capability, create_site
+
+    network = build_demo_network()
+    stored = 0
+    with factory() as session, session.begin():
+        admins = {party: principal_of(get_user(session, f"{party.lower()}.admin")) for party in PARTIES_CODES}
+        firms = {org.name: org for org in session.scalars(select(Organization).where(Organization.kind == "firm"))}
+        sites: dict[tuple[int, str], int] = {}
+        for node in network.nodes:
+            firm = next(
+                (
+                    firms[name]
+                    for name, keys in REGISTRY_FIRMS.items()
+                    if name in firms and any(k in node.organization for k in keys)
+                ),
+                None,
+            )
+            codes = codes_for(node.material, node.material_class)
+            if firm is None or not codes:
+                continue
+            admin = admins[firm.party_code]
+            key = (firm.id, node.site)
+            if key not in sites:
+                site = create_site(
+                    session, admin, firm.id, name=node.site, country=node.country, chokepoints=node.chokepoints
+                )
+                sites[key] = site.id
+            for code in codes[:1]:
+                add_capability(
+                    session,
+                    admin,
+                    sites[key],
+                    code=code.code,
+                    material=node.material,
+                    capacity=node.capacity,
+                    committed=round(node.capacity * COMMITTED_SHARE, 2),
+                    unit="units/week",
+                    lead_time_weeks=LEAD_TIME_WEEKS,
+                    qualification_weeks=QUALIFICATION_WEEKS,
+                )
+                stored += 1
+    return stored
+
+
+def seed_demo_requests(factory: sessionmaker[Session], today: date | None = None) -> list[str]:
+    """File three illustrative priority-delivery requests between the desk officers; return their references.
+
+    An Indian DX request for an RTX item taken through to a rated order (the supplier's reply is due),
+    a US DO request for MIDHANI superalloy waiting for India's determination, and an Indian DO
+    request escalated while under determination.
+    """
+    from datetime import timedelta
+
+    from setu.accounts.service import get_user
+    from setu.networks.service import list_nodes
+    from setu.registry.service import list_sites
+    from setu.sosa.service import create_request, today_utc, transition
+
+    today = today or today_utc()
+    references: list[str] = []
+    with factory() as session, session.begin():
+        desk = {party: principal_of(get_user(session, f"{party.lower()}.desk")) for party in PARTIES_CODES}
+        network_id = session.scalar(select(NetworkRecord.id).where(NetworkRecord.name == DEMO_NETWORK))
+        if network_id is None:
+            return references
+
+        def request(requester: str, supplier: str, firm: str, search: str, values: dict[str, object]) -> int:
+            principal = desk[requester]
+            org = session.scalar(select(Organization).where(Organization.name == firm))
+            nodes, _total = list_nodes(session, principal, network_id, search=search, limit=1)
+            sites, _count = list_sites(session, principal, organization_id=org.id if org else None, limit=1)
+            if org is None or not nodes or not sites:
+                raise LookupError(f"demo data lacks a visible {firm} item or site for {search!r}")
+            values = {
+                "network_id": network_id,
+                "item_node_id": nodes[0].node_id,
+                "supplier_organization_id": org.id,
+                "supplier_site": sites[0].name,
+                "quantity": 40.0,
+                "unit": "units",
+                "delivery_date": today + timedelta(days=120),
+                "authorized_signer": f"Joint Secretary (Defence Industrial Production), {requester}",
+                **values,
+            }
+            created = create_request(session, principal, supplier, values)
+            references.append(created.reference)
+            return created.id
+
+        def act(party: str, request_id: int, action: str, fields: dict[str, object]) -> None:
+            from setu.models.sosa import PriorityRequest
+
+            current = session.get(PriorityRequest, request_id)
+            assert current is not None
+            transition(session, desk[party], request_id, action, fields, current.version, today=today)
+
+        order = {"rating": "DX", "program_symbol": "A1", "delivery_date": today + timedelta(days=120)}
+        first = request(
+            "IN",
+            "US",
+            "RTX",
+            "RTX",
+            {
+                "title": "Seeker electronics for the Javelin co-production line",
+                "rating": "DX",
+                "program_symbol": "A1",
+                "program": "Javelin-ATGM",
+                "justification": "A sanctions scenario leaves the co-production line short.",
+            },
+        )
+        act("IN", first, "submit", {})
+        act("US", first, "begin_determination", {})
+        act("US", first, "authorize", {"rating": "DX", "program_symbol": "A1"})
+        act(
+            "US",
+            first,
+            "issue_order",
+            {**order, "authorized_signer": "Director, Office of Strategic Industries", "certified": True},
+        )
+
+        second = request(
+            "US",
+            "IN",
+            "Mishra Dhatu Nigam (MIDHANI)",
+            "Mishra Dhatu",
+            {
+                "title": "Superalloy billet for F414 discs after the forge fire",
+                "rating": "DO",
+                "program_symbol": "A2",
+                "program": "F414-engine",
+                "justification": "The forge-fire scenario: TTS 6.7 weeks against a TTR of 78.",
+            },
+        )
+        act("US", second, "submit", {})
+
+        third = request(
+            "IN",
+            "US",
+            "General Dynamics Land Systems",
+            "General Dynamics",
+            {
+                "title": "Stryker hull and driveline kits",
+                "rating": "DO",
+                "program_symbol": "A3",
+                "program": "Stryker-AFV",
+                "justification": "Co-production lot 2 needs hull kits before the monsoon trials.",
+            },
+        )
+        act("IN", third, "submit", {})
+        act("US", third, "begin_determination", {})
+        act("IN", third, "escalate", {"reason": "No determination after three weeks; the engine line stops in June."})
+    return references

@@ -12,9 +12,11 @@ from setu.accounts import service as accounts
 from setu.accounts.service import get_user, principal_of
 from setu.models.accounts import User
 from setu.models.networks import NetworkRecord, NodeRecord
+from setu.models.sosa import PriorityRequest
 from setu.networks.service import NotFound, get_node, list_nodes
+from setu.registry.service import find_sources
 from setu.runs.service import list_results, list_runs
-from setu.seed import DEMO_NETWORK, seed_demo, seed_demo_runs
+from setu.seed import DEMO_NETWORK, seed_demo, seed_demo_registry, seed_demo_requests, seed_demo_runs
 
 
 @pytest.fixture(autouse=True)
@@ -70,3 +72,21 @@ def test_demo_runs_are_stored_per_party_and_hide_the_other_sides_records(session
         assert count == sweep.total > 300
         spares = set(session.scalars(select(NodeRecord.node_id).where(NodeRecord.program == "Su-30MKI-spares")))
         assert spares and not spares & {row.scenario_id for row in results}
+
+
+def test_demo_registry_and_requests_between_the_desk_officers(sessions: sessionmaker[Session]) -> None:
+    seed_demo(sessions)
+    assert seed_demo_registry(sessions) > 20
+    references = seed_demo_requests(sessions)
+    assert [ref[:2] for ref in references] == ["IN", "US", "IN"]
+    with sessions() as session:
+        states = dict(session.execute(select(PriorityRequest.reference, PriorityRequest.state)).all())
+        assert [states[ref] for ref in references] == ["RATED_ORDER_ISSUED", "SUBMITTED", "ESCALATED"]
+        ordered = session.scalars(select(PriorityRequest).where(PriorityRequest.reference == references[0])).one()
+        # DX: the US firm must answer within 10 working days of receipt, on the US calendar.
+        assert ordered.rating == "DX" and ordered.response_due is not None and ordered.received_on is not None
+        assert 14 <= (ordered.response_due - ordered.received_on).days <= 18
+        us_desk = principal_of(get_user(session, "us.desk"))
+        # A US desk officer looking for a partner source of superalloy finds India's MIDHANI.
+        sources = find_sources(session, us_desk, "superalloy")
+        assert "Mishra Dhatu Nigam (MIDHANI)" in {source.organization.name for source in sources}

@@ -88,7 +88,7 @@ def seed_database(console: Console, err: Console, url: str | None = None) -> str
     Returns the database URL used.
     """
     from setu.db import database_url, make_engine, prepare, session_factory
-    from setu.seed import seed_demo, seed_demo_runs
+    from setu.seed import seed_demo, seed_demo_registry, seed_demo_requests, seed_demo_runs
 
     url = url or database_url()
     engine = make_engine(url)
@@ -98,6 +98,8 @@ def seed_database(console: Console, err: Console, url: str | None = None) -> str
     if users:
         err.print("running the scenario library and the node sweep as in.analyst and us.analyst ...")
         seed_demo_runs(factory)
+        seed_demo_registry(factory)
+        seed_demo_requests(factory)
     engine.dispose()
     if not users:
         err.print(

@@ -9,6 +9,7 @@ acting on one request at once exactly one succeeds and the other is told it chan
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
@@ -24,7 +25,7 @@ from setu.audit.log import record
 from setu.errors import InputError, Problem, SetuError
 from setu.models.base import utcnow
 from setu.models.networks import NetworkRecord, NodeRecord
-from setu.models.parties import Organization, Party
+from setu.models.parties import GOVERNMENT_KINDS, Organization, Party
 from setu.models.registry import RegistrySite
 from setu.models.sosa import RATINGS, REQUEST_STATES, CalendarEntry, PriorityRequest, RequestEvent
 from setu.models.stress import ScenarioRecord
@@ -64,6 +65,7 @@ __all__ = [
     "overdue_requests",
     "remove_calendar_entry",
     "request_history",
+    "supplier_firms",
     "today_utc",
     "transition",
     "update_draft",
@@ -422,6 +424,18 @@ def _default_marking(principal: Principal, supplier: str) -> MarkingSpec:
     return MarkingSpec(0, principal.party, frozenset({principal.party, supplier}))
 
 
+def _originated(spec: MarkingSpec, party: str) -> MarkingSpec:
+    """``spec`` as the requesting party's own marking.
+
+    ``combine`` may hand back a linked record's stored marking (one admitting the same readers), whose
+    origin is the party that imported that record; unless national-only, the origin admits no one
+    differently, so the request takes its own party's.
+    """
+    if spec.national_only or spec.origin_party == party:
+        return spec
+    return dataclasses.replace(spec, origin_party=party)
+
+
 def _check_marking(principal: Principal, spec: MarkingSpec) -> None:
     if spec.origin_party != principal.party:
         raise MarkingError(f"a request's marking originates with your party {principal.party}")
@@ -525,7 +539,9 @@ def create_request(
     typed = _typed(values)
     linked = _check_links(session, principal, {"supplier_party": supplier, **typed}, "sosa.create")
     # Without a marking asked for, the request is as strict as its links and released to both parties.
-    spec = marking or combine([_default_marking(principal, supplier), *linked.values()], principal.party)
+    spec = marking or _originated(
+        combine([_default_marking(principal, supplier), *linked.values()], principal.party), principal.party
+    )
     _check_marking(principal, spec)
     _check_covers(spec, linked)
     today = today_utc()
@@ -965,3 +981,35 @@ def request_history(session: Session, principal: Principal, request_id: int) -> 
             .order_by(RequestEvent.at, RequestEvent.id)
         ).all()
     )
+
+
+# --- choices for forms ----------------------------------------------------------------------------------
+
+
+def supplier_firms(session: Session, principal: Principal, party: str | None = None) -> list[Organization]:
+    """The visible firms a request may be placed on: firms of the other parties (or of ``party``), by party and name.
+
+    Parameters
+    ----------
+    session
+        The session.
+    principal
+        The reading user; organizations they may not see are left out in SQL.
+    party
+        Only firms of this party (default: of every party but the user's own).
+
+    Returns
+    -------
+    list of Organization
+        Firms (not ministries or agencies), ordered by party and name.
+    """
+    conditions: list[ColumnElement[bool]] = [
+        visible(Organization.marking_id, principal),
+        Organization.kind.notin_(GOVERNMENT_KINDS),
+        Organization.party_code == party.upper() if party else Organization.party_code != principal.party,
+    ]
+    rows = session.scalars(
+        select(Organization).where(*conditions).order_by(Organization.party_code, Organization.name)
+    ).all()
+    record(session, principal, "organization.list", "organization", "", details={"party": party, "total": len(rows)})
+    return list(rows)
