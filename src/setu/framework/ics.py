@@ -65,6 +65,11 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def _text(component: Calendar | Event, name: str, value: str) -> None:
+    """Add a text property of our own; VALUE=TEXT tells readers to unescape it (``\\,`` back to ``,``)."""
+    component.add(name, vText(value), parameters={"VALUE": "TEXT"})
+
+
 def event_of(item: CalendarItem) -> Event:
     """One all-day VEVENT for ``item``.
 
@@ -103,10 +108,10 @@ def event_of(item: CalendarItem) -> Event:
     event.add("status", EVENT_STATUS.get(item.status, "CONFIRMED"))
     event.add("categories", ["Setu action item", STATUS_WORDS.get(item.status, item.status)])
     event.add("transp", "TRANSPARENT")
-    event.add("x-setu-marking", vText(item.banner))
-    event.add("x-setu-status", vText(item.status))
+    _text(event, "x-setu-marking", item.banner)
+    _text(event, "x-setu-status", item.status)
     if item.completed_on is not None:
-        event.add("x-setu-completed", vText(item.completed_on.isoformat()))
+        _text(event, "x-setu-completed", item.completed_on.isoformat())
     return event
 
 
@@ -131,9 +136,9 @@ def build_calendar(items: Sequence[CalendarItem], *, name: str, banner: str) -> 
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("x-wr-calname", vText(f"{name} [{banner}]"))
-    calendar.add("x-wr-caldesc", vText(f"{banner}\nDue dates of framework action items exported from Setu."))
-    calendar.add("x-setu-marking", vText(banner))
+    _text(calendar, "x-wr-calname", f"{name} [{banner}]")
+    _text(calendar, "x-wr-caldesc", f"{banner}\nDue dates of framework action items exported from Setu.")
+    _text(calendar, "x-setu-marking", banner)
     for item in items:
         calendar.add_component(event_of(item))
     return calendar
