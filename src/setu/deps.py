@@ -28,13 +28,12 @@ from setu.accounts.service import (
     resolve_token,
 )
 from setu.audit.log import AuditError, record
-from setu.errors import InputError, Problem, ScenarioError, SetuError
+from setu.errors import Conflict, InputError, Problem, ScenarioError, SetuError
 from setu.models.accounts import User
 from setu.models.base import Marked
 from setu.networks.overview import DEFAULT_CONCERN_COUNTRIES, parse_countries
 from setu.networks.service import MarkingError, NotFound, ViewError, combine
 from setu.networks.uploads import UploadTooLarge
-from setu.runs.service import RunStateError
 from setu.schemas import ErrorBody, MarkingOut, PageBanner, ProblemOut
 from setu.sharing.markings import LEVELS, MarkingSpec
 from setu.sharing.policy import Principal
@@ -477,7 +476,7 @@ def _status_of(exc: SetuError) -> int:
         return 403
     if isinstance(exc, (InputError, ScenarioError, ViewError, AccountError, AuditError)):
         return 422
-    if isinstance(exc, RunStateError):
+    if isinstance(exc, Conflict):
         return 409
     if isinstance(exc, UploadTooLarge):
         return 413
@@ -488,8 +487,9 @@ def install_error_handlers(app: FastAPI) -> None:
     """Answer every error as ``{detail, problems?}`` with the status its kind calls for.
 
     ``NotFound`` 404 (hidden and missing alike), ``AccessDenied``/``MarkingError`` 403, bad input 422
-    (with each problem), ``RunStateError`` 409, a failed login 401 (423 while the account is locked),
-    a write conflict 409, a busy database 503; unexpected errors 500 without internals.
+    (with each problem), a ``Conflict`` (a run in the wrong state, a stale version) 409, a failed login
+    401 (423 while the account is locked), a write conflict 409, a busy database 503; unexpected errors
+    500 without internals.
 
     Parameters
     ----------

@@ -20,6 +20,10 @@ class SetuError(Exception):
     """Base class of every error Setu reports to a user."""
 
 
+class Conflict(SetuError):
+    """The action conflicts with the record's current state or with someone's concurrent change (HTTP 409)."""
+
+
 class InputError(SetuError):
     """An input file or table is malformed; ``problems`` lists every place found wrong.
 

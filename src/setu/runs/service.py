@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from setu.audit.log import record
 from setu.db import transaction
-from setu.errors import InputError, ScenarioError, SetuError
+from setu.errors import Conflict, InputError, ScenarioError
 from setu.models.base import utcnow
 from setu.models.networks import NodeRecord
 from setu.models.stress import ResultRecord, RunRecord, ScenarioRecord
@@ -63,7 +63,7 @@ RESULT_SORTS = ("position", "scenario_id", "kind", "label", "disrupted", "ttr", 
 ERROR_CHARS = 4000
 
 
-class RunStateError(SetuError):
+class RunStateError(Conflict):
     """A run cannot do what was asked in its present state (e.g. executing one that already ran)."""
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, HTTPException, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from sqlalchemy.orm import Session
 
 from setu.deps import AuthDep, Marker, MarkerDep, SessionDep
@@ -34,7 +33,6 @@ from setu.sosa.schemas import (
     State,
     TransitionIn,
 )
-from setu.sosa.service import RequestConflict, WorkflowError
 
 router = APIRouter(prefix="/requests", tags=["sosa"], responses=ERROR_RESPONSES)
 
@@ -49,15 +47,6 @@ CONFLICT: dict[int | str, dict[str, Any]] = {
     }
 }
 T = TypeVar("T")
-
-
-@contextmanager
-def _conflicts() -> Iterator[None]:
-    """Answer a stale version or a state that forbids the action as 409 with its message."""
-    try:
-        yield
-    except (RequestConflict, WorkflowError) as exc:
-        raise HTTPException(status_code=409, detail=str(exc)) from None
 
 
 def request_out(marker: Marker, principal: Principal, request: PriorityRequest) -> RequestOut:
@@ -158,9 +147,8 @@ def _marking(session: Session, principal: Principal, asked: MarkingIn | None, su
 
 
 def _run(session: Session, work: Callable[[], T]) -> T:
-    """Do ``work`` and commit it; a conflict is answered 409."""
-    with _conflicts():
-        result = work()
+    """Do ``work`` and commit it (a conflict is a ``setu.errors.Conflict``: the error handlers answer 409)."""
+    result = work()
     session.commit()
     return result
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from setu.accounts.errors import AccessDenied, AccountError
 from setu.accounts.service import get_party, require_role
 from setu.audit.log import record
-from setu.errors import InputError, Problem, SetuError
+from setu.errors import Conflict, InputError, Problem, SetuError
 from setu.models.base import utcnow
 from setu.models.networks import NetworkRecord, NodeRecord
 from setu.models.parties import GOVERNMENT_KINDS, Organization, Party
@@ -100,7 +100,7 @@ _TEXT_LIMITS = {
 }
 
 
-class RequestConflict(SetuError):
+class RequestConflict(Conflict):
     """Someone else changed the request between the user loading it and acting on it (answered 409)."""
 
 

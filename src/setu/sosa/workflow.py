@@ -26,7 +26,7 @@ from datetime import date
 from typing import Any, Literal
 
 from setu.accounts.errors import AccessDenied
-from setu.errors import InputError, Problem, SetuError
+from setu.errors import Conflict, InputError, Problem
 from setu.models.sosa import RATINGS, REQUEST_STATES
 
 Side = Literal["requesting", "supplier"]
@@ -51,7 +51,7 @@ PROGRAM_SYMBOL = re.compile(r"^[A-Z][A-Z0-9]{0,15}$")
 NOT_A_DATE = re.compile(r"\b(asap|as soon as possible|immediately|urgent|tbd)\b", re.IGNORECASE)
 
 
-class WorkflowError(SetuError):
+class WorkflowError(Conflict):
     """An action the request's present state does not allow (answered 409)."""
 
 
