@@ -2,6 +2,632 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from setu.accounts.errors import AccessDenied
+from setu.deps import SessionDep
+from setu.errors import InputError, Problem
+from setu.models.accounts import User
+from setu.models.networks import NetworkRecord
+from setu.models.sosa import RATINGS, REQUEST_STATES, PriorityRequest, RequestEvent
+from setu.networks.service import (
+    MarkingError,
+    NotFound,
+    get_node,
+    list_networks,
+    list_nodes,
+    release_parties,
+    upload_marking,
+)
+from setu.registry.service import list_sites
+from setu.runs.service import get_scenario, list_scenarios
+from setu.sharing.markings import LEVEL_OF, LEVELS, MarkingSpec
+from setu.sosa import service
+from setu.sosa.calendar import CalendarError, WorkingCalendar, working_days_between
+from setu.sosa.service import RequestConflict, WorkflowError
+from setu.sosa.workflow import GOVERNMENT_ROLES, TRANSITIONS, Transition
+from setu.web.pages import CSRF_FIELD, PAGE_SIZE, Page, csrf_ok, signed_in, to_login
 
 router = APIRouter(include_in_schema=False)
+
+CERTIFICATION = (
+    "This is a rated order certified for national defense use, and you are required to follow all the "
+    "provisions of the Defense Priorities and Allocations System regulation (15 CFR part 700)."
+)
+"""The certification statement a rated order carries (15 CFR 700.12(d))."""
+EXPIRED = "The form has expired or did not come from Setu. Reload the page and try again."
+FIELD_LABELS = {
+    "reason": "Reason",
+    "earliest_date": "Earliest date the firm can meet",
+    "revised_date": "Revised delivery date",
+    "rating": "Rating",
+    "program_symbol": "Program identification symbol",
+    "delivery_date": "Delivery date",
+    "authorized_signer": "Authorized signer",
+    "certified": "Certification",
+    "note": "Note (optional)",
+}
+"""The label of each field an action form may carry."""
+MAX_CHOICES = 500
+"""Nodes, scenarios and sites offered as suggestions on the draft form."""
+
+
+def _signed_in_page(request: Request, session: SessionDep) -> Page | None:
+    auth = signed_in(request, session)
+    return None if auth is None else Page(session, auth)
+
+
+def _may_file(page: Page) -> bool:
+    return not page.principal.roles.isdisjoint(GOVERNMENT_ROLES)
+
+
+def _program(request: PriorityRequest) -> str:
+    return f"{request.rating}-{request.program_symbol}" if request.program_symbol else request.rating
+
+
+def _deadline(request: PriorityRequest) -> date | None:
+    """The deadline that matters now: the delay confirmation while delayed, else the response to the order."""
+    return request.delay_confirm_due if request.state == "DELAYED" else request.response_due
+
+
+# --- the board ------------------------------------------------------------------------------------------
+
+
+@router.get("/requests", response_class=HTMLResponse)
+def board_page(
+    request: Request,
+    session: SessionDep,
+    state: Annotated[str, Query(max_length=32)] = "",
+    rating: Annotated[str, Query(max_length=2)] = "",
+    overdue: Annotated[str, Query(max_length=8)] = "",
+    q: Annotated[str, Query(max_length=300)] = "",
+    page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+) -> Response:
+    """The visible requests, DX ahead of DO then by nearest deadline, filtered and paged in SQL."""
+    page = _signed_in_page(request, session)
+    if page is None:
+        return to_login()
+    only_overdue = overdue in ("on", "1", "true")
+    offset = (page_number - 1) * PAGE_SIZE
+    error = ""
+    try:
+        rows, total = service.list_requests(
+            session,
+            page.principal,
+            state=state or None,
+            rating=rating or None,
+            overdue=only_overdue,
+            text=q.strip(),
+            offset=offset,
+            limit=PAGE_SIZE,
+        )
+    except InputError as exc:
+        rows, total, error = [], 0, "; ".join(p.message for p in exc.problems)
+    today = service.today_utc()
+    items = [
+        {
+            "record": row,
+            "program": _program(row),
+            "due": _deadline(row),
+            "overdue": service.is_overdue(row, today),
+            "marking": page.label(row),
+        }
+        for row in rows
+    ]
+    pages = max(1, -(-total // PAGE_SIZE))
+    filters = {"state": state, "rating": rating, "overdue": "on" if only_overdue else "", "q": q}
+    query = urlencode({k: v for k, v in filters.items() if v})
+    return page.render(
+        request,
+        "requests.html",
+        status_code=422 if error else 200,
+        rows=items,
+        total=total,
+        first=offset + 1 if items else 0,
+        last=offset + len(items),
+        page=page_number,
+        pages=pages,
+        filters=filters,
+        query=query,
+        states=REQUEST_STATES,
+        ratings=RATINGS,
+        error=error,
+        may_file=_may_file(page),
+        calendar_parties=[p.code for p in release_parties(session)],
+    )
+
+
+# --- a new draft ----------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class DraftForm:
+    """What the user entered on the draft form, shown again with the problems when it is refused."""
+
+    title: str = ""
+    supplier_party: str = ""
+    rating: str = "DO"
+    program_symbol: str = ""
+    program: str = ""
+    network_id: str = ""
+    item_node_id: str = ""
+    supplier_organization_id: str = ""
+    supplier_site: str = ""
+    scenario_pk: str = ""
+    quantity: str = ""
+    unit: str = ""
+    delivery_date: str = ""
+    authorized_signer: str = ""
+    justification: str = ""
+    classification: str = ""
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+    def values(self) -> tuple[dict[str, Any], list[Problem]]:
+        """The draft's values typed for the service, and the problems of the fields that are not even typed."""
+        problems: list[Problem] = []
+        out: dict[str, Any] = {
+            name: getattr(self, name).strip()
+            for name in ("title", "program_symbol", "program", "item_node_id", "supplier_site", "unit")
+        }
+        out["justification"] = self.justification.strip()
+        out["authorized_signer"] = self.authorized_signer.strip()
+        out["rating"] = self.rating
+        # The network only links the request through its item or scenario; alone it would just narrow the marking.
+        linked = ("supplier_organization_id", "scenario_pk")
+        for name in ("network_id", *linked) if out["item_node_id"] or self.scenario_pk.strip() else linked:
+            text = getattr(self, name).strip()
+            if text and not (text.isdigit() and len(text) <= 12):
+                problems.append(Problem(name, f"expected a choice from the list, got {text!r}"))
+            elif text:
+                out[name] = int(text)
+        if self.quantity.strip():
+            try:
+                out["quantity"] = float(self.quantity)
+            except ValueError:
+                problems.append(Problem("quantity", f"expected a number, got {self.quantity!r}"))
+        if self.delivery_date.strip():
+            try:
+                out["delivery_date"] = date.fromisoformat(self.delivery_date.strip())
+            except ValueError:
+                problems.append(Problem("delivery_date", f"expected a date YYYY-MM-DD, got {self.delivery_date!r}"))
+        if not self.supplier_party:
+            problems.append(Problem("supplier_party", "choose the party whose industry is asked"))
+        if self.classification and self.classification not in LEVEL_OF:
+            problems.append(Problem("classification", f"unknown classification {self.classification!r}"))
+        return out, problems
+
+
+def _field_errors(problems: list[Problem]) -> dict[str, list[str]]:
+    """Problems by form field (``fields.reason`` is the field ``reason``)."""
+    errors: dict[str, list[str]] = {}
+    for problem in problems:
+        name = problem.where.removeprefix("fields.").split(".")[0] or "form"
+        errors.setdefault(name, []).append(problem.message)
+    return errors
+
+
+def _render_draft(request: Request, page: Page, form: DraftForm, *, status_code: int = 200) -> HTMLResponse:
+    """The draft form with its choices, every one read through the marking-filtered services."""
+    session, principal = page.session, page.principal
+    networks, _ = list_networks(session, principal, limit=MAX_CHOICES)
+    chosen = int(form.network_id) if form.network_id.isdigit() else (networks[0].id if networks else None)
+    nodes: list[Any] = []
+    scenarios: list[Any] = []
+    if chosen is not None and any(n.id == chosen for n in networks):
+        nodes, _ = list_nodes(session, principal, chosen, limit=MAX_CHOICES)
+        scenarios, _ = list_scenarios(session, principal, chosen, limit=MAX_CHOICES)
+    firms = service.supplier_firms(session, principal)
+    sites, _ = list_sites(session, principal, limit=MAX_CHOICES)
+    firm_names = {f.id: f.name for f in firms}
+    parties = [p for p in release_parties(session) if p.code != principal.party]
+    levels = [name for level, name in LEVELS.items() if level <= principal.clearance]
+    return page.render(
+        request,
+        "requests_new.html",
+        status_code=status_code,
+        form=form,
+        network_id=str(chosen) if chosen is not None else "",
+        networks=[{"record": n, "marking": page.label(n)} for n in networks],
+        nodes=[{"id": n.node_id, "name": n.name, "marking": page.label(n)["banner"]} for n in nodes],
+        scenarios=[{"record": s, "marking": page.label(s)} for s in scenarios],
+        firms=[{"record": f, "marking": page.label(f)} for f in firms],
+        sites=[
+            {"name": s.name, "firm": firm_names[s.organization_id], "marking": page.label(s)["banner"]}
+            for s in sites
+            if s.organization_id in firm_names
+        ],
+        parties=parties,
+        ratings=RATINGS,
+        levels=levels,
+        certification=CERTIFICATION,
+    )
+
+
+@router.get("/requests/new", response_class=HTMLResponse)
+def new_request_page(
+    request: Request, session: SessionDep, network: Annotated[str, Query(max_length=12)] = ""
+) -> Response:
+    """The draft form (desk officers and admins); ``network`` picks whose nodes and scenarios it suggests."""
+    page = _signed_in_page(request, session)
+    if page is None:
+        return to_login()
+    if not _may_file(page):
+        return page.forbidden(request, "Filing a request needs the desk_officer or admin role.")
+    return _render_draft(request, page, DraftForm(network_id=network))
+
+
+@router.post("/requests", response_class=HTMLResponse)
+def create_request_submit(
+    request: Request,
+    session: SessionDep,
+    title: Annotated[str, Form(max_length=300)] = "",
+    supplier_party: Annotated[str, Form(max_length=8)] = "",
+    rating: Annotated[str, Form(max_length=2)] = "DO",
+    program_symbol: Annotated[str, Form(max_length=16)] = "",
+    program: Annotated[str, Form(max_length=200)] = "",
+    network_id: Annotated[str, Form(max_length=12)] = "",
+    item_node_id: Annotated[str, Form(max_length=200)] = "",
+    supplier_organization_id: Annotated[str, Form(max_length=12)] = "",
+    supplier_site: Annotated[str, Form(max_length=200)] = "",
+    scenario_pk: Annotated[str, Form(max_length=12)] = "",
+    quantity: Annotated[str, Form(max_length=32)] = "",
+    unit: Annotated[str, Form(max_length=32)] = "",
+    delivery_date: Annotated[str, Form(max_length=32)] = "",
+    authorized_signer: Annotated[str, Form(max_length=200)] = "",
+    justification: Annotated[str, Form(max_length=20000)] = "",
+    classification: Annotated[str, Form(max_length=16)] = "",
+    csrf: Annotated[str, Form(alias=CSRF_FIELD)] = "",
+) -> Response:
+    """Store the draft through the service; on any problem the form again with a message per field."""
+    page = _signed_in_page(request, session)
+    if page is None:
+        return to_login()
+    if not csrf_ok(page.auth, csrf):
+        return page.forbidden(request, EXPIRED)
+    form = DraftForm(
+        title=title,
+        supplier_party=supplier_party.strip().upper(),
+        rating=rating,
+        program_symbol=program_symbol,
+        program=program,
+        network_id=network_id,
+        item_node_id=item_node_id,
+        supplier_organization_id=supplier_organization_id,
+        supplier_site=supplier_site,
+        scenario_pk=scenario_pk,
+        quantity=quantity,
+        unit=unit,
+        delivery_date=delivery_date,
+        authorized_signer=authorized_signer,
+        justification=justification,
+        classification=classification,
+    )
+
+    def refused(problems: list[Problem], status: int = 422) -> HTMLResponse:
+        session.rollback()
+        form.errors = _field_errors(problems)
+        return _render_draft(request, page, form, status_code=status)
+
+    values, problems = form.values()
+    if problems:
+        return refused(problems)
+    try:
+        spec: MarkingSpec | None = None
+        if form.classification:
+            spec = upload_marking(
+                session,
+                page.principal,
+                classification=form.classification,
+                releases=[page.principal.party, form.supplier_party],
+                national_only=False,
+                groups=[],
+                owners=None,
+            )
+        created = service.create_request(session, page.principal, form.supplier_party, values, marking=spec)
+        session.commit()
+    except AccessDenied as exc:
+        session.rollback()
+        return page.forbidden(request, str(exc))
+    except InputError as exc:
+        return refused(exc.problems)
+    except MarkingError as exc:
+        return refused([Problem("classification", str(exc))], 403)
+    except NotFound as exc:
+        # A hidden link is answered as a missing one; the form names the field it came from.
+        where = {"node": "item_node_id", "network": "network_id", "scenario": "scenario_pk", "site": "supplier_site"}
+        return refused([Problem(where.get(exc.kind, "supplier_organization_id"), f"{exc}: choose one from the list")])
+    return RedirectResponse(f"/requests/{created.id}?created=1", status_code=303)
+
+
+# --- the working-day calendar ---------------------------------------------------------------------------
+
+
+def _render_calendar(
+    request: Request, page: Page, party: str, year: int, *, status_code: int = 200, error: str = ""
+) -> HTMLResponse:
+    session = page.session
+    try:
+        entries = service.list_calendar_entries(session, page.principal, party, year=year)
+    except InputError:
+        return page.not_found(request)
+    calendar: WorkingCalendar = service.calendar_for(session, party)
+    first, last = date(year, 1, 1).toordinal(), date(year, 12, 31).toordinal()
+    holidays = [(day, name) for n in range(first, last + 1) if (name := calendar.holiday(day := date.fromordinal(n)))]
+    return page.render(
+        request,
+        "requests_calendar.html",
+        status_code=status_code,
+        party=party,
+        year=year,
+        country=calendar.country,
+        holidays=holidays,
+        entries=[{"record": e, "marking": page.label(e)} for e in entries],
+        may_edit="admin" in page.principal.roles and page.principal.party == party,
+        error=error,
+    )
+
+
+def _year(value: str) -> int:
+    return int(value) if value.isdigit() and 1970 <= int(value) <= 2200 else service.today_utc().year
+
+
+@router.get("/requests/calendar/{party}", response_class=HTMLResponse)
+def calendar_page(
+    request: Request, session: SessionDep, party: str, year: Annotated[str, Query(max_length=4)] = ""
+) -> Response:
+    """A party's working-day calendar for a year: its country's public holidays and its admins' entries."""
+    page = _signed_in_page(request, session)
+    if page is None:
+        return to_login()
+    return _render_calendar(request, page, party.upper()[:8], _year(year))
+
+
+@router.post("/requests/calendar/{party}", response_class=HTMLResponse)
+def calendar_add(
+    request: Request,
+    session: SessionDep,
+    party: str,
+    day: Annotated[str, Form(max_length=32)] = "",
+    name: Annotated[str, Form(max_length=200)] = "",
+    working: Annotated[str, Form(max_length=8)] = "",
+    csrf: Annotated[str, Form(alias=CSRF_FIELD)] = "",
+) -> Response:
+    """Add a day to the party's calendar (an admin of that party): a closure, or a working day."""
+    page = _signed_in_page(request, session)
+    if page is None:
+        return to_login()
+    if not csrf_ok(page.auth, csrf):
+        return page.forbidden(request, EXPIRED)
+    party = party.upper()[:8]
+    try:
+        when = date.fromisoformat(day.strip())
+    except ValueError:
+        return _render_calendar(
+            request, page, party, service.today_utc().year, status_code=422, error=f"Expected a date, got {day!r}."
+        )
+    try:
+        service.add_calendar_entry(session, page.principal, party, when, name=name, working=working == "on")
+        session.commit()
+    except AccessDenied as exc:
+        session.rollback()
+        return page.forbidden(request, str(exc))
+    except (InputError, CalendarError) as exc:
+        session.rollback()
+        return _render_calendar(request, page, party, when.year, status_code=422, error=f"Not added: {exc}.")
+    return RedirectResponse(f"/requests/calendar/{party}?year={when.year}", status_code=303)
+
+
+@router.post("/requests/calendar/{party}/{entry_id}/remove", response_class=HTMLResponse)
+def calendar_remove(
+    request: Request,
+    session: SessionDep,
+    party: str,
+    entry_id: int,
+    csrf: Annotated[str, Form(alias=CSRF_FIELD)] = "",
+) -> Response:
+    """Remove an entry from the party's calendar (an admin of that party)."""
+    page = _signed_in_page(request, session)
+    if page is None:
+        return to_login()
+    if not csrf_ok(page.auth, csrf):
+        return page.forbidden(request, EXPIRED)
+    party = party.upper()[:8]
+    try:
+        service.remove_calendar_entry(session, page.principal, party, entry_id)
+        session.commit()
+    except AccessDenied as exc:
+        session.rollback()
+        return page.forbidden(request, str(exc))
+    except (NotFound, InputError):
+        session.rollback()
+        return page.not_found(request)
+    return RedirectResponse(f"/requests/calendar/{party}", status_code=303)
+
+
+# --- one request ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ActionForm:
+    """One action the user may take now, with the fields it carries and what was entered on a refused try."""
+
+    action: str
+    label: str
+    fields: tuple[str, ...]
+    values: dict[str, str]
+    errors: dict[str, list[str]]
+
+
+def _action_forms(
+    page: Page, record: PriorityRequest, tried: str = "", entered: dict[str, str] | None = None, errors: Any = None
+) -> list[ActionForm]:
+    """A form for each action this user may take in the request's state (the workflow decides which)."""
+    forms = []
+    for action in service.actions_for(page.principal, record):
+        transition: Transition = TRANSITIONS[action]
+        defaults = {
+            "rating": record.rating,
+            "program_symbol": record.program_symbol,
+            "delivery_date": record.delivery_date.isoformat() if record.delivery_date else "",
+            "authorized_signer": record.authorized_signer,
+        }
+        values = {name: defaults.get(name, "") for name in transition.fields}
+        if action == tried:
+            values |= entered or {}
+        forms.append(
+            ActionForm(
+                action,
+                transition.label,
+                (*transition.fields, "note"),
+                values,
+                errors if action == tried and errors else {},
+            )
+        )
+    return forms
+
+
+def _actors(page: Page, events: list[RequestEvent]) -> dict[int, str]:
+    """Who took each transition, as "name (role)": the users behind the events the reader may see."""
+    ids = {event.actor_id for event in events}
+    if not ids:
+        return {}
+    users = page.session.scalars(select(User).where(User.id.in_(ids))).all()
+    return {u.id: f"{u.display_name or u.username} ({', '.join(sorted(r.role for r in u.role_rows))})" for u in users}
+
+
+def _days_left(calendar: WorkingCalendar, due: date | None, today: date) -> int | None:
+    return None if due is None else working_days_between(today, due, calendar)
+
+
+def _render_request(
+    request: Request,
+    page: Page,
+    request_id: int,
+    *,
+    status_code: int = 200,
+    message: str = "",
+    tried: str = "",
+    entered: dict[str, str] | None = None,
+    errors: dict[str, list[str]] | None = None,
+) -> HTMLResponse:
+    """A request's details, deadlines, history and the action forms of this user."""
+    session, principal = page.session, page.principal
+    try:
+        record = service.get_request(session, principal, request_id)
+        events = service.request_history(session, principal, request_id)
+    except NotFound:
+        return page.not_found(request)
+    today = service.today_utc()
+    calendar = service.calendar_for(session, record.supplier_party)
+    item_link = scenario_name = ""
+    if record.network_id is not None and record.item_node_id:
+        try:
+            get_node(session, principal, record.network_id, record.item_node_id)
+            item_link = f"/networks/{record.network_id}/nodes/{record.item_node_id}"
+        except NotFound:
+            item_link = ""
+    network = session.get(NetworkRecord, record.network_id) if record.network_id is not None else None
+    if record.scenario_pk is not None:
+        try:
+            scenario_name = get_scenario(session, principal, record.scenario_pk).scenario_id
+        except NotFound:
+            scenario_name = ""
+    firms = {f.id: f for f in service.supplier_firms(session, principal, record.supplier_party)}
+    firm = firms.get(record.supplier_organization_id) if record.supplier_organization_id is not None else None
+    history = [{"record": e, "marking": page.label(e)} for e in events]
+    return page.render(
+        request,
+        "requests_detail.html",
+        status_code=status_code,
+        record=record,
+        marking=page.label(record),
+        program=_program(record),
+        overdue=service.is_overdue(record, today),
+        response_left=_days_left(calendar, record.response_due, today),
+        delay_left=_days_left(calendar, record.delay_confirm_due, today),
+        today=today,
+        item_link=item_link,
+        network_name=network.name if network is not None and item_link else "",
+        scenario_name=scenario_name,
+        firm=firm,
+        history=history,
+        actors=_actors(page, events),
+        forms=_action_forms(page, record, tried, entered, errors),
+        message=message,
+        created=request.query_params.get("created") == "1",
+        done=request.query_params.get("done", "")[:32],
+        certification=CERTIFICATION,
+        field_labels=FIELD_LABELS,
+        may_file=_may_file(page),
+    )
+
+
+@router.get("/requests/{request_id}", response_class=HTMLResponse)
+def request_page(request: Request, session: SessionDep, request_id: int) -> Response:
+    """One request: every field, its deadlines, its history and what this user may do with it now."""
+    page = _signed_in_page(request, session)
+    if page is None:
+        return to_login()
+    return _render_request(request, page, request_id)
+
+
+@router.post("/requests/{request_id}/act", response_class=HTMLResponse)
+async def act_submit(request: Request, session: SessionDep, request_id: int) -> Response:
+    """Take an action through the service: the workflow checks state, role, party, fields and the version loaded.
+
+    A stale version answers 409 with the service's message; a refused role or party 403; bad fields
+    422 with the form again and a message per field. Nothing is stored on any refusal.
+    """
+    page = _signed_in_page(request, session)
+    if page is None:
+        return to_login()
+    form = await request.form()
+    text = {key: value for key, value in form.items() if isinstance(value, str)}
+    if not csrf_ok(page.auth, text.get(CSRF_FIELD, "")):
+        return page.forbidden(request, EXPIRED)
+    action = text.get("action", "")[:32]
+    version_text = text.get("version", "")
+    transition = TRANSITIONS.get(action)
+    if transition is None or not (version_text.isdigit() and len(version_text) <= 12):
+        return _render_request(
+            request, page, request_id, status_code=422, message=f"Unknown action {action!r} or version."
+        )
+    entered = {name: text.get(name, "")[:20000] for name in (*transition.fields, "note")}
+    fields: dict[str, Any] = {}
+    for name, value in entered.items():
+        if name == "certified":
+            fields[name] = value == "on"
+        elif value.strip():
+            fields[name] = value
+    try:
+        service.transition(session, page.principal, request_id, action, fields, int(version_text))
+        session.commit()
+    except NotFound:
+        session.rollback()
+        return page.not_found(request)
+    except AccessDenied as exc:
+        session.rollback()
+        return page.forbidden(request, f"Not done: {exc}.")
+    except (RequestConflict, WorkflowError) as exc:
+        session.rollback()
+        return _render_request(request, page, request_id, status_code=409, message=f"Not done: {exc}.")
+    except InputError as exc:
+        session.rollback()
+        return _render_request(
+            request,
+            page,
+            request_id,
+            status_code=422,
+            message=f"Not done: {transition.label} needs the fields marked below.",
+            tried=action,
+            entered=entered,
+            errors=_field_errors(exc.problems),
+        )
+    return RedirectResponse(f"/requests/{request_id}?done={action}", status_code=303)
