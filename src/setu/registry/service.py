@@ -48,6 +48,7 @@ __all__ = [
     "NotFound",
     "Source",
     "add_capability",
+    "capability_counts",
     "create_site",
     "default_marking",
     "delete_capability",
@@ -56,9 +57,11 @@ __all__ = [
     "get_capability",
     "get_site",
     "list_capabilities",
+    "list_firms",
     "list_sites",
     "marking_of",
     "matching_sources",
+    "may_write",
     "source_for",
     "update_capability",
     "update_site",
@@ -129,15 +132,33 @@ def _deny_write(session: Session, principal: Principal, action: str, key: object
     return AccessDenied(reason)
 
 
+def may_write(principal: Principal, org: Organization) -> bool:
+    """Whether ``principal`` may keep ``org``'s registry entries current (pages show write forms only then).
+
+    Parameters
+    ----------
+    principal
+        The would-be writer.
+    org
+        The firm.
+
+    Returns
+    -------
+    bool
+        An ``industry`` user of that firm, or an ``admin`` of its party.
+    """
+    own_firm = "industry" in principal.roles and principal.org_id == org.id
+    own_party = "admin" in principal.roles and principal.party == org.party_code
+    return own_firm or own_party
+
+
 def _check_writer(session: Session, principal: Principal, org: Organization, action: str, key: object) -> None:
     """Refuse (audited) unless ``principal`` may keep ``org``'s registry entries current."""
     try:
         require_role(principal, *WRITE_ROLES)
     except AccessDenied as exc:
         raise _deny_write(session, principal, action, key, str(exc)) from None
-    own_firm = "industry" in principal.roles and principal.org_id == org.id
-    own_party = "admin" in principal.roles and principal.party == org.party_code
-    if not (own_firm or own_party):
+    if not may_write(principal, org):
         reason = (
             f"you may not change the registry entries of {org.name!r}: industry users keep their own firm's "
             "sites, admins those of their own party's firms"
@@ -493,6 +514,8 @@ def list_sites(
     party: str | None = None,
     country: str | None = None,
     text: str = "",
+    code: str | None = None,
+    code_of_conduct: bool = False,
     offset: int = 0,
     limit: int = 100,
 ) -> tuple[list[RegistrySite], int]:
@@ -504,6 +527,10 @@ def list_sites(
         Only sites of this firm, of this party's firms, in this country.
     text
         Case-insensitive text in the site's name or region.
+    code
+        Only sites with a visible capability of this code, or of any code of this family (``MET``).
+    code_of_conduct
+        Only sites of firms in their party's SoSA code of conduct.
     offset, limit
         The page.
 
@@ -524,6 +551,13 @@ def list_sites(
         conditions.append(RegistrySite.country == country.upper())
     if text:
         conditions.append(or_(contains(RegistrySite.name, text), contains(RegistrySite.region, text)))
+    if code:
+        holding = select(Capability.site_id).where(*_capability_conditions(principal), _code_condition(code))
+        conditions.append(RegistrySite.id.in_(holding))
+    if code_of_conduct:
+        conditions.append(
+            RegistrySite.organization_id.in_(select(Organization.id).where(Organization.code_of_conduct.is_(True)))
+        )
     total = session.scalar(select(func.count()).select_from(RegistrySite).where(*conditions)) or 0
     rows = session.scalars(
         select(RegistrySite)
@@ -538,9 +572,42 @@ def list_sites(
         "registry.site.list",
         "registry_site",
         "",
-        details={"organization_id": organization_id, "party": party, "country": country, "text": text, "total": total},
+        details={
+            "organization_id": organization_id,
+            "party": party,
+            "country": country,
+            "text": text,
+            "code": code,
+            "code_of_conduct": code_of_conduct,
+            "total": total,
+        },
     )
     return list(rows), total
+
+
+def list_firms(session: Session, principal: Principal, *, party: str | None = None) -> list[Organization]:
+    """The visible organizations of kind ``firm`` (those the registry holds sites of), by party and name.
+
+    Parameters
+    ----------
+    session
+        The caller's session.
+    principal
+        The reader.
+    party
+        Only this party's firms.
+
+    Returns
+    -------
+    list of Organization
+        The firms.
+    """
+    conditions = [Organization.kind == "firm", visible(Organization.marking_id, principal)]
+    if party:
+        conditions.append(Organization.party_code == party.strip().upper())
+    return list(
+        session.scalars(select(Organization).where(*conditions).order_by(Organization.party_code, Organization.name))
+    )
 
 
 # --- capabilities ---------------------------------------------------------------------------------------
@@ -757,9 +824,7 @@ def list_capabilities(
     if site_id is not None:
         conditions.append(Capability.site_id == site_id)
     if code:
-        wanted = code.strip().upper()
-        family = [c for c in BY_CODE if c.split("-", 1)[0] == wanted]
-        conditions.append(Capability.code.in_(family) if family else Capability.code == wanted)
+        conditions.append(_code_condition(code))
     if material:
         conditions.append(func.lower(Capability.material) == material.strip().lower())
     total = session.scalar(select(func.count()).select_from(Capability).where(*conditions)) or 0
@@ -779,6 +844,41 @@ def list_capabilities(
         details={"site_id": site_id, "code": code, "material": material, "total": total},
     )
     return list(rows), total
+
+
+def _code_condition(code: str) -> ColumnElement[bool]:
+    """A capability of this code, or of any code of this family."""
+    wanted = code.strip().upper()
+    family = [c for c in BY_CODE if c.split("-", 1)[0] == wanted]
+    return Capability.code.in_(family) if family else Capability.code == wanted
+
+
+def capability_counts(session: Session, principal: Principal, site_ids: Collection[int]) -> dict[int, int]:
+    """How many capabilities the reader may see at each of ``site_ids``, counted in SQL.
+
+    Parameters
+    ----------
+    session
+        The caller's session.
+    principal
+        The reader.
+    site_ids
+        Sites (ids of sites the reader may not see count 0).
+
+    Returns
+    -------
+    dict[int, int]
+        Site id -> visible capabilities (every id of ``site_ids`` is a key).
+    """
+    counts = dict.fromkeys(site_ids, 0)
+    if counts:
+        rows = session.execute(
+            select(Capability.site_id, func.count())
+            .where(*_capability_conditions(principal), Capability.site_id.in_(list(counts)))
+            .group_by(Capability.site_id)
+        ).all()
+        counts.update({site_id: int(n) for site_id, n in rows})
+    return counts
 
 
 # --- sources --------------------------------------------------------------------------------------------
