@@ -75,8 +75,9 @@ ICS_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _spec(session: Session, principal: Principal, marking: MarkingIn) -> MarkingSpec:
-    """The marking a request asks for, checked (unknown parties, groups, organizations are bad input)."""
+def _spec(session: Session, principal: Principal, marking: MarkingIn, action: str) -> MarkingSpec:
+    """The marking a write asks for, checked after the writer's role (so a reader gets 403, not 422)."""
+    fw.require_writer(session, principal, action)
     return upload_marking(
         session,
         principal,
@@ -244,7 +245,7 @@ def get_pillars(
 @router.post("/pillars", status_code=201, responses=WRITE)
 def post_pillar(auth: AuthDep, session: SessionDep, marker: MarkerDep, body: PillarIn) -> PillarOut:
     """Add a pillar (admin or desk officer)."""
-    spec = _spec(session, auth.principal, body.marking)
+    spec = _spec(session, auth.principal, body.marking, "framework.pillar.create")
     row = fw.create_pillar(
         session, auth.principal, code=body.code, name=body.name, description=body.description, marking=spec
     )
@@ -284,7 +285,7 @@ def get_bodies(
 @router.post("/bodies", status_code=201, responses=WRITE)
 def post_body(auth: AuthDep, session: SessionDep, marker: MarkerDep, body: BodyIn) -> BodyOut:
     """Add a body (admin or desk officer); a working group names the body it reports to."""
-    spec = _spec(session, auth.principal, body.marking)
+    spec = _spec(session, auth.principal, body.marking, "framework.body.create")
     row = fw.create_body(
         session,
         auth.principal,
@@ -330,7 +331,7 @@ def get_meetings(
 @router.post("/meetings", status_code=201, responses=WRITE)
 def post_meeting(auth: AuthDep, session: SessionDep, marker: MarkerDep, body: MeetingIn) -> MeetingOut:
     """Record a meeting of a body (admin or desk officer)."""
-    spec = _spec(session, auth.principal, body.marking)
+    spec = _spec(session, auth.principal, body.marking, "framework.meeting.create")
     row = fw.create_meeting(
         session,
         auth.principal,
@@ -373,7 +374,7 @@ def get_decisions(
 @router.post("/decisions", status_code=201, responses=WRITE)
 def post_decision(auth: AuthDep, session: SessionDep, marker: MarkerDep, body: DecisionIn) -> DecisionOut:
     """Record a decision taken at a meeting (admin or desk officer)."""
-    spec = _spec(session, auth.principal, body.marking)
+    spec = _spec(session, auth.principal, body.marking, "framework.decision.create")
     row = fw.create_decision(session, auth.principal, meeting_id=body.meeting_id, text=body.text, marking=spec)
     out = decisions_out(marker, [row])[0]
     session.commit()
@@ -456,7 +457,7 @@ def get_actions_calendar(auth: AuthDep, session: SessionDep, status: Statuses = 
 @router.post("/actions", status_code=201, responses=WRITE)
 def post_action(auth: AuthDep, session: SessionDep, marker: MarkerDep, body: ActionIn) -> ActionOut:
     """Add an action item (admin or desk officer)."""
-    spec = _spec(session, auth.principal, body.marking)
+    spec = _spec(session, auth.principal, body.marking, "framework.action.create")
     row = fw.create_action(
         session,
         auth.principal,
@@ -541,7 +542,7 @@ def get_projects(
 @router.post("/projects", status_code=201, responses=WRITE)
 def post_project(auth: AuthDep, session: SessionDep, marker: MarkerDep, body: ProjectIn) -> ProjectOut:
     """Add a project (admin or desk officer), linked to a program and a network you may see."""
-    spec = _spec(session, auth.principal, body.marking)
+    spec = _spec(session, auth.principal, body.marking, "framework.project.create")
     row = fw.create_project(
         session,
         auth.principal,
