@@ -116,20 +116,20 @@ class CapabilityForm:
             "code": self.code,
             "material": self.material,
             "capacity": _number(self.errors, "capacity", self.capacity),
-            "committed": _number(self.errors, "committed", self.committed),
+            "committed": _number(self.errors, "committed", self.committed, empty=0.0),
             "unit": self.unit,
-            "lead_time_weeks": _number(self.errors, "lead_time_weeks", self.lead_time_weeks),
-            "qualification_weeks": _number(self.errors, "qualification_weeks", self.qualification_weeks),
+            "lead_time_weeks": _number(self.errors, "lead_time_weeks", self.lead_time_weeks, empty=0.0),
+            "qualification_weeks": _number(self.errors, "qualification_weeks", self.qualification_weeks, empty=0.0),
             "notes": self.notes,
         }
 
 
-def _number(errors: dict[str, str], name: str, text: str, *, optional: bool = False) -> Any:
-    """``text`` as a number, ``None`` when empty and optional; a field error otherwise."""
+def _number(errors: dict[str, str], name: str, text: str, *, optional: bool = False, empty: float | None = None) -> Any:
+    """``text`` as a number; when empty ``None`` if optional, else ``empty`` if given, else a field error."""
     text = text.strip()
     if not text:
-        if optional:
-            return None
+        if optional or empty is not None:
+            return empty
         errors[name] = "enter a number"
         return 0.0
     try:
