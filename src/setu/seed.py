@@ -151,7 +151,7 @@ def seed_demo(factory: sessionmaker[Session]) -> list[SeededUser]:
         importer = principal_of(get_user(session, "in.admin"))
         owners = {key: (orgs[name].id, orgs[name].party_code) for key, name in PROPRIETARY.items()}
         network = build_demo_network()
-        import_network(
+        stored = import_network(
             session,
             importer,
             network,
@@ -162,6 +162,9 @@ def seed_demo(factory: sessionmaker[Session]) -> list[SeededUser]:
             node_markings=demo_markings(network, owners),
             operator=OPERATOR,
         )
+        from setu.framework.seed import seed_framework
+
+        seed_framework(session, network_id=stored.id, operator=OPERATOR)
         return users
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from sqlalchemy.orm import Session
 
 from setu.deps import AuthDep, Marker, MarkerDep, SessionDep
@@ -498,20 +498,17 @@ def patch_action(
     Send the ``version`` you last read: if the item changed since, nothing is written and the
     answer is 409. Setting ``done`` records today (UTC) as the completion date.
     """
-    try:
-        row = fw.update_action(
-            session,
-            auth.principal,
-            action_id,
-            version=body.version,
-            status=body.status,
-            due_on=body.due_on,
-            title=body.title,
-            owner=body.owner,
-            notes=body.notes,
-        )
-    except fw.StaleVersion as exc:
-        raise HTTPException(status_code=409, detail=str(exc)) from None
+    row = fw.update_action(
+        session,
+        auth.principal,
+        action_id,
+        version=body.version,
+        status=body.status,
+        due_on=body.due_on,
+        title=body.title,
+        owner=body.owner,
+        notes=body.notes,
+    )  # a stale version raises StaleVersion, a Conflict: answered 409
     out = actions_out(marker, [row], fw.today_utc())[0]
     session.commit()
     return out

@@ -20,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from setu.accounts.errors import AccessDenied
 from setu.accounts.service import require_role
 from setu.audit.log import record
-from setu.errors import InputError, Problem, SetuError
+from setu.errors import Conflict, InputError, Problem
 from setu.models.accounts import User
 from setu.models.base import Marked, Marking, utcnow
 from setu.models.framework import ACTION_STATUSES, BODY_KINDS, ActionItem, Body, Decision, Meeting, Pillar, Project
@@ -53,7 +53,7 @@ _WIDTHS = {
 }
 
 
-class StaleVersion(SetuError):
+class StaleVersion(Conflict):
     """An update named a version of an action item that is no longer the stored one (answered 409).
 
     Parameters
