@@ -375,3 +375,5 @@ def test_what_if_page_shows_the_services_answer(reg: tuple[Api, RegistryWorld]) 
     assert {name for _id, name in SOURCE_ROW.findall(alternates)} == {"HAL Nashik", "GE Lynn"}
     assert not any(word in alternates for word in (*HIDDEN, "PROPRIETARY", "IN ONLY"))
     assert client.get("/registry/what-if", params={"scenario": 999_999}).status_code == 404
+    assert client.get("/registry/what-if", params={"scenario": "x1"}).status_code == 404
+    assert "scenario library" in client.get("/registry/what-if").text

@@ -708,7 +708,7 @@ def what_if_page(
     request: Request,
     session: SessionDep,
     state: StateDep,
-    scenario: Annotated[int | None, Query()] = None,
+    scenario: Annotated[str, Query(max_length=20)] = "",
     party: Annotated[str, Query(max_length=8)] = "",
 ) -> Response:
     """The registry sites able to replace what a stored scenario loses, ranked, each with a what-if form."""
@@ -716,7 +716,10 @@ def what_if_page(
     if auth is None:
         return to_login()
     page = Page(session, auth)
-    return _what_if_page(request, page, state.settings.concern_countries, scenario, party)
+    if scenario and not scenario.isdigit():
+        return page.not_found(request)
+    pk = int(scenario) if scenario else None
+    return _what_if_page(request, page, state.settings.concern_countries, pk, party)
 
 
 @router.post("/registry/what-if", response_class=HTMLResponse)
