@@ -131,8 +131,12 @@ def test_overview_numbers_are_the_services_posture_and_national_items_stay_natio
         assert "RESTRICTED // REL TO IN, US" in overdue
         # The bodies as a tree: the working groups sit inside the Defence Policy Group's item.
         dpg = _id_of(site, Body, Body.name, "Defence Policy Group")
-        tree = html[html.index(f'data-body="{dpg}"') : html.index('id="projects-title"')]
+        indus = _id_of(site, Body, Body.name, "INDUS-X")
+        tree = html[html.index(f'data-body="{dpg}"') : html.index(f'data-body="{indus}"')]
         assert "Military Cooperation Group" in tree and "Defense Technology and Trade Initiative" in tree
+        # A working group's item opens before the policy group's item closes: nested, not a sibling.
+        items = re.sub(r'<ul class="fw-meetings">.*?</ul>', "", tree, flags=re.S)
+        assert items.index('<li data-body="') < items.index("</li>")
         assert "Defence Policy Group (illustrative meeting)" in tree
         # Projects link their network only where the reader sees it.
         projects = html[html.index('id="projects-title"') :]
