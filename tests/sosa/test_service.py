@@ -379,3 +379,27 @@ def test_withdraw_and_decline_are_final(sessions: sessionmaker[Session], world: 
     for request_id, version in ((withdrawn, 3), (declined, 4)):
         with transaction(sessions) as session, pytest.raises(WorkflowError, match=r"nothing \(it is final\)"):
             service.transition(session, IN_DESK, request_id, "escalate", {"reason": "x"}, version)
+
+
+def test_a_rejection_taken_up_puts_the_order_back_with_a_fresh_deadline(
+    sessions: sessionmaker[Session], world: dict[str, int]
+) -> None:
+    request_id = new_request(sessions, rating="DX")
+    with transaction(sessions) as session:
+        advance(session, request_id, TO_ORDER)
+        first_due = session.get_one(PriorityRequest, request_id).response_due
+        advance(session, request_id, [(US_DESK, "reject", {"reason": "line full", "earliest_date": "2026-12-01"})])
+        # Special priorities assistance (15 CFR 700.50): the requester escalates the rejection.
+        advance(session, request_id, [(IN_DESK, "escalate", {"reason": "the date conflicts with no earlier order"})])
+        request = session.get_one(PriorityRequest, request_id)
+        assert (request.state, request.escalated_from) == ("ESCALATED", "REJECTED")
+        version = request.version
+        resolved = service.transition(session, US_DESK, request_id, "resolve", {}, version, today=date(2025, 10, 20))
+        assert resolved.state == "RATED_ORDER_ISSUED" and resolved.received_on == date(2025, 10, 20)
+        assert resolved.response_due is not None and first_due is not None and resolved.response_due > first_due
+        assert transitions(session, request_id)[-3:] == [
+            ("RATED_ORDER_ISSUED", "REJECTED"),
+            ("REJECTED", "ESCALATED"),
+            ("ESCALATED", "RATED_ORDER_ISSUED"),
+        ]
+        assert {"accept", "reject"} <= set(service.actions_for(US_DESK, resolved))

@@ -65,6 +65,8 @@ ALLOWED: dict[tuple[str, str], tuple[str, set[str]]] = {
     ("IN_PERFORMANCE", "deliver"): ("DELIVERED", SUPPLIER),
     ("DELAYED", "deliver"): ("DELIVERED", SUPPLIER),
     **{(state, "escalate"): ("ESCALATED", REQUESTER) for state in OPEN},
+    # A rejection is taken up by special priorities assistance (15 CFR 700.50).
+    ("REJECTED", "escalate"): ("ESCALATED", REQUESTER),
     ("ESCALATED", "resolve"): ("<back>", SUPPLIER_GOV),
 }
 
@@ -114,6 +116,8 @@ def test_resolve_returns_to_the_state_escalated_from() -> None:
     for state in OPEN:
         transition = check("ESCALATED", "resolve", ACTORS["us-desk"], PARTIES)
         assert target_of(transition, state) == state
+    # A rejection taken up and resolved puts the rated order back before the firm.
+    assert target_of(check("ESCALATED", "resolve", ACTORS["us-desk"], PARTIES), "REJECTED") == "RATED_ORDER_ISSUED"
 
 
 def test_unknown_action_names_the_known_ones() -> None:

@@ -1,4 +1,4 @@
-"""Issue 5 in a real browser: India files a DX request, escalates it, the U.S. rejects it, the log verifies."""
+"""Issue 5 in a real browser: India files a DX request, the U.S. rejects it, India escalates, the log verifies."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def server(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[str]:
         accounts.configure_hasher()
 
 
-def test_india_files_and_escalates_a_dx_request_the_us_rejects_it_and_the_log_verifies(
+def test_india_files_a_dx_request_the_us_rejects_it_india_escalates_and_the_log_verifies(
     server: str, sessions: sessionmaker[Session]
 ) -> None:
     from playwright.sync_api import expect, sync_playwright
@@ -130,21 +130,8 @@ def test_india_files_and_escalates_a_dx_request_the_us_rejects_it_and_the_log_ve
             issue.get_by_label("The order carries the certification").check()
             act("Issue order", "RATED_ORDER_ISSUED")
             expect(page.get_by_test_id("deadlines")).to_contain_text("working days left on US's calendar")
-            log_out()
 
-            # The firm has not answered: India's desk officer escalates for special priorities assistance.
-            # (REJECTED is final in the workflow, so escalation is possible only while the order is open.)
-            log_in("in-desk")
-            page.goto(request_url)
-            escalate = page.get_by_test_id("action-escalate")
-            escalate.get_by_label("Reason").fill("The line stops in March; we need assistance under 700.50.")
-            act("Escalate", "ESCALATED")
-            log_out()
-
-            # The U.S. desk officer resolves the escalation, then rejects the order with the earliest date.
-            log_in("us-desk")
-            page.goto(request_url)
-            act("Resolve", "RATED_ORDER_ISSUED")
+            # The U.S. desk officer rejects the order, offering the earliest date the firm can meet.
             reject = page.get_by_test_id("action-reject")
             reject.get_by_label("Reason").fill("Furnace rebuild: no capacity before next year.")
             reject.get_by_label("Earliest date the firm can meet").fill(EARLIEST)
@@ -153,20 +140,23 @@ def test_india_files_and_escalates_a_dx_request_the_us_rejects_it_and_the_log_ve
             assert page.get_by_test_id("no-actions").count() == 1
             log_out()
 
-            # India sees the rejection, its earliest date and the whole history; nothing is left to do.
+            # India sees the rejection and its earliest date, and escalates for special priorities assistance.
             log_in("in-desk")
             page.goto(request_url)
             expect(page.get_by_test_id("reason")).to_contain_text("Furnace rebuild")
-            expect(page.get_by_test_id("no-actions")).to_contain_text("final")
+            expect(page.get_by_test_id("earliest")).to_have_text(EARLIEST)
+            escalate = page.get_by_test_id("action-escalate")
+            escalate.get_by_label("Reason").fill("The line stops in March; we need assistance under 700.50.")
+            act("Escalate", "ESCALATED")
             history = page.get_by_test_id("history")
-            expect(history.locator("tbody tr")).to_have_count(7)
+            expect(history.locator("tbody tr")).to_have_count(6)
             for state in (
                 "SUBMITTED",
                 "UNDER_DETERMINATION",
                 "AUTHORIZED",
                 "RATED_ORDER_ISSUED",
-                "ESCALATED",
                 "REJECTED",
+                "ESCALATED",
             ):
                 expect(history).to_contain_text(state)
             log_out()
@@ -174,7 +164,7 @@ def test_india_files_and_escalates_a_dx_request_the_us_rejects_it_and_the_log_ve
             # Each party's auditor sees its side's transitions in the log, and the log verifies.
             for auditor, actions in (
                 ("in-auditor", ["escalate", "submit"]),
-                ("us-auditor", ["reject", "resolve", "issue_order", "authorize", "begin_determination"]),
+                ("us-auditor", ["reject", "issue_order", "authorize", "begin_determination"]),
             ):
                 log_in(auditor)
                 page.get_by_role("navigation", name="Main").get_by_role("link", name="Audit").click()
@@ -204,9 +194,8 @@ def test_india_files_and_escalates_a_dx_request_the_us_rejects_it_and_the_log_ve
                 "begin_determination",
                 "authorize",
                 "issue_order",
-                "escalate",
-                "resolve",
                 "reject",
+                "escalate",
             ]
             assert external == [] and errors == []
 

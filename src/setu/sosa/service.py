@@ -36,6 +36,7 @@ from setu.sosa.calendar import WorkingCalendar, add_working_days, known_country
 from setu.sosa.workflow import (
     DELAY_CONFIRM_DAYS,
     GOVERNMENT_ROLES,
+    REOPENED_ON_RESOLUTION,
     RATING_RANK,
     RESPONSE_DAYS,
     TRANSITIONS,
@@ -699,8 +700,10 @@ def _apply(
         for name in ("rating", "program_symbol", "delivery_date", "authorized_signer", "certified"):
             if name in fields:
                 setattr(request, name, fields[name])
-    if action == "issue_order":
-        # The firm receives the order the day it is issued; its clock runs on its own party's calendar.
+    reissued = action == "resolve" and request.escalated_from in REOPENED_ON_RESOLUTION
+    if action == "issue_order" or reissued:
+        # The firm receives the order the day it is issued (or put back before it after a rejection was taken
+        # up); its clock runs on its own party's calendar.
         request.received_on = today
         request.response_due = add_working_days(today, RESPONSE_DAYS[request.rating], calendar)
         deadlines = {"received_on": today.isoformat(), "response_due": request.response_due.isoformat()}

@@ -33,8 +33,13 @@ Side = Literal["requesting", "supplier"]
 
 FINAL_STATES = frozenset({"DECLINED", "REJECTED", "DELIVERED", "WITHDRAWN"})
 """States a request never leaves."""
-ESCALATABLE_STATES = frozenset(REQUEST_STATES) - FINAL_STATES - {"DRAFT", "ESCALATED"}
-"""Open states a request may be escalated from (a draft has not reached the other party yet)."""
+ESCALATABLE_STATES = (frozenset(REQUEST_STATES) - FINAL_STATES - {"DRAFT", "ESCALATED"}) | {"REJECTED"}
+"""States a request may be escalated from: every open one but a draft (it has not reached the other party
+yet), and a rejected rated order, since special priorities assistance is how a requester takes up a
+rejection (15 CFR 700.50)."""
+REOPENED_ON_RESOLUTION = {"REJECTED": "RATED_ORDER_ISSUED"}
+"""Where ``resolve`` takes a request escalated from a final state: a rejection taken up by special priorities
+assistance puts the rated order back before the firm, which answers again on a fresh deadline."""
 GOVERNMENT_ROLES = frozenset({"desk_officer", "admin"})
 """Roles that act for their party's government."""
 FIRM_ROLE = "industry"
@@ -281,8 +286,8 @@ def check(state: str, action: str, actor: Actor, parties: Parties) -> Transition
 
 
 def target_of(transition: Transition, escalated_from: str) -> str:
-    """The state ``transition`` leads to (``resolve`` returns to the state escalated from)."""
-    return transition.target or escalated_from
+    """The state ``transition`` leads to (``resolve`` returns to the state escalated from, or reopens it)."""
+    return transition.target or REOPENED_ON_RESOLUTION.get(escalated_from, escalated_from)
 
 
 # --- fields ---------------------------------------------------------------------------------------------
