@@ -36,8 +36,8 @@ from setu.sosa.calendar import WorkingCalendar, add_working_days, known_country
 from setu.sosa.workflow import (
     DELAY_CONFIRM_DAYS,
     GOVERNMENT_ROLES,
-    REOPENED_ON_RESOLUTION,
     RATING_RANK,
+    REOPENED_ON_RESOLUTION,
     RESPONSE_DAYS,
     TRANSITIONS,
     Actor,
