@@ -14,6 +14,7 @@ from api.test_server import serve_in_thread
 from networks.world import build_world
 from setu.accounts.service import get_user, principal_of
 from setu.db import transaction
+from setu.framework.seed import seed_framework
 from setu.network.model import Network
 from setu.runs.service import create_scenario, execute_run, start_run
 from setu.stress.scenarios import Scenario
@@ -35,6 +36,7 @@ def server(engine: Engine, sessions: sessionmaker[Session], world: Network) -> I
         principal = principal_of(get_user(session, "in-analyst"))
         stored = create_scenario(session, principal, 1, Scenario(id="forge", nodes=("T3_19",), ttr=30.0, kind="custom"))
         runs = [start_run(session, principal, 1, [stored.id]).id, start_run(session, principal, 1, "sweep").id]
+        seed_framework(session, network_id=1)
     for run_id in runs:
         execute_run(sessions, run_id, principal)
     with serve_in_thread(engine) as url:
@@ -72,6 +74,8 @@ def test_main_pages_have_no_wcag_a_or_aa_violations(server: str) -> None:
             for username, paths in (
                 ("in-analyst", ["/", "/networks", "/networks/1", "/networks/1/nodes/T2_7", "/networks/1/map"]),
                 ("in-analyst", ["/scenarios?network=1", "/runs", "/runs/1", "/runs/2", "/import"]),
+                ("in-analyst", ["/requests", "/registry", "/registry/codes", "/registry/sources?material=superalloy"]),
+                ("in-analyst", ["/framework", "/framework/actions", "/framework/actions/1"]),
                 ("auditor", ["/audit"]),
             ):
                 page.context.clear_cookies()
@@ -87,7 +91,7 @@ def test_main_pages_have_no_wcag_a_or_aa_violations(server: str) -> None:
                     link = page.locator("a[href*='/explain']").first.get_attribute("href")
                     assert link
                     check(link)
-            assert len(found) == 13
+            assert len(found) == 20
             assert {path: problems for path, problems in found.items() if problems} == {}
             # The check can fail: grey text on white is reported.
             page.evaluate(
