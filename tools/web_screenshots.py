@@ -22,7 +22,7 @@ from playwright.sync_api import Page, sync_playwright
 from setu.api import create_app
 from setu.db import make_engine, prepare, session_factory
 from setu.deps import ApiSettings
-from setu.seed import seed_demo, seed_demo_runs
+from setu.seed import seed_demo, seed_demo_registry, seed_demo_requests, seed_demo_runs
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -59,6 +59,8 @@ def main(out_dir: Path) -> None:
         factory = session_factory(engine)
         passwords = {user.username: user.password for user in seed_demo(factory)}
         seed_demo_runs(factory)
+        seed_demo_registry(factory)
+        seed_demo_requests(factory)
         port = _port()
         settings = ApiSettings.from_env()
         server = uvicorn.Server(uvicorn.Config(create_app(engine, settings=settings), port=port, log_level="warning"))
@@ -91,6 +93,25 @@ def main(out_dir: Path) -> None:
                     page.goto(base + path)
                     page.wait_for_load_state("networkidle")
                     page.screenshot(path=str(out_dir / name), full_page=full)
+                    print(f"{out_dir / name}  <- {path}")
+                scenarios = httpx.get(f"{base}/scenarios?network={network}", cookies=_cookies(page)).text
+                mitigate = re.search(r'forge-fire</td>.*?href="(/registry/what-if\?scenario=\d+)"', scenarios, re.S)
+                more = [("web-registry.png", "/registry"), ("web-framework.png", "/framework")]
+                if mitigate:
+                    more.append(("web-what-if.png", mitigate.group(1)))
+                for name, path in more:
+                    page.goto(base + path)
+                    page.screenshot(path=str(out_dir / name), full_page=False)
+                    print(f"{out_dir / name}  <- {path}")
+                page.context.clear_cookies()
+                _log_in(page, base, "in.desk", passwords["in.desk"])
+                board = httpx.get(f"{base}/requests", cookies=_cookies(page)).text
+                request = re.search(r'href="(/requests/\d+)"', board)
+                for name, path in [("web-requests.png", "/requests")] + (
+                    [("web-request.png", request.group(1))] if request else []
+                ):
+                    page.goto(base + path)
+                    page.screenshot(path=str(out_dir / name), full_page=False)
                     print(f"{out_dir / name}  <- {path}")
                 page.context.clear_cookies()
                 _log_in(page, base, "in.auditor", passwords["in.auditor"])

@@ -216,6 +216,12 @@ REGISTRY_FIRMS = {
     "General Dynamics Land Systems": ("General Dynamics",),
     "Boeing Defense": ("Boeing",),
 }
+# Partner capabilities the demo network does not use yet, so the mitigation what-if has candidates
+# (illustrative: firm, site, country, material, material class, capacity per week, committed, qualification weeks).
+PARTNER_CAPABILITIES = (
+    ("Mishra Dhatu Nigam (MIDHANI)", "IN-MDN-HYD-FORGE", "IN", "rotor_disc", "superalloy", 6.0, 2.0, 26.0),
+    ("Bharat Electronics (BEL)", "IN-BEL-BLR-FAB", "IN", "fpga_die", "semiconductor", 400.0, 250.0, 30.0),
+)
 COMMITTED_SHARE = 0.8
 """Illustrative: each demo site has 20% of its capacity free for partner orders."""
 QUALIFICATION_WEEKS = 12.0
@@ -271,6 +277,28 @@ def seed_demo_registry(factory: sessionmaker[Session]) -> int:
                     qualification_weeks=QUALIFICATION_WEEKS,
                 )
                 stored += 1
+        for firm_name, site_name, country, material, material_class, capacity, committed, weeks in PARTNER_CAPABILITIES:
+            firm = firms.get(firm_name)
+            codes = codes_for(material, material_class)
+            if firm is None or not codes:
+                continue
+            admin = admins[firm.party_code]
+            key = (firm.id, site_name)
+            if key not in sites:
+                sites[key] = create_site(session, admin, firm.id, name=site_name, country=country).id
+            add_capability(
+                session,
+                admin,
+                sites[key],
+                code=codes[0].code,
+                material=material,
+                capacity=capacity,
+                committed=committed,
+                unit="units/week",
+                lead_time_weeks=LEAD_TIME_WEEKS,
+                qualification_weeks=weeks,
+            )
+            stored += 1
     return stored
 
 
