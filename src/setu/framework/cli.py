@@ -120,7 +120,8 @@ def actions(
         owners = fw.org_names(session, specs.values())
         table = Table(title=f"{len(rows)} action items{' overdue' if overdue else ''} on {day.isoformat()}")
         for column in ("id", "due", "status", "late", "title", "owner", "body", "marking"):
-            table.add_column(column, justify="right" if column in ("id", "late") else "left")
+            # On a narrow terminal a date or status folds onto a second line rather than losing its end.
+            table.add_column(column, justify="right" if column in ("id", "late") else "left", overflow="fold")
         for row in rows:
             late = fw.days_overdue(row.due_on, day) if fw.is_overdue(row.status, row.due_on, day) else 0
             table.add_row(

@@ -85,7 +85,8 @@ def _day(value: str, option: str) -> date | None:
 def _table(rows: list[PriorityRequest], title: str, today: date | None) -> Table:
     table = Table(title=title, title_justify="left")
     for column in ("id", "reference", "rating", "state", "from", "to", "title", "response due", "overdue"):
-        table.add_column(column)
+        # On a narrow terminal a reference or state folds onto a second line rather than losing its end.
+        table.add_column(column, overflow="fold")
     for row in rows:
         due = row.delay_confirm_due if row.state == "DELAYED" else row.response_due
         table.add_row(
