@@ -20,7 +20,7 @@ from setu.models.framework import ACTION_STATUSES, ActionItem, Body, Meeting
 from setu.networks.service import MAX_LIMIT, MarkingError, NotFound, release_parties, upload_marking
 from setu.schemas import MAX_ID
 from setu.sharing.markings import LEVEL_OF, LEVELS, MarkingSpec
-from setu.web.pages import CSRF_FIELD, PAGE_SIZE, Page, csrf_ok, signed_in, to_login
+from setu.web.pages import CSRF_FIELD, PAGE_SIZE, Page, csrf_ok, signed_in_page, to_login
 
 router = APIRouter(include_in_schema=False)
 
@@ -34,11 +34,6 @@ OVERVIEW_MEETINGS = 100
 Id = Annotated[str, Form(max_length=12)]
 Text = Annotated[str, Form(max_length=300)]
 LongText = Annotated[str, Form(max_length=20000)]
-
-
-def _page(request: Request, session: SessionDep) -> Page | None:
-    auth = signed_in(request, session)
-    return None if auth is None else Page(session, auth)
 
 
 def may_write(page: Page) -> bool:
@@ -275,7 +270,7 @@ def _render_overview(
 @router.get("/framework", response_class=HTMLResponse)
 def overview_page(request: Request, session: SessionDep) -> Response:
     """The framework at a glance: each pillar's posture, the bodies, the projects and the overdue items."""
-    page = _page(request, session)
+    page = signed_in_page(request, session)
     if page is None:
         return to_login()
     return _render_overview(request, page)
@@ -296,7 +291,7 @@ def create_meeting_submit(
     csrf: Annotated[str, Form(alias=CSRF_FIELD)] = "",
 ) -> Response:
     """Record a meeting of a body (admins and desk officers); on a problem the overview again with the form."""
-    page = _page(request, session)
+    page = signed_in_page(request, session)
     if page is None:
         return to_login()
     if not csrf_ok(page.auth, csrf):
@@ -360,7 +355,7 @@ def actions_page(
     page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
 ) -> Response:
     """The visible action items, earliest due first, filtered and paged."""
-    page = _page(request, session)
+    page = signed_in_page(request, session)
     if page is None:
         return to_login()
     today = fw.today_utc()
@@ -460,7 +455,7 @@ def new_action_page(
     body: Annotated[str, Query(max_length=12)] = "",
 ) -> Response:
     """The form for a new action item (admins and desk officers); ``meeting``, ``decision``, ``body`` preselect."""
-    page = _page(request, session)
+    page = signed_in_page(request, session)
     if page is None:
         return to_login()
     if not may_write(page):
@@ -488,7 +483,7 @@ def create_action_submit(
     csrf: Annotated[str, Form(alias=CSRF_FIELD)] = "",
 ) -> Response:
     """Store a new action item through the service; on any problem the form again with a message per field."""
-    page = _page(request, session)
+    page = signed_in_page(request, session)
     if page is None:
         return to_login()
     if not csrf_ok(page.auth, csrf):
@@ -581,7 +576,7 @@ def _render_action(
 @router.get("/framework/actions/{action_id}", response_class=HTMLResponse)
 def action_page(request: Request, session: SessionDep, action_id: int) -> Response:
     """One action item: its details, what it links to, and for writers the form to change it."""
-    page = _page(request, session)
+    page = signed_in_page(request, session)
     if page is None:
         return to_login()
     return _render_action(request, page, action_id)
@@ -601,7 +596,7 @@ def update_action_submit(
     csrf: Annotated[str, Form(alias=CSRF_FIELD)] = "",
 ) -> Response:
     """Change an action item with the version the form was loaded at (the service refuses a stale one: 409)."""
-    page = _page(request, session)
+    page = signed_in_page(request, session)
     if page is None:
         return to_login()
     if not csrf_ok(page.auth, csrf):
@@ -702,7 +697,7 @@ def _render_meeting(
 @router.get("/framework/meetings/{meeting_id}", response_class=HTMLResponse)
 def meeting_page(request: Request, session: SessionDep, meeting_id: int) -> Response:
     """A meeting with its decisions and the action items raised from them."""
-    page = _page(request, session)
+    page = signed_in_page(request, session)
     if page is None:
         return to_login()
     return _render_meeting(request, page, meeting_id)
@@ -720,7 +715,7 @@ def create_decision_submit(
     csrf: Annotated[str, Form(alias=CSRF_FIELD)] = "",
 ) -> Response:
     """Record a decision taken at the meeting (admins and desk officers)."""
-    page = _page(request, session)
+    page = signed_in_page(request, session)
     if page is None:
         return to_login()
     if not csrf_ok(page.auth, csrf):

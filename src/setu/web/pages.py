@@ -37,6 +37,12 @@ def signed_in(request: Request, session: Session) -> Authenticated | None:
     return Authenticated(user, principal_of(user), token, "cookie")
 
 
+def signed_in_page(request: Request, session: Session) -> Page | None:
+    """A page for the request's signed-in user, or None when the browser must sign in first."""
+    auth = signed_in(request, session)
+    return None if auth is None else Page(session, auth)
+
+
 def to_login() -> RedirectResponse:
     """Where a signed-out browser goes."""
     return RedirectResponse("/login", status_code=303)

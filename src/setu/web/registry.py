@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -154,6 +155,28 @@ def _problems(errors: dict[str, str], exc: SetuError, default: str) -> None:
 
 
 # --- the site list -------------------------------------------------------------------------------------
+
+
+def _saved(
+    request: Request, page: Page, errors: dict[str, str], work: Callable[[], object], done: str
+) -> Response | None:
+    """Run one registry write and commit it: the redirect to ``done``, or the 404 or 403 page.
+
+    None when the service found the fields wrong: its problems are added to ``errors`` and nothing is
+    stored, so the caller shows its form again.
+    """
+    try:
+        work()
+        page.session.commit()
+        return RedirectResponse(done, status_code=303)
+    except NotFound:
+        return page.not_found(request)
+    except AccessDenied as exc:
+        return page.forbidden(request, str(exc))
+    except SetuError as exc:
+        page.session.rollback()
+        _problems(errors, exc, "form")
+        return None
 
 
 def _writable_firms(page: Page) -> list[Organization]:
@@ -396,17 +419,15 @@ def site_edit(
     form = SiteForm("", name, country, region, latitude, longitude, chokepoints, proprietary)
     values = form.fields()
     if not form.errors:
-        try:
-            service.update_site(session, auth.principal, site_id, values, proprietary=proprietary)
-            session.commit()
-            return RedirectResponse(f"/registry/sites/{site_id}?saved=site", status_code=303)
-        except NotFound:
-            return page.not_found(request)
-        except AccessDenied as exc:
-            return page.forbidden(request, str(exc))
-        except SetuError as exc:
-            session.rollback()
-            _problems(form.errors, exc, "form")
+        done = _saved(
+            request,
+            page,
+            form.errors,
+            lambda: service.update_site(session, auth.principal, site_id, values, proprietary=proprietary),
+            f"/registry/sites/{site_id}?saved=site",
+        )
+        if done is not None:
+            return done
     return _site_page(request, page, site_id, site_form=form, status_code=422)
 
 
@@ -437,17 +458,15 @@ def capability_add(
     form = CapabilityForm(code, material, capacity, committed, unit, lead_time_weeks, qualification_weeks, notes)
     values = form.fields()
     if not form.errors:
-        try:
-            service.add_capability(session, auth.principal, site_id, **values)
-            session.commit()
-            return RedirectResponse(f"/registry/sites/{site_id}?saved=capability", status_code=303)
-        except NotFound:
-            return page.not_found(request)
-        except AccessDenied as exc:
-            return page.forbidden(request, str(exc))
-        except SetuError as exc:
-            session.rollback()
-            _problems(form.errors, exc, "form")
+        done = _saved(
+            request,
+            page,
+            form.errors,
+            lambda: service.add_capability(session, auth.principal, site_id, **values),
+            f"/registry/sites/{site_id}?saved=capability",
+        )
+        if done is not None:
+            return done
     return _site_page(request, page, site_id, new_capability=form, status_code=422)
 
 
@@ -483,17 +502,15 @@ def capability_edit(
         return page.not_found(request)
     site_id = capability.site_id
     if not form.errors:
-        try:
-            service.update_capability(session, auth.principal, capability_id, values)
-            session.commit()
-            return RedirectResponse(f"/registry/sites/{site_id}?saved=capability", status_code=303)
-        except NotFound:
-            return page.not_found(request)
-        except AccessDenied as exc:
-            return page.forbidden(request, str(exc))
-        except SetuError as exc:
-            session.rollback()
-            _problems(form.errors, exc, "form")
+        done = _saved(
+            request,
+            page,
+            form.errors,
+            lambda: service.update_capability(session, auth.principal, capability_id, values),
+            f"/registry/sites/{site_id}?saved=capability",
+        )
+        if done is not None:
+            return done
     return _site_page(request, page, site_id, edits={capability_id: form}, status_code=422)
 
 

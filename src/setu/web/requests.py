@@ -33,7 +33,7 @@ from setu.sosa import service
 from setu.sosa.calendar import CalendarError, WorkingCalendar, working_days_between
 from setu.sosa.service import RequestConflict, WorkflowError
 from setu.sosa.workflow import GOVERNMENT_ROLES, TRANSITIONS, Transition
-from setu.web.pages import CSRF_FIELD, PAGE_SIZE, Page, csrf_ok, signed_in, to_login
+from setu.web.pages import CSRF_FIELD, PAGE_SIZE, Page, csrf_ok, signed_in_page, to_login
 
 router = APIRouter(include_in_schema=False)
 
@@ -57,11 +57,6 @@ FIELD_LABELS = {
 """The label of each field an action form may carry."""
 MAX_CHOICES = 500
 """Nodes, scenarios and sites offered as suggestions on the draft form."""
-
-
-def _signed_in_page(request: Request, session: SessionDep) -> Page | None:
-    auth = signed_in(request, session)
-    return None if auth is None else Page(session, auth)
 
 
 def _may_file(page: Page) -> bool:
@@ -91,7 +86,7 @@ def board_page(
     page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
 ) -> Response:
     """The visible requests, DX ahead of DO then by nearest deadline, filtered and paged in SQL."""
-    page = _signed_in_page(request, session)
+    page = signed_in_page(request, session)
     if page is None:
         return to_login()
     only_overdue = overdue in ("on", "1", "true")
@@ -255,7 +250,7 @@ def new_request_page(
     request: Request, session: SessionDep, network: Annotated[str, Query(max_length=12)] = ""
 ) -> Response:
     """The draft form (desk officers and admins); ``network`` picks whose nodes and scenarios it suggests."""
-    page = _signed_in_page(request, session)
+    page = signed_in_page(request, session)
     if page is None:
         return to_login()
     if not _may_file(page):
@@ -286,7 +281,7 @@ def create_request_submit(
     csrf: Annotated[str, Form(alias=CSRF_FIELD)] = "",
 ) -> Response:
     """Store the draft through the service; on any problem the form again with a message per field."""
-    page = _signed_in_page(request, session)
+    page = signed_in_page(request, session)
     if page is None:
         return to_login()
     if not csrf_ok(page.auth, csrf):
@@ -383,7 +378,7 @@ def calendar_page(
     request: Request, session: SessionDep, party: str, year: Annotated[str, Query(max_length=4)] = ""
 ) -> Response:
     """A party's working-day calendar for a year: its country's public holidays and its admins' entries."""
-    page = _signed_in_page(request, session)
+    page = signed_in_page(request, session)
     if page is None:
         return to_login()
     return _render_calendar(request, page, party.upper()[:8], _year(year))
@@ -400,7 +395,7 @@ def calendar_add(
     csrf: Annotated[str, Form(alias=CSRF_FIELD)] = "",
 ) -> Response:
     """Add a day to the party's calendar (an admin of that party): a closure, or a working day."""
-    page = _signed_in_page(request, session)
+    page = signed_in_page(request, session)
     if page is None:
         return to_login()
     if not csrf_ok(page.auth, csrf):
@@ -433,7 +428,7 @@ def calendar_remove(
     csrf: Annotated[str, Form(alias=CSRF_FIELD)] = "",
 ) -> Response:
     """Remove an entry from the party's calendar (an admin of that party)."""
-    page = _signed_in_page(request, session)
+    page = signed_in_page(request, session)
     if page is None:
         return to_login()
     if not csrf_ok(page.auth, csrf):
@@ -572,7 +567,7 @@ def _render_request(
 @router.get("/requests/{request_id}", response_class=HTMLResponse)
 def request_page(request: Request, session: SessionDep, request_id: int) -> Response:
     """One request: every field, its deadlines, its history and what this user may do with it now."""
-    page = _signed_in_page(request, session)
+    page = signed_in_page(request, session)
     if page is None:
         return to_login()
     return _render_request(request, page, request_id)
@@ -585,7 +580,7 @@ async def act_submit(request: Request, session: SessionDep, request_id: int) -> 
     A stale version answers 409 with the service's message; a refused role or party 403; bad fields
     422 with the form again and a message per field. Nothing is stored on any refusal.
     """
-    page = _signed_in_page(request, session)
+    page = signed_in_page(request, session)
     if page is None:
         return to_login()
     form = await request.form()
