@@ -178,6 +178,7 @@ def create_app(engine_or_url: Engine | str | None = None, *, settings: ApiSettin
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        state.jobs.recover()
         try:
             yield
         finally:

@@ -65,6 +65,9 @@ class RunRecord(Marked, Base):
     wall_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
     error: Mapped[str] = mapped_column(Text, nullable=False, default="")
     parameters: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    runner: Mapped[str] = mapped_column(String(128), nullable=False, default="", server_default="")
+    """The server process executing the run (``host:pid:token``), so a restarted server can tell the runs
+    its dead predecessor left behind; empty for runs computed in the caller's own process."""
 
 
 class ResultRecord(Marked, Base):

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import socket
 import threading
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from setu.runs.service import execute_run
+from setu.runs.service import claim_run, execute_run, fail_orphaned_runs
 from setu.sharing.policy import Principal
 
 log = logging.getLogger("setu.api.runs")
@@ -36,6 +39,20 @@ class RunJobs:
         self._sessions = sessions
         self._lock = threading.Lock()
         self._jobs: dict[int, Job] = {}
+        self.host = socket.gethostname()
+        self.runner = f"{self.host}:{os.getpid()}:{secrets.token_hex(4)}"
+        """This process, as the runs it executes record it."""
+
+    def recover(self) -> list[int]:
+        """Fail the runs a dead server process on this host left unfinished; their ids.
+
+        Called when the server starts: a run's thread dies with its process, so nothing else would
+        ever end it.
+        """
+        orphans = fail_orphaned_runs(self._sessions, self.host, _alive)
+        if orphans:
+            log.warning("runs %s were left unfinished by a stopped server: marked failed", orphans)
+        return orphans
 
     def start(self, run_id: int, principal: Principal) -> Job:
         """Execute the queued run ``run_id`` as ``principal`` in a new thread.
@@ -52,6 +69,7 @@ class RunJobs:
         Job
             The job, registered until the run ends.
         """
+        claim_run(self._sessions, run_id, self.runner)
         cancel = threading.Event()
         thread = threading.Thread(
             target=self._execute, args=(run_id, principal, cancel), name=f"setu-run-{run_id}", daemon=True
@@ -139,3 +157,14 @@ class RunJobs:
             job.cancel.set()
         for job in jobs:
             job.thread.join(timeout)
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this machine (signal 0 checks without sending anything)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, under another user
+    return True

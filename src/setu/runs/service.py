@@ -526,6 +526,57 @@ def _finish(factory: sessionmaker[Session], run_id: int, principal: Principal, s
         record(session, principal, action, "run", run_id, details={"error": error} if error else None)
 
 
+def claim_run(factory: sessionmaker[Session], run_id: int, runner: str) -> None:
+    """Record that server process ``runner`` (``host:pid:token``) executes the queued run ``run_id``."""
+    with transaction(factory) as session:
+        session.execute(update(RunRecord).where(RunRecord.id == run_id).values(runner=runner))
+
+
+def fail_orphaned_runs(factory: sessionmaker[Session], host: str, alive: Callable[[int], bool]) -> list[int]:
+    """Mark ``failed`` the unfinished runs whose server process on ``host`` no longer exists.
+
+    A run executes in a thread of the server that queued it; when that process is killed the run
+    would stay ``queued`` or ``running`` for ever. Runs claimed on other hosts, and runs computed in a
+    caller's own process (no runner), are left alone: their process may still be working.
+
+    Parameters
+    ----------
+    factory
+        Sessions to the database.
+    host
+        This machine's host name, as runners record it.
+    alive
+        Whether a process id is alive on this host.
+
+    Returns
+    -------
+    list[int]
+        The ids of the runs marked failed, each audited as ``run.fail``.
+    """
+    with transaction(factory) as session:
+        unfinished = session.execute(
+            select(RunRecord.id, RunRecord.runner).where(
+                RunRecord.status.in_(("queued", "running")), RunRecord.runner != ""
+            )
+        ).all()
+        orphans = []
+        for run_id, runner in unfinished:
+            runner_host, pid, _token = ([*runner.rsplit(":", 2), "", ""])[:3]
+            if runner_host == host and pid.isdigit() and not alive(int(pid)):
+                orphans.append(run_id)
+        error = "the server executing it stopped before it finished; start the run again"
+        for run_id in orphans:
+            session.execute(
+                update(RunRecord)
+                .where(RunRecord.id == run_id, RunRecord.status.in_(("queued", "running")))
+                .values(status="failed", error=error, finished_at=utcnow())
+            )
+            record(
+                session, None, "run.fail", "run", run_id, actor_name="setu serve (startup)", details={"error": error}
+            )
+    return orphans
+
+
 def get_run(session: Session, principal: Principal, run_id: int) -> RunRecord:
     """The run ``run_id`` (status, progress, timings, parameters).
 
