@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from setu.accounts.errors import AccessDenied
@@ -155,6 +155,20 @@ def _problems(errors: dict[str, str], exc: SetuError, default: str) -> None:
 
 
 # --- the site list -------------------------------------------------------------------------------------
+
+
+def posted_capability(
+    code: Short = "",
+    material: Short = "",
+    capacity: Short = "",
+    committed: Short = "",
+    unit: Short = "",
+    lead_time_weeks: Short = "",
+    qualification_weeks: Short = "",
+    notes: Text = "",
+) -> CapabilityForm:
+    """The capability fields of a posted form, as typed (adding and editing a capability take the same)."""
+    return CapabilityForm(code, material, capacity, committed, unit, lead_time_weeks, qualification_weeks, notes)
 
 
 def _saved(
@@ -436,15 +450,8 @@ def capability_add(
     request: Request,
     session: SessionDep,
     site_id: int,
+    form: Annotated[CapabilityForm, Depends(posted_capability)],
     csrf: Annotated[str, Form(alias=CSRF_FIELD)] = "",
-    code: Short = "",
-    material: Short = "",
-    capacity: Short = "",
-    committed: Short = "",
-    unit: Short = "",
-    lead_time_weeks: Short = "",
-    qualification_weeks: Short = "",
-    notes: Text = "",
 ) -> Response:
     """Add a capability to a site; bad fields show the form again with their errors, storing nothing."""
     auth = signed_in(request, session)
@@ -455,7 +462,6 @@ def capability_add(
         return page.forbidden(request, BAD_FORM)
     if not _valid_id(site_id):
         return page.not_found(request)
-    form = CapabilityForm(code, material, capacity, committed, unit, lead_time_weeks, qualification_weeks, notes)
     values = form.fields()
     if not form.errors:
         done = _saved(
@@ -475,15 +481,8 @@ def capability_edit(
     request: Request,
     session: SessionDep,
     capability_id: int,
+    form: Annotated[CapabilityForm, Depends(posted_capability)],
     csrf: Annotated[str, Form(alias=CSRF_FIELD)] = "",
-    code: Short = "",
-    material: Short = "",
-    capacity: Short = "",
-    committed: Short = "",
-    unit: Short = "",
-    lead_time_weeks: Short = "",
-    qualification_weeks: Short = "",
-    notes: Text = "",
 ) -> Response:
     """Change a capability; the service refuses (403) a user who may not keep the firm's entries."""
     auth = signed_in(request, session)
@@ -494,7 +493,6 @@ def capability_edit(
         return page.forbidden(request, BAD_FORM)
     if not _valid_id(capability_id):
         return page.not_found(request)
-    form = CapabilityForm(code, material, capacity, committed, unit, lead_time_weeks, qualification_weeks, notes)
     values = form.fields()
     try:
         capability = service.get_capability(session, auth.principal, capability_id, action="registry.capability.update")
