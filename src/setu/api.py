@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
@@ -16,138 +14,18 @@ from setu import __version__
 from setu.accounts.endpoints import router as accounts_router
 from setu.audit.endpoints import router as audit_router
 from setu.db import make_engine, session_factory
-from setu.deps import MIB, ApiSettings, ApiState, StateDep, install_error_handlers
+from setu.deps import ApiState, StateDep
 from setu.framework.endpoints import router as framework_router
+from setu.middleware import FORM_OVERHEAD, PREFIX, BodyLimit, SecurityHeaders, install_error_handlers
 from setu.networks.endpoints import router as networks_router
 from setu.registry.endpoints import router as registry_router
 from setu.runs.endpoints import router as runs_router
 from setu.runs.jobs import RunJobs
 from setu.schemas import ErrorBody, Health
+from setu.settings import ApiSettings
 from setu.sosa.endpoints import router as sosa_router
-from setu.web.imports import size_text
-from setu.web.pages import STATIC_DIR, signed_out_not_found, templates
 from setu.web.routes import router as web_router
-
-PREFIX = "/api/v1"
-FORM_OVERHEAD = 1 * MIB
-"""Room for the form fields and multipart framing around an uploaded file."""
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-
-class _BodyTooLarge(Exception):
-    """Raised inside a request whose body passed the limit."""
-
-
-class BodyLimit:
-    """Refuse request bodies over a limit with 413, by ``Content-Length`` or while they stream in.
-
-    Parameters
-    ----------
-    app
-        The ASGI app it wraps.
-    limit
-        The most bytes a request body may have.
-    """
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def _refuse(self, send: Send, scope: Scope) -> None:
-        if str(scope.get("path", "")).startswith(PREFIX):
-            body = json.dumps({"detail": f"the request body is larger than the limit of {self.limit} bytes"}).encode()
-            kind = b"application/json"
-        else:
-            # A browser's form post (the import page) gets a page saying so, not the API's JSON.
-            limit = size_text(self.limit - FORM_OVERHEAD)
-            body = templates.get_template("_import_too_large.html").render(limit=limit).encode()
-            kind = b"text/html; charset=utf-8"
-        headers = [(b"content-type", kind), (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._refuse(send, scope)
-            return
-        received = 0
-        exceeded = False
-        started = False
-
-        async def limited_receive() -> Message:
-            nonlocal received, exceeded
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.limit:
-                    exceeded = True
-                    raise _BodyTooLarge
-            return message
-
-        async def guarded_send(message: Message) -> None:
-            nonlocal started
-            if exceeded and not started:
-                # The app answered the broken body its own way: answer 413 instead.
-                started = True
-                await self._refuse(send, scope)
-                return
-            if exceeded:
-                return
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, guarded_send)
-        except _BodyTooLarge:
-            if not started:
-                await self._refuse(send, scope)
-
-
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-    "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
-"""Only the app's own files: an injected script, style or outside request is refused by the browser itself."""
-SECURITY_HEADERS = [
-    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
-    (b"x-frame-options", b"DENY"),
-]
-
-
-class SecurityHeaders:
-    """Add the content security policy and its companions to every HTTP answer.
-
-    Parameters
-    ----------
-    app
-        The ASGI app it wraps.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
+from setu.web.shell import STATIC_DIR, install_page_handlers, signed_out_not_found
 
 
 def _engine(engine_or_url: Engine | str | None) -> tuple[Engine, bool]:
@@ -197,6 +75,7 @@ def create_app(engine_or_url: Engine | str | None = None, *, settings: ApiSettin
     )
     app.state.setu = state
     install_error_handlers(app)
+    install_page_handlers(app)
     json_http_error = app.exception_handlers[StarletteHTTPException]
 
     async def http_error(request: Request, exc: Exception) -> Response:

@@ -3,39 +3,22 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
-from fastapi import Depends, FastAPI, HTTPException, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from setu.accounts.errors import AccessDenied, AccountError, AuthenticationError
-from setu.accounts.service import (
-    SESSION_COOKIE,
-    get_organization,
-    get_party,
-    principal_of,
-    require_role,
-    resolve_token,
-)
-from setu.audit.log import AuditError, record
-from setu.errors import Conflict, InputError, Problem, ScenarioError, SetuError
+from setu.accounts.service import SESSION_COOKIE, principal_of, resolve_token
 from setu.models.accounts import User
 from setu.models.base import Marked
-from setu.networks.overview import DEFAULT_CONCERN_COUNTRIES, parse_countries
-from setu.networks.service import MarkingError, NotFound, ViewError, combine
-from setu.networks.uploads import UploadTooLarge
-from setu.schemas import ErrorBody, MarkingOut, PageBanner, ProblemOut
-from setu.sharing.markings import LEVELS, MarkingSpec
+from setu.schemas import MarkingOut, PageBanner
+from setu.settings import ApiSettings
+from setu.sharing.markings import LEVELS, MarkingSpec, combine, owner_names
 from setu.sharing.policy import Principal
 
 PageT = TypeVar("PageT", bound=BaseModel)
@@ -45,68 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("setu.api")
 
-MIB = 1024 * 1024
-DEFAULT_MAX_UPLOAD = 50 * MIB
 REALM = 'Bearer realm="setu"'
-BODY_PARSE_ERROR = "There was an error parsing the body"
-
-
-def _env_flag(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or not value.strip():
-        return default
-    return value.strip().lower() not in ("0", "false", "no", "off")
-
-
-@dataclass(frozen=True, slots=True)
-class ApiSettings:
-    """Limits and switches of the HTTP API.
-
-    Attributes
-    ----------
-    max_upload_bytes
-        Largest network file accepted (413 above it); ``SETU_MAX_UPLOAD_MB`` sets it in MiB.
-    max_zip_files
-        Most files a .zip of CSV tables may hold.
-    max_zip_bytes
-        Most bytes a .zip of CSV tables may unpack to.
-    secure_cookies
-        Send the session cookie with ``Secure`` (HTTPS only); ``SETU_COOKIE_SECURE=0`` turns it off.
-    run_jobs
-        Worker processes each stress run uses (0: one per CPU).
-    concern_countries
-        Country codes whose nodes the dashboard counts as adversary-origin exposure;
-        ``SETU_CONCERN_COUNTRIES`` (codes separated by commas or spaces) replaces the default
-        :data:`setu.networks.overview.DEFAULT_CONCERN_COUNTRIES`.
-    """
-
-    max_upload_bytes: int = DEFAULT_MAX_UPLOAD
-    max_zip_files: int = 64
-    max_zip_bytes: int = 200 * MIB
-    secure_cookies: bool = True
-    run_jobs: int = 1
-    concern_countries: frozenset[str] = DEFAULT_CONCERN_COUNTRIES
-
-    @classmethod
-    def from_env(cls) -> ApiSettings:
-        """Settings from the environment, else the defaults.
-
-        ``SETU_MAX_UPLOAD_MB``, ``SETU_COOKIE_SECURE`` and ``SETU_CONCERN_COUNTRIES`` (blank or unset:
-        the default set).
-
-        Returns
-        -------
-        ApiSettings
-            The settings.
-        """
-        megabytes = os.environ.get("SETU_MAX_UPLOAD_MB", "").strip()
-        upload = int(float(megabytes) * MIB) if megabytes else DEFAULT_MAX_UPLOAD
-        concern = parse_countries(os.environ.get("SETU_CONCERN_COUNTRIES", "")) or DEFAULT_CONCERN_COUNTRIES
-        return cls(
-            max_upload_bytes=upload,
-            secure_cookies=_env_flag("SETU_COOKIE_SECURE", True),
-            concern_countries=concern,
-        )
 
 
 @dataclass(slots=True)
@@ -246,33 +168,6 @@ def current_user(
 AuthDep = Annotated[Authenticated, Depends(current_user)]
 
 
-def require(session: Session, principal: Principal, action: str, *roles: str) -> None:
-    """Allow the operation only to holders of one of ``roles``; a refusal is audited and committed.
-
-    Parameters
-    ----------
-    session
-        The request's session.
-    principal
-        The user.
-    action
-        The audited action refused (``network.import``, ``audit.read`` ...).
-    *roles
-        The roles that may do it.
-
-    Raises
-    ------
-    AccessDenied
-        If the user holds none of them (answered 403).
-    """
-    try:
-        require_role(principal, *roles)
-    except AccessDenied:
-        record(session, principal, action, decision="deny", details={"reason": "role", "requires": list(roles)})
-        session.commit()
-        raise
-
-
 # --- markings ---------------------------------------------------------------------------------------------
 
 
@@ -312,12 +207,8 @@ class Marker:
         return self._specs[marking_id]
 
     def _owner_names(self, spec: MarkingSpec) -> dict[int, str]:
-        for org_id, party in spec.owners:
-            if org_id not in self._names:
-                try:
-                    self._names[org_id] = get_organization(self.session, get_party(self.session, party), org_id).name
-                except AccountError:
-                    self._names[org_id] = f"org {org_id}"
+        if any(org_id not in self._names for org_id, _ in spec.owners):
+            self._names.update(owner_names(self.session, [spec]))
         return self._names
 
     def banner(self, spec: MarkingSpec) -> str:
@@ -419,125 +310,3 @@ def marker(session: SessionDep, auth: AuthDep) -> Marker:
 
 
 MarkerDep = Annotated[Marker, Depends(marker)]
-
-
-# --- errors -----------------------------------------------------------------------------------------------
-
-
-def problems_of(problems: Iterable[Problem]) -> list[ProblemOut]:
-    """Problems as answers list them.
-
-    Parameters
-    ----------
-    problems
-        Problems from an :class:`setu.errors.InputError`.
-
-    Returns
-    -------
-    list of ProblemOut
-        ``where`` and ``message`` of each, unchanged.
-    """
-    return [ProblemOut(where=p.where, message=p.message) for p in problems]
-
-
-def error_response(
-    status: int, detail: str, problems: list[ProblemOut] | None = None, headers: dict[str, str] | None = None
-) -> JSONResponse:
-    """A JSON error answer ``{detail, problems?}``.
-
-    Parameters
-    ----------
-    status
-        The HTTP status.
-    detail
-        The message.
-    problems
-        Every problem found, for bad input.
-    headers
-        Extra headers.
-
-    Returns
-    -------
-    JSONResponse
-        The answer.
-    """
-    body = ErrorBody(detail=detail, problems=problems).model_dump(exclude_none=True)
-    return JSONResponse(body, status_code=status, headers=headers)
-
-
-def _location(loc: Iterable[Any]) -> str:
-    return ".".join(str(part) for part in loc)
-
-
-def _status_of(exc: SetuError) -> int:
-    if isinstance(exc, NotFound):
-        return 404
-    if isinstance(exc, (AccessDenied, MarkingError)):
-        return 403
-    if isinstance(exc, (InputError, ScenarioError, ViewError, AccountError, AuditError)):
-        return 422
-    if isinstance(exc, Conflict):
-        return 409
-    if isinstance(exc, UploadTooLarge):
-        return 413
-    return 400
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    """Answer every error as ``{detail, problems?}`` with the status its kind calls for.
-
-    ``NotFound`` 404 (hidden and missing alike), ``AccessDenied``/``MarkingError`` 403, bad input 422
-    (with each problem), a ``Conflict`` (a run in the wrong state, a stale version) 409, a failed login
-    401 (423 while the account is locked), a write conflict 409, a busy database 503; unexpected errors
-    500 without internals.
-
-    Parameters
-    ----------
-    app
-        The application.
-    """
-
-    async def setu_error(_request: Request, exc: Exception) -> JSONResponse:
-        if isinstance(exc, AuthenticationError):
-            if exc.reason == "locked" or exc.locked_until is not None:
-                return error_response(423, str(exc))
-            return error_response(401, str(exc), headers={"WWW-Authenticate": REALM})
-        assert isinstance(exc, SetuError)
-        if isinstance(exc, InputError):
-            return error_response(422, f"{len(exc.problems)} problem(s) in input", problems_of(exc.problems))
-        return error_response(_status_of(exc), str(exc))
-
-    async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, RequestValidationError)
-        problems = [
-            ProblemOut(where=_location(error.get("loc", ())), message=str(error.get("msg", "invalid")))
-            for error in exc.errors()
-        ]
-        return error_response(422, "invalid request", problems)
-
-    async def http_error(_request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, StarletteHTTPException)
-        if exc.status_code == 400 and exc.detail == BODY_PARSE_ERROR:
-            # FastAPI's answer to a body that is not JSON or form data at all: bad input like any other.
-            problem = ProblemOut(where="body", message="cannot be parsed: not valid JSON, form data or UTF-8")
-            return error_response(422, "invalid request", [problem])
-        return error_response(exc.status_code, str(exc.detail), headers=dict(exc.headers or {}))
-
-    async def conflict(_request: Request, exc: Exception) -> JSONResponse:
-        log.info("write conflict: %s", exc)
-        return error_response(409, "the change conflicts with a concurrent one; try again")
-
-    async def busy(_request: Request, exc: Exception) -> JSONResponse:
-        log.warning("database unavailable: %s", exc)
-        return error_response(503, "the database is busy or unavailable; try again", headers={"Retry-After": "2"})
-
-    async def internal(_request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error", exc_info=exc)
-        return error_response(500, "internal error")
-
-    app.add_exception_handler(SetuError, setu_error)
-    app.add_exception_handler(RequestValidationError, validation_error)
-    app.add_exception_handler(StarletteHTTPException, http_error)
-    app.add_exception_handler(IntegrityError, conflict)
-    app.add_exception_handler(OperationalError, busy)
-    app.add_exception_handler(Exception, internal)

@@ -18,8 +18,8 @@ from networks.world import IN_HAL, IN_MOD, US_DOD, US_GE, seed
 from setu.accounts import service
 from setu.api import create_app
 from setu.db import transaction
-from setu.deps import ApiSettings
 from setu.models.base import Base
+from setu.settings import ApiSettings
 from setu.sharing.policy import Principal
 
 PASSWORD = "correct horse battery staple"

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.conftest import PASSWORD, TEST_SETTINGS, Api, make_api
 from setu.accounts import MAX_FAILED_LOGINS, SESSION_COOKIE, disable_user, get_user
 from setu.db import transaction
-from setu.deps import ApiSettings
 from setu.models.audit import AuditEntry
+from setu.settings import ApiSettings
 
 ME = "/api/v1/auth/me"
 LOGIN = "/api/v1/auth/login"

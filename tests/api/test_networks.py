@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.conftest import Api, make_api, table_counts
 from networks.world import counter, small_network
-from setu.deps import ApiSettings
 from setu.errors import InputError
 from setu.network.io.loader import read_network
 from setu.network.io.setu_format import write_setu
 from setu.network.model import Network
+from setu.settings import ApiSettings
 
 NETWORKS = "/api/v1/networks"
 WILLEMS = Path("willems2008") / "invnet_gsm" / "01.csv"

@@ -24,14 +24,12 @@ from framework.people import (
     US_READER,
 )
 from networks.world import audit_count, seed
-from setu.accounts.errors import AccessDenied
-from setu.errors import InputError
+from setu.errors import AccessDenied, InputError, MarkingError, NotFound
 from setu.framework import service as fw
 from setu.framework.ics import export_actions
 from setu.framework.seed import seed_framework
 from setu.models.framework import ActionItem, Body, Pillar
 from setu.models.networks import NetworkRecord
-from setu.networks.service import MarkingError, NotFound
 from setu.sharing.markings import MarkingSpec, store
 
 

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from networks.world import US_ANALYST, USERS, audit_count, build_world, edge_spec, small_network, spec_of, visible_ids
-from setu.networks.service import NotFound, network_graph
+from setu.errors import NotFound
+from setu.networks.service import network_graph
 from setu.sharing.policy import Principal
 
 

@@ -25,20 +25,13 @@ from networks.world import (
     spec_of,
     visible_ids,
 )
-from setu.deps import ApiSettings
+from setu.errors import NotFound
 from setu.network.model import Network
-from setu.networks import NotFound, import_network
-from setu.networks.overview import (
-    DEFAULT_CONCERN_COUNTRIES,
-    NO_PROGRAM,
-    NetworkOverview,
-    ProgramOverview,
-    dashboard_overview,
-    network_overview,
-    parse_countries,
-)
-from setu.networks.service import combine
+from setu.networks import import_network
+from setu.networks.overview import NO_PROGRAM, NetworkOverview, ProgramOverview, dashboard_overview, network_overview
 from setu.runs import create_scenario, execute_run, list_results, start_run
+from setu.settings import DEFAULT_CONCERN_COUNTRIES, ApiSettings, parse_countries
+from setu.sharing.markings import combine
 from setu.sharing.policy import Principal, allows
 from setu.stress.scenarios import Scenario
 

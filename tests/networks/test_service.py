@@ -21,7 +21,7 @@ from networks.world import (
     seed,
     small_network,
 )
-from setu.errors import InputError
+from setu.errors import InputError, MarkingError, ViewError
 from setu.models import Marking
 from setu.models.networks import (
     BomRecord,
@@ -34,8 +34,6 @@ from setu.models.networks import (
 from setu.network.compile import compile_network
 from setu.network.model import Network, SiteCapacity
 from setu.networks import (
-    MarkingError,
-    ViewError,
     compiled_view,
     filter_suggestions,
     get_network,
@@ -44,8 +42,7 @@ from setu.networks import (
     list_networks,
     list_nodes,
 )
-from setu.networks.service import combine
-from setu.sharing.markings import MarkingSpec
+from setu.sharing.markings import MarkingSpec, combine
 from setu.sharing.policy import Principal
 
 TABLES = (NetworkRecord, NodeRecord, SupplyRecord, BomRecord, ProductRecord, SiteCapacityRecord, Marking)

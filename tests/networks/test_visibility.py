@@ -31,9 +31,9 @@ from networks.world import (
     spec_of,
     visible_ids,
 )
+from setu.errors import NotFound
 from setu.network.model import Network
 from setu.networks import (
-    NotFound,
     compiled_view,
     filter_suggestions,
     get_network,

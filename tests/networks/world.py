@@ -22,8 +22,7 @@ from setu.models.networks import NetworkRecord, NodeRecord, SupplyRecord
 from setu.network.io.accelerator import read_accelerator
 from setu.network.model import Network, Node
 from setu.networks import import_network
-from setu.networks.service import combine
-from setu.sharing.markings import MarkingSpec, store
+from setu.sharing.markings import MarkingSpec, combine, store
 from setu.sharing.policy import Principal, allows
 
 IN_MOD, IN_HAL, IN_BEL, US_DOD, US_GE = 1, 2, 3, 4, 5

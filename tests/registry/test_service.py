@@ -20,12 +20,9 @@ from registry.world import (
     RegistryWorld,
     build,
 )
-from setu.accounts.errors import AccessDenied
 from setu.db import transaction
-from setu.errors import InputError
+from setu.errors import AccessDenied, InputError, MarkingError, NotFound
 from setu.models.registry import Capability, RegistrySite
-from setu.networks import NotFound
-from setu.networks.service import MarkingError
 from setu.registry import service
 from setu.registry.mitigation import rank_alternates, what_if
 from setu.sharing.markings import MarkingSpec

@@ -22,9 +22,10 @@ from networks.world import (
     small_network,
 )
 from setu.db import transaction
+from setu.errors import NotFound
 from setu.models.stress import RunRecord
 from setu.network.model import Network
-from setu.networks import NotFound, compiled_view
+from setu.networks import compiled_view
 from setu.runs.service import RunStateError, create_scenario, execute_run, explain_result, start_run
 from setu.sharing.markings import MarkingSpec
 from setu.sharing.policy import Principal

@@ -33,11 +33,11 @@ from networks.world import (
     seed,
     small_network,
 )
-from setu.errors import ScenarioError
+from setu.errors import NotFound, ScenarioError
 from setu.models.networks import NodeRecord
 from setu.models.stress import ResultRecord, RunRecord
 from setu.network.compile import CompiledNetwork
-from setu.networks import NotFound, compiled_view, import_network
+from setu.networks import compiled_view, import_network
 from setu.runs import (
     RESULT_SORTS,
     RunStateError,

@@ -11,12 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from networks.world import IN_ONLY, SHARED
-from setu.accounts.errors import AccessDenied
 from setu.db import transaction
-from setu.errors import InputError
+from setu.errors import AccessDenied, InputError, NotFound
 from setu.models.audit import AuditEntry
 from setu.models.sosa import PriorityRequest, RequestEvent
-from setu.networks.service import NotFound
 from setu.sharing.markings import MarkingSpec
 from setu.sosa import service
 from setu.sosa.service import RequestConflict, WorkflowError
@@ -219,7 +217,7 @@ def test_national_markings_hide_a_request_from_the_other_party(
         service.transition(session, IN_DESK, hidden, "submit", {}, 1, today=TODAY)
     with transaction(sessions) as session:
         # Nobody may mark a request they could not read themselves.
-        from setu.networks.service import MarkingError
+        from setu.errors import MarkingError
         from setu.sharing.markings import MarkingSpec
 
         with pytest.raises(MarkingError):

@@ -7,8 +7,7 @@ from datetime import date
 
 import pytest
 
-from setu.accounts.errors import AccessDenied
-from setu.errors import InputError
+from setu.errors import AccessDenied, InputError
 from setu.models.sosa import REQUEST_STATES
 from setu.sosa.workflow import (
     ACTIONS,

@@ -14,7 +14,7 @@ from setu.accounts import service as accounts
 from setu.audit.checkpoints import countersign, issue_checkpoint
 from setu.db import transaction
 from setu.models.audit import AuditEntry
-from setu.web.pages import PAGE_SIZE
+from setu.web.shell import PAGE_SIZE
 from web.conftest import csrf_of, sign_in
 
 

@@ -19,12 +19,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.conftest import Api, make_api, table_counts
 from networks.world import IN_MOD, SECRET_WORDS, build_world
-from setu.deps import ApiSettings
 from setu.errors import InputError
 from setu.models.audit import AuditEntry
 from setu.network.io.loader import read_network
 from setu.network.io.setu_format import write_setu
 from setu.network.model import Network
+from setu.settings import ApiSettings
 from web.conftest import csrf_of, sign_in
 
 ACCELERATOR = Path("stress-test-accelerator") / "dataset_small.json"

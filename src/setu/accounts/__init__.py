@@ -1,6 +1,6 @@
 """User accounts: argon2id passwords, lockout, session and API tokens, roles, and the ``setu users`` commands."""
 
-from setu.accounts.errors import AccessDenied, AccountError, AuthenticationError
+from setu.accounts.errors import AccountError, AuthenticationError
 from setu.accounts.service import (
     API_TOKEN_TTL,
     LOCKOUT_PERIOD,
@@ -20,7 +20,6 @@ from setu.accounts.service import (
     list_users,
     login,
     principal_of,
-    require_role,
     resolve_token,
     revoke_token,
     revoke_token_id,
@@ -29,6 +28,7 @@ from setu.accounts.service import (
     unlock_user,
     user_status,
 )
+from setu.sharing.roles import require_role
 
 __all__ = [
     "API_TOKEN_TTL",
@@ -37,7 +37,6 @@ __all__ = [
     "MIN_PASSWORD_LENGTH",
     "SESSION_COOKIE",
     "SESSION_TTL",
-    "AccessDenied",
     "AccountError",
     "AuthenticationError",
     "LoginAttempt",

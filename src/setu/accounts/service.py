@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from setu.accounts.errors import AccessDenied, AccountError, AuthenticationError
+from setu.accounts.errors import AccountError, AuthenticationError
 from setu.audit.log import record
 from setu.db import transaction
 from setu.models.accounts import ROLES, TOKEN_KINDS, AuthToken, User, UserGroup, UserRole
@@ -774,26 +774,6 @@ def principal_of(user: User) -> Principal:
         groups=user.groups,
         roles=user.roles,
     )
-
-
-def require_role(principal: Principal, *roles: str) -> None:
-    """Allow the operation only if ``principal`` holds one of ``roles``.
-
-    Parameters
-    ----------
-    principal
-        The acting user.
-    *roles
-        The roles that may do it (any one suffices).
-
-    Raises
-    ------
-    AccessDenied
-        If the principal holds none of them.
-    """
-    if principal.roles.isdisjoint(roles):
-        held = ", ".join(sorted(principal.roles)) or "no role"
-        raise AccessDenied(f"requires role {' or '.join(roles)}; user {principal.user_id} holds {held}")
 
 
 # --- login -----------------------------------------------------------------------------------------------

@@ -16,10 +16,11 @@ from setu.audit.schemas import (
     EntryPageOut,
     InclusionProofOut,
 )
-from setu.deps import AuthDep, SessionDep, require
-from setu.networks.service import NotFound
+from setu.deps import AuthDep, SessionDep
+from setu.errors import NotFound
 from setu.schemas import ERROR_RESPONSES, MAX_ID, Text
 from setu.sharing.policy import Principal
+from setu.sharing.roles import require_role
 
 router = APIRouter(prefix="/audit", tags=["audit"], responses=ERROR_RESPONSES)
 
@@ -28,7 +29,7 @@ Party = Annotated[Text | None, Query(max_length=8, description="Only this party'
 
 
 def _auditor(session: Session, principal: Principal) -> None:
-    require(session, principal, "audit.read", "auditor")
+    require_role(session, principal, "audit.read", "auditor")
 
 
 def _served(session: Session, principal: Principal, what: str, details: dict[str, Any]) -> None:

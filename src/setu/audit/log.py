@@ -45,7 +45,9 @@ _WIDTHS = {"actor": 200, "party": 8, "action": 64, "object_type": 64, "object_id
 
 
 class AuditError(SetuError):
-    """The audit log refuses an operation: an unknown key, a checkpoint that does not match the log, ..."""
+    """The audit log refuses an operation: an unknown key, a checkpoint that does not match the log, ... (422)."""
+
+    status = 422
 
 
 def canonical_time(moment: datetime) -> str:

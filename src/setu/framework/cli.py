@@ -30,7 +30,7 @@ from setu.framework import service as fw
 from setu.framework.ics import export_actions
 from setu.framework.seed import seed_framework
 from setu.models.framework import ACTION_STATUSES
-from setu.sharing.markings import MarkingSpec
+from setu.sharing.markings import MarkingSpec, owner_names
 from setu.sharing.policy import Principal
 
 framework_app = typer.Typer(
@@ -117,7 +117,7 @@ def actions(
         rows = fw.all_actions(session, principal, statuses=status or (), overdue_on=day if overdue else None)
         names = fw.action_labels(session, principal, rows)
         specs = {row.marking_id: MarkingSpec.of(row.marking) for row in rows}
-        owners = fw.org_names(session, specs.values())
+        owners = owner_names(session, specs.values())
         table = Table(title=f"{len(rows)} action items{' overdue' if overdue else ''} on {day.isoformat()}")
         for column in ("id", "due", "status", "late", "title", "owner", "body", "marking"):
             # On a narrow terminal a date or status folds onto a second line rather than losing its end.
@@ -161,7 +161,7 @@ def posture(user: UserOpt, today: TodayOpt = None, database_url: DatabaseOpt = N
     with _session(database_url) as session:
         principal = _acting(session, user)
         rows = fw.posture(session, principal, day)
-        owners = fw.org_names(session, [r.marking for r in rows if r.marking is not None])
+        owners = owner_names(session, [r.marking for r in rows if r.marking is not None])
         table = Table(title=f"Framework posture on {day.isoformat()}")
         for column in ("pillar", "open", "in progress", "overdue", "done", "projects", "marking"):
             table.add_column(column, justify="left" if column in ("pillar", "marking") else "right")

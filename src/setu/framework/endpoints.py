@@ -43,10 +43,11 @@ from setu.framework.schemas import (
     ProjectPage,
 )
 from setu.models.framework import ActionItem, Body, Decision, Meeting, Pillar, Project
-from setu.networks.service import MAX_LIMIT, upload_marking
 from setu.schemas import ERROR_RESPONSES, MAX_ID, ErrorBody, Text, utc
 from setu.sharing.markings import MarkingSpec
 from setu.sharing.policy import Principal
+from setu.sharing.read import MAX_LIMIT
+from setu.sharing.requested import requested_marking
 
 router = APIRouter(prefix="/framework", tags=["framework"], responses=ERROR_RESPONSES)
 
@@ -78,7 +79,7 @@ ICS_RESPONSES: dict[int | str, dict[str, Any]] = {
 def _spec(session: Session, principal: Principal, marking: MarkingIn, action: str) -> MarkingSpec:
     """The marking a write asks for, checked after the writer's role (so a reader gets 403, not 422)."""
     fw.require_writer(session, principal, action)
-    return upload_marking(
+    return requested_marking(
         session,
         principal,
         classification=marking.classification,

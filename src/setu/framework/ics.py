@@ -16,10 +16,9 @@ from icalendar import Calendar, Event, vText
 from sqlalchemy.orm import Session
 
 from setu.audit.log import record
-from setu.framework.service import action_labels, all_actions, org_names, owner_text
+from setu.framework.service import action_labels, all_actions, owner_text
 from setu.models.framework import ActionItem
-from setu.networks.service import combine
-from setu.sharing.markings import LEVELS, MarkingSpec
+from setu.sharing.markings import LEVELS, MarkingSpec, combine, owner_names
 from setu.sharing.policy import Principal
 
 PRODID = "-//Setu//Framework action items//EN"
@@ -148,7 +147,7 @@ def calendar_items(session: Session, principal: Principal, actions: Sequence[Act
     """``actions`` as :class:`CalendarItem`, names of linked records only where ``principal`` sees them."""
     names = action_labels(session, principal, actions)
     specs = {a.marking_id: MarkingSpec.of(a.marking) for a in actions}
-    owners = org_names(session, specs.values())
+    owners = owner_names(session, specs.values())
     return [
         CalendarItem(
             id=a.id,
@@ -191,7 +190,7 @@ def export_actions(
     actions = all_actions(session, principal, statuses=statuses)
     specs = {a.marking_id: MarkingSpec.of(a.marking) for a in actions}
     combined = combine(specs.values(), principal.party) if specs else None
-    banner = combined.banner(org_names(session, [combined])) if combined is not None else LEVELS[0]
+    banner = combined.banner(owner_names(session, [combined])) if combined is not None else LEVELS[0]
     calendar = build_calendar(calendar_items(session, principal, actions), name="Setu action items", banner=banner)
     record(
         session,

@@ -17,18 +17,17 @@ from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from setu.accounts.errors import AccessDenied
-from setu.accounts.service import require_role
 from setu.audit.log import record
-from setu.errors import Conflict, InputError, Problem
+from setu.errors import AccessDenied, Conflict, InputError, MarkingError, Problem
 from setu.models.accounts import User
 from setu.models.base import Marked, Marking, utcnow
 from setu.models.framework import ACTION_STATUSES, BODY_KINDS, ActionItem, Body, Decision, Meeting, Pillar, Project
 from setu.models.networks import NetworkRecord
 from setu.models.parties import Organization
-from setu.networks.service import MAX_LIMIT, MarkingError, combine, fetch_visible, page
-from setu.sharing.markings import MarkingSpec, store
+from setu.sharing.markings import MarkingSpec, combine, store
 from setu.sharing.policy import Principal, allows, visible
+from setu.sharing.read import MAX_LIMIT, fetch_visible, page
+from setu.sharing.roles import check_role
 
 M = TypeVar("M", bound=Marked)
 
@@ -181,7 +180,7 @@ def require_writer(session: Session, principal: Principal, action: str) -> None:
         If the user holds neither role.
     """
     try:
-        require_role(principal, *WRITE_ROLES)
+        check_role(principal, *WRITE_ROLES)
     except AccessDenied:
         record(session, principal, action, decision="deny", details={"reason": "role", "requires": list(WRITE_ROLES)})
         session.commit()
@@ -372,14 +371,6 @@ def owner_text(action: ActionItem, names: Labels) -> str:
     if action.owner_user_id in names.users:
         return names.users[action.owner_user_id]
     return "unassigned"
-
-
-def org_names(session: Session, specs: Iterable[MarkingSpec]) -> dict[int, str]:
-    """Names of the organizations that ``specs`` make records proprietary to (for banners)."""
-    ids = sorted({org for spec in specs for org, _ in spec.owners})
-    if not ids:
-        return {}
-    return dict(session.execute(select(Organization.id, Organization.name).where(Organization.id.in_(ids))).all())
 
 
 # --- pillars ------------------------------------------------------------------------------------------

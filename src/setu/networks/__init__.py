@@ -1,11 +1,8 @@
 """Stored networks: versioned imports, node lists and searches, neighbourhoods and each user's view."""
 
 from setu.networks.service import (
-    MarkingError,
     Neighbourhood,
-    NotFound,
     ValueCount,
-    ViewError,
     compiled_view,
     filter_suggestions,
     get_network,
@@ -20,11 +17,8 @@ from setu.networks.service import (
 )
 
 __all__ = [
-    "MarkingError",
     "Neighbourhood",
-    "NotFound",
     "ValueCount",
-    "ViewError",
     "compiled_view",
     "filter_suggestions",
     "get_network",

@@ -9,7 +9,7 @@ from fastapi import APIRouter, File, Form, Path, Query, UploadFile
 from pydantic import Field
 from sqlalchemy.orm import Session
 
-from setu.deps import AuthDep, Marker, MarkerDep, SessionDep, StateDep, require
+from setu.deps import AuthDep, Marker, MarkerDep, SessionDep, StateDep
 from setu.models.networks import NetworkRecord, NodeRecord
 from setu.networks.schemas import (
     NeighbourhoodOut,
@@ -24,12 +24,10 @@ from setu.networks.schemas import (
     ValueCountOut,
 )
 from setu.networks.service import (
-    MAX_LIMIT,
     NODE_SORTS,
     SEARCH_FIELDS,
     SUGGEST_FIELDS,
     ValueCount,
-    combine,
     filter_suggestions,
     get_network,
     get_node,
@@ -40,11 +38,13 @@ from setu.networks.service import (
     list_organizations,
     list_sites,
     node_neighbourhood,
-    upload_marking,
 )
 from setu.networks.uploads import UploadFormat, UploadLimits
 from setu.schemas import ERROR_RESPONSES, MAX_ID, ErrorBody, Text, utc
-from setu.sharing.markings import MarkingSpec
+from setu.sharing.markings import MarkingSpec, combine
+from setu.sharing.read import MAX_LIMIT
+from setu.sharing.requested import requested_marking
+from setu.sharing.roles import require_role
 
 router = APIRouter(prefix="/networks", tags=["networks"], responses=ERROR_RESPONSES)
 
@@ -170,8 +170,8 @@ def upload_network(
     the answer lists every problem with its place in the file.
     """
     principal = auth.principal
-    require(session, principal, "network.import", "analyst", "admin")
-    spec = upload_marking(
+    require_role(session, principal, "network.import", "analyst", "admin")
+    spec = requested_marking(
         session,
         principal,
         classification=classification,

@@ -18,18 +18,13 @@ from setu.audit.log import record
 from setu.models.base import Marking
 from setu.models.networks import NetworkRecord, NodeRecord, ProductRecord
 from setu.models.stress import ResultRecord, RunRecord
-from setu.networks.service import MAX_LIMIT, combine, list_networks, require_network, visible_edges
+from setu.networks.service import list_networks, require_network, visible_edges
 from setu.runs.service import list_results, list_runs
-from setu.sharing.markings import MarkingSpec
+from setu.settings import DEFAULT_CONCERN_COUNTRIES
+from setu.sharing.markings import MarkingSpec, combine
 from setu.sharing.policy import Principal, visible
+from setu.sharing.read import MAX_LIMIT
 
-DEFAULT_CONCERN_COUNTRIES = frozenset({"CN", "RU", "KP", "IR"})
-"""Origins of concern by default (ISO 3166 alpha-2).
-
-China and Russia are the origins DOMAIN.md names (China's export controls on gallium, germanium,
-antimony, graphite and rare earths; sanctions on Russian suppliers); North Korea and Iran complete
-the "covered nations" of 10 U.S.C. 4872, the sourcing ban the demo network already applies.
-"""
 NO_PROGRAM = ""
 """The program of nodes that belong to none (the shared supply base)."""
 TOP_NODES = 5
@@ -173,22 +168,6 @@ class NetworkOverview:
     exposure: Exposure
     programs: list[ProgramOverview]
     concern: frozenset[str]
-
-
-def parse_countries(text: str) -> frozenset[str]:
-    """Country codes from a setting: separated by commas or spaces, case-insensitive.
-
-    Parameters
-    ----------
-    text
-        E.g. ``"CN, RU ir"``.
-
-    Returns
-    -------
-    frozenset of str
-        The codes in upper case (empty for blank text).
-    """
-    return frozenset(part.strip().upper() for part in text.replace(",", " ").split() if part.strip())
 
 
 def _upstream(start: Iterable[int], suppliers: Mapping[int, list[int]]) -> set[int]:

@@ -6,18 +6,16 @@ Functions write (imported rows, audit entries) in the caller's session and leave
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, BinaryIO, NamedTuple, TypeVar
 
-from sqlalchemy import ColumnElement, Select, Subquery, func, insert, or_, select
-from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
+from sqlalchemy import Select, Subquery, func, insert, or_, select
+from sqlalchemy.orm import Session, aliased
 
-from setu.accounts.errors import AccountError
-from setu.accounts.service import get_organization, get_party, parse_groups
 from setu.audit.log import record
-from setu.errors import InputError, Problem, SetuError
-from setu.models.base import Marked, Marking
+from setu.errors import InputError, MarkingError, Problem, ViewError
+from setu.models.base import Marked
 from setu.models.networks import (
     BomRecord,
     NetworkRecord,
@@ -26,13 +24,13 @@ from setu.models.networks import (
     SiteCapacityRecord,
     SupplyRecord,
 )
-from setu.models.parties import Party
 from setu.network.compile import CompiledNetwork, compile_network
 from setu.network.model import BomLine, Network, Node, Product, SiteCapacity, Supply
 from setu.network.validate import network_problems
 from setu.networks.uploads import UploadFormat, UploadLimits, read_uploaded_network, storable_problems
-from setu.sharing.markings import LEVEL_OF, MarkingSpec, most_restrictive, store
+from setu.sharing.markings import MarkingSpec, combine, marking_specs, store
 from setu.sharing.policy import Principal, allows, visible
+from setu.sharing.read import contains, fetch_visible, page, starts_with
 
 M = TypeVar("M", bound=Marked)
 
@@ -57,32 +55,6 @@ NODE_SORTS = (
     "ttr",
 )
 """Columns :func:`list_nodes` sorts on; prefix ``-`` for descending."""
-MAX_LIMIT = 1000
-
-
-class NotFound(SetuError):
-    """No such record, or one the user may not see: the two are answered alike.
-
-    Parameters
-    ----------
-    kind
-        What was asked for: ``network``, ``node``, ``scenario``, ``run``.
-    key
-        The id as the caller gave it.
-    """
-
-    def __init__(self, kind: str, key: object) -> None:
-        self.kind = kind
-        self.key = key
-        super().__init__(f"no such {kind}: {key!r}")
-
-
-class MarkingError(SetuError):
-    """A user tried to write a record under a marking they could not read themselves."""
-
-
-class ViewError(SetuError):
-    """The part of a network a user may see cannot be stress-tested (it has no product)."""
 
 
 class ValueCount(NamedTuple):
@@ -117,80 +89,6 @@ class Neighbourhood:
     dependents: list[NodeRecord]
 
 
-# --- access helpers (shared with setu.runs) -----------------------------------------------------------
-
-
-def deny(
-    session: Session,
-    principal: Principal,
-    action: str,
-    kind: str,
-    key: object,
-    *,
-    hidden: bool,
-    details: Mapping[str, Any] | None = None,
-) -> NotFound:
-    """Audit a denied or missing read, commit the entry, and return the :class:`NotFound` to raise.
-
-    A record the user may not see is answered exactly like one that does not exist. The denial is
-    committed at once, so that a caller rolling back on the error cannot erase the record of the
-    denied access (the reads of this package hold no other pending work when they deny).
-
-    Parameters
-    ----------
-    session
-        The session whose transaction the denial is recorded and committed in.
-    principal
-        The user who asked.
-    action
-        The audited action (``node.read``, ``results.export`` ...).
-    kind, key
-        What was asked for and its id as given: they make the message.
-    hidden
-        Whether the record exists but is not visible (kept in the audit details for auditors;
-        the user's answer is the same either way).
-    details
-        More to keep in the audit entry.
-
-    Returns
-    -------
-    NotFound
-        The error to raise.
-    """
-    reason = {"reason": "not visible" if hidden else "missing"}
-    record(session, principal, action, kind, str(key), decision="deny", details={**reason, **(details or {})})
-    session.commit()
-    return NotFound(kind, key)
-
-
-def fetch_visible(
-    session: Session,
-    principal: Principal,
-    model: type[M],
-    conditions: Sequence[ColumnElement[bool]],
-    *,
-    action: str,
-    kind: str,
-    key: object,
-    audit_permit: bool = True,
-) -> M:
-    """The one record of ``model`` matching ``conditions`` that ``principal`` may see.
-
-    Raises
-    ------
-    NotFound
-        If there is none, or none visible (audited as denied, see :func:`deny`).
-    """
-    marking_id: InstrumentedAttribute[int] = model.marking_id
-    row = session.scalars(select(model).where(*conditions, visible(marking_id, principal))).one_or_none()
-    if row is None:
-        exists = session.scalar(select(func.count()).select_from(model).where(*conditions)) or 0
-        raise deny(session, principal, action, kind, key, hidden=exists > 0)
-    if audit_permit:
-        record(session, principal, action, kind, str(key))
-    return row
-
-
 def require_network(
     session: Session, principal: Principal, network_id: int, action: str, *, audit_permit: bool = False
 ) -> NetworkRecord:
@@ -205,50 +103,6 @@ def require_network(
         key=network_id,
         audit_permit=audit_permit,
     )
-
-
-def _admits(spec: MarkingSpec) -> tuple[int, frozenset[str], frozenset[tuple[int, str]], frozenset[str]]:
-    """What decides whom ``spec`` admits: two markings with equal keys admit the same users."""
-    return spec.classification, spec.effective_releases, spec.owners, spec.groups
-
-
-def combine(specs: Iterable[MarkingSpec], origin_party: str) -> MarkingSpec:
-    """The marking admitting exactly those admitted by every one of ``specs``.
-
-    When one of ``specs`` already admits exactly those (it is the most restrictive of all), it is
-    returned as it is, so combining ``IN ONLY`` with ``REL TO IN, US`` stays ``IN ONLY`` and records
-    share a handful of stored markings rather than one per combination.
-    """
-    unique = set(specs)
-    combined = most_restrictive(unique, origin_party=origin_party)
-    same = sorted((s for s in unique if _admits(s) == _admits(combined)), key=lambda s: s.banner())
-    return same[0] if same else combined
-
-
-def marking_specs(session: Session, marking_ids: Iterable[int]) -> set[MarkingSpec]:
-    """The values of the stored markings ``marking_ids``."""
-    ids = sorted(set(marking_ids))
-    if not ids:
-        return set()
-    return {MarkingSpec.of(m) for m in session.scalars(select(Marking).where(Marking.id.in_(ids)))}
-
-
-def page(offset: int, limit: int) -> tuple[int, int]:
-    """``offset`` and ``limit`` checked: offset >= 0, 1 <= limit <= :data:`MAX_LIMIT`."""
-    if offset < 0 or not 1 <= limit <= MAX_LIMIT:
-        raise InputError(f"offset must be >= 0 and limit between 1 and {MAX_LIMIT}, got {offset} and {limit}")
-    return offset, limit
-
-
-def contains(column: Any, text: str) -> ColumnElement[bool]:
-    """Case-insensitive ``text in column`` (LIKE, with ``%``, ``_`` and ``\\`` in ``text`` taken literally)."""
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return func.lower(column).like(f"%{escaped}%", escape="\\")
-
-
-def _starts_with(column: Any, prefix: str) -> ColumnElement[bool]:
-    escaped = prefix.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return func.lower(column).like(f"{escaped}%", escape="\\")
 
 
 # --- import -------------------------------------------------------------------------------------------
@@ -770,7 +624,7 @@ def filter_suggestions(
     column = getattr(NodeRecord, field)
     values = session.scalars(
         select(column)
-        .where(*_visible_nodes(principal, network_id), column != "", _starts_with(column, prefix))
+        .where(*_visible_nodes(principal, network_id), column != "", starts_with(column, prefix))
         .distinct()
         .order_by(column)
         .limit(limit)
@@ -937,110 +791,6 @@ def compiled_view(session: Session, principal: Principal, network_id: int) -> tu
 # --- uploads ----------------------------------------------------------------------------------------------
 
 
-def _split(values: list[str] | None) -> list[str]:
-    """Form values, each possibly several joined by commas, trimmed and without empties."""
-    return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
-
-
-def _owner(session: Session, org_id: int, parties: list[str]) -> tuple[int, str] | None:
-    for code in parties:
-        try:
-            org = get_organization(session, get_party(session, code), org_id)
-        except AccountError:
-            continue
-        return org.id, org.party_code
-    return None
-
-
-def upload_marking(
-    session: Session,
-    principal: Principal,
-    *,
-    classification: str,
-    releases: list[str] | None,
-    national_only: bool,
-    groups: list[str] | None,
-    owners: list[int] | None,
-) -> MarkingSpec:
-    """The marking an upload asks for, checked; the uploader's party is its origin.
-
-    Whether the uploader may assign it (could read it themselves) is :func:`import_network`'s check.
-
-    Parameters
-    ----------
-    session
-        The request's session.
-    principal
-        The uploader.
-    classification
-        A level name or number.
-    releases
-        Party codes (default: the uploader's party only).
-    national_only
-        Only the uploader's party may read it.
-    groups
-        Need-to-know groups.
-    owners
-        Ids of organizations the records are proprietary to.
-
-    Returns
-    -------
-    MarkingSpec
-        The marking.
-
-    Raises
-    ------
-    setu.errors.InputError
-        Naming each unknown party, malformed group and unknown organization.
-    """
-    problems: list[Problem] = []
-    level = int(classification) if classification.isdigit() else LEVEL_OF[classification]
-    parties: list[str] = []
-    for code in _split(releases) or [principal.party]:
-        try:
-            parties.append(get_party(session, code).code)
-        except AccountError as exc:
-            problems.append(Problem("releases", str(exc)))
-    try:
-        group_names = parse_groups(_split(groups))
-    except AccountError as exc:
-        problems.append(Problem("groups", str(exc)))
-        group_names = []
-    owner_pairs: set[tuple[int, str]] = set()
-    for org_id in owners or []:
-        found = _owner(session, org_id, sorted({principal.party, *parties}))
-        if found is None:
-            problems.append(Problem("owners", f"unknown organization id {org_id}"))
-        else:
-            owner_pairs.add(found)
-    if problems:
-        raise InputError(problems)
-    return MarkingSpec(
-        classification=level,
-        origin_party=principal.party,
-        releases=frozenset(parties),
-        national_only=national_only,
-        owners=frozenset(owner_pairs),
-        groups=frozenset(group_names),
-    )
-
-
-def release_parties(session: Session) -> list[Party]:
-    """Every party a record can be released to, by code (parties are public).
-
-    Parameters
-    ----------
-    session
-        Any session.
-
-    Returns
-    -------
-    list of Party
-        The parties.
-    """
-    return list(session.scalars(select(Party).order_by(Party.code)))
-
-
 def import_upload(
     session: Session,
     principal: Principal,
@@ -1069,7 +819,7 @@ def import_upload(
     name
         The stored name (blank: the file's name without its suffix).
     marking
-        The marking of every record (from :func:`upload_marking`).
+        The marking of every record (from :func:`requested_marking`).
     limits
         The upload's size limits.
 

@@ -16,7 +16,7 @@ from typing import BinaryIO, Literal
 
 from sqlalchemy import Table
 
-from setu.errors import InputError, Problem, SetuError
+from setu.errors import InputError, Problem, TooLarge
 from setu.models.networks import BomRecord, NetworkRecord, NodeRecord, SiteCapacityRecord
 from setu.network.io.loader import read_network
 from setu.network.model import Network
@@ -36,7 +36,7 @@ _SUFFIX_FORMATS: dict[str, Literal["setu", "accelerator", "willems"]] = {
 }
 
 
-class UploadTooLarge(SetuError):
+class UploadTooLarge(TooLarge):
     """An upload is over the configured size limit (answered 413)."""
 
 

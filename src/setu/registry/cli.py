@@ -28,10 +28,10 @@ from setu.errors import SetuError
 from setu.models.parties import Organization
 from setu.network.compile import compile_network
 from setu.network.io.loader import FORMATS, read_network
-from setu.networks.overview import DEFAULT_CONCERN_COUNTRIES, parse_countries
 from setu.registry.codes import CODES
 from setu.registry.mitigation import what_if as stored_what_if
 from setu.registry.service import Source, find_sources, list_sites, marking_of
+from setu.settings import DEFAULT_CONCERN_COUNTRIES, parse_countries
 from setu.sharing.policy import Principal
 from setu.stress.mitigation import AlternateEffect, evaluate_alternate, lost_materials
 from setu.stress.scenarios import Scenario, scenario_ttr

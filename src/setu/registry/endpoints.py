@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 from setu.deps import AuthDep, Marker, MarkerDep, SessionDep, StateDep
 from setu.models.parties import Organization
 from setu.models.registry import Capability, RegistrySite
-from setu.networks.service import MAX_LIMIT, release_parties, upload_marking
 from setu.registry import service
 from setu.registry.codes import CODES
 from setu.registry.mitigation import rank_alternates, what_if
@@ -37,6 +36,8 @@ from setu.registry.schemas import (
 from setu.schemas import ERROR_RESPONSES, MAX_ID, Text
 from setu.sharing.markings import MarkingSpec
 from setu.sharing.policy import Principal
+from setu.sharing.read import MAX_LIMIT
+from setu.sharing.requested import release_parties, requested_marking
 
 router = APIRouter(prefix="/registry", tags=["registry"], responses=ERROR_RESPONSES)
 
@@ -52,7 +53,7 @@ def _marking(session: Session, principal: Principal, body: MarkingIn | None) -> 
     if body is None:
         return None
     releases = body.releases if body.releases is not None else [p.code for p in release_parties(session)]
-    return upload_marking(
+    return requested_marking(
         session,
         principal,
         classification=body.classification,

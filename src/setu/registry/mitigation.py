@@ -18,8 +18,7 @@ from setu.models.parties import Organization
 from setu.models.registry import RegistrySite
 from setu.models.stress import ScenarioRecord
 from setu.network.compile import CompiledNetwork
-from setu.networks.overview import DEFAULT_CONCERN_COUNTRIES
-from setu.networks.service import combine, compiled_view, fetch_visible, marking_specs, page
+from setu.networks.service import compiled_view
 from setu.registry.codes import codes_for
 from setu.registry.service import (
     MATCH_WEIGHT,
@@ -30,8 +29,10 @@ from setu.registry.service import (
     source_for,
 )
 from setu.runs.service import to_scenario
-from setu.sharing.markings import MarkingSpec
+from setu.settings import DEFAULT_CONCERN_COUNTRIES
+from setu.sharing.markings import MarkingSpec, combine, marking_specs
 from setu.sharing.policy import Principal
+from setu.sharing.read import fetch_visible, page
 from setu.stress.mitigation import AlternateEffect, LostMaterial, evaluate_alternate, lost_materials
 from setu.stress.scenarios import Scenario, validate_scenario
 

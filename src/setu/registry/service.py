@@ -21,26 +21,18 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from setu.accounts.errors import AccessDenied
-from setu.accounts.service import require_role
 from setu.audit.log import record
-from setu.errors import InputError, Problem
+from setu.errors import AccessDenied, InputError, MarkingError, NotFound, Problem
 from setu.models.base import utcnow
 from setu.models.parties import Organization
 from setu.models.registry import Capability, RegistrySite
-from setu.networks.overview import DEFAULT_CONCERN_COUNTRIES
-from setu.networks.service import (
-    MarkingError,
-    NotFound,
-    combine,
-    contains,
-    fetch_visible,
-    page,
-    release_parties,
-)
 from setu.registry.codes import BY_CODE, FAMILIES, codes_for
-from setu.sharing.markings import MarkingSpec, store
+from setu.settings import DEFAULT_CONCERN_COUNTRIES
+from setu.sharing.markings import MarkingSpec, combine, store
 from setu.sharing.policy import Principal, allows, visible
+from setu.sharing.read import contains, fetch_visible, page
+from setu.sharing.requested import release_parties
+from setu.sharing.roles import check_role
 
 __all__ = [
     "MATCH_WEIGHT",
@@ -155,7 +147,7 @@ def may_write(principal: Principal, org: Organization) -> bool:
 def _check_writer(session: Session, principal: Principal, org: Organization, action: str, key: object) -> None:
     """Refuse (audited) unless ``principal`` may keep ``org``'s registry entries current."""
     try:
-        require_role(principal, *WRITE_ROLES)
+        check_role(principal, *WRITE_ROLES)
     except AccessDenied as exc:
         raise _deny_write(session, principal, action, key, str(exc)) from None
     if not may_write(principal, org):

@@ -8,11 +8,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Response
 from sqlalchemy.orm import Session
 
-from setu.accounts.errors import AccessDenied
-from setu.deps import AuthDep, Marker, MarkerDep, SessionDep, StateDep, require
-from setu.errors import InputError
+from setu.deps import AuthDep, Marker, MarkerDep, SessionDep, StateDep
+from setu.errors import AccessDenied, InputError
 from setu.models.stress import FINAL_STATUSES, ResultRecord, RunRecord, ScenarioRecord
-from setu.networks.service import MAX_LIMIT, compiled_view
+from setu.networks.service import compiled_view
 from setu.runs.schemas import (
     ExplanationOut,
     FlowChangeOut,
@@ -43,6 +42,8 @@ from setu.runs.service import (
 )
 from setu.schemas import ERROR_RESPONSES, MAX_ID, ErrorBody, Text, utc, utc_or_none
 from setu.sharing.policy import Principal
+from setu.sharing.read import MAX_LIMIT
+from setu.sharing.roles import require_role
 from setu.stress import scenarios as build
 from setu.stress.scenarios import Scenario
 
@@ -259,7 +260,7 @@ def new_scenario(
     Its marking is the most restrictive of the network's and every disrupted node's. A node you may
     not see is answered 404 exactly as one that does not exist.
     """
-    require(session, auth.principal, "scenario.create", "analyst", "admin")
+    require_role(session, auth.principal, "scenario.create", "analyst", "admin")
     scenario = build_scenario(session, auth.principal, network_id, body)
     out = scenario_out(marker, create_scenario(session, auth.principal, network_id, scenario))
     session.commit()
@@ -296,7 +297,7 @@ def new_run(
     record it used.
     """
     principal = auth.principal
-    require(session, principal, "run.start", "analyst", "admin")
+    require_role(session, principal, "run.start", "analyst", "admin")
     chosen: list[int] | Literal["sweep"] = "sweep" if body.sweep else list(body.scenario_ids or [])
     run = start_run(
         session,
@@ -343,7 +344,7 @@ def get_one_run(auth: AuthDep, session: SessionDep, marker: MarkerDep, run_id: R
 def cancel_run(auth: AuthDep, session: SessionDep, state: StateDep, marker: MarkerDep, run_id: RunId) -> RunOut:
     """Ask a queued or running run to stop (its starter, or an admin); it ends ``cancelled`` with no result."""
     principal = auth.principal
-    require(session, principal, "run.cancel", "analyst", "admin")
+    require_role(session, principal, "run.cancel", "analyst", "admin")
     run = get_run(session, principal, run_id)
     if run.created_by != principal.user_id and "admin" not in principal.roles:
         raise AccessDenied("only the user who started a run, or an admin, may cancel it")

@@ -16,24 +16,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from setu.audit.log import record
 from setu.db import transaction
-from setu.errors import Conflict, InputError, ScenarioError
+from setu.errors import Conflict, InputError, NotFound, ScenarioError
 from setu.models.base import utcnow
 from setu.models.networks import NodeRecord
 from setu.models.stress import ResultRecord, RunRecord, ScenarioRecord
 from setu.network.compile import CompiledNetwork
-from setu.networks.service import (
-    NotFound,
-    combine,
-    compiled_view,
-    contains,
-    deny,
-    fetch_visible,
-    marking_specs,
-    page,
-    require_network,
-)
-from setu.sharing.markings import MarkingSpec, store
+from setu.networks.service import compiled_view, require_network
+from setu.sharing.markings import MarkingSpec, combine, marking_specs, store
 from setu.sharing.policy import Principal, visible
+from setu.sharing.read import contains, deny, fetch_visible, page
 from setu.stress.engine import RESULT_COLUMNS, run_scenarios
 from setu.stress.explain import Explanation, explain
 from setu.stress.scenarios import KINDS, Scenario, node_sweep, validate_scenario

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -9,9 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from setu.models.base import Marking, MarkingGroup, MarkingOwner, MarkingRelease
+from setu.models.parties import Organization
 
 LEVELS: dict[int, str] = {0: "UNCLASSIFIED", 1: "RESTRICTED", 2: "CONFIDENTIAL", 3: "SECRET"}
 LEVEL_OF: dict[str, int] = {name: level for level, name in LEVELS.items()}
+GROUP_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+"""A need-to-know group's name: letters, digits, ``._-``, up to 64."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +93,32 @@ def most_restrictive(specs: Iterable[MarkingSpec], origin_party: str) -> Marking
     )
 
 
+def _admits(spec: MarkingSpec) -> tuple[int, frozenset[str], frozenset[tuple[int, str]], frozenset[str]]:
+    """What decides whom ``spec`` admits: two markings with equal keys admit the same users."""
+    return spec.classification, spec.effective_releases, spec.owners, spec.groups
+
+
+def combine(specs: Iterable[MarkingSpec], origin_party: str) -> MarkingSpec:
+    """The marking admitting exactly those admitted by every one of ``specs``.
+
+    When one of ``specs`` already admits exactly those (it is the most restrictive of all), it is
+    returned as it is, so combining ``IN ONLY`` with ``REL TO IN, US`` stays ``IN ONLY`` and records
+    share a handful of stored markings rather than one per combination.
+    """
+    unique = set(specs)
+    combined = most_restrictive(unique, origin_party=origin_party)
+    same = sorted((s for s in unique if _admits(s) == _admits(combined)), key=lambda s: s.banner())
+    return same[0] if same else combined
+
+
+def marking_specs(session: Session, marking_ids: Iterable[int]) -> set[MarkingSpec]:
+    """The values of the stored markings ``marking_ids``."""
+    ids = sorted(set(marking_ids))
+    if not ids:
+        return set()
+    return {MarkingSpec.of(m) for m in session.scalars(select(Marking).where(Marking.id.in_(ids)))}
+
+
 def store(session: Session, spec: MarkingSpec) -> Marking:
     """The stored marking equal to ``spec``, written if it does not exist yet.
 
@@ -115,3 +145,16 @@ def store(session: Session, spec: MarkingSpec) -> Marking:
     session.add(marking)
     session.flush()
     return marking
+
+
+def owner_names(session: Session, specs: Iterable[MarkingSpec]) -> dict[int, str]:
+    """Names of the organizations that ``specs`` make records proprietary to, for banners.
+
+    A reader who may read a record may know who owns it, so the names are read whatever the
+    organizations' own markings.
+    """
+    ids = sorted({org for spec in specs for org, _ in spec.owners})
+    if not ids:
+        return {}
+    rows = session.execute(select(Organization.id, Organization.name).where(Organization.id.in_(ids)))
+    return {org_id: name for org_id, name in rows}

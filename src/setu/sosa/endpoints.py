@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 
 from setu.deps import AuthDep, Marker, MarkerDep, SessionDep
 from setu.models.sosa import CalendarEntry, PriorityRequest, RequestEvent
-from setu.networks.service import MAX_LIMIT, upload_marking
 from setu.schemas import ERROR_RESPONSES, MAX_ID, ErrorBody, Text, utc
 from setu.sharing.markings import MarkingSpec
 from setu.sharing.policy import Principal
+from setu.sharing.read import MAX_LIMIT
+from setu.sharing.requested import requested_marking
 from setu.sosa import service
 from setu.sosa.calendar import WorkingCalendar
 from setu.sosa.schemas import (
@@ -135,7 +136,7 @@ def entry_out(marker: Marker, entry: CalendarEntry) -> CalendarEntryOut:
 def _marking(session: Session, principal: Principal, asked: MarkingIn | None, supplier: str) -> MarkingSpec | None:
     if asked is None:
         return None
-    return upload_marking(
+    return requested_marking(
         session,
         principal,
         classification=asked.classification,

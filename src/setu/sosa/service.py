@@ -19,19 +19,20 @@ from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from setu.accounts.errors import AccessDenied, AccountError
-from setu.accounts.service import get_party, require_role
+from setu.accounts.errors import AccountError
+from setu.accounts.service import get_party
 from setu.audit.log import record
-from setu.errors import Conflict, InputError, Problem, SetuError
+from setu.errors import AccessDenied, Conflict, InputError, MarkingError, NotFound, Problem, SetuError
 from setu.models.base import utcnow
 from setu.models.networks import NetworkRecord, NodeRecord
 from setu.models.parties import GOVERNMENT_KINDS, Organization, Party
 from setu.models.registry import RegistrySite
 from setu.models.sosa import RATINGS, REQUEST_STATES, CalendarEntry, PriorityRequest, RequestEvent
 from setu.models.stress import ScenarioRecord
-from setu.networks.service import MarkingError, NotFound, combine, contains, deny, fetch_visible, marking_specs, page
-from setu.sharing.markings import MarkingSpec, store
+from setu.sharing.markings import MarkingSpec, combine, marking_specs, store
 from setu.sharing.policy import Principal, allows, visible
+from setu.sharing.read import contains, deny, fetch_visible, page
+from setu.sharing.roles import check_role
 from setu.sosa.calendar import WorkingCalendar, add_working_days, known_country
 from setu.sosa.workflow import (
     DELAY_CONFIRM_DAYS,
@@ -531,7 +532,7 @@ def create_request(
         Naming each bad value.
     """
     try:
-        require_role(principal, *sorted(GOVERNMENT_ROLES))
+        check_role(principal, *sorted(GOVERNMENT_ROLES))
     except AccessDenied as exc:
         raise _refuse(session, principal, "sosa.create", "", exc) from None
     supplier = _party(supplier_party, session, "supplier_party").code

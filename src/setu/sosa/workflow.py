@@ -25,8 +25,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from setu.accounts.errors import AccessDenied
-from setu.errors import Conflict, InputError, Problem
+from setu.errors import AccessDenied, Conflict, InputError, Problem
 from setu.models.sosa import RATINGS, REQUEST_STATES
 
 Side = Literal["requesting", "supplier"]

@@ -11,14 +11,15 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from setu.accounts.errors import AccessDenied
 from setu.accounts.service import list_users
 from setu.audit import service
 from setu.audit.checkpoints import verify_signature
 from setu.audit.log import record
 from setu.audit.verify import VerifyResult, verify_log
-from setu.deps import SessionDep, StateDep, require
-from setu.web.pages import CSRF_FIELD, PAGE_SIZE, Page, csrf_ok, signed_in, to_login
+from setu.deps import SessionDep, StateDep
+from setu.errors import AccessDenied
+from setu.sharing.roles import require_role
+from setu.web.shell import CSRF_FIELD, PAGE_SIZE, Page, csrf_ok, signed_in, to_login
 
 router = APIRouter(include_in_schema=False)
 
@@ -50,7 +51,7 @@ class EntryFilters:
 def _denied(request: Request, page: Page) -> HTMLResponse | None:
     """The 403 page for anyone but an auditor (the refusal audited like the API's), else None."""
     try:
-        require(page.session, page.principal, "audit.read", "auditor")
+        require_role(page.session, page.principal, "audit.read", "auditor")
     except AccessDenied:
         return page.forbidden(request, "The audit log is open to auditors only.")
     return None

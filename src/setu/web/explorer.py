@@ -15,20 +15,14 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from setu.deps import SessionDep
+from setu.errors import NotFound
 from setu.models.networks import NetworkRecord, NodeRecord
 from setu.models.stress import RunRecord
 from setu.network.layout import Layout, layered_layout
-from setu.networks.service import (
-    MAX_LIMIT,
-    Neighbourhood,
-    NetworkGraph,
-    NotFound,
-    get_network,
-    network_graph,
-    node_neighbourhood,
-)
+from setu.networks.service import Neighbourhood, NetworkGraph, get_network, network_graph, node_neighbourhood
 from setu.runs.service import list_results, list_runs
-from setu.web.pages import PAGE_SIZE, Page, signed_in, templates, to_login
+from setu.sharing.read import MAX_LIMIT
+from setu.web.shell import PAGE_SIZE, Page, signed_in, templates, to_login
 
 router = APIRouter(include_in_schema=False)
 

@@ -11,16 +11,16 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from setu.accounts.errors import AccessDenied
 from setu.deps import SessionDep
-from setu.errors import InputError, Problem
+from setu.errors import AccessDenied, InputError, MarkingError, NotFound, Problem
 from setu.framework import service as fw
 from setu.framework.service import StaleVersion
 from setu.models.framework import ACTION_STATUSES, ActionItem, Body, Meeting
-from setu.networks.service import MAX_LIMIT, MarkingError, NotFound, release_parties, upload_marking
 from setu.schemas import MAX_ID
 from setu.sharing.markings import LEVEL_OF, LEVELS, MarkingSpec
-from setu.web.pages import CSRF_FIELD, PAGE_SIZE, Page, csrf_ok, signed_in_page, to_login
+from setu.sharing.read import MAX_LIMIT
+from setu.sharing.requested import release_parties, requested_marking
+from setu.web.shell import CSRF_FIELD, PAGE_SIZE, Page, csrf_ok, signed_in_page, to_login
 
 router = APIRouter(include_in_schema=False)
 
@@ -138,7 +138,7 @@ class MarkingForm:
         """
         if self.classification not in LEVEL_OF:
             raise InputError(f"choose a classification, got {self.classification!r}", "classification")
-        return upload_marking(
+        return requested_marking(
             page.session,
             page.principal,
             classification=self.classification,

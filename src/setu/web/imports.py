@@ -12,14 +12,15 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.exc import IntegrityError
 
-from setu.accounts.errors import AccessDenied
-from setu.deps import SessionDep, StateDep, require
-from setu.errors import InputError, Problem
+from setu.deps import SessionDep, StateDep
+from setu.errors import AccessDenied, InputError, MarkingError, Problem
 from setu.network.io.setu_format import write_template
-from setu.networks.service import MarkingError, import_upload, release_parties, upload_marking
+from setu.networks.service import import_upload
 from setu.networks.uploads import UploadFormat, UploadLimits, UploadTooLarge, safe_filename
 from setu.sharing.markings import LEVEL_OF, LEVELS
-from setu.web.pages import CSRF_FIELD, Page, csrf_ok, signed_in, to_login
+from setu.sharing.requested import release_parties, requested_marking
+from setu.sharing.roles import require_role
+from setu.web.shell import CSRF_FIELD, Page, csrf_ok, signed_in, size_text, to_login
 
 router = APIRouter(include_in_schema=False)
 
@@ -39,25 +40,6 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _KEYED = re.compile(r"^(\w+)\[(.*)\](?:\.(\w+))?$", re.DOTALL)
 _ROWS = re.compile(r"^(?:rows?|lines?) (\d.*)$")
 _MORE_ROWS = re.compile(r"^(?:\d+(?: \.\.\.)?|\.\.\.)$")
-
-
-def size_text(size: int) -> str:
-    """A byte count as people read it: ``50 MiB``, ``4 KiB``, ``512 bytes``.
-
-    Parameters
-    ----------
-    size
-        Bytes.
-
-    Returns
-    -------
-    str
-        The size in the largest binary unit it fills, to at most one decimal.
-    """
-    for unit, factor in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
-        if size >= factor:
-            return f"{size / factor:.1f}".removesuffix(".0") + f" {unit}"
-    return f"{size} bytes"
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,7 +233,7 @@ def import_submit(
     if not csrf_ok(auth, csrf):
         return page.forbidden(request, "The form has expired or did not come from Setu. Reload the page and try again.")
     try:
-        require(session, auth.principal, "network.import", *IMPORT_ROLES)
+        require_role(session, auth.principal, "network.import", *IMPORT_ROLES)
     except AccessDenied:
         return page.forbidden(request, "Importing networks needs the analyst or admin role.")
     form = ImportForm(
@@ -280,7 +262,7 @@ def import_submit(
     settings = state.settings
     limits = UploadLimits(settings.max_upload_bytes, settings.max_zip_files, settings.max_zip_bytes)
     try:
-        spec = upload_marking(
+        spec = requested_marking(
             session,
             auth.principal,
             classification=form.classification,
@@ -308,7 +290,7 @@ def import_submit(
     except UploadTooLarge:
         session.rollback()
         return page.render(
-            request, "_import_too_large.html", status_code=413, limit=size_text(settings.max_upload_bytes)
+            request, "too_large.html", status_code=413, limit=size_text(settings.max_upload_bytes), back="/import"
         )
     except IntegrityError:
         return refused(409, error="Another import of the same name took this version at the same time; try again.")

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from setu.deps import SessionDep
-from setu.networks.service import NotFound, get_network, list_networks, list_nodes, node_neighbourhood
+from setu.errors import NotFound
+from setu.networks.service import get_network, list_networks, list_nodes, node_neighbourhood
 from setu.web.explorer import neighbourhood_context
-from setu.web.pages import PAGE_SIZE, Page, signed_in, to_login
+from setu.web.shell import PAGE_SIZE, Page, signed_in, to_login
 
 router = APIRouter(include_in_schema=False)
 

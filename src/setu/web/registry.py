@@ -11,24 +11,19 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from setu.accounts.errors import AccessDenied
 from setu.deps import SessionDep, StateDep
-from setu.errors import InputError, SetuError
+from setu.errors import AccessDenied, InputError, NotFound, SetuError
 from setu.models.parties import Organization
 from setu.models.registry import Capability, RegistrySite
-from setu.networks.service import (
-    MAX_LIMIT,
-    NotFound,
-    get_network,
-    release_parties,
-    upload_marking,
-)
+from setu.networks.service import get_network
 from setu.registry import service
 from setu.registry.codes import BY_CODE, CODES, FAMILIES
 from setu.registry.mitigation import Alternates, WhatIf, rank_alternates, what_if
 from setu.report.charts import fmt
 from setu.schemas import MAX_ID
-from setu.web.pages import CSRF_FIELD, PAGE_SIZE, Page, csrf_ok, signed_in, to_login
+from setu.sharing.read import MAX_LIMIT
+from setu.sharing.requested import release_parties, requested_marking
+from setu.web.shell import CSRF_FIELD, PAGE_SIZE, Page, csrf_ok, signed_in, to_login
 
 router = APIRouter(include_in_schema=False)
 
@@ -367,7 +362,7 @@ def new_site_submit(
         try:
             marking = None
             if national_only:
-                marking = upload_marking(
+                marking = requested_marking(
                     session,
                     auth.principal,
                     classification="0",

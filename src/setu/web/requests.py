@@ -11,29 +11,21 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from setu.accounts.errors import AccessDenied
 from setu.deps import SessionDep
-from setu.errors import InputError, Problem
+from setu.errors import AccessDenied, InputError, MarkingError, NotFound, Problem
 from setu.models.accounts import User
 from setu.models.networks import NetworkRecord
 from setu.models.sosa import RATINGS, REQUEST_STATES, PriorityRequest, RequestEvent
-from setu.networks.service import (
-    MarkingError,
-    NotFound,
-    get_node,
-    list_networks,
-    list_nodes,
-    release_parties,
-    upload_marking,
-)
+from setu.networks.service import get_node, list_networks, list_nodes
 from setu.registry.service import list_sites
 from setu.runs.service import get_scenario, list_scenarios
 from setu.sharing.markings import LEVEL_OF, LEVELS, MarkingSpec
+from setu.sharing.requested import release_parties, requested_marking
 from setu.sosa import service
 from setu.sosa.calendar import CalendarError, WorkingCalendar, working_days_between
 from setu.sosa.service import RequestConflict, WorkflowError
 from setu.sosa.workflow import GOVERNMENT_ROLES, TRANSITIONS, Transition
-from setu.web.pages import CSRF_FIELD, PAGE_SIZE, Page, csrf_ok, signed_in_page, to_login
+from setu.web.shell import CSRF_FIELD, PAGE_SIZE, Page, csrf_ok, signed_in_page, to_login
 
 router = APIRouter(include_in_schema=False)
 
@@ -316,7 +308,7 @@ def create_request_submit(
     try:
         spec: MarkingSpec | None = None
         if form.classification:
-            spec = upload_marking(
+            spec = requested_marking(
                 session,
                 page.principal,
                 classification=form.classification,

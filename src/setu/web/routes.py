@@ -14,7 +14,7 @@ from setu.networks.overview import Exposure, NetworkOverview, dashboard_overview
 from setu.networks.service import list_networks, list_nodes
 from setu.runs.service import list_runs
 from setu.web import audit, explorer, framework, imports, networks, registry, requests, stress
-from setu.web.pages import CSRF_FIELD, Page, csrf_ok, signed_in, templates, to_login
+from setu.web.shell import CSRF_FIELD, Page, csrf_ok, signed_in, templates, to_login
 
 router = APIRouter(include_in_schema=False)
 

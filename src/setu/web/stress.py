@@ -13,21 +13,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from pydantic import ValidationError
 
-from setu.accounts.errors import AccessDenied
 from setu.accounts.service import parties_of
-from setu.deps import SessionDep, StateDep, require
-from setu.errors import InputError, SetuError
+from setu.deps import SessionDep, StateDep
+from setu.errors import AccessDenied, InputError, NotFound, SetuError
 from setu.models.networks import NetworkRecord
 from setu.models.stress import FINAL_STATUSES, ResultRecord, RunRecord
-from setu.networks.service import (
-    MAX_LIMIT,
-    NotFound,
-    combine,
-    filter_suggestions,
-    get_network,
-    list_networks,
-    list_nodes,
-)
+from setu.networks.service import filter_suggestions, get_network, list_networks, list_nodes
 from setu.report.charts import ChartPoint, fmt, rei_bars, tts_ttr_scatter
 from setu.runs.endpoints import build_scenario
 from setu.runs.schemas import ScenarioIn
@@ -42,8 +33,10 @@ from setu.runs.service import (
     start_run,
 )
 from setu.schemas import MAX_ID
-from setu.sharing.markings import MarkingSpec
-from setu.web.pages import CSRF_FIELD, PAGE_SIZE, Page, csrf_ok, signed_in, to_login
+from setu.sharing.markings import MarkingSpec, combine
+from setu.sharing.read import MAX_LIMIT
+from setu.sharing.roles import require_role
+from setu.web.shell import CSRF_FIELD, PAGE_SIZE, Page, csrf_ok, signed_in, to_login
 
 router = APIRouter(include_in_schema=False)
 
@@ -322,7 +315,7 @@ def scenarios_create(
     if not csrf_ok(auth, csrf):
         return page.forbidden(request, "The form has expired or did not come from Setu.")
     try:
-        require(session, auth.principal, "scenario.create", "analyst", "admin")
+        require_role(session, auth.principal, "scenario.create", "analyst", "admin")
     except AccessDenied:
         return page.forbidden(request, "Creating scenarios needs the analyst or admin role.")
     form = ScenarioForm(kind, value, nodes, materials, countries, severity, ttr, scenario_id, label)
@@ -367,7 +360,7 @@ def runs_start(
     if not csrf_ok(auth, csrf):
         return page.forbidden(request, "The form has expired or did not come from Setu.")
     try:
-        require(session, auth.principal, "run.start", "analyst", "admin")
+        require_role(session, auth.principal, "run.start", "analyst", "admin")
     except AccessDenied:
         return page.forbidden(request, "Running stress tests needs the analyst or admin role.")
     chosen = sorted(set(scenario or []))
@@ -613,7 +606,7 @@ def run_cancel(
         return page.forbidden(request, "The form has expired or did not come from Setu.")
     principal = auth.principal
     try:
-        require(session, principal, "run.cancel", "analyst", "admin")
+        require_role(session, principal, "run.cancel", "analyst", "admin")
     except AccessDenied:
         return page.forbidden(request, "Cancelling runs needs the analyst or admin role.")
     if not 1 <= run_id <= MAX_ID:

@@ -1,4 +1,8 @@
-"""What every web page shares: the signed-in user, the marking labels and banner, CSRF tokens, error pages."""
+"""The page shell every domain's pages use: templates, the signed-in user, marking labels and banner, CSRF, errors.
+
+Each domain keeps its templates in ``setu/<domain>/templates/`` and names them ``"<domain>/<file>"``; the
+layout (``base.html``), the shared macros and the error pages live here in ``web/templates``.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,16 @@ import hashlib
 import hmac
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
 from sqlalchemy.orm import Session
 
 from setu.accounts.service import SESSION_COOKIE, principal_of, resolve_token
-from setu.deps import Authenticated, Marker
+from setu.deps import Authenticated, Marker, SessionDep
 from setu.models.base import Marked
 from setu.sharing.markings import LEVELS, MarkingSpec
 
@@ -22,8 +27,54 @@ HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
 PAGE_SIZE = 25
 CSRF_FIELD = "csrf"
+EXPIRED = "The form has expired or did not come from Setu. Reload the page and try again."
+LOGIN_PATH = "/login"
 
-templates = Jinja2Templates(directory=str(HERE / "templates"))
+PACKAGE = HERE.parent
+
+
+def _loader() -> ChoiceLoader:
+    """The shell's templates, then each domain's under its own name (``"registry/site.html"``)."""
+    domains = {
+        folder.parent.name: FileSystemLoader(str(folder))
+        for folder in sorted(PACKAGE.glob("*/templates"))
+        if folder.parent != HERE
+    }
+    return ChoiceLoader([FileSystemLoader(str(HERE / "templates")), PrefixLoader(domains)])
+
+
+templates = Jinja2Templates(env=Environment(loader=_loader(), autoescape=select_autoescape()))
+
+
+class SignInRequired(Exception):
+    """A page was asked for without a valid session: the browser is sent to the sign-in form."""
+
+
+class FormExpired(Exception):
+    """A form came without this session's CSRF token: answered with a 403 page saying so."""
+
+    def __init__(self, page: Page) -> None:
+        super().__init__(EXPIRED)
+        self.page = page
+
+
+def size_text(size: int) -> str:
+    """A byte count as people read it: ``50 MiB``, ``4 KiB``, ``512 bytes``.
+
+    Parameters
+    ----------
+    size
+        Bytes.
+
+    Returns
+    -------
+    str
+        The size in the largest binary unit it fills, to at most one decimal.
+    """
+    for unit, factor in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if size >= factor:
+            return f"{size / factor:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{size} bytes"
 
 
 def signed_in(request: Request, session: Session) -> Authenticated | None:
@@ -45,7 +96,7 @@ def signed_in_page(request: Request, session: Session) -> Page | None:
 
 def to_login() -> RedirectResponse:
     """Where a signed-out browser goes."""
-    return RedirectResponse("/login", status_code=303)
+    return RedirectResponse(LOGIN_PATH, status_code=303)
 
 
 def csrf_token(auth: Authenticated) -> str:
@@ -128,3 +179,52 @@ class Page:
 def signed_out_not_found(request: Request) -> HTMLResponse:
     """The 404 page for a path no route has, shown without a user."""
     return templates.TemplateResponse(request, "not_found.html", {}, status_code=404)
+
+
+def page_of(request: Request, session: SessionDep) -> Page:
+    """The page being built for the signed-in user (the dependency every page handler takes).
+
+    Raises
+    ------
+    SignInRequired
+        When the browser has no valid session; the app answers with a redirect to the sign-in form.
+    """
+    page = signed_in_page(request, session)
+    if page is None:
+        raise SignInRequired
+    return page
+
+
+PageDep = Annotated[Page, Depends(page_of)]
+
+
+async def form_page_of(request: Request, page: PageDep) -> Page:
+    """The page of a form post whose CSRF token is this session's (the dependency of every page that writes).
+
+    Raises
+    ------
+    FormExpired
+        When the token is missing or another session's; the app answers with a 403 page.
+    """
+    form = await request.form()
+    submitted = form.get(CSRF_FIELD, "")
+    if not isinstance(submitted, str) or not csrf_ok(page.auth, submitted):
+        raise FormExpired(page)
+    return page
+
+
+FormPageDep = Annotated[Page, Depends(form_page_of)]
+
+
+def install_page_handlers(app: FastAPI) -> None:
+    """Answer :class:`SignInRequired` with the sign-in redirect and :class:`FormExpired` with a 403 page."""
+
+    async def sign_in(_request: Request, _exc: Exception) -> Response:
+        return to_login()
+
+    async def expired(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, FormExpired)
+        return exc.page.forbidden(request, EXPIRED)
+
+    app.add_exception_handler(SignInRequired, sign_in)
+    app.add_exception_handler(FormExpired, expired)

@@ -1,0 +1,91 @@
+"""Settings of a Setu server, read once from the environment: limits, switches and the countries of concern."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+MIB = 1024 * 1024
+DEFAULT_MAX_UPLOAD = 50 * MIB
+
+DEFAULT_CONCERN_COUNTRIES = frozenset({"CN", "RU", "KP", "IR"})
+"""Origins of concern by default (ISO 3166 alpha-2).
+
+China and Russia are the origins DOMAIN.md names (China's export controls on gallium, germanium,
+antimony, graphite and rare earths; sanctions on Russian suppliers); North Korea and Iran complete
+the "covered nations" of 10 U.S.C. 4872, the sourcing ban the demo network already applies.
+"""
+
+
+def parse_countries(text: str) -> frozenset[str]:
+    """Country codes from a setting: separated by commas or spaces, case-insensitive.
+
+    Parameters
+    ----------
+    text
+        E.g. ``"CN, RU ir"``.
+
+    Returns
+    -------
+    frozenset of str
+        The codes in upper case (empty for blank text).
+    """
+    return frozenset(part.strip().upper() for part in text.replace(",", " ").split() if part.strip())
+
+
+def _env_flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    return value.strip().lower() not in ("0", "false", "no", "off")
+
+
+@dataclass(frozen=True, slots=True)
+class ApiSettings:
+    """Limits and switches of the HTTP API.
+
+    Attributes
+    ----------
+    max_upload_bytes
+        Largest network file accepted (413 above it); ``SETU_MAX_UPLOAD_MB`` sets it in MiB.
+    max_zip_files
+        Most files a .zip of CSV tables may hold.
+    max_zip_bytes
+        Most bytes a .zip of CSV tables may unpack to.
+    secure_cookies
+        Send the session cookie with ``Secure`` (HTTPS only); ``SETU_COOKIE_SECURE=0`` turns it off.
+    run_jobs
+        Worker processes each stress run uses (0: one per CPU).
+    concern_countries
+        Country codes whose nodes the dashboard counts as adversary-origin exposure;
+        ``SETU_CONCERN_COUNTRIES`` (codes separated by commas or spaces) replaces the default
+        :data:`DEFAULT_CONCERN_COUNTRIES`.
+    """
+
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD
+    max_zip_files: int = 64
+    max_zip_bytes: int = 200 * MIB
+    secure_cookies: bool = True
+    run_jobs: int = 1
+    concern_countries: frozenset[str] = DEFAULT_CONCERN_COUNTRIES
+
+    @classmethod
+    def from_env(cls) -> ApiSettings:
+        """Settings from the environment, else the defaults.
+
+        ``SETU_MAX_UPLOAD_MB``, ``SETU_COOKIE_SECURE`` and ``SETU_CONCERN_COUNTRIES`` (blank or unset:
+        the default set).
+
+        Returns
+        -------
+        ApiSettings
+            The settings.
+        """
+        megabytes = os.environ.get("SETU_MAX_UPLOAD_MB", "").strip()
+        upload = int(float(megabytes) * MIB) if megabytes else DEFAULT_MAX_UPLOAD
+        concern = parse_countries(os.environ.get("SETU_CONCERN_COUNTRIES", "")) or DEFAULT_CONCERN_COUNTRIES
+        return cls(
+            max_upload_bytes=upload,
+            secure_cookies=_env_flag("SETU_COOKIE_SECURE", True),
+            concern_countries=concern,
+        )

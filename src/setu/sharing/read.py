@@ -1,0 +1,215 @@
+"""The one way to read a marked table: every query on one starts here, so the marking filter cannot be forgotten.
+
+:func:`readable` is to Setu what polar's ``get_readable_statement`` is to polar: a ``SELECT`` of marked
+models (or their columns) that already carries the read filter for each of them. A join to another
+marked model goes through :func:`join_readable`, a count through :func:`count_readable`. Work that must
+see every row whatever the reader (a worker executing a run for its owner, the audit of a denial, a
+uniqueness check before a write) says so with :func:`unfiltered`, which delivery code (endpoints, pages,
+CLI) may not call. ``tests/sharing/test_read_paths.py`` walks the source and fails on any query of a
+marked model built another way.
+
+Examples
+--------
+>>> from setu.models.networks import NodeRecord
+>>> from setu.sharing.policy import Principal
+>>> reader = Principal(user_id=1, party="IN", org_id=1, org_is_government=True, clearance=1)
+>>> statement = readable(reader, NodeRecord.node_id).where(NodeRecord.network_id == 7)
+>>> "markings" in str(statement)
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Select, func, inspect, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import AliasedInsp
+
+from setu.audit.log import record
+from setu.errors import InputError, NotFound
+from setu.models.base import Marked
+from setu.sharing.policy import Principal, visible
+
+M = TypeVar("M", bound=Marked)
+
+MAX_LIMIT = 1000
+"""The most rows one page of any list answers."""
+
+
+def _marking_column(entity: Any) -> Any | None:
+    """The ``marking_id`` column of the marked model (or alias of one) ``entity`` selects from, if any."""
+    try:
+        info = inspect(entity)
+    except Exception:  # a plain SQL expression (func.count(), a literal) selects from no model
+        return None
+    parent = getattr(info, "parent", None)
+    owner = parent if parent is not None and not isinstance(info, AliasedInsp) else info
+    mapper = getattr(owner, "mapper", None)
+    if mapper is None or not issubclass(mapper.class_, Marked):
+        return None
+    target = owner.entity if isinstance(owner, AliasedInsp) else mapper.class_
+    return target.marking_id
+
+
+def _with_filters(statement: Select[Any], principal: Principal, entities: Sequence[Any]) -> Select[Any]:
+    seen: set[int] = set()
+    for entity in entities:
+        column = _marking_column(entity)
+        if column is not None and id(column.expression) not in seen:
+            seen.add(id(column.expression))
+            statement = statement.where(visible(column, principal))
+    return statement
+
+
+def readable(principal: Principal, *entities: Any) -> Select[Any]:
+    """``SELECT entities`` restricted to the rows ``principal`` may read.
+
+    Every marked model among ``entities`` (a model, an alias of one, or a column of either) gets the
+    read filter; expressions such as ``func.count()`` select from nothing and get none.
+
+    Parameters
+    ----------
+    principal
+        The reader.
+    *entities
+        What to select, as for :func:`sqlalchemy.select`.
+
+    Returns
+    -------
+    Select
+        The statement, to refine with ``where``, ``order_by``, ``limit`` or :func:`join_readable`.
+    """
+    return _with_filters(select(*entities), principal, entities)
+
+
+def join_readable(
+    statement: Select[Any],
+    principal: Principal,
+    target: Any,
+    onclause: ColumnElement[bool] | None = None,
+    *,
+    outer: bool = False,
+) -> Select[Any]:
+    """``statement`` joined to ``target`` (a model or alias), keeping only the rows of ``target`` the reader may read.
+
+    An outer join keeps the left row when the right one is hidden, as if it did not exist.
+    """
+    column = _marking_column(target)
+    if column is None:
+        return statement.join(target, onclause, isouter=outer)
+    if outer:
+        condition = visible(column, principal) if onclause is None else onclause & visible(column, principal)
+        return statement.join(target, condition, isouter=True)
+    return statement.join(target, onclause).where(visible(column, principal))
+
+
+def count_readable(session: Session, principal: Principal, model: type[Marked], *conditions: Any) -> int:
+    """How many rows of ``model`` matching ``conditions`` the reader may read."""
+    statement = readable(principal, func.count()).select_from(model).where(*conditions)
+    return int(session.scalar(_with_filters(statement, principal, [model])) or 0)
+
+
+def unfiltered(*entities: Any) -> Select[Any]:
+    """``SELECT entities`` of every row, whoever asks: for work that is not a user's read.
+
+    Callers say why in a comment: a worker acting for a run's owner, a uniqueness check before a
+    write, whether a hidden record exists (kept for auditors only). Delivery code may not call it.
+    """
+    return select(*entities)
+
+
+def count_unfiltered(session: Session, model: type[Marked], *conditions: Any) -> int:
+    """How many rows of ``model`` match ``conditions``, visible or not (see :func:`unfiltered`)."""
+    return int(session.scalar(unfiltered(func.count()).select_from(model).where(*conditions)) or 0)
+
+
+def deny(
+    session: Session,
+    principal: Principal,
+    action: str,
+    kind: str,
+    key: object,
+    *,
+    hidden: bool,
+    details: Mapping[str, Any] | None = None,
+) -> NotFound:
+    """Audit a denied or missing read, commit the entry, and return the :class:`NotFound` to raise.
+
+    A record the user may not see is answered exactly like one that does not exist. The denial is
+    committed at once, so that a caller rolling back on the error cannot erase the record of the
+    denied access (reads hold no other pending work when they deny).
+
+    Parameters
+    ----------
+    session
+        The session whose transaction the denial is recorded and committed in.
+    principal
+        The user who asked.
+    action
+        The audited action (``node.read``, ``results.export`` ...).
+    kind, key
+        What was asked for and its id as given: they make the message.
+    hidden
+        Whether the record exists but is not visible (kept in the audit details for auditors;
+        the user's answer is the same either way).
+    details
+        More to keep in the audit entry.
+
+    Returns
+    -------
+    NotFound
+        The error to raise.
+    """
+    reason = {"reason": "not visible" if hidden else "missing"}
+    record(session, principal, action, kind, str(key), decision="deny", details={**reason, **(details or {})})
+    session.commit()
+    return NotFound(kind, key)
+
+
+def fetch_visible(
+    session: Session,
+    principal: Principal,
+    model: type[M],
+    conditions: Sequence[ColumnElement[bool]],
+    *,
+    action: str,
+    kind: str,
+    key: object,
+    audit_permit: bool = True,
+) -> M:
+    """The one record of ``model`` matching ``conditions`` that ``principal`` may see.
+
+    Raises
+    ------
+    NotFound
+        If there is none, or none visible (audited as denied, see :func:`deny`).
+    """
+    row: M | None = session.scalars(readable(principal, model).where(*conditions)).one_or_none()
+    if row is None:
+        raise deny(session, principal, action, kind, key, hidden=count_unfiltered(session, model, *conditions) > 0)
+    if audit_permit:
+        record(session, principal, action, kind, str(key))
+    return row
+
+
+def page(offset: int, limit: int) -> tuple[int, int]:
+    """``offset`` and ``limit`` checked: offset >= 0, 1 <= limit <= :data:`MAX_LIMIT`."""
+    if offset < 0 or not 1 <= limit <= MAX_LIMIT:
+        raise InputError(f"offset must be >= 0 and limit between 1 and {MAX_LIMIT}, got {offset} and {limit}")
+    return offset, limit
+
+
+def _escaped(text: str) -> str:
+    return text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def contains(column: Any, text: str) -> ColumnElement[bool]:
+    """Case-insensitive ``text in column`` (LIKE, with ``%``, ``_`` and ``\\`` in ``text`` taken literally)."""
+    return func.lower(column).like(f"%{_escaped(text)}%", escape="\\")
+
+
+def starts_with(column: Any, prefix: str) -> ColumnElement[bool]:
+    """Case-insensitive ``column.startswith(prefix)``, with LIKE's wildcards in ``prefix`` taken literally."""
+    return func.lower(column).like(f"{_escaped(prefix)}%", escape="\\")
