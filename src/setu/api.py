@@ -24,8 +24,39 @@ from setu.runs.jobs import RunJobs
 from setu.schemas import ErrorBody, Health
 from setu.settings import ApiSettings
 from setu.sosa.endpoints import router as sosa_router
+from setu.web import audit as audit_pages
+from setu.web import explorer as explorer_pages
+from setu.web import framework as framework_pages
+from setu.web import imports as import_pages
+from setu.web import networks as network_pages
+from setu.web import registry as registry_pages
+from setu.web import requests as sosa_pages
+from setu.web import stress as run_pages
 from setu.web.routes import router as web_router
 from setu.web.shell import STATIC_DIR, install_page_handlers, signed_out_not_found
+
+ENDPOINTS = (
+    accounts_router,
+    networks_router,
+    runs_router,
+    audit_router,
+    sosa_router,
+    registry_router,
+    framework_router,
+)
+"""Each domain's HTTP API, mounted under :data:`setu.middleware.PREFIX`."""
+PAGES = (
+    web_router,
+    network_pages.router,
+    explorer_pages.router,
+    import_pages.router,
+    run_pages.router,
+    audit_pages.router,
+    sosa_pages.router,
+    registry_pages.router,
+    framework_pages.router,
+)
+"""Each domain's web pages."""
 
 
 def _engine(engine_or_url: Engine | str | None) -> tuple[Engine, bool]:
@@ -104,14 +135,10 @@ def create_app(engine_or_url: Engine | str | None = None, *, settings: ApiSettin
             connection.execute(text("SELECT 1"))
         return Health(status="ok", version=__version__)
 
-    api.include_router(accounts_router)
-    api.include_router(networks_router)
-    api.include_router(runs_router)
-    api.include_router(audit_router)
-    api.include_router(sosa_router)
-    api.include_router(registry_router)
-    api.include_router(framework_router)
+    for endpoints in ENDPOINTS:
+        api.include_router(endpoints)
     app.include_router(api)
-    app.include_router(web_router)
+    for pages in PAGES:
+        app.include_router(pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

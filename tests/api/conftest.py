@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from networks.world import IN_HAL, IN_MOD, US_DOD, US_GE, seed
+from principals import IN_HAL, IN_MOD, US_DOD, US_GE, seed
 from setu.accounts import service
 from setu.api import create_app
 from setu.db import transaction

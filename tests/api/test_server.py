@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.conftest import PASSWORD, TEST_SETTINGS, add_users
-from networks.world import seed
+from principals import seed
 from setu.api import create_app
 from setu.db import transaction
 

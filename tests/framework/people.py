@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from networks.world import IN_HAL, IN_MOD, US_DOD, US_GE
+from principals import IN_HAL, IN_MOD, US_DOD, US_GE
 from setu.sharing.markings import MarkingSpec
 from setu.sharing.policy import Principal
 

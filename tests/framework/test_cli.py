@@ -12,7 +12,8 @@ from typer.testing import CliRunner, Result
 
 from api.conftest import PASSWORD
 from framework.people import TODAY
-from networks.world import IN_MOD, US_DOD, audit_count, seed
+from networks.world import audit_count
+from principals import IN_MOD, US_DOD, seed
 from setu.accounts import service
 from setu.cli import app
 from setu.db import transaction

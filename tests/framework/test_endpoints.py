@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.conftest import PASSWORD, Api, make_api
 from framework.people import TODAY
-from networks.world import IN_MOD, US_DOD, audit_count
+from networks.world import audit_count
+from principals import IN_MOD, US_DOD
 from setu.accounts import service
 from setu.db import transaction
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from sqlalchemy.orm import Session, sessionmaker
 
 from framework.people import IN_ONLY, IN_READER, JOINT, TODAY, US_READER
-from networks.world import seed
+from principals import seed
 from setu.db import transaction
 from setu.framework import service as fw
 from setu.models.framework import ACTION_STATUSES, ActionItem

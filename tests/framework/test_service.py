@@ -23,7 +23,8 @@ from framework.people import (
     US_ONLY,
     US_READER,
 )
-from networks.world import audit_count, seed
+from networks.world import audit_count
+from principals import seed
 from setu.errors import AccessDenied, InputError, MarkingError, NotFound
 from setu.framework import service as fw
 from setu.framework.ics import export_actions

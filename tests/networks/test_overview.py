@@ -9,13 +9,9 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from networks.world import (
-    IN_ANALYST,
     IN_HAL_USER,
-    IN_ONLY,
     IN_ONLY_NODES,
     SECRET_WORDS,
-    SHARED,
-    US_ANALYST,
     US_GE_USER,
     USERS,
     audit_count,
@@ -25,6 +21,7 @@ from networks.world import (
     spec_of,
     visible_ids,
 )
+from principals import IN_ANALYST, IN_ONLY, SHARED, US_ANALYST
 from setu.errors import NotFound
 from setu.network.model import Network
 from setu.networks import import_network

@@ -10,17 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from networks.world import (
-    IN_ANALYST,
-    IN_HAL_USER,
-    IN_ONLY,
-    SHARED,
-    US_ANALYST,
-    US_ONLY,
-    audit_count,
-    seed,
-    small_network,
-)
+from networks.world import IN_HAL_USER, audit_count, small_network
+from principals import IN_ANALYST, IN_ONLY, SHARED, US_ANALYST, US_ONLY, seed
 from setu.errors import InputError, MarkingError, ViewError
 from setu.models import Marking
 from setu.models.networks import (

@@ -10,18 +10,11 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from networks.world import (
-    ENGINE_NTK,
-    HAL_PROPRIETARY,
-    IN_ANALYST,
     IN_BEL_USER,
     IN_HAL_USER,
-    IN_ONLY,
     IN_ONLY_NODES,
     SECRET_WORDS,
-    SHARED,
-    US_ANALYST,
     US_GE_USER,
-    US_ONLY,
     USERS,
     audit_count,
     build_world,
@@ -31,6 +24,7 @@ from networks.world import (
     spec_of,
     visible_ids,
 )
+from principals import ENGINE_NTK, HAL_PROPRIETARY, IN_ANALYST, IN_ONLY, SHARED, US_ANALYST, US_ONLY
 from setu.errors import NotFound
 from setu.network.model import Network
 from setu.networks import (

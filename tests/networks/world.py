@@ -16,7 +16,19 @@ from pathlib import Path
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from setu.models import Organization, Party
+from principals import (
+    ENGINE_NTK,
+    HAL_PROPRIETARY,
+    IN_ANALYST,
+    IN_BEL_INDUSTRY,
+    IN_HAL_INDUSTRY,
+    IN_ONLY,
+    SHARED,
+    US_ANALYST,
+    US_GE_INDUSTRY,
+    US_ONLY,
+    seed,
+)
 from setu.models.audit import AuditEntry
 from setu.models.networks import NetworkRecord, NodeRecord, SupplyRecord
 from setu.network.io.accelerator import read_accelerator
@@ -25,27 +37,8 @@ from setu.networks import import_network
 from setu.sharing.markings import MarkingSpec, combine, store
 from setu.sharing.policy import Principal, allows
 
-IN_MOD, IN_HAL, IN_BEL, US_DOD, US_GE = 1, 2, 3, 4, 5
-ORGS = (
-    (IN_MOD, "IN", "Ministry of Defence", "ministry"),
-    (IN_HAL, "IN", "HAL", "firm"),
-    (IN_BEL, "IN", "BEL", "firm"),
-    (US_DOD, "US", "Department of Defense", "ministry"),
-    (US_GE, "US", "GE Aerospace", "firm"),
-)
-
-IN_ANALYST = Principal(101, "IN", IN_MOD, True, 2, groups=frozenset({"ENGINE"}))
-IN_HAL_USER = Principal(102, "IN", IN_HAL, False, 2)
-IN_BEL_USER = Principal(103, "IN", IN_BEL, False, 2, groups=frozenset({"ENGINE"}))
-US_ANALYST = Principal(201, "US", US_DOD, True, 2, groups=frozenset({"ENGINE"}))
-US_GE_USER = Principal(202, "US", US_GE, False, 2)
+IN_HAL_USER, IN_BEL_USER, US_GE_USER = IN_HAL_INDUSTRY, IN_BEL_INDUSTRY, US_GE_INDUSTRY
 USERS = (IN_ANALYST, IN_HAL_USER, IN_BEL_USER, US_ANALYST, US_GE_USER)
-
-SHARED = MarkingSpec(1, "IN", frozenset({"IN", "US"}))
-IN_ONLY = MarkingSpec(1, "IN", frozenset({"IN", "US"}), national_only=True)
-US_ONLY = MarkingSpec(1, "US", frozenset({"IN", "US"}), national_only=True)
-HAL_PROPRIETARY = MarkingSpec(1, "IN", frozenset({"IN", "US"}), owners=frozenset({(IN_HAL, "IN")}))
-ENGINE_NTK = MarkingSpec(1, "IN", frozenset({"IN", "US"}), groups=frozenset({"ENGINE"}))
 
 IN_ONLY_NODES = ("T2_9", "T3_16", "T3_17")
 US_ONLY_NODES = ("T3_1",)
@@ -55,17 +48,6 @@ SECRET_WORDS = ("Vikram", "Nashik", "Agni", "T2_9", "T3_16", "T3_17")
 """Text found only on India-only nodes (their ids, organization, site and program)."""
 
 ACCELERATOR = Path("stress-test-accelerator")
-
-
-def seed(session: Session) -> None:
-    """Parties IN and US with their ministries and firms."""
-    public = store(session, MarkingSpec(0, "IN", frozenset({"IN", "US"})))
-    session.add_all([Party(code="IN", name="India", holiday_country="IN"), Party(code="US", name="USA")])
-    session.flush()
-    session.add_all(
-        Organization(id=org, party_code=party, name=name, kind=kind, marking=public) for org, party, name, kind in ORGS
-    )
-    session.flush()
 
 
 def _dress(node: Node, ttr: dict[str, float]) -> Node:

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.conftest import Api, make_api
-from networks.world import IN_HAL, US_GE
+from principals import IN_HAL, US_GE
 from registry.world import RegistryWorld, build
 from setu.registry.codes import CODES
 

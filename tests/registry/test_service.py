@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from networks.world import IN_BEL, IN_HAL, IN_MOD, US_GE, audit_count
+from networks.world import audit_count
+from principals import IN_BEL, IN_HAL, IN_MOD, US_GE
 from registry.world import (
     BEL_INDUSTRY,
     GE_INDUSTRY,

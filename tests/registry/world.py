@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from networks.world import IN_BEL, IN_HAL, IN_MOD, IN_ONLY, SHARED, US_DOD, US_GE, seed
+from principals import IN_BEL, IN_HAL, IN_MOD, IN_ONLY, SHARED, US_DOD, US_GE, seed
 from setu.models import Organization
 from setu.network.model import BomLine, Network, Node, Product, Supply
 from setu.networks import import_network

@@ -12,15 +12,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.conftest import Api, fast_hasher, make_api
-from networks.world import (
-    IN_ANALYST,
-    IN_ONLY_NODES,
-    SECRET_WORDS,
-    US_ANALYST,
-    audit_count,
-    build_world,
-    small_network,
-)
+from networks.world import IN_ONLY_NODES, SECRET_WORDS, audit_count, build_world, small_network
+from principals import IN_ANALYST, US_ANALYST
 from setu.db import transaction
 from setu.errors import NotFound
 from setu.models.stress import RunRecord

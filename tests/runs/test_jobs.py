@@ -10,7 +10,8 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.conftest import TEST_SETTINGS
-from networks.world import IN_ANALYST, build_world, small_network
+from networks.world import build_world, small_network
+from principals import IN_ANALYST
 from setu.api import create_app
 from setu.db import transaction
 from setu.models.audit import AuditEntry

@@ -18,21 +18,16 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from networks.world import (
-    IN_ANALYST,
     IN_BEL_USER,
-    IN_ONLY,
     SECRET_WORDS,
-    SHARED,
-    US_ANALYST,
     US_GE_USER,
-    US_ONLY,
     USERS,
     audit_count,
     build_world,
     expected_small,
-    seed,
     small_network,
 )
+from principals import IN_ANALYST, IN_ONLY, SHARED, US_ANALYST, US_ONLY, seed
 from setu.errors import NotFound, ScenarioError
 from setu.models.networks import NodeRecord
 from setu.models.stress import ResultRecord, RunRecord

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner, Result
 
-from networks.world import IN_MOD, US_DOD
+from principals import IN_MOD, US_DOD
 from setu.accounts import service as accounts
 from setu.cli import app
 from setu.db import transaction

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.conftest import PASSWORD, TEST_SETTINGS
-from networks.world import IN_MOD, US_DOD, US_GE
+from principals import IN_MOD, US_DOD, US_GE
 from setu.accounts import service as accounts
 from setu.api import create_app
 from setu.db import transaction

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from networks.world import IN_ONLY, SHARED
+from principals import IN_ONLY, SHARED
 from setu.db import transaction
 from setu.errors import AccessDenied, InputError, NotFound
 from setu.models.audit import AuditEntry

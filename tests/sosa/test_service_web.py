@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from networks.world import US_GE, US_ONLY
+from principals import US_GE, US_ONLY
 from setu.db import transaction
 from setu.models import Organization
 from setu.sharing.markings import store

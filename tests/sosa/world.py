@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from networks.world import IN_HAL, IN_MOD, IN_ONLY, SHARED, US_DOD, US_GE, US_ONLY, seed
+from principals import IN_HAL, IN_MOD, IN_ONLY, SHARED, US_DOD, US_GE, US_ONLY, seed
 from setu.models import Organization
 from setu.models.registry import RegistrySite
 from setu.network.model import BomLine, Network, Node, Product, Supply

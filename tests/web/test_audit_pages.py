@@ -9,7 +9,8 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.conftest import PASSWORD, Api
-from networks.world import US_DOD, US_ONLY_NODES
+from networks.world import US_ONLY_NODES
+from principals import US_DOD
 from setu.accounts import service as accounts
 from setu.audit.checkpoints import countersign, issue_checkpoint
 from setu.db import transaction

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.conftest import PASSWORD, add_users
 from api.test_server import serve_in_thread
-from networks.world import IN_ONLY_NODES, SECRET_WORDS, US_ANALYST, build_world, visible_ids
+from networks.world import IN_ONLY_NODES, SECRET_WORDS, build_world, visible_ids
+from principals import US_ANALYST
 from setu.db import transaction
 from setu.network.io.setu_format import write_setu
 from setu.network.model import Network

@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy import select
 
 from api.conftest import Api
-from networks.world import IN_ANALYST, IN_ONLY, IN_ONLY_NODES, SECRET_WORDS, SHARED, visible_ids
+from networks.world import IN_ONLY_NODES, SECRET_WORDS, visible_ids
+from principals import IN_ANALYST, IN_ONLY, SHARED
 from setu.db import transaction
 from setu.models.networks import NetworkRecord
 from setu.network.io.willems import read_willems

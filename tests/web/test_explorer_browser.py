@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.conftest import PASSWORD, add_users
 from api.test_server import serve_in_thread
-from networks.world import IN_ANALYST, build_world, visible_ids
+from networks.world import build_world, visible_ids
+from principals import IN_ANALYST
 from setu.db import transaction
 from setu.network.model import Network
 from web.test_browser import ARGS, CHROMIUM

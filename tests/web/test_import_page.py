@@ -18,7 +18,8 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.conftest import Api, make_api, table_counts
-from networks.world import IN_MOD, SECRET_WORDS, build_world
+from networks.world import SECRET_WORDS, build_world
+from principals import IN_MOD
 from setu.errors import InputError
 from setu.models.audit import AuditEntry
 from setu.network.io.loader import read_network

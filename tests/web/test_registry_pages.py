@@ -16,7 +16,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.conftest import PASSWORD, Api, make_api
-from networks.world import IN_BEL, IN_MOD
+from principals import IN_BEL, IN_MOD
 from registry.world import RegistryWorld, build
 from setu.accounts import service as accounts
 from setu.deps import Marker

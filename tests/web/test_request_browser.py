@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.conftest import PASSWORD
 from api.test_server import serve_in_thread
-from networks.world import IN_MOD, US_DOD, US_GE
+from principals import IN_MOD, US_DOD, US_GE
 from setu.accounts import service as accounts
 from setu.db import transaction
 from setu.models.audit import AuditEntry

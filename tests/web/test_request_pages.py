@@ -12,7 +12,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.conftest import PASSWORD, TEST_SETTINGS, Api, make_api
-from networks.world import IN_MOD, IN_ONLY, US_DOD, US_GE
+from principals import IN_MOD, IN_ONLY, US_DOD, US_GE
 from setu.accounts import service as accounts
 from setu.db import transaction
 from setu.models.audit import AuditEntry

@@ -13,7 +13,6 @@ from setu.deps import SessionDep, StateDep
 from setu.networks.overview import Exposure, NetworkOverview, dashboard_overview
 from setu.networks.service import list_networks, list_nodes
 from setu.runs.service import list_runs
-from setu.web import audit, explorer, framework, imports, networks, registry, requests, stress
 from setu.web.shell import CSRF_FIELD, Page, csrf_ok, signed_in, templates, to_login
 
 router = APIRouter(include_in_schema=False)
@@ -159,7 +158,3 @@ def _overview_view(page: Page, overview: NetworkOverview) -> dict[str, Any]:
         "exposure": _exposure_view(page, overview.exposure),
         "programs": programs,
     }
-
-
-for _domain in (networks, explorer, stress, imports, audit, requests, registry, framework):
-    router.include_router(_domain.router)

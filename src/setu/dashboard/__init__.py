@@ -1,0 +1,1 @@
+"""The dashboard: each program's risk posture over what the reader may see."""
