@@ -105,7 +105,7 @@ def query_violations(path: Path, marked: set[str], root: Path = SRC) -> list[str
     """
     tree = ast.parse(path.read_text(), filename=str(path))
     suspects = marked | _aliases_of_marked(tree, marked)
-    delivery = path.stem in DELIVERY
+    delivery = bool(DELIVERY & {path.stem, path.parent.name})
     found = []
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
