@@ -28,6 +28,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _create_private(path: Path) -> None:
+    """Create the SQLite file readable and writable by its owner only, if it does not exist yet.
+
+    The file holds every party's records and the audit log; SQLite gives its journal and WAL files
+    the database file's permissions, so they stay private too.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    os.close(descriptor)
+
+
 def make_engine(url: str | None = None) -> Engine:
     """An engine for ``url`` (default :func:`database_url`), with SQLite made safe for concurrent use."""
     url = url or database_url()
@@ -35,8 +49,8 @@ def make_engine(url: str | None = None) -> Engine:
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if path and path != ":memory:" and not path.startswith("file:"):
+            _create_private(Path(path))
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
