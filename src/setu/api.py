@@ -16,7 +16,7 @@ from setu.audit.endpoints import router as audit_router
 from setu.db import make_engine, session_factory
 from setu.deps import ApiState, StateDep
 from setu.framework.endpoints import router as framework_router
-from setu.middleware import FORM_OVERHEAD, PREFIX, BodyLimit, SecurityHeaders, install_error_handlers
+from setu.middleware import FORM_OVERHEAD, PREFIX, BodyLimit, RefuseNul, SecurityHeaders, install_error_handlers
 from setu.networks.endpoints import router as networks_router
 from setu.registry.endpoints import router as registry_router
 from setu.runs.endpoints import router as runs_router
@@ -120,6 +120,7 @@ def create_app(engine_or_url: Engine | str | None = None, *, settings: ApiSettin
 
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_middleware(BodyLimit, limit=state.settings.max_upload_bytes + FORM_OVERHEAD)
+    app.add_middleware(RefuseNul)
     app.add_middleware(SecurityHeaders)
 
     api = APIRouter(prefix=PREFIX)

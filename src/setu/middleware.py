@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from setu.errors import InputError, Problem, SetuError
@@ -120,6 +121,39 @@ SECURITY_HEADERS = [
     (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"),
 ]
+
+
+NUL = re.compile(rb"%00|\x00")
+"""A NUL character, raw or percent-encoded: no text column of either database can hold one."""
+
+
+class RefuseNul:
+    """Answer 422 to a request whose address (path or query) holds a NUL character, before any handler runs.
+
+    PostgreSQL refuses NUL in text, so a page that searched for one would fail deep inside a query;
+    no legitimate address carries one. Request bodies are checked where they are parsed (the API's
+    ``Text`` fields), and a NUL that still reaches the database is answered 422 by the error handler.
+
+    Parameters
+    ----------
+    app
+        The ASGI app it wraps.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            raw_path = scope.get("raw_path") or str(scope.get("path", "")).encode("utf-8", "surrogateescape")
+            if NUL.search(scope.get("query_string", b"")) or NUL.search(raw_path):
+                problem = ProblemOut(where="query", message="must not contain NUL characters")
+                body = ErrorBody(detail="invalid request", problems=[problem]).model_dump_json().encode()
+                headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+                await send({"type": "http.response.start", "status": 422, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
 
 
 class SecurityHeaders:
@@ -233,6 +267,12 @@ def install_error_handlers(app: FastAPI) -> None:
         log.info("write conflict: %s", exc)
         return error_response(409, "the change conflicts with a concurrent one; try again")
 
+    async def unstorable(_request: Request, exc: Exception) -> JSONResponse:
+        # A value the database refuses (a NUL in text, a number out of the column's range) is bad input.
+        log.info("value refused by the database: %s", exc)
+        problem = ProblemOut(where="body", message="holds a value the database cannot store (a NUL character?)")
+        return error_response(422, "invalid request", [problem])
+
     async def busy(_request: Request, exc: Exception) -> JSONResponse:
         log.warning("database unavailable: %s", exc)
         return error_response(503, "the database is busy or unavailable; try again", headers={"Retry-After": "2"})
@@ -245,5 +285,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(IntegrityError, conflict)
+    app.add_exception_handler(DataError, unstorable)
     app.add_exception_handler(OperationalError, busy)
     app.add_exception_handler(Exception, internal)
