@@ -5,11 +5,40 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from setu.errors import InputError
+from setu.network.io.cells import spreadsheet_text
 from setu.stress.engine import RESULT_COLUMNS, StressResult
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 SUFFIXES = (".csv", ".parquet", ".json")
+
+
+TEXT_COLUMNS = ("scenario_id", "disrupted", "kind", "label")
+"""Result columns holding text from the network (node and scenario names) rather than numbers."""
+
+
+def results_csv(frame: pd.DataFrame) -> bytes:
+    """The result columns of ``frame`` as UTF-8 CSV, every text cell safe to open in a spreadsheet.
+
+    Parameters
+    ----------
+    frame
+        Results as :meth:`setu.stress.engine.StressResult.to_frame` makes them (extra columns are ignored).
+
+    Returns
+    -------
+    bytes
+        ``scenario_id, disrupted, ttr, lost_profit, tts, rei``, numbers to 12 significant digits.
+    """
+    table = frame.loc[:, list(RESULT_COLUMNS)].copy()
+    for column in TEXT_COLUMNS:
+        if column in table:
+            table[column] = table[column].astype(str).map(spreadsheet_text)
+    return str(table.to_csv(index=False, float_format="%.12g")).encode("utf-8")
 
 
 def write_results(result: StressResult, path: str | Path) -> Path:
@@ -30,7 +59,7 @@ def write_results(result: StressResult, path: str | Path) -> Path:
     frame = result.to_frame()
     partial = path.with_name(path.name + ".partial")
     if suffix == ".csv":
-        frame.loc[:, list(RESULT_COLUMNS)].to_csv(partial, index=False, float_format="%.12g")
+        partial.write_bytes(results_csv(frame))
     elif suffix == ".parquet":
         frame.to_parquet(partial, index=False)
     else:

@@ -8,6 +8,7 @@ from pathlib import Path
 import openpyxl
 
 from setu.errors import InputError, Problem
+from setu.network.io.cells import from_spreadsheet_text
 from setu.network.io.setu_format.tables import (
     README,
     REQUIRED_TABLES,
@@ -31,7 +32,7 @@ def _csv_table(path: Path, table: str, problems: list[Problem]) -> RawTable | No
             for cells in reader:
                 line = reader.line_num
                 if any(cell.strip() for cell in cells):
-                    raw.rows.append((start, cells))
+                    raw.rows.append((start, [from_spreadsheet_text(cell) for cell in cells]))
                 start = line + 1
     except UnicodeDecodeError as exc:
         problems.append(Problem(str(path), f"not UTF-8 text ({exc.reason} at byte {exc.start}); save it as CSV UTF-8"))

@@ -11,6 +11,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from setu.errors import InputError
+from setu.network.io.cells import spreadsheet_text
 from setu.network.io.setu_format.tables import KIND_TEXT, README, TABLES, Cell, tables_text
 from setu.network.model import BomLine, Network, Node, Product, SiteCapacity, Supply
 
@@ -51,7 +52,7 @@ def _csv_cell(value: Cell) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
-        return value
+        return spreadsheet_text(value)
     number = float(value)
     if number.is_integer() and abs(number) < 2**53:
         return str(int(number))
