@@ -6,6 +6,7 @@ import os
 import stat
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from setu.db import create_schema, make_engine
@@ -39,3 +40,10 @@ def test_an_existing_database_keeps_its_permissions(tmp_path: Path) -> None:
     create_schema(engine)
     engine.dispose()
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
+
+
+def test_an_in_memory_database_creates_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for url in ("sqlite://", "sqlite:///:memory:"):
+        make_engine(url).dispose()
+    assert list(tmp_path.iterdir()) == []

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 
 MIB = 1024 * 1024
 DEFAULT_MAX_UPLOAD = 50 * MIB
+DEFAULT_MAX_UPLOAD_ROWS = 200_000
+DEFAULT_MAX_NODES = 100_000
+DEFAULT_MAX_SUPPLIES = 1_000_000
 
 DEFAULT_CONCERN_COUNTRIES = frozenset({"CN", "RU", "KP", "IR"})
 """Origins of concern by default (ISO 3166 alpha-2).
@@ -40,6 +43,19 @@ def _env_flag(name: str, default: bool) -> bool:
     return value.strip().lower() not in ("0", "false", "no", "off")
 
 
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = int(value.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, got {value!r}") from None
+    if number < 1:
+        raise ValueError(f"{name} must be at least 1, got {number}")
+    return number
+
+
 @dataclass(frozen=True, slots=True)
 class ApiSettings:
     """Limits and switches of the HTTP API.
@@ -51,7 +67,13 @@ class ApiSettings:
     max_zip_files
         Most files a .zip of CSV tables may hold.
     max_zip_bytes
-        Most bytes a .zip of CSV tables may unpack to.
+        Most bytes a .zip of CSV tables, or an .xlsx workbook (itself a zip), may unpack to.
+    max_upload_rows
+        Most rows one table of an uploaded workbook or CSV folder may have (``SETU_MAX_UPLOAD_ROWS``).
+    max_nodes
+        Most nodes an uploaded network may have (``SETU_MAX_NODES``).
+    max_supplies
+        Most supply edges an uploaded network may have (``SETU_MAX_SUPPLIES``).
     secure_cookies
         Send the session cookie with ``Secure`` (HTTPS only); ``SETU_COOKIE_SECURE=0`` turns it off.
     run_jobs
@@ -65,6 +87,9 @@ class ApiSettings:
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD
     max_zip_files: int = 64
     max_zip_bytes: int = 200 * MIB
+    max_upload_rows: int = DEFAULT_MAX_UPLOAD_ROWS
+    max_nodes: int = DEFAULT_MAX_NODES
+    max_supplies: int = DEFAULT_MAX_SUPPLIES
     secure_cookies: bool = True
     run_jobs: int = 1
     concern_countries: frozenset[str] = DEFAULT_CONCERN_COUNTRIES
@@ -73,8 +98,8 @@ class ApiSettings:
     def from_env(cls) -> ApiSettings:
         """Settings from the environment, else the defaults.
 
-        ``SETU_MAX_UPLOAD_MB``, ``SETU_COOKIE_SECURE`` and ``SETU_CONCERN_COUNTRIES`` (blank or unset:
-        the default set).
+        ``SETU_MAX_UPLOAD_MB``, ``SETU_MAX_UPLOAD_ROWS``, ``SETU_MAX_NODES``, ``SETU_MAX_SUPPLIES``,
+        ``SETU_COOKIE_SECURE`` and ``SETU_CONCERN_COUNTRIES`` (blank or unset: the default set).
 
         Returns
         -------
@@ -86,6 +111,9 @@ class ApiSettings:
         concern = parse_countries(os.environ.get("SETU_CONCERN_COUNTRIES", "")) or DEFAULT_CONCERN_COUNTRIES
         return cls(
             max_upload_bytes=upload,
+            max_upload_rows=_env_int("SETU_MAX_UPLOAD_ROWS", DEFAULT_MAX_UPLOAD_ROWS),
+            max_nodes=_env_int("SETU_MAX_NODES", DEFAULT_MAX_NODES),
+            max_supplies=_env_int("SETU_MAX_SUPPLIES", DEFAULT_MAX_SUPPLIES),
             secure_cookies=_env_flag("SETU_COOKIE_SECURE", True),
             concern_countries=concern,
         )

@@ -181,7 +181,7 @@ def upload_network(
         owners=owners,
     )
     settings = state.settings
-    limits = UploadLimits(settings.max_upload_bytes, settings.max_zip_files, settings.max_zip_bytes)
+    limits = UploadLimits.of(settings)
     record = import_upload(
         session, principal, file.file, file.filename, format=format, name=name, marking=spec, limits=limits
     )

@@ -19,7 +19,9 @@ from sqlalchemy import Table
 from setu.errors import InputError, Problem, TooLarge
 from setu.models.networks import BomRecord, NetworkRecord, NodeRecord, SiteCapacityRecord
 from setu.network.io.loader import read_network
+from setu.network.io.setu_format import read_setu
 from setu.network.model import Network
+from setu.settings import DEFAULT_MAX_NODES, DEFAULT_MAX_SUPPLIES, DEFAULT_MAX_UPLOAD_ROWS, ApiSettings
 
 log = logging.getLogger("setu.api.uploads")
 
@@ -235,7 +237,12 @@ def _relocate(text: str, roots: list[str]) -> str:
 
 
 def read_upload(
-    path: Path, format: Literal["setu", "accelerator", "willems"], display_roots: list[Path], filename: str
+    path: Path,
+    format: Literal["setu", "accelerator", "willems"],
+    display_roots: list[Path],
+    filename: str,
+    *,
+    max_rows: int | None = None,
 ) -> Network:
     """Read a saved upload; problems name places in the uploaded file, not in the server's folders.
 
@@ -249,6 +256,8 @@ def read_upload(
         Server folders to cut from every problem's place and message.
     filename
         The uploaded file's name, for failures no reader anticipated.
+    max_rows
+        The most rows a table may have.
 
     Returns
     -------
@@ -262,7 +271,11 @@ def read_upload(
     """
     roots = sorted({str(r) for r in display_roots} | {str(r.resolve()) for r in display_roots}, key=len, reverse=True)
     try:
+        if format == "setu":
+            return read_setu(path, max_rows=max_rows)
         return read_network(path, format)
+    except TooLarge as exc:
+        raise UploadTooLarge(_relocate(str(exc), roots)) from None
     except InputError as exc:
         raise InputError(
             [Problem(_relocate(p.where, roots), _relocate(p.message, roots)) for p in exc.problems]
@@ -332,11 +345,62 @@ def storable_problems(network: Network, *, name: str, source: str) -> list[Probl
 
 @dataclass(frozen=True, slots=True)
 class UploadLimits:
-    """How large an upload may be: the file itself, and a .zip's file count and unpacked bytes."""
+    """How large an upload may be: the file, a .zip's (or .xlsx's) files and unpacked bytes, rows, nodes, edges."""
 
     max_upload_bytes: int
     max_zip_files: int
     max_zip_bytes: int
+    max_rows: int = DEFAULT_MAX_UPLOAD_ROWS
+    max_nodes: int = DEFAULT_MAX_NODES
+    max_supplies: int = DEFAULT_MAX_SUPPLIES
+
+    @classmethod
+    def of(cls, settings: ApiSettings) -> UploadLimits:
+        """The limits a server's settings set."""
+        return cls(
+            settings.max_upload_bytes,
+            settings.max_zip_files,
+            settings.max_zip_bytes,
+            settings.max_upload_rows,
+            settings.max_nodes,
+            settings.max_supplies,
+        )
+
+
+def check_unpacked_size(path: Path, max_bytes: int) -> None:
+    """Refuse an .xlsx workbook (a zip of XML parts) that would unpack to more than ``max_bytes``.
+
+    The sizes come from the archive's directory; a member that holds more than it declares fails its
+    CRC check while being read, so the declared sizes bound what the reader decompresses.
+
+    Raises
+    ------
+    UploadTooLarge
+        Past the limit.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            declared = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+        return  # not a zip at all: the workbook reader says so with its own message
+    if declared > max_bytes:
+        raise UploadTooLarge(f"the workbook unpacks to {declared:,} bytes; at most {max_bytes:,} are accepted")
+
+
+def check_network_size(network: Network, limits: UploadLimits) -> None:
+    """Refuse a network with more nodes or supply edges than the server accepts from one upload.
+
+    Raises
+    ------
+    UploadTooLarge
+        Naming the count and the limit.
+    """
+    if len(network.nodes) > limits.max_nodes:
+        raise UploadTooLarge(f"the network has {len(network.nodes):,} nodes; at most {limits.max_nodes:,} are accepted")
+    if len(network.supplies) > limits.max_supplies:
+        raise UploadTooLarge(
+            f"the network has {len(network.supplies):,} supply edges; at most {limits.max_supplies:,} are accepted"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -395,7 +459,10 @@ def read_uploaded_network(
             unpacked.mkdir(parents=True)
             target = unpack_zip(saved, unpacked, max_files=limits.max_zip_files, max_bytes=limits.max_zip_bytes)
             roots = [folder / "unpacked", folder / "upload"]
-        network = read_upload(target, chosen, roots, safe)
+        elif saved.suffix.lower() in (".xlsx", ".xlsm"):
+            check_unpacked_size(saved, limits.max_zip_bytes)
+        network = read_upload(target, chosen, roots, safe, max_rows=limits.max_rows)
+    check_network_size(network, limits)
     stored_name = name.strip() if name and name.strip() else (Path(safe).stem or safe)
     problems = storable_problems(network, name=stored_name, source=safe)
     if problems:

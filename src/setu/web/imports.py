@@ -260,7 +260,7 @@ def import_submit(
         return refused(422, problems=problems)
     assert file is not None
     settings = state.settings
-    limits = UploadLimits(settings.max_upload_bytes, settings.max_zip_files, settings.max_zip_bytes)
+    limits = UploadLimits.of(settings)
     try:
         spec = requested_marking(
             session,

@@ -16,7 +16,7 @@ from setu.stress.engine import run_scenarios
 from setu.stress.export import write_results
 from setu.stress.scenarios import Scenario
 
-PAYLOADS = ("=HYPERLINK(\"http://evil\",\"x\")", "+1+1", "-2+3", "@SUM(A1)", "'=quoted")
+PAYLOADS = ('=HYPERLINK("http://evil","x")', "+1+1", "-2+3", "@SUM(A1)", "'=quoted")
 """Names a hostile importer gives nodes (whitespace around a name is trimmed on reading, so none here)."""
 
 

@@ -227,7 +227,7 @@ def _read(tables: dict[str, RawTable], problems: list[Problem], name: str, sourc
     return parsed.network
 
 
-def read_workbook(path: str | Path) -> Network:
+def read_workbook(path: str | Path, *, max_rows: int | None = None) -> Network:
     """Read a Setu network from an .xlsx workbook with one sheet per table.
 
     A sheet named ``README`` is ignored; any other sheet must be a table (``nodes``, ``products``,
@@ -237,6 +237,8 @@ def read_workbook(path: str | Path) -> Network:
     ----------
     path
         The workbook (.xlsx or .xlsm).
+    max_rows
+        The most rows a table may have (None: no limit); past it, :class:`setu.errors.TooLarge`.
 
     Returns
     -------
@@ -252,17 +254,19 @@ def read_workbook(path: str | Path) -> Network:
     if not path.exists():
         raise InputError("no such file", str(path))
     problems: list[Problem] = []
-    tables = workbook_tables(path, problems)
+    tables = workbook_tables(path, problems, max_rows)
     return _read(tables, problems, path.stem, str(path))
 
 
-def read_csv_folder(path: str | Path) -> Network:
+def read_csv_folder(path: str | Path, *, max_rows: int | None = None) -> Network:
     """Read a Setu network from a folder holding one ``<table>.csv`` file per table (UTF-8, comma-separated).
 
     Parameters
     ----------
     path
         The folder.
+    max_rows
+        The most rows a table may have (None: no limit); past it, :class:`setu.errors.TooLarge`.
 
     Returns
     -------
@@ -278,17 +282,19 @@ def read_csv_folder(path: str | Path) -> Network:
     if not path.is_dir():
         raise InputError("no such folder" if not path.exists() else "not a folder", str(path))
     problems: list[Problem] = []
-    tables = csv_tables(path, problems)
+    tables = csv_tables(path, problems, max_rows)
     return _read(tables, problems, path.name or path.resolve().name, str(path))
 
 
-def read_setu(path: str | Path) -> Network:
+def read_setu(path: str | Path, *, max_rows: int | None = None) -> Network:
     """Read a Setu network: an .xlsx/.xlsm workbook, or a folder of CSV files.
 
     Parameters
     ----------
     path
         A workbook file or a folder.
+    max_rows
+        The most rows a table may have (None: no limit); past it, :class:`setu.errors.TooLarge`.
 
     Returns
     -------
@@ -302,10 +308,10 @@ def read_setu(path: str | Path) -> Network:
     """
     path = Path(path)
     if path.is_dir():
-        return read_csv_folder(path)
+        return read_csv_folder(path, max_rows=max_rows)
     suffix = path.suffix.lower()
     if suffix in WORKBOOK_SUFFIXES:
-        return read_workbook(path)
+        return read_workbook(path, max_rows=max_rows)
     if not path.exists():
         raise InputError("no such file or folder", str(path))
     if suffix == ".csv":

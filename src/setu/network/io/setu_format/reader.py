@@ -7,7 +7,7 @@ from pathlib import Path
 
 import openpyxl
 
-from setu.errors import InputError, Problem
+from setu.errors import InputError, Problem, TooLarge
 from setu.network.io.cells import from_spreadsheet_text
 from setu.network.io.setu_format.tables import (
     README,
@@ -21,8 +21,19 @@ from setu.network.io.setu_format.tables import (
     tables_text,
 )
 
+MAX_COLUMNS = 64
+"""Columns of a sheet that are read: every table has far fewer, and cells past them are never looked at.
 
-def _csv_table(path: Path, table: str, problems: list[Problem]) -> RawTable | None:
+A workbook can place one cell in its last column (XFD, the 16,384th) on every row; reading whole rows
+would then cost a tuple of 16,384 cells per row, a gigabyte from a file of a few kilobytes.
+"""
+
+
+def _too_many_rows(where: str, table: str, max_rows: int) -> TooLarge:
+    return TooLarge(f"{where}: the {table} table has more than {max_rows:,} rows; at most {max_rows:,} are accepted")
+
+
+def _csv_table(path: Path, table: str, problems: list[Problem], max_rows: int | None) -> RawTable | None:
     raw = RawTable(table, str(path), "line", workbook=False)
     line = 0
     try:
@@ -32,7 +43,9 @@ def _csv_table(path: Path, table: str, problems: list[Problem]) -> RawTable | No
             for cells in reader:
                 line = reader.line_num
                 if any(cell.strip() for cell in cells):
-                    raw.rows.append((start, [from_spreadsheet_text(cell) for cell in cells]))
+                    if max_rows is not None and len(raw.rows) > max_rows:
+                        raise _too_many_rows(str(path), table, max_rows)
+                    raw.rows.append((start, [from_spreadsheet_text(cell) for cell in cells[:MAX_COLUMNS]]))
                 start = line + 1
     except UnicodeDecodeError as exc:
         problems.append(Problem(str(path), f"not UTF-8 text ({exc.reason} at byte {exc.start}); save it as CSV UTF-8"))
@@ -46,7 +59,7 @@ def _csv_table(path: Path, table: str, problems: list[Problem]) -> RawTable | No
     return raw
 
 
-def csv_tables(folder: Path, problems: list[Problem]) -> dict[str, RawTable]:
+def csv_tables(folder: Path, problems: list[Problem], max_rows: int | None = None) -> dict[str, RawTable]:
     found: dict[str, Path] = {}
     for path in sorted(folder.iterdir()):
         if path.suffix.lower() != ".csv" or not path.is_file():
@@ -66,13 +79,13 @@ def csv_tables(folder: Path, problems: list[Problem]) -> dict[str, RawTable]:
             if name in REQUIRED_TABLES:
                 problems.append(Problem(str(folder / f"{name}.csv"), f"missing file: the {name} table is required"))
             continue
-        raw = _csv_table(found[name], name, problems)
+        raw = _csv_table(found[name], name, problems, max_rows)
         if raw is not None:
             tables[name] = raw
     return tables
 
 
-def workbook_tables(path: Path, problems: list[Problem]) -> dict[str, RawTable]:
+def workbook_tables(path: Path, problems: list[Problem], max_rows: int | None = None) -> dict[str, RawTable]:
     where = str(path)
     if path.is_dir():
         raise InputError("is a folder, not a .xlsx workbook", where)
@@ -109,11 +122,15 @@ def workbook_tables(path: Path, problems: list[Problem]) -> dict[str, RawTable]:
                 continue
             raw = RawTable(name, at, "row", workbook=True)
             worksheet.reset_dimensions()
-            for number, cells in enumerate(worksheet.iter_rows(values_only=True), start=1):
+            for number, cells in enumerate(worksheet.iter_rows(max_col=MAX_COLUMNS, values_only=True), start=1):
                 if not all(blank(cell) for cell in cells):
+                    if max_rows is not None and len(raw.rows) > max_rows:
+                        raise _too_many_rows(at, name, max_rows)
                     raw.rows.append((number, cells))
             tables[name] = raw
             sheet_of[name] = sheet
+    except TooLarge:
+        raise
     except Exception as exc:
         raise InputError(f"cannot read the workbook ({str(exc) or type(exc).__name__})", where) from None
     finally:
