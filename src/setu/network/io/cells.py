@@ -23,7 +23,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def spreadsheet_text(value: str) -> str:
     """``value`` as a text cell a spreadsheet will not run: a quote before a formula's first character."""
-    if value.startswith(FORMULA_STARTS) or (value.startswith("'") and value[1:].startswith(FORMULA_STARTS)):
+    if value.startswith((*FORMULA_STARTS, "'")):  # a leading quote is doubled so reading undoes exactly this
         return "'" + value
     return value
 
