@@ -11,23 +11,27 @@ from icalendar import Calendar
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.conftest import PASSWORD
 from networks.world import audit_count
 from principals import (
     IN_ADMIN,
     IN_ANALYST,
     IN_DESK,
+    IN_MOD,
     IN_ONLY,
     SECRET_SHARED,
     SHARED,
     US_ANALYST,
     US_DESK,
+    US_DOD,
     US_ONLY,
     seed,
 )
+from setu.accounts import service as accounts
 from setu.errors import AccessDenied, InputError, MarkingError, NotFound
 from setu.framework.actions import StaleVersion, create_action, get_action, list_actions, overdue, update_action
 from setu.framework.bodies import create_body, create_pillar, list_bodies
-from setu.framework.common import action_labels, labels
+from setu.framework.common import action_labels, labels, owner_text
 from setu.framework.ics import export_actions
 from setu.framework.meetings import create_decision, create_meeting
 from setu.framework.posture import posture
@@ -184,6 +188,27 @@ def test_a_link_to_a_hidden_record_is_answered_as_missing_and_shown_as_absent(wo
     assert action_labels(session, IN_ANALYST, [action]).bodies == {in_body.id: "IN planning cell"}
     assert labels(session, US_ANALYST, networks=[project.network_id]).networks == {}
     assert b"IN planning cell" not in export_actions(session, US_ANALYST).content
+
+
+def test_an_owning_user_is_named_only_to_readers_of_their_party_who_may_read_their_record(world: Session) -> None:
+    session = world
+    us_owner = accounts.create_user(
+        session, "us-owner", PASSWORD, party="US", organization=US_DOD, clearance=2, roles=["desk_officer"]
+    )
+    # A user record marked SECRET: an Indian reader cleared CONFIDENTIAL may not read it, an admin may.
+    cleared = MarkingSpec(3, "IN", frozenset({"IN"}))
+    in_owner = accounts.create_user(
+        session, "in-owner", PASSWORD, party="IN", organization=IN_MOD, clearance=3, roles=["admin"], marking=cleared
+    )
+    session.commit()
+    by_us = _action(session, "Owned by a US desk officer", SHARED, 1, owner_user_id=us_owner.id)
+    by_in = _action(session, "Owned by a cleared Indian admin", SHARED, 1, owner_user_id=in_owner.id)
+    assert owner_text(by_us, action_labels(session, US_ANALYST, [by_us])) == "us-owner"
+    assert action_labels(session, IN_ANALYST, [by_us]).users == {}
+    assert owner_text(by_us, action_labels(session, IN_ANALYST, [by_us])) == "unassigned"
+    assert owner_text(by_in, action_labels(session, IN_ADMIN, [by_in])) == "in-owner"
+    assert action_labels(session, IN_ANALYST, [by_in]).users == {}
+    assert action_labels(session, US_ANALYST, [by_in]).users == {}
 
 
 def test_a_stale_version_is_a_conflict_and_changes_nothing(world: Session) -> None:

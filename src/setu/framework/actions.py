@@ -171,7 +171,7 @@ def create_action(
 def _owner_problems(session: Session, org_id: int | None, user_id: int | None) -> list[Problem]:
     problems: list[Problem] = []
     # An existence check before the write, not a read: the owner may be either party's organization or user.
-    # (It tells a writer which of the other party's user ids exist; see docs/framework.md, "Owners".)
+    # (So a writer learns which of the other party's user ids exist: issue 10 narrows it.)
     if org_id is not None and session.scalar(unfiltered(Organization.id).where(Organization.id == org_id)) is None:
         problems.append(Problem("owner_organization_id", f"unknown organization id {org_id}"))
     if user_id is not None and session.scalar(unfiltered(User.id).where(User.id == user_id)) is None:
