@@ -15,6 +15,7 @@ from setu.accounts.endpoints import router as accounts_router
 from setu.audit.endpoints import router as audit_router
 from setu.db import make_engine, session_factory
 from setu.deps import ApiState, StateDep
+from setu.framework import pages as framework_pages
 from setu.framework.endpoints import router as framework_router
 from setu.middleware import FORM_OVERHEAD, PREFIX, BodyLimit, RefuseNul, SecurityHeaders, install_error_handlers
 from setu.networks.endpoints import router as networks_router
@@ -26,7 +27,6 @@ from setu.settings import ApiSettings
 from setu.sosa.endpoints import router as sosa_router
 from setu.web import audit as audit_pages
 from setu.web import explorer as explorer_pages
-from setu.web import framework as framework_pages
 from setu.web import imports as import_pages
 from setu.web import networks as network_pages
 from setu.web import registry as registry_pages

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -11,12 +12,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner, Result
 
 from api.conftest import PASSWORD
-from framework.people import TODAY
 from networks.world import audit_count
 from principals import IN_MOD, US_DOD, seed
 from setu.accounts import service
 from setu.cli import app
 from setu.db import transaction
+
+TODAY = date(2026, 3, 16)
 
 
 @pytest.fixture

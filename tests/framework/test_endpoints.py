@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import pytest
@@ -11,13 +12,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.conftest import PASSWORD, Api, make_api
-from framework.people import TODAY
 from networks.world import audit_count
 from principals import IN_MOD, US_DOD
 from setu.accounts import service
 from setu.db import transaction
 
 API = "/api/v1/framework"
+TODAY = date(2026, 3, 16)
 JOINT: dict[str, Any] = {"classification": "RESTRICTED", "releases": ["IN", "US"]}
 IN_ONLY: dict[str, Any] = {"classification": "RESTRICTED", "releases": ["IN"], "national_only": True}
 

@@ -8,14 +8,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session, sessionmaker
 
-from framework.people import IN_ONLY, IN_READER, JOINT, TODAY, US_READER
-from principals import seed
+from principals import IN_ANALYST, IN_ONLY, SHARED, US_ANALYST, seed
 from setu.db import transaction
-from setu.framework import service as fw
+from setu.framework.actions import list_actions, overdue
+from setu.framework.common import days_overdue, is_overdue
 from setu.models.framework import ACTION_STATUSES, ActionItem
 from setu.models.parties import Party
 from setu.sharing.markings import store
 
+TODAY = date(2026, 3, 16)
 items = st.lists(
     st.tuples(st.sampled_from(ACTION_STATUSES), st.integers(-400, 400), st.booleans()), min_size=0, max_size=12
 )
@@ -33,7 +34,7 @@ def test_overdue_is_open_or_in_progress_and_due_before_today(
     today = TODAY + timedelta(days=shift)
     session = sessions()
     try:
-        joint, national = store(session, JOINT).id, store(session, IN_ONLY).id
+        joint, national = store(session, SHARED).id, store(session, IN_ONLY).id
         stored = []
         for status, offset, india_only in rows:
             row = ActionItem(
@@ -46,15 +47,15 @@ def test_overdue_is_open_or_in_progress_and_due_before_today(
             session.add(row)
             stored.append((row, india_only))
         session.flush()
-        for reader in (IN_READER, US_READER):
+        for reader in (IN_ANALYST, US_ANALYST):
             seen = [row for row, india_only in stored if reader.party == "IN" or not india_only]
             expected = sorted(
-                (row for row in seen if fw.is_overdue(row.status, row.due_on, today)), key=lambda r: (r.due_on, r.id)
+                (row for row in seen if is_overdue(row.status, row.due_on, today)), key=lambda r: (r.due_on, r.id)
             )
-            found = fw.overdue(session, reader, today)
+            found = overdue(session, reader, today)
             assert [o.action.id for o in found] == [r.id for r in expected]
             assert all(o.days == (today - o.action.due_on).days > 0 for o in found)
-            _, total = fw.list_actions(session, reader, overdue_on=today, limit=1)
+            _, total = list_actions(session, reader, overdue_on=today, limit=1)
             assert total == len(expected)
     finally:
         session.rollback()
@@ -67,8 +68,8 @@ def test_overdue_is_open_or_in_progress_and_due_before_today(
     today=st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 1, 1)),
 )
 def test_the_rule_in_python(status: str, due: date, today: date) -> None:
-    late = fw.is_overdue(status, due, today)
+    late = is_overdue(status, due, today)
     assert late == (status in ("open", "in_progress") and due < today)
-    assert fw.days_overdue(due, today) == (max((today - due).days, 0))
+    assert days_overdue(due, today) == (max((today - due).days, 0))
     if late:
-        assert fw.days_overdue(due, today) >= 1
+        assert days_overdue(due, today) >= 1

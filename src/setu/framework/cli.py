@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -26,8 +26,11 @@ from setu.accounts.errors import AccountError
 from setu.accounts.service import get_user, operator_name, principal_of, user_status
 from setu.db import make_engine, prepare, session_factory, transaction
 from setu.errors import SetuError
-from setu.framework import service as fw
+from setu.framework.actions import all_actions
+from setu.framework.common import action_labels, days_overdue, is_overdue, owner_text, today_utc
 from setu.framework.ics import export_actions
+from setu.framework.posture import posture as framework_posture
+from setu.framework.projects import newest_network_id
 from setu.framework.seed import seed_framework
 from setu.models.framework import ACTION_STATUSES
 from setu.sharing.markings import MarkingSpec, owner_names
@@ -95,7 +98,7 @@ def _acting(session: Session, username: str) -> Principal:
 
 def _day(text: str | None) -> date:
     if text is None:
-        return fw.today_utc()
+        return today_utc()
     try:
         return date.fromisoformat(text)
     except ValueError:
@@ -114,8 +117,8 @@ def actions(
     day = _day(today)
     with _session(database_url) as session:
         principal = _acting(session, user)
-        rows = fw.all_actions(session, principal, statuses=status or (), overdue_on=day if overdue else None)
-        names = fw.action_labels(session, principal, rows)
+        rows = all_actions(session, principal, statuses=status or (), overdue_on=day if overdue else None)
+        names = action_labels(session, principal, rows)
         specs = {row.marking_id: MarkingSpec.of(row.marking) for row in rows}
         owners = owner_names(session, specs.values())
         table = Table(title=f"{len(rows)} action items{' overdue' if overdue else ''} on {day.isoformat()}")
@@ -123,14 +126,14 @@ def actions(
             # On a narrow terminal a date or status folds onto a second line rather than losing its end.
             table.add_column(column, justify="right" if column in ("id", "late") else "left", overflow="fold")
         for row in rows:
-            late = fw.days_overdue(row.due_on, day) if fw.is_overdue(row.status, row.due_on, day) else 0
+            late = days_overdue(row.due_on, day) if is_overdue(row.status, row.due_on, day) else 0
             table.add_row(
                 str(row.id),
                 row.due_on.isoformat(),
                 row.status,
                 f"{late} d" if late else "",
                 escape(row.title),
-                escape(fw.owner_text(row, names)),
+                escape(owner_text(row, names)),
                 escape(names.bodies.get(row.body_id, "")) if row.body_id is not None else "",
                 escape(specs[row.marking_id].banner(owners)),
             )
@@ -160,7 +163,7 @@ def posture(user: UserOpt, today: TodayOpt = None, database_url: DatabaseOpt = N
     day = _day(today)
     with _session(database_url) as session:
         principal = _acting(session, user)
-        rows = fw.posture(session, principal, day)
+        rows = framework_posture(session, principal, day)
         owners = owner_names(session, [r.marking for r in rows if r.marking is not None])
         table = Table(title=f"Framework posture on {day.isoformat()}")
         for column in ("pillar", "open", "in progress", "overdue", "done", "projects", "marking"):
@@ -184,17 +187,11 @@ def seed(today: TodayOpt = None, database_url: DatabaseOpt = None) -> None:
 
     Projects are linked to the demo network when ``setu demo`` has stored it.
     """
-    from setu.models.networks import NetworkRecord
     from setu.seed import DEMO_NETWORK
 
     day = _day(today)
     with _session(database_url) as session:
-        network_id = session.scalar(
-            select(NetworkRecord.id)
-            .where(NetworkRecord.name == DEMO_NETWORK)
-            .order_by(NetworkRecord.id.desc())
-            .limit(1)
-        )
+        network_id = newest_network_id(session, DEMO_NETWORK)
         counts = seed_framework(
             session, today=day, network_id=network_id, operator=f"{operator_name()} (framework seed)"
         )

@@ -16,7 +16,8 @@ from icalendar import Calendar, Event, vText
 from sqlalchemy.orm import Session
 
 from setu.audit.log import record
-from setu.framework.service import action_labels, all_actions, owner_text
+from setu.framework.actions import all_actions
+from setu.framework.common import action_labels, owner_text
 from setu.models.framework import ActionItem
 from setu.sharing.markings import LEVELS, MarkingSpec, combine, owner_names
 from setu.sharing.policy import Principal

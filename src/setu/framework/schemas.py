@@ -1,13 +1,20 @@
-"""Request and response models of the framework endpoints (Pydantic 2)."""
+"""Request and response models of the framework endpoints (Pydantic 2), and the answers built from stored records."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Protocol
 
 from pydantic import Field
+from sqlalchemy.orm import Session
 
-from setu.schemas import MAX_ID, MarkingOut, PageBanner, Paged, Strict, Text
+from setu.framework.common import action_labels, days_overdue, is_overdue, labels, owner_text
+from setu.framework.posture import PillarPosture
+from setu.models.base import Marked
+from setu.models.framework import ActionItem, Body, Decision, Meeting, Pillar, Project
+from setu.schemas import MAX_ID, MarkingOut, PageBanner, Paged, Strict, Text, utc
+from setu.sharing.markings import MarkingSpec
+from setu.sharing.policy import Principal
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 ActionStatus = Literal["open", "in_progress", "done", "cancelled"]
@@ -252,3 +259,183 @@ class PostureOut(PageBanner):
 
     today: date
     items: list[PillarPostureOut]
+
+
+# --- answers built from stored records ----------------------------------------------------------------
+
+
+class Marks(Protocol):
+    """What builds an answer's markings and linked names: the reader, their session, each record's marking.
+
+    :class:`setu.deps.Marker` is one; the builders below take any, so this module needs no web code.
+    """
+
+    session: Session
+    principal: Principal
+
+    def of(self, record: Marked) -> MarkingOut:
+        """The marking of a stored record as answers carry it."""
+        ...
+
+    def out(self, spec: MarkingSpec) -> MarkingOut:
+        """A marking as answers carry it."""
+        ...
+
+
+def _link(pk: int | None, names: dict[int, str]) -> tuple[int | None, str | None]:
+    """A link as answers show it: id and name when the reader sees the linked record, else nulls."""
+    if pk is None or pk not in names:
+        return None, None
+    return pk, names[pk]
+
+
+def pillar_out(marker: Marks, row: Pillar) -> PillarOut:
+    """A pillar as answers show it."""
+    return PillarOut(id=row.id, code=row.code, name=row.name, description=row.description, marking=marker.of(row))
+
+
+def bodies_out(marker: Marks, rows: list[Body]) -> list[BodyOut]:
+    """Bodies as answers show them."""
+    names = labels(
+        marker.session, marker.principal, bodies=(r.parent_id for r in rows), pillars=(r.pillar_id for r in rows)
+    )
+    out = []
+    for row in rows:
+        parent_id, parent = _link(row.parent_id, names.bodies)
+        pillar_id, pillar = _link(row.pillar_id, names.pillars)
+        out.append(
+            BodyOut(
+                id=row.id,
+                name=row.name,
+                kind=row.kind,
+                parent_id=parent_id,
+                parent=parent,
+                pillar_id=pillar_id,
+                pillar=pillar,
+                chairs=row.chairs,
+                marking=marker.of(row),
+            )
+        )
+    return out
+
+
+def meetings_out(marker: Marks, rows: list[Meeting]) -> list[MeetingOut]:
+    """Meetings as answers show them."""
+    names = labels(marker.session, marker.principal, bodies=(r.body_id for r in rows))
+    out = []
+    for row in rows:
+        body_id, body = _link(row.body_id, names.bodies)
+        out.append(
+            MeetingOut(
+                id=row.id,
+                body_id=body_id,
+                body=body,
+                held_on=row.held_on,
+                title=row.title,
+                location=row.location,
+                summary=row.summary,
+                marking=marker.of(row),
+            )
+        )
+    return out
+
+
+def decisions_out(marker: Marks, rows: list[Decision]) -> list[DecisionOut]:
+    """Decisions as answers show them."""
+    names = labels(marker.session, marker.principal, meetings=(r.meeting_id for r in rows))
+    out = []
+    for row in rows:
+        meeting_id, meeting = _link(row.meeting_id, names.meetings)
+        out.append(
+            DecisionOut(id=row.id, meeting_id=meeting_id, meeting=meeting, text=row.text, marking=marker.of(row))
+        )
+    return out
+
+
+def actions_out(marker: Marks, rows: list[ActionItem], today: date) -> list[ActionOut]:
+    """Action items as answers show them, overdue counted on ``today``."""
+    names = action_labels(marker.session, marker.principal, rows)
+    out = []
+    for row in rows:
+        org_id, org = _link(row.owner_organization_id, names.organizations)
+        user_id, user = _link(row.owner_user_id, names.users)
+        body_id, body = _link(row.body_id, names.bodies)
+        meeting_id, meeting = _link(row.meeting_id, names.meetings)
+        decision_id, _ = _link(row.decision_id, names.decisions)
+        pillar_id, pillar = _link(row.pillar_id, names.pillars)
+        late = is_overdue(row.status, row.due_on, today)
+        out.append(
+            ActionOut(
+                id=row.id,
+                title=row.title,
+                due_on=row.due_on,
+                status=row.status,
+                completed_on=row.completed_on,
+                overdue=late,
+                days_overdue=days_overdue(row.due_on, today) if late else 0,
+                owner=owner_text(row, names),
+                owner_organization_id=org_id,
+                owner_organization=org,
+                owner_user_id=user_id,
+                owner_user=user,
+                body_id=body_id,
+                body=body,
+                meeting_id=meeting_id,
+                meeting=meeting,
+                decision_id=decision_id,
+                pillar_id=pillar_id,
+                pillar=pillar,
+                notes=row.notes,
+                version=row.version,
+                created_at=utc(row.created_at),
+                updated_at=utc(row.updated_at),
+                marking=marker.of(row),
+            )
+        )
+    return out
+
+
+def projects_out(marker: Marks, rows: list[Project]) -> list[ProjectOut]:
+    """Projects as answers show them."""
+    names = labels(
+        marker.session, marker.principal, pillars=(r.pillar_id for r in rows), networks=(r.network_id for r in rows)
+    )
+    out = []
+    for row in rows:
+        pillar_id, pillar = _link(row.pillar_id, names.pillars)
+        network_id, network = _link(row.network_id, names.networks)
+        out.append(
+            ProjectOut(
+                id=row.id,
+                name=row.name,
+                pillar_id=pillar_id,
+                pillar=pillar,
+                program=row.program,
+                network_id=network_id,
+                network=network,
+                status=row.status,
+                description=row.description,
+                marking=marker.of(row),
+            )
+        )
+    return out
+
+
+def posture_out(marker: Marks, rows: list[PillarPosture]) -> list[PillarPostureOut]:
+    """The posture's rows as answers show them, each with the marking of what it counts."""
+    return [
+        PillarPostureOut(
+            pillar_id=row.pillar.id if row.pillar else None,
+            code=row.pillar.code if row.pillar else None,
+            name=row.pillar.name if row.pillar else None,
+            open=row.counts.get("open", 0),
+            in_progress=row.counts.get("in_progress", 0),
+            done=row.counts.get("done", 0),
+            cancelled=row.counts.get("cancelled", 0),
+            overdue=row.overdue,
+            projects=row.projects,
+            programs=row.programs,
+            marking=marker.out(row.marking) if row.marking else None,
+        )
+        for row in rows
+    ]

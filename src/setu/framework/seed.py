@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from setu.audit.log import record
-from setu.framework.service import SYSTEM_USER, today_utc
+from setu.framework.common import SYSTEM_USER, today_utc
 from setu.models.base import Marked
 from setu.models.framework import ActionItem, Body, Decision, Meeting, Pillar, Project
 from setu.models.parties import Organization

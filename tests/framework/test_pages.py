@@ -13,11 +13,12 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.conftest import PASSWORD, TEST_SETTINGS, Api, make_api
-from framework.people import IN_ADMIN
-from principals import IN_MOD, US_DOD, seed
+from principals import IN_ADMIN, IN_MOD, US_DOD, seed
 from setu.accounts import service as accounts
 from setu.db import transaction
-from setu.framework import service as fw
+from setu.framework.actions import StaleVersion, create_action
+from setu.framework.common import today_utc
+from setu.framework.posture import posture as pillar_posture
 from setu.framework.seed import IN_ONLY, JOINT, seed_framework
 from setu.models.framework import ActionItem, Body, Decision, Meeting, Project
 from setu.models.networks import NetworkRecord
@@ -53,7 +54,7 @@ def site(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[Api]:
         seed(session)
         for name, (party, org, roles) in DESKS.items():
             accounts.create_user(session, name, PASSWORD, party=party, organization=org, clearance=2, roles=roles)
-        seed_framework(session, today=fw.today_utc())
+        seed_framework(session, today=today_utc())
         joint = _network(session, "Joint Stryker network", JOINT)
         india = _network(session, IN_NETWORK, IN_ONLY)
         for project in session.scalars(select(Project)):
@@ -99,14 +100,14 @@ def _cell(html: str, testid: str) -> int:
 
 
 def test_overview_numbers_are_the_services_posture_and_national_items_stay_national(site: Api) -> None:
-    today = fw.today_utc()
+    today = today_utc()
     for user in ("in-analyst", "us-analyst"):
         sign_in(site.client, user)
         answer = site.client.get("/framework")
         assert answer.status_code == 200
         html = answer.text
         with site.sessions() as session:
-            posture = fw.posture(session, site.principals[user], today)
+            posture = pillar_posture(session, site.principals[user], today)
         assert len(posture) == 6
         for row in posture:
             key = row.pillar.code if row.pillar else "none"
@@ -184,11 +185,11 @@ def test_action_list_filters_sorts_pages_and_hides_national_items(site: Api) -> 
     # India sees its own item, and pages of 25.
     with transaction(site.sessions) as session:
         for n in range(20):
-            fw.create_action(
+            create_action(
                 session,
                 IN_ADMIN,
                 title=f"Later item {n:02}",
-                due_on=fw.today_utc() + timedelta(days=400 + n),
+                due_on=today_utc() + timedelta(days=400 + n),
                 marking=IN_ONLY,
             )
     sign_in(site.client, "in-analyst")
@@ -253,7 +254,7 @@ def test_a_change_needs_the_current_version_and_a_stale_one_is_409_with_the_mess
         "csrf": token,
         "version": "1",
         "status": "done",
-        "due_on": (fw.today_utc() + timedelta(days=5)).isoformat(),
+        "due_on": (today_utc() + timedelta(days=5)).isoformat(),
         "title": "Map the Stryker co-production supply chain",
         "owner": "OUSD(P) South Asia",
         "notes": "Mapped in Setu.",
@@ -261,13 +262,13 @@ def test_a_change_needs_the_current_version_and_a_stale_one_is_409_with_the_mess
     saved = site.client.post(f"/framework/actions/{action_id}", data=form, follow_redirects=False)
     assert saved.status_code == 303 and saved.headers["location"] == f"/framework/actions/{action_id}?saved=changed"
     shown = site.client.get(saved.headers["location"]).text
-    assert "now version 2" in shown and f"completed {fw.today_utc().isoformat()}" in shown
+    assert "now version 2" in shown and f"completed {today_utc().isoformat()}" in shown
     stored = _action(site, action_id)
     assert (stored.status, stored.version, stored.notes) == ("done", 2, "Mapped in Setu.")
     # Somebody else's form, loaded at version 1, comes in late: refused with the service's message.
     stale = site.client.post(f"/framework/actions/{action_id}", data={**form, "status": "open", "notes": "Late."})
     assert stale.status_code == 409
-    message = str(fw.StaleVersion(action_id, 1, 2))
+    message = str(StaleVersion(action_id, 1, 2))
     assert message.replace("'", "&#39;") in stale.text
     assert 'name="version" value="2"' in stale.text  # the form reloaded at the current version
     stored = _action(site, action_id)
