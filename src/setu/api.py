@@ -19,6 +19,7 @@ from setu.framework import pages as framework_pages
 from setu.framework.endpoints import router as framework_router
 from setu.middleware import FORM_OVERHEAD, PREFIX, BodyLimit, RefuseNul, SecurityHeaders, install_error_handlers
 from setu.networks.endpoints import router as networks_router
+from setu.registry import pages as registry_pages
 from setu.registry.endpoints import router as registry_router
 from setu.runs.endpoints import router as runs_router
 from setu.runs.jobs import RunJobs
@@ -29,7 +30,6 @@ from setu.web import audit as audit_pages
 from setu.web import explorer as explorer_pages
 from setu.web import imports as import_pages
 from setu.web import networks as network_pages
-from setu.web import registry as registry_pages
 from setu.web import requests as sosa_pages
 from setu.web import stress as run_pages
 from setu.web.routes import router as web_router

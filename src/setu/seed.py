@@ -235,8 +235,9 @@ def seed_demo_registry(factory: sessionmaker[Session]) -> int:
     registry's code list; capacity is the node's, with an illustrative 80% already committed.
     """
     from setu.accounts.service import get_user
+    from setu.registry.capabilities import add_capability
     from setu.registry.codes import codes_for
-    from setu.registry.service import add_capability, create_site
+    from setu.registry.sites import create_site
 
     network = build_demo_network()
     stored = 0
@@ -313,7 +314,7 @@ def seed_demo_requests(factory: sessionmaker[Session], today: date | None = None
 
     from setu.accounts.service import get_user
     from setu.networks.service import list_nodes
-    from setu.registry.service import list_sites
+    from setu.registry.sites import list_sites
     from setu.sosa.service import create_request, today_utc, transition
 
     today = today or today_utc()

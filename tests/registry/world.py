@@ -1,4 +1,4 @@
-"""Registry test world: the two parties' firms, principals with roles, registry sites and the hand network.
+"""Registry test world: the firms' registry sites, kept by the users of tests/principals.py, and the hand network.
 
 Sites (all created by their firms' industry users or party admins):
 
@@ -18,22 +18,27 @@ from dataclasses import dataclass
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from principals import IN_BEL, IN_HAL, IN_MOD, IN_ONLY, SHARED, US_DOD, US_GE, seed
+from principals import (
+    IN_ADMIN,
+    IN_ANALYST,
+    IN_BEL,
+    IN_HAL,
+    IN_HAL_INDUSTRY,
+    IN_ONLY,
+    SHARED,
+    US_ADMIN,
+    US_GE,
+    US_GE_INDUSTRY,
+    seed,
+)
 from setu.models import Organization
 from setu.network.model import BomLine, Network, Node, Product, Supply
 from setu.networks import import_network
-from setu.registry import service
+from setu.registry.capabilities import add_capability
+from setu.registry.sites import create_site
 from setu.runs import create_scenario
 from setu.sharing.policy import Principal
 from setu.stress.scenarios import Scenario
-
-HAL_INDUSTRY = Principal(102, "IN", IN_HAL, False, 2, roles=frozenset({"industry"}))
-BEL_INDUSTRY = Principal(103, "IN", IN_BEL, False, 2, roles=frozenset({"industry"}))
-GE_INDUSTRY = Principal(202, "US", US_GE, False, 2, roles=frozenset({"industry"}))
-IN_ADMIN = Principal(100, "IN", IN_MOD, True, 3, roles=frozenset({"admin"}))
-US_ADMIN = Principal(200, "US", US_DOD, True, 3, roles=frozenset({"admin"}))
-IN_ANALYST = Principal(101, "IN", IN_MOD, True, 2, roles=frozenset({"analyst"}))
-US_ANALYST = Principal(201, "US", US_DOD, True, 2, roles=frozenset({"analyst"}))
 
 
 def hand_network() -> Network:
@@ -72,11 +77,11 @@ def build(session: Session) -> RegistryWorld:
     caps: dict[str, int] = {}
 
     def site(who: Principal, org: int, name: str, country: str, **kwargs: object) -> int:
-        sites[name] = service.create_site(session, who, org, name=name, country=country, **kwargs).id  # type: ignore[arg-type]
+        sites[name] = create_site(session, who, org, name=name, country=country, **kwargs).id  # type: ignore[arg-type]
         return sites[name]
 
     def cap(who: Principal, site_name: str, code: str, material: str, capacity: float, **kwargs: object) -> None:
-        caps[site_name] = service.add_capability(
+        caps[site_name] = add_capability(
             session,
             who,
             sites[site_name],
@@ -86,18 +91,18 @@ def build(session: Session) -> RegistryWorld:
             **kwargs,  # type: ignore[arg-type]
         ).id
 
-    site(HAL_INDUSTRY, IN_HAL, "HAL Nashik", "IN", region="Maharashtra")
-    cap(HAL_INDUSTRY, "HAL Nashik", "MET-FORGE", "m", 6.0, committed=2.0, qualification_weeks=3.0)
-    site(HAL_INDUSTRY, IN_HAL, "HAL Koraput", "IN", proprietary=True)
-    cap(HAL_INDUSTRY, "HAL Koraput", "MET-FORGE", "m", 50.0)
+    site(IN_HAL_INDUSTRY, IN_HAL, "HAL Nashik", "IN", region="Maharashtra")
+    cap(IN_HAL_INDUSTRY, "HAL Nashik", "MET-FORGE", "m", 6.0, committed=2.0, qualification_weeks=3.0)
+    site(IN_HAL_INDUSTRY, IN_HAL, "HAL Koraput", "IN", proprietary=True)
+    cap(IN_HAL_INDUSTRY, "HAL Koraput", "MET-FORGE", "m", 50.0)
     site(IN_ADMIN, IN_BEL, "BEL Pune", "IN", marking=IN_ONLY)
     cap(IN_ADMIN, "BEL Pune", "MET-FORGE", "m", 50.0)
-    site(GE_INDUSTRY, US_GE, "GE Lynn", "US", marking=SHARED)
-    cap(GE_INDUSTRY, "GE Lynn", "MET-FORGE", "m", 10.0, qualification_weeks=2.0, lead_time_weeks=1.0)
+    site(US_GE_INDUSTRY, US_GE, "GE Lynn", "US", marking=SHARED)
+    cap(US_GE_INDUSTRY, "GE Lynn", "MET-FORGE", "m", 10.0, qualification_weeks=2.0, lead_time_weeks=1.0)
     site(US_ADMIN, US_GE, "GE Evendale", "US")
     cap(US_ADMIN, "GE Evendale", "MAT-REMAG", "smco_magnet", 40.0)
-    site(GE_INDUSTRY, US_GE, "GE Baotou", "CN")
-    cap(GE_INDUSTRY, "GE Baotou", "MET-FORGE", "m", 100.0)
+    site(US_GE_INDUSTRY, US_GE, "GE Baotou", "CN")
+    cap(US_GE_INDUSTRY, "GE Baotou", "MET-FORGE", "m", 100.0)
     net = import_network(session, IN_ANALYST, hand_network(), name="hand", format="setu", source="test", marking=SHARED)
     scenario = create_scenario(session, IN_ANALYST, net.id, Scenario("S-out", ("S",), ttr=10.0))
     session.flush()

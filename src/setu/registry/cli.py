@@ -25,12 +25,13 @@ from sqlalchemy.orm import Session
 from setu.accounts.service import get_user, principal_of
 from setu.db import make_engine, prepare, session_factory, transaction
 from setu.errors import SetuError
-from setu.models.parties import Organization
 from setu.network.compile import compile_network
 from setu.network.io.loader import FORMATS, read_network
+from setu.registry.access import marking_of
 from setu.registry.codes import CODES
 from setu.registry.mitigation import what_if as stored_what_if
-from setu.registry.service import Source, find_sources, list_sites, marking_of
+from setu.registry.sites import firms_of, list_sites
+from setu.registry.sources import Source, find_sources
 from setu.settings import DEFAULT_CONCERN_COUNTRIES, parse_countries
 from setu.sharing.policy import Principal
 from setu.stress.mitigation import AlternateEffect, evaluate_alternate, lost_materials
@@ -129,11 +130,12 @@ def sites(
     """List the registry sites the user may see."""
     with _as_user(user, database_url) as (session, principal):
         rows, total = list_sites(session, principal, party=party, country=country, text=text, limit=limit)
+        firms = firms_of(session, principal, rows)
         table = Table(title=f"{total} site(s)", title_justify="left")
         for column in ("id", "firm", "site", "country", "region", "marking"):
             table.add_column(column)
         for site in rows:
-            org = session.get(Organization, site.organization_id)
+            org = firms.get(site.organization_id)
             table.add_row(
                 str(site.id),
                 org.name if org is not None else "",

@@ -11,7 +11,13 @@ from sqlalchemy.orm import Session
 from setu.deps import AuthDep, Marker, MarkerDep, SessionDep, StateDep
 from setu.models.parties import Organization
 from setu.models.registry import Capability, RegistrySite
-from setu.registry import service
+from setu.registry.capabilities import (
+    add_capability,
+    delete_capability,
+    get_capability,
+    list_capabilities,
+    update_capability,
+)
 from setu.registry.codes import CODES
 from setu.registry.mitigation import rank_alternates, what_if
 from setu.registry.schemas import (
@@ -33,6 +39,8 @@ from setu.registry.schemas import (
     WhatIfIn,
     WhatIfOut,
 )
+from setu.registry.sites import create_site, delete_site, firm_of, firms_of, get_site, list_sites, update_site
+from setu.registry.sources import Source, find_sources
 from setu.schemas import ERROR_RESPONSES, MAX_ID, Text
 from setu.sharing.markings import MarkingSpec
 from setu.sharing.policy import Principal
@@ -64,7 +72,7 @@ def _marking(session: Session, principal: Principal, body: MarkingIn | None) -> 
     )
 
 
-def site_out(marker: Marker, site: RegistrySite) -> SiteOut:
+def site_out(marker: Marker, site: RegistrySite, firm: Organization | None = None) -> SiteOut:
     """A site as answers show it.
 
     Parameters
@@ -73,14 +81,15 @@ def site_out(marker: Marker, site: RegistrySite) -> SiteOut:
         The request's marker.
     site
         A visible site.
+    firm
+        Its firm, when the caller already read it (else it is read here).
 
     Returns
     -------
     SiteOut
         The site, its firm and its marking.
     """
-    org = marker.session.get(Organization, site.organization_id)
-    assert org is not None
+    org = firm or firm_of(marker.session, marker.principal, site)
     return SiteOut(
         id=site.id,
         organization_id=org.id,
@@ -129,7 +138,7 @@ def capability_out(marker: Marker, capability: Capability) -> CapabilityOut:
     )
 
 
-def source_out(marker: Marker, rank: int, source: service.Source) -> SourceOut:
+def source_out(marker: Marker, rank: int, source: Source) -> SourceOut:
     """A ranked source as answers show it.
 
     Parameters
@@ -149,7 +158,7 @@ def source_out(marker: Marker, rank: int, source: service.Source) -> SourceOut:
     return SourceOut(
         rank=rank,
         capability=capability_out(marker, source.capability),
-        site=site_out(marker, source.site),
+        site=site_out(marker, source.site, source.organization),
         match="material" if source.match == "material" else "capability",
         headroom=source.headroom,
         delay_weeks=source.delay,
@@ -188,7 +197,7 @@ def get_sites(
     limit: Limit = 100,
 ) -> SitePage:
     """Visible registry sites, by firm and name."""
-    rows, total = service.list_sites(
+    rows, total = list_sites(
         session,
         auth.principal,
         organization_id=organization_id,
@@ -198,7 +207,9 @@ def get_sites(
         offset=offset,
         limit=limit,
     )
-    out = marker.listing(SitePage, rows, [site_out(marker, r) for r in rows], total, offset, limit)
+    firms = firms_of(session, auth.principal, rows)
+    items = [site_out(marker, r, firms[r.organization_id]) for r in rows]
+    out = marker.listing(SitePage, rows, items, total, offset, limit)
     session.commit()
     return out
 
@@ -206,7 +217,7 @@ def get_sites(
 @router.post("/sites", status_code=201)
 def new_site(auth: AuthDep, session: SessionDep, marker: MarkerDep, body: SiteIn) -> SiteOut:
     """Add a site of a firm (an industry user for their own firm, an admin for their party's firms)."""
-    site = service.create_site(
+    site = create_site(
         session,
         auth.principal,
         body.organization_id,
@@ -227,7 +238,7 @@ def new_site(auth: AuthDep, session: SessionDep, marker: MarkerDep, body: SiteIn
 @router.get("/sites/{site_id}")
 def get_one_site(auth: AuthDep, session: SessionDep, marker: MarkerDep, site_id: SiteId) -> SiteOut:
     """One site; a site you may not see answers 404 as a missing one."""
-    out = site_out(marker, service.get_site(session, auth.principal, site_id))
+    out = site_out(marker, get_site(session, auth.principal, site_id))
     session.commit()
     return out
 
@@ -236,7 +247,7 @@ def get_one_site(auth: AuthDep, session: SessionDep, marker: MarkerDep, site_id:
 def patch_site(auth: AuthDep, session: SessionDep, marker: MarkerDep, site_id: SiteId, body: SitePatch) -> SiteOut:
     """Change a site (its firm's industry users, or its party's admins)."""
     changes = body.model_dump(exclude_unset=True, exclude={"marking", "proprietary"})
-    site = service.update_site(
+    site = update_site(
         session,
         auth.principal,
         site_id,
@@ -252,7 +263,7 @@ def patch_site(auth: AuthDep, session: SessionDep, marker: MarkerDep, site_id: S
 @router.delete("/sites/{site_id}", status_code=204, response_class=Response)
 def remove_site(auth: AuthDep, session: SessionDep, site_id: SiteId) -> Response:
     """Remove a site and its capabilities."""
-    service.delete_site(session, auth.principal, site_id)
+    delete_site(session, auth.principal, site_id)
     session.commit()
     return Response(status_code=204)
 
@@ -269,7 +280,7 @@ def get_capabilities(
     limit: Limit = 100,
 ) -> CapabilityPage:
     """Visible capabilities, by site, code and material."""
-    rows, total = service.list_capabilities(
+    rows, total = list_capabilities(
         session, auth.principal, site_id=site_id, code=code, material=material, offset=offset, limit=limit
     )
     out = marker.listing(CapabilityPage, rows, [capability_out(marker, r) for r in rows], total, offset, limit)
@@ -282,7 +293,7 @@ def new_capability(
     auth: AuthDep, session: SessionDep, marker: MarkerDep, site_id: SiteId, body: CapabilityIn
 ) -> CapabilityOut:
     """Record what a site can make: code, material, capacity and commitments, lead and qualification time."""
-    capability = service.add_capability(
+    capability = add_capability(
         session,
         auth.principal,
         site_id,
@@ -306,7 +317,7 @@ def get_one_capability(
     auth: AuthDep, session: SessionDep, marker: MarkerDep, capability_id: CapabilityId
 ) -> CapabilityOut:
     """One capability; one you may not see answers 404 as a missing one."""
-    out = capability_out(marker, service.get_capability(session, auth.principal, capability_id))
+    out = capability_out(marker, get_capability(session, auth.principal, capability_id))
     session.commit()
     return out
 
@@ -317,7 +328,7 @@ def patch_capability(
 ) -> CapabilityOut:
     """Change a capability (capacity, commitments, lead and qualification times ...)."""
     changes = body.model_dump(exclude_unset=True)
-    out = capability_out(marker, service.update_capability(session, auth.principal, capability_id, changes))
+    out = capability_out(marker, update_capability(session, auth.principal, capability_id, changes))
     session.commit()
     return out
 
@@ -325,7 +336,7 @@ def patch_capability(
 @router.delete("/capabilities/{capability_id}", status_code=204, response_class=Response)
 def remove_capability(auth: AuthDep, session: SessionDep, capability_id: CapabilityId) -> Response:
     """Remove a capability."""
-    service.delete_capability(session, auth.principal, capability_id)
+    delete_capability(session, auth.principal, capability_id)
     session.commit()
     return Response(status_code=204)
 
@@ -343,7 +354,7 @@ def get_sources(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
 ) -> SourceList:
     """Registry sites able to make a material, ranked (countries of concern last, flagged)."""
-    found = service.find_sources(
+    found = find_sources(
         session,
         auth.principal,
         material,

@@ -14,20 +14,14 @@ from sqlalchemy.orm import Session
 
 from setu.audit.log import record
 from setu.errors import InputError, ScenarioError
-from setu.models.parties import Organization
-from setu.models.registry import RegistrySite
 from setu.models.stress import ScenarioRecord
 from setu.network.compile import CompiledNetwork
 from setu.networks.service import compiled_view
+from setu.registry.access import marking_of
+from setu.registry.capabilities import get_capability
 from setu.registry.codes import codes_for
-from setu.registry.service import (
-    MATCH_WEIGHT,
-    Source,
-    get_capability,
-    marking_of,
-    matching_sources,
-    source_for,
-)
+from setu.registry.sites import site_and_firm
+from setu.registry.sources import MATCH_WEIGHT, Source, matching_sources, source_for
 from setu.runs.service import to_scenario
 from setu.settings import DEFAULT_CONCERN_COUNTRIES
 from setu.sharing.markings import MarkingSpec, combine, marking_specs
@@ -117,7 +111,7 @@ def rank_alternates(
     """Registry sites able to replace what scenario ``scenario_pk`` loses, best first.
 
     Lost materials come from :func:`setu.stress.mitigation.lost_materials` on the reader's view;
-    sources from the registry records the reader may see (:func:`setu.registry.service.matching_sources`),
+    sources from the registry records the reader may see (:func:`setu.registry.sources.matching_sources`),
     without those in a country of concern (excluded: a mitigation should not add adversary exposure).
     Ordered by :attr:`Alternate.score`, then as :meth:`Source.rank_key`.
 
@@ -248,10 +242,8 @@ def what_if(
                 "capability_id",
             )
         chosen = able[0]
-    site = session.get(RegistrySite, capability.site_id)
-    org = session.get(Organization, site.organization_id) if site is not None else None
     # get_capability only answers a capability whose site and firm the reader sees.
-    assert site is not None and org is not None
+    site, org = site_and_firm(session, principal, capability.site_id, action=action)
     source = source_for(principal, capability, site, org, chosen, concern)
     effect = evaluate_alternate(view, scenario, chosen, source.headroom, source.delay)
     marking = combine(used | {source.marking, marking_of(capability)}, principal.party)

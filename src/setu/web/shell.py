@@ -51,12 +51,16 @@ class SignInRequired(Exception):
 
 
 class FormExpired(Exception):
-    """A form came without this session's CSRF token: answered with a 403 page saying so."""
+    """A form came without this session's CSRF token: answered with a 403 page saying so.
 
-    def __init__(self, page: Page, answer: Response) -> None:
+    The page is rendered when the error is raised: by the time the app's handler answers, the
+    request's session has been closed and the signed-in user detached from it.
+    """
+
+    def __init__(self, page: Page, request: Request) -> None:
         super().__init__(EXPIRED)
         self.page = page
-        self.answer = answer
+        self.response = page.forbidden(request, EXPIRED)
 
 
 def size_text(size: int) -> str:
@@ -210,8 +214,7 @@ async def form_page_of(request: Request, page: PageDep) -> Page:
     form = await request.form()
     submitted = form.get(CSRF_FIELD, "")
     if not isinstance(submitted, str) or not csrf_ok(page.auth, submitted):
-        # Rendered now: when the app's handler runs, the request's session is already rolled back and closed.
-        raise FormExpired(page, page.forbidden(request, EXPIRED))
+        raise FormExpired(page, request)
     return page
 
 
@@ -226,7 +229,7 @@ def install_page_handlers(app: FastAPI) -> None:
 
     async def expired(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, FormExpired)
-        return exc.answer
+        return exc.response
 
     app.add_exception_handler(SignInRequired, sign_in)
     app.add_exception_handler(FormExpired, expired)

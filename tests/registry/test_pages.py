@@ -16,7 +16,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.conftest import PASSWORD, Api, make_api
-from principals import IN_BEL, IN_MOD
+from principals import IN_ADMIN, IN_BEL_INDUSTRY
 from registry.world import RegistryWorld, build
 from setu.accounts import service as accounts
 from setu.deps import Marker
@@ -35,17 +35,25 @@ HIDDEN = ("HAL Koraput", "BEL Pune")
 
 @pytest.fixture
 def reg(engine: Engine, sessions: Factory) -> Iterator[tuple[Api, RegistryWorld]]:
-    """The app on the registry world, with the API test users plus an Indian admin and a BEL industry user."""
+    """The app on the registry world, with the API test users plus an Indian admin and a BEL industry user.
+
+    The two extra users are tests/principals.py's ``IN_ADMIN`` and ``IN_BEL_INDUSTRY``.
+    """
     built: list[RegistryWorld] = []
 
     def prepare(session: Session) -> None:
         built.append(build(session))
-        accounts.create_user(
-            session, "in-admin", PASSWORD, party="IN", organization=IN_MOD, clearance=2, roles=("admin",)
-        )
-        accounts.create_user(
-            session, "bel-industry", PASSWORD, party="IN", organization=IN_BEL, clearance=2, roles=("industry",)
-        )
+        for name, principal in (("in-admin", IN_ADMIN), ("bel-industry", IN_BEL_INDUSTRY)):
+            accounts.create_user(
+                session,
+                name,
+                PASSWORD,
+                party=principal.party,
+                organization=principal.org_id,
+                clearance=principal.clearance,
+                roles=sorted(principal.roles),
+                groups=sorted(principal.groups),
+            )
 
     for api in make_api(engine, sessions, prepare=prepare):
         yield api, built[0]
