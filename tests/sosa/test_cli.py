@@ -15,7 +15,7 @@ from setu.cli import app
 from setu.db import transaction
 from setu.sharing.markings import MarkingSpec
 from setu.sosa import service
-from sosa.world import DRAFT, IN_DESK, TO_ORDER, advance, build
+from sosa.world import DRAFT, IN_DESK, TO_ORDER, TODAY, advance, build
 
 
 @pytest.fixture
@@ -67,3 +67,26 @@ def test_calendar_commands(setu: CliRunner) -> None:
     listed = run(setu, "calendar-list", "US", "--as", "asha", "--year", "2025")
     assert "1 calendar entries of US" in listed.output and "Closed" in listed.output
     assert run(setu, "calendar-add", "US", "24-12-2025", "--as", "sam").exit_code == 2
+
+
+def test_show_names_no_user_the_reader_may_not_read(setu: CliRunner, sessions: sessionmaker[Session]) -> None:
+    """The attacker's side: the U.S. admin shows a request an Indian officer acted on; only India's party shows."""
+    with transaction(sessions) as session:
+        officer = accounts.create_user(
+            session,
+            "in-officer",
+            "correct horse battery",
+            party="IN",
+            organization=IN_MOD,
+            clearance=2,
+            roles=["desk_officer"],
+            display_name="Asha Rao",
+        )
+        request_id = service.create_request(session, accounts.principal_of(officer), "US", DRAFT).id
+    with transaction(sessions) as session:
+        officer = accounts.get_user(session, "in-officer")
+        service.transition(session, accounts.principal_of(officer), request_id, "submit", {}, 1, today=TODAY)
+    shown = run(setu, "show", str(request_id), "--as", "sam")
+    assert shown.exit_code == 0, shown.output
+    assert "SUBMITTED" in shown.output and "IN" in shown.output
+    assert "Asha" not in shown.output and "in-officer" not in shown.output

@@ -153,3 +153,15 @@ def test_calendar_over_http(api: Client) -> None:
     entry = calendar["entries"][0]["id"]
     assert api.call("DELETE", "us-admin", f"/requests/calendar/US/{entry}").status_code == 204
     assert api.call("GET", "us-desk", "/requests/calendar/US", params={"year": 2025}).json()["entries"] == []
+
+
+def test_the_history_names_no_user_the_reader_may_not_read(api: Client) -> None:
+    """The attacker's side: the U.S. reads a shared request's history; India's officer stays a party and an id."""
+    rid = api.call("POST", "in-desk", "/requests", json=DRAFT).json()["id"]
+    assert api.act("in-desk", rid, "submit", 1).status_code == 200
+    history = api.call("GET", "us-desk", f"/requests/{rid}/history")
+    assert history.status_code == 200
+    assert [(e["actor_party"], e["to_state"]) for e in history.json()["items"]] == [("IN", "SUBMITTED")]
+    assert "in-desk" not in history.text and "desk_officer" not in history.text
+    one = api.call("GET", "us-desk", f"/requests/{rid}")
+    assert one.status_code == 200 and "in-desk" not in one.text

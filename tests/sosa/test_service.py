@@ -401,3 +401,41 @@ def test_a_rejection_taken_up_puts_the_order_back_with_a_fresh_deadline(
             ("ESCALATED", "RATED_ORDER_ISSUED"),
         ]
         assert {"accept", "reject"} <= set(service.actions_for(US_DESK, resolved))
+
+
+def test_actor_names_name_only_the_users_the_reader_may_read(
+    sessions: sessionmaker[Session], world: dict[str, int]
+) -> None:
+    """A user's record is released to the user's party: the other party learns only which party acted."""
+    from setu.accounts import service as accounts
+
+    accounts.configure_hasher(time_cost=1, memory_cost=8192, parallelism=1)
+    try:
+        with transaction(sessions) as session:
+            made = {
+                name: accounts.create_user(
+                    session, name, "correct horse battery", party=party, organization=org, clearance=2, roles=[role]
+                )
+                for name, party, org, role in (
+                    ("asha", "IN", 1, "desk_officer"),
+                    ("sam", "US", 4, "desk_officer"),
+                )
+            }
+            actors = {name: accounts.principal_of(user) for name, user in made.items()}
+            request_id = service.create_request(session, actors["asha"], "US", DRAFT).id
+        with transaction(sessions) as session:
+            advance(session, request_id, [(actors["asha"], "submit", {}), (actors["sam"], "begin_determination", {})])
+        with transaction(sessions) as session:
+            events = service.request_history(session, US_READER, request_id)
+            ids = [event.actor_id for event in events]
+            assert service.actor_names(session, US_READER, events) == {
+                ids[0]: "a user of IN",
+                ids[1]: "sam (desk_officer)",
+            }
+            assert service.actor_names(session, IN_READER, events) == {
+                ids[0]: "asha (desk_officer)",
+                ids[1]: "a user of US",
+            }
+            assert service.actor_names(session, IN_READER, []) == {}
+    finally:
+        accounts.configure_hasher()

@@ -261,7 +261,9 @@ def test_each_action_form_only_for_the_right_user_and_forgeries_refused(site: tu
     assert history is not None
     for state in ("SUBMITTED", "UNDER_DETERMINATION", "AUTHORIZED", "RATED_ORDER_ISSUED", "REJECTED"):
         assert f"<td>{state}</td>" in history.group(0)
-    assert "in-desk (desk_officer)" in history.group(0) and "us-industry (industry)" in history.group(0)
+    # The firm's user reads its own record; India's officer is only "a user of IN" to it (see the test below).
+    assert "IN · a user of IN" in history.group(0) and "us-industry (industry)" in history.group(0)
+    assert "in-desk" not in history.group(0)
 
 
 def test_a_stale_version_shows_the_conflict_message(site: tuple[Api, dict[str, int]]) -> None:
@@ -343,3 +345,40 @@ def test_the_calendar_page_and_its_admin_entries(site: tuple[Api, dict[str, int]
     token = csrf_of(api.client.get("/requests/calendar/US").text)
     removed = api.client.post(f"/requests/calendar/US/{entry_id}/remove", data={"csrf": token}, follow_redirects=False)
     assert removed.status_code == 303 and _count(api.sessions, CalendarEntry) == 0
+
+
+def test_the_history_names_no_user_the_reader_may_not_read(site: tuple[Api, dict[str, int]]) -> None:
+    """The attacker's side: a U.S. officer opens the history of a shared request an Indian officer acted on.
+
+    A user's record is released to their own party only, so the other party sees the party that acted
+    and nothing of the person: neither the name, nor the username, nor the roles.
+    """
+    api, _ = site
+    with transaction(api.sessions) as session:
+        accounts.create_user(
+            session,
+            "in-officer",
+            PASSWORD,
+            party="IN",
+            organization=IN_MOD,
+            clearance=2,
+            roles=("desk_officer",),
+            display_name="Asha Rao",
+        )
+    request_id = _draft(api.sessions)
+    sign_in(api.client, "in-officer")
+    assert _act(api, request_id, "submit").status_code == 303
+    sign_in(api.client, "us-desk")
+    assert _act(api, request_id, "begin_determination").status_code == 303
+    page = api.client.get(f"/requests/{request_id}").text
+    history = re.search(r'data-testid="history".*?</table>', page, re.S)
+    assert history is not None
+    assert "Asha Rao" not in page and "in-officer" not in page
+    assert "IN · a user of IN" in history.group(0) and "US · us-desk (desk_officer)" in history.group(0)
+    # The same on India's side: its officer's name, and only the party of the U.S. officer.
+    sign_in(api.client, "in-desk")
+    page = api.client.get(f"/requests/{request_id}").text
+    history = re.search(r'data-testid="history".*?</table>', page, re.S)
+    assert history is not None
+    assert "IN · Asha Rao (desk_officer)" in history.group(0)
+    assert "us-desk" not in page and "US · a user of US" in history.group(0)

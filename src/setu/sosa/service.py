@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -23,6 +23,7 @@ from setu.accounts.errors import AccountError
 from setu.accounts.service import get_party
 from setu.audit.log import record
 from setu.errors import AccessDenied, Conflict, InputError, MarkingError, NotFound, Problem, SetuError
+from setu.models.accounts import User
 from setu.models.base import utcnow
 from setu.models.networks import NetworkRecord, NodeRecord
 from setu.models.parties import GOVERNMENT_KINDS, Organization, Party
@@ -31,7 +32,7 @@ from setu.models.sosa import RATINGS, REQUEST_STATES, CalendarEntry, PriorityReq
 from setu.models.stress import ScenarioRecord
 from setu.sharing.markings import MarkingSpec, combine, marking_specs, store
 from setu.sharing.policy import Principal, allows, visible
-from setu.sharing.read import contains, deny, fetch_visible, page
+from setu.sharing.read import contains, deny, fetch_visible, page, readable
 from setu.sharing.roles import check_role
 from setu.sosa.calendar import WorkingCalendar, add_working_days, known_country
 from setu.sosa.workflow import (
@@ -57,6 +58,7 @@ __all__ = [
     "RequestConflict",
     "WorkflowError",
     "actions_for",
+    "actor_names",
     "add_calendar_entry",
     "calendar_for",
     "create_request",
@@ -985,6 +987,35 @@ def request_history(session: Session, principal: Principal, request_id: int) -> 
             .order_by(RequestEvent.at, RequestEvent.id)
         ).all()
     )
+
+
+def actor_names(session: Session, principal: Principal, events: Sequence[RequestEvent]) -> dict[int, str]:
+    """Who took each transition, as the reader may know them: "name (roles)", or only "a user of IN".
+
+    A user's record carries its own marking (by default released to the user's party only), so the
+    other party's officers are named only by the party the event already shows.
+
+    Parameters
+    ----------
+    session
+        The session.
+    principal
+        The reader.
+    events
+        Transitions the reader may see.
+
+    Returns
+    -------
+    dict[int, str]
+        The label of each event's actor, by user id.
+    """
+    names = {event.actor_id: f"a user of {event.actor_party}" for event in events}
+    if not names:
+        return {}
+    users = session.scalars(readable(principal, User).where(User.id.in_(names))).all()
+    for user in users:
+        names[user.id] = f"{user.display_name or user.username} ({', '.join(sorted(user.roles))})"
+    return names
 
 
 # --- choices for forms ----------------------------------------------------------------------------------

@@ -9,13 +9,11 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 
 from setu.deps import SessionDep
 from setu.errors import AccessDenied, InputError, MarkingError, NotFound, Problem
-from setu.models.accounts import User
 from setu.models.networks import NetworkRecord
-from setu.models.sosa import RATINGS, REQUEST_STATES, PriorityRequest, RequestEvent
+from setu.models.sosa import RATINGS, REQUEST_STATES, PriorityRequest
 from setu.networks.service import get_node, list_networks, list_nodes
 from setu.registry.service import list_sites
 from setu.runs.service import get_scenario, list_scenarios
@@ -480,15 +478,6 @@ def _action_forms(
     return forms
 
 
-def _actors(page: Page, events: list[RequestEvent]) -> dict[int, str]:
-    """Who took each transition, as "name (role)": the users behind the events the reader may see."""
-    ids = {event.actor_id for event in events}
-    if not ids:
-        return {}
-    users = page.session.scalars(select(User).where(User.id.in_(ids))).all()
-    return {u.id: f"{u.display_name or u.username} ({', '.join(sorted(r.role for r in u.role_rows))})" for u in users}
-
-
 def _days_left(calendar: WorkingCalendar, due: date | None, today: date) -> int | None:
     return None if due is None else working_days_between(today, due, calendar)
 
@@ -545,7 +534,7 @@ def _render_request(
         scenario_name=scenario_name,
         firm=firm,
         history=history,
-        actors=_actors(page, events),
+        actors=service.actor_names(session, principal, events),
         forms=_action_forms(page, record, tried, entered, errors),
         message=message,
         created=request.query_params.get("created") == "1",
