@@ -12,7 +12,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from setu.deps import SessionDep
 from setu.errors import AccessDenied, InputError, MarkingError, NotFound, Problem
-from setu.models.networks import NetworkRecord
 from setu.models.sosa import RATINGS, REQUEST_STATES, PriorityRequest
 from setu.networks.service import get_node, list_networks, list_nodes
 from setu.registry.service import list_sites
@@ -502,14 +501,14 @@ def _render_request(
         return page.not_found(request)
     today = service.today_utc()
     calendar = service.calendar_for(session, record.supplier_party)
-    item_link = scenario_name = ""
+    item_link = network_name = scenario_name = ""
     if record.network_id is not None and record.item_node_id:
         try:
             get_node(session, principal, record.network_id, record.item_node_id)
             item_link = f"/networks/{record.network_id}/nodes/{record.item_node_id}"
+            network_name = service.network_name(session, principal, record.network_id)
         except NotFound:
             item_link = ""
-    network = session.get(NetworkRecord, record.network_id) if record.network_id is not None else None
     if record.scenario_pk is not None:
         try:
             scenario_name = get_scenario(session, principal, record.scenario_pk).scenario_id
@@ -530,7 +529,7 @@ def _render_request(
         delay_left=_days_left(calendar, record.delay_confirm_due, today),
         today=today,
         item_link=item_link,
-        network_name=network.name if network is not None and item_link else "",
+        network_name=network_name,
         scenario_name=scenario_name,
         firm=firm,
         history=history,
