@@ -1,4 +1,4 @@
-"""``setu requests``: list, show, overdue and the calendar commands, as a named user."""
+"""``setu sosa``: list, show, overdue and the calendar commands, as a named user."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner, Result
 
-from principals import IN_MOD, US_DOD
+from principals import IN_ANALYST, IN_DESK, IN_MOD, US_ADMIN
 from setu.accounts import service as accounts
 from setu.cli import app
 from setu.db import transaction
 from setu.sharing.markings import MarkingSpec
 from setu.sosa import service
-from sosa.world import DRAFT, IN_DESK, TO_ORDER, TODAY, advance, build
+from sosa.world import DRAFT, TO_ORDER, TODAY, advance, build, create_users
 
 
 @pytest.fixture
@@ -23,10 +23,7 @@ def setu(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[CliRunner]
     accounts.configure_hasher(time_cost=1, memory_cost=8192, parallelism=1)
     with transaction(sessions) as session:
         build(session)
-        for name, party, org, role in (("asha", "IN", IN_MOD, "analyst"), ("sam", "US", US_DOD, "admin")):
-            accounts.create_user(
-                session, name, "correct horse battery", party=party, organization=org, clearance=2, roles=[role]
-            )
+        create_users(session, {"asha": IN_ANALYST, "sam": US_ADMIN})
     with transaction(sessions) as session:
         ordered = service.create_request(session, IN_DESK, "US", {**DRAFT, "title": "Turbine blades"}).id
         service.create_request(
@@ -40,7 +37,7 @@ def setu(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[CliRunner]
 
 
 def run(runner: CliRunner, *args: str) -> Result:
-    return runner.invoke(app, ["requests", *args])
+    return runner.invoke(app, ["sosa", *args])
 
 
 def test_list_show_and_overdue_as_each_user(setu: CliRunner) -> None:

@@ -51,11 +51,17 @@ class SignInRequired(Exception):
 
 
 class FormExpired(Exception):
-    """A form came without this session's CSRF token: answered with a 403 page saying so."""
+    """A form came without this session's CSRF token: answered with a 403 page saying so.
 
-    def __init__(self, page: Page) -> None:
+    The page is rendered when the error is raised, while the request's database session is still
+    open: by the time the app's handler runs, the session dependency has rolled back and closed it,
+    and the signed-in user's record can no longer be read.
+    """
+
+    def __init__(self, page: Page, response: Response | None = None) -> None:
         super().__init__(EXPIRED)
         self.page = page
+        self.response = response
 
 
 def size_text(size: int) -> str:
@@ -209,7 +215,7 @@ async def form_page_of(request: Request, page: PageDep) -> Page:
     form = await request.form()
     submitted = form.get(CSRF_FIELD, "")
     if not isinstance(submitted, str) or not csrf_ok(page.auth, submitted):
-        raise FormExpired(page)
+        raise FormExpired(page, page.forbidden(request, EXPIRED))
     return page
 
 
@@ -224,7 +230,7 @@ def install_page_handlers(app: FastAPI) -> None:
 
     async def expired(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, FormExpired)
-        return exc.page.forbidden(request, EXPIRED)
+        return exc.response if exc.response is not None else exc.page.forbidden(request, EXPIRED)
 
     app.add_exception_handler(SignInRequired, sign_in)
     app.add_exception_handler(FormExpired, expired)
