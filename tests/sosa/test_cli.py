@@ -87,3 +87,10 @@ def test_show_names_no_user_the_reader_may_not_read(setu: CliRunner, sessions: s
     assert shown.exit_code == 0, shown.output
     assert "SUBMITTED" in shown.output and "IN" in shown.output
     assert "Asha" not in shown.output and "in-officer" not in shown.output
+
+
+def test_the_commands_are_under_setu_sosa_only(setu: CliRunner) -> None:
+    """Issue 9 renamed `setu requests` to `setu sosa`: the old group is no command."""
+    assert run(setu, "list", "--as", "asha").exit_code == 0
+    old = setu.invoke(app, ["requests", "list", "--as", "asha"])
+    assert old.exit_code == 2 and "No such command 'requests'" in old.output

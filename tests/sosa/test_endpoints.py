@@ -162,3 +162,10 @@ def test_the_history_names_no_user_the_reader_may_not_read(api: Client) -> None:
     assert "in-desk" not in history.text and "desk_officer" not in history.text
     one = api.call("GET", "us-desk", f"/sosa/{rid}")
     assert one.status_code == 200 and "in-desk" not in one.text
+
+
+def test_the_api_is_under_sosa_only(api: Client) -> None:
+    """Issue 9 renamed /api/v1/requests to /api/v1/sosa: the old prefix answers 404."""
+    assert api.call("GET", "in-analyst", "/sosa").status_code == 200
+    assert api.call("GET", "in-analyst", "/requests").status_code == 404
+    assert api.call("GET", "in-analyst", "/requests/calendar/US").status_code == 404

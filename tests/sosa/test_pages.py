@@ -378,3 +378,13 @@ def test_the_history_names_no_user_the_reader_may_not_read(site: tuple[Api, dict
     assert history is not None
     assert "IN · Asha Rao (desk_officer)" in history.group(0)
     assert "us-desk" not in page and "US · a user of US" in history.group(0)
+
+
+def test_the_pages_are_under_sosa_only(site: tuple[Api, dict[str, int]]) -> None:
+    """Issue 9 renamed the pages /requests to /sosa: the old paths are not found; the menu still says Requests."""
+    api, _ = site
+    sign_in(api.client, "in-desk")
+    board = api.client.get("/sosa")
+    assert board.status_code == 200 and '<a href="/sosa" aria-current="page">Requests</a>' in board.text
+    for path in ("/requests", "/requests/new", "/requests/calendar/US"):
+        assert api.client.get(path).status_code == 404, path
