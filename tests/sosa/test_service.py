@@ -422,3 +422,10 @@ def test_actor_names_name_only_the_users_the_reader_may_read(
             ids[1]: "a user of US",
         }
         assert service.actor_names(session, IN_ANALYST, []) == {}
+
+
+def test_who_may_draft_and_keep_a_calendar() -> None:
+    """The rules the pages ask before offering a form are the ones the writes enforce."""
+    assert [service.may_draft(p) for p in (IN_DESK, IN_ADMIN, IN_ANALYST, US_GE_INDUSTRY)] == [True, True, False, False]
+    assert service.may_keep_calendar(US_ADMIN, "US") and not service.may_keep_calendar(US_ADMIN, "IN")
+    assert not service.may_keep_calendar(US_DESK, "US")

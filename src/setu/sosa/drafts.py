@@ -14,7 +14,7 @@ from setu.models.base import utcnow
 from setu.models.sosa import PriorityRequest
 from setu.sharing.markings import MarkingSpec, combine, store
 from setu.sharing.policy import Principal
-from setu.sharing.roles import check_role
+from setu.sharing.roles import check_role, has_role
 from setu.sosa.common import _actor, _check_version, _flush, _locked, _parties, _party, _refuse, today_utc
 from setu.sosa.links import (
     _check_covers,
@@ -26,6 +26,11 @@ from setu.sosa.links import (
     _typed,
 )
 from setu.sosa.workflow import GOVERNMENT_ROLES, TRANSITIONS, WorkflowError, may_act
+
+
+def may_draft(principal: Principal) -> bool:
+    """Whether ``principal`` may draft a request: a desk officer or admin (what :func:`create_request` checks)."""
+    return has_role(principal, *GOVERNMENT_ROLES)
 
 
 def create_request(

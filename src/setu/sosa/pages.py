@@ -21,7 +21,7 @@ from setu.sosa import service
 from setu.sosa.calendar import CalendarError, WorkingCalendar, working_days_between
 from setu.sosa.forms import DraftForm, action_fields, field_errors, posted_draft
 from setu.sosa.service import RequestConflict, WorkflowError
-from setu.sosa.workflow import GOVERNMENT_ROLES, TRANSITIONS, Transition
+from setu.sosa.workflow import TRANSITIONS, Transition
 from setu.web.shell import PAGE_SIZE, FormPageDep, Page, PageDep
 
 router = APIRouter(include_in_schema=False)
@@ -45,10 +45,6 @@ FIELD_LABELS = {
 """The label of each field an action form may carry."""
 MAX_CHOICES = 500
 """Nodes, scenarios and sites offered as suggestions on the draft form."""
-
-
-def _may_file(page: Page) -> bool:
-    return not page.principal.roles.isdisjoint(GOVERNMENT_ROLES)
 
 
 def _program(request: PriorityRequest) -> str:
@@ -120,7 +116,7 @@ def board_page(
         states=REQUEST_STATES,
         ratings=RATINGS,
         error=error,
-        may_file=_may_file(page),
+        may_file=service.may_draft(page.principal),
         calendar_parties=[p.code for p in release_parties(session)],
     )
 
@@ -168,7 +164,7 @@ def _render_draft(request: Request, page: Page, form: DraftForm, *, status_code:
 @router.get("/sosa/new", response_class=HTMLResponse)
 def new_request_page(request: Request, page: PageDep, network: Annotated[str, Query(max_length=12)] = "") -> Response:
     """The draft form (desk officers and admins); ``network`` picks whose nodes and scenarios it suggests."""
-    if not _may_file(page):
+    if not service.may_draft(page.principal):
         return page.forbidden(request, "Filing a request needs the desk_officer or admin role.")
     return _render_draft(request, page, DraftForm(network_id=network))
 
@@ -239,7 +235,7 @@ def _render_calendar(
         country=calendar.country,
         holidays=holidays,
         entries=[{"record": e, "marking": page.label(e)} for e in entries],
-        may_edit="admin" in page.principal.roles and page.principal.party == party,
+        may_edit=service.may_keep_calendar(page.principal, party),
         error=error,
     )
 
@@ -406,7 +402,7 @@ def _render_request(
         done=request.query_params.get("done", "")[:32],
         certification=CERTIFICATION,
         field_labels=FIELD_LABELS,
-        may_file=_may_file(page),
+        may_file=service.may_draft(page.principal),
     )
 
 

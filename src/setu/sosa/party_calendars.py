@@ -67,8 +67,13 @@ def list_calendar_entries(
     return list(rows)
 
 
+def may_keep_calendar(principal: Principal, party: str) -> bool:
+    """Whether ``principal`` may change ``party``'s calendar: an admin of that party (what the writes below check)."""
+    return "admin" in principal.roles and principal.party == party
+
+
 def _require_party_admin(session: Session, principal: Principal, action: str, party: str) -> None:
-    if "admin" not in principal.roles or principal.party != party:
+    if not may_keep_calendar(principal, party):
         error = AccessDenied(f"only an admin of party {party} may change its calendar")
         record(session, principal, action, "party", party, decision="deny", details={"reason": "role"})
         session.commit()

@@ -16,8 +16,14 @@ from __future__ import annotations
 
 from setu.errors import NotFound
 from setu.sosa.common import EDITABLE, RequestConflict, today_utc
-from setu.sosa.drafts import create_request, update_draft
-from setu.sosa.party_calendars import add_calendar_entry, calendar_for, list_calendar_entries, remove_calendar_entry
+from setu.sosa.drafts import create_request, may_draft, update_draft
+from setu.sosa.party_calendars import (
+    add_calendar_entry,
+    calendar_for,
+    list_calendar_entries,
+    may_keep_calendar,
+    remove_calendar_entry,
+)
 from setu.sosa.reads import (
     actions_for,
     actor_names,
@@ -47,6 +53,8 @@ __all__ = [
     "is_overdue",
     "list_calendar_entries",
     "list_requests",
+    "may_draft",
+    "may_keep_calendar",
     "network_name",
     "overdue_condition",
     "overdue_requests",
