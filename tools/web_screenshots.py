@@ -105,9 +105,9 @@ def main(out_dir: Path) -> None:
                     print(f"{out_dir / name}  <- {path}")
                 page.context.clear_cookies()
                 _log_in(page, base, "in.desk", passwords["in.desk"])
-                board = httpx.get(f"{base}/requests", cookies=_cookies(page)).text
-                request = re.search(r'href="(/requests/\d+)"', board)
-                for name, path in [("web-requests.png", "/requests")] + (
+                board = httpx.get(f"{base}/sosa", cookies=_cookies(page)).text
+                request = re.search(r'href="(/sosa/\d+)"', board)
+                for name, path in [("web-requests.png", "/sosa")] + (
                     [("web-request.png", request.group(1))] if request else []
                 ):
                     page.goto(base + path)

@@ -25,12 +25,12 @@ from setu.runs.endpoints import router as runs_router
 from setu.runs.jobs import RunJobs
 from setu.schemas import ErrorBody, Health
 from setu.settings import ApiSettings
+from setu.sosa import pages as sosa_pages
 from setu.sosa.endpoints import router as sosa_router
 from setu.web import audit as audit_pages
 from setu.web import explorer as explorer_pages
 from setu.web import imports as import_pages
 from setu.web import networks as network_pages
-from setu.web import requests as sosa_pages
 from setu.web import stress as run_pages
 from setu.web.routes import router as web_router
 from setu.web.shell import STATIC_DIR, install_page_handlers, signed_out_not_found

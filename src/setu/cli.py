@@ -363,6 +363,6 @@ def main() -> None:  # pragma: no cover - console entry
 
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
-app.add_typer(sosa_app, name="requests")
+app.add_typer(sosa_app, name="sosa")
 app.add_typer(registry_app, name="registry")
 app.add_typer(framework_app, name="framework")

@@ -1,4 +1,4 @@
-"""``setu requests``: list, show, overdue and the calendar commands, as a named user."""
+"""``setu sosa``: list, show, overdue and the calendar commands, as a named user."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner, Result
 
-from principals import IN_MOD, US_DOD
+from principals import IN_ANALYST, IN_DESK, IN_MOD, US_ADMIN
 from setu.accounts import service as accounts
 from setu.cli import app
 from setu.db import transaction
 from setu.sharing.markings import MarkingSpec
 from setu.sosa import service
-from sosa.world import DRAFT, IN_DESK, TO_ORDER, advance, build
+from sosa.world import DRAFT, TO_ORDER, TODAY, advance, build, create_users
 
 
 @pytest.fixture
@@ -23,10 +23,7 @@ def setu(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[CliRunner]
     accounts.configure_hasher(time_cost=1, memory_cost=8192, parallelism=1)
     with transaction(sessions) as session:
         build(session)
-        for name, party, org, role in (("asha", "IN", IN_MOD, "analyst"), ("sam", "US", US_DOD, "admin")):
-            accounts.create_user(
-                session, name, "correct horse battery", party=party, organization=org, clearance=2, roles=[role]
-            )
+        create_users(session, {"asha": IN_ANALYST, "sam": US_ADMIN})
     with transaction(sessions) as session:
         ordered = service.create_request(session, IN_DESK, "US", {**DRAFT, "title": "Turbine blades"}).id
         service.create_request(
@@ -40,7 +37,7 @@ def setu(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[CliRunner]
 
 
 def run(runner: CliRunner, *args: str) -> Result:
-    return runner.invoke(app, ["requests", *args])
+    return runner.invoke(app, ["sosa", *args])
 
 
 def test_list_show_and_overdue_as_each_user(setu: CliRunner) -> None:
@@ -67,3 +64,33 @@ def test_calendar_commands(setu: CliRunner) -> None:
     listed = run(setu, "calendar-list", "US", "--as", "asha", "--year", "2025")
     assert "1 calendar entries of US" in listed.output and "Closed" in listed.output
     assert run(setu, "calendar-add", "US", "24-12-2025", "--as", "sam").exit_code == 2
+
+
+def test_show_names_no_user_the_reader_may_not_read(setu: CliRunner, sessions: sessionmaker[Session]) -> None:
+    """The attacker's side: the U.S. admin shows a request an Indian officer acted on; only India's party shows."""
+    with transaction(sessions) as session:
+        officer = accounts.create_user(
+            session,
+            "in-officer",
+            "correct horse battery",
+            party="IN",
+            organization=IN_MOD,
+            clearance=2,
+            roles=["desk_officer"],
+            display_name="Asha Rao",
+        )
+        request_id = service.create_request(session, accounts.principal_of(officer), "US", DRAFT).id
+    with transaction(sessions) as session:
+        officer = accounts.get_user(session, "in-officer")
+        service.transition(session, accounts.principal_of(officer), request_id, "submit", {}, 1, today=TODAY)
+    shown = run(setu, "show", str(request_id), "--as", "sam")
+    assert shown.exit_code == 0, shown.output
+    assert "SUBMITTED" in shown.output and "IN" in shown.output
+    assert "Asha" not in shown.output and "in-officer" not in shown.output
+
+
+def test_the_commands_are_under_setu_sosa_only(setu: CliRunner) -> None:
+    """Issue 9 renamed `setu requests` to `setu sosa`: the old group is no command."""
+    assert run(setu, "list", "--as", "asha").exit_code == 0
+    old = setu.invoke(app, ["requests", "list", "--as", "asha"])
+    assert old.exit_code == 2 and "No such command 'requests'" in old.output

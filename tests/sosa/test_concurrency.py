@@ -12,13 +12,14 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from principals import IN_DESK, US_DESK, US_GE_INDUSTRY
 from setu.db import transaction
 from setu.models.audit import AuditEntry
 from setu.models.sosa import PriorityRequest, RequestEvent
 from setu.sharing.policy import Principal
 from setu.sosa import service
 from setu.sosa.service import RequestConflict
-from sosa.world import DRAFT, IN_DESK, TO_ORDER, TODAY, US_DESK, US_FIRM, advance, build
+from sosa.world import DRAFT, TO_ORDER, TODAY, advance, build
 
 
 @pytest.fixture
@@ -73,7 +74,7 @@ def test_accept_and_reject_at_once_exactly_one_succeeds(
         answers = list(
             pool.map(
                 lambda job: act(sessions, barrier, job[0], request_id, job[1], job[2], version),
-                [(US_FIRM, "accept", {}), (US_DESK, "reject", reject)],
+                [(US_GE_INDUSTRY, "accept", {}), (US_DESK, "reject", reject)],
             )
         )
     assert sorted(a == "ok" for a in answers) == [False, True], answers
@@ -94,7 +95,7 @@ def test_the_second_waits_on_the_row_lock_then_conflicts(
 
     def first() -> None:
         with transaction(sessions) as session:
-            service.transition(session, US_FIRM, request_id, "accept", {}, version, today=TODAY)
+            service.transition(session, US_GE_INDUSTRY, request_id, "accept", {}, version, today=TODAY)
             locked.set()
             time.sleep(hold)  # keep the row locked while the other tries
 

@@ -10,7 +10,20 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from principals import IN_ONLY, SHARED
+from principals import (
+    IN_ADMIN,
+    IN_ANALYST,
+    IN_DESK,
+    IN_HAL_INDUSTRY,
+    IN_ONLY,
+    SHARED,
+    US_ADMIN,
+    US_ANALYST,
+    US_DESK,
+    US_GE_INDUSTRY,
+    US_OTHER_INDUSTRY,
+)
+from setu.accounts.service import principal_of
 from setu.db import transaction
 from setu.errors import AccessDenied, InputError, NotFound
 from setu.models.audit import AuditEntry
@@ -18,23 +31,7 @@ from setu.models.sosa import PriorityRequest, RequestEvent
 from setu.sharing.markings import MarkingSpec
 from setu.sosa import service
 from setu.sosa.service import RequestConflict, WorkflowError
-from sosa.world import (
-    DRAFT,
-    IN_ADMIN,
-    IN_DESK,
-    IN_FIRM,
-    IN_READER,
-    ORDER,
-    TO_ORDER,
-    TODAY,
-    US_ADMIN,
-    US_DESK,
-    US_FIRM,
-    US_OTHER_FIRM,
-    US_READER,
-    advance,
-    build,
-)
+from sosa.world import DRAFT, ORDER, TO_ORDER, TODAY, advance, build, create_users
 
 
 @pytest.fixture
@@ -70,10 +67,10 @@ def test_a_do_request_from_draft_to_delivery(sessions: sessionmaker[Session], wo
             request_id,
             [
                 *TO_ORDER,
-                (US_FIRM, "accept", {"note": "accepted in writing"}),
-                (US_FIRM, "start_performance", {}),
-                (US_FIRM, "report_delay", {"reason": "furnace repair", "revised_date": "2026-08-01"}),
-                (US_FIRM, "confirm_delay", {}),
+                (US_GE_INDUSTRY, "accept", {"note": "accepted in writing"}),
+                (US_GE_INDUSTRY, "start_performance", {}),
+                (US_GE_INDUSTRY, "report_delay", {"reason": "furnace repair", "revised_date": "2026-08-01"}),
+                (US_GE_INDUSTRY, "confirm_delay", {}),
                 (US_DESK, "deliver", {}),
             ],
         )
@@ -100,7 +97,7 @@ def test_a_do_request_from_draft_to_delivery(sessions: sessionmaker[Session], wo
         details = [json.loads(e.details) for e in entries]
         assert [(d["from"], d["to"]) for d in details] == transitions(session, request_id)
         assert details[3]["response_due"] == "2025-11-07"
-        events = service.request_history(session, IN_READER, request_id)
+        events = service.request_history(session, IN_ANALYST, request_id)
         assert events[4].note == "accepted in writing" and events[4].actor_party == "US"
         assert events[6].details["fields"] == {"reason": "furnace repair", "revised_date": "2026-08-01"}
 
@@ -121,8 +118,8 @@ def test_deadlines_run_on_the_supplier_partys_calendar(sessions: sessionmaker[Se
         advance(session, request_id, steps)
         # DX: 10 Indian working days; Diwali (Monday 20 October 2025) does not count.
         assert session.get_one(PriorityRequest, request_id).response_due == date(2025, 11, 3)
-        advance(session, request_id, [(IN_FIRM, "accept", {}), (IN_FIRM, "start_performance", {})])
-        advance(session, request_id, [(IN_FIRM, "report_delay", {"reason": "x", "revised_date": "2026-09-01"})])
+        advance(session, request_id, [(IN_HAL_INDUSTRY, "accept", {}), (IN_HAL_INDUSTRY, "start_performance", {})])
+        advance(session, request_id, [(IN_HAL_INDUSTRY, "report_delay", {"reason": "x", "revised_date": "2026-09-01"})])
         assert session.get_one(PriorityRequest, request_id).delay_confirm_due == date(2025, 10, 27)
 
 
@@ -144,7 +141,7 @@ def test_admin_calendar_entries_move_deadlines(sessions: sessionmaker[Session], 
         advance(session, request_id, TO_ORDER)
         # One day closed, one Saturday opened: the deadline does not move overall.
         assert session.get_one(PriorityRequest, request_id).response_due == date(2025, 11, 7)
-        entries = service.list_calendar_entries(session, IN_READER, "US")
+        entries = service.list_calendar_entries(session, IN_ANALYST, "US")
         assert [(e.day, e.working) for e in entries] == [(date(2025, 10, 20), False), (date(2025, 10, 25), True)]
         service.remove_calendar_entry(session, US_ADMIN, "US", entries[1].id)
         assert len(audited(session, "calendar.add")) == 2 and len(audited(session, "calendar.remove")) == 1
@@ -161,19 +158,19 @@ def test_overdue_flags(sessions: sessionmaker[Session], world: dict[str, int]) -
     with transaction(sessions) as session:
         advance(session, late_order, TO_ORDER)
         advance(session, late_delay, TO_ORDER)
-        advance(session, late_delay, [(US_FIRM, "accept", {}), (US_FIRM, "start_performance", {})])
-        advance(session, late_delay, [(US_FIRM, "report_delay", {"reason": "x", "revised_date": "2026-09-01"})])
+        advance(session, late_delay, [(US_GE_INDUSTRY, "accept", {}), (US_GE_INDUSTRY, "start_performance", {})])
+        advance(session, late_delay, [(US_GE_INDUSTRY, "report_delay", {"reason": "x", "revised_date": "2026-09-01"})])
     with transaction(sessions) as session:
-        ids = lambda day: [r.id for r in service.overdue_requests(session, IN_READER, today=day)]  # noqa: E731
+        ids = lambda day: [r.id for r in service.overdue_requests(session, IN_ANALYST, today=day)]  # noqa: E731
         assert ids(date(2025, 10, 24)) == []  # the delay confirmation is due that day: still in time
         assert ids(date(2025, 10, 25)) == [late_delay]
         assert ids(date(2025, 11, 8)) == [late_delay, late_order]  # DX first
-        request = service.get_request(session, US_READER, late_order)
+        request = service.get_request(session, US_ANALYST, late_order)
         assert service.is_overdue(request, date(2025, 11, 8)) and not service.is_overdue(request, date(2025, 11, 7))
     with transaction(sessions) as session:
-        advance(session, late_order, [(US_FIRM, "accept", {})])
-        advance(session, late_delay, [(US_FIRM, "confirm_delay", {})])
-        assert service.overdue_requests(session, IN_READER, today=date(2026, 1, 1)) == []
+        advance(session, late_order, [(US_GE_INDUSTRY, "accept", {})])
+        advance(session, late_delay, [(US_GE_INDUSTRY, "confirm_delay", {})])
+        assert service.overdue_requests(session, IN_ANALYST, today=date(2026, 1, 1)) == []
 
 
 def test_dx_is_listed_ahead_of_do(sessions: sessionmaker[Session], world: dict[str, int]) -> None:
@@ -181,13 +178,13 @@ def test_dx_is_listed_ahead_of_do(sessions: sessionmaker[Session], world: dict[s
     second = new_request(sessions, rating="DX")
     third = new_request(sessions, title="Gallium nitride modules")
     with transaction(sessions) as session:
-        rows, total = service.list_requests(session, US_READER)
+        rows, total = service.list_requests(session, US_ANALYST)
         assert [r.id for r in rows] == [second, first, third] and total == 3
-        assert [r.id for r in service.list_requests(session, US_READER, rating="DO")[0]] == [first, third]
-        assert [r.id for r in service.list_requests(session, US_READER, text="gallium")[0]] == [third]
-        assert service.list_requests(session, US_READER, state="SUBMITTED")[1] == 0
+        assert [r.id for r in service.list_requests(session, US_ANALYST, rating="DO")[0]] == [first, third]
+        assert [r.id for r in service.list_requests(session, US_ANALYST, text="gallium")[0]] == [third]
+        assert service.list_requests(session, US_ANALYST, state="SUBMITTED")[1] == 0
         with pytest.raises(InputError, match="state: expected one of DRAFT"):
-            service.list_requests(session, US_READER, state="OPEN")
+            service.list_requests(session, US_ANALYST, state="OPEN")
 
 
 def test_national_markings_hide_a_request_from_the_other_party(
@@ -196,17 +193,17 @@ def test_national_markings_hide_a_request_from_the_other_party(
     with transaction(sessions) as session:
         hidden = service.create_request(session, IN_DESK, "US", DRAFT, marking=IN_ONLY).id
     with transaction(sessions) as session:
-        assert service.get_request(session, IN_READER, hidden).id == hidden
-        assert service.list_requests(session, US_READER) == ([], 0)
-        assert service.list_requests(session, US_READER, text=str(hidden))[1] == 0
+        assert service.get_request(session, IN_ANALYST, hidden).id == hidden
+        assert service.list_requests(session, US_ANALYST) == ([], 0)
+        assert service.list_requests(session, US_ANALYST, text=str(hidden))[1] == 0
     messages = []
     for request_id in (hidden, 999_999):
         with transaction(sessions) as session:
             with pytest.raises(NotFound) as caught:
-                service.get_request(session, US_READER, request_id)
+                service.get_request(session, US_ANALYST, request_id)
             messages.append(str(caught.value).replace(str(request_id), "ID"))
         with transaction(sessions) as session, pytest.raises(NotFound):
-            service.request_history(session, US_READER, request_id)
+            service.request_history(session, US_ANALYST, request_id)
         with transaction(sessions) as session, pytest.raises(NotFound):
             service.transition(session, US_DESK, request_id, "begin_determination", {}, 1)
     assert messages[0] == messages[1] == "no such request: ID"
@@ -283,9 +280,9 @@ def test_links_to_hidden_records_are_refused_as_missing(sessions: sessionmaker[S
 def test_refusals_store_nothing_but_the_denial(sessions: sessionmaker[Session], world: dict[str, int]) -> None:
     request_id = new_request(sessions)
     cases: list[tuple[Any, str, dict[str, Any], type[Exception], str]] = [
-        (US_READER, "submit", {}, AccessDenied, "submit on a request in state DRAFT is for a desk officer"),
+        (US_ANALYST, "submit", {}, AccessDenied, "submit on a request in state DRAFT is for a desk officer"),
         (US_DESK, "submit", {}, AccessDenied, "requesting party"),
-        (IN_FIRM, "withdraw", {}, AccessDenied, "requesting party"),
+        (IN_HAL_INDUSTRY, "withdraw", {}, AccessDenied, "requesting party"),
         (IN_DESK, "accept", {}, WorkflowError, "cannot accept a request in state DRAFT; that state allows: submit"),
         (IN_DESK, "escalate", {"reason": "x"}, WorkflowError, "cannot escalate"),
     ]
@@ -313,9 +310,9 @@ def test_refusals_store_nothing_but_the_denial(sessions: sessionmaker[Session], 
     with transaction(sessions) as session:
         advance(session, request_id, TO_ORDER[3:])
     with transaction(sessions) as session, pytest.raises(AccessDenied, match="industry user of the supplier firm"):
-        service.transition(session, US_OTHER_FIRM, request_id, "accept", {}, 5, today=TODAY)
+        service.transition(session, US_OTHER_INDUSTRY, request_id, "accept", {}, 5, today=TODAY)
     with transaction(sessions) as session, pytest.raises(InputError, match="earliest_date"):
-        service.transition(session, US_FIRM, request_id, "reject", {"reason": "no capacity"}, 5, today=TODAY)
+        service.transition(session, US_GE_INDUSTRY, request_id, "reject", {"reason": "no capacity"}, 5, today=TODAY)
     with transaction(sessions) as session:
         request = session.get_one(PriorityRequest, request_id)
         assert (request.state, request.version) == ("RATED_ORDER_ISSUED", 5)
@@ -401,3 +398,34 @@ def test_a_rejection_taken_up_puts_the_order_back_with_a_fresh_deadline(
             ("ESCALATED", "RATED_ORDER_ISSUED"),
         ]
         assert {"accept", "reject"} <= set(service.actions_for(US_DESK, resolved))
+
+
+def test_actor_names_name_only_the_users_the_reader_may_read(
+    sessions: sessionmaker[Session], world: dict[str, int]
+) -> None:
+    """A user's record is released to the user's party: the other party learns only which party acted."""
+    with transaction(sessions) as session:
+        made = create_users(session, {"asha": IN_DESK, "sam": US_DESK})
+        actors = {name: principal_of(user) for name, user in made.items()}
+        request_id = service.create_request(session, actors["asha"], "US", DRAFT).id
+    with transaction(sessions) as session:
+        advance(session, request_id, [(actors["asha"], "submit", {}), (actors["sam"], "begin_determination", {})])
+    with transaction(sessions) as session:
+        events = service.request_history(session, US_ANALYST, request_id)
+        ids = [event.actor_id for event in events]
+        assert service.actor_names(session, US_ANALYST, events) == {
+            ids[0]: "a user of IN",
+            ids[1]: "sam (desk_officer)",
+        }
+        assert service.actor_names(session, IN_ANALYST, events) == {
+            ids[0]: "asha (desk_officer)",
+            ids[1]: "a user of US",
+        }
+        assert service.actor_names(session, IN_ANALYST, []) == {}
+
+
+def test_who_may_draft_and_keep_a_calendar() -> None:
+    """The rules the pages ask before offering a form are the ones the writes enforce."""
+    assert [service.may_draft(p) for p in (IN_DESK, IN_ADMIN, IN_ANALYST, US_GE_INDUSTRY)] == [True, True, False, False]
+    assert service.may_keep_calendar(US_ADMIN, "US") and not service.may_keep_calendar(US_ADMIN, "IN")
+    assert not service.may_keep_calendar(US_DESK, "US")

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from principals import US_GE, US_ONLY
+from principals import IN_DESK, US_DESK, US_GE, US_ONLY, US_OTHER
 from setu.db import transaction
 from setu.models import Organization
 from setu.sharing.markings import store
 from setu.sosa import service
-from sosa.world import IN_DESK, US_DESK, US_OTHER, build
+from sosa.world import build
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from datetime import date
 
 import pytest
 
+from principals import IN_HAL, IN_MOD, US_DOD, US_GE, US_OTHER
 from setu.errors import AccessDenied, InputError
 from setu.models.sosa import REQUEST_STATES
 from setu.sosa.workflow import (
@@ -21,7 +22,6 @@ from setu.sosa.workflow import (
     target_of,
 )
 
-IN_MOD, IN_HAL, US_DOD, US_GE, US_OTHER = 1, 2, 4, 5, 6
 PARTIES = Parties(requesting="IN", supplier="US", supplier_org_id=US_GE)
 ACTORS = {
     "in-desk": Actor("IN", IN_MOD, frozenset({"desk_officer"})),

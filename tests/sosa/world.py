@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from principals import IN_HAL, IN_MOD, IN_ONLY, SHARED, US_DOD, US_GE, US_ONLY, seed
+from api.conftest import PASSWORD
+from principals import IN_ANALYST, IN_DESK, IN_ONLY, SHARED, US_DESK, US_GE, US_ONLY, US_OTHER, seed
+from setu.accounts import service as accounts
 from setu.models import Organization
+from setu.models.accounts import User
 from setu.models.registry import RegistrySite
 from setu.network.model import BomLine, Network, Node, Product, Supply
 from setu.networks import import_network
@@ -18,16 +22,11 @@ from setu.sharing.policy import Principal
 from setu.sosa import service
 from setu.stress.scenarios import Scenario
 
-US_OTHER = 6
-IN_DESK = Principal(111, "IN", IN_MOD, True, 2, roles=frozenset({"desk_officer"}))
-IN_ADMIN = Principal(112, "IN", IN_MOD, True, 2, roles=frozenset({"admin"}))
-IN_READER = Principal(113, "IN", IN_MOD, True, 2, roles=frozenset({"analyst"}))
-IN_FIRM = Principal(114, "IN", IN_HAL, False, 2, roles=frozenset({"industry"}))
-US_DESK = Principal(211, "US", US_DOD, True, 2, roles=frozenset({"desk_officer"}))
-US_ADMIN = Principal(212, "US", US_DOD, True, 2, roles=frozenset({"admin"}))
-US_READER = Principal(213, "US", US_DOD, True, 2, roles=frozenset({"analyst"}))
-US_FIRM = Principal(214, "US", US_GE, False, 2, roles=frozenset({"industry"}))
-US_OTHER_FIRM = Principal(215, "US", US_OTHER, False, 2, roles=frozenset({"industry"}))
+# The service tests act as principals of tests/principals.py: IN_DESK and US_DESK file and determine,
+# IN_ADMIN and US_ADMIN authorize and keep their party's calendar, IN_ANALYST and US_ANALYST only read,
+# IN_HAL_INDUSTRY and US_GE_INDUSTRY answer as the supplier firm, US_OTHER_INDUSTRY is another U.S. firm.
+IMPORTER = IN_ANALYST
+"""Who imports the tiny network and its scenarios."""
 
 TODAY = date(2025, 10, 17)
 """A Friday; Diwali is the Monday after (India), no U.S. holiday that week."""
@@ -68,7 +67,7 @@ def build(session: Session) -> dict[str, int]:
     session.flush()
     network = import_network(
         session,
-        IN_READER,
+        IMPORTER,
         tiny_network(),
         name="tiny",
         format="test",
@@ -76,8 +75,8 @@ def build(session: Session) -> dict[str, int]:
         marking=SHARED,
         node_markings={"FORGE": IN_ONLY},
     )
-    scenario = create_scenario(session, IN_READER, network.id, Scenario("blade-out", ("BLADE",), 30.0))
-    secret = create_scenario(session, IN_READER, network.id, Scenario("forge-out", ("FORGE",), 30.0))
+    scenario = create_scenario(session, IMPORTER, network.id, Scenario("blade-out", ("BLADE",), 30.0))
+    secret = create_scenario(session, IMPORTER, network.id, Scenario("forge-out", ("FORGE",), 30.0))
     lynn = RegistrySite(organization_id=US_GE, name="Lynn", country="US", updated_by=1, marking=public)
     annex = RegistrySite(
         organization_id=US_GE, name="Evendale Annex", country="US", updated_by=1, marking=store(session, US_ONLY)
@@ -102,3 +101,20 @@ TO_ORDER: list[tuple[Principal, str, dict[str, Any]]] = [
     (US_DESK, "authorize", {}),
     (US_DESK, "issue_order", ORDER),
 ]
+
+
+def create_users(session: Session, users: Mapping[str, Principal], password: str = PASSWORD) -> dict[str, User]:
+    """A user per name with the party, organization, clearance, roles and groups of its principal."""
+    return {
+        name: accounts.create_user(
+            session,
+            name,
+            password,
+            party=principal.party,
+            organization=principal.org_id,
+            clearance=principal.clearance,
+            roles=sorted(principal.roles),
+            groups=sorted(principal.groups),
+        )
+        for name, principal in users.items()
+    }

@@ -1,4 +1,4 @@
-"""`setu requests`: list, show and find overdue priority-delivery requests; keep a party's working calendar.
+"""`setu sosa`: list, show and find overdue priority-delivery requests; keep a party's working calendar.
 
 Every command acts as a named user (``--as``, or ``SETU_USER``), so it sees exactly what that user
 sees through the marking filter and is audited under their name.

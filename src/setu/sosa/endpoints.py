@@ -35,7 +35,7 @@ from setu.sosa.schemas import (
     TransitionIn,
 )
 
-router = APIRouter(prefix="/requests", tags=["sosa"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/sosa", tags=["sosa"], responses=ERROR_RESPONSES)
 
 RequestId = Annotated[int, Path(ge=1, le=MAX_ID, description="The request's id.")]
 PartyCode = Annotated[Text, Path(max_length=8, description="A party code, e.g. IN or US.")]

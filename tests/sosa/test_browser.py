@@ -13,23 +13,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.conftest import PASSWORD
 from api.test_server import serve_in_thread
-from principals import IN_MOD, US_DOD, US_GE
+from principals import IN_AUDITOR, IN_DESK, US_AUDITOR, US_DESK, US_GE
 from setu.accounts import service as accounts
 from setu.db import transaction
 from setu.models.audit import AuditEntry
-from sosa.world import build
+from sosa.world import build, create_users
 from web.test_accessibility import _violations
 from web.test_browser import ARGS, CHROMIUM
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no chromium at {CHROMIUM} (apt package chromium)")
 
-# username -> (party, organization, roles): a desk officer and an auditor on each side.
-USERS = {
-    "in-desk": ("IN", IN_MOD, ("desk_officer",)),
-    "us-desk": ("US", US_DOD, ("desk_officer",)),
-    "in-auditor": ("IN", IN_MOD, ("auditor",)),
-    "us-auditor": ("US", US_DOD, ("auditor",)),
-}
+# A desk officer and an auditor on each side.
+USERS = {"in-desk": IN_DESK, "us-desk": US_DESK, "in-auditor": IN_AUDITOR, "us-auditor": US_AUDITOR}
 DELIVERY = (date.today() + timedelta(days=240)).isoformat()
 EARLIEST = (date.today() + timedelta(days=400)).isoformat()
 
@@ -40,8 +35,7 @@ def server(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[str]:
     accounts.configure_hasher(time_cost=1, memory_cost=8192, parallelism=1)
     with transaction(sessions) as session:
         build(session)
-        for name, (party, org, roles) in USERS.items():
-            accounts.create_user(session, name, PASSWORD, party=party, organization=org, clearance=2, roles=roles)
+        create_users(session, USERS)
     try:
         with serve_in_thread(engine) as url:
             yield url
@@ -92,9 +86,9 @@ def test_india_files_a_dx_request_the_us_rejects_it_india_escalates_and_the_log_
             # India's desk officer drafts a DX request to the U.S. on the form and files it.
             log_in("in-desk")
             page.get_by_role("navigation", name="Main").get_by_role("link", name="Requests").click()
-            page.wait_for_url(f"{server}/requests")
+            page.wait_for_url(f"{server}/sosa")
             page.get_by_role("link", name="New request").click()
-            page.wait_for_url(f"{server}/requests/new")
+            page.wait_for_url(f"{server}/sosa/new")
             page.get_by_label("Title").fill("F414 turbine blades for the Tejas Mk2 line")
             page.get_by_label("Supplier party").select_option("US")
             page.get_by_label("DX").check()
@@ -109,7 +103,7 @@ def test_india_files_a_dx_request_the_us_rejects_it_india_escalates_and_the_log_
             page.get_by_label("Authorized signer").fill("J. Smith, DPAS officer")
             page.get_by_label("Justification").fill("The engine line stops in the blade-out scenario.")
             page.get_by_role("button", name="Save the draft").click()
-            page.wait_for_url(f"{server}/requests/*?created=1")
+            page.wait_for_url(f"{server}/sosa/*?created=1")
             request_url = page.url.split("?")[0]
             expect(page.get_by_test_id("notice")).to_contain_text("Draft saved")
             expect(page.get_by_role("heading", level=1)).to_contain_text("F414 turbine blades")
@@ -118,7 +112,7 @@ def test_india_files_a_dx_request_the_us_rejects_it_india_escalates_and_the_log_
 
             # The U.S. desk officer takes it through determination to a rated order, then rejects it.
             log_in("us-desk")
-            page.goto(f"{server}/requests")
+            page.goto(f"{server}/sosa")
             board = page.get_by_test_id("requests")
             expect(board).to_contain_text("DX-A1")
             expect(board).to_contain_text("submitted")
@@ -205,12 +199,12 @@ def test_india_files_a_dx_request_the_us_rejects_it_india_escalates_and_the_log_
             page = checked
             log_in("us-desk")
             found: dict[str, list[str]] = {}
-            for path in ("/requests", "/requests/calendar/US", request_url.removeprefix(server)):
+            for path in ("/sosa", "/sosa/calendar/US", request_url.removeprefix(server)):
                 checked.goto(server + path)
                 found[path] = _violations(checked)
             log_out()
             log_in("in-desk")
-            for path in ("/requests/new", "/requests?state=BOGUS"):
+            for path in ("/sosa/new", "/sosa?state=BOGUS"):
                 checked.goto(server + path)
                 found[path] = _violations(checked)
             assert found == {path: [] for path in found}

@@ -1,31 +1,28 @@
-"""SoSA request pages: the request board, a request with its history and actions, the working-day calendar."""
+"""SoSA pages under /sosa: the request board, a new draft, a request with its history and actions, the calendars."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 
-from setu.deps import SessionDep
 from setu.errors import AccessDenied, InputError, MarkingError, NotFound, Problem
-from setu.models.accounts import User
-from setu.models.networks import NetworkRecord
-from setu.models.sosa import RATINGS, REQUEST_STATES, PriorityRequest, RequestEvent
+from setu.models.sosa import RATINGS, REQUEST_STATES, PriorityRequest
 from setu.networks.service import get_node, list_networks, list_nodes
 from setu.registry.sites import list_sites
 from setu.runs.service import get_scenario, list_scenarios
-from setu.sharing.markings import LEVEL_OF, LEVELS, MarkingSpec
+from setu.sharing.markings import LEVELS, MarkingSpec
 from setu.sharing.requested import release_parties, requested_marking
 from setu.sosa import service
 from setu.sosa.calendar import CalendarError, WorkingCalendar, working_days_between
+from setu.sosa.forms import DraftForm, action_fields, field_errors, posted_draft
 from setu.sosa.service import RequestConflict, WorkflowError
-from setu.sosa.workflow import GOVERNMENT_ROLES, TRANSITIONS, Transition
-from setu.web.shell import CSRF_FIELD, PAGE_SIZE, Page, csrf_ok, signed_in_page, to_login
+from setu.sosa.workflow import TRANSITIONS, Transition
+from setu.web.shell import PAGE_SIZE, FormPageDep, Page, PageDep
 
 router = APIRouter(include_in_schema=False)
 
@@ -34,7 +31,6 @@ CERTIFICATION = (
     "provisions of the Defense Priorities and Allocations System regulation (15 CFR part 700)."
 )
 """The certification statement a rated order carries (15 CFR 700.12(d))."""
-EXPIRED = "The form has expired or did not come from Setu. Reload the page and try again."
 FIELD_LABELS = {
     "reason": "Reason",
     "earliest_date": "Earliest date the firm can meet",
@@ -51,10 +47,6 @@ MAX_CHOICES = 500
 """Nodes, scenarios and sites offered as suggestions on the draft form."""
 
 
-def _may_file(page: Page) -> bool:
-    return not page.principal.roles.isdisjoint(GOVERNMENT_ROLES)
-
-
 def _program(request: PriorityRequest) -> str:
     return f"{request.rating}-{request.program_symbol}" if request.program_symbol else request.rating
 
@@ -67,10 +59,10 @@ def _deadline(request: PriorityRequest) -> date | None:
 # --- the board ------------------------------------------------------------------------------------------
 
 
-@router.get("/requests", response_class=HTMLResponse)
+@router.get("/sosa", response_class=HTMLResponse)
 def board_page(
     request: Request,
-    session: SessionDep,
+    page: PageDep,
     state: Annotated[str, Query(max_length=32)] = "",
     rating: Annotated[str, Query(max_length=2)] = "",
     overdue: Annotated[str, Query(max_length=8)] = "",
@@ -78,9 +70,7 @@ def board_page(
     page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
 ) -> Response:
     """The visible requests, DX ahead of DO then by nearest deadline, filtered and paged in SQL."""
-    page = signed_in_page(request, session)
-    if page is None:
-        return to_login()
+    session = page.session
     only_overdue = overdue in ("on", "1", "true")
     offset = (page_number - 1) * PAGE_SIZE
     error = ""
@@ -113,7 +103,7 @@ def board_page(
     query = urlencode({k: v for k, v in filters.items() if v})
     return page.render(
         request,
-        "requests.html",
+        "sosa/board.html",
         status_code=422 if error else 200,
         rows=items,
         total=total,
@@ -126,78 +116,12 @@ def board_page(
         states=REQUEST_STATES,
         ratings=RATINGS,
         error=error,
-        may_file=_may_file(page),
+        may_file=service.may_draft(page.principal),
         calendar_parties=[p.code for p in release_parties(session)],
     )
 
 
 # --- a new draft ----------------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class DraftForm:
-    """What the user entered on the draft form, shown again with the problems when it is refused."""
-
-    title: str = ""
-    supplier_party: str = ""
-    rating: str = "DO"
-    program_symbol: str = ""
-    program: str = ""
-    network_id: str = ""
-    item_node_id: str = ""
-    supplier_organization_id: str = ""
-    supplier_site: str = ""
-    scenario_pk: str = ""
-    quantity: str = ""
-    unit: str = ""
-    delivery_date: str = ""
-    authorized_signer: str = ""
-    justification: str = ""
-    classification: str = ""
-    errors: dict[str, list[str]] = field(default_factory=dict)
-
-    def values(self) -> tuple[dict[str, Any], list[Problem]]:
-        """The draft's values typed for the service, and the problems of the fields that are not even typed."""
-        problems: list[Problem] = []
-        out: dict[str, Any] = {
-            name: getattr(self, name).strip()
-            for name in ("title", "program_symbol", "program", "item_node_id", "supplier_site", "unit")
-        }
-        out["justification"] = self.justification.strip()
-        out["authorized_signer"] = self.authorized_signer.strip()
-        out["rating"] = self.rating
-        # The network only links the request through its item or scenario; alone it would just narrow the marking.
-        linked = ("supplier_organization_id", "scenario_pk")
-        for name in ("network_id", *linked) if out["item_node_id"] or self.scenario_pk.strip() else linked:
-            text = getattr(self, name).strip()
-            if text and not (text.isdigit() and len(text) <= 12):
-                problems.append(Problem(name, f"expected a choice from the list, got {text!r}"))
-            elif text:
-                out[name] = int(text)
-        if self.quantity.strip():
-            try:
-                out["quantity"] = float(self.quantity)
-            except ValueError:
-                problems.append(Problem("quantity", f"expected a number, got {self.quantity!r}"))
-        if self.delivery_date.strip():
-            try:
-                out["delivery_date"] = date.fromisoformat(self.delivery_date.strip())
-            except ValueError:
-                problems.append(Problem("delivery_date", f"expected a date YYYY-MM-DD, got {self.delivery_date!r}"))
-        if not self.supplier_party:
-            problems.append(Problem("supplier_party", "choose the party whose industry is asked"))
-        if self.classification and self.classification not in LEVEL_OF:
-            problems.append(Problem("classification", f"unknown classification {self.classification!r}"))
-        return out, problems
-
-
-def _field_errors(problems: list[Problem]) -> dict[str, list[str]]:
-    """Problems by form field (``fields.reason`` is the field ``reason``)."""
-    errors: dict[str, list[str]] = {}
-    for problem in problems:
-        name = problem.where.removeprefix("fields.").split(".")[0] or "form"
-        errors.setdefault(name, []).append(problem.message)
-    return errors
 
 
 def _render_draft(request: Request, page: Page, form: DraftForm, *, status_code: int = 200) -> HTMLResponse:
@@ -217,7 +141,7 @@ def _render_draft(request: Request, page: Page, form: DraftForm, *, status_code:
     levels = [name for level, name in LEVELS.items() if level <= principal.clearance]
     return page.render(
         request,
-        "requests_new.html",
+        "sosa/new.html",
         status_code=status_code,
         form=form,
         network_id=str(chosen) if chosen is not None else "",
@@ -237,69 +161,24 @@ def _render_draft(request: Request, page: Page, form: DraftForm, *, status_code:
     )
 
 
-@router.get("/requests/new", response_class=HTMLResponse)
-def new_request_page(
-    request: Request, session: SessionDep, network: Annotated[str, Query(max_length=12)] = ""
-) -> Response:
+@router.get("/sosa/new", response_class=HTMLResponse)
+def new_request_page(request: Request, page: PageDep, network: Annotated[str, Query(max_length=12)] = "") -> Response:
     """The draft form (desk officers and admins); ``network`` picks whose nodes and scenarios it suggests."""
-    page = signed_in_page(request, session)
-    if page is None:
-        return to_login()
-    if not _may_file(page):
+    if not service.may_draft(page.principal):
         return page.forbidden(request, "Filing a request needs the desk_officer or admin role.")
     return _render_draft(request, page, DraftForm(network_id=network))
 
 
-@router.post("/requests", response_class=HTMLResponse)
+@router.post("/sosa", response_class=HTMLResponse)
 def create_request_submit(
-    request: Request,
-    session: SessionDep,
-    title: Annotated[str, Form(max_length=300)] = "",
-    supplier_party: Annotated[str, Form(max_length=8)] = "",
-    rating: Annotated[str, Form(max_length=2)] = "DO",
-    program_symbol: Annotated[str, Form(max_length=16)] = "",
-    program: Annotated[str, Form(max_length=200)] = "",
-    network_id: Annotated[str, Form(max_length=12)] = "",
-    item_node_id: Annotated[str, Form(max_length=200)] = "",
-    supplier_organization_id: Annotated[str, Form(max_length=12)] = "",
-    supplier_site: Annotated[str, Form(max_length=200)] = "",
-    scenario_pk: Annotated[str, Form(max_length=12)] = "",
-    quantity: Annotated[str, Form(max_length=32)] = "",
-    unit: Annotated[str, Form(max_length=32)] = "",
-    delivery_date: Annotated[str, Form(max_length=32)] = "",
-    authorized_signer: Annotated[str, Form(max_length=200)] = "",
-    justification: Annotated[str, Form(max_length=20000)] = "",
-    classification: Annotated[str, Form(max_length=16)] = "",
-    csrf: Annotated[str, Form(alias=CSRF_FIELD)] = "",
+    request: Request, page: FormPageDep, form: Annotated[DraftForm, Depends(posted_draft)]
 ) -> Response:
     """Store the draft through the service; on any problem the form again with a message per field."""
-    page = signed_in_page(request, session)
-    if page is None:
-        return to_login()
-    if not csrf_ok(page.auth, csrf):
-        return page.forbidden(request, EXPIRED)
-    form = DraftForm(
-        title=title,
-        supplier_party=supplier_party.strip().upper(),
-        rating=rating,
-        program_symbol=program_symbol,
-        program=program,
-        network_id=network_id,
-        item_node_id=item_node_id,
-        supplier_organization_id=supplier_organization_id,
-        supplier_site=supplier_site,
-        scenario_pk=scenario_pk,
-        quantity=quantity,
-        unit=unit,
-        delivery_date=delivery_date,
-        authorized_signer=authorized_signer,
-        justification=justification,
-        classification=classification,
-    )
+    session = page.session
 
     def refused(problems: list[Problem], status: int = 422) -> HTMLResponse:
         session.rollback()
-        form.errors = _field_errors(problems)
+        form.errors = field_errors(problems)
         return _render_draft(request, page, form, status_code=status)
 
     values, problems = form.values()
@@ -330,7 +209,7 @@ def create_request_submit(
         # A hidden link is answered as a missing one; the form names the field it came from.
         where = {"node": "item_node_id", "network": "network_id", "scenario": "scenario_pk", "site": "supplier_site"}
         return refused([Problem(where.get(exc.kind, "supplier_organization_id"), f"{exc}: choose one from the list")])
-    return RedirectResponse(f"/requests/{created.id}?created=1", status_code=303)
+    return RedirectResponse(f"/sosa/{created.id}?created=1", status_code=303)
 
 
 # --- the working-day calendar ---------------------------------------------------------------------------
@@ -349,14 +228,14 @@ def _render_calendar(
     holidays = [(day, name) for n in range(first, last + 1) if (name := calendar.holiday(day := date.fromordinal(n)))]
     return page.render(
         request,
-        "requests_calendar.html",
+        "sosa/calendar.html",
         status_code=status_code,
         party=party,
         year=year,
         country=calendar.country,
         holidays=holidays,
         entries=[{"record": e, "marking": page.label(e)} for e in entries],
-        may_edit="admin" in page.principal.roles and page.principal.party == party,
+        may_edit=service.may_keep_calendar(page.principal, party),
         error=error,
     )
 
@@ -365,34 +244,25 @@ def _year(value: str) -> int:
     return int(value) if value.isdigit() and 1970 <= int(value) <= 2200 else service.today_utc().year
 
 
-@router.get("/requests/calendar/{party}", response_class=HTMLResponse)
+@router.get("/sosa/calendar/{party}", response_class=HTMLResponse)
 def calendar_page(
-    request: Request, session: SessionDep, party: str, year: Annotated[str, Query(max_length=4)] = ""
+    request: Request, page: PageDep, party: str, year: Annotated[str, Query(max_length=4)] = ""
 ) -> Response:
     """A party's working-day calendar for a year: its country's public holidays and its admins' entries."""
-    page = signed_in_page(request, session)
-    if page is None:
-        return to_login()
     return _render_calendar(request, page, party.upper()[:8], _year(year))
 
 
-@router.post("/requests/calendar/{party}", response_class=HTMLResponse)
+@router.post("/sosa/calendar/{party}", response_class=HTMLResponse)
 def calendar_add(
     request: Request,
-    session: SessionDep,
+    page: FormPageDep,
     party: str,
     day: Annotated[str, Form(max_length=32)] = "",
     name: Annotated[str, Form(max_length=200)] = "",
     working: Annotated[str, Form(max_length=8)] = "",
-    csrf: Annotated[str, Form(alias=CSRF_FIELD)] = "",
 ) -> Response:
     """Add a day to the party's calendar (an admin of that party): a closure, or a working day."""
-    page = signed_in_page(request, session)
-    if page is None:
-        return to_login()
-    if not csrf_ok(page.auth, csrf):
-        return page.forbidden(request, EXPIRED)
-    party = party.upper()[:8]
+    party, session = party.upper()[:8], page.session
     try:
         when = date.fromisoformat(day.strip())
     except ValueError:
@@ -408,24 +278,13 @@ def calendar_add(
     except (InputError, CalendarError) as exc:
         session.rollback()
         return _render_calendar(request, page, party, when.year, status_code=422, error=f"Not added: {exc}.")
-    return RedirectResponse(f"/requests/calendar/{party}?year={when.year}", status_code=303)
+    return RedirectResponse(f"/sosa/calendar/{party}?year={when.year}", status_code=303)
 
 
-@router.post("/requests/calendar/{party}/{entry_id}/remove", response_class=HTMLResponse)
-def calendar_remove(
-    request: Request,
-    session: SessionDep,
-    party: str,
-    entry_id: int,
-    csrf: Annotated[str, Form(alias=CSRF_FIELD)] = "",
-) -> Response:
+@router.post("/sosa/calendar/{party}/{entry_id}/remove", response_class=HTMLResponse)
+def calendar_remove(request: Request, page: FormPageDep, party: str, entry_id: int) -> Response:
     """Remove an entry from the party's calendar (an admin of that party)."""
-    page = signed_in_page(request, session)
-    if page is None:
-        return to_login()
-    if not csrf_ok(page.auth, csrf):
-        return page.forbidden(request, EXPIRED)
-    party = party.upper()[:8]
+    party, session = party.upper()[:8], page.session
     try:
         service.remove_calendar_entry(session, page.principal, party, entry_id)
         session.commit()
@@ -435,7 +294,7 @@ def calendar_remove(
     except (NotFound, InputError):
         session.rollback()
         return page.not_found(request)
-    return RedirectResponse(f"/requests/calendar/{party}", status_code=303)
+    return RedirectResponse(f"/sosa/calendar/{party}", status_code=303)
 
 
 # --- one request ----------------------------------------------------------------------------------------
@@ -480,15 +339,6 @@ def _action_forms(
     return forms
 
 
-def _actors(page: Page, events: list[RequestEvent]) -> dict[int, str]:
-    """Who took each transition, as "name (role)": the users behind the events the reader may see."""
-    ids = {event.actor_id for event in events}
-    if not ids:
-        return {}
-    users = page.session.scalars(select(User).where(User.id.in_(ids))).all()
-    return {u.id: f"{u.display_name or u.username} ({', '.join(sorted(r.role for r in u.role_rows))})" for u in users}
-
-
 def _days_left(calendar: WorkingCalendar, due: date | None, today: date) -> int | None:
     return None if due is None else working_days_between(today, due, calendar)
 
@@ -513,14 +363,14 @@ def _render_request(
         return page.not_found(request)
     today = service.today_utc()
     calendar = service.calendar_for(session, record.supplier_party)
-    item_link = scenario_name = ""
+    item_link = network_name = scenario_name = ""
     if record.network_id is not None and record.item_node_id:
         try:
             get_node(session, principal, record.network_id, record.item_node_id)
             item_link = f"/networks/{record.network_id}/nodes/{record.item_node_id}"
+            network_name = service.network_name(session, principal, record.network_id)
         except NotFound:
             item_link = ""
-    network = session.get(NetworkRecord, record.network_id) if record.network_id is not None else None
     if record.scenario_pk is not None:
         try:
             scenario_name = get_scenario(session, principal, record.scenario_pk).scenario_id
@@ -531,7 +381,7 @@ def _render_request(
     history = [{"record": e, "marking": page.label(e)} for e in events]
     return page.render(
         request,
-        "requests_detail.html",
+        "sosa/detail.html",
         status_code=status_code,
         record=record,
         marking=page.label(record),
@@ -541,44 +391,37 @@ def _render_request(
         delay_left=_days_left(calendar, record.delay_confirm_due, today),
         today=today,
         item_link=item_link,
-        network_name=network.name if network is not None and item_link else "",
+        network_name=network_name,
         scenario_name=scenario_name,
         firm=firm,
         history=history,
-        actors=_actors(page, events),
+        actors=service.actor_names(session, principal, events),
         forms=_action_forms(page, record, tried, entered, errors),
         message=message,
         created=request.query_params.get("created") == "1",
         done=request.query_params.get("done", "")[:32],
         certification=CERTIFICATION,
         field_labels=FIELD_LABELS,
-        may_file=_may_file(page),
+        may_file=service.may_draft(page.principal),
     )
 
 
-@router.get("/requests/{request_id}", response_class=HTMLResponse)
-def request_page(request: Request, session: SessionDep, request_id: int) -> Response:
+@router.get("/sosa/{request_id}", response_class=HTMLResponse)
+def request_page(request: Request, page: PageDep, request_id: int) -> Response:
     """One request: every field, its deadlines, its history and what this user may do with it now."""
-    page = signed_in_page(request, session)
-    if page is None:
-        return to_login()
     return _render_request(request, page, request_id)
 
 
-@router.post("/requests/{request_id}/act", response_class=HTMLResponse)
-async def act_submit(request: Request, session: SessionDep, request_id: int) -> Response:
+@router.post("/sosa/{request_id}/act", response_class=HTMLResponse)
+async def act_submit(request: Request, page: FormPageDep, request_id: int) -> Response:
     """Take an action through the service: the workflow checks state, role, party, fields and the version loaded.
 
     A stale version answers 409 with the service's message; a refused role or party 403; bad fields
     422 with the form again and a message per field. Nothing is stored on any refusal.
     """
-    page = signed_in_page(request, session)
-    if page is None:
-        return to_login()
+    session = page.session
     form = await request.form()
     text = {key: value for key, value in form.items() if isinstance(value, str)}
-    if not csrf_ok(page.auth, text.get(CSRF_FIELD, "")):
-        return page.forbidden(request, EXPIRED)
     action = text.get("action", "")[:32]
     version_text = text.get("version", "")
     transition = TRANSITIONS.get(action)
@@ -586,13 +429,7 @@ async def act_submit(request: Request, session: SessionDep, request_id: int) -> 
         return _render_request(
             request, page, request_id, status_code=422, message=f"Unknown action {action!r} or version."
         )
-    entered = {name: text.get(name, "")[:20000] for name in (*transition.fields, "note")}
-    fields: dict[str, Any] = {}
-    for name, value in entered.items():
-        if name == "certified":
-            fields[name] = value == "on"
-        elif value.strip():
-            fields[name] = value
+    entered, fields = action_fields(transition.fields, text)
     try:
         service.transition(session, page.principal, request_id, action, fields, int(version_text))
         session.commit()
@@ -615,6 +452,6 @@ async def act_submit(request: Request, session: SessionDep, request_id: int) -> 
             message=f"Not done: {transition.label} needs the fields marked below.",
             tried=action,
             entered=entered,
-            errors=_field_errors(exc.problems),
+            errors=field_errors(exc.problems),
         )
-    return RedirectResponse(f"/requests/{request_id}?done={action}", status_code=303)
+    return RedirectResponse(f"/sosa/{request_id}?done={action}", status_code=303)
