@@ -11,6 +11,7 @@ from sqlalchemy import Engine, text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from setu import __version__
+from setu.accounts import pages as accounts_pages
 from setu.accounts.endpoints import router as accounts_router
 from setu.audit.endpoints import router as audit_router
 from setu.db import make_engine, session_factory
@@ -46,6 +47,7 @@ ENDPOINTS = (
 )
 """Each domain's HTTP API, mounted under :data:`setu.middleware.PREFIX`."""
 PAGES = (
+    accounts_pages.router,
     web_router,
     network_pages.router,
     explorer_pages.router,

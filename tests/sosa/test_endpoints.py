@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.conftest import PASSWORD, TEST_SETTINGS
 from principals import IN_MOD, US_DOD, US_GE
-from setu.accounts import service as accounts
+from setu import accounts
 from setu.api import create_app
 from setu.db import transaction
 from sosa.world import build

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.conftest import PASSWORD, TEST_SETTINGS, Api, make_api
 from framework.people import IN_ADMIN
 from principals import IN_MOD, US_DOD, seed
-from setu.accounts import service as accounts
+from setu import accounts
 from setu.db import transaction
 from setu.framework import service as fw
 from setu.framework.seed import IN_ONLY, JOINT, seed_framework

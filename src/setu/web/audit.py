@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from setu.accounts.service import list_users
+from setu.accounts.lookups import list_users
 from setu.audit import service
 from setu.audit.checkpoints import verify_signature
 from setu.audit.log import record

@@ -18,7 +18,8 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
 from sqlalchemy.orm import Session
 
-from setu.accounts.service import SESSION_COOKIE, principal_of, resolve_token
+from setu.accounts.login import principal_of
+from setu.accounts.tokens import SESSION_COOKIE, resolve_token
 from setu.deps import Authenticated, Marker, SessionDep
 from setu.models.base import Marked
 from setu.sharing.markings import LEVELS, MarkingSpec
@@ -28,7 +29,7 @@ STATIC_DIR = HERE / "static"
 PAGE_SIZE = 25
 CSRF_FIELD = "csrf"
 EXPIRED = "The form has expired or did not come from Setu. Reload the page and try again."
-LOGIN_PATH = "/login"
+LOGIN_PATH = "/accounts/login"
 
 PACKAGE = HERE.parent
 
@@ -51,11 +52,16 @@ class SignInRequired(Exception):
 
 
 class FormExpired(Exception):
-    """A form came without this session's CSRF token: answered with a 403 page saying so."""
+    """A form came without this session's CSRF token: answered with a 403 page saying so.
 
-    def __init__(self, page: Page) -> None:
+    The page is rendered when the error is raised: by the time the app's handler answers, the
+    request's session has been closed and the signed-in user detached from it.
+    """
+
+    def __init__(self, page: Page, request: Request) -> None:
         super().__init__(EXPIRED)
         self.page = page
+        self.response = page.forbidden(request, EXPIRED)
 
 
 def size_text(size: int) -> str:
@@ -209,7 +215,7 @@ async def form_page_of(request: Request, page: PageDep) -> Page:
     form = await request.form()
     submitted = form.get(CSRF_FIELD, "")
     if not isinstance(submitted, str) or not csrf_ok(page.auth, submitted):
-        raise FormExpired(page)
+        raise FormExpired(page, request)
     return page
 
 
@@ -222,9 +228,9 @@ def install_page_handlers(app: FastAPI) -> None:
     async def sign_in(_request: Request, _exc: Exception) -> Response:
         return to_login()
 
-    async def expired(request: Request, exc: Exception) -> Response:
+    async def expired(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, FormExpired)
-        return exc.page.forbidden(request, EXPIRED)
+        return exc.response
 
     app.add_exception_handler(SignInRequired, sign_in)
     app.add_exception_handler(FormExpired, expired)
