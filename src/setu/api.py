@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from setu import __version__
 from setu.accounts import pages as accounts_pages
 from setu.accounts.endpoints import router as accounts_router
+from setu.audit import pages as audit_pages
 from setu.audit.endpoints import router as audit_router
 from setu.db import make_engine, session_factory
 from setu.deps import ApiState, StateDep
@@ -25,7 +26,6 @@ from setu.runs.jobs import RunJobs
 from setu.schemas import ErrorBody, Health
 from setu.settings import ApiSettings
 from setu.sosa.endpoints import router as sosa_router
-from setu.web import audit as audit_pages
 from setu.web import explorer as explorer_pages
 from setu.web import framework as framework_pages
 from setu.web import imports as import_pages
