@@ -39,7 +39,8 @@ from rich.table import Table
 from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.engine import make_url
 
-from setu.accounts.service import get_user, principal_of
+from setu.accounts.login import principal_of
+from setu.accounts.lookups import get_user
 from setu.api import create_app
 from setu.db import make_engine, prepare, session_factory
 from setu.models.networks import NetworkRecord
@@ -233,7 +234,7 @@ def pages(demo: Demo) -> list[tuple[str, str, str]]:
 
 
 def sign_in(client: httpx.Client, username: str, password: str) -> None:
-    answer = client.post("/login", data={"username": username, "password": password}, follow_redirects=False)
+    answer = client.post("/accounts/login", data={"username": username, "password": password}, follow_redirects=False)
     if answer.status_code != 303:
         raise RuntimeError(f"signing in as {username} failed: {answer.status_code} {answer.text[:200]}")
 

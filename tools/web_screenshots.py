@@ -37,7 +37,7 @@ def _port() -> int:
 
 
 def _log_in(page: Page, base: str, username: str, password: str) -> None:
-    page.goto(f"{base}/login")
+    page.goto(f"{base}/accounts/login")
     page.fill("#username", username)
     page.fill("#password", password)
     page.press("#password", "Enter")

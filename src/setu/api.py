@@ -11,7 +11,9 @@ from sqlalchemy import Engine, text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from setu import __version__
+from setu.accounts import pages as accounts_pages
 from setu.accounts.endpoints import router as accounts_router
+from setu.audit import pages as audit_pages
 from setu.audit.endpoints import router as audit_router
 from setu.db import make_engine, session_factory
 from setu.deps import ApiState, StateDep
@@ -27,7 +29,6 @@ from setu.schemas import ErrorBody, Health
 from setu.settings import ApiSettings
 from setu.sosa import pages as sosa_pages
 from setu.sosa.endpoints import router as sosa_router
-from setu.web import audit as audit_pages
 from setu.web import explorer as explorer_pages
 from setu.web import imports as import_pages
 from setu.web import networks as network_pages
@@ -46,6 +47,7 @@ ENDPOINTS = (
 )
 """Each domain's HTTP API, mounted under :data:`setu.middleware.PREFIX`."""
 PAGES = (
+    accounts_pages.router,
     web_router,
     network_pages.router,
     explorer_pages.router,

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from setu.accounts.cli import users_app
+from setu.accounts.cli import accounts_app
 from setu.audit.cli import audit_app
 from setu.errors import SetuError
 from setu.framework.cli import framework_app
@@ -361,7 +361,7 @@ def main() -> None:  # pragma: no cover - console entry
     app(sys.argv[1:])
 
 
-app.add_typer(users_app, name="users")
+app.add_typer(accounts_app, name="accounts")
 app.add_typer(audit_app, name="audit")
 app.add_typer(sosa_app, name="sosa")
 app.add_typer(registry_app, name="registry")

@@ -13,7 +13,8 @@ from pydantic import BaseModel
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from setu.accounts.service import SESSION_COOKIE, principal_of, resolve_token
+from setu.accounts.login import principal_of
+from setu.accounts.tokens import SESSION_COOKIE, resolve_token
 from setu.models.accounts import User
 from setu.models.base import Marked
 from setu.schemas import MarkingOut, PageBanner
@@ -88,13 +89,13 @@ def db_session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(db_session, scope="function")]
 
 bearer_scheme = HTTPBearer(
-    auto_error=False, scheme_name="bearer", description="An API token from `POST /api/v1/auth/login`."
+    auto_error=False, scheme_name="bearer", description="An API token from `POST /api/v1/accounts/login`."
 )
 cookie_scheme = APIKeyCookie(
     name=SESSION_COOKIE,
     auto_error=False,
     scheme_name="session",
-    description="The web's session cookie, set by `POST /api/v1/auth/login`.",
+    description="The web's session cookie, set by `POST /api/v1/accounts/login`.",
 )
 
 

@@ -9,7 +9,8 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from setu.accounts.service import create_user, principal_of
+from setu.accounts.users import create_user
+from setu.accounts.login import principal_of
 from setu.models.networks import NetworkRecord
 from setu.models.parties import Organization, Party
 from setu.network.demo import build_demo_network
@@ -146,7 +147,7 @@ def seed_demo(factory: sessionmaker[Session]) -> list[SeededUser]:
                 users.append(SeededUser(username, password, party, role, org_name))
         session.flush()
 
-        from setu.accounts.service import get_user
+        from setu.accounts.lookups import get_user
 
         importer = principal_of(get_user(session, "in.admin"))
         owners = {key: (orgs[name].id, orgs[name].party_code) for key, name in PROPRIETARY.items()}
@@ -175,7 +176,7 @@ def seed_demo_runs(factory: sessionmaker[Session], analysts: tuple[str, ...] = (
     node its runner may not see; a library event with nothing to disrupt in that view is left out.
     Runs are computed in this process, one after the other. Returns the number of runs stored.
     """
-    from setu.accounts.service import get_user
+    from setu.accounts.lookups import get_user
     from setu.network.demo import demo_scenarios
     from setu.networks.service import compiled_view
     from setu.runs.service import create_scenario, execute_run, start_run
@@ -234,7 +235,7 @@ def seed_demo_registry(factory: sessionmaker[Session]) -> int:
     Every node of a seeded firm becomes a capability of its site, coded from its material with the
     registry's code list; capacity is the node's, with an illustrative 80% already committed.
     """
-    from setu.accounts.service import get_user
+    from setu.accounts.lookups import get_user
     from setu.registry.capabilities import add_capability
     from setu.registry.codes import codes_for
     from setu.registry.sites import create_site
@@ -312,7 +313,7 @@ def seed_demo_requests(factory: sessionmaker[Session], today: date | None = None
     """
     from datetime import timedelta
 
-    from setu.accounts.service import get_user
+    from setu.accounts.lookups import get_user
     from setu.networks.service import list_nodes
     from setu.registry.sites import list_sites
     from setu.sosa.service import create_request, today_utc, transition

@@ -1,4 +1,4 @@
-"""``setu users`` on SQLite and PostgreSQL: add, list, passwd, disable, enable, unlock, token, and its errors."""
+"""``setu accounts`` on SQLite and PostgreSQL: add, list, passwd, disable, enable, unlock, token, and its errors."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from sqlalchemy import Engine, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner, Result
 
-from setu.accounts import cli as users_cli
-from setu.accounts import service
+from setu.accounts import cli as accounts_cli
+from setu.accounts.login import MAX_FAILED_LOGINS, authenticate
+from setu.accounts.lookups import get_user, list_users
+from setu.accounts.tokens import hash_token, resolve_token
 from setu.cli import app
 from setu.db import make_engine, transaction
 from setu.models.accounts import AuthToken
@@ -32,7 +34,7 @@ def setu(engine: Engine) -> CliRunner:
 
 
 def run(runner: CliRunner, *args: str, input: str | None = None) -> Result:
-    return runner.invoke(app, ["users", *args], input=input)
+    return runner.invoke(app, ["accounts", *args], input=input)
 
 
 def add(runner: CliRunner, username: str = "asha", *extra: str, password: str = PASSWORD) -> Result:
@@ -51,7 +53,7 @@ def add(runner: CliRunner, username: str = "asha", *extra: str, password: str = 
 
 def login_ok(sessions: sessionmaker[Session], username: str, password: str) -> bool:
     with transaction(sessions) as session:
-        return service.authenticate(session, username, password).ok
+        return authenticate(session, username, password).ok
 
 
 def test_add_with_password_on_stdin(setu: CliRunner, sessions: sessionmaker[Session], orgs: dict[str, int]) -> None:
@@ -81,7 +83,7 @@ def test_add_with_password_on_stdin(setu: CliRunner, sessions: sessionmaker[Sess
     assert result.exit_code == 0, result.output
     assert result.stdout == "added asha (IN, Ministry of Defence, CONFIDENTIAL, analyst, desk_officer)\n"
     with transaction(sessions) as session:
-        user = service.get_user(session, "asha")
+        user = get_user(session, "asha")
         assert (user.display_name, user.clearance, user.organization_id) == ("Asha Rao", 2, orgs["Ministry of Defence"])
         assert user.roles == {"analyst", "desk_officer"}
         assert user.groups == {"ENGINE", "RADAR"}
@@ -94,7 +96,7 @@ def test_add_with_password_on_stdin(setu: CliRunner, sessions: sessionmaker[Sess
 def test_add_prompts_twice_on_a_terminal(
     setu: CliRunner, sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(users_cli, "_stdin_is_tty", lambda: True)
+    monkeypatch.setattr(accounts_cli, "_stdin_is_tty", lambda: True)
     args = ("add", "bob", "--party", "US", "--org", "Acme Castings", "--clearance", "1", "--role", "industry")
     result = run(setu, *args, input=f"{PASSWORD}\n{PASSWORD}\n")
     assert result.exit_code == 0, result.output
@@ -150,7 +152,7 @@ def test_add_errors(
     assert result.stdout == ""
     assert "Traceback" not in result.output
     with transaction(sessions) as session:
-        assert service.list_users(session) == []
+        assert list_users(session) == []
         assert session.scalars(select(AuditEntry)).all() == []
 
 
@@ -166,7 +168,7 @@ def test_list_shows_status(setu: CliRunner, sessions: sessionmaker[Session]) -> 
     us = ("--party", "US", "--org", "Acme Castings", "--clearance", "SECRET", "--role", "industry", "--group", "ENGINE")
     assert add(setu, "bob", *us).exit_code == 0
     assert add(setu, "carol").exit_code == 0
-    for _ in range(service.MAX_FAILED_LOGINS):
+    for _ in range(MAX_FAILED_LOGINS):
         login_ok(sessions, "bob", "wrong password")
     assert run(setu, "disable", "carol").exit_code == 0
 
@@ -203,7 +205,7 @@ def test_disable_enable(setu: CliRunner, sessions: sessionmaker[Session]) -> Non
     assert run(setu, "disable", "asha").stdout == "disabled asha\n"
     assert run(setu, "disable", "asha").stdout == "asha was already disabled\n"
     with transaction(sessions) as session:
-        assert str(service.authenticate(session, "asha", PASSWORD).error) == "account disabled"
+        assert str(authenticate(session, "asha", PASSWORD).error) == "account disabled"
     assert run(setu, "enable", "asha").stdout == "enabled asha\n"
     assert run(setu, "enable", "asha").stdout == "asha was not disabled\n"
     assert login_ok(sessions, "asha", PASSWORD)
@@ -211,7 +213,7 @@ def test_disable_enable(setu: CliRunner, sessions: sessionmaker[Session]) -> Non
 
 def test_unlock(setu: CliRunner, sessions: sessionmaker[Session]) -> None:
     assert add(setu, "asha").exit_code == 0
-    for _ in range(service.MAX_FAILED_LOGINS):
+    for _ in range(MAX_FAILED_LOGINS):
         login_ok(sessions, "asha", "wrong password")
     assert not login_ok(sessions, "asha", PASSWORD)
     result = run(setu, "unlock", "asha")
@@ -231,10 +233,10 @@ def test_token(setu: CliRunner, sessions: sessionmaker[Session], engine: Engine)
     assert len(token) == 43 and "\n" not in token
     assert result.stderr.startswith("API token for asha, expires ") and "it is not shown again" in result.stderr
     with transaction(sessions) as session:
-        user = service.resolve_token(session, token, kind="api")
+        user = resolve_token(session, token, kind="api")
         assert user is not None and user.username == "asha"
         row = session.scalars(select(AuthToken)).one()
-        assert row.token_hash == service.hash_token(token)
+        assert row.token_hash == hash_token(token)
         assert (row.expires_at - row.created_at).days == 7
         [entry] = session.scalars(select(AuditEntry).where(AuditEntry.action == "token.issue")).all()
         assert json.loads(entry.details)["kind"] == "api"
@@ -249,7 +251,7 @@ def test_token(setu: CliRunner, sessions: sessionmaker[Session], engine: Engine)
 
 def test_a_new_database_gets_the_schema(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'new' / 'setu.db'}"
-    result = CliRunner(env={"SETU_DATABASE_URL": url}).invoke(app, ["users", "list"])
+    result = CliRunner(env={"SETU_DATABASE_URL": url}).invoke(app, ["accounts", "list"])
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[0].strip() == "0 users"
     assert "users" in inspect(make_engine(url)).get_table_names()

@@ -15,7 +15,10 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from principals import IN_HAL, IN_MOD, US_DOD, US_GE, seed
-from setu.accounts import service
+from setu.accounts.login import principal_of
+from setu.accounts.passwords import configure_hasher
+from setu.accounts.tokens import issue_token
+from setu.accounts.users import create_user
 from setu.api import create_app
 from setu.db import transaction
 from setu.models.base import Base
@@ -40,9 +43,9 @@ FINAL = ("completed", "failed", "cancelled")
 @pytest.fixture(autouse=True)
 def fast_hasher() -> Iterator[None]:
     """Cheap argon2 parameters for tests; the defaults come back afterwards."""
-    service.configure_hasher(time_cost=1, memory_cost=8192, parallelism=1)
+    configure_hasher(time_cost=1, memory_cost=8192, parallelism=1)
     yield
-    service.configure_hasher()
+    configure_hasher()
 
 
 @dataclass
@@ -83,11 +86,11 @@ def add_users(sessions: sessionmaker[Session]) -> tuple[dict[str, str], dict[str
     principals: dict[str, Principal] = {}
     with transaction(sessions) as session:
         for name, (party, org, clearance, roles, groups) in USERS.items():
-            user = service.create_user(
+            user = create_user(
                 session, name, PASSWORD, party=party, organization=org, clearance=clearance, roles=roles, groups=groups
             )
-            tokens[name] = service.issue_token(session, user, "api")
-            principals[name] = service.principal_of(user)
+            tokens[name] = issue_token(session, user, "api")
+            principals[name] = principal_of(user)
     return tokens, principals
 
 

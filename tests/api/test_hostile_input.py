@@ -16,7 +16,7 @@ from api.conftest import PASSWORD, TEST_SETTINGS, Api, make_api, table_counts
 from setu.network.io.setu_format import template_network, write_setu
 from setu.network.model import BomLine, Network, Node, Product, Supply
 
-PAGES_WITH_SEARCH = ["/networks?q=%00", "/requests?q=a%00b", "/registry?q=%00", "/framework/actions?q=%00"]
+PAGES_WITH_SEARCH = ["/networks?q=%00", "/sosa?q=a%00b", "/registry?q=%00", "/framework/actions?q=%00"]
 
 
 def _cookie(api: Api, username: str) -> None:

@@ -67,7 +67,7 @@ def test_real_http_login_upload_run_export(server: str, shared_data: Path) -> No
         assert client.get("/api/v1/health").json()["status"] == "ok"
         assert client.get("/openapi.json").json()["openapi"].startswith("3.")
         assert client.get("/api/v1/networks").status_code == 401
-        login = client.post("/api/v1/auth/login", json={"username": "in-analyst", "password": PASSWORD})
+        login = client.post("/api/v1/accounts/login", json={"username": "in-analyst", "password": PASSWORD})
         assert login.status_code == 200
         assert login.cookies.get("setu_session")
         auth = {"Authorization": f"Bearer {login.json()['token']}"}
@@ -93,11 +93,11 @@ def test_real_http_login_upload_run_export(server: str, shared_data: Path) -> No
         # The session cookie signs in a browser-like client (the tests serve plain HTTP, so not Secure).
         client.cookies.clear()
         client.cookies.set("setu_session", login.cookies["setu_session"])
-        assert client.get("/api/v1/auth/me").json()["username"] == "in-analyst"
-        assert client.post("/api/v1/auth/logout").status_code == 204
+        assert client.get("/api/v1/accounts/me").json()["username"] == "in-analyst"
+        assert client.post("/api/v1/accounts/logout").status_code == 204
         client.cookies.clear()
         client.cookies.set("setu_session", login.cookies["setu_session"])
-        assert client.get("/api/v1/auth/me").status_code == 401
+        assert client.get("/api/v1/accounts/me").status_code == 401
 
 
 def test_setu_serve_migrates_and_serves(tmp_path: Path) -> None:
@@ -122,7 +122,9 @@ def test_setu_serve_migrates_and_serves(tmp_path: Path) -> None:
                 assert time.monotonic() < deadline, "setu serve did not start"
                 time.sleep(0.1)
         assert answer.json()["status"] == "ok"
-        denied = httpx.post(f"http://127.0.0.1:{port}/api/v1/auth/login", json={"username": "nobody", "password": "x"})
+        denied = httpx.post(
+            f"http://127.0.0.1:{port}/api/v1/accounts/login", json={"username": "nobody", "password": "x"}
+        )
         assert denied.status_code == 401 and denied.json() == {"detail": "invalid username or password"}
     finally:
         process.terminate()

@@ -19,8 +19,9 @@ from typer.testing import CliRunner
 
 from setu.audit.checkpoints import checkpoint_text, countersign, issue_checkpoint, key_id_of
 from setu.audit.cli import audit_app
+from setu.audit.export import load_export, snapshot, write_export
 from setu.audit.log import canonical_leaf, leaf_data, leaf_hash, record
-from setu.audit.verify import VerifyResult, load_export, snapshot, verify_log, verify_snapshot, write_export
+from setu.audit.verify import VerifyResult, verify_log, verify_snapshot
 from setu.models.audit import AuditEntry, Checkpoint, SigningKey
 from setu.models.base import utcnow
 from setu.sharing.policy import Principal

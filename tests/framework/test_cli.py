@@ -14,7 +14,8 @@ from typer.testing import CliRunner, Result
 from api.conftest import PASSWORD
 from networks.world import audit_count
 from principals import IN_MOD, US_DOD, seed
-from setu.accounts import service
+from setu.accounts.passwords import configure_hasher
+from setu.accounts.users import create_user
 from setu.cli import app
 from setu.db import transaction
 
@@ -24,12 +25,12 @@ TODAY = date(2026, 3, 16)
 @pytest.fixture
 def setu(engine: Engine, sessions: sessionmaker[Session]) -> CliRunner:
     """A runner on the test database, which holds the parties and a reader of each party."""
-    service.configure_hasher(time_cost=1, memory_cost=8192, parallelism=1)
+    configure_hasher(time_cost=1, memory_cost=8192, parallelism=1)
     with transaction(sessions) as session:
         seed(session)
         for name, party, org in (("asha", "IN", IN_MOD), ("bob", "US", US_DOD)):
-            service.create_user(session, name, PASSWORD, party=party, organization=org, clearance=2, roles=["analyst"])
-    service.configure_hasher()
+            create_user(session, name, PASSWORD, party=party, organization=org, clearance=2, roles=["analyst"])
+    configure_hasher()
     url = engine.url.render_as_string(hide_password=False)
     return CliRunner(env={"SETU_DATABASE_URL": url, "COLUMNS": "240"})
 

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.conftest import PASSWORD, Api, make_api
 from networks.world import audit_count
 from principals import IN_MOD, US_DOD
-from setu.accounts import service
+from setu.accounts.tokens import issue_token
+from setu.accounts.users import create_user
 from setu.db import transaction
 
 API = "/api/v1/framework"
@@ -33,10 +34,8 @@ def api(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[Api]:
                 ("us-desk", "US", US_DOD, ("desk_officer",)),
                 ("in-admin", "IN", IN_MOD, ("admin",)),
             ):
-                user = service.create_user(
-                    session, name, PASSWORD, party=party, organization=org, clearance=2, roles=roles
-                )
-                made.tokens[name] = service.issue_token(session, user, "api")
+                user = create_user(session, name, PASSWORD, party=party, organization=org, clearance=2, roles=roles)
+                made.tokens[name] = issue_token(session, user, "api")
         yield made
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.conftest import PASSWORD, TEST_SETTINGS, Api, make_api
 from principals import IN_ADMIN, IN_MOD, US_DOD, seed
-from setu.accounts import service as accounts
+from setu import accounts
 from setu.db import transaction
 from setu.framework.actions import StaleVersion, create_action
 from setu.framework.common import today_utc

@@ -27,7 +27,7 @@ from principals import (
     US_ONLY,
     seed,
 )
-from setu.accounts import service as accounts
+from setu import accounts
 from setu.errors import AccessDenied, InputError, MarkingError, NotFound
 from setu.framework.actions import StaleVersion, create_action, get_action, list_actions, overdue, update_action
 from setu.framework.bodies import create_body, create_pillar, list_bodies

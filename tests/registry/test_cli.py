@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from registry.world import build
-from setu.accounts import service as accounts
+from setu import accounts
 from setu.cli import app
 from setu.db import transaction
 

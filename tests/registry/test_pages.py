@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.conftest import PASSWORD, Api, make_api
 from principals import IN_ADMIN, IN_BEL_INDUSTRY
 from registry.world import RegistryWorld, build
-from setu.accounts import service as accounts
+from setu import accounts
 from setu.deps import Marker
 from setu.models.registry import Capability, RegistrySite
 from setu.registry.codes import CODES

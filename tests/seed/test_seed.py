@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from setu.accounts import service as accounts
-from setu.accounts.service import get_user, principal_of
+from setu import accounts
+from setu.accounts.login import principal_of
+from setu.accounts.lookups import get_user
 from setu.errors import NotFound
 from setu.models.accounts import User
 from setu.models.networks import NetworkRecord, NodeRecord

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.conftest import PASSWORD
 from api.test_server import serve_in_thread
 from principals import IN_AUDITOR, IN_DESK, US_AUDITOR, US_DESK, US_GE
-from setu.accounts import service as accounts
+from setu import accounts
 from setu.db import transaction
 from setu.models.audit import AuditEntry
 from sosa.world import build, create_users

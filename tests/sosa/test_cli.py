@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner, Result
 
 from principals import IN_ANALYST, IN_DESK, IN_MOD, US_ADMIN
-from setu.accounts import service as accounts
+from setu import accounts
 from setu.cli import app
 from setu.db import transaction
 from setu.sharing.markings import MarkingSpec

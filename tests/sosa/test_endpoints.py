@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.conftest import TEST_SETTINGS
 from principals import IN_ANALYST, IN_DESK, US_ADMIN, US_DESK, US_GE, US_GE_INDUSTRY
-from setu.accounts import service as accounts
+from setu import accounts
 from setu.api import create_app
 from setu.db import transaction
 from sosa.world import build, create_users

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.conftest import PASSWORD, TEST_SETTINGS, Api, make_api
 from principals import IN_DESK, IN_MOD, IN_ONLY, US_ADMIN, US_DESK, US_GE
-from setu.accounts import service as accounts
+from setu import accounts
 from setu.db import transaction
 from setu.models.audit import AuditEntry
 from setu.models.sosa import CalendarEntry, PriorityRequest, RequestEvent

@@ -23,7 +23,7 @@ from principals import (
     US_GE_INDUSTRY,
     US_OTHER_INDUSTRY,
 )
-from setu.accounts.service import principal_of
+from setu.accounts.login import principal_of
 from setu.db import transaction
 from setu.errors import AccessDenied, InputError, NotFound
 from setu.models.audit import AuditEntry

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from api.conftest import PASSWORD
 from principals import IN_ANALYST, IN_DESK, IN_ONLY, SHARED, US_DESK, US_GE, US_ONLY, US_OTHER, seed
-from setu.accounts import service as accounts
+from setu import accounts
 from setu.models import Organization
 from setu.models.accounts import User
 from setu.models.registry import RegistrySite

@@ -33,7 +33,7 @@ def web(engine: Engine, sessions: sessionmaker[Session], world: Network) -> Iter
 def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> httpx.Response:
     """Log in through the form, as a browser would."""
     client.cookies.clear()
-    return client.post("/login", data={"username": username, "password": password}, follow_redirects=False)
+    return client.post("/accounts/login", data={"username": username, "password": password}, follow_redirects=False)
 
 
 def csrf_of(html: str) -> str:

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.conftest import PASSWORD, USERS, add_users
 from api.test_server import serve_in_thread
 from networks.world import build_world
-from setu.accounts.service import get_user, principal_of
+from setu.accounts.login import principal_of
+from setu.accounts.lookups import get_user
 from setu.db import transaction
 from setu.framework.seed import seed_framework
 from setu.network.model import Network
@@ -70,7 +71,7 @@ def test_main_pages_have_no_wcag_a_or_aa_violations(server: str) -> None:
                 page.wait_for_load_state("networkidle")
                 found[path] = _violations(page)
 
-            check("/login")
+            check("/accounts/login")
             for username, paths in (
                 ("in-analyst", ["/", "/networks", "/networks/1", "/networks/1/nodes/T2_7", "/networks/1/map"]),
                 ("in-analyst", ["/scenarios?network=1", "/runs", "/runs/1", "/runs/2", "/import"]),
@@ -79,7 +80,7 @@ def test_main_pages_have_no_wcag_a_or_aa_violations(server: str) -> None:
                 ("auditor", ["/audit"]),
             ):
                 page.context.clear_cookies()
-                page.goto(f"{server}/login")
+                page.goto(f"{server}/accounts/login")
                 page.fill("#username", username)
                 page.fill("#password", PASSWORD)
                 page.press("#password", "Enter")

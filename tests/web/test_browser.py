@@ -37,7 +37,7 @@ def server(engine: Engine, sessions: sessionmaker[Session], world: Network) -> I
 
 def _log_in(page: Any, server: str, username: str) -> None:
     """Sign in with the keyboard only, as a user without a mouse would."""
-    page.goto(f"{server}/login")
+    page.goto(f"{server}/accounts/login")
     assert page.evaluate("document.activeElement.id") == "username"  # the form takes the focus at once
     page.keyboard.type(username)
     page.keyboard.press("Tab")
@@ -127,7 +127,7 @@ def test_end_to_end_import_run_explain_and_the_other_party_never_sees_national_r
             page.goto(server)
             page.get_by_role("button", name="Log out").focus()
             page.keyboard.press("Enter")
-            page.wait_for_url(f"{server}/login")
+            page.wait_for_url(f"{server}/accounts/login")
 
             # The US analyst: the national network, its run and the India-only nodes of the shared one do not exist.
             _log_in(page, server, "us-analyst")
@@ -181,7 +181,7 @@ def test_browser_keyboard_login_header_banner_and_hidden_node(server: str) -> No
             page.on("request", lambda r: None if r.url.startswith(server) else external.append(r.url))
 
             def log_in(username: str) -> None:
-                page.goto(f"{server}/login")
+                page.goto(f"{server}/accounts/login")
                 page.locator("#username").focus()
                 page.keyboard.type(username)
                 page.keyboard.press("Tab")
@@ -208,7 +208,7 @@ def test_browser_keyboard_login_header_banner_and_hidden_node(server: str) -> No
             assert page.get_by_role("link", name=IN_ONLY_NODES[0], exact=True).count() == 1
 
             page.get_by_role("button", name="Log out").click()
-            page.wait_for_url(f"{server}/login")
+            page.wait_for_url(f"{server}/accounts/login")
             log_in("us-analyst")
             who = page.get_by_test_id("who").inner_text()
             assert "us-analyst" in who and "US" in who

@@ -174,7 +174,7 @@ def test_hidden_and_missing_networks_answer_the_same_404(web: Api, world: Networ
     assert web.client.get(f"/networks/{secret}/map.json").status_code == 200
     web.client.cookies.clear()
     assert web.client.get(f"/networks/{secret}/map.json").status_code == 401
-    assert web.client.get(f"/networks/{secret}/map", follow_redirects=False).headers["location"] == "/login"
+    assert web.client.get(f"/networks/{secret}/map", follow_redirects=False).headers["location"] == "/accounts/login"
 
 
 def test_risk_comes_from_the_latest_run_the_user_may_see(web: Api, world: Network) -> None:

@@ -55,7 +55,7 @@ def test_map_zooms_filters_and_opens_a_node_offline(explorer_server: tuple[str, 
             errors: list[str] = []
             page.on("pageerror", lambda error: errors.append(str(error)))
 
-            page.goto(f"{server}/login")
+            page.goto(f"{server}/accounts/login")
             page.fill("#username", "in-analyst")
             page.fill("#password", PASSWORD)
             page.keyboard.press("Enter")

@@ -139,8 +139,8 @@ def test_only_analysts_and_admins_get_the_form(web: Api) -> None:
         page = web.client.get("/import")
         assert page.status_code == 403 and "analyst or admin role" in page.text
     web.client.cookies.clear()
-    assert web.client.get("/import", follow_redirects=False).headers["location"] == "/login"
-    assert web.client.get("/import/template.xlsx", follow_redirects=False).headers["location"] == "/login"
+    assert web.client.get("/import", follow_redirects=False).headers["location"] == "/accounts/login"
+    assert web.client.get("/import/template.xlsx", follow_redirects=False).headers["location"] == "/accounts/login"
 
 
 def test_the_template_workbook_downloads_and_reads(analyst: Api, tmp_path: Path) -> None:

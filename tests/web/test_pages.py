@@ -1,4 +1,4 @@
-"""The HTML pages over the app: login, redirects, markings on every record, nothing hidden leaks."""
+"""The HTML pages over the app: markings on every record, nothing hidden leaks (sign-in: tests/accounts)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from api.conftest import Api
 from networks.world import IN_ONLY_NODES, SECRET_WORDS, visible_ids
 from setu.network.model import Network
-from web.conftest import csrf_of, sign_in
+from web.conftest import sign_in
 
 IN_NODE = IN_ONLY_NODES[0]
 STATIC = Path(__file__).parents[2] / "src" / "setu" / "web" / "static"
@@ -38,40 +38,6 @@ def count_text(html: str) -> str:
 def external(text: str) -> list[str]:
     refs = REFERENCE.findall(text) + re.findall(r"url\(([^)]*)\)", text) + re.findall(r"@import[^;]*", text)
     return [ref for ref in refs if "http://" in ref or "https://" in ref or ref.strip("'\" ").startswith("//")]
-
-
-def test_logged_out_pages_redirect_to_login(web: Api) -> None:
-    client = web.client
-    client.cookies.clear()
-    for path in ("/", "/networks/1", "/networks/1/nodes/T1_1"):
-        answer = client.get(path, follow_redirects=False)
-        assert answer.status_code == 303 and answer.headers["location"] == "/login"
-    form = client.get("/login")
-    assert form.status_code == 200 and 'name="password"' in form.text and 'action="/login"' in form.text
-
-
-def test_login_flow_sets_the_api_session_cookie(web: Api) -> None:
-    client = web.client
-    wrong = sign_in(client, "in-analyst", "not the password")
-    assert wrong.status_code == 401
-    assert "invalid username or password" in wrong.text and 'name="password"' in wrong.text
-    assert "setu_session" not in wrong.cookies
-    answer = sign_in(client, "in-analyst")
-    assert answer.status_code == 303 and answer.headers["location"] == "/"
-    assert answer.cookies.get("setu_session")
-    # The same cookie signs in to the API.
-    assert client.get("/api/v1/auth/me").json()["username"] == "in-analyst"
-    home = client.get("/")
-    assert home.status_code == 200
-    assert "in-analyst" in home.text and ">IN<" in home.text and "Ministry of Defence" in home.text
-    assert 'href="#main"' in home.text
-    forged = client.post("/logout", data={"csrf": "0" * 64}, follow_redirects=False)
-    assert forged.status_code == 403 and "did not come from Setu" in forged.text
-    assert client.get("/api/v1/auth/me").status_code == 200
-    logout = client.post("/logout", data={"csrf": csrf_of(home.text)}, follow_redirects=False)
-    assert logout.status_code == 303 and logout.headers["location"] == "/login"
-    assert client.get("/", follow_redirects=False).status_code == 303
-    assert client.get("/api/v1/auth/me").status_code == 401
 
 
 def test_dashboard_lists_networks_with_markings_and_visible_counts(web: Api) -> None:
@@ -154,7 +120,7 @@ def test_banner_is_the_highest_marking_on_the_page(web: Api) -> None:
 
 def test_no_page_or_style_references_an_external_url(web: Api) -> None:
     client = web.client
-    assert not external(client.get("/login").text)
+    assert not external(client.get("/accounts/login").text)
     sign_in(client, "in-analyst")
     nid = network_id(client)
     pages = ["/", f"/networks/{nid}", f"/networks/{nid}?page=2", f"/networks/{nid}/nodes/T1_1", "/networks/9999"]
@@ -194,7 +160,7 @@ def test_networks_page_lists_visible_networks_with_map_links(web: Api) -> None:
 def test_every_answer_carries_the_content_security_policy(web: Api) -> None:
     client = web.client
     sign_in(client, "in-analyst")
-    for path in ("/", "/login", "/static/setu.css", "/api/v1/auth/me", "/no/such/page"):
+    for path in ("/", "/accounts/login", "/static/setu.css", "/api/v1/accounts/me", "/no/such/page"):
         headers = client.get(path).headers
         policy = headers["content-security-policy"]
         assert "default-src 'self'" in policy and "script-src 'self'" in policy and "frame-ancestors 'none'" in policy

@@ -51,7 +51,7 @@ def test_browser_creates_runs_follows_sorts_and_explains_a_scenario(slow_server:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             external: list[str] = []
             page.on("request", lambda r: None if r.url.startswith(server) else external.append(r.url))
-            page.goto(f"{server}/login")
+            page.goto(f"{server}/accounts/login")
             page.get_by_label("Username").fill("in-analyst")
             page.get_by_label("Password").fill(PASSWORD)
             page.keyboard.press("Enter")

@@ -1,4 +1,4 @@
-"""``setu users``: add, list, change passwords, disable, enable, unlock and issue API tokens."""
+"""``setu accounts``: add, list, change passwords, disable, enable, unlock and issue API tokens."""
 
 from __future__ import annotations
 
@@ -16,13 +16,27 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from setu.accounts import service
 from setu.accounts.errors import AccountError
+from setu.accounts.lookups import (
+    find_user,
+    format_time,
+    get_organization,
+    get_party,
+    get_user,
+    list_users,
+    operator_name,
+    parse_clearance,
+    parse_groups,
+    parse_roles,
+    user_status,
+)
+from setu.accounts.tokens import issue_token
+from setu.accounts.users import create_user, disable_user, enable_user, set_password, unlock_user
 from setu.db import make_engine, prepare, session_factory, transaction
 from setu.errors import SetuError
 from setu.sharing.markings import LEVELS
 
-users_app = typer.Typer(
+accounts_app = typer.Typer(
     help="Manage user accounts: add, list, passwd, disable, enable, unlock, token.",
     no_args_is_help=True,
     add_completion=False,
@@ -87,7 +101,7 @@ def _read_password(password_stdin: bool) -> str:
     return password
 
 
-@users_app.command("add")
+@accounts_app.command("add")
 def add(
     username: UsernameArg,
     party: Annotated[str, typer.Option("--party", help="The user's party code, e.g. IN or US.")],
@@ -105,14 +119,14 @@ def add(
     """Add a user; asks for the password twice (hidden) unless --password-stdin."""
     with _session() as session:
         # Everything but the password is checked first, so nobody types a password for a doomed command.
-        if service.find_user(session, username) is not None:
+        if find_user(session, username) is not None:
             raise AccountError(f"user {username!r} already exists")
-        service.get_organization(session, service.get_party(session, party), org)
-        service.parse_clearance(clearance)
-        service.parse_roles(role)
-        service.parse_groups(group or [])
+        get_organization(session, get_party(session, party), org)
+        parse_clearance(clearance)
+        parse_roles(role)
+        parse_groups(group or [])
         password = _read_password(password_stdin)
-        user = service.create_user(
+        user = create_user(
             session,
             username,
             password,
@@ -122,7 +136,7 @@ def add(
             roles=role,
             groups=group or [],
             display_name=name,
-            actor_name=service.operator_name(),
+            actor_name=operator_name(),
         )
         _out().print(
             f"added {user.username} ({user.party_code}, {user.organization.name}, "
@@ -130,17 +144,17 @@ def add(
         )
 
 
-@users_app.command("list")
+@accounts_app.command("list")
 def list_() -> None:
     """List users: party, organization, roles, clearance, groups and status."""
     now = datetime.now(UTC)
     with _session() as session:
-        users = service.list_users(session)
+        users = list_users(session)
         table = Table(title=f"{len(users)} user{'s' if len(users) != 1 else ''}", title_justify="left")
         for column in ("username", "party", "organization", "roles", "clearance", "groups", "status"):
             table.add_column(column, overflow="fold")
         for user in users:
-            status = service.user_status(user, now)
+            status = user_status(user, now)
             shown = status if status == "active" else f"[red]{status}[/]"
             table.add_row(
                 user.username,
@@ -154,44 +168,44 @@ def list_() -> None:
         _out().print(table)
 
 
-@users_app.command("passwd")
+@accounts_app.command("passwd")
 def passwd(username: UsernameArg, password_stdin: PasswordStdinOpt = False) -> None:
     """Set a user's password (revokes the user's sessions and API tokens)."""
     with _session() as session:
-        user = service.get_user(session, username, for_update=True)
+        user = get_user(session, username, for_update=True)
         password = _read_password(password_stdin)
-        service.set_password(session, user, password, actor_name=service.operator_name())
+        set_password(session, user, password, actor_name=operator_name())
         _out().print(f"password changed for {user.username}; their tokens are revoked")
 
 
-@users_app.command("disable")
+@accounts_app.command("disable")
 def disable(username: UsernameArg) -> None:
     """Disable a user: no login, and their tokens are revoked."""
     with _session() as session:
-        user = service.get_user(session, username, for_update=True)
-        changed = service.disable_user(session, user, actor_name=service.operator_name())
+        user = get_user(session, username, for_update=True)
+        changed = disable_user(session, user, actor_name=operator_name())
         _out().print(f"disabled {user.username}" if changed else f"{user.username} was already disabled")
 
 
-@users_app.command("enable")
+@accounts_app.command("enable")
 def enable(username: UsernameArg) -> None:
     """Enable a disabled user again."""
     with _session() as session:
-        user = service.get_user(session, username, for_update=True)
-        changed = service.enable_user(session, user, actor_name=service.operator_name())
+        user = get_user(session, username, for_update=True)
+        changed = enable_user(session, user, actor_name=operator_name())
         _out().print(f"enabled {user.username}" if changed else f"{user.username} was not disabled")
 
 
-@users_app.command("unlock")
+@accounts_app.command("unlock")
 def unlock(username: UsernameArg) -> None:
     """Lift a lockout after failed logins and clear the count."""
     with _session() as session:
-        user = service.get_user(session, username, for_update=True)
-        changed = service.unlock_user(session, user, actor_name=service.operator_name())
+        user = get_user(session, username, for_update=True)
+        changed = unlock_user(session, user, actor_name=operator_name())
         _out().print(f"unlocked {user.username}" if changed else f"{user.username} was not locked")
 
 
-@users_app.command("token")
+@accounts_app.command("token")
 def token(
     username: UsernameArg,
     ttl_days: Annotated[int, typer.Option("--ttl-days", min=1, max=3650, help="Days until the token expires.")] = 30,
@@ -199,11 +213,9 @@ def token(
     """Issue an API token and print it once (only its hash is kept)."""
     now = datetime.now(UTC)
     with _session() as session:
-        user = service.get_user(session, username)
-        value = service.issue_token(
-            session, user, "api", timedelta(days=ttl_days), actor_name=service.operator_name(), now=now
-        )
+        user = get_user(session, username)
+        value = issue_token(session, user, "api", timedelta(days=ttl_days), actor_name=operator_name(), now=now)
     # The token alone on stdout, so it can be piped; the note on stderr.
     typer.echo(value)
-    expires = service.format_time(now + timedelta(days=ttl_days))
+    expires = format_time(now + timedelta(days=ttl_days))
     _err().print(f"API token for {user.username}, expires {expires}; it is not shown again")

@@ -6,18 +6,10 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, Response
 
+from setu.accounts.login import login, principal_of
+from setu.accounts.lookups import find_user
 from setu.accounts.schemas import LoginIn, LoginOut, OrganizationRef, UserOut
-from setu.accounts.service import (
-    API_TOKEN_TTL,
-    SESSION_COOKIE,
-    SESSION_TTL,
-    find_user,
-    issue_token,
-    login,
-    principal_of,
-    resolve_token,
-    revoke_token,
-)
+from setu.accounts.tokens import API_TOKEN_TTL, SESSION_COOKIE, SESSION_TTL, issue_token, resolve_token, revoke_token
 from setu.db import transaction
 from setu.deps import AuthDep, Marker, SessionDep, StateDep
 from setu.errors import SetuError
@@ -25,7 +17,7 @@ from setu.models.accounts import User
 from setu.schemas import ERROR_RESPONSES, ErrorBody
 from setu.sharing.markings import LEVELS
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(prefix="/accounts", tags=["accounts"])
 
 
 def user_out(marker: Marker, user: User) -> UserOut:

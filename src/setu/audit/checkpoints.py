@@ -294,6 +294,34 @@ def issue_checkpoint(
     return checkpoint
 
 
+def newest_to_countersign(session: Session, party: str) -> int:
+    """The newest checkpoint of another party than ``party``: what ``party`` countersigns by default.
+
+    Parameters
+    ----------
+    session
+        The transaction to read in.
+    party
+        The countersigning party.
+
+    Returns
+    -------
+    int
+        The checkpoint's id.
+
+    Raises
+    ------
+    AuditError
+        If no other party has issued a checkpoint.
+    """
+    found = session.scalar(
+        select(Checkpoint.id).where(Checkpoint.party != party).order_by(Checkpoint.id.desc()).limit(1)
+    )
+    if found is None:
+        raise AuditError(f"no checkpoint of another party than {party} to countersign")
+    return int(found)
+
+
 def countersign(
     session: Session, checkpoint_id: int, party: str, *, actor: Principal | None = None, actor_name: str = ""
 ) -> Countersignature:

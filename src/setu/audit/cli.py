@@ -11,20 +11,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from setu.audit.export import load_export, load_trusted_keys, write_export
 from setu.audit.log import AuditError, record
-from setu.audit.verify import (
-    VerifyResult,
-    load_export,
-    load_trusted_keys,
-    verify_log,
-    verify_snapshot,
-    write_export,
-)
+from setu.audit.verify import VerifyResult, verify_log, verify_snapshot
 from setu.db import make_engine, session_factory, transaction
-from setu.models.audit import Checkpoint
 
 audit_app = typer.Typer(
     help="The tamper-evident audit trail: verify it, sign checkpoints, export it.",
@@ -146,17 +138,14 @@ def countersign(
 ) -> None:
     """Countersign another party's checkpoint as PARTY, after recomputing its root from the log."""
     from setu.audit.checkpoints import countersign as countersign_checkpoint
+    from setu.audit.checkpoints import newest_to_countersign
 
     with _errors():
         engine = make_engine()
         try:
             with transaction(session_factory(engine)) as session:
                 if checkpoint_id is None:
-                    checkpoint_id = session.scalar(
-                        select(Checkpoint.id).where(Checkpoint.party != party).order_by(Checkpoint.id.desc()).limit(1)
-                    )
-                    if checkpoint_id is None:
-                        raise AuditError(f"no checkpoint of another party than {party} to countersign")
+                    checkpoint_id = newest_to_countersign(session, party)
                 signed = countersign_checkpoint(session, checkpoint_id, party, actor_name=_cli_actor())
                 text = f"checkpoint {signed.checkpoint_id} as {signed.party} with key {signed.key_id}"
         finally:

@@ -1,8 +1,8 @@
-"""What the HTTP API serves from the audit log: checkpoints, inclusion and consistency proofs, entry pages.
+"""What auditors read of the audit log: checkpoints, inclusion and consistency proofs, a verification of it all.
 
-Every function takes the request's session and returns plain dataclasses with a ``to_dict()`` in JSON
-types (hashes and signatures as hex). Who may read the log is the API's decision (the auditor role);
-these functions do not filter by user.
+Every function takes the request's session and the reader, refuses anyone but an auditor (the refusal
+audited as ``audit.read``, see :func:`require_auditor`), and returns plain dataclasses with a ``to_dict()``
+in JSON types (hashes and signatures as hex). Pages of entries are in :mod:`setu.audit.entries`.
 
 Proofs are built from the stored leaf hashes through a per-database cache of the Merkle tree, extended
 with new entries as they commit: the log is append-only, so a served prefix never changes. A client
@@ -13,7 +13,6 @@ checks the stored log itself.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,11 +20,27 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from setu.audit.checkpoints import checkpoint_text, public_keys
-from setu.audit.log import AuditError, canonical_time, entry_fields, stored_leaf_hashes
+from setu.audit.log import AuditError, canonical_time, record, stored_leaf_hashes
 from setu.audit.merkle import MerkleTree
+from setu.audit.verify import VerifyResult, verify_log
 from setu.models.audit import AuditEntry, Checkpoint
+from setu.sharing.policy import Principal
+from setu.sharing.roles import require_role
 
 MAX_PAGE = 1000
+AUDITOR_ROLES = ("auditor",)
+"""Who may read the audit log."""
+
+
+def require_auditor(session: Session, principal: Principal) -> None:
+    """Allow reading the log only to auditors; a refusal is audited (``audit.read``, denied) and committed.
+
+    Raises
+    ------
+    AccessDenied
+        If ``principal`` is not an auditor.
+    """
+    require_role(session, principal, "audit.read", *AUDITOR_ROLES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,18 +133,6 @@ class ConsistencyProof:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class EntryPage:
-    """A page of entries in ``seq`` order; ``next_start`` is the ``start`` of the next page (``None``: last)."""
-
-    entries: tuple[Mapping[str, Any], ...]
-    next_start: int | None
-    tree_size: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"entries": [dict(e) for e in self.entries], "next_start": self.next_start, "tree_size": self.tree_size}
-
-
 class _TreeCache:
     """One Merkle tree per database, grown as entries commit.
 
@@ -209,13 +212,15 @@ def _view(session: Session, checkpoint: Checkpoint) -> CheckpointView:
     )
 
 
-def latest_checkpoint(session: Session, party: str | None = None) -> CheckpointView | None:
+def latest_checkpoint(session: Session, principal: Principal, party: str | None = None) -> CheckpointView | None:
     """The newest checkpoint (of ``party``, if given), with its signatures and public keys.
 
     Parameters
     ----------
     session
         The request's session.
+    principal
+        The reader (an auditor).
     party
         Only this party's checkpoints.
 
@@ -224,6 +229,7 @@ def latest_checkpoint(session: Session, party: str | None = None) -> CheckpointV
     CheckpointView or None
         ``None`` when none was issued.
     """
+    require_auditor(session, principal)
     query = select(Checkpoint).order_by(Checkpoint.id.desc()).limit(1)
     if party is not None:
         query = query.where(Checkpoint.party == party)
@@ -231,14 +237,15 @@ def latest_checkpoint(session: Session, party: str | None = None) -> CheckpointV
     return None if checkpoint is None else _view(session, checkpoint)
 
 
-def get_checkpoint(session: Session, checkpoint_id: int) -> CheckpointView | None:
-    """One checkpoint by id, or ``None``."""
+def get_checkpoint(session: Session, principal: Principal, checkpoint_id: int) -> CheckpointView | None:
+    """One checkpoint by id, or ``None`` (auditors)."""
+    require_auditor(session, principal)
     checkpoint = session.get(Checkpoint, checkpoint_id)
     return None if checkpoint is None else _view(session, checkpoint)
 
 
 def list_checkpoints(
-    session: Session, *, party: str | None = None, start: int = 0, limit: int = 100
+    session: Session, principal: Principal, *, party: str | None = None, start: int = 0, limit: int = 100
 ) -> list[CheckpointView]:
     """Checkpoints in issue order, from id ``start`` on.
 
@@ -246,6 +253,8 @@ def list_checkpoints(
     ----------
     session
         The request's session.
+    principal
+        The reader (an auditor).
     party
         Only this party's checkpoints.
     start
@@ -258,19 +267,22 @@ def list_checkpoints(
     list of CheckpointView
         The page.
     """
+    require_auditor(session, principal)
     query = select(Checkpoint).where(Checkpoint.id >= start).order_by(Checkpoint.id).limit(max(0, min(limit, MAX_PAGE)))
     if party is not None:
         query = query.where(Checkpoint.party == party)
     return [_view(session, c) for c in session.scalars(query)]
 
 
-def inclusion_proof(session: Session, seq: int, tree_size: int | None = None) -> InclusionProof:
+def inclusion_proof(session: Session, principal: Principal, seq: int, tree_size: int | None = None) -> InclusionProof:
     """The RFC 9162 inclusion proof of entry ``seq`` in the tree of ``tree_size`` entries.
 
     Parameters
     ----------
     session
         The request's session.
+    principal
+        The reader (an auditor).
     seq
         The entry.
     tree_size
@@ -281,6 +293,7 @@ def inclusion_proof(session: Session, seq: int, tree_size: int | None = None) ->
     InclusionProof
         The proof, with the leaf hash and the root it leads to.
     """
+    require_auditor(session, principal)
     tree, size = _tree_and_size(session)
     tree_size = size if tree_size is None else tree_size
     if not 0 < tree_size <= size:
@@ -296,13 +309,17 @@ def inclusion_proof(session: Session, seq: int, tree_size: int | None = None) ->
     )
 
 
-def consistency_proof(session: Session, first: int, second: int | None = None) -> ConsistencyProof:
+def consistency_proof(
+    session: Session, principal: Principal, first: int, second: int | None = None
+) -> ConsistencyProof:
     """The RFC 9162 consistency proof between the trees of ``first`` and ``second`` entries.
 
     Parameters
     ----------
     session
         The request's session.
+    principal
+        The reader (an auditor).
     first
         The older size (``0 <= first <= second``), usually an earlier checkpoint's.
     second
@@ -313,6 +330,7 @@ def consistency_proof(session: Session, first: int, second: int | None = None) -
     ConsistencyProof
         The proof with both roots.
     """
+    require_auditor(session, principal)
     tree, size = _tree_and_size(session)
     second = size if second is None else second
     if not 0 <= first <= second <= size:
@@ -326,132 +344,40 @@ def consistency_proof(session: Session, first: int, second: int | None = None) -
     )
 
 
-def list_entries(
-    session: Session,
-    *,
-    start: int = 0,
-    limit: int = 100,
-    action: str | None = None,
-    party: str | None = None,
-    object_type: str | None = None,
-    object_id: str | None = None,
-) -> EntryPage:
-    """A page of entries from ``seq >= start``, optionally filtered, each with its leaf hash.
+def verify_for_auditor(session: Session, principal: Principal, snapshot: Session) -> VerifyResult:
+    """Verify the whole log as ``setu audit verify`` does, for an auditor; the verification is audited.
 
     Parameters
     ----------
     session
-        The request's session.
-    start
-        Smallest ``seq`` (pass the previous page's ``next_start``).
-    limit
-        At most this many (capped at 1000).
-    action, party, object_type, object_id
-        Only entries with these values.
+        The request's session: the refusal or the ``audit.verify`` entry is written there (not committed).
+    principal
+        The reader (an auditor).
+    snapshot
+        A fresh session to read the log in, one transaction for entries and checkpoints alike.
 
     Returns
     -------
-    EntryPage
-        The entries as JSON objects (the leaf fields plus ``leaf_hash``), and where the next page starts.
+    VerifyResult
+        The findings.
     """
-    limit = max(1, min(limit, MAX_PAGE))
-    query = select(AuditEntry).where(AuditEntry.seq >= start)
-    for column, value in (
-        (AuditEntry.action, action),
-        (AuditEntry.party, party),
-        (AuditEntry.object_type, object_type),
-        (AuditEntry.object_id, object_id),
-    ):
-        if value is not None:
-            query = query.where(column == value)
-    # One row more than asked tells whether there is a next page without a count.
-    rows = list(session.scalars(query.order_by(AuditEntry.seq).limit(limit + 1)))
-    page = rows[:limit]
-    entries = tuple({**entry_fields(e), "leaf_hash": bytes(e.leaf_hash).hex()} for e in page)
-    next_start = page[-1].seq + 1 if len(rows) > limit else None
-    last = session.scalar(select(func.max(AuditEntry.seq)))
-    return EntryPage(entries=entries, next_start=next_start, tree_size=0 if last is None else last + 1)
-
-
-ENTRY_VALUE_FIELDS = ("action", "actor", "object_type")
-"""Entry columns :func:`entry_values` lists the distinct values of (for filter suggestions)."""
-
-
-def recent_entries(
-    session: Session,
-    *,
-    party: str,
-    offset: int = 0,
-    limit: int = 100,
-    action: str | None = None,
-    actor: str | None = None,
-    actor_id: int | None = None,
-    object_type: str | None = None,
-    decision: str | None = None,
-) -> tuple[tuple[Mapping[str, Any], ...], int]:
-    """A page of the entries of one party (``""``: of no party), newest first, and how many match.
-
-    Parameters
-    ----------
-    session
-        The request's session.
-    party
-        Only entries of this party; the caller decides which the reader may see.
-    offset
-        Entries to skip, newest first.
-    limit
-        At most this many (capped at 1000).
-    action, actor, actor_id, object_type, decision
-        Only entries with these values.
-
-    Returns
-    -------
-    tuple
-        The entries as JSON objects (the leaf fields plus ``leaf_hash``), and the count of all matching.
-    """
-    conditions = [AuditEntry.party == party]
-    for column, value in (
-        (AuditEntry.action, action),
-        (AuditEntry.actor, actor),
-        (AuditEntry.actor_id, actor_id),
-        (AuditEntry.object_type, object_type),
-        (AuditEntry.decision, decision),
-    ):
-        if value is not None:
-            conditions.append(column == value)
-    total = session.scalar(select(func.count()).select_from(AuditEntry).where(*conditions)) or 0
-    query = (
-        select(AuditEntry)
-        .where(*conditions)
-        .order_by(AuditEntry.seq.desc())
-        .offset(max(0, offset))
-        .limit(max(1, min(limit, MAX_PAGE)))
+    require_auditor(session, principal)
+    if snapshot.get_bind().dialect.name == "postgresql":
+        # One snapshot for entries and checkpoints alike: a checkpoint issued while the entries
+        # are read must not look like it covers more than the log holds.
+        snapshot.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    result = verify_log(snapshot)
+    record(
+        session,
+        principal,
+        "audit.verify",
+        "audit_log",
+        details={
+            "ok": result.ok,
+            "entries": result.entries,
+            "checkpoints": result.checkpoints,
+            "problems": len(result.problems),
+            "first_bad_seq": result.first_bad_seq,
+        },
     )
-    entries = tuple({**entry_fields(e), "leaf_hash": bytes(e.leaf_hash).hex()} for e in session.scalars(query))
-    return entries, int(total)
-
-
-def entry_values(session: Session, field: str, *, party: str, limit: int = 200) -> list[str]:
-    """The distinct values of an entry column among one party's entries, sorted (for filter suggestions).
-
-    Parameters
-    ----------
-    session
-        The request's session.
-    field
-        One of :data:`ENTRY_VALUE_FIELDS`.
-    party
-        Only entries of this party (``""``: of no party).
-    limit
-        At most this many values.
-
-    Returns
-    -------
-    list of str
-        The values.
-    """
-    if field not in ENTRY_VALUE_FIELDS:
-        raise AuditError(f"no suggestions for {field!r}; expected one of {', '.join(ENTRY_VALUE_FIELDS)}")
-    column = getattr(AuditEntry, field)
-    query = select(column).where(AuditEntry.party == party, column != "").distinct().order_by(column).limit(limit)
-    return [str(value) for value in session.scalars(query)]
+    return result

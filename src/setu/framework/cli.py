@@ -23,7 +23,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from setu.accounts.errors import AccountError
-from setu.accounts.service import get_user, operator_name, principal_of, user_status
+from setu.accounts.login import principal_of
+from setu.accounts.lookups import get_user, operator_name, user_status
 from setu.db import make_engine, prepare, session_factory, transaction
 from setu.errors import SetuError
 from setu.framework.actions import all_actions

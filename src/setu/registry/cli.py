@@ -22,7 +22,8 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from setu.accounts.service import get_user, principal_of
+from setu.accounts.login import principal_of
+from setu.accounts.lookups import get_user
 from setu.db import make_engine, prepare, session_factory, transaction
 from setu.errors import SetuError
 from setu.network.compile import compile_network

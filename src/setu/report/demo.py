@@ -104,7 +104,7 @@ def seed_database(console: Console, err: Console, url: str | None = None) -> str
     if not users:
         err.print(
             f"database {url} already holds the demo: its accounts were printed when it was seeded "
-            "(reset a password with `setu users passwd NAME`)"
+            "(reset a password with `setu accounts passwd NAME`)"
         )
         return url
     table = Table(title="Demo accounts (passwords are shown only now)", title_justify="left")

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from setu.accounts.errors import AccountError
-from setu.accounts.service import get_party
+from setu.accounts.lookups import get_party
 from setu.audit.log import record
 from setu.errors import Conflict, InputError, SetuError
 from setu.models.parties import Party

@@ -279,7 +279,9 @@ def node_panel(request: Request, session: SessionDep, network_id: int, node_id: 
     """The map's side panel of one node (an HTML fragment): details, suppliers, customers, alternates, dependents."""
     auth = signed_in(request, session)
     if auth is None:
-        return HTMLResponse('<p class="error">You are signed out. <a href="/login">Sign in</a></p>', status_code=401)
+        return HTMLResponse(
+            '<p class="error">You are signed out. <a href="/accounts/login">Sign in</a></p>', status_code=401
+        )
     page = Page(session, auth)
     try:
         network = get_network(session, auth.principal, network_id)

@@ -18,7 +18,8 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
 from sqlalchemy.orm import Session
 
-from setu.accounts.service import SESSION_COOKIE, principal_of, resolve_token
+from setu.accounts.login import principal_of
+from setu.accounts.tokens import SESSION_COOKIE, resolve_token
 from setu.deps import Authenticated, Marker, SessionDep
 from setu.models.base import Marked
 from setu.sharing.markings import LEVELS, MarkingSpec
@@ -28,7 +29,7 @@ STATIC_DIR = HERE / "static"
 PAGE_SIZE = 25
 CSRF_FIELD = "csrf"
 EXPIRED = "The form has expired or did not come from Setu. Reload the page and try again."
-LOGIN_PATH = "/login"
+LOGIN_PATH = "/accounts/login"
 
 PACKAGE = HERE.parent
 

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from pydantic import ValidationError
 
-from setu.accounts.service import parties_of
+from setu.accounts.lookups import parties_of
 from setu.deps import SessionDep, StateDep
 from setu.errors import AccessDenied, InputError, NotFound, SetuError
 from setu.models.networks import NetworkRecord

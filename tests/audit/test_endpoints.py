@@ -77,7 +77,7 @@ def test_a_checkpoint_and_proofs_verify_offline(api: Api) -> None:
 def test_entries_are_those_of_the_auditors_party(api: Api) -> None:
     api.get("us-analyst", "/api/v1/networks")  # a US read, audited
     api.get("in-analyst", "/api/v1/networks")  # an Indian one
-    api.client.post("/api/v1/auth/login", json={"username": "nobody", "password": "wrong password"})
+    api.client.post("/api/v1/accounts/login", json={"username": "nobody", "password": "wrong password"})
     page = api.get("auditor", f"{AUDIT}/entries", params={"limit": 1000}).json()
     assert page["entries"] and {e["party"] for e in page["entries"]} == {"IN"}
     assert page["next_start"] is None and page["tree_size"] >= len(page["entries"])

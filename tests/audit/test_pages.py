@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.conftest import PASSWORD, Api
 from networks.world import US_ONLY_NODES
 from principals import US_DOD
-from setu.accounts import service as accounts
+from setu import accounts
 from setu.audit.checkpoints import countersign, issue_checkpoint
 from setu.db import transaction
 from setu.models.audit import AuditEntry
@@ -85,7 +85,7 @@ def test_everyone_else_gets_403_and_the_refusal_is_logged(web: Api) -> None:
     assert not entries_of(web.sessions, action="audit.verify")
     assert 'href="/audit"' not in web.client.get("/").text  # no link to it for them
     web.client.cookies.clear()
-    assert web.client.get("/audit", follow_redirects=False).headers["location"] == "/login"
+    assert web.client.get("/audit", follow_redirects=False).headers["location"] == "/accounts/login"
 
 
 def verify(web: Api) -> str:
@@ -139,7 +139,7 @@ def us_auditor(web: Api) -> str:
 
 def test_an_auditor_sees_only_their_partys_entries(web: Api, us_auditor: str) -> None:
     activity(web)
-    web.client.post("/login", data={"username": "nobody", "password": "wrong password"})
+    web.client.post("/accounts/login", data={"username": "nobody", "password": "wrong password"})
     us_seqs = {e.seq for e in entries_of(web.sessions, party="US")}
     in_seqs = {e.seq for e in entries_of(web.sessions, party="IN")}
     assert us_seqs and in_seqs

@@ -7,21 +7,22 @@ from dataclasses import asdict, dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy.orm import Session
 
-from setu.accounts.service import list_users
+from setu.accounts.lookups import list_users
 from setu.audit import service
 from setu.audit.checkpoints import verify_signature
+from setu.audit.entries import ENTRY_VALUE_FIELDS, entry_values, recent_entries
 from setu.audit.log import record
-from setu.audit.verify import VerifyResult, verify_log
-from setu.deps import SessionDep, StateDep
+from setu.audit.verify import VerifyResult
+from setu.deps import StateDep
 from setu.errors import AccessDenied
-from setu.sharing.roles import require_role
-from setu.web.shell import CSRF_FIELD, PAGE_SIZE, Page, csrf_ok, signed_in, to_login
+from setu.web.shell import PAGE_SIZE, FormPageDep, Page, PageDep
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(prefix="/audit", include_in_schema=False)
+
+AUDITORS_ONLY = "The audit log is open to auditors only."
 
 CHECKPOINTS_SHOWN = 10
 PROBLEMS_SHOWN = 50
@@ -48,15 +49,6 @@ class EntryFilters:
         return urlencode({**values, "page": page})
 
 
-def _denied(request: Request, page: Page) -> HTMLResponse | None:
-    """The 403 page for anyone but an auditor (the refusal audited like the API's), else None."""
-    try:
-        require_role(page.session, page.principal, "audit.read", "auditor")
-    except AccessDenied:
-        return page.forbidden(request, "The audit log is open to auditors only.")
-    return None
-
-
 def _time(at: str) -> str:
     """A canonical entry time, to the second, as people read it."""
     return at[:19].replace("T", " ") + " UTC"
@@ -75,12 +67,13 @@ def _signature_status(public_key: bytes, signed_text: str, signature: bytes) -> 
     return "verifies" if verify_signature(public_key, signed_text.encode("ascii"), signature) else "does not verify"
 
 
-def _checkpoints(session: Session) -> list[dict[str, Any]]:
+def _checkpoints(page: Page) -> list[dict[str, Any]]:
     """The newest checkpoints, newest first, each signature checked against its stored public key."""
-    latest = service.latest_checkpoint(session)
+    latest = service.latest_checkpoint(page.session, page.principal)
     if latest is None:
         return []
-    views = service.list_checkpoints(session, start=max(0, latest.id - CHECKPOINTS_SHOWN + 1), limit=CHECKPOINTS_SHOWN)
+    start = max(0, latest.id - CHECKPOINTS_SHOWN + 1)
+    views = service.list_checkpoints(page.session, page.principal, start=start, limit=CHECKPOINTS_SHOWN)
     return [
         {
             "id": view.id,
@@ -129,17 +122,23 @@ def _render(
     *,
     verification: dict[str, Any] | None = None,
 ) -> HTMLResponse:
-    """The viewer: the entries the API lets this auditor see, the newest checkpoints, a verification result."""
+    """The viewer: the entries the API lets this auditor see, the newest checkpoints, a verification result.
+
+    The checkpoints are read first: their service refuses anyone but an auditor (audited), before any
+    other read for the page.
+    """
     session = page.session
     principal = page.principal
+    checkpoints = _checkpoints(page)
     # As the API's scope: the auditor's own party's entries, or those of no party.
     party = principal.party if filters.scope == "party" else ""
     usernames = {user.id: user.username for user in list_users(session, principal)}
     ids = {name.casefold(): user_id for user_id, name in usernames.items()}
     actor_id = ids.get(filters.actor.casefold()) if filters.actor else None
     offset = (filters.page - 1) * PAGE_SIZE
-    entries, total = service.recent_entries(
+    entries, total = recent_entries(
         session,
+        principal,
         party=party,
         offset=offset,
         limit=PAGE_SIZE,
@@ -163,8 +162,7 @@ def _render(
         }
         for entry in entries
     ]
-    suggestions = {field: service.entry_values(session, field, party=party) for field in service.ENTRY_VALUE_FIELDS}
-    checkpoints = _checkpoints(session)
+    suggestions = {field: entry_values(session, principal, field, party=party) for field in ENTRY_VALUE_FIELDS}
     # Reading the log is itself audited, after the read, as the API does.
     record(
         session,
@@ -183,7 +181,7 @@ def _render(
     pages = max(1, -(-total // PAGE_SIZE))
     return page.render(
         request,
-        "audit.html",
+        "audit/log.html",
         filters=filters,
         scopes=SCOPES,
         decisions=DECISIONS,
@@ -202,10 +200,10 @@ def _render(
     )
 
 
-@router.get("/audit", response_class=HTMLResponse)
+@router.get("", response_class=HTMLResponse)
 def audit_page(
     request: Request,
-    session: SessionDep,
+    page: PageDep,
     scope: str = "party",
     action: str = "",
     actor: str = "",
@@ -214,13 +212,6 @@ def audit_page(
     page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
 ) -> Response:
     """The audit log for auditors: entries newest first (filtered, paged) and the newest checkpoints."""
-    auth = signed_in(request, session)
-    if auth is None:
-        return to_login()
-    page = Page(session, auth)
-    denied = _denied(request, page)
-    if denied is not None:
-        return denied
     filters = EntryFilters(
         scope=scope if scope in SCOPES else "party",
         action=action.strip()[: _WIDTHS["action"]],
@@ -229,41 +220,18 @@ def audit_page(
         decision=decision if decision in DECISIONS else "",
         page=page_number,
     )
-    return _render(request, page, filters)
+    try:
+        return _render(request, page, filters)
+    except AccessDenied:
+        return page.forbidden(request, AUDITORS_ONLY)
 
 
-@router.post("/audit/verify", response_class=HTMLResponse)
-def verify_page(
-    request: Request, session: SessionDep, state: StateDep, csrf: Annotated[str, Form(alias=CSRF_FIELD)] = ""
-) -> Response:
+@router.post("/verify", response_class=HTMLResponse)
+def verify_page(request: Request, page: FormPageDep, state: StateDep) -> Response:
     """Verify the whole log as ``setu audit verify`` does, and show the result above the viewer."""
-    auth = signed_in(request, session)
-    if auth is None:
-        return to_login()
-    page = Page(session, auth)
-    if not csrf_ok(auth, csrf):
-        return page.forbidden(request, "The form has expired or did not come from Setu. Reload the page and try again.")
-    denied = _denied(request, page)
-    if denied is not None:
-        return denied
-    with state.sessions() as snapshot:
-        if snapshot.get_bind().dialect.name == "postgresql":
-            # One snapshot for entries and checkpoints alike: a checkpoint issued while the entries
-            # are read must not look like it covers more than the log holds.
-            snapshot.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-        result = verify_log(snapshot)
-    verification = _verification(result)
-    record(
-        session,
-        auth.principal,
-        "audit.verify",
-        "audit_log",
-        details={
-            "ok": result.ok,
-            "entries": result.entries,
-            "checkpoints": result.checkpoints,
-            "problems": len(result.problems),
-            "first_bad_seq": result.first_bad_seq,
-        },
-    )
-    return _render(request, page, EntryFilters(), verification=verification)
+    try:
+        with state.sessions() as snapshot:
+            result = service.verify_for_auditor(page.session, page.principal, snapshot)
+        return _render(request, page, EntryFilters(), verification=_verification(result))
+    except AccessDenied:
+        return page.forbidden(request, AUDITORS_ONLY)

@@ -12,8 +12,8 @@ from setu.db import transaction
 from setu.models.audit import AuditEntry
 from setu.settings import ApiSettings
 
-ME = "/api/v1/auth/me"
-LOGIN = "/api/v1/auth/login"
+ME = "/api/v1/accounts/me"
+LOGIN = "/api/v1/accounts/login"
 
 
 def login(api: Api, username: str, password: str = PASSWORD) -> tuple[int, dict[str, object], dict[str, str]]:
@@ -80,7 +80,7 @@ def test_logout_revokes_the_token_and_the_cookie(api: Api) -> None:
     bearer = {"Authorization": f"Bearer {token}"}
     cookie_token = api.client.cookies.get(SESSION_COOKIE)
     assert cookie_token
-    out = api.client.post("/api/v1/auth/logout", headers=bearer)
+    out = api.client.post("/api/v1/accounts/logout", headers=bearer)
     assert out.status_code == 204 and out.content == b""
     assert f'{SESSION_COOKIE}=""' in out.headers["set-cookie"] or "Max-Age=0" in out.headers["set-cookie"]
     api.client.cookies.clear()
@@ -200,7 +200,7 @@ def test_openapi_is_served_and_complete(api: Api) -> None:
             for code in ok:
                 if code != "204":
                     assert responses[code].get("content"), (method, path, code)
-            if path != "/api/v1/health" and not path.endswith("/login"):
+            if path != "/api/v1/health" and not path.endswith("/accounts/login"):
                 assert "401" in responses, (method, path)
             if operation.get("parameters") or operation.get("requestBody"):
                 assert responses["422"]["content"]["application/json"]["schema"] == {
