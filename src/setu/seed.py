@@ -9,8 +9,8 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from setu.accounts.users import create_user
 from setu.accounts.login import principal_of
+from setu.accounts.users import create_user
 from setu.models.networks import NetworkRecord
 from setu.models.parties import Organization, Party
 from setu.network.demo import build_demo_network
@@ -106,7 +106,7 @@ def seed_demo(factory: sessionmaker[Session]) -> list[SeededUser]:
     """Write the demo parties, organizations, users and network in one transaction.
 
     Returns the accounts with their passwords, or an empty list when the database is
-    already seeded (passwords are shown once; reset one with ``setu users passwd``).
+    already seeded (passwords are shown once; reset one with ``setu accounts passwd``).
     """
     with factory() as session, session.begin():
         if is_seeded(session):

@@ -20,7 +20,7 @@ PAGES_WITH_SEARCH = ["/networks?q=%00", "/sosa?q=a%00b", "/registry?q=%00", "/fr
 
 
 def _cookie(api: Api, username: str) -> None:
-    answer = api.client.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD})
+    answer = api.client.post("/api/v1/accounts/login", json={"username": username, "password": PASSWORD})
     assert answer.status_code == 200, answer.text
 
 

@@ -68,7 +68,7 @@ def test_india_files_a_dx_request_the_us_rejects_it_india_escalates_and_the_log_
             )
 
             def log_in(username: str) -> None:
-                page.goto(f"{server}/login")
+                page.goto(f"{server}/accounts/login")
                 page.get_by_label("Username").fill(username)
                 page.get_by_label("Password").fill(PASSWORD)
                 page.keyboard.press("Enter")
@@ -76,7 +76,7 @@ def test_india_files_a_dx_request_the_us_rejects_it_india_escalates_and_the_log_
 
             def log_out() -> None:
                 page.get_by_role("button", name="Log out").click()
-                page.wait_for_url(f"{server}/login")
+                page.wait_for_url(f"{server}/accounts/login")
 
             def act(button: str, state: str) -> None:
                 page.get_by_role("button", name=button, exact=True).click()
