@@ -53,9 +53,10 @@ class SignInRequired(Exception):
 class FormExpired(Exception):
     """A form came without this session's CSRF token: answered with a 403 page saying so."""
 
-    def __init__(self, page: Page) -> None:
+    def __init__(self, page: Page, answer: Response) -> None:
         super().__init__(EXPIRED)
         self.page = page
+        self.answer = answer
 
 
 def size_text(size: int) -> str:
@@ -209,7 +210,8 @@ async def form_page_of(request: Request, page: PageDep) -> Page:
     form = await request.form()
     submitted = form.get(CSRF_FIELD, "")
     if not isinstance(submitted, str) or not csrf_ok(page.auth, submitted):
-        raise FormExpired(page)
+        # Rendered now: when the app's handler runs, the request's session is already rolled back and closed.
+        raise FormExpired(page, page.forbidden(request, EXPIRED))
     return page
 
 
@@ -222,9 +224,9 @@ def install_page_handlers(app: FastAPI) -> None:
     async def sign_in(_request: Request, _exc: Exception) -> Response:
         return to_login()
 
-    async def expired(request: Request, exc: Exception) -> Response:
+    async def expired(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, FormExpired)
-        return exc.page.forbidden(request, EXPIRED)
+        return exc.answer
 
     app.add_exception_handler(SignInRequired, sign_in)
     app.add_exception_handler(FormExpired, expired)
