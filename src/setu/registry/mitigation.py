@@ -28,7 +28,7 @@ from setu.registry.service import (
     matching_sources,
     source_for,
 )
-from setu.runs.service import to_scenario
+from setu.runs.scenarios import to_scenario
 from setu.settings import DEFAULT_CONCERN_COUNTRIES
 from setu.sharing.markings import MarkingSpec, combine, marking_specs
 from setu.sharing.policy import Principal

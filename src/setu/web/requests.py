@@ -18,7 +18,7 @@ from setu.models.networks import NetworkRecord
 from setu.models.sosa import RATINGS, REQUEST_STATES, PriorityRequest, RequestEvent
 from setu.networks.service import get_node, list_networks, list_nodes
 from setu.registry.service import list_sites
-from setu.runs.service import get_scenario, list_scenarios
+from setu.runs.scenarios import get_scenario, list_scenarios
 from setu.sharing.markings import LEVEL_OF, LEVELS, MarkingSpec
 from setu.sharing.requested import release_parties, requested_marking
 from setu.sosa import service
