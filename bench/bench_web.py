@@ -223,7 +223,7 @@ def pages(demo: Demo) -> list[tuple[str, str, str]]:
         ("node", f"/networks/{nid}/nodes/{demo.node_id}", ANALYST),
         ("map", f"/networks/{nid}/map", ANALYST),
         ("map.json", f"/networks/{nid}/map.json", ANALYST),
-        ("scenarios", "/scenarios", ANALYST),
+        ("scenarios", "/runs/scenarios", ANALYST),
         ("runs", "/runs", ANALYST),
         ("run (library)", f"/runs/{demo.library_run}", ANALYST),
         ("run (sweep)", f"/runs/{demo.sweep_run}", ANALYST),

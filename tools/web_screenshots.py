@@ -81,7 +81,7 @@ def main(out_dir: Path) -> None:
                 shots += [
                     ("web-network.png", f"/networks/{network}", False),
                     ("web-map.png", f"/networks/{network}/map", False),
-                    ("web-scenarios.png", f"/scenarios?network={network}", False),
+                    ("web-scenarios.png", f"/runs/scenarios?network={network}", False),
                     ("web-run.png", f"/runs/{run}", False),
                     ("web-import.png", "/import", False),
                 ]
@@ -94,7 +94,7 @@ def main(out_dir: Path) -> None:
                     page.wait_for_load_state("networkidle")
                     page.screenshot(path=str(out_dir / name), full_page=full)
                     print(f"{out_dir / name}  <- {path}")
-                scenarios = httpx.get(f"{base}/scenarios?network={network}", cookies=_cookies(page)).text
+                scenarios = httpx.get(f"{base}/runs/scenarios?network={network}", cookies=_cookies(page)).text
                 mitigate = re.search(r'forge-fire</td>.*?href="(/registry/what-if\?scenario=\d+)"', scenarios, re.S)
                 more = [("web-registry.png", "/registry"), ("web-framework.png", "/framework")]
                 if mitigate:

@@ -23,6 +23,7 @@ from setu.middleware import FORM_OVERHEAD, PREFIX, BodyLimit, RefuseNul, Securit
 from setu.networks.endpoints import router as networks_router
 from setu.registry import pages as registry_pages
 from setu.registry.endpoints import router as registry_router
+from setu.runs import pages as run_pages
 from setu.runs.endpoints import router as runs_router
 from setu.runs.jobs import RunJobs
 from setu.schemas import ErrorBody, Health
@@ -32,7 +33,6 @@ from setu.sosa.endpoints import router as sosa_router
 from setu.web import explorer as explorer_pages
 from setu.web import imports as import_pages
 from setu.web import networks as network_pages
-from setu.web import stress as run_pages
 from setu.web.routes import router as web_router
 from setu.web.shell import STATIC_DIR, install_page_handlers, signed_out_not_found
 
@@ -85,15 +85,16 @@ def create_app(engine_or_url: Engine | str | None = None, *, settings: ApiSettin
     """
     engine, owns_engine = _engine(engine_or_url)
     sessions = session_factory(engine)
-    state = ApiState(engine, sessions, settings or ApiSettings.from_env(), RunJobs(sessions), owns_engine)
+    state = ApiState(engine, sessions, settings or ApiSettings.from_env(), owns_engine)
+    jobs = RunJobs(sessions)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        state.jobs.recover()
+        jobs.recover()
         try:
             yield
         finally:
-            state.jobs.shutdown()
+            jobs.shutdown()
             if state.owns_engine:
                 state.engine.dispose()
 
@@ -107,6 +108,7 @@ def create_app(engine_or_url: Engine | str | None = None, *, settings: ApiSettin
         lifespan=lifespan,
     )
     app.state.setu = state
+    app.state.run_jobs = jobs  # the stress runs executing in this process (setu.runs.forms.run_jobs reads it)
     install_error_handlers(app)
     install_page_handlers(app)
     json_http_error = app.exception_handlers[StarletteHTTPException]

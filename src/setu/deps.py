@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
@@ -24,9 +24,6 @@ from setu.sharing.policy import Principal
 
 PageT = TypeVar("PageT", bound=BaseModel)
 
-if TYPE_CHECKING:
-    from setu.runs.jobs import RunJobs
-
 log = logging.getLogger("setu.api")
 
 REALM = 'Bearer realm="setu"'
@@ -34,12 +31,11 @@ REALM = 'Bearer realm="setu"'
 
 @dataclass(slots=True)
 class ApiState:
-    """What one app holds: its database, settings and the stress runs executing in this process."""
+    """What one app holds: its database and settings."""
 
     engine: Engine
     sessions: sessionmaker[Session]
     settings: ApiSettings
-    jobs: RunJobs
     owns_engine: bool = False
 
 

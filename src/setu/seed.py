@@ -179,7 +179,8 @@ def seed_demo_runs(factory: sessionmaker[Session], analysts: tuple[str, ...] = (
     from setu.accounts.lookups import get_user
     from setu.network.demo import demo_scenarios
     from setu.networks.service import compiled_view
-    from setu.runs.service import create_scenario, execute_run, start_run
+    from setu.runs.scenarios import create_scenario
+    from setu.runs.service import execute_run, start_run
 
     runs = 0
     for username in analysts:

@@ -177,7 +177,7 @@ def test_roles_industry_and_auditors_cannot_import_or_run(api: Api) -> None:
         upload = api.post(user, "/api/v1/networks", files={"file": ("a.json", b"{}")})
         assert upload.status_code == 403, upload.text
         assert "requires role analyst or admin" in upload.json()["detail"]
-        run = api.post(user, "/api/v1/networks/1/runs", json={"sweep": True})
+        run = api.post(user, "/api/v1/runs", json={"network_id": 1, "sweep": True})
         assert run.status_code == 403
     with api.sessions() as session:
         denied = session.scalars(
@@ -216,4 +216,4 @@ def test_unknown_paths_and_methods(api: Api) -> None:
 
 
 def test_fixture_teardown_is_clean(api: Api) -> None:
-    assert api.app.state.setu.jobs.running() == []
+    assert api.app.state.run_jobs.running() == []

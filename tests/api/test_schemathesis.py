@@ -40,9 +40,11 @@ def fuzzed(engine: Engine, sessions: sessionmaker[Session], shared_data: Path) -
     """The world network (ids 1.. exist), a scenario, a completed run and a checkpoint to find."""
     network = small_network(shared_data)
     for api in make_api(engine, sessions, TEST_SETTINGS, lambda session: build_world(session, network)):
-        made = api.post("in-analyst", "/api/v1/networks/1/scenarios", json={"kind": "country", "value": "US", "ttr": 2})
+        made = api.post(
+            "in-analyst", "/api/v1/runs/scenarios", json={"network_id": 1, "kind": "country", "value": "US", "ttr": 2}
+        )
         assert made.status_code == 201, made.text
-        run = api.post("in-analyst", "/api/v1/networks/1/runs", json={"scenario_ids": [made.json()["id"]]})
+        run = api.post("in-analyst", "/api/v1/runs", json={"network_id": 1, "scenario_ids": [made.json()["id"]]})
         assert api.wait("in-analyst", run.json()["id"])["status"] == "completed"
         with sessions() as session, session.begin():
             issue_checkpoint(session, "IN")

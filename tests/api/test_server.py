@@ -77,7 +77,7 @@ def test_real_http_login_upload_run_export(server: str, shared_data: Path) -> No
         nid = created.json()["id"]
         nodes = client.get(f"/api/v1/networks/{nid}/nodes", headers=auth, params={"limit": 5}).json()
         assert nodes["total"] == 35 and len(nodes["items"]) == 5
-        run = client.post(f"/api/v1/networks/{nid}/runs", headers=auth, json={"sweep": True, "ttr": 3})
+        run = client.post("/api/v1/runs", headers=auth, json={"network_id": nid, "sweep": True, "ttr": 3})
         assert run.status_code == 202
         rid = run.json()["id"]
         for _ in range(600):

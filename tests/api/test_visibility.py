@@ -184,29 +184,33 @@ def test_the_oracle_gives_each_reader_a_different_view(world_api: Api, world: Ne
 def test_scenarios_runs_results_and_exports_follow_what_they_used(world_api: Api, world: Network) -> None:
     api = world_api
     nid = network_id(api)
-    base = f"{API}/networks/{nid}"
+    scenarios, runs_url = f"{API}/runs/scenarios", f"{API}/runs"
 
     # A scenario naming a node the analyst cannot see is answered as one naming a missing node.
     for user, hidden in (("us-analyst", "T2_9"), ("in-analyst", "T3_1"), ("us-analyst", "T2_6")):
         answers = [
-            api.post(user, f"{base}/scenarios", json={"kind": "node", "nodes": [node], "ttr": 2})
+            api.post(user, scenarios, json={"network_id": nid, "kind": "node", "nodes": [node], "ttr": 2})
             for node in (hidden, "T9_99")
         ]
         same_but_key(answers[0], answers[1], repr(hidden), "'T9_99'")
     # ... also when it is one node among visible ones, and without a TTR (which needs the view).
-    mixed = api.post("us-analyst", f"{base}/scenarios", json={"kind": "custom", "nodes": ["T2_1", "T2_9"]})
+    mixed = api.post("us-analyst", scenarios, json={"network_id": nid, "kind": "custom", "nodes": ["T2_1", "T2_9"]})
     assert mixed.status_code == 404 and mixed.json() == {"detail": "no such node: 'T2_9'"}
 
     # Country scenarios are built on each analyst's own view.
-    in_country = api.post("in-analyst", f"{base}/scenarios", json={"kind": "country", "value": "IN", "ttr": 3}).json()
+    country_in = {"network_id": nid, "kind": "country", "value": "IN", "ttr": 3}
+    in_country = api.post("in-analyst", scenarios, json=country_in).json()
     assert set(IN_ONLY_NODES) <= set(in_country["nodes"])
     assert in_country["marking"]["banner"].startswith("RESTRICTED // IN ONLY")
-    us_country = api.post("us-analyst", f"{base}/scenarios", json={"kind": "country", "value": "IN", "ttr": 3}).json()
+    us_country = api.post("us-analyst", scenarios, json=country_in).json()
     assert not set(us_country["nodes"]) & (set(IN_ONLY_NODES) | set(HAL_NODES))
-    shared = api.post("us-analyst", f"{base}/scenarios", json={"kind": "node", "nodes": ["T2_1"], "ttr": 3}).json()
+    shared = api.post(
+        "us-analyst", scenarios, json={"network_id": nid, "kind": "node", "nodes": ["T2_1"], "ttr": 3}
+    ).json()
 
-    in_run = api.post("in-analyst", f"{base}/runs", json={"sweep": True}).json()
-    us_run = api.post("us-analyst", f"{base}/runs", json={"scenario_ids": [us_country["id"], shared["id"]]}).json()
+    in_run = api.post("in-analyst", runs_url, json={"network_id": nid, "sweep": True}).json()
+    chosen = {"network_id": nid, "scenario_ids": [us_country["id"], shared["id"]]}
+    us_run = api.post("us-analyst", runs_url, json=chosen).json()
     for user, run in (("in-analyst", in_run), ("us-analyst", us_run)):
         assert api.wait(user, run["id"])["status"] == "completed"
 
@@ -223,15 +227,15 @@ def test_scenarios_runs_results_and_exports_follow_what_they_used(world_api: Api
     assert scenario_seers[shared["id"]] == set(READERS)
     for user in READERS:
         reader = Reader(api, user, world)
-        listed = reader.ok(f"{base}/scenarios")
+        listed = reader.ok(scenarios, network_id=nid)
         assert {s["id"] for s in listed["items"]} == {pk for pk, seers in scenario_seers.items() if user in seers}
         assert listed["total"] == len(listed["items"])
         for pk, seers in scenario_seers.items():
-            answer = reader.get(f"{API}/scenarios/{pk}")
+            answer = reader.get(f"{scenarios}/{pk}")
             if user in seers:
                 assert answer.status_code == 200
             else:
-                same_but_key(answer, reader.get(f"{API}/scenarios/99999"), str(pk), "99999")
+                same_but_key(answer, reader.get(f"{scenarios}/99999"), str(pk), "99999")
         runs = reader.ok(f"{API}/runs")
         expected_runs = {run["id"] for run, seers in ((in_run, sees_in_run), (us_run, sees_us_run)) if user in seers}
         assert {r["id"] for r in runs["items"]} == expected_runs and runs["total"] == len(expected_runs)
@@ -282,7 +286,6 @@ def test_a_hidden_network_is_answered_as_a_missing_one(world_api: Api, world: Ne
             "/organizations",
             "/materials",
             "/suggest?field=site",
-            "/scenarios",
         ):
             same_but_key(
                 api.get(user, f"{API}/networks/{nid}{suffix}"),
@@ -290,14 +293,20 @@ def test_a_hidden_network_is_answered_as_a_missing_one(world_api: Api, world: Ne
                 str(nid),
                 "99999",
             )
+        same_but_key(
+            api.get(user, f"{API}/runs/scenarios", params={"network_id": nid}),
+            api.get(user, f"{API}/runs/scenarios", params={"network_id": 99999}),
+            str(nid),
+            "99999",
+        )
         writes: tuple[tuple[str, dict[str, Any]], ...] = (
-            ("/scenarios", {"kind": "country", "value": "US", "ttr": 1}),
+            ("/runs/scenarios", {"kind": "country", "value": "US", "ttr": 1}),
             ("/runs", {"sweep": True}),
         )
-        for suffix, body in writes if user == "in-analyst" else ():
+        for path, body in writes if user == "in-analyst" else ():
             same_but_key(
-                api.post(user, f"{API}/networks/{nid}{suffix}", json=body),
-                api.post(user, f"{API}/networks/99999{suffix}", json=body),
+                api.post(user, f"{API}{path}", json={"network_id": nid, **body}),
+                api.post(user, f"{API}{path}", json={"network_id": 99999, **body}),
                 str(nid),
                 "99999",
             )

@@ -26,7 +26,8 @@ from setu.errors import NotFound
 from setu.network.model import Network
 from setu.networks import import_network
 from setu.networks.overview import NO_PROGRAM, NetworkOverview, ProgramOverview, dashboard_overview, network_overview
-from setu.runs import create_scenario, execute_run, list_results, start_run
+from setu.runs import execute_run, list_results, start_run
+from setu.runs.scenarios import create_scenario
 from setu.settings import DEFAULT_CONCERN_COUNTRIES, ApiSettings, parse_countries
 from setu.sharing.markings import combine
 from setu.sharing.policy import Principal, allows

@@ -325,7 +325,7 @@ def test_allowed_writes_through_the_forms(reg: tuple[Api, RegistryWorld], sessio
 def test_what_if_page_shows_the_services_answer(reg: tuple[Api, RegistryWorld]) -> None:
     api, world = reg
     client = as_user(api, "in-analyst")
-    library = client.get("/scenarios").text
+    library = client.get("/runs/scenarios").text
     assert f'href="/registry/what-if?scenario={world.scenario}"' in library
     page = client.get("/registry/what-if", params={"scenario": world.scenario})
     assert page.status_code == 200, page.text

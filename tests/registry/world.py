@@ -36,7 +36,7 @@ from setu.network.model import BomLine, Network, Node, Product, Supply
 from setu.networks import import_network
 from setu.registry.capabilities import add_capability
 from setu.registry.sites import create_site
-from setu.runs import create_scenario
+from setu.runs.scenarios import create_scenario
 from setu.sharing.policy import Principal
 from setu.stress.scenarios import Scenario
 

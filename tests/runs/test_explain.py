@@ -19,7 +19,9 @@ from setu.errors import NotFound
 from setu.models.stress import RunRecord
 from setu.network.model import Network
 from setu.networks import compiled_view
-from setu.runs.service import RunStateError, create_scenario, execute_run, explain_result, start_run
+from setu.runs.explanations import explain_result
+from setu.runs.scenarios import create_scenario
+from setu.runs.service import RunStateError, execute_run, start_run
 from setu.sharing.markings import MarkingSpec
 from setu.sharing.policy import Principal
 from setu.stress.explain import explain
@@ -113,10 +115,10 @@ def app(engine: Engine, sessions: Factory, world_network: Network) -> Iterator[A
 
 def test_the_api_explains_a_scenario_of_a_run(app: Api) -> None:
     nid = app.get("in-analyst", "/api/v1/networks").json()["items"][0]["id"]
-    body = {"kind": "country", "value": "US", "ttr": 40}
-    made = app.post("in-analyst", f"/api/v1/networks/{nid}/scenarios", json=body)
+    body = {"network_id": nid, "kind": "country", "value": "US", "ttr": 40}
+    made = app.post("in-analyst", "/api/v1/runs/scenarios", json=body)
     assert made.status_code == 201, made.text
-    run = app.post("in-analyst", f"/api/v1/networks/{nid}/runs", json={"scenario_ids": [made.json()["id"]]})
+    run = app.post("in-analyst", "/api/v1/runs", json={"network_id": nid, "scenario_ids": [made.json()["id"]]})
     assert run.status_code == 202, run.text
     run_body = app.wait("in-analyst", run.json()["id"])
     run_id = run_body["id"]

@@ -65,7 +65,7 @@ def test_a_starting_server_recovers_and_a_run_it_executes_is_claimed(engine: Eng
     with TestClient(app):
         with app.state.setu.sessions() as session:
             assert session.get(RunRecord, runs["dead"]).status == "failed"  # type: ignore[union-attr]
-        jobs = app.state.setu.jobs
+        jobs = app.state.run_jobs
         with transaction(app.state.setu.sessions) as session:
             run_id = start_run(session, IN_ANALYST, 1, "sweep").id
         jobs.start(run_id, IN_ANALYST).thread.join(60)

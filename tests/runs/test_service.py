@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -28,7 +29,7 @@ from networks.world import (
     small_network,
 )
 from principals import IN_ANALYST, IN_ONLY, SHARED, US_ANALYST, US_ONLY, seed
-from setu.errors import NotFound, ScenarioError
+from setu.errors import AccessDenied, NotFound, ScenarioError
 from setu.models.networks import NodeRecord
 from setu.models.stress import ResultRecord, RunRecord
 from setu.network.compile import CompiledNetwork
@@ -36,7 +37,7 @@ from setu.networks import compiled_view, import_network
 from setu.runs import (
     RESULT_SORTS,
     RunStateError,
-    create_scenario,
+    cancel_run,
     execute_run,
     export_results,
     get_run,
@@ -46,6 +47,8 @@ from setu.runs import (
     list_scenarios,
     start_run,
 )
+from setu.runs.scenarios import build_scenario, create_scenario
+from setu.runs.schemas import ScenarioIn
 from setu.sharing.markings import MarkingSpec, most_restrictive, store
 from setu.sharing.policy import Principal, allows
 from setu.stress.engine import RESULT_COLUMNS, StressResult
@@ -153,8 +156,10 @@ def test_results_sort_filter_page_and_export(sessions: Factory, shared_net: int)
 
 
 def test_scenarios_naming_hidden_nodes_answer_like_unknown_ones(sessions: Factory, world: int) -> None:
+    # A BEL analyst: creating scenarios needs the role, and BEL may not see HAL's proprietary T2_6.
+    bel_analyst = dataclasses.replace(IN_BEL_USER, roles=frozenset({"analyst"}))
     with sessions() as session:
-        for user, hidden in ((US_ANALYST, "T2_9"), (IN_ANALYST, "T3_1"), (IN_BEL_USER, "T2_6")):
+        for user, hidden in ((US_ANALYST, "T2_9"), (IN_ANALYST, "T3_1"), (bel_analyst, "T2_6")):
             h = raised(lambda u=user, n=hidden: create_scenario(session, u, world, Scenario("s", ("T2_2", n), 5.0)))
             m = raised(lambda u=user: create_scenario(session, u, world, Scenario("s", ("T2_2", "NOPE"), 5.0)))
             assert type(h) is type(m) is NotFound
@@ -351,3 +356,33 @@ def test_a_run_takes_the_marking_of_the_view_it_executes_on(sessions: Factory, s
         assert str(raised(lambda: get_run(session, IN_ANALYST, run_id))) == f"no such run: {run_id}"
         assert str(raised(lambda: list_results(session, IN_ANALYST, run_id))) == f"no such run: {run_id}"
         assert list_results(session, US_ANALYST, run_id)[1] == 30
+
+
+def test_only_analysts_and_admins_create_scenarios_and_start_and_cancel_runs(sessions: Factory, world: int) -> None:
+    """The role checks live in the services, so every caller (API, page, script) gets them; refusals are audited."""
+    body = ScenarioIn(network_id=world, kind="node", nodes=["T2_2"], ttr=3.0)
+    run_id = queue(sessions, US_ANALYST, world, ttr=2.0)
+    with sessions() as session:
+        for user in (US_GE_USER, IN_BEL_USER):
+            with pytest.raises(AccessDenied):
+                build_scenario(session, user, world, body)
+            with pytest.raises(AccessDenied):
+                create_scenario(session, user, world, Scenario("s", ("T2_2",), 3.0))
+            with pytest.raises(AccessDenied):
+                start_run(session, user, world, "sweep")
+            with pytest.raises(AccessDenied):
+                cancel_run(session, user, run_id)
+        assert audit_count(session, "scenario.create", "deny") == 4
+        assert audit_count(session, "run.start", "deny") == audit_count(session, "run.cancel", "deny") == 2
+        # The role is not enough to cancel: only the run's starter, or an admin.
+        another = dataclasses.replace(US_ANALYST, user_id=US_ANALYST.user_id + 90)
+        with pytest.raises(AccessDenied, match="only the user who started"):
+            cancel_run(session, another, run_id)
+        assert cancel_run(session, US_ANALYST, run_id).id == run_id
+        session.commit()
+    assert execute_run(sessions, run_id, US_ANALYST).status == "completed"
+    with sessions() as session:
+        with pytest.raises(RunStateError) as ended:
+            cancel_run(session, US_ANALYST, run_id)
+        assert ended.value.run_status == "completed"
+        assert build_scenario(session, US_ANALYST, world, body).nodes == ("T2_2",)

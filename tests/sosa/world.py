@@ -16,7 +16,7 @@ from setu.models.accounts import User
 from setu.models.registry import RegistrySite
 from setu.network.model import BomLine, Network, Node, Product, Supply
 from setu.networks import import_network
-from setu.runs.service import create_scenario
+from setu.runs.scenarios import create_scenario
 from setu.sharing.markings import MarkingSpec, store
 from setu.sharing.policy import Principal
 from setu.sosa import service

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -95,18 +96,18 @@ def test_end_to_end_import_run_explain_and_the_other_party_never_sees_national_r
             expect(page.get_by_test_id("count")).to_contain_text(f"of {len(world.nodes)}")
 
             # A country scenario on it, run with live progress, then its results and explanation.
-            page.goto(f"{server}/scenarios?network={imported}")
+            page.goto(f"{server}/runs/scenarios?network={imported}")
             page.get_by_label("Kind").select_option("country")
             page.get_by_label("Site, organization, party, country, material or chokepoint").fill("US")
             page.get_by_label("Time to recover (TTR)").fill("30")
             page.get_by_role("button", name="Create the scenario").focus()
             page.keyboard.press("Enter")
-            page.wait_for_url(f"{server}/scenarios?network={imported}&created=*")
+            page.wait_for_url(f"{server}/runs/scenarios?network={imported}&created=*")
             page.get_by_label("Run country:US").focus()
             page.keyboard.press("Space")
             page.get_by_role("button", name="Run the chosen scenarios").focus()
             page.keyboard.press("Enter")
-            page.wait_for_url(f"{server}/runs/*")
+            page.wait_for_url(re.compile(re.escape(server) + r"/runs/\d+$"))  # a run, not /runs/scenarios
             run_url = page.url.split("?")[0]
             expect(page.get_by_test_id("run-status")).to_contain_text("Completed: 1 scenario", timeout=30_000)
             results = page.get_by_test_id("results")

@@ -30,7 +30,7 @@ def dash(engine: Engine, sessions: sessionmaker[Session], world: Network) -> Ite
 def sweep(api: Api, user: str) -> int:
     """Run the node sweep on the world network as ``user``; the run id once it completed."""
     network = api.get(user, "/api/v1/networks").json()["items"][0]["id"]
-    queued = api.post(user, f"/api/v1/networks/{network}/runs", json={"sweep": True})
+    queued = api.post(user, "/api/v1/runs", json={"network_id": network, "sweep": True})
     assert queued.status_code == 202, queued.text
     assert api.wait(user, queued.json()["id"])["status"] == "completed"
     run_id: int = queued.json()["id"]
@@ -109,7 +109,7 @@ def test_a_user_without_a_completed_run_is_told_where_to_start_one(dash: Api) ->
     client = dash.client
     sign_in(client, "in-industry")  # the analyst's run holds need-to-know records this user may not see
     text = client.get("/").text
-    assert 'data-testid="no-run"' in text and 'href="/scenarios"' in text
+    assert 'data-testid="no-run"' in text and 'href="/runs/scenarios"' in text
     assert "Riskiest nodes" in text and "No completed run yet." in text
     assert 'data-testid="at-risk-count"' not in text
     assert len(sections(text)) == 4  # programs and exposure still show, over what they may see

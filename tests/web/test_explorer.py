@@ -179,7 +179,7 @@ def test_hidden_and_missing_networks_answer_the_same_404(web: Api, world: Networ
 
 def test_risk_comes_from_the_latest_run_the_user_may_see(web: Api, world: Network) -> None:
     nid = world_id(web)
-    started = web.post("us-analyst", f"/api/v1/networks/{nid}/runs", json={"sweep": True})
+    started = web.post("us-analyst", "/api/v1/runs", json={"network_id": nid, "sweep": True})
     assert started.status_code == 202, started.text
     run = web.wait("us-analyst", started.json()["id"])
     assert run["status"] == "completed"

@@ -19,7 +19,8 @@ from setu.models.base import Marking
 from setu.models.networks import NetworkRecord, NodeRecord, ProductRecord
 from setu.models.stress import ResultRecord, RunRecord
 from setu.networks.service import list_networks, require_network, visible_edges
-from setu.runs.service import list_results, list_runs
+from setu.runs.results import list_results
+from setu.runs.service import list_runs
 from setu.settings import DEFAULT_CONCERN_COUNTRIES
 from setu.sharing.markings import MarkingSpec, combine
 from setu.sharing.policy import Principal, visible

@@ -22,7 +22,7 @@ from setu.registry.capabilities import get_capability
 from setu.registry.codes import codes_for
 from setu.registry.sites import site_and_firm
 from setu.registry.sources import MATCH_WEIGHT, Source, matching_sources, source_for
-from setu.runs.service import to_scenario
+from setu.runs.scenarios import to_scenario
 from setu.settings import DEFAULT_CONCERN_COUNTRIES
 from setu.sharing.markings import MarkingSpec, combine, marking_specs
 from setu.sharing.policy import Principal

@@ -1,27 +1,20 @@
-"""Stored scenarios, stress runs on each user's view of a network, and their results."""
+"""Stored scenarios, stress runs on each user's view of a network, their results, exports and explanations."""
 
-from setu.runs.service import (
-    EXPORT_FORMATS,
-    RESULT_SORTS,
-    RunStateError,
-    create_scenario,
-    execute_run,
-    export_results,
-    get_run,
-    get_scenario,
-    list_results,
-    list_runs,
-    list_scenarios,
-    start_run,
-    to_scenario,
-)
+from setu.runs.explanations import ExplainedResult, explain_result
+from setu.runs.results import EXPORT_FORMATS, RESULT_SORTS, export_results, list_results
+from setu.runs.scenarios import build_scenario, create_scenario, get_scenario, list_scenarios, to_scenario
+from setu.runs.service import RunStateError, cancel_run, execute_run, get_run, list_runs, start_run
 
 __all__ = [
     "EXPORT_FORMATS",
     "RESULT_SORTS",
+    "ExplainedResult",
     "RunStateError",
+    "build_scenario",
+    "cancel_run",
     "create_scenario",
     "execute_run",
+    "explain_result",
     "export_results",
     "get_run",
     "get_scenario",

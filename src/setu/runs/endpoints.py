@@ -6,12 +6,14 @@ import math
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response
-from sqlalchemy.orm import Session
 
 from setu.deps import AuthDep, Marker, MarkerDep, SessionDep, StateDep
-from setu.errors import AccessDenied, InputError
-from setu.models.stress import FINAL_STATUSES, ResultRecord, RunRecord, ScenarioRecord
-from setu.networks.service import compiled_view
+from setu.models.stress import ResultRecord, RunRecord, ScenarioRecord
+from setu.runs import service as runs_service
+from setu.runs.explanations import ExplainedResult, explain_result
+from setu.runs.forms import JobsDep
+from setu.runs.results import RESULT_SORTS, export_results, list_results
+from setu.runs.scenarios import build_scenario, create_scenario, get_scenario, list_scenarios
 from setu.runs.schemas import (
     ExplanationOut,
     FlowChangeOut,
@@ -26,30 +28,13 @@ from setu.runs.schemas import (
     ScenarioOut,
     ScenarioPage,
 )
-from setu.runs.service import (
-    RESULT_SORTS,
-    ExplainedResult,
-    RunStateError,
-    create_scenario,
-    explain_result,
-    export_results,
-    get_run,
-    get_scenario,
-    list_results,
-    list_runs,
-    list_scenarios,
-    start_run,
-)
+from setu.runs.service import RunStateError, get_run, list_runs, start_run
 from setu.schemas import ERROR_RESPONSES, MAX_ID, ErrorBody, Text, utc, utc_or_none
-from setu.sharing.policy import Principal
 from setu.sharing.read import MAX_LIMIT
-from setu.sharing.roles import require_role
-from setu.stress import scenarios as build
-from setu.stress.scenarios import Scenario
 
-router = APIRouter(tags=["scenarios and runs"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/runs", tags=["scenarios and runs"], responses=ERROR_RESPONSES)
 
-NetworkId = Annotated[int, Path(ge=1, le=MAX_ID, description="The network's id.")]
+NetworkQuery = Annotated[int, Query(ge=1, le=MAX_ID, description="The network's id.")]
 ScenarioId = Annotated[int, Path(ge=1, le=MAX_ID, description="The stored scenario's id.")]
 RunId = Annotated[int, Path(ge=1, le=MAX_ID, description="The run's id.")]
 Offset = Annotated[int, Query(ge=0, le=MAX_ID, description="Items to skip.")]
@@ -187,89 +172,27 @@ def result_out(marker: Marker, row: ResultRecord) -> ResultOut:
     )
 
 
-def _checked_id(scenario: Scenario, body: ScenarioIn) -> Scenario:
-    """The built scenario with the id and label asked for; refused if its id or label is too long to store."""
-    sid = body.id or scenario.id
-    label = body.label if body.label is not None else scenario.label
-    if len(sid) > 200:
-        raise InputError("the scenario's generated id is longer than 200 characters; give an id", "body.id")
-    if len(label) > 300:
-        raise InputError("the scenario's generated label is longer than 300 characters; give a label", "body.label")
-    return Scenario(
-        id=sid, nodes=scenario.nodes, ttr=scenario.ttr, severity=scenario.severity, kind=body.kind, label=label
-    )
-
-
-def build_scenario(session: Session, principal: Principal, network_id: int, body: ScenarioIn) -> Scenario:
-    """The scenario ``body`` asks for, built on ``principal``'s view of the network.
-
-    Parameters
-    ----------
-    session
-        The request's session.
-    principal
-        The user.
-    network_id
-        The network.
-    body
-        The kind and its parameters.
-
-    Returns
-    -------
-    Scenario
-        The scenario, not yet stored. Node ids the user cannot see are kept as given, so that storing
-        it answers them as not found.
-
-    Raises
-    ------
-    setu.errors.ScenarioError
-        If nothing matches, or no TTR is given and the nodes have no estimate.
-    """
-    if body.kind in ("node", "custom"):
-        nodes = tuple(body.nodes or ())
-        ttr = body.ttr
-        if ttr is None:
-            view, _ = compiled_view(session, principal, network_id)
-            known = [view.index_of(n) for n in nodes if view.has_node(n)]
-            # A node outside the view is hidden or missing: create_scenario answers it as not found.
-            ttr = build.scenario_ttr(view, known, None, f"{body.kind} scenario") if len(known) == len(nodes) else 0.0
-        severity = None if body.severities is None else tuple(body.severities)
-        default_id = f"{body.kind}:{'+'.join(nodes)}"
-        label = f"{body.kind}: {', '.join(nodes)}"
-        return _checked_id(Scenario(default_id, nodes, ttr, severity, body.kind, label[:300]), body)
-    view, _ = compiled_view(session, principal, network_id)
-    if body.kind in ("site", "organization", "party", "country"):
-        built = build.by_attribute(view, body.kind, body.value or "", body.ttr)
-    elif body.kind == "material":
-        built = build.by_material(view, body.value or "", body.ttr)
-    elif body.kind == "chokepoint":
-        built = build.by_chokepoint(view, body.value or "", body.ttr)
-    else:
-        built = build.export_control(
-            view, body.materials or [], body.countries or [], body.ttr, body.severity, body.label or ""
-        )
-    return _checked_id(built, body)
-
-
-@router.post("/networks/{network_id}/scenarios", status_code=201)
-def new_scenario(
-    auth: AuthDep, session: SessionDep, marker: MarkerDep, network_id: NetworkId, body: ScenarioIn
-) -> ScenarioOut:
-    """Build a scenario on your view of the network and store it (analyst or admin).
+@router.post("/scenarios", status_code=201)
+def new_scenario(auth: AuthDep, session: SessionDep, marker: MarkerDep, body: ScenarioIn) -> ScenarioOut:
+    """Build a scenario on your view of network ``network_id`` and store it (analyst or admin).
 
     Its marking is the most restrictive of the network's and every disrupted node's. A node you may
     not see is answered 404 exactly as one that does not exist.
     """
-    require_role(session, auth.principal, "scenario.create", "analyst", "admin")
-    scenario = build_scenario(session, auth.principal, network_id, body)
-    out = scenario_out(marker, create_scenario(session, auth.principal, network_id, scenario))
+    scenario = build_scenario(session, auth.principal, body.network_id, body)
+    out = scenario_out(marker, create_scenario(session, auth.principal, body.network_id, scenario))
     session.commit()
     return out
 
 
-@router.get("/networks/{network_id}/scenarios")
+@router.get("/scenarios")
 def get_scenarios(
-    auth: AuthDep, session: SessionDep, marker: MarkerDep, network_id: NetworkId, offset: Offset = 0, limit: Limit = 100
+    auth: AuthDep,
+    session: SessionDep,
+    marker: MarkerDep,
+    network_id: NetworkQuery,
+    offset: Offset = 0,
+    limit: Limit = 100,
 ) -> ScenarioPage:
     """Visible scenarios of a network, by scenario id."""
     rows, total = list_scenarios(session, auth.principal, network_id, offset=offset, limit=limit)
@@ -287,22 +210,21 @@ def get_one_scenario(auth: AuthDep, session: SessionDep, marker: MarkerDep, scen
     return out
 
 
-@router.post("/networks/{network_id}/runs", status_code=202)
+@router.post("", status_code=202)
 def new_run(
-    auth: AuthDep, session: SessionDep, state: StateDep, marker: MarkerDep, network_id: NetworkId, body: RunIn
+    auth: AuthDep, session: SessionDep, state: StateDep, jobs: JobsDep, marker: MarkerDep, body: RunIn
 ) -> RunOut:
-    """Queue a stress run on your view of the network and start it in the background (analyst or admin).
+    """Queue a stress run on your view of network ``network_id`` and start it in the background (analyst or admin).
 
     Poll ``GET /runs/{id}`` for its progress. The run's marking admits only those who see every
     record it used.
     """
     principal = auth.principal
-    require_role(session, principal, "run.start", "analyst", "admin")
     chosen: list[int] | Literal["sweep"] = "sweep" if body.sweep else list(body.scenario_ids or [])
     run = start_run(
         session,
         principal,
-        network_id,
+        body.network_id,
         chosen,
         ttr=body.ttr,
         jobs=state.settings.run_jobs,
@@ -310,11 +232,11 @@ def new_run(
     )
     out = run_out(marker, run)
     session.commit()
-    state.jobs.start(run.id, principal)
+    jobs.start(run.id, principal)
     return out
 
 
-@router.get("/runs")
+@router.get("")
 def get_runs(
     auth: AuthDep,
     session: SessionDep,
@@ -332,7 +254,7 @@ def get_runs(
     return out
 
 
-@router.get("/runs/{run_id}")
+@router.get("/{run_id}")
 def get_one_run(auth: AuthDep, session: SessionDep, marker: MarkerDep, run_id: RunId) -> RunOut:
     """A run: status (queued, running, completed, failed, cancelled) and progress (done of total)."""
     out = run_out(marker, get_run(session, auth.principal, run_id))
@@ -340,24 +262,17 @@ def get_one_run(auth: AuthDep, session: SessionDep, marker: MarkerDep, run_id: R
     return out
 
 
-@router.post("/runs/{run_id}/cancel", status_code=202, responses=CONFLICT)
-def cancel_run(auth: AuthDep, session: SessionDep, state: StateDep, marker: MarkerDep, run_id: RunId) -> RunOut:
+@router.post("/{run_id}/cancel", status_code=202, responses=CONFLICT)
+def cancel_run(auth: AuthDep, session: SessionDep, jobs: JobsDep, marker: MarkerDep, run_id: RunId) -> RunOut:
     """Ask a queued or running run to stop (its starter, or an admin); it ends ``cancelled`` with no result."""
-    principal = auth.principal
-    require_role(session, principal, "run.cancel", "analyst", "admin")
-    run = get_run(session, principal, run_id)
-    if run.created_by != principal.user_id and "admin" not in principal.roles:
-        raise AccessDenied("only the user who started a run, or an admin, may cancel it")
-    if run.status in FINAL_STATUSES:
-        raise RunStateError(f"run {run_id} already ended: {run.status}")
-    out = run_out(marker, run)
+    out = run_out(marker, runs_service.cancel_run(session, auth.principal, run_id))
     session.commit()
-    if not state.jobs.cancel(run_id):
+    if not jobs.cancel(run_id):
         raise RunStateError(f"run {run_id} is not executing in this server")
     return out
 
 
-@router.get("/runs/{run_id}/results")
+@router.get("/{run_id}/results")
 def get_results(
     auth: AuthDep,
     session: SessionDep,
@@ -392,7 +307,7 @@ def get_results(
     return out
 
 
-@router.get("/runs/{run_id}/export", response_class=Response, responses=EXPORT_RESPONSES)
+@router.get("/{run_id}/export", response_class=Response, responses=EXPORT_RESPONSES)
 def export(
     auth: AuthDep,
     session: SessionDep,
@@ -426,7 +341,7 @@ def explanation_out(marker: Marker, explained: ExplainedResult) -> ExplanationOu
     marker
         The request's marker.
     explained
-        The explanation from :func:`setu.runs.service.explain_result`.
+        The explanation from :func:`setu.runs.explanations.explain_result`.
 
     Returns
     -------
@@ -477,7 +392,7 @@ def explanation_out(marker: Marker, explained: ExplainedResult) -> ExplanationOu
     )
 
 
-@router.get("/runs/{run_id}/explain", responses=CONFLICT)
+@router.get("/{run_id}/explain", responses=CONFLICT)
 def get_explanation(
     auth: AuthDep,
     session: SessionDep,

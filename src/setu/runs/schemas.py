@@ -16,12 +16,13 @@ RunStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
 Ttr = Annotated[float, Field(ge=0, le=1e12, allow_inf_nan=False)]
 Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 Name = Annotated[Text, Field(min_length=1, max_length=200)]
+NetworkId = Annotated[int, Field(ge=1, le=MAX_ID, description="The network, as you see it.")]
 
 VALUE_KINDS = ("site", "organization", "party", "country", "material", "chokepoint")
 
 
 class ScenarioIn(Strict):
-    """A scenario to build on your view of the network and store.
+    """A scenario to build on your view of network ``network_id`` and store.
 
     ``node`` and ``custom`` take ``nodes`` (``custom`` optionally one severity per node); ``site``,
     ``organization``, ``party``, ``country``, ``material`` and ``chokepoint`` take ``value``;
@@ -29,6 +30,7 @@ class ScenarioIn(Strict):
     the scenario lasts as long as the longest TTR estimate of the nodes it disrupts.
     """
 
+    network_id: NetworkId
     kind: ScenarioKind
     id: Name | None = Field(default=None, description="Its id among your scenarios here (default: from kind/value).")
     label: Annotated[Text, Field(max_length=300)] | None = None
@@ -83,8 +85,9 @@ class ScenarioPage(Paged):
 
 
 class RunIn(Strict):
-    """What to run: stored scenarios, or the sweep (one scenario per visible supplying node)."""
+    """What to run on your view of network ``network_id``: stored scenarios, or the sweep (one per visible supplier)."""
 
+    network_id: NetworkId
     scenario_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None = Field(default=None, max_length=10000)
     sweep: bool = False
     ttr: Ttr | None = Field(default=None, description="Replaces the scenarios' TTR; the sweep's TTR.")

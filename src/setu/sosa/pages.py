@@ -14,7 +14,7 @@ from setu.errors import AccessDenied, InputError, MarkingError, NotFound, Proble
 from setu.models.sosa import RATINGS, REQUEST_STATES, PriorityRequest
 from setu.networks.service import get_node, list_networks, list_nodes
 from setu.registry.sites import list_sites
-from setu.runs.service import get_scenario, list_scenarios
+from setu.runs.scenarios import get_scenario, list_scenarios
 from setu.sharing.markings import LEVELS, MarkingSpec
 from setu.sharing.requested import release_parties, requested_marking
 from setu.sosa import service

@@ -20,7 +20,8 @@ from setu.models.networks import NetworkRecord, NodeRecord
 from setu.models.stress import RunRecord
 from setu.network.layout import Layout, layered_layout
 from setu.networks.service import Neighbourhood, NetworkGraph, get_network, network_graph, node_neighbourhood
-from setu.runs.service import list_results, list_runs
+from setu.runs.results import list_results
+from setu.runs.service import list_runs
 from setu.sharing.read import MAX_LIMIT
 from setu.web.shell import PAGE_SIZE, Page, signed_in, templates, to_login
 

@@ -49,14 +49,14 @@ def shared_net(api: Api, network: Network, tmp_path: Path) -> int:
 
 
 def scenario(api: Api, network_id: int, body: dict[str, Any], user: str = "us-analyst") -> dict[str, Any]:
-    answer = api.post(user, f"{API}/networks/{network_id}/scenarios", json=body)
+    answer = api.post(user, f"{API}/runs/scenarios", json={"network_id": network_id, **body})
     assert answer.status_code == 201, answer.text
     created: dict[str, Any] = answer.json()
     return created
 
 
 def start(api: Api, network_id: int, body: dict[str, Any], user: str = "us-analyst") -> dict[str, Any]:
-    answer = api.post(user, f"{API}/networks/{network_id}/runs", json=body)
+    answer = api.post(user, f"{API}/runs", json={"network_id": network_id, **body})
     assert answer.status_code == 202, answer.text
     run: dict[str, Any] = answer.json()
     assert run["status"] == "queued" and run["done"] == 0
@@ -98,9 +98,9 @@ def test_scenarios_of_every_kind(api: Api, shared_net: int, network: Network) ->
     )
     assert custom["severities"] == [0.5, 1.0]
 
-    listing = api.get("in-analyst", f"{API}/networks/{shared_net}/scenarios").json()
+    listing = api.get("in-analyst", f"{API}/runs/scenarios", params={"network_id": shared_net}).json()
     assert listing["total"] == 8  # released to both, as the network and its nodes are
-    assert api.get("in-industry", f"{API}/scenarios/{country['id']}").json()["nodes"] == country["nodes"]
+    assert api.get("in-industry", f"{API}/runs/scenarios/{country['id']}").json()["nodes"] == country["nodes"]
 
 
 @pytest.mark.parametrize(
@@ -117,14 +117,16 @@ def test_scenarios_of_every_kind(api: Api, shared_net: int, network: Network) ->
     ],
 )
 def test_bad_scenarios(api: Api, shared_net: int, body: dict[str, Any], status: int, detail: str) -> None:
-    answer = api.post("us-analyst", f"{API}/networks/{shared_net}/scenarios", json=body)
+    answer = api.post("us-analyst", f"{API}/runs/scenarios", json={"network_id": shared_net, **body})
     assert answer.status_code == status, answer.text
     assert answer.json()["detail"] == detail
 
 
 def test_a_scenario_id_is_unique_per_user(api: Api, shared_net: int) -> None:
     scenario(api, shared_net, {"kind": "country", "value": "US", "ttr": 1})
-    again = api.post("us-analyst", f"{API}/networks/{shared_net}/scenarios", json={"kind": "country", "value": "US"})
+    again = api.post(
+        "us-analyst", f"{API}/runs/scenarios", json={"network_id": shared_net, "kind": "country", "value": "US"}
+    )
     assert again.status_code == 422
     assert again.json() == {"detail": "you already have a scenario 'country:US' on this network"}
     scenario(api, shared_net, {"kind": "country", "value": "US", "ttr": 1}, user="in-analyst")
@@ -233,7 +235,7 @@ def test_a_sweep_matches_the_reference_values(api: Api, shared_data: Path, netwo
     ],
 )
 def test_bad_runs(api: Api, shared_net: int, body: dict[str, Any], status: int) -> None:
-    answer = api.post("us-analyst", f"{API}/networks/{shared_net}/runs", json=body)
+    answer = api.post("us-analyst", f"{API}/runs", json={"network_id": shared_net, **body})
     assert answer.status_code == status, answer.text
     if status == 404:
         assert answer.json() == {"detail": "no such scenario: 999"}
@@ -301,3 +303,21 @@ def test_a_failed_run_reports_its_error(api: Api, shared_net: int, monkeypatch: 
 def test_read_network_helper_is_the_uploaded_network(network: Network, tmp_path: Path) -> None:
     path = write_setu(network, tmp_path / "n.xlsx")
     assert [n.id for n in read_network(path).nodes] == [n.id for n in network.nodes]
+
+
+def test_scenarios_and_runs_live_under_one_prefix(api: Api) -> None:
+    """Issue 9: the whole concept is under /api/v1/runs; the scenario routes come before /runs/{run_id}."""
+    paths = api.client.get("/openapi.json").json()["paths"]
+    assert {"post", "get"} <= set(paths[f"{API}/runs/scenarios"]) and "get" in paths[
+        f"{API}/runs/scenarios/{{scenario_id}}"
+    ]
+    assert {"post", "get"} <= set(paths[f"{API}/runs"])
+    assert not [p for p in paths if p.startswith((f"{API}/scenarios", f"{API}/networks/{{network_id}}/scenarios"))]
+    assert f"{API}/networks/{{network_id}}/runs" not in paths
+    missing = api.get("in-analyst", f"{API}/runs/scenarios", params={"network_id": 999})
+    assert missing.status_code == 404 and missing.json() == {"detail": "no such network: 999"}
+    assert api.get("in-analyst", f"{API}/runs/scenarios").status_code == 422  # the network is required
+    assert api.get("in-analyst", f"{API}/runs/scenarios/999").json() == {"detail": "no such scenario: 999"}
+    assert api.post("in-analyst", f"{API}/networks/1/runs", json={"sweep": True}).status_code == 404
+    refused = api.post("in-industry", f"{API}/runs", json={"network_id": 999, "sweep": True})
+    assert refused.status_code == 403  # the role is checked first, in the service

@@ -26,7 +26,7 @@ ROW = re.compile(r'<tr(?: class="at-risk")? data-scenario="([^"]*)">')
 
 def library(client: TestClient) -> tuple[int, str]:
     """The network the scenario page opens on, and the page."""
-    page = client.get("/scenarios")
+    page = client.get("/runs/scenarios")
     assert page.status_code == 200, page.text
     found = re.search(r'name="network" value="(\d+)"', page.text)
     assert found, "no network form on the scenario page"
@@ -37,12 +37,12 @@ def create(client: TestClient, network: int, **fields: str) -> Any:
     """Submit the new-scenario form."""
     _nid, page = library(client)
     data = {"csrf": csrf_of(page), "network": str(network), **fields}
-    return client.post("/scenarios", data=data, follow_redirects=False)
+    return client.post("/runs/scenarios", data=data, follow_redirects=False)
 
 
 def stored_pk(client: TestClient, network: int, scenario_id: str) -> int:
     """The stored id of a scenario, read from its run checkbox in the library."""
-    page = client.get("/scenarios", params={"network": network}).text
+    page = client.get("/runs/scenarios", params={"network": network}).text
     found = re.search(
         r'name="scenario" value="(\d+)"[^>]*aria-label="Run ' + re.escape(html.escape(scenario_id)) + '"', page
     )
@@ -87,7 +87,7 @@ def test_a_country_scenario_made_with_the_form_runs_and_explains_itself(web: Api
         assert f'<option value="{kind}"' in page
     assert 'list="targets"' in page and '<option value="US" label="country · ' in page
     created = create(client, network, kind="country", value="US", ttr="40")
-    assert created.status_code == 303 and created.headers["location"].startswith(f"/scenarios?network={network}")
+    assert created.status_code == 303 and created.headers["location"].startswith(f"/runs/scenarios?network={network}")
     shown = client.get(created.headers["location"]).text
     assert "country:US" in shown and "The scenario was created" in shown and "Country" in shown
     pk = stored_pk(client, network, "country:US")
@@ -194,7 +194,9 @@ def test_forms_refuse_a_bad_token_and_bad_input_stores_nothing(web: Api) -> None
     sign_in(client, "us-analyst")
     network, page = library(client)
     before = scenario_count(web)
-    forged = client.post("/scenarios", data={"csrf": "0" * 64, "network": network, "kind": "country", "value": "US"})
+    forged = client.post(
+        "/runs/scenarios", data={"csrf": "0" * 64, "network": network, "kind": "country", "value": "US"}
+    )
     assert forged.status_code == 403 and "did not come from Setu" in forged.text
     bad = {
         "TTR must be a number": {"kind": "country", "value": "US", "ttr": "soon"},
@@ -251,10 +253,10 @@ def test_forms_refuse_a_bad_token_and_bad_input_stores_nothing(web: Api) -> None
     assert late.status_code == 409 and "already ended: completed" in late.text
 
     sign_in(client, "us-industry")
-    industry = client.get("/scenarios").text
+    industry = client.get("/runs/scenarios").text
     assert "needs the analyst or admin role" in industry and 'action="/runs"' not in industry.split("<main")[1]
     form = {"csrf": csrf_of(industry), "network": network, "kind": "party", "value": "US"}
-    refused = client.post("/scenarios", data=form)
+    refused = client.post("/runs/scenarios", data=form)
     assert refused.status_code == 403 and scenario_count(web) == before + 3
 
 
@@ -279,7 +281,7 @@ def test_the_us_analyst_never_sees_india_only_records(web: Api) -> None:
     for run_id in runs:
         assert web.wait("us-analyst", run_id)["status"] == "completed"
     pages = {
-        "library": client.get("/scenarios", params={"network": network}).text,
+        "library": client.get("/runs/scenarios", params={"network": network}).text,
         "runs": client.get("/runs").text,
         "explanation": client.get(f"/runs/{runs[0]}/scenarios/country:IN/explain").text,
     }
@@ -330,7 +332,7 @@ def test_a_queued_run_page_follows_itself_with_or_without_scripts(web: Api) -> N
         answer = client.get(asset)
         assert answer.status_code == 200 and "http://" not in answer.text and "https://" not in answer.text
     assert "/api/v1/runs/" in client.get("/static/run.js").text
-    assert client.get("/scenarios", params={"network": 999_999}).status_code == 404
+    assert client.get("/runs/scenarios", params={"network": 999_999}).status_code == 404
     assert client.get("/runs/99999999999").status_code == 404
 
 
@@ -341,6 +343,10 @@ def test_the_library_says_who_stored_each_scenario_of_the_same_name(web: Api) ->
     assert create(client, network, kind="node", nodes="T1_1", ttr="5", scenario_id="outage").status_code == 303
     sign_in(client, "us-analyst")
     assert create(client, network, kind="node", nodes="T1_1", ttr="6", scenario_id="outage").status_code == 303
-    page = client.get("/scenarios", params={"network": network}).text
+    page = client.get("/runs/scenarios", params={"network": network}).text
     rows = re.findall(r"<td>outage</td>.*?<td class=\"num\">([\d.]+)</td>.*?<td>(you|IN|US)</td>", page, re.S)
     assert sorted(rows) == [("5", "IN"), ("6", "you")]
+    # The library lives under /runs, yet the navigation marks it as Scenarios, not as Runs.
+    current = re.compile(r'<a href="([^"]*)" aria-current="page">')
+    assert current.findall(page) == ["/runs/scenarios"]
+    assert current.findall(client.get("/runs").text) == ["/runs"]

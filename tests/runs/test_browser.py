@@ -58,17 +58,17 @@ def test_browser_creates_runs_follows_sorts_and_explains_a_scenario(slow_server:
             page.wait_for_url(f"{server}/")
 
             page.get_by_role("navigation", name="Main").get_by_role("link", name="Scenarios").click()
-            page.wait_for_url(f"{server}/scenarios*")
+            page.wait_for_url(f"{server}/runs/scenarios*")
             page.get_by_label("Kind").select_option("country")
             page.get_by_label("Site, organization, party, country, material or chokepoint").fill("US")
             page.get_by_label("Time to recover (TTR)").fill("40")
             page.get_by_role("button", name="Create the scenario").click()
-            page.wait_for_url(f"{server}/scenarios?network=*&created=*")
+            page.wait_for_url(f"{server}/runs/scenarios?network=*&created=*")
             expect(page.get_by_role("status")).to_contain_text("The scenario was created")
 
             page.get_by_label("Run country:US").check()
             page.get_by_role("button", name="Run the chosen scenarios").click()
-            page.wait_for_url(f"{server}/runs/*")
+            page.wait_for_url(re.compile(re.escape(server) + r"/runs/\d+$"))  # a run, not /runs/scenarios
             status = page.get_by_test_id("run-status")
             expect(status).to_contain_text(re.compile("Queued|Running"))
             assert page.locator("#run-progress").get_attribute("value") == "0"

@@ -1,0 +1,254 @@
+"""The run pages: the visible runs, and one run's live progress, results, chart, ranking and cancel form."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
+
+from setu.errors import AccessDenied, NotFound
+from setu.models.networks import NetworkRecord
+from setu.models.stress import FINAL_STATUSES, ResultRecord, RunRecord
+from setu.networks.service import list_networks
+from setu.report.charts import ChartPoint, fmt, rei_bars, tts_ttr_scatter
+from setu.runs.forms import JobsDep
+from setu.runs.results import RESULT_SORTS, list_results
+from setu.runs.service import RunStateError, cancel_run, get_run, list_runs
+from setu.schemas import MAX_ID
+from setu.sharing.read import MAX_LIMIT
+from setu.sharing.roles import has_role
+from setu.web.shell import PAGE_SIZE, FormPageDep, Page, PageDep
+
+router = APIRouter(include_in_schema=False)
+
+RESULT_COLUMNS = (
+    ("label", "Scenario", "text"),
+    ("kind", "Kind", "text"),
+    ("disrupted", "Disrupted", "text"),
+    ("ttr", "TTR", "num"),
+    ("tts", "TTS", "num"),
+    ("lost_profit", "Lost profit (PI)", "num"),
+    ("rei", "REI", "num"),
+)
+"""Sortable columns of the results table: field, heading, and whether it is text or a number."""
+CHART_POINTS = 2000
+"""The most results the TTS-versus-TTR chart draws (the riskiest, when a run has more)."""
+REI_BARS = 15
+SORT_PATTERN = re.compile("^-?(" + "|".join(RESULT_SORTS) + ")$")
+
+
+def network_names(page: Page) -> dict[int, NetworkRecord]:
+    """The networks the page's user may see, by id (to name a run's network)."""
+    networks, _total = list_networks(page.session, page.principal, limit=500)
+    return {n.id: n for n in networks}
+
+
+def _progress(run: RunRecord) -> dict[str, Any]:
+    chosen = (run.parameters or {}).get("scenarios")
+    return {
+        "scenarios": "node sweep" if chosen == "sweep" else f"{len(chosen or [])} stored",
+        "percent": round(100 * run.done / run.total) if run.total else (100 if run.status == "completed" else 0),
+    }
+
+
+@router.get("/runs", response_class=HTMLResponse)
+def runs_page(
+    request: Request,
+    page: PageDep,
+    network: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+) -> Response:
+    """The visible runs, newest first: status, progress, network and marking."""
+    offset = (page_number - 1) * PAGE_SIZE
+    runs, total = list_runs(page.session, page.principal, network_id=network, offset=offset, limit=PAGE_SIZE)
+    names = network_names(page)
+    rows = [
+        {"record": run, "marking": page.label(run), "network": names.get(run.network_id), **_progress(run)}
+        for run in runs
+    ]
+    return page.render(
+        request,
+        "runs/list.html",
+        rows=rows,
+        total=total,
+        network=network,
+        page=page_number,
+        pages=max(1, -(-total // PAGE_SIZE)),
+        first=offset + 1 if rows else 0,
+        last=offset + len(rows),
+    )
+
+
+def _tts_text(row: ResultRecord) -> str:
+    if row.tts_infinite:
+        return "∞"
+    if row.tts is None:
+        return "not computed"
+    return fmt(row.tts)
+
+
+def _result_row(page: Page, row: ResultRecord) -> dict[str, Any]:
+    nodes = [n for n in row.disrupted.split(";") if n]
+    return {
+        "record": row,
+        "marking": page.label(row),
+        "nodes": nodes,
+        "tts": _tts_text(row),
+        "ttr": fmt(row.ttr),
+        "lost_profit": fmt(row.lost_profit),
+        "rei": f"{row.rei:.3f}",
+    }
+
+
+def _all_results(page: Page, run_id: int, total: int) -> tuple[list[ResultRecord], bool]:
+    """Results for the chart: every one, or the riskiest :data:`CHART_POINTS` when there are more."""
+    sort = "position" if total <= CHART_POINTS else "-rei"
+    rows: list[ResultRecord] = []
+    while len(rows) < min(total, CHART_POINTS):
+        batch, _ = list_results(
+            page.session, page.principal, run_id, sort=sort, offset=len(rows), limit=min(MAX_LIMIT, CHART_POINTS)
+        )
+        if not batch:
+            break
+        rows.extend(batch[: CHART_POINTS - len(rows)])
+    return rows, total > CHART_POINTS
+
+
+def _sort_links(sort: str) -> list[dict[str, str]]:
+    """Each sortable column's heading, its aria-sort, and the sort a click on it asks for."""
+    field_, descending = sort.removeprefix("-"), sort.startswith("-")
+    links = []
+    for name, heading, kind in RESULT_COLUMNS:
+        if name == field_:
+            aria = "descending" if descending else "ascending"
+            target = name if descending else f"-{name}"
+        else:
+            aria = ""
+            target = f"-{name}" if kind == "num" else name
+        links.append({"field": name, "heading": heading, "kind": kind, "aria": aria, "target": target})
+    return links
+
+
+def _results(page: Page, run: RunRecord, sort: str, q: str, at_risk: bool, page_number: int) -> dict[str, Any]:
+    """The results table's page, the chart, the REI ranking and the counts of a completed run."""
+    session, principal = page.session, page.principal
+    offset = (page_number - 1) * PAGE_SIZE
+    rows, matching = list_results(
+        session, principal, run.id, sort=sort, at_risk_only=at_risk, text=q, offset=offset, limit=PAGE_SIZE
+    )
+    riskiest, everything = list_results(session, principal, run.id, sort="-rei", limit=REI_BARS)
+    _risky, at_risk_total = list_results(session, principal, run.id, at_risk_only=True, limit=1)
+    charted, clipped = _all_results(page, run.id, everything)
+    for row in charted:
+        page.label(row)
+    drawn = [r for r in charted if r.tts is not None or r.tts_infinite]
+    points = [ChartPoint(r.label or r.scenario_id, r.ttr, r.tts_value) for r in drawn]
+    bars = [(r.label or r.scenario_id, r.rei) for r in riskiest if r.rei > 0]
+    for row in riskiest:
+        page.label(row)
+    return {
+        "rows": [_result_row(page, row) for row in rows],
+        "matching": matching,
+        "everything": everything,
+        "at_risk_total": at_risk_total,
+        "first": offset + 1 if rows else 0,
+        "last": offset + len(rows),
+        "pages": max(1, -(-matching // PAGE_SIZE)),
+        "columns": _sort_links(sort),
+        "chart": Markup(tts_ttr_scatter(points, tagged=True)) if points else None,
+        "charted": len(points),
+        "clipped": clipped,
+        "not_computed": len(charted) - len(drawn),
+        "chart_risky": [
+            {"name": p.name, "ttr": fmt(p.ttr), "tts": fmt(p.tts), "scenario_id": r.scenario_id}
+            for p, r in zip(points, drawn, strict=True)
+            if p.at_risk
+        ],
+        "bars": Markup(rei_bars(bars)),
+        "bar_rows": [{"name": name, "rei": f"{rei:.3f}"} for name, rei in bars],
+    }
+
+
+def _run_page(
+    request: Request,
+    page: Page,
+    run_id: int,
+    *,
+    sort: str = "-rei",
+    q: str = "",
+    at_risk: bool = False,
+    page_number: int = 1,
+    message: str = "",
+    status_code: int = 200,
+) -> Response:
+    session, principal = page.session, page.principal
+    if not 1 <= run_id <= MAX_ID:
+        return page.not_found(request)
+    try:
+        run = get_run(session, principal, run_id)
+    except NotFound:
+        return page.not_found(request)
+    run_marking = page.label(run)
+    names = network_names(page)
+    if not SORT_PATTERN.match(sort):
+        sort = "-rei"
+    results = _results(page, run, sort, q, at_risk, page_number) if run.status == "completed" else None
+    final = run.status in FINAL_STATUSES
+    may_cancel = not final and (run.created_by == principal.user_id or "admin" in principal.roles)
+    return page.render(
+        request,
+        "runs/detail.html",
+        status_code=status_code,
+        run=run,
+        run_marking=run_marking,
+        network=names.get(run.network_id),
+        final=final,
+        may_cancel=may_cancel,
+        results=results,
+        sort=sort,
+        q=q,
+        at_risk=at_risk,
+        page=page_number,
+        message=message,
+        **_progress(run),
+    )
+
+
+@router.get("/runs/{run_id}", response_class=HTMLResponse)
+def run_page(
+    request: Request,
+    page: PageDep,
+    run_id: int,
+    sort: Annotated[str, Query(max_length=20)] = "-rei",
+    q: Annotated[str, Query(max_length=300)] = "",
+    at_risk: bool = False,
+    page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+) -> Response:
+    """A run's live progress; once completed, its results (sorted, filtered, paged), chart and ranking."""
+    return _run_page(request, page, run_id, sort=sort, q=q, at_risk=at_risk, page_number=page_number)
+
+
+@router.post("/runs/{run_id}/cancel", response_class=HTMLResponse)
+def run_cancel(request: Request, page: FormPageDep, jobs: JobsDep, run_id: int) -> Response:
+    """Ask a queued or running run to stop (its starter, or an admin), then show it again."""
+    if not 1 <= run_id <= MAX_ID:
+        return page.not_found(request)
+    try:
+        cancel_run(page.session, page.principal, run_id)
+    except NotFound:
+        return page.not_found(request)
+    except AccessDenied:
+        if not has_role(page.principal, "analyst", "admin"):
+            return page.forbidden(request, "Cancelling runs needs the analyst or admin role.")
+        return page.forbidden(request, "Only the user who started a run, or an admin, may cancel it.")
+    except RunStateError as exc:
+        message = f"The run already ended: {exc.run_status}."
+        return _run_page(request, page, run_id, message=message, status_code=409)
+    page.session.commit()
+    if not jobs.cancel(run_id):
+        message = "The run is not executing in this server, so it cannot be cancelled here."
+        return _run_page(request, page, run_id, message=message, status_code=409)
+    return RedirectResponse(f"/runs/{run_id}", status_code=303)

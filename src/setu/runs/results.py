@@ -1,0 +1,189 @@
+"""The results of a run: listed, filtered and sorted in SQL, and exported as CSV, JSON or Parquet."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import ColumnElement, false, or_, true
+from sqlalchemy.orm import Session
+
+from setu.audit.log import record
+from setu.errors import InputError
+from setu.models.stress import ResultRecord, RunRecord
+from setu.sharing.policy import Principal
+from setu.sharing.read import contains, count_readable, fetch_visible, page, readable
+from setu.stress.engine import RESULT_COLUMNS
+
+__all__ = ["EXPORT_FORMATS", "RESULT_SORTS", "export_results", "list_results", "require_run"]
+
+EXPORT_FORMATS = ("csv", "json", "parquet")
+RESULT_SORTS = ("position", "scenario_id", "kind", "label", "disrupted", "ttr", "lost_profit", "tts", "rei")
+"""Columns :func:`list_results` sorts on; prefix ``-`` for descending."""
+
+
+def _result_order(sort: str) -> list[Any]:
+    field = sort.removeprefix("-")
+    if field not in RESULT_SORTS:
+        raise InputError(f"cannot sort results by {field!r}; expected one of {', '.join(RESULT_SORTS)}")
+    descending = sort.startswith("-")
+    if field == "tts":
+        # Finite values, then unbounded ones (largest), then those not computed, whichever the direction.
+        infinite = ResultRecord.tts_infinite.desc() if descending else ResultRecord.tts_infinite.asc()
+        value = ResultRecord.tts.desc().nulls_last() if descending else ResultRecord.tts.asc().nulls_last()
+        keys = [ResultRecord.tts.is_(None) & ResultRecord.tts_infinite.is_(false()), infinite, value]
+    else:
+        column = getattr(ResultRecord, field)
+        keys = [column.desc() if descending else column.asc()]
+    return [*keys, ResultRecord.position.asc()]
+
+
+def _result_conditions(run_id: int, min_rei: float | None, at_risk_only: bool, text: str) -> list[ColumnElement[bool]]:
+    conditions = [ResultRecord.run_id == run_id]
+    if min_rei is not None:
+        conditions.append(ResultRecord.rei >= min_rei)
+    if at_risk_only:
+        conditions.append(ResultRecord.at_risk.is_(true()))
+    if text:
+        conditions.append(
+            or_(
+                contains(ResultRecord.scenario_id, text),
+                contains(ResultRecord.label, text),
+                contains(ResultRecord.disrupted, text),
+            )
+        )
+    return conditions
+
+
+def require_run(session: Session, principal: Principal, run_id: int, action: str) -> RunRecord:
+    """The run ``run_id`` that an ``action`` on its results reads (a denial is audited as that action).
+
+    Raises
+    ------
+    setu.errors.NotFound
+        If there is no such run or the user may not see it.
+    """
+    return fetch_visible(
+        session,
+        principal,
+        RunRecord,
+        [RunRecord.id == run_id],
+        action=action,
+        kind="run",
+        key=run_id,
+        audit_permit=False,
+    )
+
+
+def list_results(
+    session: Session,
+    principal: Principal,
+    run_id: int,
+    *,
+    sort: str = "-rei",
+    min_rei: float | None = None,
+    at_risk_only: bool = False,
+    text: str = "",
+    offset: int = 0,
+    limit: int = 100,
+) -> tuple[list[ResultRecord], int]:
+    """Results of a visible run, filtered, sorted and paged in SQL.
+
+    Parameters
+    ----------
+    sort
+        One of :data:`RESULT_SORTS`, ``-`` first for descending (ties go by position). TTS sorts
+        unbounded values above every finite one and values not computed last.
+    min_rei
+        Only results with REI at least this.
+    at_risk_only
+        Only results whose TTS is shorter than their TTR.
+    text
+        Case-insensitive text looked for in the scenario id, label and disrupted nodes.
+    offset, limit
+        The page.
+
+    Returns
+    -------
+    tuple[list[ResultRecord], int]
+        The page and how many visible results match in all.
+
+    Raises
+    ------
+    setu.errors.NotFound
+        If there is no such run or the user may not see it.
+    """
+    offset, limit = page(offset, limit)
+    order = _result_order(sort)
+    require_run(session, principal, run_id, "results.list")
+    conditions = _result_conditions(run_id, min_rei, at_risk_only, text)
+    total = count_readable(session, principal, ResultRecord, *conditions)
+    rows = session.scalars(
+        readable(principal, ResultRecord).where(*conditions).order_by(*order).offset(offset).limit(limit)
+    ).all()
+    record(
+        session,
+        principal,
+        "results.list",
+        "run",
+        run_id,
+        details={"sort": sort, "min_rei": min_rei, "at_risk_only": at_risk_only, "text": text, "total": total},
+    )
+    return list(rows), total
+
+
+def export_results(session: Session, principal: Principal, run_id: int, format: str) -> bytes:
+    """Every visible result of a run as a file: ``csv``, ``json`` or ``parquet``.
+
+    CSV and JSON hold the columns ``scenario_id, disrupted, ttr, lost_profit, tts, rei`` (as
+    :func:`setu.stress.export.write_results` writes them), with an unbounded TTS written ``inf``
+    (a TTS not computed is empty in CSV, ``null`` in JSON); Parquet adds ``kind``, ``label`` and
+    ``at_risk`` and holds TTS as a float (``inf``, ``NaN``).
+
+    Raises
+    ------
+    setu.errors.NotFound
+        If there is no such run or the user may not see it (audited as a denied export).
+    setu.errors.InputError
+        If ``format`` is not one of :data:`EXPORT_FORMATS`.
+    """
+    if format not in EXPORT_FORMATS:
+        raise InputError(f"unknown export format {format!r}; expected one of {', '.join(EXPORT_FORMATS)}")
+    require_run(session, principal, run_id, "results.export")
+    rows = session.scalars(
+        readable(principal, ResultRecord).where(ResultRecord.run_id == run_id).order_by(ResultRecord.position)
+    ).all()
+    record(session, principal, "results.export", "run", run_id, details={"format": format, "rows": len(rows)})
+    if format == "json":
+        records = [
+            {
+                "scenario_id": r.scenario_id,
+                "disrupted": r.disrupted,
+                "ttr": r.ttr,
+                "lost_profit": r.lost_profit,
+                "tts": "inf" if r.tts_infinite else r.tts,
+                "rei": r.rei,
+            }
+            for r in rows
+        ]
+        return (json.dumps(records, indent=1) + "\n").encode()
+    frame = pd.DataFrame(
+        {
+            "scenario_id": [r.scenario_id for r in rows],
+            "disrupted": [r.disrupted for r in rows],
+            "ttr": [r.ttr for r in rows],
+            "lost_profit": [r.lost_profit for r in rows],
+            "tts": [r.tts_value for r in rows],
+            "rei": [r.rei for r in rows],
+            "kind": [r.kind for r in rows],
+            "label": [r.label for r in rows],
+            "at_risk": [r.at_risk for r in rows],
+        }
+    )
+    if format == "csv":
+        return frame.loc[:, list(RESULT_COLUMNS)].to_csv(index=False, float_format="%.12g").encode()
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    return buffer.getvalue()
