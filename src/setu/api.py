@@ -13,10 +13,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from setu import __version__
 from setu.accounts.endpoints import router as accounts_router
 from setu.audit.endpoints import router as audit_router
+from setu.dashboard import pages as dashboard_pages
 from setu.db import make_engine, session_factory
 from setu.deps import ApiState, StateDep
 from setu.framework.endpoints import router as framework_router
 from setu.middleware import FORM_OVERHEAD, PREFIX, BodyLimit, SecurityHeaders, install_error_handlers
+from setu.networks import pages as network_pages
 from setu.networks.endpoints import router as networks_router
 from setu.registry.endpoints import router as registry_router
 from setu.runs.endpoints import router as runs_router
@@ -25,10 +27,7 @@ from setu.schemas import ErrorBody, Health
 from setu.settings import ApiSettings
 from setu.sosa.endpoints import router as sosa_router
 from setu.web import audit as audit_pages
-from setu.web import explorer as explorer_pages
 from setu.web import framework as framework_pages
-from setu.web import imports as import_pages
-from setu.web import networks as network_pages
 from setu.web import registry as registry_pages
 from setu.web import requests as sosa_pages
 from setu.web import stress as run_pages
@@ -47,9 +46,8 @@ ENDPOINTS = (
 """Each domain's HTTP API, mounted under :data:`setu.middleware.PREFIX`."""
 PAGES = (
     web_router,
+    dashboard_pages.router,
     network_pages.router,
-    explorer_pages.router,
-    import_pages.router,
     run_pages.router,
     audit_pages.router,
     sosa_pages.router,

@@ -14,7 +14,7 @@ from setu.models.networks import NetworkRecord
 from setu.models.parties import Organization, Party
 from setu.network.demo import build_demo_network
 from setu.network.model import Network, Node
-from setu.networks.service import import_network
+from setu.networks.imports import import_network
 from setu.sharing.markings import LEVEL_OF, MarkingSpec, store
 
 DEMO_NETWORK = "India-US defense-industrial base (illustrative)"
@@ -177,7 +177,7 @@ def seed_demo_runs(factory: sessionmaker[Session], analysts: tuple[str, ...] = (
     """
     from setu.accounts.service import get_user
     from setu.network.demo import demo_scenarios
-    from setu.networks.service import compiled_view
+    from setu.networks.views import compiled_view
     from setu.runs.service import create_scenario, execute_run, start_run
 
     runs = 0
@@ -312,7 +312,7 @@ def seed_demo_requests(factory: sessionmaker[Session], today: date | None = None
     from datetime import timedelta
 
     from setu.accounts.service import get_user
-    from setu.networks.service import list_nodes
+    from setu.networks.reads import list_nodes
     from setu.registry.service import list_sites
     from setu.sosa.service import create_request, today_utc, transition
 

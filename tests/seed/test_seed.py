@@ -14,7 +14,7 @@ from setu.errors import NotFound
 from setu.models.accounts import User
 from setu.models.networks import NetworkRecord, NodeRecord
 from setu.models.sosa import PriorityRequest
-from setu.networks.service import get_node, list_nodes
+from setu.networks.reads import get_node, list_nodes
 from setu.registry.service import find_sources
 from setu.runs.service import list_results, list_runs
 from setu.seed import DEMO_NETWORK, seed_demo, seed_demo_registry, seed_demo_requests, seed_demo_runs

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from setu.deps import AuthDep, Marker, MarkerDep, SessionDep, StateDep
 from setu.errors import AccessDenied, InputError
 from setu.models.stress import FINAL_STATUSES, ResultRecord, RunRecord, ScenarioRecord
-from setu.networks.service import compiled_view
+from setu.networks.views import compiled_view
 from setu.runs.schemas import (
     ExplanationOut,
     FlowChangeOut,

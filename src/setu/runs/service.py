@@ -21,7 +21,8 @@ from setu.models.base import utcnow
 from setu.models.networks import NodeRecord
 from setu.models.stress import ResultRecord, RunRecord, ScenarioRecord
 from setu.network.compile import CompiledNetwork
-from setu.networks.service import compiled_view, require_network
+from setu.networks.reads import require_network
+from setu.networks.views import compiled_view
 from setu.sharing.markings import MarkingSpec, combine, marking_specs, store
 from setu.sharing.policy import Principal, visible
 from setu.sharing.read import contains, deny, fetch_visible, page
@@ -824,7 +825,7 @@ def explain_result(session: Session, principal: Principal, run_id: int, scenario
         If the run has not completed.
     setu.errors.ScenarioError
         If the scenario no longer fits the user's view (the network changed since the run).
-    setu.networks.service.ViewError
+    setu.errors.ViewError
         If the user's view has no product.
     """
     action = "results.explain"

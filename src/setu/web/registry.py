@@ -15,7 +15,7 @@ from setu.deps import SessionDep, StateDep
 from setu.errors import AccessDenied, InputError, NotFound, SetuError
 from setu.models.parties import Organization
 from setu.models.registry import Capability, RegistrySite
-from setu.networks.service import get_network
+from setu.networks.reads import get_network
 from setu.registry import service
 from setu.registry.codes import BY_CODE, CODES, FAMILIES
 from setu.registry.mitigation import Alternates, WhatIf, rank_alternates, what_if

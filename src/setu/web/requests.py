@@ -16,7 +16,7 @@ from setu.errors import AccessDenied, InputError, MarkingError, NotFound, Proble
 from setu.models.accounts import User
 from setu.models.networks import NetworkRecord
 from setu.models.sosa import RATINGS, REQUEST_STATES, PriorityRequest, RequestEvent
-from setu.networks.service import get_node, list_networks, list_nodes
+from setu.networks.reads import get_node, list_networks, list_nodes
 from setu.registry.service import list_sites
 from setu.runs.service import get_scenario, list_scenarios
 from setu.sharing.markings import LEVEL_OF, LEVELS, MarkingSpec

@@ -224,7 +224,11 @@ def install_page_handlers(app: FastAPI) -> None:
 
     async def expired(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, FormExpired)
-        return exc.page.forbidden(request, EXPIRED)
+        page = exc.page
+        # The error left the request's session dependency, which rolled the session back and closed it:
+        # the signed-in user's record is detached. The session can be used again; attach the user to it.
+        page.session.add(page.auth.user)
+        return page.forbidden(request, EXPIRED)
 
     app.add_exception_handler(SignInRequired, sign_in)
     app.add_exception_handler(FormExpired, expired)

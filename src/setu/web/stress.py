@@ -18,7 +18,7 @@ from setu.deps import SessionDep, StateDep
 from setu.errors import AccessDenied, InputError, NotFound, SetuError
 from setu.models.networks import NetworkRecord
 from setu.models.stress import FINAL_STATUSES, ResultRecord, RunRecord
-from setu.networks.service import filter_suggestions, get_network, list_networks, list_nodes
+from setu.networks.reads import filter_suggestions, get_network, list_networks, list_nodes
 from setu.report.charts import ChartPoint, fmt, rei_bars, tts_ttr_scatter
 from setu.runs.endpoints import build_scenario
 from setu.runs.schemas import ScenarioIn

@@ -1,0 +1,104 @@
+"""The dashboard, Setu's home page: the user's networks, each program's risk posture, and recent runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from setu.dashboard.service import Exposure, NetworkOverview, dashboard_overview
+from setu.deps import StateDep
+from setu.networks.reads import list_networks, list_nodes
+from setu.runs.service import list_runs
+from setu.web.shell import Page, PageDep
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/", response_class=HTMLResponse)
+def dashboard(request: Request, page: PageDep, state: StateDep) -> Response:
+    """The user's networks and, per program of each, the riskiest nodes, products at risk and exposure; recent runs.
+
+    Every record shown carries its label; every figure carries the most restrictive label of the
+    records it was computed from.
+    """
+    session, principal = page.session, page.principal
+    networks, total = list_networks(session, principal, limit=50)
+    rows = []
+    for network in networks:
+        _nodes, visible = list_nodes(session, principal, network.id, limit=1)
+        rows.append({"record": network, "nodes": visible, "marking": page.label(network)})
+    overviews = dashboard_overview(session, principal, concern=state.settings.concern_countries)
+    sections = [_overview_view(page, overview) for overview in overviews]
+    runs, run_total = list_runs(session, principal, limit=10)
+    run_rows = [{"record": run, "marking": page.label(run)} for run in runs]
+    return page.render(
+        request,
+        "dashboard/home.html",
+        networks=rows,
+        network_total=total,
+        overviews=sections,
+        concern=sorted(state.settings.concern_countries),
+        runs=run_rows,
+        run_total=run_total,
+    )
+
+
+def _exposure_view(page: Page, exposure: Exposure) -> dict[str, Any]:
+    return {
+        "nodes": len(exposure.nodes),
+        "scope": exposure.scope,
+        "percent": f"{100 * exposure.share:.1f}",
+        "by_country": exposure.by_country,
+        "products": [{"record": n, "marking": page.label(n)} for n in exposure.products],
+        "products_total": exposure.products_total,
+        "marking": page.label_spec(exposure.spec),
+    }
+
+
+def _overview_view(page: Page, overview: NetworkOverview) -> dict[str, Any]:
+    """An overview with a label on every record and every figure, as the template shows it."""
+    programs = []
+    for program in overview.programs:
+        programs.append(
+            {
+                "name": program.program,
+                "nodes": program.nodes,
+                "scope": program.scope,
+                "products": len(program.products),
+                "riskiest": [
+                    {
+                        "node": r.node,
+                        "result": r.result,
+                        "node_marking": page.label(r.node),
+                        "marking": page.label(r.result),
+                    }
+                    for r in program.riskiest
+                ],
+                "at_risk": [
+                    {
+                        "node": p.node,
+                        "result": p.result,
+                        "scenarios": p.scenarios,
+                        "direct": p.direct,
+                        "node_marking": page.label(p.node),
+                        "marking": page.label(p.result),
+                    }
+                    for p in program.at_risk
+                ],
+                "exposure": _exposure_view(page, program.exposure),
+                "risk_marking": page.label_spec(program.risk_spec) if program.risk_spec is not None else None,
+            }
+        )
+    run = overview.run
+    return {
+        "network": overview.network,
+        "marking": page.label(overview.network),
+        "nodes": overview.nodes,
+        "run": run,
+        "run_marking": page.label(run) if run is not None else None,
+        "results": overview.results,
+        "exposure": _exposure_view(page, overview.exposure),
+        "programs": programs,
+    }
