@@ -45,7 +45,7 @@ from setu.api import create_app
 from setu.db import make_engine, prepare, session_factory
 from setu.models.networks import NetworkRecord
 from setu.models.stress import ResultRecord, RunRecord
-from setu.networks.service import list_nodes
+from setu.networks.reads import list_nodes
 from setu.seed import DEMO_NETWORK, seed_demo, seed_demo_runs
 from setu.settings import ApiSettings
 
@@ -228,7 +228,7 @@ def pages(demo: Demo) -> list[tuple[str, str, str]]:
         ("run (library)", f"/runs/{demo.library_run}", ANALYST),
         ("run (sweep)", f"/runs/{demo.sweep_run}", ANALYST),
         ("explanation", f"/runs/{demo.library_run}/scenarios/{quoted}/explain", ANALYST),
-        ("import", "/import", ANALYST),
+        ("import", "/networks/import", ANALYST),
         ("audit", "/audit", AUDITOR),
     ]
 

@@ -83,7 +83,7 @@ def main(out_dir: Path) -> None:
                     ("web-map.png", f"/networks/{network}/map", False),
                     ("web-scenarios.png", f"/runs/scenarios?network={network}", False),
                     ("web-run.png", f"/runs/{run}", False),
-                    ("web-import.png", "/import", False),
+                    ("web-import.png", "/networks/import", False),
                 ]
                 run_html = httpx.get(f"{base}/runs/{run}", cookies=_cookies(page)).text
                 explain = re.search(r'href="(/runs/\d+/scenarios/forge-fire/explain)"', run_html)

@@ -15,11 +15,13 @@ from setu.accounts import pages as accounts_pages
 from setu.accounts.endpoints import router as accounts_router
 from setu.audit import pages as audit_pages
 from setu.audit.endpoints import router as audit_router
+from setu.dashboard import pages as dashboard_pages
 from setu.db import make_engine, session_factory
 from setu.deps import ApiState, StateDep
 from setu.framework import pages as framework_pages
 from setu.framework.endpoints import router as framework_router
 from setu.middleware import FORM_OVERHEAD, PREFIX, BodyLimit, RefuseNul, SecurityHeaders, install_error_handlers
+from setu.networks import pages as network_pages
 from setu.networks.endpoints import router as networks_router
 from setu.registry import pages as registry_pages
 from setu.registry.endpoints import router as registry_router
@@ -30,10 +32,6 @@ from setu.schemas import ErrorBody, Health
 from setu.settings import ApiSettings
 from setu.sosa import pages as sosa_pages
 from setu.sosa.endpoints import router as sosa_router
-from setu.web import explorer as explorer_pages
-from setu.web import imports as import_pages
-from setu.web import networks as network_pages
-from setu.web.routes import router as web_router
 from setu.web.shell import STATIC_DIR, install_page_handlers, signed_out_not_found
 
 ENDPOINTS = (
@@ -48,10 +46,8 @@ ENDPOINTS = (
 """Each domain's HTTP API, mounted under :data:`setu.middleware.PREFIX`."""
 PAGES = (
     accounts_pages.router,
-    web_router,
+    dashboard_pages.router,
     network_pages.router,
-    explorer_pages.router,
-    import_pages.router,
     run_pages.router,
     audit_pages.router,
     sosa_pages.router,

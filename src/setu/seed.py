@@ -15,7 +15,7 @@ from setu.models.networks import NetworkRecord
 from setu.models.parties import Organization, Party
 from setu.network.demo import build_demo_network
 from setu.network.model import Network, Node
-from setu.networks.service import import_network
+from setu.networks.imports import import_network
 from setu.sharing.markings import LEVEL_OF, MarkingSpec, store
 
 DEMO_NETWORK = "India-US defense-industrial base (illustrative)"
@@ -178,7 +178,7 @@ def seed_demo_runs(factory: sessionmaker[Session], analysts: tuple[str, ...] = (
     """
     from setu.accounts.lookups import get_user
     from setu.network.demo import demo_scenarios
-    from setu.networks.service import compiled_view
+    from setu.networks.views import compiled_view
     from setu.runs.scenarios import create_scenario
     from setu.runs.service import execute_run, start_run
 
@@ -315,7 +315,7 @@ def seed_demo_requests(factory: sessionmaker[Session], today: date | None = None
     from datetime import timedelta
 
     from setu.accounts.lookups import get_user
-    from setu.networks.service import list_nodes
+    from setu.networks.reads import list_nodes
     from setu.registry.sites import list_sites
     from setu.sosa.service import create_request, today_utc, transition
 

@@ -42,10 +42,10 @@ def test_a_nul_in_a_form_field_stores_nothing_and_answers_422(api: Api, tmp_path
     _cookie(api, "in-analyst")
     workbook = write_setu(template_network(), tmp_path / "net.xlsx")
     before = table_counts(api.app.state.setu.engine)
-    page = api.client.get("/import")
+    page = api.client.get("/networks/import")
     csrf = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
     answer = api.client.post(
-        "/import",
+        "/networks/import",
         data={"csrf": csrf, "name": "bad\x00name", "classification": "RESTRICTED", "format": "setu"},
         files={"file": ("net.xlsx", workbook.read_bytes(), "application/octet-stream")},
     )

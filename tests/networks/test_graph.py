@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from networks.world import USERS, audit_count, build_world, edge_spec, small_network, spec_of, visible_ids
 from principals import US_ANALYST
 from setu.errors import NotFound
-from setu.networks.service import network_graph
+from setu.networks.graph import network_graph
 from setu.sharing.policy import Principal
 
 

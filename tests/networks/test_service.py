@@ -11,9 +11,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from networks.world import IN_HAL_USER, audit_count, small_network
-from principals import IN_ANALYST, IN_ONLY, SHARED, US_ANALYST, US_ONLY, seed
-from setu.errors import InputError, MarkingError, ViewError
+from principals import IN_ADMIN, IN_ANALYST, IN_AUDITOR, IN_ONLY, SHARED, US_ANALYST, US_ONLY, seed
+from setu.errors import AccessDenied, InputError, MarkingError, ViewError
 from setu.models import Marking
+from setu.models.audit import AuditEntry
 from setu.models.networks import (
     BomRecord,
     NetworkRecord,
@@ -23,6 +24,7 @@ from setu.models.networks import (
     SupplyRecord,
 )
 from setu.network.compile import compile_network
+from setu.network.io.setu_format import write_setu
 from setu.network.model import Network, SiteCapacity
 from setu.networks import (
     compiled_view,
@@ -33,6 +35,8 @@ from setu.networks import (
     list_networks,
     list_nodes,
 )
+from setu.networks.imports import import_upload, may_import
+from setu.networks.uploads import UploadLimits
 from setu.sharing.markings import MarkingSpec, combine
 from setu.sharing.policy import Principal
 
@@ -107,7 +111,8 @@ def test_import_stores_every_row_and_attribute(seeded: sessionmaker[Session], ne
 def test_reimporting_a_name_adds_a_version_and_keeps_the_old(seeded: sessionmaker[Session], network: Network) -> None:
     first = store_network(seeded, network)
     second = store_network(seeded, network)
-    other_org = store_network(seeded, network, user=IN_HAL_USER)
+    # Importing is for analysts and admins: an analyst of another organization (HAL) starts its own versions.
+    other_org = store_network(seeded, network, user=dataclasses.replace(IN_HAL_USER, roles=frozenset({"analyst"})))
     with seeded() as session:
         versions = {n.id: n.version for n in list_networks(session, IN_ANALYST, name="small")[0]}
         assert versions == {first: 1, second: 2, other_org: 1}
@@ -132,6 +137,26 @@ def test_an_importer_cannot_assign_a_marking_they_could_not_read(
         assert audit_count(session, "network.import", "deny") == 2
 
 
+def test_only_analysts_and_admins_import_and_a_refusal_is_audited(
+    seeded: sessionmaker[Session], network: Network, tmp_path: Path
+) -> None:
+    """The import checks the role itself, so every caller (API, page, tools) is held to it."""
+    before = counts(seeded)
+    upload = write_setu(network, tmp_path / "small.xlsx")
+    limits = UploadLimits(1024 * 1024, 16, 4 * 1024 * 1024)
+    for user in (IN_HAL_USER, IN_AUDITOR):
+        with pytest.raises(AccessDenied, match="requires role analyst or admin"), seeded() as session:
+            import_network(session, user, network, name="x", format="", source="", marking=SHARED)
+        with pytest.raises(AccessDenied), seeded() as session, upload.open("rb") as stream:
+            import_upload(session, user, stream, "small.xlsx", format="auto", name="x", marking=SHARED, limits=limits)
+    assert counts(seeded) == before
+    with seeded() as session:
+        assert audit_count(session, "network.import", "deny") == 4
+        reasons = session.scalars(select(AuditEntry.details).where(AuditEntry.action == "network.import")).all()
+    assert all('"reason": "role"' in details for details in reasons)
+    assert [may_import(user) for user in (IN_ANALYST, IN_ADMIN, IN_HAL_USER, IN_AUDITOR)] == [True, True, False, False]
+
+
 def test_an_import_failing_half_way_leaves_the_database_unchanged(
     seeded: sessionmaker[Session], network: Network, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -140,7 +165,7 @@ def test_an_import_failing_half_way_leaves_the_database_unchanged(
     # A crafted network that skips validation: the duplicate id fails only when its row is inserted,
     # after the network row and the markings were written.
     broken = dataclasses.replace(network, nodes=[*network.nodes, network.nodes[3]])
-    monkeypatch.setattr("setu.networks.service.network_problems", lambda _network: [])
+    monkeypatch.setattr("setu.networks.imports.network_problems", lambda _network: [])
     new_marking = MarkingSpec(2, "IN", frozenset({"IN"}))
     with seeded() as session:
         with pytest.raises(IntegrityError):

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from setu.errors import InputError
 from setu.models.networks import NetworkRecord, NodeRecord
-from setu.networks.service import import_network
+from setu.networks.imports import import_network
 
 from .world import IN_ANALYST, SHARED, seed, small_network
 

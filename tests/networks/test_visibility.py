@@ -40,7 +40,7 @@ from setu.networks import (
     list_sites,
     node_neighbourhood,
 )
-from setu.networks.service import SUGGEST_FIELDS
+from setu.networks.reads import SUGGEST_FIELDS
 from setu.sharing.policy import Principal
 
 World = tuple[Network, int]

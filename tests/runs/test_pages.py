@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from api.conftest import Api
 from networks.world import IN_ONLY_NODES, SECRET_WORDS
 from setu.models.stress import ResultRecord, RunRecord, ScenarioRecord
-from setu.networks.service import compiled_view
+from setu.networks.views import compiled_view
 from setu.report.charts import fmt
 from setu.runs.service import start_run
 from setu.stress.explain import explain

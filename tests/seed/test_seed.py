@@ -15,7 +15,7 @@ from setu.errors import NotFound
 from setu.models.accounts import User
 from setu.models.networks import NetworkRecord, NodeRecord
 from setu.models.sosa import PriorityRequest
-from setu.networks.service import get_node, list_nodes
+from setu.networks.reads import get_node, list_nodes
 from setu.registry.sources import find_sources
 from setu.runs.results import list_results
 from setu.runs.service import list_runs

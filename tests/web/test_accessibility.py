@@ -75,7 +75,7 @@ def test_main_pages_have_no_wcag_a_or_aa_violations(server: str) -> None:
             check("/accounts/login")
             for username, paths in (
                 ("in-analyst", ["/", "/networks", "/networks/1", "/networks/1/nodes/T2_7", "/networks/1/map"]),
-                ("in-analyst", ["/runs/scenarios?network=1", "/runs", "/runs/1", "/runs/2", "/import"]),
+                ("in-analyst", ["/runs/scenarios?network=1", "/runs", "/runs/1", "/runs/2", "/networks/import"]),
                 ("in-analyst", ["/sosa", "/registry", "/registry/codes", "/registry/sources?material=superalloy"]),
                 ("in-analyst", ["/framework", "/framework/actions", "/framework/actions/1"]),
                 ("auditor", ["/audit"]),

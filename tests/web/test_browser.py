@@ -81,14 +81,15 @@ def test_end_to_end_import_run_explain_and_the_other_party_never_sees_national_r
             _log_in(page, server, "in-analyst")
             page.get_by_role("navigation", name="Main").get_by_role("link", name="Import").focus()
             page.keyboard.press("Enter")
-            page.wait_for_url(f"{server}/import")
+            page.wait_for_url(f"{server}/networks/import")
             page.get_by_label("Network file").set_input_files(str(workbook))
             page.get_by_label("Network name").fill("Partner base (national)")
             page.get_by_label("National only").focus()
             page.keyboard.press("Space")
             page.get_by_role("button", name="Import").focus()
             page.keyboard.press("Enter")
-            page.wait_for_url(f"{server}/networks/*")
+            # The import page is under /networks too: wait for the new network's own page.
+            page.wait_for_url(re.compile(re.escape(server) + r"/networks/\d+\?imported=1$"))
             imported_url = page.url.split("?")[0]
             imported = imported_url.rsplit("/", 1)[1]
             expect(page.get_by_role("heading", level=1)).to_contain_text("Partner base (national)")

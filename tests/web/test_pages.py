@@ -8,11 +8,8 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from api.conftest import Api
-from networks.world import IN_ONLY_NODES, SECRET_WORDS, visible_ids
-from setu.network.model import Network
 from web.conftest import sign_in
 
-IN_NODE = IN_ONLY_NODES[0]
 STATIC = Path(__file__).parents[2] / "src" / "setu" / "web" / "static"
 REFERENCE = re.compile(r"""\b(?:src|href|action)\s*=\s*["']?([^"'\s>]+)""", re.IGNORECASE)
 
@@ -23,99 +20,9 @@ def network_id(client: TestClient) -> int:
     return int(found.group(1))
 
 
-def banner(html: str) -> str:
-    found = re.search(r'data-testid="banner">([^<]*)<', html)
-    assert found, "no banner"
-    return found.group(1)
-
-
-def count_text(html: str) -> str:
-    found = re.search(r'data-testid="count">([^<]*)<', html)
-    assert found, "no count"
-    return found.group(1)
-
-
 def external(text: str) -> list[str]:
     refs = REFERENCE.findall(text) + re.findall(r"url\(([^)]*)\)", text) + re.findall(r"@import[^;]*", text)
     return [ref for ref in refs if "http://" in ref or "https://" in ref or ref.strip("'\" ").startswith("//")]
-
-
-def test_dashboard_lists_networks_with_markings_and_visible_counts(web: Api) -> None:
-    client = web.client
-    sign_in(client, "in-analyst")
-    home = client.get("/").text
-    assert "small" in home and 'class="mark mark-' in home
-    assert "RESTRICTED // REL TO IN, US" in home
-    sign_in(client, "us-analyst")
-    us_home = client.get("/").text
-    in_counts = re.findall(r"<td>(\d+)</td>\s*<td><span class=\"mark", home)
-    us_counts = re.findall(r"<td>(\d+)</td>\s*<td><span class=\"mark", us_home)
-    assert in_counts and us_counts and in_counts != us_counts
-
-
-def test_in_analyst_sees_the_in_only_node(web: Api) -> None:
-    client = web.client
-    sign_in(client, "in-analyst")
-    nid = network_id(client)
-    page = client.get(f"/networks/{nid}", params={"q": IN_NODE})
-    assert page.status_code == 200
-    assert f">{IN_NODE}</a>" in page.text
-    assert "IN ONLY" in page.text or "NOFORN" in page.text or "IN EYES ONLY" in page.text
-    assert banner(page.text) in page.text
-    detail = client.get(f"/networks/{nid}/nodes/{IN_NODE}")
-    assert detail.status_code == 200 and "Vikram Alloys" in detail.text
-    assert "Suppliers" in detail.text and "Customers" in detail.text
-
-
-def test_us_analyst_does_not_see_the_in_only_nodes(web: Api, world: Network) -> None:
-    client = web.client
-    sign_in(client, "in-analyst")
-    nid = network_id(client)
-    in_total = int(count_text(client.get(f"/networks/{nid}").text).split(" of ")[1])
-    assert in_total == len(visible_ids(world, web.principals["in-analyst"]))
-    sign_in(client, "us-analyst")
-    full = client.get(f"/networks/{nid}", params={"page": 1})
-    us_seen = visible_ids(world, web.principals["us-analyst"])
-    assert count_text(full.text) == f"Nodes 1 to {min(25, len(us_seen))} of {len(us_seen)}"
-    assert not us_seen & set(IN_ONLY_NODES)
-    pages = [client.get(f"/networks/{nid}", params={"page": n}).text for n in (1, 2, 3)]
-    for page in pages:
-        for word in SECRET_WORDS:
-            assert word not in page
-    for node in IN_ONLY_NODES:
-        found = client.get(f"/networks/{nid}", params={"q": node})
-        assert found.status_code == 200 and f">{node}</a>" not in found.text and "Vikram" not in found.text
-        assert count_text(found.text).startswith("No nodes found")
-    hidden = client.get(f"/networks/{nid}/nodes/{IN_NODE}")
-    missing = client.get(f"/networks/{nid}/nodes/NO_SUCH_NODE")
-    assert hidden.status_code == missing.status_code == 404
-    assert hidden.text == missing.text
-    # Neighbours of shared nodes never list the hidden ones.
-    for node in ("T1_1", "T2_1"):
-        around = client.get(f"/networks/{nid}/nodes/{node}")
-        for word in SECRET_WORDS:
-            assert word not in around.text
-    assert client.get(f"/networks/{nid + 999}").status_code == 404
-
-
-def test_banner_is_the_highest_marking_on_the_page(web: Api) -> None:
-    client = web.client
-    sign_in(client, "in-analyst")
-    nid = network_id(client)
-    expected = {
-        "T1_1": "RESTRICTED // REL TO IN, US",
-        "T2_9": "RESTRICTED // IN ONLY",
-        "T2_6": "RESTRICTED // REL TO IN, US // PROPRIETARY HAL",
-        "T3_11": "RESTRICTED // REL TO IN, US // NTK ENGINE",
-        "": "RESTRICTED // IN ONLY // PROPRIETARY HAL // NTK ENGINE",
-    }
-    for q, text in expected.items():
-        page = client.get(f"/networks/{nid}", params={"q": q}).text
-        assert banner(page) == text, q
-        assert page.count(f">{text}</div>") == 2, "the banner is shown at the top and the bottom"
-    assert banner(client.get(f"/networks/{nid}/nodes/T2_9").text) == "RESTRICTED // IN ONLY"
-    sign_in(client, "us-analyst")
-    assert banner(client.get(f"/networks/{nid}").text) == "RESTRICTED // US ONLY // NTK ENGINE"
 
 
 def test_no_page_or_style_references_an_external_url(web: Api) -> None:
@@ -145,16 +52,6 @@ def test_unknown_paths_get_an_html_404_and_api_paths_json(web: Api) -> None:
     assert "There is no such page" in page.text
     api = client.get("/api/v1/no/such/thing")
     assert api.status_code == 404 and api.json() == {"detail": "Not Found"}
-
-
-def test_networks_page_lists_visible_networks_with_map_links(web: Api) -> None:
-    client = web.client
-    sign_in(client, "in-analyst")
-    page = client.get("/networks")
-    assert page.status_code == 200
-    identifier = network_id(client)
-    assert f'href="/networks/{identifier}/map"' in page.text and 'class="mark mark-' in page.text
-    assert 'aria-current="page"' in page.text
 
 
 def test_every_answer_carries_the_content_security_policy(web: Api) -> None:

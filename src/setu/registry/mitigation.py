@@ -1,7 +1,7 @@
 """Mitigation on stored scenarios: rank registry sites able to replace what a scenario loses, and the what-if.
 
 Both work on the reader's marking-filtered view of the scenario's network
-(:func:`setu.networks.service.compiled_view`) and on the registry records the reader may see; each
+(:func:`setu.networks.views.compiled_view`) and on the registry records the reader may see; each
 answer carries the combined marking of everything it used, and each call is audited.
 """
 
@@ -16,7 +16,7 @@ from setu.audit.log import record
 from setu.errors import InputError, ScenarioError
 from setu.models.stress import ScenarioRecord
 from setu.network.compile import CompiledNetwork
-from setu.networks.service import compiled_view
+from setu.networks.views import compiled_view
 from setu.registry.access import marking_of
 from setu.registry.capabilities import get_capability
 from setu.registry.codes import codes_for

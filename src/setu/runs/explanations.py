@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from setu.audit.log import record
 from setu.errors import ScenarioError
 from setu.models.stress import ResultRecord, RunRecord, ScenarioRecord
-from setu.networks.service import compiled_view
+from setu.networks.views import compiled_view
 from setu.runs.results import require_run
 from setu.runs.service import RunStateError
 from setu.sharing.markings import MarkingSpec, combine

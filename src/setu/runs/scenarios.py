@@ -10,7 +10,8 @@ from setu.audit.log import record
 from setu.errors import InputError, ScenarioError
 from setu.models.networks import NodeRecord
 from setu.models.stress import ScenarioRecord
-from setu.networks.service import compiled_view, require_network
+from setu.networks.reads import require_network
+from setu.networks.views import compiled_view
 from setu.runs.schemas import ScenarioIn
 from setu.sharing.markings import combine, marking_specs, store
 from setu.sharing.policy import Principal

@@ -16,7 +16,8 @@ from setu.errors import AccessDenied, Conflict, InputError, ScenarioError
 from setu.models.base import utcnow
 from setu.models.stress import FINAL_STATUSES, ResultRecord, RunRecord, ScenarioRecord
 from setu.network.compile import CompiledNetwork
-from setu.networks.service import compiled_view, require_network
+from setu.networks.reads import require_network
+from setu.networks.views import compiled_view
 from setu.runs.scenarios import to_scenario
 from setu.sharing.markings import MarkingSpec, combine, marking_specs, store
 from setu.sharing.policy import Principal

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from setu.errors import AccessDenied, InputError, MarkingError, NotFound, Problem
 from setu.models.sosa import RATINGS, REQUEST_STATES, PriorityRequest
-from setu.networks.service import get_node, list_networks, list_nodes
+from setu.networks.reads import get_node, list_networks, list_nodes
 from setu.registry.sites import list_sites
 from setu.runs.scenarios import get_scenario, list_scenarios
 from setu.sharing.markings import LEVELS, MarkingSpec

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from setu.deps import StateDep
 from setu.errors import NotFound, SetuError
-from setu.networks.service import get_network
+from setu.networks.reads import get_network
 from setu.registry.forms import WhatIfPosted, valid_id
 from setu.registry.mitigation import Alternates, WhatIf, rank_alternates, what_if
 from setu.registry.pages.sources import source_row

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from setu.accounts.lookups import parties_of
 from setu.deps import StateDep
 from setu.errors import AccessDenied, NotFound, SetuError
-from setu.networks.service import filter_suggestions, get_network, list_networks, list_nodes
+from setu.networks.reads import filter_suggestions, get_network, list_networks, list_nodes
 from setu.runs.forms import KIND_NAMES, FormError, JobsDep, ScenarioForm, messages_of, number, scenario_in
 from setu.runs.scenarios import build_scenario, create_scenario, list_scenarios
 from setu.runs.service import start_run

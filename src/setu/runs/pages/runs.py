@@ -12,7 +12,7 @@ from markupsafe import Markup
 from setu.errors import AccessDenied, NotFound
 from setu.models.networks import NetworkRecord
 from setu.models.stress import FINAL_STATUSES, ResultRecord, RunRecord
-from setu.networks.service import list_networks
+from setu.networks.reads import list_networks
 from setu.report.charts import ChartPoint, fmt, rei_bars, tts_ttr_scatter
 from setu.runs.forms import JobsDep
 from setu.runs.results import RESULT_SORTS, list_results

@@ -22,11 +22,12 @@ from networks.world import (
     visible_ids,
 )
 from principals import IN_ANALYST, IN_ONLY, SHARED, US_ANALYST
+from setu.dashboard.service import NO_PROGRAM, NetworkOverview, ProgramOverview, dashboard_overview, network_overview
 from setu.errors import NotFound
 from setu.network.model import Network
 from setu.networks import import_network
-from setu.networks.overview import NO_PROGRAM, NetworkOverview, ProgramOverview, dashboard_overview, network_overview
-from setu.runs import execute_run, list_results, start_run
+from setu.runs import execute_run, start_run
+from setu.runs.results import list_results
 from setu.runs.scenarios import create_scenario
 from setu.settings import DEFAULT_CONCERN_COUNTRIES, ApiSettings, parse_countries
 from setu.sharing.markings import combine

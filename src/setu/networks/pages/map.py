@@ -1,6 +1,6 @@
 """The network explorer: an interactive map of a network's visible nodes and edges, with a side panel per node.
 
-Everything on the map comes from :func:`setu.networks.service.network_graph` (visible nodes, the
+Everything on the map comes from :func:`setu.networks.graph.network_graph` (visible nodes, the
 visible edges between them, visible products) and the user's latest visible completed run; the
 layout is computed on that visible graph only, so a hidden node leaves no gap and shifts nothing.
 """
@@ -19,11 +19,12 @@ from setu.errors import NotFound
 from setu.models.networks import NetworkRecord, NodeRecord
 from setu.models.stress import RunRecord
 from setu.network.layout import Layout, layered_layout
-from setu.networks.service import Neighbourhood, NetworkGraph, get_network, network_graph, node_neighbourhood
+from setu.networks.graph import NetworkGraph, network_graph
+from setu.networks.reads import Neighbourhood, get_network, node_neighbourhood
 from setu.runs.results import list_results
 from setu.runs.service import list_runs
 from setu.sharing.read import MAX_LIMIT
-from setu.web.shell import PAGE_SIZE, Page, signed_in, templates, to_login
+from setu.web.shell import PAGE_SIZE, Page, PageDep, signed_in_page, templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -194,10 +195,10 @@ def risk_note(risk: Risk) -> str:
 @router.get("/networks/{network_id}/map.json")
 def map_json_route(request: Request, session: SessionDep, network_id: int) -> Response:
     """The visible nodes and edges of a network with their layout, risk, markings and filter options."""
-    auth = signed_in(request, session)
-    if auth is None:
+    # A script asks for it: a signed-out answer is a 401 it can show, not the sign-in redirect.
+    page = signed_in_page(request, session)
+    if page is None:
         return JSONResponse({"detail": "not signed in"}, status_code=401, headers=NO_STORE)
-    page = Page(session, auth)
     try:
         data = map_data(page, network_id)
     except NotFound:
@@ -211,7 +212,7 @@ def map_json_route(request: Request, session: SessionDep, network_id: int) -> Re
 @router.get("/networks/{network_id}/map", response_class=HTMLResponse)
 def map_page(
     request: Request,
-    session: SessionDep,
+    page: PageDep,
     network_id: int,
     program: Choice = "",
     country: Choice = "",
@@ -221,10 +222,6 @@ def map_page(
     page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
 ) -> Response:
     """The map page; without a script, the same filters give a paged table of links to the visible nodes."""
-    auth = signed_in(request, session)
-    if auth is None:
-        return to_login()
-    page = Page(session, auth)
     try:
         data = map_data(page, network_id)
     except NotFound:
@@ -252,7 +249,7 @@ def map_page(
     query = urlencode({f: v for f, v in chosen.items() if v} | ({"colour": colour} if colour != "country" else {}))
     response = page.render(
         request,
-        "explorer.html",
+        "networks/map.html",
         network=data.network,
         network_marking=page.label(data.network),
         node_total=len(data.graph.nodes),
@@ -278,21 +275,21 @@ def map_page(
 @router.get("/networks/{network_id}/map/nodes/{node_id}", response_class=HTMLResponse)
 def node_panel(request: Request, session: SessionDep, network_id: int, node_id: str) -> Response:
     """The map's side panel of one node (an HTML fragment): details, suppliers, customers, alternates, dependents."""
-    auth = signed_in(request, session)
-    if auth is None:
+    # A script loads the fragment into the panel: a signed-out answer is a message there, not the redirect.
+    page = signed_in_page(request, session)
+    if page is None:
         return HTMLResponse(
             '<p class="error">You are signed out. <a href="/accounts/login">Sign in</a></p>', status_code=401
         )
-    page = Page(session, auth)
     try:
-        network = get_network(session, auth.principal, network_id)
-        around = node_neighbourhood(session, auth.principal, network_id, node_id)
+        network = get_network(session, page.principal, network_id)
+        around = node_neighbourhood(session, page.principal, network_id, node_id)
     except NotFound:
         session.commit()
-        return templates.TemplateResponse(request, "_explorer_missing.html", {}, status_code=404, headers=NO_STORE)
+        return templates.TemplateResponse(request, "networks/_map_missing.html", {}, status_code=404, headers=NO_STORE)
     page.label(network)
     context = neighbourhood_context(page, around)
-    response = page.render(request, "_explorer_panel.html", network=network, **context)
+    response = page.render(request, "networks/_map_panel.html", network=network, **context)
     response.headers.update(NO_STORE)
     return response
 

@@ -126,3 +126,16 @@ def test_dashboard_summary_has_one_row_per_program_linking_to_its_details(web: A
     assert all(f'id="{anchor}"' in page for anchor, _ in rows)
     sign_in(client, "us-analyst")
     assert all(word not in client.get("/").text for word in SECRET_WORDS)
+
+
+def test_dashboard_lists_networks_with_markings_and_visible_counts(web: Api) -> None:
+    client = web.client
+    sign_in(client, "in-analyst")
+    home = client.get("/").text
+    assert "small" in home and 'class="mark mark-' in home
+    assert "RESTRICTED // REL TO IN, US" in home
+    sign_in(client, "us-analyst")
+    us_home = client.get("/").text
+    in_counts = re.findall(r"<td>(\d+)</td>\s*<td><span class=\"mark", home)
+    us_counts = re.findall(r"<td>(\d+)</td>\s*<td><span class=\"mark", us_home)
+    assert in_counts and us_counts and in_counts != us_counts

@@ -287,6 +287,24 @@ def test_a_marking_the_uploader_could_not_read_is_403(api: Api, engine: Engine, 
     assert after == before
 
 
+def test_the_import_checks_the_role_after_the_requested_marking(api: Api, engine: Engine) -> None:
+    """The role check moved from the endpoint into the import (issue 9): the requested marking is read first.
+
+    So an industry user asking for an unknown party hears about the party (422) rather than their role
+    (403); parties are public. With a well-formed marking the answer is the role's 403, audited.
+    """
+    before = table_counts(engine)
+    answer = upload(api, "a.json", b"{}", user="in-industry", releases=["XX"])
+    assert answer.status_code == 422, answer.text
+    assert [p["where"] for p in answer.json()["problems"]] == ["releases"]
+    assert table_counts(engine) == before
+    answer = upload(api, "a.json", b"{}", user="in-industry", releases=["IN"])
+    assert answer.status_code == 403 and "requires role analyst or admin" in answer.json()["detail"]
+    after = table_counts(engine)
+    assert after.pop("audit_entries") == before.pop("audit_entries") + 1
+    assert after == before
+
+
 def test_a_missing_file_and_a_json_body_are_422(api: Api, engine: Engine) -> None:
     before = table_counts(engine)
     assert api.post("in-analyst", NETWORKS, data={"format": "auto"}).status_code == 422

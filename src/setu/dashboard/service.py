@@ -18,13 +18,13 @@ from setu.audit.log import record
 from setu.models.base import Marking
 from setu.models.networks import NetworkRecord, NodeRecord, ProductRecord
 from setu.models.stress import ResultRecord, RunRecord
-from setu.networks.service import list_networks, require_network, visible_edges
+from setu.networks.reads import list_networks, readable_nodes, require_network, visible_edges
 from setu.runs.results import list_results
 from setu.runs.service import list_runs
 from setu.settings import DEFAULT_CONCERN_COUNTRIES
 from setu.sharing.markings import MarkingSpec, combine
-from setu.sharing.policy import Principal, visible
-from setu.sharing.read import MAX_LIMIT
+from setu.sharing.policy import Principal
+from setu.sharing.read import MAX_LIMIT, join_readable, readable
 
 NO_PROGRAM = ""
 """The program of nodes that belong to none (the shared supply base)."""
@@ -195,11 +195,7 @@ class _Graph:
         network_id = network.id
         self.nodes: dict[int, NodeRecord] = {
             node.id: node
-            for node in session.scalars(
-                select(NodeRecord)
-                .where(NodeRecord.network_id == network_id, visible(NodeRecord.marking_id, principal))
-                .order_by(NodeRecord.node_id)
-            )
+            for node in session.scalars(readable_nodes(principal, network_id).order_by(NodeRecord.node_id))
         }
         edges = visible_edges(principal, network_id)
         self.edges = session.execute(select(edges.c.supplier_id, edges.c.customer_id, edges.c.marking_id)).all()
@@ -210,13 +206,12 @@ class _Graph:
         self.products: dict[int, int] = {
             node_pk: marking_id
             for node_pk, marking_id in session.execute(
-                select(ProductRecord.node_id, ProductRecord.marking_id)
-                .join(node, node.id == ProductRecord.node_id)
-                .where(
-                    ProductRecord.network_id == network_id,
-                    visible(ProductRecord.marking_id, principal),
-                    visible(node.marking_id, principal),
-                )
+                join_readable(
+                    readable(principal, ProductRecord.node_id, ProductRecord.marking_id),
+                    principal,
+                    node,
+                    node.id == ProductRecord.node_id,
+                ).where(ProductRecord.network_id == network_id)
             ).all()
         }
         self.network_marking = network.marking_id
@@ -354,7 +349,7 @@ def network_overview(
 
     Raises
     ------
-    setu.networks.service.NotFound
+    setu.errors.NotFound
         If there is no such network or the reader may not see it.
     """
     wanted = frozenset(code.upper() for code in concern)

@@ -1,4 +1,4 @@
-"""The dashboard page: each reader's networks, their programs' risk and the recent runs."""
+"""The dashboard, Setu's home page: the user's networks, each program's risk posture, and recent runs."""
 
 from __future__ import annotations
 
@@ -7,38 +7,35 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from setu.deps import SessionDep, StateDep
-from setu.networks.overview import Exposure, NetworkOverview, dashboard_overview
-from setu.networks.service import list_networks, list_nodes
+from setu.dashboard.service import Exposure, NetworkOverview, dashboard_overview
+from setu.deps import StateDep
+from setu.networks.reads import list_networks, list_nodes
 from setu.runs.service import list_runs
-from setu.web.shell import Page, signed_in, to_login
+from setu.web.shell import Page, PageDep
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/", response_class=HTMLResponse)
-def dashboard(request: Request, session: SessionDep, state: StateDep) -> Response:
+def dashboard(request: Request, page: PageDep, state: StateDep) -> Response:
     """The user's networks and, per program of each, the riskiest nodes, products at risk and exposure; recent runs.
 
     Every record shown carries its label; every figure carries the most restrictive label of the
     records it was computed from.
     """
-    auth = signed_in(request, session)
-    if auth is None:
-        return to_login()
-    page = Page(session, auth)
-    networks, total = list_networks(session, auth.principal, limit=50)
+    session, principal = page.session, page.principal
+    networks, total = list_networks(session, principal, limit=50)
     rows = []
     for network in networks:
-        _nodes, visible = list_nodes(session, auth.principal, network.id, limit=1)
+        _nodes, visible = list_nodes(session, principal, network.id, limit=1)
         rows.append({"record": network, "nodes": visible, "marking": page.label(network)})
-    overviews = dashboard_overview(session, auth.principal, concern=state.settings.concern_countries)
+    overviews = dashboard_overview(session, principal, concern=state.settings.concern_countries)
     sections = [_overview_view(page, overview) for overview in overviews]
-    runs, run_total = list_runs(session, auth.principal, limit=10)
+    runs, run_total = list_runs(session, principal, limit=10)
     run_rows = [{"record": run, "marking": page.label(run)} for run in runs]
     return page.render(
         request,
-        "dashboard.html",
+        "dashboard/home.html",
         networks=rows,
         network_total=total,
         overviews=sections,

@@ -77,9 +77,9 @@ def zip_folder(folder: Path) -> bytes:
 
 def submit(api: Api, filename: str, data: bytes, *, csrf: str | None = None, **form: Any) -> httpx.Response:
     """Post the import form as the signed-in browser would (the page's own token unless ``csrf``)."""
-    token = csrf if csrf is not None else csrf_of(api.client.get("/import").text)
+    token = csrf if csrf is not None else csrf_of(api.client.get("/networks/import").text)
     return api.client.post(
-        "/import",
+        "/networks/import",
         data={"csrf": token, **form},
         files={"file": (filename, data)},
         follow_redirects=False,
@@ -105,7 +105,7 @@ def analyst(web: Api) -> Api:
 
 
 def test_the_form_is_labelled_and_offers_what_the_user_may_assign(analyst: Api) -> None:
-    page = analyst.client.get("/import")
+    page = analyst.client.get("/networks/import")
     assert page.status_code == 200
     html = page.text
     for field_id, label in (("import-file", "Network file"), ("import-name", "Network name")):
@@ -113,7 +113,7 @@ def test_the_form_is_labelled_and_offers_what_the_user_may_assign(analyst: Api) 
         assert f'id="{field_id}"' in html
     assert '<button type="submit">Import</button>' in html
     assert 'enctype="multipart/form-data"' in html and 'name="csrf"' in html
-    assert 'href="/static/forms.css"' in html and 'href="/import/template.xlsx"' in html
+    assert 'href="/static/forms.css"' in html and 'href="/networks/import/template.xlsx"' in html
     # Levels up to the analyst's clearance (CONFIDENTIAL), both parties, the analyst's group and organization.
     levels = re.findall(r'<option value="([A-Z]+)"', html)
     assert levels == ["UNCLASSIFIED", "RESTRICTED", "CONFIDENTIAL"]
@@ -129,22 +129,38 @@ def test_the_form_is_labelled_and_offers_what_the_user_may_assign(analyst: Api) 
     ]
     # The page shows no record at all, so nothing hidden from anyone.
     sign_in(analyst.client, "us-analyst")
-    us_page = analyst.client.get("/import").text
+    us_page = analyst.client.get("/networks/import").text
     assert not [word for word in SECRET_WORDS if word in us_page]
 
 
 def test_only_analysts_and_admins_get_the_form(web: Api) -> None:
     for user in ("auditor", "in-industry"):
         sign_in(web.client, user)
-        page = web.client.get("/import")
+        page = web.client.get("/networks/import")
         assert page.status_code == 403 and "analyst or admin role" in page.text
     web.client.cookies.clear()
-    assert web.client.get("/import", follow_redirects=False).headers["location"] == "/accounts/login"
-    assert web.client.get("/import/template.xlsx", follow_redirects=False).headers["location"] == "/accounts/login"
+    assert web.client.get("/networks/import", follow_redirects=False).headers["location"] == "/accounts/login"
+    assert (
+        web.client.get("/networks/import/template.xlsx", follow_redirects=False).headers["location"]
+        == "/accounts/login"
+    )
+
+
+def test_the_import_page_moved_under_networks(analyst: Api) -> None:
+    """Issue 9: /import is now /networks/import (and its workbook /networks/import/template.xlsx)."""
+    for old in ("/import", "/import/template.xlsx"):
+        gone = analyst.client.get(old)
+        assert gone.status_code == 404 and gone.headers["content-type"].startswith("text/html")
+    html = analyst.client.get("/networks/import").text
+    # The main menu marks Import as the current page, not Networks, whose path it starts with.
+    assert '<a href="/networks/import" aria-current="page">Import</a>' in html
+    assert '<a href="/networks">Networks</a>' in html
+    assert '<a href="/networks" aria-current="page">Networks</a>' in analyst.client.get("/networks").text
+    assert 'href="/networks/import"' in analyst.client.get("/networks").text
 
 
 def test_the_template_workbook_downloads_and_reads(analyst: Api, tmp_path: Path) -> None:
-    answer = analyst.client.get("/import/template.xlsx")
+    answer = analyst.client.get("/networks/import/template.xlsx")
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("application/vnd.openxmlformats")
     assert 'filename="setu-template.xlsx"' in answer.headers["content-disposition"]
@@ -309,7 +325,7 @@ def test_bad_fields_are_problems_on_the_page(analyst: Api, engine: Engine, share
         ("owners", "unknown organization id 999"),
     ]
     answer = analyst.client.post(
-        "/import", data={"csrf": csrf_of(analyst.client.get("/import").text)}, follow_redirects=False
+        "/networks/import", data={"csrf": csrf_of(analyst.client.get("/networks/import").text)}, follow_redirects=False
     )
     assert answer.status_code == 422
     assert problem_rows(answer.text)[0] == {
@@ -369,6 +385,21 @@ def test_a_forged_form_and_a_missing_role_are_refused(
     assert '"reason": "role"' in entry.details
 
 
+def test_a_post_without_the_role_is_checked_as_a_form_first(web: Api, engine: Engine) -> None:
+    """The role check moved into the import (issue 9): a post with bad fields lists them before the role matters.
+
+    Users without the role are not offered the form; one posting it anyway with a well-formed
+    form gets the role's 403 (see above), and with a broken one the form's problems.
+    """
+    sign_in(web.client, "in-industry")
+    token = csrf_of(web.client.get("/").text)
+    before = table_counts(engine)
+    answer = web.client.post("/networks/import", data={"csrf": token}, follow_redirects=False)
+    assert answer.status_code == 422
+    assert problem_rows(answer.text)[0]["message"] == "choose a network file to import"
+    assert table_counts(engine) == before
+
+
 @pytest.fixture
 def small_limit(engine: Engine, sessions: sessionmaker[Session], world: Network) -> Iterator[Api]:
     settings = ApiSettings(max_upload_bytes=4096, max_zip_files=3, secure_cookies=False)
@@ -380,7 +411,7 @@ def test_an_oversize_upload_gets_a_page_not_json(small_limit: Api, engine: Engin
     data = (shared_data / ACCELERATOR).read_bytes()
     assert len(data) > 4096
     html = refused(small_limit, engine, 413, "dataset_small.json", data)
-    assert "File too large" in html and "limit of 4 KiB" in html and 'href="/import"' in html
+    assert "File too large" in html and "limit of 4 KiB" in html and 'href="/networks/import"' in html
     assert "in-analyst" in html  # the signed-in page, with its header
     # A body far over the limit is refused by the server before the page sees it: still a page.
     html = refused(small_limit, engine, 413, "huge.json", b"x" * (2 * 1024 * 1024))

@@ -1,0 +1,17 @@
+"""Network pages under ``/networks``: the list, a network's node table, a node, the map, and the import page."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from setu.networks.pages import imports as import_pages
+from setu.networks.pages import list as list_pages
+from setu.networks.pages import map as map_pages
+
+router = APIRouter(include_in_schema=False)
+# The import page first: /networks/import would otherwise be taken for a network id.
+router.include_router(import_pages.router)
+router.include_router(list_pages.router)
+router.include_router(map_pages.router)
+
+__all__ = ["router"]
