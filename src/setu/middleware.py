@@ -10,6 +10,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -145,15 +146,29 @@ class RefuseNul:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            raw_path = scope.get("raw_path") or str(scope.get("path", "")).encode("utf-8", "surrogateescape")
-            if NUL.search(scope.get("query_string", b"")) or NUL.search(raw_path):
-                problem = ProblemOut(where="query", message="must not contain NUL characters")
+            where = _nul_place(scope)
+            if where:
+                problem = ProblemOut(where=where, message="must not contain NUL characters")
                 body = ErrorBody(detail="invalid request", problems=[problem]).model_dump_json().encode()
                 headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
                 await send({"type": "http.response.start", "status": 422, "headers": headers})
                 await send({"type": "http.response.body", "body": body})
                 return
         await self.app(scope, receive, send)
+
+
+def _nul_place(scope: Scope) -> str:
+    """Where a request's address holds a NUL: ``path``, ``query.<name>`` (as validation names it), or ``""``."""
+    raw_path = scope.get("raw_path") or str(scope.get("path", "")).encode("utf-8", "surrogateescape")
+    if NUL.search(raw_path):
+        return "path"
+    query = scope.get("query_string", b"")
+    if not NUL.search(query):
+        return ""
+    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        if "\x00" in name or "\x00" in value:
+            return f"query.{name.replace(chr(0), '')}"
+    return "query"
 
 
 class SecurityHeaders:

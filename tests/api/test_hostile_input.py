@@ -29,7 +29,7 @@ def test_a_nul_in_a_page_address_is_bad_input_not_a_server_error(api: Api, path:
     _cookie(api, "in-analyst")
     answer = api.client.get(path)
     assert answer.status_code == 422
-    assert answer.json()["problems"] == [{"where": "query", "message": "must not contain NUL characters"}]
+    assert answer.json()["problems"] == [{"where": "query.q", "message": "must not contain NUL characters"}]
 
 
 def test_a_nul_in_an_api_address_or_path_is_refused(api: Api) -> None:
