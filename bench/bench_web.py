@@ -42,10 +42,10 @@ from sqlalchemy.engine import make_url
 from setu.accounts.service import get_user, principal_of
 from setu.api import create_app
 from setu.db import make_engine, prepare, session_factory
+from setu.demo.seed import DEMO_NETWORK, seed_demo, seed_demo_runs
 from setu.models.networks import NetworkRecord
 from setu.models.stress import ResultRecord, RunRecord
 from setu.networks.service import list_nodes
-from setu.seed import DEMO_NETWORK, seed_demo, seed_demo_runs
 from setu.settings import ApiSettings
 
 HERE = Path(__file__).resolve().parent

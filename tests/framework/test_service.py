@@ -25,10 +25,10 @@ from framework.people import (
 )
 from networks.world import audit_count
 from principals import seed
+from setu.demo.framework import seed_framework
 from setu.errors import AccessDenied, InputError, MarkingError, NotFound
 from setu.framework import service as fw
 from setu.framework.ics import export_actions
-from setu.framework.seed import seed_framework
 from setu.models.framework import ActionItem, Body, Pillar
 from setu.models.networks import NetworkRecord
 from setu.sharing.markings import MarkingSpec, store

@@ -14,7 +14,7 @@ from api.test_server import serve_in_thread
 from networks.world import build_world
 from setu.accounts.service import get_user, principal_of
 from setu.db import transaction
-from setu.framework.seed import seed_framework
+from setu.demo.framework import seed_framework
 from setu.network.model import Network
 from setu.runs.service import create_scenario, execute_run, start_run
 from setu.stress.scenarios import Scenario

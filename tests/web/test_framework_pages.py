@@ -17,8 +17,8 @@ from framework.people import IN_ADMIN
 from principals import IN_MOD, US_DOD, seed
 from setu.accounts import service as accounts
 from setu.db import transaction
+from setu.demo.framework import IN_ONLY, JOINT, seed_framework
 from setu.framework import service as fw
-from setu.framework.seed import IN_ONLY, JOINT, seed_framework
 from setu.models.framework import ActionItem, Body, Decision, Meeting, Project
 from setu.models.networks import NetworkRecord
 from setu.sharing.markings import MarkingSpec, store

@@ -25,10 +25,10 @@ from sqlalchemy.orm import Session
 from setu.accounts.errors import AccountError
 from setu.accounts.service import get_user, operator_name, principal_of, user_status
 from setu.db import make_engine, prepare, session_factory, transaction
+from setu.demo.framework import seed_framework
 from setu.errors import SetuError
 from setu.framework import service as fw
 from setu.framework.ics import export_actions
-from setu.framework.seed import seed_framework
 from setu.models.framework import ACTION_STATUSES
 from setu.sharing.markings import MarkingSpec, owner_names
 from setu.sharing.policy import Principal
@@ -184,8 +184,8 @@ def seed(today: TodayOpt = None, database_url: DatabaseOpt = None) -> None:
 
     Projects are linked to the demo network when ``setu demo`` has stored it.
     """
+    from setu.demo.seed import DEMO_NETWORK
     from setu.models.networks import NetworkRecord
-    from setu.seed import DEMO_NETWORK
 
     day = _day(today)
     with _session(database_url) as session:

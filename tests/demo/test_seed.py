@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from setu.accounts import service as accounts
 from setu.accounts.service import get_user, principal_of
+from setu.demo.seed import DEMO_NETWORK, seed_demo, seed_demo_registry, seed_demo_requests, seed_demo_runs
 from setu.errors import NotFound
 from setu.models.accounts import User
 from setu.models.networks import NetworkRecord, NodeRecord
@@ -17,7 +18,6 @@ from setu.models.sosa import PriorityRequest
 from setu.networks.service import get_node, list_nodes
 from setu.registry.service import find_sources
 from setu.runs.service import list_results, list_runs
-from setu.seed import DEMO_NETWORK, seed_demo, seed_demo_registry, seed_demo_requests, seed_demo_runs
 
 
 @pytest.fixture(autouse=True)
