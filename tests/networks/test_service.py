@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -40,8 +39,8 @@ TABLES = (NetworkRecord, NodeRecord, SupplyRecord, BomRecord, ProductRecord, Sit
 
 
 @pytest.fixture
-def network(shared_data: Path) -> Network:
-    return small_network(shared_data)
+def network() -> Network:
+    return small_network()
 
 
 @pytest.fixture
