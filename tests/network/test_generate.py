@@ -8,6 +8,7 @@ from collections import Counter, defaultdict
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import generated
 from setu.network import generate
 from setu.network.compile import compile_network
 from setu.network.generate import (
@@ -24,6 +25,8 @@ from setu.network.generate import (
 )
 from setu.network.model import Network
 from setu.network.validate import network_problems
+from setu.stress.engine import run_scenarios
+from setu.stress.scenarios import from_ttr_table
 
 sizes = st.tuples(st.integers(1, 12), st.integers(1, 25), st.integers(0, 50), st.integers(0, 2**32 - 1))
 
@@ -126,3 +129,28 @@ def test_material_names_run_aaa_to_zzz_then_grow() -> None:
 
 def test_the_docstring_examples_run() -> None:
     assert doctest.testmod(generate, raise_on_error=False).failed == 0
+
+
+def test_the_suites_small_network_has_what_its_tests_rely_on() -> None:
+    """The facts ``tests/generated.py`` documents for its seed, so a changed generator fails here first."""
+    network = generated.small()
+    suppliers: dict[str, set[str]] = defaultdict(set)
+    for supply in network.supplies:
+        suppliers[supply.customer].add(supply.supplier)
+    customers = _customers(network)
+    material = {node.id: node.material for node in network.nodes}
+
+    def sources(customer: str, of: str) -> set[str]:
+        return {s for s in suppliers[customer] if material[s] == of}
+
+    assert (len(network.nodes), len(network.supplies)) == (35, 44)
+    assert suppliers["T2_1"] == {"T3_1"}
+    assert {material[n] for n in ("T2_7", "T2_8", "T2_9")} == {"aac"}
+    assert customers["T2_7"] & customers["T2_8"] and customers["T2_7"] & customers["T2_9"]
+    assert customers["T3_18"] == {"T2_9"}
+    assert customers["T2_6"] == {"T1_2", "T1_3", "T1_4"}
+    assert [p for p in ("T1_2", "T1_3", "T1_4") if sources(p, "aab") == {"T2_6"}] == ["T1_2", "T1_4"]
+    assert [p.node for p in network.products if sources(p.node, "aac") == {"T2_8"}] == ["T1_4"]
+    assert {material[n] for n in ("T3_15", "T3_16")} == {"aal"} and {material[n] for n in ("T3_3", "T3_4")} == {"aaf"}
+    net = compile_network(network)
+    assert int(run_scenarios(net, from_ttr_table(net, generated.ttr_table(network))).at_risk.sum()) == 5

@@ -216,7 +216,8 @@ def test_a_broken_zip_lists_each_problem_at_its_file_row_and_column(
 ) -> None:
     folder = write_setu(world, tmp_path / "tables")
     nodes = (folder / "nodes.csv").read_text().splitlines()
-    nodes[2] = nodes[2].replace(",2884,", ",lots,")
+    capacity = next(node.capacity for node in world.nodes if node.id == "T1_2")
+    nodes[2] = nodes[2].replace(f",{capacity:g},", ",lots,")
     (folder / "nodes.csv").write_text("\n".join(nodes) + "\n")
     (folder / "bom.csv").write_text((folder / "bom.csv").read_text() + "T1_1,ghost,1\n")
     with pytest.raises(InputError) as local:
