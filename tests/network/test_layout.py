@@ -101,7 +101,6 @@ def test_willems_chain_38_lays_out_every_stage_and_sweeps_reduce_crossings(share
     )
 
 
-
 def test_the_demo_network_lays_out_every_node_and_sweeps_reduce_crossings() -> None:
     network = build_demo_network()
     index = network.node_index()
