@@ -55,13 +55,13 @@ def write_files(folder: Path) -> Path:
     """The generated networks as files in ``folder``: the accelerator's layout and a Willems chain.
 
     ``dataset_{small,large}.json`` and ``ttr_{small,large}.csv`` as the published accelerator data
-    sets name theirs, and ``willems_01.csv``, the small network as a Willems chain (snc layout).
+    sets name theirs, and ``01.csv``, the small network as a Willems chain (InvNet-GSM layout).
     """
     folder.mkdir(parents=True, exist_ok=True)
     for size, network in (("small", small()), ("large", large())):
         write_accelerator(network, folder / f"dataset_{size}.json")
         write_ttr_csv(network, folder / f"ttr_{size}.csv")
-    write_willems(small(), folder / "willems_01.csv")
+    write_willems(small(), folder / "01.csv")
     return folder
 
 
@@ -70,21 +70,24 @@ WILLEMS_CLASS = {"tier1": "Retail", "tier2": "Manuf", "tier3": "Part"}
 
 
 def write_willems(network: Network, path: Path) -> Path:
-    """A three-tier network as a Willems (2008) chain in the snc layout (``willems_NN.csv``).
+    """A three-tier network as a Willems (2008) chain in the InvNet-GSM layout (``NN.csv``).
 
-    Each node is a stage (its class after its tier, its TTR as lead time, a cost per tier), each
-    supply edge an arc, each product a demand stage. The chain has no alternates: a Willems stage makes
-    its own item, so the reader derives capacities from the demand through each stage.
+    Each node is a stage (its class after its tier, its TTR as stage time, a cost per tier), each
+    supply edge an arc, each product a demand stage. The chain has no alternates: a Willems stage
+    makes its own item, so the reader derives capacities from the demand through each stage.
     """
-    demand = {product.node: product.demand for product in network.products}
-    cost = {"tier1": 3.0, "tier2": 2.0, "tier3": 1.0}
-    lines = [
-        "stage_id,lead_time,max_s_time,cost_rate,risk_pool,ext_demand_mean,ext_demand_std,ext_demand_thres,up_stages"
-    ]
+    header = [
+        "/@company", "/arcs/arc/@from", "/arcs/arc/@to", "/stages/stage/@avgDemand",
+        "/stages/stage/@stageClassification", "/stages/stage/@stageCost", "/stages/stage/@stageName",
+        "/stages/stage/@stageTime",
+    ]  # fmt: skip
+    demand = {product.node: f"{product.demand:g}" for product in network.products}
+    cost = {"tier1": 3, "tier2": 2, "tier3": 1}
+    lines = ["\ufeff/chain" + "," * (len(header) - 1), ",".join(header)]
+    lines += [f"1,{supply.supplier},{supply.customer},,,,," for supply in network.supplies]
     for node in network.nodes:
-        ups = "".join(f",{s.supplier},1" for s in network.supplies if s.customer == node.id)
-        lead = node.ttr if node.ttr is not None else 1.0
-        mean = demand.get(node.id, "")
-        lines.append(f"{node.id},{lead:g},,{cost[node.material_class]:g},2,{mean},,{ups}")
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        time = node.ttr if node.ttr is not None else 1.0
+        stage = WILLEMS_CLASS[node.material_class]
+        lines.append(f"1,,,{demand.get(node.id, '')},{stage},{cost[node.material_class]},{node.id},{time:g}")
+    path.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
     return path

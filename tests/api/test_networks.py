@@ -23,7 +23,7 @@ from setu.network.model import Network
 from setu.settings import ApiSettings
 
 NETWORKS = "/api/v1/networks"
-WILLEMS = "willems_01.csv"
+WILLEMS = "01.csv"
 
 
 def zip_folder(folder: Path, *, prefix: str = "") -> bytes:
