@@ -43,10 +43,10 @@ from setu.accounts.login import principal_of
 from setu.accounts.lookups import get_user
 from setu.api import create_app
 from setu.db import make_engine, prepare, session_factory
+from setu.demo.seed import DEMO_NETWORK, seed_demo, seed_demo_runs
 from setu.models.networks import NetworkRecord
 from setu.models.stress import ResultRecord, RunRecord
 from setu.networks.reads import list_nodes
-from setu.seed import DEMO_NETWORK, seed_demo, seed_demo_runs
 from setu.settings import ApiSettings
 
 HERE = Path(__file__).resolve().parent

@@ -1,4 +1,4 @@
-"""Shared fixtures: the shared data sets, and a fresh database on SQLite and on PostgreSQL."""
+"""Shared fixtures: the published and the generated data sets, and a fresh database on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -17,10 +17,26 @@ POSTGRES_ADMIN_URL = os.environ.get("SETU_TEST_POSTGRES_URL", "postgresql+psycop
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """The data sets in ../shared/data next to the repository (skips if absent)."""
+    """The published data sets in ../shared/data next to the repository (skips if absent).
+
+    Only checks against the published files' own values take it; every other test runs on the
+    networks the suite makes itself (``generated_data``, ``tests/generated.py``).
+    """
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"shared data not found at {SHARED_DATA}")
+        pytest.skip(f"checks against the published data sets, which are not at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def generated_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with the generated small and large networks as accelerator files.
+
+    ``dataset_small.json`` and ``ttr_small.csv`` (and ``_large``) in the published files' layout,
+    written from :mod:`generated`, so that tests of readers, the CLI and uploads need no ../shared.
+    """
+    from generated import write_files
+
+    return write_files(tmp_path_factory.mktemp("generated"))
 
 
 @pytest.fixture(scope="session")

@@ -9,8 +9,8 @@ import pytest
 import setu
 
 
-def test_notebook_flow(shared_data: Path) -> None:
-    net = setu.load_network(shared_data / "stress-test-accelerator" / "dataset_small.json")
+def test_notebook_flow(generated_data: Path) -> None:
+    net = setu.load_network(generated_data / "dataset_small.json")
     sweep = setu.scenarios.node_sweep(net, ttr=6)
     frame = setu.run(net, sweep).to_frame()
     assert list(frame.columns[:6]) == ["scenario_id", "disrupted", "ttr", "lost_profit", "tts", "rei"]
@@ -24,8 +24,8 @@ def test_notebook_flow(shared_data: Path) -> None:
     assert story.lost_profit == pytest.approx(alone.loc[0, "lost_profit"])
 
 
-def test_run_defaults_to_the_sweep_and_needs_a_ttr(shared_data: Path) -> None:
-    net = setu.load_network(shared_data / "stress-test-accelerator" / "dataset_small.json")
+def test_run_defaults_to_the_sweep_and_needs_a_ttr(generated_data: Path) -> None:
+    net = setu.load_network(generated_data / "dataset_small.json")
     assert len(setu.run(net, ttr=3).scenarios) == 30
     with pytest.raises(setu.errors.ScenarioError, match="--ttr"):
         setu.run(net)

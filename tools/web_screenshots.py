@@ -21,7 +21,7 @@ from playwright.sync_api import Page, sync_playwright
 
 from setu.api import create_app
 from setu.db import make_engine, prepare, session_factory
-from setu.seed import seed_demo, seed_demo_registry, seed_demo_requests, seed_demo_runs
+from setu.demo.seed import seed_demo, seed_demo_registry, seed_demo_requests, seed_demo_runs
 from setu.settings import ApiSettings
 
 CHROMIUM = "/usr/bin/chromium"

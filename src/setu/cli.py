@@ -315,7 +315,7 @@ def demo(
     port: Annotated[int, typer.Option("--port", help="Port the server listens on.", min=1, max=65535)] = 8000,
 ) -> None:
     """Run the illustrative India-US demo: sweep, scenario library, HTML report; then seed the database and serve."""
-    from setu.report.demo import run_demo, seed_database
+    from setu.demo.cli import run_demo, seed_database
 
     with _user_errors():
         report = run_demo(out_dir, jobs=jobs, console=out, err=err)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -36,9 +35,9 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 
 @pytest.fixture
-def fuzzed(engine: Engine, sessions: sessionmaker[Session], shared_data: Path) -> Iterator[Api]:
+def fuzzed(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[Api]:
     """The world network (ids 1.. exist), a scenario, a completed run and a checkpoint to find."""
-    network = small_network(shared_data)
+    network = small_network()
     for api in make_api(engine, sessions, TEST_SETTINGS, lambda session: build_world(session, network)):
         made = api.post(
             "in-analyst", "/api/v1/runs/scenarios", json={"network_id": 1, "kind": "country", "value": "US", "ttr": 2}

@@ -62,7 +62,7 @@ def server(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[str]:
         yield url
 
 
-def test_real_http_login_upload_run_export(server: str, shared_data: Path) -> None:
+def test_real_http_login_upload_run_export(server: str, generated_data: Path) -> None:
     with httpx.Client(base_url=server, timeout=30) as client:
         assert client.get("/api/v1/health").json()["status"] == "ok"
         assert client.get("/openapi.json").json()["openapi"].startswith("3.")
@@ -71,7 +71,7 @@ def test_real_http_login_upload_run_export(server: str, shared_data: Path) -> No
         assert login.status_code == 200
         assert login.cookies.get("setu_session")
         auth = {"Authorization": f"Bearer {login.json()['token']}"}
-        data = (shared_data / "stress-test-accelerator" / "dataset_small.json").read_bytes()
+        data = (generated_data / "dataset_small.json").read_bytes()
         created = client.post("/api/v1/networks", headers=auth, files={"file": ("small.json", data)})
         assert created.status_code == 201, created.text
         nid = created.json()["id"]

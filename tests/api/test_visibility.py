@@ -36,8 +36,8 @@ HAL_WORDS = ("Koraput",)
 
 
 @pytest.fixture
-def world(shared_data: Path) -> Network:
-    return small_network(shared_data)
+def world() -> Network:
+    return small_network()
 
 
 @pytest.fixture

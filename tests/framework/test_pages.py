@@ -16,10 +16,10 @@ from api.conftest import PASSWORD, TEST_SETTINGS, Api, make_api
 from principals import IN_ADMIN, IN_MOD, US_DOD, seed
 from setu import accounts
 from setu.db import transaction
+from setu.demo.framework import IN_ONLY, JOINT, seed_framework
 from setu.framework.actions import StaleVersion, create_action
 from setu.framework.common import today_utc
 from setu.framework.posture import posture as pillar_posture
-from setu.framework.seed import IN_ONLY, JOINT, seed_framework
 from setu.models.framework import ActionItem, Body, Decision, Meeting, Project
 from setu.models.networks import NetworkRecord
 from setu.sharing.markings import MarkingSpec, store

@@ -28,6 +28,7 @@ from principals import (
     seed,
 )
 from setu import accounts
+from setu.demo.framework import seed_framework
 from setu.errors import AccessDenied, InputError, MarkingError, NotFound
 from setu.framework.actions import StaleVersion, create_action, get_action, list_actions, overdue, update_action
 from setu.framework.bodies import create_body, create_pillar, list_bodies
@@ -36,7 +37,6 @@ from setu.framework.ics import export_actions
 from setu.framework.meetings import create_decision, create_meeting
 from setu.framework.posture import posture
 from setu.framework.projects import create_project
-from setu.framework.seed import seed_framework
 from setu.models.framework import ActionItem, Body, Pillar
 from setu.models.networks import NetworkRecord
 from setu.sharing.markings import MarkingSpec, store

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from setu.demo.network import build_demo_network
 from setu.network.io.willems import read_willems
 from setu.network.layout import layered_layout, reaching, supply_tiers
 
@@ -92,6 +93,23 @@ def test_willems_chain_38_lays_out_every_stage_and_sweeps_reduce_crossings(share
     unordered = layered_layout(len(network.nodes), suppliers, customers, products, sweeps=0)
     layout = layered_layout(len(network.nodes), suppliers, customers, products)
     assert len(network.nodes) == 2025
+    assert (layout.tier[suppliers] > layout.tier[customers]).all()
+    assert layout.reaches_product.all()
+    assert layout.x[products].min() > layout.x[suppliers].min()
+    assert crossings(layout.tier, layout.y, suppliers, customers) < crossings(
+        unordered.tier, unordered.y, suppliers, customers
+    )
+
+
+def test_the_demo_network_lays_out_every_node_and_sweeps_reduce_crossings() -> None:
+    network = build_demo_network()
+    index = network.node_index()
+    suppliers = np.array([index[s.supplier] for s in network.supplies])
+    customers = np.array([index[s.customer] for s in network.supplies])
+    products = [index[p.node] for p in network.products]
+    unordered = layered_layout(len(network.nodes), suppliers, customers, products, sweeps=0)
+    layout = layered_layout(len(network.nodes), suppliers, customers, products)
+    assert layout.columns > 3  # mines, refiners, parts, subsystems, products: more than three tiers
     assert (layout.tier[suppliers] > layout.tier[customers]).all()
     assert layout.reaches_product.all()
     assert layout.x[products].min() > layout.x[suppliers].min()

@@ -23,7 +23,7 @@ from setu.network.model import Network
 from setu.settings import ApiSettings
 
 NETWORKS = "/api/v1/networks"
-WILLEMS = Path("willems2008") / "invnet_gsm" / "01.csv"
+WILLEMS = "01.csv"
 
 
 def zip_folder(folder: Path, *, prefix: str = "") -> bytes:
@@ -39,8 +39,8 @@ def upload(api: Api, filename: str, data: bytes, user: str = "in-analyst", **for
 
 
 @pytest.fixture
-def network(shared_data: Path) -> Network:
-    return small_network(shared_data)
+def network() -> Network:
+    return small_network()
 
 
 def check_browse(api: Api, network_id: int, expected: Network, user: str = "in-analyst") -> None:
@@ -83,12 +83,12 @@ def check_browse(api: Api, network_id: int, expected: Network, user: str = "in-a
     assert all(by_id[n["node_id"]] for n in hood["dependents"])
 
 
-def test_upload_the_accelerator_json_and_browse_it(api: Api, shared_data: Path) -> None:
-    data = (shared_data / "stress-test-accelerator" / "dataset_small.json").read_bytes()
+def test_upload_the_accelerator_json_and_browse_it(api: Api, generated_data: Path) -> None:
+    data = (generated_data / "dataset_small.json").read_bytes()
     answer = upload(api, "dataset_small.json", data, classification="RESTRICTED", releases=["IN", "US"])
     assert answer.status_code == 201, answer.text
     body = answer.json()
-    expected = read_network(shared_data / "stress-test-accelerator" / "dataset_small.json")
+    expected = read_network(generated_data / "dataset_small.json")
     assert {k: body[k] for k in ("name", "version", "format", "source", "nodes")} == {
         "name": "dataset_small",
         "version": 1,
@@ -142,12 +142,12 @@ def test_upload_a_zip_of_csv_tables(api: Api, network: Network, tmp_path: Path, 
     check_browse(api, answer.json()["id"], network, user="us-analyst")
 
 
-def test_upload_a_willems_chain(api: Api, shared_data: Path) -> None:
-    data = (shared_data / WILLEMS).read_bytes()
+def test_upload_a_willems_chain(api: Api, generated_data: Path) -> None:
+    data = (generated_data / WILLEMS).read_bytes()
     answer = upload(api, "01.csv", data)
     assert answer.status_code == 201, answer.text
     assert answer.json()["format"] == "willems"
-    check_browse(api, answer.json()["id"], read_network(shared_data / WILLEMS))
+    check_browse(api, answer.json()["id"], read_network(generated_data / WILLEMS))
 
 
 def test_search_filters_sort_and_suggestions(api: Api, network: Network, tmp_path: Path) -> None:
@@ -207,7 +207,8 @@ def test_broken_rows_are_listed_exactly_as_the_reader_gives_them(
 ) -> None:
     folder = write_setu(network, tmp_path / "tables")
     nodes = (folder / "nodes.csv").read_text().splitlines()
-    nodes[2] = nodes[2].replace(",2884,", ",lots,")
+    capacity = next(node.capacity for node in network.nodes if node.id == "T1_2")
+    nodes[2] = nodes[2].replace(f",{capacity:g},", ",lots,")
     nodes[5] = nodes[5].replace("T1_5,HAL T1_5,T1_5", "T1_5,HAL T1_5,")
     (folder / "nodes.csv").write_text("\n".join(nodes) + "\n")
     (folder / "bom.csv").write_text((folder / "bom.csv").read_text() + "T1_1,ghost,1\n")
@@ -230,9 +231,9 @@ def test_broken_rows_are_listed_exactly_as_the_reader_gives_them(
 
 
 def test_wrong_formats_are_refused(
-    api: Api, engine: Engine, shared_data: Path, network: Network, tmp_path: Path
+    api: Api, engine: Engine, generated_data: Path, network: Network, tmp_path: Path
 ) -> None:
-    accelerator = (shared_data / "stress-test-accelerator" / "dataset_small.json").read_bytes()
+    accelerator = (generated_data / "dataset_small.json").read_bytes()
     body = refused(api, engine, 422, "dataset_small.json", accelerator, format="willems")
     assert body["problems"][0]["where"].startswith("dataset_small.json")
     body = refused(api, engine, 422, "network.txt", b"hello")
@@ -251,7 +252,7 @@ def test_wrong_formats_are_refused(
     folder = write_setu(network, tmp_path / "tables")
     body = refused(api, engine, 422, "tables.zip", zip_folder(folder), format="accelerator")
     assert "format must be auto or setu" in body["problems"][0]["message"]
-    body = refused(api, engine, 422, "01.csv", (shared_data / WILLEMS).read_bytes(), format="setu")
+    body = refused(api, engine, 422, "01.csv", (generated_data / WILLEMS).read_bytes(), format="setu")
     assert body["problems"][0]["where"] == "01.csv"
 
 
@@ -269,15 +270,15 @@ def test_wrong_formats_are_refused(
     ],
 )
 def test_wrong_field_types_and_values(
-    api: Api, engine: Engine, shared_data: Path, form: dict[str, str], where: str
+    api: Api, engine: Engine, generated_data: Path, form: dict[str, str], where: str
 ) -> None:
-    data = (shared_data / "stress-test-accelerator" / "dataset_small.json").read_bytes()
+    data = (generated_data / "dataset_small.json").read_bytes()
     body = refused(api, engine, 422, "dataset_small.json", data, **form)
     assert [p["where"] for p in body["problems"]] == [where], body
 
 
-def test_a_marking_the_uploader_could_not_read_is_403(api: Api, engine: Engine, shared_data: Path) -> None:
-    data = (shared_data / "stress-test-accelerator" / "dataset_small.json").read_bytes()
+def test_a_marking_the_uploader_could_not_read_is_403(api: Api, engine: Engine, generated_data: Path) -> None:
+    data = (generated_data / "dataset_small.json").read_bytes()
     before = table_counts(engine)
     answer = upload(api, "dataset_small.json", data, classification="SECRET")
     assert answer.status_code == 403
@@ -323,8 +324,8 @@ def test_texts_the_database_cannot_hold_are_problems(
     assert body["problems"] == [{"where": "nodes[T1_1].party", "message": "longer than 8 characters (14)"}]
 
 
-def test_a_file_over_the_limit_is_413(small_limit_api: Api, engine: Engine, shared_data: Path) -> None:
-    data = (shared_data / "stress-test-accelerator" / "dataset_small.json").read_bytes()
+def test_a_file_over_the_limit_is_413(small_limit_api: Api, engine: Engine, generated_data: Path) -> None:
+    data = (generated_data / "dataset_small.json").read_bytes()
     assert len(data) > 4096
     body = refused(small_limit_api, engine, 413, "dataset_small.json", data)
     assert body == {"detail": "the file is larger than the limit of 4096 bytes"}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -14,8 +12,8 @@ from setu.networks.graph import network_graph
 from setu.sharing.policy import Principal
 
 
-def test_network_graph_holds_only_what_each_user_may_see(sessions: sessionmaker[Session], shared_data: Path) -> None:
-    network = small_network(shared_data)
+def test_network_graph_holds_only_what_each_user_may_see(sessions: sessionmaker[Session]) -> None:
+    network = small_network()
     with sessions() as session, session.begin():
         nid = build_world(session, network).id
     products = {p.node for p in network.products}

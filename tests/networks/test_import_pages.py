@@ -28,7 +28,7 @@ from setu.network.model import Network
 from setu.settings import ApiSettings
 from web.conftest import csrf_of, sign_in
 
-ACCELERATOR = Path("stress-test-accelerator") / "dataset_small.json"
+ACCELERATOR = "dataset_small.json"
 
 
 class ProblemTable(HTMLParser):
@@ -199,8 +199,8 @@ def test_a_zip_of_csv_tables_imports_national_only(analyst: Api, world: Network,
     )  # fmt: skip
 
 
-def test_accelerator_json_imports_with_groups_and_owner(analyst: Api, shared_data: Path) -> None:
-    data = (shared_data / ACCELERATOR).read_bytes()
+def test_accelerator_json_imports_with_groups_and_owner(analyst: Api, generated_data: Path) -> None:
+    data = (generated_data / ACCELERATOR).read_bytes()
     answer = submit(
         analyst, "dataset_small.json", data, format="accelerator", releases=["IN", "US"], groups=["ENGINE"],
         owners=[str(IN_MOD)],
@@ -232,7 +232,8 @@ def test_a_broken_zip_lists_each_problem_at_its_file_row_and_column(
 ) -> None:
     folder = write_setu(world, tmp_path / "tables")
     nodes = (folder / "nodes.csv").read_text().splitlines()
-    nodes[2] = nodes[2].replace(",2884,", ",lots,")
+    capacity = next(node.capacity for node in world.nodes if node.id == "T1_2")
+    nodes[2] = nodes[2].replace(f",{capacity:g},", ",lots,")
     (folder / "nodes.csv").write_text("\n".join(nodes) + "\n")
     (folder / "bom.csv").write_text((folder / "bom.csv").read_text() + "T1_1,ghost,1\n")
     with pytest.raises(InputError) as local:
@@ -313,8 +314,8 @@ def test_texts_the_database_cannot_hold_and_bad_json_are_listed(
     assert rows[0]["file"] == "network.txt" and "cannot tell the format" in rows[0]["message"]
 
 
-def test_bad_fields_are_problems_on_the_page(analyst: Api, engine: Engine, shared_data: Path) -> None:
-    data = (shared_data / ACCELERATOR).read_bytes()
+def test_bad_fields_are_problems_on_the_page(analyst: Api, engine: Engine, generated_data: Path) -> None:
+    data = (generated_data / ACCELERATOR).read_bytes()
     rows = problem_rows(
         refused(analyst, engine, 422, "dataset_small.json", data, classification="TOP SECRET", format="excel")
     )
@@ -346,10 +347,15 @@ def test_bad_fields_are_problems_on_the_page(analyst: Api, engine: Engine, share
     ids=["above-clearance", "group-not-held"],
 )
 def test_a_marking_the_user_may_not_assign_is_refused_and_audited(
-    analyst: Api, engine: Engine, sessions: sessionmaker[Session], shared_data: Path, form: dict[str, Any], refusal: str
+    analyst: Api,
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    generated_data: Path,
+    form: dict[str, Any],
+    refusal: str,
 ) -> None:
     before = audit_count(sessions)
-    html = refused(analyst, engine, 403, "dataset_small.json", (shared_data / ACCELERATOR).read_bytes(), **form)
+    html = refused(analyst, engine, 403, "dataset_small.json", (generated_data / ACCELERATOR).read_bytes(), **form)
     assert "Nothing was imported: " + refusal + ": you could not read them yourself." in html
     assert 'role="alert"' in html and 'name="file"' in html  # the form is there to try again
     with sessions() as session:
@@ -360,9 +366,9 @@ def test_a_marking_the_user_may_not_assign_is_refused_and_audited(
 
 
 def test_a_forged_form_and_a_missing_role_are_refused(
-    web: Api, engine: Engine, sessions: sessionmaker[Session], shared_data: Path
+    web: Api, engine: Engine, sessions: sessionmaker[Session], generated_data: Path
 ) -> None:
-    data = (shared_data / ACCELERATOR).read_bytes()
+    data = (generated_data / ACCELERATOR).read_bytes()
     sign_in(web.client, "in-analyst")
     before = table_counts(engine)
     answer = submit(web, "dataset_small.json", data, csrf="0" * 64)
@@ -406,9 +412,9 @@ def small_limit(engine: Engine, sessions: sessionmaker[Session], world: Network)
     yield from make_api(engine, sessions, settings, lambda session: build_world(session, world))
 
 
-def test_an_oversize_upload_gets_a_page_not_json(small_limit: Api, engine: Engine, shared_data: Path) -> None:
+def test_an_oversize_upload_gets_a_page_not_json(small_limit: Api, engine: Engine, generated_data: Path) -> None:
     sign_in(small_limit.client, "in-analyst")
-    data = (shared_data / ACCELERATOR).read_bytes()
+    data = (generated_data / ACCELERATOR).read_bytes()
     assert len(data) > 4096
     html = refused(small_limit, engine, 413, "dataset_small.json", data)
     assert "File too large" in html and "limit of 4 KiB" in html and 'href="/networks/import"' in html

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+import generated
 from api.conftest import Api
 from networks.world import IN_ONLY_NODES, SECRET_WORDS, visible_ids
 from principals import IN_ANALYST, IN_ONLY, SHARED
@@ -215,6 +216,25 @@ def test_a_2025_node_chain_maps_every_node_in_a_small_answer(web: Api, shared_da
     assert len({(node["x"], node["y"]) for node in body["nodes"]}) == 2025
     page = web.client.get(f"/networks/{nid}/map")
     assert page.status_code == 200 and "2025 node(s)" in page.text
+    # The no-script list stays one page long however large the network.
+    assert len(re.findall(r'<td><a href="/networks/\d+/nodes/', page.text)) == 25
+
+
+def test_a_1700_node_network_maps_every_node_in_a_small_answer(web: Api) -> None:
+    large = generated.large()
+    with transaction(web.sessions) as session:
+        nid = import_network(
+            session, IN_ANALYST, large, name="large", format="accelerator", source="dataset_large.json", marking=SHARED
+        ).id
+    sign_in(web.client, "us-analyst")
+    answer = web.client.get(f"/networks/{nid}/map.json")
+    assert answer.status_code == 200
+    assert len(answer.content) < 1_500_000
+    body = answer.json()
+    assert len(body["nodes"]) == 1700 and len(body["edges"]) == len(large.supplies)
+    assert len({(node["x"], node["y"]) for node in body["nodes"]}) == 1700
+    page = web.client.get(f"/networks/{nid}/map")
+    assert page.status_code == 200 and "1700 node(s)" in page.text
     # The no-script list stays one page long however large the network.
     assert len(re.findall(r'<td><a href="/networks/\d+/nodes/', page.text)) == 25
 

@@ -44,8 +44,8 @@ TABLES = (NetworkRecord, NodeRecord, SupplyRecord, BomRecord, ProductRecord, Sit
 
 
 @pytest.fixture
-def network(shared_data: Path) -> Network:
-    return small_network(shared_data)
+def network() -> Network:
+    return small_network()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -16,10 +15,8 @@ from setu.networks.imports import import_network
 from .world import IN_ANALYST, SHARED, seed, small_network
 
 
-def test_overlong_party_is_refused_before_anything_is_written(
-    sessions: sessionmaker[Session], shared_data: Path
-) -> None:
-    network = small_network(shared_data)
+def test_overlong_party_is_refused_before_anything_is_written(sessions: sessionmaker[Session]) -> None:
+    network = small_network()
     network.nodes[0] = dataclasses.replace(network.nodes[0], party="INDIA-AND-MORE")
     network.nodes[1] = dataclasses.replace(network.nodes[1], name="bad\x00name")
     with sessions() as session, session.begin():

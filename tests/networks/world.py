@@ -1,7 +1,8 @@
 """A two-party world for the stored-network and run tests: parties, ministries and firms, users, markings.
 
-The accelerator's small network is dressed with sites, organizations and parties, and imported by an
-Indian ministry analyst with some nodes India-only, one proprietary to HAL and one need-to-know ENGINE.
+The generated small three-tier network (``generated.small()``, the shape of the accelerator's small data
+set) is dressed with sites, organizations and parties, and imported by an Indian ministry analyst with
+some nodes India-only, one proprietary to HAL and one need-to-know ENGINE.
 The US side then marks one of its own nodes US-only (as an edit by a US user would), so no user sees
 every node. Words that appear only on India-only nodes let tests look for leaks in any output.
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+import generated
 from principals import (
     ENGINE_NTK,
     HAL_PROPRIETARY,
@@ -50,7 +52,7 @@ SECRET_WORDS = ("Vikram", "Nashik", "Agni", "T2_9", "T3_16", "T3_17")
 ACCELERATOR = Path("stress-test-accelerator")
 
 
-def _dress(node: Node, ttr: dict[str, float]) -> Node:
+def _dress(node: Node, ttr: dict[str, float] | None = None) -> Node:
     tier = node.id.split("_")[0]
     number = int(node.id.split("_")[1])
     if node.id in IN_ONLY_NODES:
@@ -70,11 +72,19 @@ def _dress(node: Node, ttr: dict[str, float]) -> Node:
         attrs = {"organization": "Mishra Dhatu", "site": "Hyderabad", "party": "IN", "country": "IN"}
     else:
         attrs = {"organization": "Allegheny", "site": "Pittsburgh", "party": "US", "country": "US"}
-    return dataclasses.replace(node, name=f"{attrs['organization']} {node.id}", ttr=ttr.get(node.id), **attrs)
+    estimate = node.ttr if ttr is None else ttr.get(node.id)
+    return dataclasses.replace(node, name=f"{attrs['organization']} {node.id}", ttr=estimate, **attrs)
 
 
-def small_network(shared_data: Path) -> Network:
-    """The accelerator's small network with sites, organizations, parties and TTR estimates."""
+def small_network() -> Network:
+    """The generated small network with sites, organizations, parties and its TTR estimates."""
+    network = generated.small()
+    network.nodes = [_dress(node) for node in network.nodes]
+    return network
+
+
+def published_small_network(shared_data: Path) -> Network:
+    """The accelerator's published small network, dressed the same way, for checks against its expected values."""
     folder = shared_data / ACCELERATOR
     network = read_accelerator(folder / "dataset_small.json")
     with (folder / "ttr_small.csv").open() as handle:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from setu.network.demo import MATERIALS
+from setu.demo.data import MATERIALS
 from setu.registry.codes import BY_CODE, CODES, FAMILIES, codes_for, get_code, table_markdown
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "registry.md"

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from api.conftest import Api
-from networks.world import expected_small, small_network
+from networks.world import expected_small, published_small_network, small_network
 from setu.models.stress import RunRecord
 from setu.network.compile import compile_network
 from setu.network.io.loader import read_network
@@ -29,8 +29,8 @@ API = "/api/v1"
 
 
 @pytest.fixture
-def network(shared_data: Path) -> Network:
-    return small_network(shared_data)
+def network() -> Network:
+    return small_network()
 
 
 @pytest.fixture
@@ -208,7 +208,8 @@ def test_a_run_of_stored_scenarios_results_and_exports(
     assert api.get("in-industry", f"{API}/runs", params={"status": "failed"}).json()["total"] == 0
 
 
-def test_a_sweep_matches_the_reference_values(api: Api, shared_data: Path, network: Network, tmp_path: Path) -> None:
+def test_a_sweep_matches_the_reference_values(api: Api, shared_data: Path, tmp_path: Path) -> None:
+    network = published_small_network(shared_data)
     data = write_setu(network, tmp_path / "small.xlsx").read_bytes()  # with each node's TTR estimate
     answer = api.post("in-analyst", f"{API}/networks", files={"file": ("small.xlsx", data)})
     run = start(api, answer.json()["id"], {"sweep": True}, user="in-analyst")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Literal
 
 import pytest
@@ -33,8 +32,8 @@ Factory = sessionmaker[Session]
 
 
 @pytest.fixture
-def world_network(shared_data: Path) -> Network:
-    return small_network(shared_data)
+def world_network() -> Network:
+    return small_network()
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select, update
@@ -25,11 +23,11 @@ DEAD_PID = 2**22 + 17
 
 
 @pytest.fixture
-def runs(sessions: Factory, shared_data: Path) -> dict[str, int]:
+def runs(sessions: Factory) -> dict[str, int]:
     """Four unfinished runs: on this host by a dead process (running and queued), by a live one, and elsewhere."""
     jobs = RunJobs(sessions)
     with transaction(sessions) as session:
-        network_id = build_world(session, small_network(shared_data)).id
+        network_id = build_world(session, small_network()).id
         ids = {
             name: start_run(session, IN_ANALYST, network_id, "sweep").id for name in ("dead", "queued", "live", "away")
         }

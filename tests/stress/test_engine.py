@@ -9,9 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import generated
 from setu.errors import ScenarioError
 from setu.network.compile import CompiledNetwork, compile_network
 from setu.network.io.accelerator import read_accelerator
+from setu.network.model import Network
 from setu.stress.engine import StressResult, run_scenarios
 from setu.stress.scenarios import Scenario, from_ttr_table, read_ttr_csv
 
@@ -46,6 +48,13 @@ def small(accelerator: Path) -> CompiledNetwork:
     return compile_network(read_accelerator(accelerator / "dataset_small.json"))
 
 
+@pytest.fixture(scope="module")
+def generated_small() -> tuple[Network, CompiledNetwork]:
+    """The generated network of the small data set's shape, with each node's own TTR."""
+    network = generated.small()
+    return network, compile_network(network)
+
+
 def read_expected(path: Path) -> list[tuple[str, float, float, float]]:
     with path.open(newline="") as handle:
         return [
@@ -71,8 +80,9 @@ def test_accelerator_small_expected_values(accelerator: Path, small: CompiledNet
     assert np.array_equal(result.at_risk, result.tts < result.ttr)
 
 
-def test_accelerator_small_parallel_equals_serial(accelerator: Path, small: CompiledNetwork) -> None:
-    scenarios = from_ttr_table(small, read_ttr_csv(accelerator / "ttr_small.csv"))
+def test_accelerator_small_parallel_equals_serial(generated_small: tuple[Network, CompiledNetwork]) -> None:
+    network, small = generated_small
+    scenarios = from_ttr_table(small, generated.ttr_table(network))
     serial = run_scenarios(small, scenarios, jobs=1)
     parallel = run_scenarios(small, scenarios, jobs=2)
     assert parallel.jobs == 2
@@ -84,10 +94,12 @@ def test_accelerator_small_parallel_equals_serial(accelerator: Path, small: Comp
     assert np.array_equal(parallel.at_risk, serial.at_risk)
 
 
-def test_accelerator_small_matches_reference_with_partial_severity(small: CompiledNetwork, accelerator: Path) -> None:
+def test_accelerator_small_matches_reference_with_partial_severity(
+    generated_small: tuple[Network, CompiledNetwork],
+) -> None:
     """Half outages of every supplying node, checked against the naive model."""
-    network = read_accelerator(accelerator / "dataset_small.json")
-    ttr = read_ttr_csv(accelerator / "ttr_small.csv")
+    network, small = generated_small
+    ttr = generated.ttr_table(network)
     scenarios = [Scenario(id=n, nodes=(n,), ttr=t, severity=(0.5,)) for n, t in ttr.items()]
     result = run_scenarios(small, scenarios)
     for scenario, pi, tts in zip(scenarios, result.lost_profit, result.tts, strict=True):

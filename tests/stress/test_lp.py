@@ -18,10 +18,10 @@ from .networks import BASE_TTS, HAND_CASES, single_supplier
 from .reference import reference_pi, reference_tts
 
 
-def load(shared_data: Path, size: str) -> tuple[Network, CompiledNetwork, dict[str, float]]:
-    folder = shared_data / "stress-test-accelerator"
-    network = read_accelerator(folder / f"dataset_{size}.json")
-    return network, compile_network(network), read_ttr_csv(folder / f"ttr_{size}.csv")
+def load(generated_data: Path, size: str) -> tuple[Network, CompiledNetwork, dict[str, float]]:
+    """A generated network of the accelerator's small or large shape, read from its files, with its TTR table."""
+    network = read_accelerator(generated_data / f"dataset_{size}.json")
+    return network, compile_network(network), read_ttr_csv(generated_data / f"ttr_{size}.csv")
 
 
 def sweep(
@@ -49,8 +49,8 @@ def assert_same(with_shortcut: np.ndarray, without: np.ndarray) -> None:
 
 @pytest.mark.parametrize("kind", ["ttr", "tts"])
 @pytest.mark.parametrize("remaining", [0.0, 0.5])
-def test_shortcut_equals_full_solve_small(shared_data: Path, kind: Kind, remaining: float) -> None:
-    _, net, ttr = load(shared_data, "small")
+def test_shortcut_equals_full_solve_small(generated_data: Path, kind: Kind, remaining: float) -> None:
+    _, net, ttr = load(generated_data, "small")
     items = sorted(ttr.items(), key=lambda kv: kv[1])
     fast, survived = sweep(StressLP(net, kind), net, items, remaining, use_shortcut=True)
     slow, _ = sweep(StressLP(net, kind), net, items, remaining, use_shortcut=False)
@@ -59,9 +59,9 @@ def test_shortcut_equals_full_solve_small(shared_data: Path, kind: Kind, remaini
 
 
 @pytest.mark.parametrize("kind", ["ttr", "tts"])
-def test_shortcut_equals_full_solve_large(shared_data: Path, kind: Kind) -> None:
+def test_shortcut_equals_full_solve_large(generated_data: Path, kind: Kind) -> None:
     """Every tier-2/3 node of the large network for TTR; a fixed sample of 300 for the slower TTS."""
-    _, net, ttr = load(shared_data, "large")
+    _, net, ttr = load(generated_data, "large")
     items = list(ttr.items())
     assert len(items) == 1500
     if kind == "tts":
@@ -74,9 +74,9 @@ def test_shortcut_equals_full_solve_large(shared_data: Path, kind: Kind) -> None
     assert_same(fast, slow)
 
 
-def test_base_survival_implies_base_value(shared_data: Path) -> None:
+def test_base_survival_implies_base_value(generated_data: Path) -> None:
     """Wherever the base survives a scenario, the full solve returns exactly the base value."""
-    _, net, ttr = load(shared_data, "small")
+    _, net, ttr = load(generated_data, "small")
     for kind in ("ttr", "tts"):
         model = StressLP(net, kind)
         for node, t in ttr.items():
@@ -90,8 +90,8 @@ def test_base_survival_implies_base_value(shared_data: Path) -> None:
 
 
 @pytest.mark.parametrize("kind", ["ttr", "tts"])
-def test_repeated_solves_leave_the_model_unchanged(shared_data: Path, kind: Kind) -> None:
-    network, net, ttr = load(shared_data, "small")
+def test_repeated_solves_leave_the_model_unchanged(generated_data: Path, kind: Kind) -> None:
+    network, net, ttr = load(generated_data, "small")
     model = StressLP(net, kind)
     if kind == "ttr":
         model.set_horizon(8.0)

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import generated
 from setu.errors import InputError, ScenarioError
 from setu.network.compile import CompiledNetwork, compile_network
 from setu.network.model import BomLine, Network, Node, Product, Supply
@@ -338,6 +339,12 @@ def test_read_ttr_csv_shared_data(shared_data: Path) -> None:
     table = read_ttr_csv(shared_data / "stress-test-accelerator" / "ttr_small.csv")
     assert len(table) == 30
     assert (table["T2_1"], table["T3_20"]) == (4.0, 9.0)
+
+
+def test_read_ttr_csv_of_a_generated_network(generated_data: Path) -> None:
+    table = read_ttr_csv(generated_data / "ttr_small.csv")
+    assert len(table) == 30 and table == generated.ttr_table(generated.small())
+    assert list(table) == [node.id for node in generated.small().nodes[5:]]  # file order: node order
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -20,8 +19,8 @@ __all__ = ["fast_hasher"]
 
 
 @pytest.fixture
-def world(shared_data: Path) -> Network:
-    return small_network(shared_data)
+def world() -> Network:
+    return small_network()
 
 
 @pytest.fixture

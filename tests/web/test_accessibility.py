@@ -15,7 +15,7 @@ from networks.world import build_world
 from setu.accounts.login import principal_of
 from setu.accounts.lookups import get_user
 from setu.db import transaction
-from setu.framework.seed import seed_framework
+from setu.demo.framework import seed_framework
 from setu.network.model import Network
 from setu.runs.scenarios import create_scenario
 from setu.runs.service import execute_run, start_run

@@ -26,13 +26,13 @@ from setu.accounts.errors import AccountError
 from setu.accounts.login import principal_of
 from setu.accounts.lookups import get_user, operator_name, user_status
 from setu.db import make_engine, prepare, session_factory, transaction
+from setu.demo.framework import seed_framework
 from setu.errors import SetuError
 from setu.framework.actions import all_actions
 from setu.framework.common import action_labels, days_overdue, is_overdue, owner_text, today_utc
 from setu.framework.ics import export_actions
 from setu.framework.posture import posture as framework_posture
 from setu.framework.projects import newest_network_id
-from setu.framework.seed import seed_framework
 from setu.models.framework import ACTION_STATUSES
 from setu.sharing.markings import MarkingSpec, owner_names
 from setu.sharing.policy import Principal
@@ -188,7 +188,7 @@ def seed(today: TodayOpt = None, database_url: DatabaseOpt = None) -> None:
 
     Projects are linked to the demo network when ``setu demo`` has stored it.
     """
-    from setu.seed import DEMO_NETWORK
+    from setu.demo.seed import DEMO_NETWORK
 
     day = _day(today)
     with _session(database_url) as session:

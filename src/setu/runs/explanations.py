@@ -66,7 +66,7 @@ def explain_result(session: Session, principal: Principal, run_id: int, scenario
         If the run has not completed.
     setu.errors.ScenarioError
         If the scenario no longer fits the user's view (the network changed since the run).
-    setu.networks.service.ViewError
+    setu.errors.ViewError
         If the user's view has no product.
     """
     action = "results.explain"

@@ -1,15 +1,21 @@
-"""The accelerator JSON reader: the shared data sets load; malformed files are refused with the place named."""
+"""The accelerator JSON reader and writer: published sets load, written networks read back, errors name the place."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from setu.errors import InputError
-from setu.network.io.accelerator import read_accelerator
+from setu.network.generate import three_tier
+from setu.network.io.accelerator import accelerator_document, read_accelerator, write_accelerator
+from setu.network.model import Network, SiteCapacity
 
 
 def small() -> dict[str, Any]:
@@ -68,3 +74,47 @@ def test_not_json_and_not_an_object(tmp_path: Path) -> None:
         read_accelerator(bad)
     with pytest.raises(InputError, match="expected a JSON object"):
         read_accelerator(write(tmp_path, [1, 2]))
+
+
+# -- writing ---------------------------------------------------------------------------------------
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 8), st.integers(1, 15), st.integers(0, 30), st.integers(0, 2**32 - 1))
+def test_a_written_network_reads_back_the_same(products: int, suppliers: int, sub_suppliers: int, seed: int) -> None:
+    network = three_tier(products, suppliers, sub_suppliers, seed)
+    with tempfile.TemporaryDirectory() as folder:
+        path = write_accelerator(network, Path(folder) / "three.json")
+        again = read_accelerator(path)
+    assert (again.name, again.source) == ("three", str(path))
+    assert again.nodes == [dataclasses.replace(node, ttr=None) for node in network.nodes]  # the layout has no TTR
+    assert (again.products, again.bom, again.supplies) == (network.products, network.bom, network.supplies)
+
+
+def test_the_written_document_has_the_accelerators_keys_and_indexes() -> None:
+    document = accelerator_document(three_tier(5, 10, 20, seed=1))
+    assert list(document) == [
+        "tier1", "tier2", "tier3", "edges", "material_types", "supplier_material_type",
+        "f", "s", "d", "c", "r", "N_minus", "N_plus", "P",
+    ]  # fmt: skip
+    assert (len(document["tier1"]), len(document["tier2"]), len(document["tier3"])) == (5, 10, 20)
+    assert all(isinstance(value, int) for value in document["c"].values())  # whole numbers stay whole
+    for customer, by_material in document["P"].items():
+        for material, suppliers in by_material.items():
+            assert material in document["r"][customer]
+            assert all(document["supplier_material_type"][s] == material for s in suppliers)
+            assert all(customer in document["N_plus"][s] for s in suppliers)
+
+
+def test_a_network_the_layout_cannot_hold_is_refused() -> None:
+    network = read_network_of(small())
+    network.nodes = [dataclasses.replace(n, material="engine") if n.id == "P" else n for n in network.nodes]
+    network.site_capacities = [SiteCapacity("forge", 5.0)]
+    with pytest.raises(InputError) as error:
+        accelerator_document(network)
+    assert [p.where for p in error.value.problems] == ["nodes[P]", "site_capacities[forge]"]
+
+
+def read_network_of(data: dict[str, Any]) -> Network:
+    with tempfile.TemporaryDirectory() as folder:
+        return read_accelerator(write(Path(folder), data))

@@ -133,3 +133,71 @@ def read_accelerator(path: str | Path) -> Network:
     if problems:
         raise InputError(problems)
     return network
+
+
+def _plain(value: float) -> float | int:
+    """Whole numbers as JSON integers, as the published files write them."""
+    return int(value) if float(value).is_integer() else value
+
+
+def accelerator_document(network: Network) -> dict[str, Any]:
+    """``network`` in the accelerator's JSON layout, the inverse of :func:`read_accelerator`.
+
+    Products are tier 1, the nodes that ship to a product tier 2, every other node tier 3. The
+    derived indexes (``N_minus``, ``N_plus``, ``P``, ``material_types``) are written too, as the
+    accelerator's own code reads them. Names, sites, TTRs and other attributes have no place in the
+    layout and are left out.
+
+    Raises
+    ------
+    setu.errors.InputError
+        If the layout cannot hold the network: a product whose material is not its own id, a shared
+        site capacity, or a node that both ships to a product and is one.
+    """
+    products = {product.node for product in network.products}
+    problems = [
+        Problem(f"nodes[{node.id}]", "a product's material must be its own id in the accelerator layout")
+        for node in network.nodes
+        if node.id in products and node.material != node.id
+    ]
+    problems += [
+        Problem(f"site_capacities[{sc.site}]", "the layout has no shared capacities") for sc in network.site_capacities
+    ]
+    material_of = {node.id: node.material for node in network.nodes}
+    customers: dict[str, list[str]] = {}
+    suppliers: dict[str, dict[str, list[str]]] = {}
+    for supply in network.supplies:
+        customers.setdefault(supply.supplier, []).append(supply.customer)
+        suppliers.setdefault(supply.customer, {}).setdefault(material_of[supply.supplier], []).append(supply.supplier)
+    tier2 = [n.id for n in network.nodes if n.id not in products and products & set(customers.get(n.id, ()))]
+    problems += [Problem(f"nodes[{n}]", "a product ships to another product") for n in products if n in customers]
+    if problems:
+        raise InputError(problems)
+    in_tier2 = set(tier2)
+    needs: dict[str, dict[str, float | int]] = {}
+    for line in network.bom:
+        needs.setdefault(line.node, {})[line.material] = _plain(line.quantity)
+    materials = [n.material for n in network.nodes if n.id not in products]
+    return {
+        "tier1": [n.id for n in network.nodes if n.id in products],
+        "tier2": tier2,
+        "tier3": [n.id for n in network.nodes if n.id not in products and n.id not in in_tier2],
+        "edges": [[supply.supplier, supply.customer] for supply in network.supplies],
+        "material_types": sorted(set(materials)),
+        "supplier_material_type": {n.id: n.material for n in network.nodes if n.id not in products},
+        "f": {product.node: _plain(product.weight) for product in network.products},
+        "s": {n.id: _plain(n.inventory) for n in network.nodes},
+        "d": {product.node: _plain(product.demand) for product in network.products},
+        "c": {n.id: _plain(n.capacity) for n in network.nodes},
+        "r": needs,
+        "N_minus": {node: list(by_material) for node, by_material in needs.items()},
+        "N_plus": customers,
+        "P": suppliers,
+    }
+
+
+def write_accelerator(network: Network, path: str | Path) -> Path:
+    """Write ``network`` as an accelerator JSON file (see :func:`accelerator_document`); return the path."""
+    path = Path(path)
+    path.write_text(json.dumps(accelerator_document(network)), encoding="utf-8")
+    return path

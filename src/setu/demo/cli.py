@@ -7,8 +7,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from setu.demo.network import build_demo_network
+from setu.demo.scenarios import demo_scenarios
 from setu.network.compile import compile_network
-from setu.network.demo import build_demo_network, demo_scenarios
 from setu.report.html import ReportPart, write_report
 from setu.stress.engine import run_scenarios
 from setu.stress.explain import explain
@@ -88,7 +89,7 @@ def seed_database(console: Console, err: Console, url: str | None = None) -> str
     Returns the database URL used.
     """
     from setu.db import database_url, make_engine, prepare, session_factory
-    from setu.seed import seed_demo, seed_demo_registry, seed_demo_requests, seed_demo_runs
+    from setu.demo.seed import seed_demo, seed_demo_registry, seed_demo_requests, seed_demo_runs
 
     url = url or database_url()
     engine = make_engine(url)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from setu import accounts
 from setu.accounts.login import principal_of
 from setu.accounts.lookups import get_user
+from setu.demo.seed import DEMO_NETWORK, seed_demo, seed_demo_registry, seed_demo_requests, seed_demo_runs
 from setu.errors import NotFound
 from setu.models.accounts import User
 from setu.models.networks import NetworkRecord, NodeRecord
@@ -19,7 +20,6 @@ from setu.networks.reads import get_node, list_nodes
 from setu.registry.sources import find_sources
 from setu.runs.results import list_results
 from setu.runs.service import list_runs
-from setu.seed import DEMO_NETWORK, seed_demo, seed_demo_registry, seed_demo_requests, seed_demo_runs
 
 
 @pytest.fixture(autouse=True)

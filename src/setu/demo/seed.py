@@ -6,19 +6,20 @@ import secrets
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from setu.accounts.login import principal_of
 from setu.accounts.users import create_user
+from setu.demo.data import NETWORK_NAME
+from setu.demo.network import build_demo_network
 from setu.models.networks import NetworkRecord
 from setu.models.parties import Organization, Party
-from setu.network.demo import build_demo_network
 from setu.network.model import Network, Node
 from setu.networks.imports import import_network
 from setu.sharing.markings import LEVEL_OF, MarkingSpec, store
+from setu.sharing.read import readable, unfiltered
 
-DEMO_NETWORK = "India-US defense-industrial base (illustrative)"
+DEMO_NETWORK = NETWORK_NAME
 OPERATOR = "setu demo (seed)"
 BOTH = frozenset({"IN", "US"})
 
@@ -99,7 +100,8 @@ def demo_markings(network: Network, owners: dict[str, tuple[int, str]]) -> dict[
 
 
 def is_seeded(session: Session) -> bool:
-    return session.scalar(select(NetworkRecord.id).where(NetworkRecord.name == DEMO_NETWORK).limit(1)) is not None
+    """Whether the demo network is stored already (whoever may read it: the seed writes at most once)."""
+    return session.scalar(unfiltered(NetworkRecord.id).where(NetworkRecord.name == DEMO_NETWORK).limit(1)) is not None
 
 
 def seed_demo(factory: sessionmaker[Session]) -> list[SeededUser]:
@@ -118,8 +120,9 @@ def seed_demo(factory: sessionmaker[Session]) -> list[SeededUser]:
         session.flush()
         orgs: dict[str, Organization] = {}
         for party, name, kind, conduct in ORGANIZATIONS:
+            # The operator's uniqueness check before writing an organization, not a user's read.
             org = session.scalar(
-                select(Organization).where(Organization.party_code == party, Organization.name == name)
+                unfiltered(Organization).where(Organization.party_code == party, Organization.name == name)
             )
             if org is None:
                 org = Organization(party_code=party, name=name, kind=kind, code_of_conduct=conduct, marking=public)
@@ -158,12 +161,12 @@ def seed_demo(factory: sessionmaker[Session]) -> list[SeededUser]:
             network,
             name=DEMO_NETWORK,
             format="setu",
-            source="setu.network.demo",
+            source="setu.demo.network",
             marking=MarkingSpec(LEVEL_OF["RESTRICTED"], "IN", BOTH),
             node_markings=demo_markings(network, owners),
             operator=OPERATOR,
         )
-        from setu.framework.seed import seed_framework
+        from setu.demo.framework import seed_framework
 
         seed_framework(session, network_id=stored.id, operator=OPERATOR)
         return users
@@ -177,7 +180,7 @@ def seed_demo_runs(factory: sessionmaker[Session], analysts: tuple[str, ...] = (
     Runs are computed in this process, one after the other. Returns the number of runs stored.
     """
     from setu.accounts.lookups import get_user
-    from setu.network.demo import demo_scenarios
+    from setu.demo.scenarios import demo_scenarios
     from setu.networks.views import compiled_view
     from setu.runs.scenarios import create_scenario
     from setu.runs.service import execute_run, start_run
@@ -186,7 +189,7 @@ def seed_demo_runs(factory: sessionmaker[Session], analysts: tuple[str, ...] = (
     for username in analysts:
         with factory() as session, session.begin():
             principal = principal_of(get_user(session, username))
-            network_id = session.scalar(select(NetworkRecord.id).where(NetworkRecord.name == DEMO_NETWORK))
+            network_id = session.scalar(readable(principal, NetworkRecord.id).where(NetworkRecord.name == DEMO_NETWORK))
             if network_id is None:
                 return runs
             view, _specs = compiled_view(session, principal, network_id)
@@ -245,7 +248,8 @@ def seed_demo_registry(factory: sessionmaker[Session]) -> int:
     stored = 0
     with factory() as session, session.begin():
         admins = {party: principal_of(get_user(session, f"{party.lower()}.admin")) for party in PARTIES_CODES}
-        firms = {org.name: org for org in session.scalars(select(Organization).where(Organization.kind == "firm"))}
+        # The operator registers every seeded firm's sites on its party admin's behalf: not a user's read.
+        firms = {org.name: org for org in session.scalars(unfiltered(Organization).where(Organization.kind == "firm"))}
         sites: dict[tuple[int, str], int] = {}
         for node in network.nodes:
             firm = next(
@@ -323,13 +327,13 @@ def seed_demo_requests(factory: sessionmaker[Session], today: date | None = None
     references: list[str] = []
     with factory() as session, session.begin():
         desk = {party: principal_of(get_user(session, f"{party.lower()}.desk")) for party in PARTIES_CODES}
-        network_id = session.scalar(select(NetworkRecord.id).where(NetworkRecord.name == DEMO_NETWORK))
+        network_id = session.scalar(readable(desk["IN"], NetworkRecord.id).where(NetworkRecord.name == DEMO_NETWORK))
         if network_id is None:
             return references
 
         def request(requester: str, supplier: str, firm: str, search: str, values: dict[str, object]) -> int:
             principal = desk[requester]
-            org = session.scalar(select(Organization).where(Organization.name == firm))
+            org = session.scalar(readable(principal, Organization).where(Organization.name == firm))
             nodes, _total = list_nodes(session, principal, network_id, search=search, limit=1)
             sites, _count = list_sites(session, principal, organization_id=org.id if org else None, limit=1)
             if org is None or not nodes or not sites:
@@ -352,9 +356,11 @@ def seed_demo_requests(factory: sessionmaker[Session], today: date | None = None
         def act(party: str, request_id: int, action: str, fields: dict[str, object]) -> None:
             from setu.models.sosa import PriorityRequest
 
-            current = session.get(PriorityRequest, request_id)
-            assert current is not None
-            transition(session, desk[party], request_id, action, fields, current.version, today=today)
+            version = session.scalar(
+                readable(desk[party], PriorityRequest.version).where(PriorityRequest.id == request_id)
+            )
+            assert version is not None
+            transition(session, desk[party], request_id, action, fields, version, today=today)
 
         order = {"rating": "DX", "program_symbol": "A1", "delivery_date": today + timedelta(days=120)}
         first = request(

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from setu.audit.log import record
@@ -19,6 +18,7 @@ from setu.models.base import Marked
 from setu.models.framework import ActionItem, Body, Decision, Meeting, Pillar, Project
 from setu.models.parties import Organization
 from setu.sharing.markings import LEVEL_OF, MarkingSpec, store
+from setu.sharing.read import unfiltered
 
 OPERATOR = "setu framework seed"
 BOTH = frozenset({"IN", "US"})
@@ -85,9 +85,11 @@ def _add(session: Session, row: Marked, spec: MarkingSpec) -> None:
 
 
 def _org(session: Session, party: str, name: str) -> int | None:
-    return session.scalar(
-        select(Organization.id).where(Organization.party_code == party, Organization.name == name).limit(1)
+    """The id of the organization named ``name`` (the operator's lookup for an action's owner, not a user's read)."""
+    found: int | None = session.scalar(
+        unfiltered(Organization.id).where(Organization.party_code == party, Organization.name == name).limit(1)
     )
+    return found
 
 
 def seed_framework(
@@ -118,7 +120,8 @@ def seed_framework(
     Defense`` when the database has them (the demo seed's names). One action item is India-only and
     one US-only, to show that each party's national records stay its own.
     """
-    if session.scalar(select(Body.id).where(Body.name == POLICY_GROUP)) is not None:
+    # Whether the structure exists, whoever may read it: the seed writes it at most once.
+    if session.scalar(unfiltered(Body.id).where(Body.name == POLICY_GROUP)) is not None:
         return SeededFramework()
     day = today or today_utc()
     pillars: dict[str, Pillar] = {}

@@ -8,18 +8,10 @@ from collections import defaultdict
 import numpy as np
 import pytest
 
+from setu.demo.data import CHOKEPOINTS, FORGE_SITE, GAN, PROGRAMS, RESIDUAL_SHARES, SU30, USGS_SHARES
+from setu.demo.network import build_demo_network
+from setu.demo.scenarios import demo_scenarios
 from setu.network.compile import CompiledNetwork, compile_network
-from setu.network.demo import (
-    CHOKEPOINTS,
-    FORGE_SITE,
-    GAN,
-    PROGRAMS,
-    RESIDUAL_SHARES,
-    SU30,
-    USGS_SHARES,
-    build_demo_network,
-    demo_scenarios,
-)
 from setu.network.model import Network
 from setu.network.validate import network_problems
 from setu.stress.engine import StressResult, run_scenarios

@@ -1,25 +1,15 @@
-"""An ILLUSTRATIVE India-US defense-industrial base and its scenario library, for demos and tests.
+"""The ILLUSTRATIVE India-US defense-industrial base as data tables: programs, materials, sites, routes.
 
-Nothing here is real program data: firms, sites, capacities, inventories and recovery times are
-made up. Only the country shares of mine production follow a public source (USGS Mineral Commodity
-Summaries 2025, see ``USGS_SHARES``). Time unit everywhere: weeks (demand and capacity per week,
-inventory in units on hand, TTR in weeks). See docs/demo-data.md.
+Rows only; :mod:`setu.demo.network` builds the network from them. Nothing here is real program data:
+firms, sites, capacities, inventories and recovery times are made up. Only the country shares of mine
+production follow a public source (USGS Mineral Commodity Summaries 2025, see ``USGS_SHARES``). Time
+unit everywhere: weeks (demand and capacity per week, inventory in units on hand, TTR in weeks). See
+docs/demo-data.md.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
-from graphlib import TopologicalSorter
-
-import numpy as np
-
-from setu.errors import ScenarioError
-from setu.network.compile import CompiledNetwork
-from setu.network.model import BomLine, Network, Node, Product, SiteCapacity, Supply
-from setu.stress.scenarios import Scenario, by_attribute, by_chokepoint, export_control
 
 NETWORK_NAME = "India-US defense-industrial base (illustrative)"
 TIME_UNIT = "week"
@@ -274,7 +264,7 @@ SOURCES: dict[str, str] = {
 # Mine and primary-refinery sites per material and country: (site code, place). A country's share
 # is split evenly over its sites, so a big producer is several nodes and one mine going down is not
 # the whole country going down.
-_MINE_SITES: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
+MINE_SITES: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
     "reo": {
         "CN": (
             ("BAO", "Baotou, Inner Mongolia"),
@@ -374,7 +364,7 @@ _MINE_SITES: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
         "CU": (("MOA", "Moa, Holguín"),),
     },
 }
-_MINE_CODE: dict[str, str] = {
+MINE_CODE: dict[str, str] = {
     "reo": "REO",
     "gallium": "GA",
     "germanium": "GE",
@@ -388,8 +378,8 @@ _MINE_CODE: dict[str, str] = {
 # Node ids read COUNTRY-ORG-PLACE-ITEM; the first three parts name the site. Real firm names are used
 # for realism only: every number attached to them is made up.
 
-_Row = tuple[str, str, str, float]
-SUPPLIERS: dict[str, tuple[_Row, ...]] = {
+SupplierRow = tuple[str, str, str, float]
+SUPPLIERS: dict[str, tuple[SupplierRow, ...]] = {
     "nickel": (
         ("ID-IMP-MOR-NI", "Morowali nickel smelters (illustrative)", "Morowali, Sulawesi", 30),
         ("ID-WED-HAL-NI", "Weda Bay nickel smelters (illustrative)", "Halmahera", 25),
@@ -875,7 +865,7 @@ MALACCA, HORMUZ, BAB, SUEZ, TAIWAN, PANAMA = (
     "Panama Canal",
 )
 CHOKEPOINTS = (MALACCA, TAIWAN, BAB, SUEZ, HORMUZ, PANAMA)
-_REGIONS: dict[str, str] = {
+REGIONS: dict[str, str] = {
     # Shipping regions: countries whose ports share the same sea lanes.
     "EA": "CN JP KR",
     "TW": "TW",
@@ -896,10 +886,9 @@ _REGIONS: dict[str, str] = {
     "GULF": "QA",
     "MED": "DZ",
 }
-_REGION: dict[str, str] = {country: region for region, countries in _REGIONS.items() for country in countries.split()}
 # Coarse sea lanes (origin region, destination region) -> straits crossed; pairs not listed cross none
 # of the modelled chokepoints (land routes, transpacific or transatlantic crossings).
-_LANES: dict[tuple[str, str], tuple[str, ...]] = {
+LANES: dict[tuple[str, str], tuple[str, ...]] = {
     ("EA", "SA"): (MALACCA,),
     ("EA", "EU"): (MALACCA, BAB, SUEZ),
     ("TW", "SA"): (MALACCA,),
@@ -962,285 +951,5 @@ US_ONLY = frozenset({"gan_epi", "gan_mmic", "rad_hard_asic"})
 """US-made die go only into US programs (ITAR/EAR), and US programs take only US-made die (trusted foundry)."""
 
 
-def _qualified(supplier_country: str, customer_country: str, material: str) -> bool:
-    """Whether a customer may buy ``material`` from a supplier: rules of thumb, not legal advice."""
-    if MATERIALS[material].raw:
-        return True  # ore and concentrate trade on the world market
-    if material in US_ONLY:
-        return (supplier_country == "US") == (customer_country == "US")
-    if customer_country != "US":
-        return True
-    if supplier_country in ("CN", "RU"):
-        return False  # sanctions; 10 U.S.C. 4872 (magnets, tungsten) and its kin
-    if MATERIALS[material].program and supplier_country == "IN":
-        return False  # US programs are not (yet) qualified on Indian co-production lines
-    # 10 U.S.C. 4863: specialty metals melted in the US or a qualifying country.
-    return material not in SPECIALTY_METALS or supplier_country in QUALIFYING_COUNTRIES
-
-
 HOME_BIAS = 4.0
 """How much more of its need a customer places with a supplier in its own country than its weight says."""
-
-
-def _home_bias(supplier: str, customer: str, material: str) -> float:
-    """Buyers place most work at home and keep foreign sources as qualified alternates (not for ore)."""
-    return HOME_BIAS if supplier[:2] == customer[:2] and not MATERIALS[material].raw else 1.0
-
-
-def _mine_rows() -> dict[str, list[_Row]]:
-    rows: dict[str, list[_Row]] = {}
-    for material, by_country in _MINE_SITES.items():
-        shares = {**USGS_SHARES[material], **RESIDUAL_SHARES[material]}
-        kind = MATERIALS[material].material_class.replace("_", " ")
-        rows[material] = []
-        for country, sites in by_country.items():
-            for code, place in sites:
-                organization = f"{place.split(',')[0]} {kind} producers (illustrative)"
-                node_id = f"{country}-MIN-{code}-{_MINE_CODE[material]}"
-                rows[material].append((node_id, organization, place, shares[country] / len(sites)))
-    return rows
-
-
-def _site(node_id: str) -> str:
-    """Node ids read COUNTRY-ORG-PLACE-ITEM; the first three parts name the site."""
-    return "-".join(node_id.split("-")[:3])
-
-
-def _round(x: float) -> float:
-    return float(f"{x:.6g}")
-
-
-def build_demo_network(seed: int = 2025) -> Network:
-    """Build the ILLUSTRATIVE India-US defense-industrial base (deterministic for ``seed``).
-
-    Capacities are sized from demand: each customer's need is split over its qualified suppliers in
-    proportion to their weight (a mine's weight is its country's share of world production), and
-    every node gets 10-40% capacity slack and a few weeks of stock. Units: per week; TTR in weeks.
-    """
-    rng = np.random.default_rng(seed)
-    rows: dict[str, list[_Row]] = {m: list(r) for m, r in SUPPLIERS.items()}
-    rows.update(_mine_rows())
-    for spec in PRODUCTS:
-        rows.setdefault(spec.material, []).append((spec.node, spec.organization, spec.place, 1.0))
-    missing = sorted(set(MATERIALS) - set(rows))
-    if missing:
-        raise ValueError(f"demo data: no site makes {', '.join(missing)}")
-
-    material_of: dict[str, str] = {}
-    weight_of: dict[str, float] = {}
-    meta: dict[str, tuple[str, str]] = {}
-    makers: dict[str, list[str]] = defaultdict(list)
-    for material, material_rows in rows.items():
-        for node_id, organization, place, weight in material_rows:
-            material_of[node_id] = material
-            weight_of[node_id] = weight
-            meta[node_id] = (organization, place)
-            makers[material].append(node_id)
-
-    def country(node_id: str) -> str:
-        return node_id[:2]
-
-    def has_bom(node_id: str) -> bool:
-        item = MATERIALS[material_of[node_id]]
-        return bool(item.bom) and not (item.program and country(node_id) in OPAQUE_COUNTRIES)
-
-    # Sourcing: every qualified maker of an input supplies the customer (interchangeable alternates).
-    bom: list[BomLine] = []
-    suppliers_of: dict[tuple[str, str], list[str]] = {}
-    customers_of: dict[str, list[str]] = defaultdict(list)
-    for customer in material_of:
-        if not has_bom(customer):
-            continue
-        for input_material, quantity in MATERIALS[material_of[customer]].bom:
-            chosen = [s for s in makers[input_material] if _qualified(country(s), country(customer), input_material)]
-            if not chosen:
-                raise ValueError(f"demo data: no qualified supplier of {input_material} for {customer}")
-            bom.append(BomLine(customer, input_material, quantity))
-            suppliers_of[customer, input_material] = chosen
-            for supplier in chosen:
-                customers_of[supplier].append(customer)
-
-    # Steady weekly throughput, pushed from the products down the tiers (customers before suppliers).
-    demand = {spec.node: spec.demand for spec in PRODUCTS}
-    throughput: dict[str, float] = defaultdict(float)
-    order = TopologicalSorter({node: set(customers_of[node]) for node in material_of}).static_order()
-    for node in order:
-        if node in demand:
-            throughput[node] = demand[node]
-        if not has_bom(node):
-            continue
-        for input_material, quantity in MATERIALS[material_of[node]].bom:
-            chosen = suppliers_of[node, input_material]
-            share = {s: weight_of[s] * _home_bias(s, node, input_material) for s in chosen}
-            total = sum(share.values())
-            for supplier in chosen:
-                throughput[supplier] += quantity * throughput[node] * share[supplier] / total
-    idle = [node for node in material_of if throughput[node] <= 0]
-    if idle:
-        raise ValueError(f"demo data: nodes with no customer: {', '.join(idle)}")
-
-    # Every mine of a material shares one slack, so capacity shares equal production shares.
-    material_slack = {m: float(rng.uniform(*SLACK)) for m, item in MATERIALS.items() if item.raw}
-    nodes: list[Node] = []
-    # The forge's press is shared: its pieces (discs and blades alike) per week are capped together,
-    # below the sum of what each line could do alone.
-    press_load = sum(throughput[n] for n in material_of if _site(n) == FORGE_SITE)
-    press_capacity = _round(press_load * (1 + float(rng.uniform(*SLACK))))
-    for node_id, material in material_of.items():
-        item = MATERIALS[material]
-        slack = material_slack[material] if item.raw else float(rng.uniform(*SLACK))
-        cover = float(rng.uniform(*item.cover))
-        ttr = int(rng.integers(item.ttr[0], item.ttr[1] + 1))
-        organization, place = meta[node_id]
-        capacity = _round(throughput[node_id] * (1 + slack))
-        nodes.append(
-            Node(
-                id=node_id,
-                material=material,
-                capacity=capacity,
-                inventory=_round(throughput[node_id] * cover),
-                site=_site(node_id),
-                organization=organization,
-                party=country(node_id),
-                country=country(node_id),
-                material_class=item.material_class,
-                chokepoints=_route(node_id, item, [country(c) for c in customers_of[node_id]]),
-                ttr=float(ttr),
-                name=f"{item.label} — {organization}, {place}",
-                program=item.program,
-            )
-        )
-    return Network(
-        name=NETWORK_NAME,
-        nodes=nodes,
-        products=[Product(spec.node, spec.demand, spec.weight) for spec in PRODUCTS],
-        bom=bom,
-        supplies=[Supply(s, c) for (c, _), chosen in suppliers_of.items() for s in chosen],
-        site_capacities=[SiteCapacity(FORGE_SITE, press_capacity)],
-        source=f"setu.network.demo (illustrative, seed={seed})",
-    )
-
-
-def _route(node_id: str, material: Material, customer_countries: list[str]) -> tuple[str, ...]:
-    """Straits on the node's outbound sea routes to its customers abroad.
-
-    Taiwan's exports need the strait open whatever the mode: a blockade stops air freight too.
-    """
-    origin = _REGION[node_id[:2]]
-    crossed: set[str] = {TAIWAN} if origin == "TW" else set()
-    if material.by_sea:
-        for destination in set(customer_countries) - {node_id[:2]}:
-            # Lanes into Taiwan are those into East Asia.
-            region = "EA" if _REGION[destination] == "TW" else _REGION[destination]
-            crossed.update(_LANES.get((origin, region), ()))
-    return tuple(c for c in CHOKEPOINTS if c in crossed)
-
-
-# -- scenario library -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Event:
-    id: str
-    label: str
-    ttr: float
-    """Weeks."""
-    build: Callable[[CompiledNetwork, float], Scenario]
-    """Which nodes it disrupts: one of the standard builders, given the network and the TTR."""
-
-
-# Export controls are modelled as cutting the Chinese sources outright (or by 70% for licensing):
-# a node-level model cannot tell a ban on exports to the US from a ban on all exports.
-_LIBRARY: tuple[_Event, ...] = (
-    _Event(
-        "cn-ga-ge-ban",
-        "China bans gallium and germanium exports (licensing 1 Aug 2023; US ban 3 Dec 2024)",
-        52,
-        lambda net, ttr: export_control(net, ["gallium", "germanium"], ["CN"], ttr),
-    ),
-    _Event(
-        "cn-ga-ge-licensing-30pct",
-        "China licenses gallium and germanium: 30% gets through",
-        52,
-        lambda net, ttr: export_control(net, ["gallium", "germanium"], ["CN"], ttr, severity=0.7),
-    ),
-    _Event(
-        "cn-rare-earth-magnets",
-        "China's rare-earth processing and magnet controls (21 Dec 2023; 4 Apr 2025)",
-        52,
-        lambda net, ttr: export_control(net, ["rare_earth", "magnet"], ["CN"], ttr),
-    ),
-    _Event(
-        "cn-antimony-ban",
-        "China bans antimony exports (licensing 15 Sep 2024; US ban 3 Dec 2024)",
-        52,
-        lambda net, ttr: export_control(net, ["antimony"], ["CN"], ttr),
-    ),
-    _Event(
-        "cn-graphite-licensing-30pct",
-        "China licenses graphite (1 Dec 2023): 30% gets through",
-        52,
-        lambda net, ttr: export_control(net, ["graphite"], ["CN"], ttr, severity=0.7),
-    ),
-    _Event(
-        "ru-sanctions",
-        "Sanctions cut every Russian supplier",
-        104,
-        lambda net, ttr: by_attribute(net, "country", "RU", ttr),
-    ),
-    _Event("malacca-closed", "Strait of Malacca closed", 8, lambda net, ttr: by_chokepoint(net, MALACCA, ttr)),
-    _Event(
-        "hormuz-closed",
-        "Strait of Hormuz closed",
-        8,
-        lambda net, ttr: by_chokepoint(net, HORMUZ, ttr),
-    ),
-    _Event(
-        "taiwan-strait-closed",
-        "Taiwan Strait closed: year-long blockade of Taiwan",
-        52,
-        lambda net, ttr: by_chokepoint(net, TAIWAN, ttr),
-    ),
-    _Event(
-        "red-sea-closed",
-        "Red Sea closed at Bab-el-Mandeb",
-        8,
-        lambda net, ttr: by_chokepoint(net, BAB, ttr),
-    ),
-    _Event(
-        "forge-fire",
-        "Fire at the single large US forge press",
-        78,
-        lambda net, ttr: by_attribute(net, "site", FORGE_SITE, ttr),
-    ),
-    _Event(
-        "gan-fab-outage",
-        "US GaN foundry outage (epitaxy and MMIC fab)",
-        39,
-        lambda net, ttr: by_attribute(net, "site", GAN_FAB_SITE, ttr),
-    ),
-)
-
-
-def demo_scenarios(net: CompiledNetwork, *, skip_unmatched: bool = False) -> list[Scenario]:
-    """The scenario library for the demo network: export controls, sanctions, strait closures, site outages.
-
-    Built with the standard builders of :mod:`setu.stress.scenarios`; TTRs in weeks.
-
-    Parameters
-    ----------
-    net
-        The demo network, or a user's view of it.
-    skip_unmatched
-        Leave out the events whose targets are not in ``net`` (a view that hides them) instead of raising.
-    """
-    library = []
-    for event in _LIBRARY:
-        try:
-            scenario = event.build(net, event.ttr)
-        except ScenarioError:
-            if skip_unmatched:
-                continue
-            raise
-        library.append(dataclasses.replace(scenario, id=event.id, label=event.label))
-    return library
