@@ -9,6 +9,7 @@ import ast
 import importlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,7 +35,6 @@ def _modules() -> Iterator[Path]:
             yield path
 
 
-@pytest.mark.xfail(reason="the layout of issue 9 is being moved into place", strict=False)
 def test_import_contracts_hold() -> None:
     """`lint-imports` (the contracts in pyproject.toml) passes: every layer rule holds."""
     from importlinter.cli import lint_imports
@@ -42,7 +42,6 @@ def test_import_contracts_hold() -> None:
     assert lint_imports(config_filename=str(REPO / "pyproject.toml")) == 0
 
 
-@pytest.mark.xfail(reason="the layout of issue 9 is being moved into place", strict=False)
 def test_no_python_file_is_over_500_lines() -> None:
     too_long = []
     for path in sorted(SRC.rglob("*.py")):
@@ -128,7 +127,6 @@ def query_violations(path: Path, marked: set[str], root: Path = SRC) -> list[str
     return sorted(found, key=lambda text: int(text.split(":")[1]))
 
 
-@pytest.mark.xfail(reason="the layout of issue 9 is being moved into place", strict=False)
 def test_every_query_of_a_marked_table_starts_from_the_read_helper() -> None:
     """Outside sharing/, nobody selects, joins, counts or gets a marked model directly.
 
@@ -165,26 +163,39 @@ def test_the_checker_catches_a_direct_query(tmp_path: Path) -> None:
     ]
 
 
-def _routes(module: str) -> list[str]:
-    from fastapi import APIRouter
+def _walk(routes: list[Any]) -> Iterator[tuple[str, str]]:
+    """(path, module of the handler) of every route, into included routers (their paths as each router has them)."""
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            yield from _walk(included.routes)
+        else:
+            endpoint = getattr(route, "endpoint", None)
+            yield getattr(route, "path", ""), getattr(endpoint, "__module__", "")
 
-    router = importlib.import_module(module).router
-    assert isinstance(router, APIRouter)
-    return [getattr(route, "path", "") for route in router.routes]
+
+@pytest.fixture(scope="module")
+def app_routes() -> list[tuple[str, str]]:
+    from setu.api import create_app
+
+    return list(_walk(create_app("sqlite://").router.routes))
 
 
-@pytest.mark.xfail(reason="the layout of issue 9 is being moved into place", strict=False)
 @pytest.mark.parametrize("domain", DOMAINS)
-def test_one_name_per_concept(domain: str) -> None:
+def test_one_name_per_concept(domain: str, app_routes: list[tuple[str, str]]) -> None:
     """A domain's API prefix, page routes, templates folder and tests folder all carry the domain's name."""
     package = SRC / domain
     assert package.is_dir(), f"no package setu/{domain}"
     assert (REPO / "tests" / domain).is_dir(), f"no tests/{domain}/"
-    if (package / "endpoints.py").exists():
-        wrong = [p for p in _routes(f"setu.{domain}.endpoints") if not p.startswith(f"/{domain}")]
-        assert not wrong, f"API routes of {domain} outside /api/v1/{domain}: {wrong}"
-    if (package / "pages.py").exists():
-        home = "/" if domain == "dashboard" else f"/{domain}"
-        wrong = [p for p in _routes(f"setu.{domain}.pages") if not p.startswith(home)]
-        assert not wrong, f"page routes of {domain} outside {home}: {wrong}"
-        assert (package / "templates").is_dir(), f"setu/{domain}/pages.py renders no templates of its own"
+    endpoints = [path for path, module in app_routes if module.startswith(f"setu.{domain}.endpoints")]
+    pages = [path for path, module in app_routes if module.startswith(f"setu.{domain}.pages")]
+    assert endpoints or pages or domain == "dashboard", f"{domain} serves nothing"
+    wrong = [path for path in endpoints if not path.startswith(f"/{domain}")]
+    assert not wrong, f"API routes of {domain} outside /api/v1/{domain}: {wrong}"
+    home = "/" if domain == "dashboard" else f"/{domain}"
+    wrong = [path for path in pages if not (path == home or path.startswith(f"/{domain}"))]
+    assert not wrong, f"page routes of {domain} outside {home}: {wrong}"
+    if pages:
+        assert (package / "templates").is_dir(), f"setu/{domain}/ has pages but no templates/ of its own"
+    served = {module.split(".")[1] for _, module in app_routes if module.startswith("setu.") and module != "setu.api"}
+    assert served <= set(DOMAINS), f"routes served from outside a domain: {served - set(DOMAINS)}"
