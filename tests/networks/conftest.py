@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -17,9 +16,9 @@ __all__ = ["api", "fast_hasher"]
 
 
 @pytest.fixture
-def world(shared_data: Path) -> Network:
-    """The small accelerator network the world is built on."""
-    return small_network(shared_data)
+def world() -> Network:
+    """The generated small network the world is built on."""
+    return small_network()
 
 
 @pytest.fixture
