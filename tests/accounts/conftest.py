@@ -1,18 +1,15 @@
-"""Accounts fixtures: a fast argon2 hasher, parties with a ministry and a firm each, the app; the tests' helpers."""
+"""Accounts fixtures: parties with a ministry and a firm each; the tests' helpers (users, sign-in attempts, audit)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.conftest import Api, make_api
 from setu.accounts.login import LoginAttempt, authenticate
 from setu.accounts.lookups import get_user
-from setu.accounts.passwords import configure_hasher
 from setu.accounts.users import create_user
 from setu.db import transaction
 from setu.models import Organization, Party
@@ -29,20 +26,6 @@ ORGS = {
     "Department of War": ("US", "ministry"),
     "Acme Castings": ("US", "firm"),
 }
-
-
-@pytest.fixture(autouse=True)
-def fast_hasher() -> Iterator[None]:
-    """Cheap argon2 parameters for tests; the defaults come back afterwards."""
-    configure_hasher(time_cost=1, memory_cost=8192, parallelism=1)
-    yield
-    configure_hasher()
-
-
-@pytest.fixture
-def api(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[Api]:
-    """The app on the shared principals' parties and organizations, and a token for each test user."""
-    yield from make_api(engine, sessions)
 
 
 @pytest.fixture

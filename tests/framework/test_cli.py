@@ -11,11 +11,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner, Result
 
-from api.conftest import PASSWORD
+from clients import create_users
 from networks.world import audit_count
-from principals import IN_MOD, US_DOD, seed
+from principals import IN_ANALYST, US_ANALYST, seed
 from setu.accounts.passwords import configure_hasher
-from setu.accounts.users import create_user
 from setu.cli import app
 from setu.db import transaction
 
@@ -28,8 +27,7 @@ def setu(engine: Engine, sessions: sessionmaker[Session]) -> CliRunner:
     configure_hasher(time_cost=1, memory_cost=8192, parallelism=1)
     with transaction(sessions) as session:
         seed(session)
-        for name, party, org in (("asha", "IN", IN_MOD), ("bob", "US", US_DOD)):
-            create_user(session, name, PASSWORD, party=party, organization=org, clearance=2, roles=["analyst"])
+        create_users(session, {"asha": IN_ANALYST, "bob": US_ANALYST})
     configure_hasher()
     url = engine.url.render_as_string(hide_password=False)
     return CliRunner(env={"SETU_DATABASE_URL": url, "COLUMNS": "240"})

@@ -9,6 +9,8 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
+from clients import create_users
+from principals import US_ANALYST
 from registry.world import build
 from setu import accounts
 from setu.cli import app
@@ -62,10 +64,7 @@ def test_stored_commands_act_as_a_user(sessions: sessionmaker[Session], tmp_path
     try:
         with transaction(sessions) as session:
             world = build(session)
-            accounts.create_user(
-                session, "us-analyst", "correct horse battery staple", party="US", organization=4, clearance=2,
-                roles=["analyst"],
-            )  # fmt: skip
+            create_users(session, {"us-analyst": US_ANALYST})
     finally:
         accounts.configure_hasher()
     env = {"COLUMNS": "250"}

@@ -11,12 +11,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.conftest import TEST_SETTINGS
+from clients import TEST_SETTINGS, create_users
 from principals import IN_ANALYST, IN_DESK, US_ADMIN, US_DESK, US_GE, US_GE_INDUSTRY
 from setu import accounts
 from setu.api import create_app
 from setu.db import transaction
-from sosa.world import build, create_users
+from sosa.world import build
 
 USERS = {
     "in-desk": IN_DESK,
