@@ -14,7 +14,6 @@ from typer.testing import CliRunner, Result
 from clients import create_users
 from networks.world import audit_count
 from principals import IN_ANALYST, US_ANALYST, seed
-from setu.accounts.passwords import configure_hasher
 from setu.cli import app
 from setu.db import transaction
 
@@ -24,11 +23,9 @@ TODAY = date(2026, 3, 16)
 @pytest.fixture
 def setu(engine: Engine, sessions: sessionmaker[Session]) -> CliRunner:
     """A runner on the test database, which holds the parties and a reader of each party."""
-    configure_hasher(time_cost=1, memory_cost=8192, parallelism=1)
     with transaction(sessions) as session:
         seed(session)
         create_users(session, {"asha": IN_ANALYST, "bob": US_ANALYST})
-    configure_hasher()
     url = engine.url.render_as_string(hide_password=False)
     return CliRunner(env={"SETU_DATABASE_URL": url, "COLUMNS": "240"})
 

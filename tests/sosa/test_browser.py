@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from browser import ARGS, CHROMIUM, needs_chromium, serve_in_thread, violations
 from clients import PASSWORD, create_users
 from principals import IN_AUDITOR, IN_DESK, US_AUDITOR, US_DESK, US_GE
-from setu import accounts
 from setu.db import transaction
 from setu.models.audit import AuditEntry
 from sosa.world import build
@@ -30,15 +29,11 @@ EARLIEST = (date.today() + timedelta(days=400)).isoformat()
 @pytest.fixture
 def server(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[str]:
     """The app on the request world (a tiny network, GE's registry sites) under uvicorn; its base URL."""
-    accounts.configure_hasher(time_cost=1, memory_cost=8192, parallelism=1)
     with transaction(sessions) as session:
         build(session)
         create_users(session, USERS)
-    try:
-        with serve_in_thread(engine) as url:
-            yield url
-    finally:
-        accounts.configure_hasher()
+    with serve_in_thread(engine) as url:
+        yield url
 
 
 def test_india_files_a_dx_request_the_us_rejects_it_india_escalates_and_the_log_verifies(

@@ -21,7 +21,6 @@ from sosa.world import DRAFT, TO_ORDER, TODAY, advance, build
 
 @pytest.fixture
 def setu(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[CliRunner]:
-    accounts.configure_hasher(time_cost=1, memory_cost=8192, parallelism=1)
     with transaction(sessions) as session:
         build(session)
         create_users(session, {"asha": IN_ANALYST, "sam": US_ADMIN})
@@ -34,7 +33,6 @@ def setu(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[CliRunner]
         advance(session, ordered, TO_ORDER)
     url = engine.url.render_as_string(hide_password=False)
     yield CliRunner(env={"SETU_DATABASE_URL": url, "COLUMNS": "200"})
-    accounts.configure_hasher()
 
 
 def run(runner: CliRunner, *args: str) -> Result:

@@ -52,7 +52,6 @@ class Client:
 
 @pytest.fixture
 def api(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[Client]:
-    accounts.configure_hasher(time_cost=1, memory_cost=8192, parallelism=1)
     tokens: dict[str, str] = {}
     with transaction(sessions) as session:
         world = build(session)
@@ -60,7 +59,6 @@ def api(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[Client]:
             tokens[name] = accounts.issue_token(session, user, "api")
     with TestClient(create_app(engine, settings=TEST_SETTINGS)) as client:
         yield Client(client, tokens, world)
-    accounts.configure_hasher()
 
 
 def test_a_request_over_http(api: Client) -> None:

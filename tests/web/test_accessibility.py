@@ -42,7 +42,7 @@ def server(engine: Engine, sessions: sessionmaker[Session], world: Network) -> I
         yield url
 
 
-def test_main_pages_have_no_wcag_a_or_aaviolations(server: str) -> None:
+def test_main_pages_have_no_wcag_a_or_aa_violations(server: str) -> None:
     from playwright.sync_api import sync_playwright
 
     assert USERS["auditor"].roles == frozenset({"auditor"})
