@@ -1,4 +1,10 @@
-"""Shared fixtures: the published and the generated data sets, and a fresh database on SQLite and on PostgreSQL."""
+"""Shared fixtures: the data sets, a fresh database on SQLite and on PostgreSQL, and the app's test clients.
+
+Every test folder gets them: ``api`` (the app with a user per kind of reader, :mod:`clients`),
+``web`` (the same on the two-party ``world`` network) and cheap password hashing for every test.
+Plain helpers live in modules next to this one, imported by name: :mod:`principals`, :mod:`clients`,
+:mod:`browser`, :mod:`generated`.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +12,20 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from clients import Api
+    from setu.network.model import Network
+
+# Speed is measured in bench/, never asserted: no property test fails because one example ran slowly.
+settings.register_profile("setu", deadline=None)
+settings.load_profile("setu")
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 POSTGRES_ADMIN_URL = os.environ.get("SETU_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -79,3 +95,38 @@ def sessions(engine: Engine) -> sessionmaker[Session]:
     from setu.db import session_factory
 
     return session_factory(engine)
+
+
+@pytest.fixture(autouse=True)
+def fast_hasher() -> Iterator[None]:
+    """Cheap argon2 parameters for tests; the defaults come back afterwards."""
+    from setu.accounts.passwords import configure_hasher
+
+    configure_hasher(time_cost=1, memory_cost=8192, parallelism=1)
+    yield
+    configure_hasher()
+
+
+@pytest.fixture
+def api(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[Api]:
+    """The app on the shared principals' parties and organizations, and a token for each test user."""
+    from clients import make_api
+
+    yield from make_api(engine, sessions)
+
+
+@pytest.fixture
+def world() -> Network:
+    """The generated small network the two-party world is built on."""
+    from networks.world import small_network
+
+    return small_network()
+
+
+@pytest.fixture
+def web(engine: Engine, sessions: sessionmaker[Session], world: Network) -> Iterator[Api]:
+    """The app on the world network (IN-only, US-only, proprietary, need-to-know and shared nodes)."""
+    from clients import TEST_SETTINGS, make_api
+    from networks.world import build_world
+
+    yield from make_api(engine, sessions, TEST_SETTINGS, lambda session: build_world(session, world))

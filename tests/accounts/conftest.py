@@ -1,48 +1,15 @@
-"""Accounts fixtures: a fast argon2 hasher, parties with a ministry and a firm each, the app; the tests' helpers."""
+"""Accounts fixtures: India and the US with a ministry and a firm each (helpers: tests/accounts/world.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-
 import pytest
-from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.conftest import Api, make_api
-from setu.accounts.login import LoginAttempt, authenticate
-from setu.accounts.lookups import get_user
-from setu.accounts.passwords import configure_hasher
-from setu.accounts.users import create_user
 from setu.db import transaction
 from setu.models import Organization, Party
-from setu.models.accounts import User
-from setu.models.audit import AuditEntry
 from setu.sharing.markings import MarkingSpec, store
 
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-PASSWORD = "correct horse battery"
-# name -> (party, kind)
-ORGS = {
-    "Ministry of Defence": ("IN", "ministry"),
-    "Bharat Forge": ("IN", "firm"),
-    "Department of War": ("US", "ministry"),
-    "Acme Castings": ("US", "firm"),
-}
-
-
-@pytest.fixture(autouse=True)
-def fast_hasher() -> Iterator[None]:
-    """Cheap argon2 parameters for tests; the defaults come back afterwards."""
-    configure_hasher(time_cost=1, memory_cost=8192, parallelism=1)
-    yield
-    configure_hasher()
-
-
-@pytest.fixture
-def api(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[Api]:
-    """The app on the shared principals' parties and organizations, and a token for each test user."""
-    yield from make_api(engine, sessions)
+from .world import ORGS
 
 
 @pytest.fixture
@@ -56,46 +23,3 @@ def orgs(sessions: sessionmaker[Session]) -> dict[str, int]:
         session.add_all(rows)
         session.flush()
         return {row.name: row.id for row in rows}
-
-
-def add_user(
-    sessions: sessionmaker[Session],
-    username: str = "asha",
-    *,
-    party: str = "IN",
-    org: str = "Ministry of Defence",
-    clearance: int | str = 2,
-    roles: tuple[str, ...] = ("analyst",),
-    groups: tuple[str, ...] = ("ENGINE",),
-    password: str = PASSWORD,
-) -> User:
-    with transaction(sessions) as session:
-        return create_user(
-            session,
-            username,
-            password,
-            party=party,
-            organization=org,
-            clearance=clearance,
-            roles=roles,
-            groups=groups,
-            now=T0,
-        )
-
-
-def attempt(sessions: sessionmaker[Session], username: str, password: str, minutes: float = 0) -> LoginAttempt:
-    with transaction(sessions) as session:
-        return authenticate(session, username, password, now=T0 + timedelta(minutes=minutes))
-
-
-def entries(sessions: sessionmaker[Session], action: str | None = None) -> list[AuditEntry]:
-    with transaction(sessions) as session:
-        query = select(AuditEntry).order_by(AuditEntry.seq)
-        if action is not None:
-            query = query.where(AuditEntry.action == action)
-        return list(session.scalars(query))
-
-
-def reload(sessions: sessionmaker[Session], username: str) -> User:
-    with transaction(sessions) as session:
-        return get_user(session, username)

@@ -19,7 +19,7 @@ from setu.db import make_engine, transaction
 from setu.models.accounts import AuthToken
 from setu.models.audit import AuditEntry
 
-from .conftest import PASSWORD
+from .world import PASSWORD
 
 pytestmark = pytest.mark.usefixtures("orgs")
 

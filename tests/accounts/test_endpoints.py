@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.conftest import PASSWORD, TEST_SETTINGS, Api, make_api
+from clients import PASSWORD, TEST_SETTINGS, Api, make_api
 from setu.accounts import MAX_FAILED_LOGINS, SESSION_COOKIE, disable_user, get_user
 from setu.db import transaction
 from setu.models.audit import AuditEntry

@@ -22,7 +22,7 @@ from setu.accounts.tokens import (
 from setu.accounts.users import disable_user, enable_user, set_password, unlock_user
 from setu.db import transaction
 
-from .conftest import PASSWORD, T0, add_user, attempt, entries, reload
+from .world import PASSWORD, T0, add_user, attempt, entries, reload
 
 pytestmark = pytest.mark.usefixtures("orgs")
 

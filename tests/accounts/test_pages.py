@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from api.conftest import Api
+from clients import Api, csrf_of, sign_in
 from setu.accounts.login import MAX_FAILED_LOGINS
 from setu.models.audit import AuditEntry
-from web.conftest import csrf_of, sign_in
 
 
 def test_logged_out_pages_redirect_to_login(api: Api) -> None:

@@ -13,7 +13,7 @@ from setu.accounts.passwords import (
     verify_password,
 )
 
-from .conftest import PASSWORD
+from .world import PASSWORD
 
 
 def test_argon2id_hash_verifies_only_the_password() -> None:

@@ -25,7 +25,7 @@ from setu.db import transaction
 from setu.models.accounts import AuthToken
 from setu.models.base import Base
 
-from .conftest import PASSWORD, T0, add_user, attempt, entries
+from .world import PASSWORD, T0, add_user, attempt, entries
 
 pytestmark = pytest.mark.usefixtures("orgs")
 

@@ -23,7 +23,7 @@ from setu.models.accounts import User
 from setu.sharing.markings import MarkingSpec
 from setu.sharing.roles import check_role
 
-from .conftest import PASSWORD, T0, add_user, attempt, entries, reload
+from .world import PASSWORD, T0, add_user, attempt, entries, reload
 
 pytestmark = pytest.mark.usefixtures("orgs")
 

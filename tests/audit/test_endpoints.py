@@ -6,7 +6,7 @@ import json
 
 from sqlalchemy import func, select
 
-from api.conftest import Api
+from clients import Api
 from setu.audit.checkpoints import checkpoint_text, issue_checkpoint, verify_signature
 from setu.audit.merkle import verify_consistency, verify_inclusion
 from setu.models.audit import AuditEntry

@@ -8,15 +8,13 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.conftest import PASSWORD, Api
+from clients import Api, create_users, csrf_of, sign_in
 from networks.world import US_ONLY_NODES
-from principals import US_DOD
-from setu import accounts
+from principals import US_AUDITOR
 from setu.audit.checkpoints import countersign, issue_checkpoint
 from setu.db import transaction
 from setu.models.audit import AuditEntry
 from setu.web.shell import PAGE_SIZE
-from web.conftest import csrf_of, sign_in
 
 
 def seqs(html: str) -> list[int]:
@@ -131,9 +129,7 @@ def test_a_forged_verify_is_refused(web: Api) -> None:
 @pytest.fixture
 def us_auditor(web: Api) -> str:
     with transaction(web.sessions) as session:
-        accounts.create_user(
-            session, "us-auditor", PASSWORD, party="US", organization=US_DOD, clearance=2, roles=("auditor",)
-        )
+        create_users(session, {"us-auditor": US_AUDITOR})
     return "us-auditor"
 
 

@@ -11,10 +11,9 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.conftest import TEST_SETTINGS, Api, make_api
+from clients import TEST_SETTINGS, Api, make_api, sign_in
 from networks.world import IN_ONLY_NODES, SECRET_WORDS, build_world, visible_ids
 from setu.network.model import Network
-from web.conftest import sign_in
 
 # India as the "country of concern": the world has nodes in India and the US only, and India-only
 # nodes are Indian, so the counts differ exactly by the hidden nodes.

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from setu import accounts
 from setu.accounts.login import principal_of
 from setu.accounts.lookups import get_user
 from setu.demo.seed import DEMO_NETWORK, seed_demo, seed_demo_registry, seed_demo_requests, seed_demo_runs
@@ -20,13 +17,6 @@ from setu.networks.reads import get_node, list_nodes
 from setu.registry.sources import find_sources
 from setu.runs.results import list_results
 from setu.runs.service import list_runs
-
-
-@pytest.fixture(autouse=True)
-def fast_hashes() -> Iterator[None]:
-    accounts.configure_hasher(time_cost=1, memory_cost=8192, parallelism=1)
-    yield
-    accounts.configure_hasher()
 
 
 def test_seed_once_with_users_and_split_visibility(sessions: sessionmaker[Session]) -> None:

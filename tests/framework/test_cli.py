@@ -11,11 +11,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner, Result
 
-from api.conftest import PASSWORD
+from clients import create_users
 from networks.world import audit_count
-from principals import IN_MOD, US_DOD, seed
-from setu.accounts.passwords import configure_hasher
-from setu.accounts.users import create_user
+from principals import IN_ANALYST, US_ANALYST, seed
 from setu.cli import app
 from setu.db import transaction
 
@@ -25,12 +23,9 @@ TODAY = date(2026, 3, 16)
 @pytest.fixture
 def setu(engine: Engine, sessions: sessionmaker[Session]) -> CliRunner:
     """A runner on the test database, which holds the parties and a reader of each party."""
-    configure_hasher(time_cost=1, memory_cost=8192, parallelism=1)
     with transaction(sessions) as session:
         seed(session)
-        for name, party, org in (("asha", "IN", IN_MOD), ("bob", "US", US_DOD)):
-            create_user(session, name, PASSWORD, party=party, organization=org, clearance=2, roles=["analyst"])
-    configure_hasher()
+        create_users(session, {"asha": IN_ANALYST, "bob": US_ANALYST})
     url = engine.url.render_as_string(hide_password=False)
     return CliRunner(env={"SETU_DATABASE_URL": url, "COLUMNS": "240"})
 

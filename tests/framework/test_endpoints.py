@@ -11,14 +11,15 @@ from icalendar import Calendar
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.conftest import PASSWORD, Api, make_api
+from clients import Api, create_users, make_api
 from networks.world import audit_count
-from principals import IN_MOD, US_DOD
+from principals import IN_ADMIN, IN_DESK, US_DESK, US_DOD
 from setu.accounts.tokens import issue_token
-from setu.accounts.users import create_user
 from setu.db import transaction
 
 API = "/api/v1/framework"
+DESKS = {"in-desk": IN_DESK, "us-desk": US_DESK, "in-admin": IN_ADMIN}
+"""A desk officer of each party and an Indian admin, added to the users of every API test."""
 TODAY = date(2026, 3, 16)
 JOINT: dict[str, Any] = {"classification": "RESTRICTED", "releases": ["IN", "US"]}
 IN_ONLY: dict[str, Any] = {"classification": "RESTRICTED", "releases": ["IN"], "national_only": True}
@@ -29,12 +30,7 @@ def api(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[Api]:
     """The API fixtures' world, plus a desk officer of each party and an Indian admin."""
     for made in make_api(engine, sessions):
         with transaction(sessions) as session:
-            for name, party, org, roles in (
-                ("in-desk", "IN", IN_MOD, ("desk_officer",)),
-                ("us-desk", "US", US_DOD, ("desk_officer",)),
-                ("in-admin", "IN", IN_MOD, ("admin",)),
-            ):
-                user = create_user(session, name, PASSWORD, party=party, organization=org, clearance=2, roles=roles)
+            for name, user in create_users(session, DESKS).items():
                 made.tokens[name] = issue_token(session, user, "api")
         yield made
 

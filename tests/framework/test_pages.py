@@ -12,9 +12,8 @@ from icalendar import Calendar
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.conftest import PASSWORD, TEST_SETTINGS, Api, make_api
-from principals import IN_ADMIN, IN_MOD, US_DOD, seed
-from setu import accounts
+from clients import TEST_SETTINGS, Api, create_users, csrf_of, make_api, sign_in
+from principals import IN_ADMIN, IN_DESK, IN_MOD, US_DESK, seed
 from setu.db import transaction
 from setu.demo.framework import IN_ONLY, JOINT, seed_framework
 from setu.framework.actions import StaleVersion, create_action
@@ -23,13 +22,8 @@ from setu.framework.posture import posture as pillar_posture
 from setu.models.framework import ActionItem, Body, Decision, Meeting, Project
 from setu.models.networks import NetworkRecord
 from setu.sharing.markings import MarkingSpec, store
-from web.conftest import csrf_of, sign_in
 
-DESKS = {
-    "in-desk": ("IN", IN_MOD, ("desk_officer",)),
-    "us-desk": ("US", US_DOD, ("desk_officer",)),
-    "in-admin": ("IN", IN_MOD, ("admin",)),
-}
+DESKS = {"in-desk": IN_DESK, "us-desk": US_DESK, "in-admin": IN_ADMIN}
 IN_TITLE = "Brief the Raksha Mantri on Su-30MKI spares exposure"
 US_TITLE = "Assess DPAS ratings for P-8I sustainment parts"
 IN_NETWORK = "India-only F414 network"
@@ -52,8 +46,7 @@ def site(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[Api]:
 
     def prepare(session: Session) -> None:
         seed(session)
-        for name, (party, org, roles) in DESKS.items():
-            accounts.create_user(session, name, PASSWORD, party=party, organization=org, clearance=2, roles=roles)
+        create_users(session, DESKS)
         seed_framework(session, today=today_utc())
         joint = _network(session, "Joint Stryker network", JOINT)
         india = _network(session, IN_NETWORK, IN_ONLY)

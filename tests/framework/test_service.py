@@ -11,23 +11,20 @@ from icalendar import Calendar
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.conftest import PASSWORD
+from clients import create_users
 from networks.world import audit_count
 from principals import (
     IN_ADMIN,
     IN_ANALYST,
     IN_DESK,
-    IN_MOD,
     IN_ONLY,
     SECRET_SHARED,
     SHARED,
     US_ANALYST,
     US_DESK,
-    US_DOD,
     US_ONLY,
     seed,
 )
-from setu import accounts
 from setu.demo.framework import seed_framework
 from setu.errors import AccessDenied, InputError, MarkingError, NotFound
 from setu.framework.actions import StaleVersion, create_action, get_action, list_actions, overdue, update_action
@@ -192,14 +189,10 @@ def test_a_link_to_a_hidden_record_is_answered_as_missing_and_shown_as_absent(wo
 
 def test_an_owning_user_is_named_only_to_readers_of_their_party_who_may_read_their_record(world: Session) -> None:
     session = world
-    us_owner = accounts.create_user(
-        session, "us-owner", PASSWORD, party="US", organization=US_DOD, clearance=2, roles=["desk_officer"]
-    )
+    us_owner = create_users(session, {"us-owner": US_DESK})["us-owner"]
     # A user record marked SECRET: an Indian reader cleared CONFIDENTIAL may not read it, an admin may.
     cleared = MarkingSpec(3, "IN", frozenset({"IN"}))
-    in_owner = accounts.create_user(
-        session, "in-owner", PASSWORD, party="IN", organization=IN_MOD, clearance=3, roles=["admin"], marking=cleared
-    )
+    in_owner = create_users(session, {"in-owner": IN_ADMIN}, marking=cleared)["in-owner"]
     session.commit()
     by_us = _action(session, "Owned by a US desk officer", SHARED, 1, owner_user_id=us_owner.id)
     by_in = _action(session, "Owned by a cleared Indian admin", SHARED, 1, owner_user_id=in_owner.id)

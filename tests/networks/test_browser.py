@@ -9,15 +9,14 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.conftest import PASSWORD, add_users
-from api.test_server import serve_in_thread
+from browser import ARGS, CHROMIUM, needs_chromium, serve_in_thread
+from clients import PASSWORD, add_users
 from networks.world import build_world, visible_ids
 from principals import IN_ANALYST
 from setu.db import transaction
 from setu.network.model import Network
-from web.test_browser import ARGS, CHROMIUM
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no chromium at {CHROMIUM} (apt package chromium)")
+pytestmark = needs_chromium
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.conftest import Api, make_api, table_counts
+from clients import Api, make_api, table_counts
 from networks.world import counter, small_network
 from setu.errors import InputError
 from setu.network.io.loader import read_network

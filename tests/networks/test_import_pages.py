@@ -17,7 +17,7 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.conftest import Api, make_api, table_counts
+from clients import Api, csrf_of, make_api, sign_in, table_counts
 from networks.world import SECRET_WORDS, build_world
 from principals import IN_MOD
 from setu.errors import InputError
@@ -26,7 +26,6 @@ from setu.network.io.loader import read_network
 from setu.network.io.setu_format import write_setu
 from setu.network.model import Network
 from setu.settings import ApiSettings
-from web.conftest import csrf_of, sign_in
 
 ACCELERATOR = "dataset_small.json"
 

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 import generated
-from api.conftest import Api
+from clients import Api, sign_in
 from networks.world import IN_ONLY_NODES, SECRET_WORDS, visible_ids
 from principals import IN_ANALYST, IN_ONLY, SHARED
 from setu.db import transaction
@@ -19,7 +19,6 @@ from setu.models.networks import NetworkRecord
 from setu.network.io.willems import read_willems
 from setu.network.model import Network
 from setu.networks import import_network
-from web.conftest import sign_in
 
 STATIC = Path(__file__).parents[2] / "src" / "setu" / "web" / "static"
 NODE_KEYS = {"id", "name", "material", "organization", "site", "country", "party", "program", "tier", "x", "y"}

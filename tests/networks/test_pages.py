@@ -6,10 +6,9 @@ import re
 
 from fastapi.testclient import TestClient
 
-from api.conftest import Api
+from clients import Api, sign_in
 from networks.world import IN_ONLY_NODES, SECRET_WORDS, visible_ids
 from setu.network.model import Network
-from web.conftest import sign_in
 
 IN_NODE = IN_ONLY_NODES[0]
 

@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
+from clients import create_users
+from principals import US_ANALYST
 from registry.world import build
-from setu import accounts
 from setu.cli import app
 from setu.db import transaction
 
@@ -58,16 +59,9 @@ def test_what_if_on_a_file_reproduces_the_hand_case(tmp_path: Path) -> None:
 
 def test_stored_commands_act_as_a_user(sessions: sessionmaker[Session], tmp_path: Path) -> None:
     url = sessions.kw["bind"].url.render_as_string(hide_password=False)
-    accounts.configure_hasher(time_cost=1, memory_cost=8192, parallelism=1)
-    try:
-        with transaction(sessions) as session:
-            world = build(session)
-            accounts.create_user(
-                session, "us-analyst", "correct horse battery staple", party="US", organization=4, clearance=2,
-                roles=["analyst"],
-            )  # fmt: skip
-    finally:
-        accounts.configure_hasher()
+    with transaction(sessions) as session:
+        world = build(session)
+        create_users(session, {"us-analyst": US_ANALYST})
     env = {"COLUMNS": "250"}
     sites = runner.invoke(app, ["registry", "sites", "--user", "us-analyst", "--database-url", url], env=env)
     assert sites.exit_code == 0, sites.output

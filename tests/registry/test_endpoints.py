@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.conftest import Api, make_api
+from clients import Api, make_api
 from principals import IN_HAL, US_GE
 from registry.world import RegistryWorld, build
 from setu.registry.codes import CODES

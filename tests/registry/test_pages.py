@@ -15,17 +15,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.conftest import PASSWORD, Api, make_api
+from clients import Api, create_users, csrf_of, make_api, sign_in
 from principals import IN_ADMIN, IN_BEL_INDUSTRY
 from registry.world import RegistryWorld, build
-from setu import accounts
 from setu.deps import Marker
 from setu.models.registry import Capability, RegistrySite
 from setu.registry.codes import CODES
 from setu.registry.mitigation import what_if
 from setu.report.charts import fmt
 from setu.sharing.markings import LEVELS
-from web.conftest import csrf_of, sign_in
 
 Factory = sessionmaker[Session]
 SITE_ROW = re.compile(r'<tr data-site="(\d+)">\s*<td><a href="/registry/sites/\d+">([^<]+)</a>')
@@ -43,17 +41,7 @@ def reg(engine: Engine, sessions: Factory) -> Iterator[tuple[Api, RegistryWorld]
 
     def prepare(session: Session) -> None:
         built.append(build(session))
-        for name, principal in (("in-admin", IN_ADMIN), ("bel-industry", IN_BEL_INDUSTRY)):
-            accounts.create_user(
-                session,
-                name,
-                PASSWORD,
-                party=principal.party,
-                organization=principal.org_id,
-                clearance=principal.clearance,
-                roles=sorted(principal.roles),
-                groups=sorted(principal.groups),
-            )
+        create_users(session, {"in-admin": IN_ADMIN, "bel-industry": IN_BEL_INDUSTRY})
 
     for api in make_api(engine, sessions, prepare=prepare):
         yield api, built[0]

@@ -11,15 +11,14 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.conftest import PASSWORD, add_users
-from api.test_server import serve_in_thread
+from browser import ARGS, CHROMIUM, needs_chromium, serve_in_thread
+from clients import PASSWORD, add_users
 from networks.world import build_world
 from setu.db import transaction
 from setu.network.model import Network
 from setu.runs import service
-from web.test_browser import ARGS, CHROMIUM
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no chromium at {CHROMIUM} (apt package chromium)")
+pytestmark = needs_chromium
 
 
 @pytest.fixture

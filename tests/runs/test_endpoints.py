@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from api.conftest import Api
+from clients import Api
 from networks.world import expected_small, published_small_network, small_network
 from setu.models.stress import RunRecord
 from setu.network.compile import compile_network

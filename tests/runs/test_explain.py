@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.conftest import Api, fast_hasher, make_api
+from clients import Api, make_api
 from networks.world import IN_ONLY_NODES, SECRET_WORDS, audit_count, build_world, small_network
 from principals import IN_ANALYST, US_ANALYST
 from setu.db import transaction
@@ -25,8 +25,6 @@ from setu.sharing.markings import MarkingSpec
 from setu.sharing.policy import Principal
 from setu.stress.explain import explain
 from setu.stress.scenarios import Scenario
-
-__all__ = ["fast_hasher"]
 
 Factory = sessionmaker[Session]
 

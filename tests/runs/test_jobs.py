@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.conftest import TEST_SETTINGS
+from clients import TEST_SETTINGS
 from networks.world import build_world, small_network
 from principals import IN_ANALYST
 from setu.api import create_app

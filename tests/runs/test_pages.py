@@ -11,7 +11,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from api.conftest import Api
+from clients import Api, csrf_of, sign_in
 from networks.world import IN_ONLY_NODES, SECRET_WORDS
 from setu.models.stress import ResultRecord, RunRecord, ScenarioRecord
 from setu.networks.views import compiled_view
@@ -19,7 +19,6 @@ from setu.report.charts import fmt
 from setu.runs.service import start_run
 from setu.stress.explain import explain
 from setu.stress.scenarios import Scenario
-from web.conftest import csrf_of, sign_in
 
 ROW = re.compile(r'<tr(?: class="at-risk")? data-scenario="([^"]*)">')
 

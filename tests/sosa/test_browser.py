@@ -11,17 +11,14 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.conftest import PASSWORD
-from api.test_server import serve_in_thread
+from browser import ARGS, CHROMIUM, needs_chromium, serve_in_thread, violations
+from clients import PASSWORD, create_users
 from principals import IN_AUDITOR, IN_DESK, US_AUDITOR, US_DESK, US_GE
-from setu import accounts
 from setu.db import transaction
 from setu.models.audit import AuditEntry
-from sosa.world import build, create_users
-from web.test_accessibility import _violations
-from web.test_browser import ARGS, CHROMIUM
+from sosa.world import build
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no chromium at {CHROMIUM} (apt package chromium)")
+pytestmark = needs_chromium
 
 # A desk officer and an auditor on each side.
 USERS = {"in-desk": IN_DESK, "us-desk": US_DESK, "in-auditor": IN_AUDITOR, "us-auditor": US_AUDITOR}
@@ -32,15 +29,11 @@ EARLIEST = (date.today() + timedelta(days=400)).isoformat()
 @pytest.fixture
 def server(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[str]:
     """The app on the request world (a tiny network, GE's registry sites) under uvicorn; its base URL."""
-    accounts.configure_hasher(time_cost=1, memory_cost=8192, parallelism=1)
     with transaction(sessions) as session:
         build(session)
         create_users(session, USERS)
-    try:
-        with serve_in_thread(engine) as url:
-            yield url
-    finally:
-        accounts.configure_hasher()
+    with serve_in_thread(engine) as url:
+        yield url
 
 
 def test_india_files_a_dx_request_the_us_rejects_it_india_escalates_and_the_log_verifies(
@@ -201,12 +194,12 @@ def test_india_files_a_dx_request_the_us_rejects_it_india_escalates_and_the_log_
             found: dict[str, list[str]] = {}
             for path in ("/sosa", "/sosa/calendar/US", request_url.removeprefix(server)):
                 checked.goto(server + path)
-                found[path] = _violations(checked)
+                found[path] = violations(checked)
             log_out()
             log_in("in-desk")
             for path in ("/sosa/new", "/sosa?state=BOGUS"):
                 checked.goto(server + path)
-                found[path] = _violations(checked)
+                found[path] = violations(checked)
             assert found == {path: [] for path in found}
         finally:
             browser.close()

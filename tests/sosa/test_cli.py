@@ -9,18 +9,18 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner, Result
 
-from principals import IN_ANALYST, IN_DESK, IN_MOD, US_ADMIN
+from clients import create_users
+from principals import IN_ANALYST, IN_DESK, US_ADMIN
 from setu import accounts
 from setu.cli import app
 from setu.db import transaction
 from setu.sharing.markings import MarkingSpec
 from setu.sosa import service
-from sosa.world import DRAFT, TO_ORDER, TODAY, advance, build, create_users
+from sosa.world import DRAFT, TO_ORDER, TODAY, advance, build
 
 
 @pytest.fixture
 def setu(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[CliRunner]:
-    accounts.configure_hasher(time_cost=1, memory_cost=8192, parallelism=1)
     with transaction(sessions) as session:
         build(session)
         create_users(session, {"asha": IN_ANALYST, "sam": US_ADMIN})
@@ -33,7 +33,6 @@ def setu(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[CliRunner]
         advance(session, ordered, TO_ORDER)
     url = engine.url.render_as_string(hide_password=False)
     yield CliRunner(env={"SETU_DATABASE_URL": url, "COLUMNS": "200"})
-    accounts.configure_hasher()
 
 
 def run(runner: CliRunner, *args: str) -> Result:
@@ -69,16 +68,7 @@ def test_calendar_commands(setu: CliRunner) -> None:
 def test_show_names_no_user_the_reader_may_not_read(setu: CliRunner, sessions: sessionmaker[Session]) -> None:
     """The attacker's side: the U.S. admin shows a request an Indian officer acted on; only India's party shows."""
     with transaction(sessions) as session:
-        officer = accounts.create_user(
-            session,
-            "in-officer",
-            "correct horse battery",
-            party="IN",
-            organization=IN_MOD,
-            clearance=2,
-            roles=["desk_officer"],
-            display_name="Asha Rao",
-        )
+        officer = create_users(session, {"in-officer": IN_DESK}, display_name="Asha Rao")["in-officer"]
         request_id = service.create_request(session, accounts.principal_of(officer), "US", DRAFT).id
     with transaction(sessions) as session:
         officer = accounts.get_user(session, "in-officer")

@@ -11,12 +11,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.conftest import TEST_SETTINGS
+from clients import TEST_SETTINGS, create_users
 from principals import IN_ANALYST, IN_DESK, US_ADMIN, US_DESK, US_GE, US_GE_INDUSTRY
 from setu import accounts
 from setu.api import create_app
 from setu.db import transaction
-from sosa.world import build, create_users
+from sosa.world import build
 
 USERS = {
     "in-desk": IN_DESK,
@@ -52,7 +52,6 @@ class Client:
 
 @pytest.fixture
 def api(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[Client]:
-    accounts.configure_hasher(time_cost=1, memory_cost=8192, parallelism=1)
     tokens: dict[str, str] = {}
     with transaction(sessions) as session:
         world = build(session)
@@ -60,7 +59,6 @@ def api(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[Client]:
             tokens[name] = accounts.issue_token(session, user, "api")
     with TestClient(create_app(engine, settings=TEST_SETTINGS)) as client:
         yield Client(client, tokens, world)
-    accounts.configure_hasher()
 
 
 def test_a_request_over_http(api: Client) -> None:

@@ -11,18 +11,16 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.conftest import PASSWORD, TEST_SETTINGS, Api, make_api
-from principals import IN_DESK, IN_MOD, IN_ONLY, US_ADMIN, US_DESK, US_GE
-from setu import accounts
+from clients import TEST_SETTINGS, Api, create_users, csrf_of, make_api, sign_in
+from principals import IN_DESK, IN_ONLY, US_ADMIN, US_DESK, US_GE
 from setu.db import transaction
 from setu.models.audit import AuditEntry
 from setu.models.sosa import CalendarEntry, PriorityRequest, RequestEvent
 from setu.sosa import service
-from sosa.world import DRAFT, build, create_users
-from web.conftest import csrf_of, sign_in
+from sosa.world import DRAFT, build
 
 DESKS = {"in-desk": IN_DESK, "us-desk": US_DESK, "us-admin": US_ADMIN}
-"""The desk officers and the admin the request pages add to the users of every page test (api.conftest.USERS)."""
+"""The desk officers and the admin the request pages add to the users of every page test (clients.USERS)."""
 FUTURE = (date.today() + timedelta(days=200)).isoformat()
 
 
@@ -351,16 +349,7 @@ def test_the_history_names_no_user_the_reader_may_not_read(site: tuple[Api, dict
     """
     api, _ = site
     with transaction(api.sessions) as session:
-        accounts.create_user(
-            session,
-            "in-officer",
-            PASSWORD,
-            party="IN",
-            organization=IN_MOD,
-            clearance=2,
-            roles=("desk_officer",),
-            display_name="Asha Rao",
-        )
+        create_users(session, {"in-officer": IN_DESK}, display_name="Asha Rao")
     request_id = _draft(api.sessions)
     sign_in(api.client, "in-officer")
     assert _act(api, request_id, "submit").status_code == 303

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from clients import create_users
 from principals import (
     IN_ADMIN,
     IN_ANALYST,
@@ -31,7 +32,7 @@ from setu.models.sosa import PriorityRequest, RequestEvent
 from setu.sharing.markings import MarkingSpec
 from setu.sosa import service
 from setu.sosa.service import RequestConflict, WorkflowError
-from sosa.world import DRAFT, ORDER, TO_ORDER, TODAY, advance, build, create_users
+from sosa.world import DRAFT, ORDER, TO_ORDER, TODAY, advance, build
 
 
 @pytest.fixture

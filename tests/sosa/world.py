@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from api.conftest import PASSWORD
 from principals import IN_ANALYST, IN_DESK, IN_ONLY, SHARED, US_DESK, US_GE, US_ONLY, US_OTHER, seed
-from setu import accounts
 from setu.models import Organization
-from setu.models.accounts import User
 from setu.models.registry import RegistrySite
 from setu.network.model import BomLine, Network, Node, Product, Supply
 from setu.networks import import_network
@@ -101,20 +97,3 @@ TO_ORDER: list[tuple[Principal, str, dict[str, Any]]] = [
     (US_DESK, "authorize", {}),
     (US_DESK, "issue_order", ORDER),
 ]
-
-
-def create_users(session: Session, users: Mapping[str, Principal], password: str = PASSWORD) -> dict[str, User]:
-    """A user per name with the party, organization, clearance, roles and groups of its principal."""
-    return {
-        name: accounts.create_user(
-            session,
-            name,
-            password,
-            party=principal.party,
-            organization=principal.org_id,
-            clearance=principal.clearance,
-            roles=sorted(principal.roles),
-            groups=sorted(principal.groups),
-        )
-        for name, principal in users.items()
-    }

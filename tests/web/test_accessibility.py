@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.conftest import PASSWORD, USERS, add_users
-from api.test_server import serve_in_thread
+from browser import ARGS, CHROMIUM, needs_chromium, serve_in_thread, violations
+from clients import PASSWORD, USERS, add_users
 from networks.world import build_world
 from setu.accounts.login import principal_of
 from setu.accounts.lookups import get_user
@@ -20,10 +19,8 @@ from setu.network.model import Network
 from setu.runs.scenarios import create_scenario
 from setu.runs.service import execute_run, start_run
 from setu.stress.scenarios import Scenario
-from web.test_browser import ARGS, CHROMIUM
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no chromium at {CHROMIUM} (apt package chromium)")
-WCAG = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+pytestmark = needs_chromium
 
 
 @pytest.fixture
@@ -45,21 +42,10 @@ def server(engine: Engine, sessions: sessionmaker[Session], world: Network) -> I
         yield url
 
 
-def _violations(page: Any) -> list[str]:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page, options=WCAG)
-    return [
-        f"{violation['id']}: {node['target']} {node.get('failureSummary', '')}"
-        for violation in results.response["violations"]
-        for node in violation["nodes"]
-    ]
-
-
 def test_main_pages_have_no_wcag_a_or_aa_violations(server: str) -> None:
     from playwright.sync_api import sync_playwright
 
-    assert USERS["auditor"][3] == ("auditor",)
+    assert USERS["auditor"].roles == frozenset({"auditor"})
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
@@ -70,7 +56,7 @@ def test_main_pages_have_no_wcag_a_or_aa_violations(server: str) -> None:
             def check(path: str) -> None:
                 page.goto(server + path)
                 page.wait_for_load_state("networkidle")
-                found[path] = _violations(page)
+                found[path] = violations(page)
 
             check("/accounts/login")
             for username, paths in (
@@ -100,6 +86,6 @@ def test_main_pages_have_no_wcag_a_or_aa_violations(server: str) -> None:
                 "document.querySelector('main').insertAdjacentHTML('beforeend',"
                 " '<p style=\"color:#b0b0b0;background:#fff\">faint</p>')"
             )
-            assert any(problem.startswith("color-contrast") for problem in _violations(page))
+            assert any(problem.startswith("color-contrast") for problem in violations(page))
         finally:
             browser.close()

@@ -11,19 +11,15 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.conftest import PASSWORD, add_users
-from api.test_server import serve_in_thread
+from browser import ARGS, CHROMIUM, needs_chromium, serve_in_thread
+from clients import PASSWORD, add_users
 from networks.world import IN_ONLY_NODES, SECRET_WORDS, build_world, visible_ids
 from principals import US_ANALYST
 from setu.db import transaction
 from setu.network.io.setu_format import write_setu
 from setu.network.model import Network
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-ARGS += ["--disable-component-update", "--disable-sync"]
-
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no chromium at {CHROMIUM} (apt package chromium)")
+pytestmark = needs_chromium
 
 
 @pytest.fixture

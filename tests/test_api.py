@@ -1,55 +1,23 @@
-"""The real server: uvicorn on a free localhost port, spoken to over HTTP; and `setu serve` as a process."""
+"""The app as wired in setu.api, served for real: uvicorn on a free localhost port, and `setu serve` as a process."""
 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.conftest import PASSWORD, TEST_SETTINGS, add_users
+from browser import free_port, serve_in_thread
+from clients import PASSWORD, add_users
 from principals import seed
-from setu.api import create_app
 from setu.db import transaction
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextmanager
-def serve_in_thread(engine: Engine) -> Iterator[str]:
-    """The app under uvicorn in a thread on a free port; its base URL while the block runs."""
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(engine, settings=TEST_SETTINGS), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(20)
 
 
 @pytest.fixture

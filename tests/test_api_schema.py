@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
@@ -17,11 +16,9 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.conftest import TEST_SETTINGS, Api, make_api
-from networks.world import build_world, small_network
+from clients import Api
 from setu.audit.checkpoints import issue_checkpoint
 
 if TYPE_CHECKING:
@@ -35,19 +32,17 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 
 @pytest.fixture
-def fuzzed(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[Api]:
+def fuzzed(web: Api, sessions: sessionmaker[Session]) -> Api:
     """The world network (ids 1.. exist), a scenario, a completed run and a checkpoint to find."""
-    network = small_network()
-    for api in make_api(engine, sessions, TEST_SETTINGS, lambda session: build_world(session, network)):
-        made = api.post(
-            "in-analyst", "/api/v1/runs/scenarios", json={"network_id": 1, "kind": "country", "value": "US", "ttr": 2}
-        )
-        assert made.status_code == 201, made.text
-        run = api.post("in-analyst", "/api/v1/runs", json={"network_id": 1, "scenario_ids": [made.json()["id"]]})
-        assert api.wait("in-analyst", run.json()["id"])["status"] == "completed"
-        with sessions() as session, session.begin():
-            issue_checkpoint(session, "IN")
-        yield api
+    made = web.post(
+        "in-analyst", "/api/v1/runs/scenarios", json={"network_id": 1, "kind": "country", "value": "US", "ttr": 2}
+    )
+    assert made.status_code == 201, made.text
+    run = web.post("in-analyst", "/api/v1/runs", json={"network_id": 1, "scenario_ids": [made.json()["id"]]})
+    assert web.wait("in-analyst", run.json()["id"])["status"] == "completed"
+    with sessions() as session, session.begin():
+        issue_checkpoint(session, "IN")
+    return web
 
 
 def fuzz(api: Api, operation: APIOperation, mode: GenerationMode, examples: int) -> None:

@@ -1,51 +1,47 @@
-"""HTTP API fixtures: the two-party world with a user per kind of reader, their API tokens, and a client."""
+"""HTTP test clients: the app with a user per kind of reader and their API tokens, and a browser-like sign-in.
+
+The users are the shared principals of :mod:`principals` (:data:`USERS`); the root conftest turns
+:func:`make_api` into the ``api`` and ``web`` fixtures every test folder gets.
+"""
 
 from __future__ import annotations
 
+import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from principals import IN_HAL, IN_MOD, US_DOD, US_GE, seed
+from principals import IN_ANALYST, IN_AUDITOR, IN_HAL_INDUSTRY, US_ANALYST, US_GE_INDUSTRY, seed
 from setu.accounts.login import principal_of
-from setu.accounts.passwords import configure_hasher
 from setu.accounts.tokens import issue_token
 from setu.accounts.users import create_user
 from setu.api import create_app
 from setu.db import transaction
+from setu.models.accounts import User
 from setu.models.base import Base
 from setu.settings import ApiSettings
 from setu.sharing.policy import Principal
 
 PASSWORD = "correct horse battery staple"
-# username -> (party, organization id, clearance, roles, groups)
-USERS: dict[str, tuple[str, int, int, tuple[str, ...], tuple[str, ...]]] = {
-    "in-analyst": ("IN", IN_MOD, 2, ("analyst",), ("ENGINE",)),
-    "us-analyst": ("US", US_DOD, 2, ("analyst",), ("ENGINE",)),
-    "in-industry": ("IN", IN_HAL, 2, ("industry",), ()),
-    "us-industry": ("US", US_GE, 2, ("industry",), ()),
-    "auditor": ("IN", IN_MOD, 2, ("auditor",), ()),
+USERS: dict[str, Principal] = {
+    "in-analyst": IN_ANALYST,
+    "us-analyst": US_ANALYST,
+    "in-industry": IN_HAL_INDUSTRY,
+    "us-industry": US_GE_INDUSTRY,
+    "auditor": IN_AUDITOR,
 }
+"""Every API and page test's users: username -> the principal whose party, org, clearance, roles and groups it has."""
 TEST_SETTINGS = ApiSettings(
     max_upload_bytes=1024 * 1024, max_zip_files=16, max_zip_bytes=4 * 1024 * 1024, secure_cookies=False
 )
 FINAL = ("completed", "failed", "cancelled")
-
-
-@pytest.fixture(autouse=True)
-def fast_hasher() -> Iterator[None]:
-    """Cheap argon2 parameters for tests; the defaults come back afterwards."""
-    configure_hasher(time_cost=1, memory_cost=8192, parallelism=1)
-    yield
-    configure_hasher()
 
 
 @dataclass
@@ -80,15 +76,35 @@ class Api:
             time.sleep(0.05)
 
 
+def create_users(
+    session: Session, users: Mapping[str, Principal], password: str = PASSWORD, **details: Any
+) -> dict[str, User]:
+    """A user per name with the party, organization, clearance, roles and groups of its principal.
+
+    ``details`` go to :func:`setu.accounts.users.create_user` as they are (``display_name``, ``marking``).
+    """
+    return {
+        name: create_user(
+            session,
+            name,
+            password,
+            party=principal.party,
+            organization=principal.org_id,
+            clearance=principal.clearance,
+            roles=sorted(principal.roles),
+            groups=sorted(principal.groups),
+            **details,
+        )
+        for name, principal in users.items()
+    }
+
+
 def add_users(sessions: sessionmaker[Session]) -> tuple[dict[str, str], dict[str, Principal]]:
-    """Create the test users; an API token and the principal of each."""
+    """Create the test users (:data:`USERS`); an API token and the principal of each."""
     tokens: dict[str, str] = {}
     principals: dict[str, Principal] = {}
     with transaction(sessions) as session:
-        for name, (party, org, clearance, roles, groups) in USERS.items():
-            user = create_user(
-                session, name, PASSWORD, party=party, organization=org, clearance=clearance, roles=roles, groups=groups
-            )
+        for name, user in create_users(session, USERS).items():
             tokens[name] = issue_token(session, user, "api")
             principals[name] = principal_of(user)
     return tokens, principals
@@ -109,10 +125,17 @@ def make_api(
         yield Api(client, app, sessions, tokens, principals)
 
 
-@pytest.fixture
-def api(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[Api]:
-    """The app on a seeded database, and a token for each test user."""
-    yield from make_api(engine, sessions)
+def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> httpx.Response:
+    """Log in through the form, as a browser would."""
+    client.cookies.clear()
+    return client.post("/accounts/login", data={"username": username, "password": password}, follow_redirects=False)
+
+
+def csrf_of(html: str) -> str:
+    """The form token on a page."""
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+    assert found, "no form token on the page"
+    return found.group(1)
 
 
 def table_counts(engine: Engine) -> dict[str, int]:

@@ -1,29 +1,28 @@
 """The authorization matrix over HTTP: every reader x every kind of record x every read path; nothing leaks,
-and a hidden record is answered exactly as a missing one."""
+and a hidden record is answered exactly as a missing one.
+
+The readers are the users of every API test (:data:`clients.USERS`), on the two-party world network
+(the ``web`` fixture: IN-only, US-only, HAL-proprietary, need-to-know and shared nodes).
+"""
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
-from api.conftest import TEST_SETTINGS, USERS, Api, make_api
+from clients import USERS, Api
 from networks.world import (
     HAL_NODES,
     IN_ONLY_NODES,
     NTK_NODES,
     SECRET_WORDS,
     US_ONLY_NODES,
-    build_world,
     counter,
     edge_spec,
-    small_network,
     visible_ids,
 )
 from setu.network.model import Network
@@ -33,17 +32,6 @@ API = "/api/v1"
 READERS = tuple(USERS)
 US_WORDS = ("Liberty", "Annex")
 HAL_WORDS = ("Koraput",)
-
-
-@pytest.fixture
-def world() -> Network:
-    return small_network()
-
-
-@pytest.fixture
-def world_api(engine: Engine, sessions: sessionmaker[Session], world: Network) -> Iterator[Api]:
-    """The world network (IN-only, US-only, HAL-proprietary, need-to-know and shared nodes) and the readers."""
-    yield from make_api(engine, sessions, TEST_SETTINGS, lambda session: build_world(session, world))
 
 
 def network_id(api: Api) -> int:
@@ -94,9 +82,9 @@ class Reader:
 
 
 @pytest.mark.parametrize("user", READERS)
-def test_every_read_path_shows_exactly_what_the_user_may_see(world_api: Api, world: Network, user: str) -> None:
-    reader = Reader(world_api, user, world)
-    nid = network_id(world_api)
+def test_every_read_path_shows_exactly_what_the_user_may_see(web: Api, world: Network, user: str) -> None:
+    reader = Reader(web, user, world)
+    nid = network_id(web)
     base = f"{API}/networks/{nid}"
     visible = reader.nodes()
     assert reader.ok(base)["nodes"] == len(visible)
@@ -171,8 +159,8 @@ def test_every_read_path_shows_exactly_what_the_user_may_see(world_api: Api, wor
         assert not [w for w in HAL_WORDS if w in everything], user
 
 
-def test_the_oracle_gives_each_reader_a_different_view(world_api: Api, world: Network) -> None:
-    views = {user: visible_ids(world, world_api.principals[user]) for user in READERS}
+def test_the_oracle_gives_each_reader_a_different_view(web: Api, world: Network) -> None:
+    views = {user: visible_ids(world, web.principals[user]) for user in READERS}
     everything = {n.id for n in world.nodes}
     assert everything - views["in-analyst"] == set(US_ONLY_NODES)
     assert everything - views["us-analyst"] == set(IN_ONLY_NODES) | set(HAL_NODES)
@@ -181,8 +169,8 @@ def test_the_oracle_gives_each_reader_a_different_view(world_api: Api, world: Ne
     assert everything - views["auditor"] == set(US_ONLY_NODES) | set(NTK_NODES)
 
 
-def test_scenarios_runs_results_and_exports_follow_what_they_used(world_api: Api, world: Network) -> None:
-    api = world_api
+def test_scenarios_runs_results_and_exports_follow_what_they_used(web: Api, world: Network) -> None:
+    api = web
     nid = network_id(api)
     scenarios, runs_url = f"{API}/runs/scenarios", f"{API}/runs"
 
@@ -264,10 +252,10 @@ def test_scenarios_runs_results_and_exports_follow_what_they_used(world_api: Api
     assert api.get("in-analyst", f"{API}/runs/{in_run['id']}/export").headers["x-setu-marking"] == results["banner"]
 
 
-def test_a_hidden_network_is_answered_as_a_missing_one(world_api: Api, world: Network, tmp_path: Path) -> None:
+def test_a_hidden_network_is_answered_as_a_missing_one(web: Api, world: Network, tmp_path: Path) -> None:
     from setu.network.io.setu_format import write_setu
 
-    api = world_api
+    api = web
     path = write_setu(world, tmp_path / "mine.xlsx")
     mine = api.post(
         "us-analyst",

@@ -1,0 +1,68 @@
+"""The accounts tests' helpers: their clock, password and organizations; adding users, signing in, reading the audit."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from setu.accounts.login import LoginAttempt, authenticate
+from setu.accounts.lookups import get_user
+from setu.accounts.users import create_user
+from setu.db import transaction
+from setu.models.accounts import User
+from setu.models.audit import AuditEntry
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+PASSWORD = "correct horse battery"
+# name -> (party, kind)
+ORGS = {
+    "Ministry of Defence": ("IN", "ministry"),
+    "Bharat Forge": ("IN", "firm"),
+    "Department of War": ("US", "ministry"),
+    "Acme Castings": ("US", "firm"),
+}
+
+
+def add_user(
+    sessions: sessionmaker[Session],
+    username: str = "asha",
+    *,
+    party: str = "IN",
+    org: str = "Ministry of Defence",
+    clearance: int | str = 2,
+    roles: tuple[str, ...] = ("analyst",),
+    groups: tuple[str, ...] = ("ENGINE",),
+    password: str = PASSWORD,
+) -> User:
+    with transaction(sessions) as session:
+        return create_user(
+            session,
+            username,
+            password,
+            party=party,
+            organization=org,
+            clearance=clearance,
+            roles=roles,
+            groups=groups,
+            now=T0,
+        )
+
+
+def attempt(sessions: sessionmaker[Session], username: str, password: str, minutes: float = 0) -> LoginAttempt:
+    with transaction(sessions) as session:
+        return authenticate(session, username, password, now=T0 + timedelta(minutes=minutes))
+
+
+def entries(sessions: sessionmaker[Session], action: str | None = None) -> list[AuditEntry]:
+    with transaction(sessions) as session:
+        query = select(AuditEntry).order_by(AuditEntry.seq)
+        if action is not None:
+            query = query.where(AuditEntry.action == action)
+        return list(session.scalars(query))
+
+
+def reload(sessions: sessionmaker[Session], username: str) -> User:
+    with transaction(sessions) as session:
+        return get_user(session, username)
