@@ -15,7 +15,7 @@ from setu.errors import InputError
 from setu.models.stress import ResultRecord, RunRecord
 from setu.sharing.policy import Principal
 from setu.sharing.read import contains, count_readable, fetch_visible, page, readable
-from setu.stress.engine import RESULT_COLUMNS
+from setu.stress.export import results_csv
 
 __all__ = ["EXPORT_FORMATS", "RESULT_SORTS", "export_results", "list_results", "require_run"]
 
@@ -138,7 +138,9 @@ def export_results(session: Session, principal: Principal, run_id: int, format: 
     """Every visible result of a run as a file: ``csv``, ``json`` or ``parquet``.
 
     CSV and JSON hold the columns ``scenario_id, disrupted, ttr, lost_profit, tts, rei`` (as
-    :func:`setu.stress.export.write_results` writes them), with an unbounded TTS written ``inf``
+    :func:`setu.stress.export.write_results` writes them; CSV through
+    :func:`setu.stress.export.results_csv`, so a text cell starting as a formula is quoted), with an
+    unbounded TTS written ``inf``
     (a TTS not computed is empty in CSV, ``null`` in JSON); Parquet adds ``kind``, ``label`` and
     ``at_risk`` and holds TTS as a float (``inf``, ``NaN``).
 
@@ -183,7 +185,8 @@ def export_results(session: Session, principal: Principal, run_id: int, format: 
         }
     )
     if format == "csv":
-        return frame.loc[:, list(RESULT_COLUMNS)].to_csv(index=False, float_format="%.12g").encode()
+        # The one CSV writer of results: text cells (node and scenario names) are defused for spreadsheets.
+        return results_csv(frame)
     buffer = io.BytesIO()
     frame.to_parquet(buffer, index=False)
     return buffer.getvalue()
