@@ -36,6 +36,7 @@ from setu.framework.posture import posture
 from setu.framework.projects import create_project
 from setu.models.framework import ActionItem, Body, Pillar
 from setu.models.networks import NetworkRecord
+from setu.models.parties import Organization
 from setu.sharing.markings import MarkingSpec, store
 
 TODAY = date(2026, 3, 16)
@@ -194,14 +195,62 @@ def test_an_owning_user_is_named_only_to_readers_of_their_party_who_may_read_the
     cleared = MarkingSpec(3, "IN", frozenset({"IN"}))
     in_owner = create_users(session, {"in-owner": IN_ADMIN}, marking=cleared)["in-owner"]
     session.commit()
-    by_us = _action(session, "Owned by a US desk officer", SHARED, 1, owner_user_id=us_owner.id)
-    by_in = _action(session, "Owned by a cleared Indian admin", SHARED, 1, owner_user_id=in_owner.id)
+    # Each owner is assigned by a writer who may read their record (a US desk officer for a US user).
+    by_us = create_action(
+        session,
+        US_DESK,
+        title="Owned by a US desk officer",
+        due_on=TODAY + timedelta(days=1),
+        marking=SHARED,
+        owner_user_id=us_owner.id,
+    )
+    session.commit()
+    by_in = create_action(
+        session,
+        IN_ADMIN,
+        title="Owned by a cleared Indian admin",
+        due_on=TODAY + timedelta(days=1),
+        marking=SHARED,
+        owner_user_id=in_owner.id,
+    )
+    session.commit()
     assert owner_text(by_us, action_labels(session, US_ANALYST, [by_us])) == "us-owner"
     assert action_labels(session, IN_ANALYST, [by_us]).users == {}
     assert owner_text(by_us, action_labels(session, IN_ANALYST, [by_us])) == "unassigned"
     assert owner_text(by_in, action_labels(session, IN_ADMIN, [by_in])) == "in-owner"
     assert action_labels(session, IN_ANALYST, [by_in]).users == {}
     assert action_labels(session, US_ANALYST, [by_in]).users == {}
+
+
+def test_the_other_partys_user_ids_cannot_be_enumerated_through_an_action_owner(world: Session) -> None:
+    # The attacker, a US desk officer, probes user ids as an action item's owner: an Indian user's id
+    # (their record is released to India only) must answer exactly as an id nobody has.
+    session = world
+    users = create_users(session, {"in-hidden": IN_ADMIN, "us-mine": US_DESK, "us-peer": US_ANALYST})
+    hidden_org = Organization(id=77, party_code="IN", name="Hidden works", kind="firm", marking=store(session, IN_ONLY))
+    session.add(hidden_org)
+    session.commit()
+    unknown = max(user.id for user in users.values()) + 1000
+    answers = {}
+    for field, probes in (
+        ("owner_user_id", (users["in-hidden"].id, unknown)),
+        ("owner_organization_id", (hidden_org.id, hidden_org.id + 1000)),
+    ):
+        for probe in probes:
+            with pytest.raises(InputError) as caught:
+                create_action(session, US_DESK, title="probe", due_on=TODAY, marking=SHARED, **{field: probe})
+            session.rollback()
+            answers[probe] = [(p.where, p.message.replace(str(probe), "N")) for p in caught.value.problems]
+        assert answers[probes[0]] == answers[probes[1]], field
+    assert answers[unknown] == [("owner_user_id", "unknown user id N")]
+    assert session.scalar(select(func.count()).select_from(ActionItem)) == 0
+    # A user the writer may read is accepted, and named to readers of the owner's party only.
+    mine = create_action(
+        session, US_DESK, title="Owned", due_on=TODAY, marking=SHARED, owner_user_id=users["us-peer"].id
+    )
+    session.commit()
+    assert owner_text(mine, action_labels(session, US_DESK, [mine])) == "us-peer"
+    assert action_labels(session, IN_DESK, [mine]).users == {}
 
 
 def test_a_stale_version_is_a_conflict_and_changes_nothing(world: Session) -> None:

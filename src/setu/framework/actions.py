@@ -31,7 +31,7 @@ from setu.models.framework import ACTION_STATUSES, ActionItem, Body, Decision, M
 from setu.models.parties import Organization
 from setu.sharing.markings import MarkingSpec
 from setu.sharing.policy import Principal
-from setu.sharing.read import MAX_LIMIT, fetch_visible, unfiltered
+from setu.sharing.read import MAX_LIMIT, fetch_visible, readable
 
 
 class StaleVersion(Conflict):
@@ -108,7 +108,8 @@ def create_action(
     body_id, meeting_id, decision_id, pillar_id
         Where the item comes from and the pillar it serves.
     owner, owner_organization_id, owner_user_id
-        Who owns it: as people name them, the organization, the user.
+        Who owns it: as people name them, the organization, the user (both records the writer may read;
+        any other id is answered as unknown).
     status
         One of :data:`setu.models.framework.ACTION_STATUSES`.
     today
@@ -128,7 +129,7 @@ def create_action(
     require_writer(session, principal, action)
     problems = text_problems({"title": title, "owner": owner, "notes": notes}, ("title",))
     problems += one_of("status", status, ACTION_STATUSES)
-    problems += _owner_problems(session, owner_organization_id, owner_user_id)
+    problems += _owner_problems(session, principal, owner_organization_id, owner_user_id)
     if problems:
         raise InputError(problems)
     if pillar_id is not None:
@@ -168,13 +169,19 @@ def create_action(
     return row
 
 
-def _owner_problems(session: Session, org_id: int | None, user_id: int | None) -> list[Problem]:
+def _owner_problems(session: Session, principal: Principal, org_id: int | None, user_id: int | None) -> list[Problem]:
+    """Problems with an owning organization or user: each must be one the writer may read.
+
+    An id the writer may not read is answered exactly as one nobody has, so the owner field is no
+    oracle for which of the other party's user or organization ids exist.
+    """
     problems: list[Problem] = []
-    # An existence check before the write, not a read: the owner may be either party's organization or user.
-    # (So a writer learns which of the other party's user ids exist: issue 10 narrows it.)
-    if org_id is not None and session.scalar(unfiltered(Organization.id).where(Organization.id == org_id)) is None:
+    if (
+        org_id is not None
+        and session.scalar(readable(principal, Organization.id).where(Organization.id == org_id)) is None
+    ):
         problems.append(Problem("owner_organization_id", f"unknown organization id {org_id}"))
-    if user_id is not None and session.scalar(unfiltered(User.id).where(User.id == user_id)) is None:
+    if user_id is not None and session.scalar(readable(principal, User.id).where(User.id == user_id)) is None:
         problems.append(Problem("owner_user_id", f"unknown user id {user_id}"))
     return problems
 
