@@ -27,7 +27,7 @@ from setu.registry import pages as registry_pages
 from setu.registry.endpoints import router as registry_router
 from setu.runs import pages as run_pages
 from setu.runs.endpoints import router as runs_router
-from setu.runs.jobs import RunJobs
+from setu.runs.jobs import RunJobs, RunLimits
 from setu.schemas import ErrorBody, Health
 from setu.settings import ApiSettings
 from setu.sosa import pages as sosa_pages
@@ -82,7 +82,7 @@ def create_app(engine_or_url: Engine | str | None = None, *, settings: ApiSettin
     engine, owns_engine = _engine(engine_or_url)
     sessions = session_factory(engine)
     state = ApiState(engine, sessions, settings or ApiSettings.from_env(), owns_engine)
-    jobs = RunJobs(sessions)
+    jobs = RunJobs(sessions, RunLimits.of(state.settings))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -10,6 +10,9 @@ DEFAULT_MAX_UPLOAD = 50 * MIB
 DEFAULT_MAX_UPLOAD_ROWS = 200_000
 DEFAULT_MAX_NODES = 100_000
 DEFAULT_MAX_SUPPLIES = 1_000_000
+DEFAULT_RUN_WORKERS = 2
+DEFAULT_RUN_QUEUE = 20
+DEFAULT_MAX_ACTIVE_RUNS = 3
 
 DEFAULT_CONCERN_COUNTRIES = frozenset({"CN", "RU", "KP", "IR"})
 """Origins of concern by default (ISO 3166 alpha-2).
@@ -78,6 +81,14 @@ class ApiSettings:
         Send the session cookie with ``Secure`` (HTTPS only); ``SETU_COOKIE_SECURE=0`` turns it off.
     run_jobs
         Worker processes each stress run uses (0: one per CPU).
+    run_workers
+        Stress runs one server process executes at once (``SETU_RUN_WORKERS``); more wait ``queued``.
+    run_queue
+        Most runs that may wait for a worker in one server process (``SETU_RUN_QUEUE``); a run started
+        beyond it is refused with 503 and ``Retry-After``, and nothing is stored.
+    max_active_runs
+        Most runs one user may have queued or running at once (``SETU_MAX_ACTIVE_RUNS``); one more is
+        refused with 429 and ``Retry-After``, and nothing is stored.
     concern_countries
         Country codes whose nodes the dashboard counts as adversary-origin exposure;
         ``SETU_CONCERN_COUNTRIES`` (codes separated by commas or spaces) replaces the default
@@ -92,6 +103,9 @@ class ApiSettings:
     max_supplies: int = DEFAULT_MAX_SUPPLIES
     secure_cookies: bool = True
     run_jobs: int = 1
+    run_workers: int = DEFAULT_RUN_WORKERS
+    run_queue: int = DEFAULT_RUN_QUEUE
+    max_active_runs: int = DEFAULT_MAX_ACTIVE_RUNS
     concern_countries: frozenset[str] = DEFAULT_CONCERN_COUNTRIES
 
     @classmethod
@@ -99,7 +113,8 @@ class ApiSettings:
         """Settings from the environment, else the defaults.
 
         ``SETU_MAX_UPLOAD_MB``, ``SETU_MAX_UPLOAD_ROWS``, ``SETU_MAX_NODES``, ``SETU_MAX_SUPPLIES``,
-        ``SETU_COOKIE_SECURE`` and ``SETU_CONCERN_COUNTRIES`` (blank or unset: the default set).
+        ``SETU_RUN_WORKERS``, ``SETU_RUN_QUEUE``, ``SETU_MAX_ACTIVE_RUNS``, ``SETU_COOKIE_SECURE`` and
+        ``SETU_CONCERN_COUNTRIES`` (blank or unset: the default set).
 
         Returns
         -------
@@ -114,6 +129,9 @@ class ApiSettings:
             max_upload_rows=_env_int("SETU_MAX_UPLOAD_ROWS", DEFAULT_MAX_UPLOAD_ROWS),
             max_nodes=_env_int("SETU_MAX_NODES", DEFAULT_MAX_NODES),
             max_supplies=_env_int("SETU_MAX_SUPPLIES", DEFAULT_MAX_SUPPLIES),
+            run_workers=_env_int("SETU_RUN_WORKERS", DEFAULT_RUN_WORKERS),
+            run_queue=_env_int("SETU_RUN_QUEUE", DEFAULT_RUN_QUEUE),
+            max_active_runs=_env_int("SETU_MAX_ACTIVE_RUNS", DEFAULT_MAX_ACTIVE_RUNS),
             secure_cookies=_env_flag("SETU_COOKIE_SECURE", True),
             concern_countries=concern,
         )

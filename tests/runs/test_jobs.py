@@ -1,13 +1,24 @@
-"""Runs left unfinished by a server process that died are failed when a server starts again on that host."""
+"""Runs left unfinished by a dead server process are failed at the next start; runs are admitted within limits.
+
+An analyst cannot start unbounded concurrent runs: a bounded pool executes them, the rest wait queued,
+one user's active runs are capped (429) and so is the server's queue (503), nothing stored when refused.
+"""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from typing import Any
+
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from clients import TEST_SETTINGS
+from clients import TEST_SETTINGS, Api, make_api
 from networks.world import build_world, small_network
 from principals import IN_ANALYST
 from setu.api import create_app
@@ -18,6 +29,7 @@ from setu.runs.jobs import RunJobs
 from setu.runs.service import start_run
 
 Factory = sessionmaker[Session]
+API = "/api/v1"
 DEAD_PID = 2**22 + 17
 """Above Linux's default pid_max of 4,194,304: no process can have it."""
 
@@ -66,7 +78,111 @@ def test_a_starting_server_recovers_and_a_run_it_executes_is_claimed(engine: Eng
         jobs = app.state.run_jobs
         with transaction(app.state.setu.sessions) as session:
             run_id = start_run(session, IN_ANALYST, 1, "sweep").id
-        jobs.start(run_id, IN_ANALYST).thread.join(60)
+        assert jobs.start(run_id, IN_ANALYST).done.wait(60)
         with app.state.setu.sessions() as session:
             run = session.get(RunRecord, run_id)
             assert run is not None and run.status == "completed" and run.runner == jobs.runner
+
+
+LIMITED = replace(TEST_SETTINGS, run_workers=1, run_queue=2, max_active_runs=2)
+"""One worker, two runs waiting at most, two active runs per user: three runs fill the server."""
+
+
+@pytest.fixture
+def limited(engine: Engine, sessions: Factory) -> Iterator[tuple[Api, int]]:
+    """The app under :data:`LIMITED` on the world network; the network's id."""
+    made: dict[str, int] = {}
+
+    def prepare(session: Session) -> None:
+        made["network"] = build_world(session, small_network()).id
+
+    for api in make_api(engine, sessions, LIMITED, prepare):
+        yield api, made["network"]
+
+
+@pytest.fixture
+def gate(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
+    """Hold every run at the start of its computation until the event is set."""
+    from setu.runs import service
+
+    gate = threading.Event()
+    real: Callable[..., Any] = service.run_scenarios
+
+    def held(*args: Any, **kwargs: Any) -> Any:
+        assert gate.wait(60), "the test never opened the gate"
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service, "run_scenarios", held)
+    yield gate
+    gate.set()
+
+
+def statuses(api: Api, ids: list[int]) -> list[str]:
+    with api.sessions() as session:
+        found = dict(session.execute(select(RunRecord.id, RunRecord.status).where(RunRecord.id.in_(ids))).all())
+    return [found[run_id] for run_id in ids]
+
+
+def settle(api: Api, ids: list[int], expected: list[str]) -> None:
+    """Wait until the runs ``ids`` have the ``expected`` statuses (a worker takes a run soon after it is queued)."""
+    for _ in range(600):
+        if statuses(api, ids) == expected:
+            return
+        time.sleep(0.05)
+    assert statuses(api, ids) == expected
+
+
+def run_count(api: Api) -> int:
+    with api.sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(RunRecord)) or 0)
+
+
+def test_one_analyst_cannot_start_unbounded_concurrent_runs(limited: tuple[Api, int], gate: threading.Event) -> None:
+    api, network_id = limited
+    body = {"network_id": network_id, "sweep": True, "ttr": 2}
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: api.post("us-analyst", f"{API}/runs", json=body), range(8)))
+    assert sorted(a.status_code for a in answers) == [202, 202] + [429] * 6, [a.text for a in answers]
+    refused = next(a for a in answers if a.status_code == 429)
+    assert refused.headers["retry-after"] == "30"
+    assert "the most one user may have at once (2)" in refused.json()["detail"]
+    assert run_count(api) == 2  # nothing stored for the refused starts
+    accepted = sorted(a.json()["id"] for a in answers if a.status_code == 202)
+    settle(api, accepted, ["running", "queued"])  # one worker: the second run waits its turn
+    with api.sessions() as session:
+        denied = session.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.action == "run.start", AuditEntry.decision == "deny")
+        )
+    assert denied == 6
+    gate.set()
+    for run_id in accepted:
+        assert api.wait("us-analyst", run_id)["status"] == "completed"
+    assert api.post("us-analyst", f"{API}/runs", json=body).status_code == 202  # room again once they ended
+
+
+def test_a_full_server_queue_refuses_everyone_and_a_cancelled_waiting_run_frees_its_place(
+    limited: tuple[Api, int], gate: threading.Event
+) -> None:
+    api, network_id = limited
+    body = {"network_id": network_id, "sweep": True, "ttr": 2}
+    first, second = (api.post("us-analyst", f"{API}/runs", json=body).json()["id"] for _ in range(2))
+    third = api.post("in-analyst", f"{API}/runs", json=body)
+    assert third.status_code == 202, third.text
+    full = api.post("in-analyst", f"{API}/runs", json=body)
+    assert full.status_code == 503, full.text
+    assert full.headers["retry-after"] == "60"
+    assert "as many as it takes" in full.json()["detail"]
+    assert run_count(api) == 3
+    settle(api, [first, second, third.json()["id"]], ["running", "queued", "queued"])
+
+    cancelled = api.post("us-analyst", f"{API}/runs/{second}/cancel")
+    assert cancelled.status_code == 202, cancelled.text
+    assert statuses(api, [second]) == ["cancelled"]  # at once: no worker had taken it
+    again = api.post("in-analyst", f"{API}/runs", json=body)
+    assert again.status_code == 202, again.text
+    gate.set()
+    for run_id in (first, third.json()["id"], again.json()["id"]):
+        assert api.wait("in-analyst" if run_id != first else "us-analyst", run_id)["status"] == "completed"
+    assert api.app.state.run_jobs.running() == []

@@ -48,6 +48,9 @@ MEDIA_TYPES = {
 CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorBody, "description": "The run is not in a state that allows it."}
 }
+LIMITED: dict[int | str, dict[str, Any]] = {
+    429: {"model": ErrorBody, "description": "You have as many runs queued or running as one user may (Retry-After)."}
+}
 _EXPORT_ROW = {
     "type": "object",
     "properties": {
@@ -210,30 +213,33 @@ def get_one_scenario(auth: AuthDep, session: SessionDep, marker: MarkerDep, scen
     return out
 
 
-@router.post("", status_code=202)
+@router.post("", status_code=202, responses=LIMITED)
 def new_run(
     auth: AuthDep, session: SessionDep, state: StateDep, jobs: JobsDep, marker: MarkerDep, body: RunIn
 ) -> RunOut:
     """Queue a stress run on your view of network ``network_id`` and start it in the background (analyst or admin).
 
     Poll ``GET /runs/{id}`` for its progress. The run's marking admits only those who see every
-    record it used.
+    record it used. It waits ``queued`` until a worker is free. A user with ``SETU_MAX_ACTIVE_RUNS``
+    runs queued or running is answered 429, a server whose queue is full 503 (both with
+    ``Retry-After``), and nothing is stored.
     """
     principal = auth.principal
     chosen: list[int] | Literal["sweep"] = "sweep" if body.sweep else list(body.scenario_ids or [])
-    run = start_run(
+    run = jobs.submit(
         session,
         principal,
-        body.network_id,
-        chosen,
-        ttr=body.ttr,
-        jobs=state.settings.run_jobs,
-        compute_tts=body.compute_tts,
+        lambda: start_run(
+            session,
+            principal,
+            body.network_id,
+            chosen,
+            ttr=body.ttr,
+            jobs=state.settings.run_jobs,
+            compute_tts=body.compute_tts,
+        ),
     )
-    out = run_out(marker, run)
-    session.commit()
-    jobs.start(run.id, principal)
-    return out
+    return run_out(marker, run)
 
 
 @router.get("")

@@ -32,6 +32,7 @@ __all__ = [
     "claim_run",
     "execute_run",
     "fail_orphaned_runs",
+    "finish_run",
     "get_run",
     "list_runs",
     "start_run",
@@ -261,9 +262,9 @@ def execute_run(
     try:
         _compute(factory, run_id, principal, network_id, parameters, cancel, progress)
     except _Cancelled:
-        _finish(factory, run_id, principal, "cancelled", "")
+        finish_run(factory, run_id, principal, "cancelled", "")
     except BaseException as exc:
-        _finish(factory, run_id, principal, "failed", f"{type(exc).__name__}: {exc}"[:ERROR_CHARS])
+        finish_run(factory, run_id, principal, "failed", f"{type(exc).__name__}: {exc}"[:ERROR_CHARS])
         if not isinstance(exc, Exception):
             raise
     with factory() as session:
@@ -338,8 +339,8 @@ def _compute(
         record(session, principal, "run.complete", "run", run_id, details={"results": len(rows)})
 
 
-def _finish(factory: sessionmaker[Session], run_id: int, principal: Principal, status: str, error: str) -> None:
-    """End a running run as ``failed`` or ``cancelled``, with no result."""
+def finish_run(factory: sessionmaker[Session], run_id: int, principal: Principal, status: str, error: str) -> None:
+    """End a queued or running run as ``failed`` or ``cancelled``, with no result (audited as its owner's)."""
     with transaction(factory) as session:
         run = _owned_run(session, run_id, "queued", "running")
         if run is not None:

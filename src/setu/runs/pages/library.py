@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from setu.accounts.lookups import parties_of
 from setu.deps import StateDep
-from setu.errors import AccessDenied, NotFound, SetuError
+from setu.errors import AccessDenied, NotFound, SetuError, TooManyRequests
 from setu.networks.reads import filter_suggestions, get_network, list_networks, list_nodes
 from setu.runs.forms import KIND_NAMES, FormError, JobsDep, ScenarioForm, messages_of, number, scenario_in
 from setu.runs.scenarios import build_scenario, create_scenario, list_scenarios
@@ -203,14 +203,22 @@ def runs_start(
         override = number(ttr, "TTR", 0, 1e12)
         if mode != "sweep" and not chosen:
             raise FormError(["choose at least one scenario, or run the node sweep"])
-        run = start_run(
+        run = jobs.submit(
             session,
             principal,
-            network,
-            "sweep" if mode == "sweep" else chosen,
-            ttr=override,
-            jobs=state.settings.run_jobs,
+            lambda: start_run(
+                session,
+                principal,
+                network,
+                "sweep" if mode == "sweep" else chosen,
+                ttr=override,
+                jobs=state.settings.run_jobs,
+            ),
         )
+    except TooManyRequests as exc:
+        page_out = _library(request, page, network, 1, ScenarioForm(), run_error=[str(exc)], status_code=exc.status)
+        page_out.headers.update(exc.http_headers)
+        return page_out
     except FormError as exc:
         return _library(request, page, network, 1, ScenarioForm(), run_error=exc.messages, status_code=422)
     except AccessDenied:
@@ -223,6 +231,4 @@ def runs_start(
     except SetuError as exc:
         session.rollback()
         return _library(request, page, network, 1, ScenarioForm(), run_error=messages_of(exc), status_code=422)
-    session.commit()
-    jobs.start(run.id, principal)
     return RedirectResponse(f"/runs/{run.id}", status_code=303)
