@@ -13,6 +13,8 @@ DEFAULT_MAX_SUPPLIES = 1_000_000
 DEFAULT_RUN_WORKERS = 2
 DEFAULT_RUN_QUEUE = 20
 DEFAULT_MAX_ACTIVE_RUNS = 3
+DEFAULT_MAP_NODES = 2500
+DEFAULT_DASHBOARD_NODES = 20_000
 
 DEFAULT_CONCERN_COUNTRIES = frozenset({"CN", "RU", "KP", "IR"})
 """Origins of concern by default (ISO 3166 alpha-2).
@@ -89,6 +91,12 @@ class ApiSettings:
     max_active_runs
         Most runs one user may have queued or running at once (``SETU_MAX_ACTIVE_RUNS``); one more is
         refused with 429 and ``Retry-After``, and nothing is stored.
+    map_nodes
+        Most nodes a network map holds (``SETU_MAP_NODES``): above it, the visible products and their
+        suppliers nearest first, with how many are shown of how many.
+    dashboard_nodes
+        Most visible nodes the dashboard traces a network's dependencies over (``SETU_DASHBOARD_NODES``):
+        above it, counts computed in the database, and a note saying so.
     concern_countries
         Country codes whose nodes the dashboard counts as adversary-origin exposure;
         ``SETU_CONCERN_COUNTRIES`` (codes separated by commas or spaces) replaces the default
@@ -106,6 +114,8 @@ class ApiSettings:
     run_workers: int = DEFAULT_RUN_WORKERS
     run_queue: int = DEFAULT_RUN_QUEUE
     max_active_runs: int = DEFAULT_MAX_ACTIVE_RUNS
+    map_nodes: int = DEFAULT_MAP_NODES
+    dashboard_nodes: int = DEFAULT_DASHBOARD_NODES
     concern_countries: frozenset[str] = DEFAULT_CONCERN_COUNTRIES
 
     @classmethod
@@ -113,7 +123,8 @@ class ApiSettings:
         """Settings from the environment, else the defaults.
 
         ``SETU_MAX_UPLOAD_MB``, ``SETU_MAX_UPLOAD_ROWS``, ``SETU_MAX_NODES``, ``SETU_MAX_SUPPLIES``,
-        ``SETU_RUN_WORKERS``, ``SETU_RUN_QUEUE``, ``SETU_MAX_ACTIVE_RUNS``, ``SETU_COOKIE_SECURE`` and
+        ``SETU_RUN_WORKERS``, ``SETU_RUN_QUEUE``, ``SETU_MAX_ACTIVE_RUNS``,
+        ``SETU_MAP_NODES``, ``SETU_DASHBOARD_NODES``, ``SETU_COOKIE_SECURE`` and
         ``SETU_CONCERN_COUNTRIES`` (blank or unset: the default set).
 
         Returns
@@ -132,6 +143,8 @@ class ApiSettings:
             run_workers=_env_int("SETU_RUN_WORKERS", DEFAULT_RUN_WORKERS),
             run_queue=_env_int("SETU_RUN_QUEUE", DEFAULT_RUN_QUEUE),
             max_active_runs=_env_int("SETU_MAX_ACTIVE_RUNS", DEFAULT_MAX_ACTIVE_RUNS),
+            map_nodes=_env_int("SETU_MAP_NODES", DEFAULT_MAP_NODES),
+            dashboard_nodes=_env_int("SETU_DASHBOARD_NODES", DEFAULT_DASHBOARD_NODES),
             secure_cookies=_env_flag("SETU_COOKIE_SECURE", True),
             concern_countries=concern,
         )

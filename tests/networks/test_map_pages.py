@@ -8,11 +8,12 @@ import re
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
 
 import generated
-from clients import Api, sign_in
-from networks.world import IN_ONLY_NODES, SECRET_WORDS, visible_ids
+from clients import TEST_SETTINGS, Api, make_api, sign_in
+from networks.world import IN_ONLY_NODES, SECRET_WORDS, build_world, visible_ids
 from principals import IN_ANALYST, IN_ONLY, SHARED
 from setu.db import transaction
 from setu.models.networks import NetworkRecord
@@ -274,3 +275,20 @@ def test_hidden_nodes_leave_no_trace_in_the_layout(web: Api, world: Network) -> 
     # The check has teeth: a map drawn with the India-only nodes places shared nodes elsewhere.
     india = {node["id"]: (node["tier"], node["x"], node["y"]) for node in map_of(web, "in-analyst", nid)["nodes"]}
     assert any(india[node] != spot for node, spot in place.items() if node in india)
+
+
+def test_over_the_node_limit_the_map_sends_part_of_the_network_and_says_so(
+    engine: Engine, sessions: sessionmaker[Session], world: Network
+) -> None:
+    # A network larger than SETU_MAP_NODES must not send every reader the whole graph.
+    settings = dataclasses.replace(TEST_SETTINGS, map_nodes=10)
+    for web in make_api(engine, sessions, settings, lambda session: build_world(session, world)):
+        nid = world_id(web)
+        for user in ("in-analyst", "us-analyst"):
+            body = map_of(web, user, nid)
+            seen = visible_ids(world, web.principals[user])
+            assert len(body["nodes"]) == 10 and body["total"] == len(seen)
+            assert {node["id"] for node in body["nodes"]} <= seen
+            assert body["note"].startswith(f"showing 10 of {len(seen)} nodes you may see")
+            page = web.client.get(f"/networks/{nid}/map")
+            assert page.status_code == 200 and f"showing 10 of {len(seen)} nodes" in page.text

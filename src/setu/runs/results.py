@@ -14,10 +14,10 @@ from setu.audit.log import record
 from setu.errors import InputError
 from setu.models.stress import ResultRecord, RunRecord
 from setu.sharing.policy import Principal
-from setu.sharing.read import contains, count_readable, fetch_visible, page, readable
+from setu.sharing.read import MAX_LIMIT, contains, count_readable, fetch_visible, page, readable
 from setu.stress.export import results_csv
 
-__all__ = ["EXPORT_FORMATS", "RESULT_SORTS", "export_results", "list_results", "require_run"]
+__all__ = ["EXPORT_FORMATS", "RESULT_SORTS", "export_results", "list_results", "require_run", "single_node_results"]
 
 EXPORT_FORMATS = ("csv", "json", "parquet")
 RESULT_SORTS = ("position", "scenario_id", "kind", "label", "disrupted", "ttr", "lost_profit", "tts", "rei")
@@ -132,6 +132,34 @@ def list_results(
         details={"sort": sort, "min_rei": min_rei, "at_risk_only": at_risk_only, "text": text, "total": total},
     )
     return list(rows), total
+
+
+def single_node_results(
+    session: Session, principal: Principal, run_id: int, nodes: list[str], chunk: int = MAX_LIMIT
+) -> list[ResultRecord]:
+    """The visible results of a visible run that disrupt exactly one of ``nodes``, in position order.
+
+    For a map showing part of a network: only the results of the nodes shown are read, in bounded
+    queries of ``chunk`` node ids each.
+
+    Raises
+    ------
+    setu.errors.NotFound
+        If there is no such run or the user may not see it.
+    """
+    require_run(session, principal, run_id, "results.list")
+    rows: list[ResultRecord] = []
+    for start in range(0, len(nodes), chunk):
+        rows.extend(
+            session.scalars(
+                readable(principal, ResultRecord)
+                .where(ResultRecord.run_id == run_id, ResultRecord.disrupted.in_(nodes[start : start + chunk]))
+                .order_by(ResultRecord.position)
+            )
+        )
+    rows.sort(key=lambda row: row.position)
+    record(session, principal, "results.list", "run", run_id, details={"nodes": len(nodes), "total": len(rows)})
+    return rows
 
 
 def export_results(session: Session, principal: Principal, run_id: int, format: str) -> bytes:

@@ -14,16 +14,15 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from setu.deps import SessionDep
+from setu.deps import SessionDep, StateDep
 from setu.errors import NotFound
 from setu.models.networks import NetworkRecord, NodeRecord
 from setu.models.stress import RunRecord
 from setu.network.layout import Layout, layered_layout
 from setu.networks.graph import NetworkGraph, network_graph
 from setu.networks.reads import Neighbourhood, get_network, node_neighbourhood
-from setu.runs.results import list_results
+from setu.runs.results import single_node_results
 from setu.runs.service import list_runs
-from setu.sharing.read import MAX_LIMIT
 from setu.web.shell import PAGE_SIZE, Page, PageDep, signed_in_page, templates
 
 router = APIRouter(include_in_schema=False)
@@ -65,12 +64,12 @@ class MapData:
     risk: Risk
 
 
-def node_risk(page: Page, network_id: int) -> Risk:
-    """PI and REI per node from the latest completed run of ``network_id`` that the page's user may see.
+def node_risk(page: Page, network_id: int, nodes: set[str]) -> Risk:
+    """PI and REI of ``nodes`` from the latest completed run of ``network_id`` that the page's user may see.
 
     A node's risk is that of the run's scenario disrupting that node alone (a sweep has one per node);
-    scenarios disrupting several nodes at once colour none of them. Every result used is labelled on
-    ``page``, so the page's banner covers them.
+    scenarios disrupting several nodes at once colour none of them. Only the results of ``nodes`` (the
+    nodes on the map) are read. Every result used is labelled on ``page``, so the page's banner covers them.
 
     Parameters
     ----------
@@ -78,6 +77,8 @@ def node_risk(page: Page, network_id: int) -> Risk:
         The page being built (its user, and the markings it shows).
     network_id
         The network.
+    nodes
+        The node ids to read the risk of.
 
     Returns
     -------
@@ -91,21 +92,17 @@ def node_risk(page: Page, network_id: int) -> Risk:
     run = runs[0]
     page.label(run)
     by_node: dict[str, tuple[float, float]] = {}
-    offset, total = 0, 1
-    while offset < total:
-        results, total = list_results(session, principal, run.id, sort="position", offset=offset, limit=MAX_LIMIT)
-        for result in results:
-            page.label(result)
-            if result.disrupted and ";" not in result.disrupted:
-                by_node.setdefault(result.disrupted, (result.lost_profit, result.rei))
-        offset += len(results)
-        if not results:
-            break
+    for result in single_node_results(session, principal, run.id, sorted(nodes)):
+        page.label(result)
+        by_node.setdefault(result.disrupted, (result.lost_profit, result.rei))
     return Risk(run, by_node)
 
 
-def map_data(page: Page, network_id: int) -> MapData:
+def map_data(page: Page, network_id: int, limit: int | None = None) -> MapData:
     """The page user's map of a network: visible graph, its layout, risk; every record labelled on ``page``.
+
+    At most ``limit`` nodes (see :func:`setu.networks.graph.network_graph`); the risk is read for the
+    nodes on the map only.
 
     Raises
     ------
@@ -114,13 +111,13 @@ def map_data(page: Page, network_id: int) -> MapData:
     """
     network = get_network(page.session, page.principal, network_id)
     page.label(network)
-    graph = network_graph(page.session, page.principal, network_id)
+    graph = network_graph(page.session, page.principal, network_id, limit=limit)
     for node in graph.nodes:
         page.label(node)
     for spec in graph.markings:
         page.label_spec(spec)
     layout = layered_layout(len(graph.nodes), graph.suppliers, graph.customers, graph.products)
-    return MapData(network, graph, layout, node_risk(page, network_id))
+    return MapData(network, graph, layout, node_risk(page, network_id, {node.node_id for node in graph.nodes}))
 
 
 def filter_options(nodes: list[NodeRecord]) -> dict[str, list[str]]:
@@ -174,6 +171,8 @@ def map_json(page: Page, data: MapData) -> dict[str, Any]:
         "nodes": nodes,
         "edges": [[s, c] for s, c in zip(graph.suppliers, graph.customers, strict=True)],
         "filters": filter_options(graph.nodes),
+        "total": graph.total,
+        "note": shown_note(graph),
         "run": None
         if run is None
         else {
@@ -185,6 +184,16 @@ def map_json(page: Page, data: MapData) -> dict[str, Any]:
     }
 
 
+def shown_note(graph: NetworkGraph) -> str:
+    """What part of the visible network the map shows: all of it, or how much of it and which."""
+    if not graph.partial:
+        return ""
+    return (
+        f"showing {len(graph.nodes):,} of {graph.total:,} nodes you may see: the products and their suppliers, "
+        "tier by tier, nearest first (the node list has every one)"
+    )
+
+
 def risk_note(risk: Risk) -> str:
     """What the risk colours show: the run they come from, or that there is none yet."""
     if risk.run is None:
@@ -193,14 +202,14 @@ def risk_note(risk: Risk) -> str:
 
 
 @router.get("/networks/{network_id}/map.json")
-def map_json_route(request: Request, session: SessionDep, network_id: int) -> Response:
+def map_json_route(request: Request, session: SessionDep, state: StateDep, network_id: int) -> Response:
     """The visible nodes and edges of a network with their layout, risk, markings and filter options."""
     # A script asks for it: a signed-out answer is a 401 it can show, not the sign-in redirect.
     page = signed_in_page(request, session)
     if page is None:
         return JSONResponse({"detail": "not signed in"}, status_code=401, headers=NO_STORE)
     try:
-        data = map_data(page, network_id)
+        data = map_data(page, network_id, state.settings.map_nodes)
     except NotFound:
         session.commit()
         return JSONResponse({"detail": "not found"}, status_code=404, headers=NO_STORE)
@@ -213,6 +222,7 @@ def map_json_route(request: Request, session: SessionDep, network_id: int) -> Re
 def map_page(
     request: Request,
     page: PageDep,
+    state: StateDep,
     network_id: int,
     program: Choice = "",
     country: Choice = "",
@@ -223,7 +233,7 @@ def map_page(
 ) -> Response:
     """The map page; without a script, the same filters give a paged table of links to the visible nodes."""
     try:
-        data = map_data(page, network_id)
+        data = map_data(page, network_id, state.settings.map_nodes)
     except NotFound:
         return page.not_found(request)
     chosen = {"program": program, "country": country, "material": material, "organization": organization}
@@ -252,7 +262,9 @@ def map_page(
         "networks/map.html",
         network=data.network,
         network_marking=page.label(data.network),
-        node_total=len(data.graph.nodes),
+        node_total=data.graph.total,
+        node_shown=len(data.graph.nodes),
+        shown_note=shown_note(data.graph),
         edge_total=len(data.graph.suppliers),
         options=options,
         chosen=chosen,
