@@ -138,3 +138,18 @@ def test_dashboard_lists_networks_with_markings_and_visible_counts(web: Api) -> 
     in_counts = re.findall(r"<td>(\d+)</td>\s*<td><span class=\"mark", home)
     us_counts = re.findall(r"<td>(\d+)</td>\s*<td><span class=\"mark", us_home)
     assert in_counts and us_counts and in_counts != us_counts
+
+
+def test_over_the_node_limit_the_dashboard_shows_counts_and_says_so(
+    engine: Engine, sessions: sessionmaker[Session], world: Network
+) -> None:
+    settings = dataclasses.replace(TEST_SETTINGS, concern_countries=CONCERN, dashboard_nodes=5)
+    for api in make_api(engine, sessions, settings, lambda session: build_world(session, world)):
+        for user in ("in-analyst", "us-analyst"):
+            sign_in(api.client, user)
+            page = api.client.get("/")
+            assert page.status_code == 200
+            seen = len(visible_ids(world, api.principals[user]))
+            note = re.search(r'data-testid="large-network">([^<]*)<', page.text)
+            assert note and html.unescape(note.group(1)).startswith(f"You may see {seen} nodes of this network")
+            assert sections(page.text) == {}

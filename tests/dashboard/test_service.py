@@ -21,7 +21,8 @@ from networks.world import (
     visible_ids,
 )
 from principals import IN_ANALYST, IN_ONLY, SHARED, US_ANALYST
-from setu.dashboard.service import NO_PROGRAM, NetworkOverview, ProgramOverview, dashboard_overview, network_overview
+from setu.dashboard.figures import NetworkOverview, ProgramOverview
+from setu.dashboard.service import NO_PROGRAM, dashboard_overview, network_overview
 from setu.errors import NotFound
 from setu.network.model import Network
 from setu.networks import import_network
@@ -284,3 +285,25 @@ def test_concern_countries_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     assert ApiSettings.from_env().concern_countries == frozenset({"BY", "KP"})
     monkeypatch.setenv("SETU_CONCERN_COUNTRIES", "")
     assert ApiSettings.from_env().concern_countries == DEFAULT_CONCERN_COUNTRIES
+
+
+def test_over_the_node_limit_the_overview_is_counted_in_the_database_and_says_so(
+    sessions: Factory, built: int, world: Network
+) -> None:
+    # A network larger than SETU_DASHBOARD_NODES must not make every reader's dashboard load its graph:
+    # the same counts, exposure and marking as the full overview, computed in SQL, with a note.
+    concern = {"US", "IN"}
+    for user in USERS:
+        full = overview(sessions, user, built, concern)
+        with sessions() as session, session.begin():
+            counted = network_overview(session, user, built, concern=concern, node_limit=5)
+        run_ids = [None if view.run is None else view.run.id for view in (counted, full)]
+        assert (counted.nodes, counted.results) == (full.nodes, full.results) and run_ids[0] == run_ids[1], user
+        assert counted.exposure.count == full.exposure.count and counted.exposure.scope == full.exposure.scope
+        assert counted.exposure.by_country == full.exposure.by_country
+        assert counted.exposure.products_total == full.exposure.products_total
+        assert counted.exposure.spec == full.exposure.spec, user
+        assert counted.programs == [] and not counted.exposure.traced and counted.exposure.products == []
+        assert counted.note.startswith(f"You may see {full.nodes:,} nodes of this network, more than the 5 ")
+        with sessions() as session, session.begin():
+            assert network_overview(session, user, built, concern=concern, node_limit=full.nodes).note == ""

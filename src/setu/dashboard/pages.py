@@ -7,7 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from setu.dashboard.service import Exposure, NetworkOverview, dashboard_overview
+from setu.dashboard.figures import Exposure, NetworkOverview
+from setu.dashboard.service import dashboard_overview
 from setu.deps import StateDep
 from setu.networks.reads import list_networks, list_nodes
 from setu.runs.service import list_runs
@@ -29,7 +30,10 @@ def dashboard(request: Request, page: PageDep, state: StateDep) -> Response:
     for network in networks:
         _nodes, visible = list_nodes(session, principal, network.id, limit=1)
         rows.append({"record": network, "nodes": visible, "marking": page.label(network)})
-    overviews = dashboard_overview(session, principal, concern=state.settings.concern_countries)
+    settings = state.settings
+    overviews = dashboard_overview(
+        session, principal, concern=settings.concern_countries, node_limit=settings.dashboard_nodes
+    )
     sections = [_overview_view(page, overview) for overview in overviews]
     runs, run_total = list_runs(session, principal, limit=10)
     run_rows = [{"record": run, "marking": page.label(run)} for run in runs]
@@ -47,7 +51,8 @@ def dashboard(request: Request, page: PageDep, state: StateDep) -> Response:
 
 def _exposure_view(page: Page, exposure: Exposure) -> dict[str, Any]:
     return {
-        "nodes": len(exposure.nodes),
+        "nodes": exposure.count,
+        "traced": exposure.traced,
         "scope": exposure.scope,
         "percent": f"{100 * exposure.share:.1f}",
         "by_country": exposure.by_country,
@@ -101,4 +106,5 @@ def _overview_view(page: Page, overview: NetworkOverview) -> dict[str, Any]:
         "results": overview.results,
         "exposure": _exposure_view(page, overview.exposure),
         "programs": programs,
+        "note": overview.note,
     }

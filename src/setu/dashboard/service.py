@@ -9,166 +9,27 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict, deque
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from setu.audit.log import record
+from setu.dashboard.figures import Exposure, NetworkOverview, ProductRisk, ProgramOverview, RiskyNode
 from setu.models.base import Marking
 from setu.models.networks import NetworkRecord, NodeRecord, ProductRecord
-from setu.models.stress import ResultRecord, RunRecord
+from setu.models.stress import ResultRecord
 from setu.networks.reads import list_networks, readable_nodes, require_network, visible_edges
 from setu.runs.results import list_results
 from setu.runs.service import list_runs
 from setu.settings import DEFAULT_CONCERN_COUNTRIES
 from setu.sharing.markings import MarkingSpec, combine
 from setu.sharing.policy import Principal
-from setu.sharing.read import MAX_LIMIT, join_readable, readable
+from setu.sharing.read import MAX_LIMIT, count_readable, join_readable, readable
 
 NO_PROGRAM = ""
 """The program of nodes that belong to none (the shared supply base)."""
 TOP_NODES = 5
 OVERVIEW_NETWORKS = 5
-
-
-@dataclass(frozen=True)
-class RiskyNode:
-    """A node and the worst scenario of the run that disrupts it.
-
-    Attributes
-    ----------
-    node
-        The node.
-    result
-        The result of that scenario: the node disrupted alone when the run has such a scenario
-        (the sweep), else the worst scenario disrupting it with others.
-    """
-
-    node: NodeRecord
-    result: ResultRecord
-
-
-@dataclass(frozen=True)
-class ProductRisk:
-    """A product the run puts at risk, and the worst scenario that does.
-
-    Attributes
-    ----------
-    node
-        The product's node.
-    result
-        The worst result (highest REI) threatening it.
-    scenarios
-        How many of the run's visible scenarios threaten it.
-    direct
-        Whether that worst scenario disrupts the product's node itself (else a node upstream of it).
-    """
-
-    node: NodeRecord
-    result: ResultRecord
-    scenarios: int
-    direct: bool
-
-
-@dataclass(frozen=True)
-class Exposure:
-    """Nodes of an origin of concern within a scope of visible nodes, and the products depending on them.
-
-    Attributes
-    ----------
-    nodes
-        Visible nodes of the scope in a country of concern, by node id.
-    scope
-        How many visible nodes the scope holds.
-    by_country
-        ``(country, nodes)`` for each country of concern present, most nodes first.
-    products
-        Visible products of the scope with a node of concern upstream of them (or at them).
-    products_total
-        How many visible products the scope holds.
-    spec
-        The marking of these figures: the most restrictive of every record they were computed from.
-    """
-
-    nodes: list[NodeRecord]
-    scope: int
-    by_country: list[tuple[str, int]]
-    products: list[NodeRecord]
-    products_total: int
-    spec: MarkingSpec
-
-    @property
-    def share(self) -> float:
-        """The nodes of concern as a fraction of the scope (0 for an empty scope)."""
-        return len(self.nodes) / self.scope if self.scope else 0.0
-
-
-@dataclass(frozen=True)
-class ProgramOverview:
-    """One program among the visible nodes of a network.
-
-    Attributes
-    ----------
-    program
-        Its name; :data:`NO_PROGRAM` for the nodes in no program.
-    nodes
-        How many visible nodes belong to it.
-    scope
-        How many visible nodes it depends on: its own and every node upstream of them.
-    products
-        Its visible products.
-    riskiest
-        The nodes of its scope whose disruption costs most in the run (at most ``top``; only
-        those with a loss), worst first; empty without a run.
-    at_risk
-        Its products the run puts at risk; empty without a run.
-    exposure
-        Adversary-origin exposure of its scope.
-    risk_spec
-        The marking of the risk figures (the scope's records and the run's results); ``None``
-        without a run.
-    """
-
-    program: str
-    nodes: int
-    scope: int
-    products: list[NodeRecord]
-    riskiest: list[RiskyNode]
-    at_risk: list[ProductRisk]
-    exposure: Exposure
-    risk_spec: MarkingSpec | None
-
-
-@dataclass(frozen=True)
-class NetworkOverview:
-    """A network as the dashboard shows it to one user.
-
-    Attributes
-    ----------
-    network
-        The network.
-    nodes
-        How many of its nodes the user may see.
-    run
-        The latest completed run of it the user may see, or ``None``.
-    results
-        How many visible results that run has.
-    exposure
-        Adversary-origin exposure over every visible node.
-    programs
-        One entry per program among the visible nodes, by name, the nodes in no program last.
-    concern
-        The countries of concern used.
-    """
-
-    network: NetworkRecord
-    nodes: int
-    run: RunRecord | None
-    results: int
-    exposure: Exposure
-    programs: list[ProgramOverview]
-    concern: frozenset[str]
 
 
 def _upstream(start: Iterable[int], suppliers: Mapping[int, list[int]]) -> set[int]:
@@ -316,6 +177,57 @@ class _Risks:
         return risks
 
 
+def _summary(
+    session: Session, principal: Principal, network: NetworkRecord, wanted: frozenset[str], total: int, limit: int
+) -> NetworkOverview:
+    """A network over the dashboard's node limit, in counts the database computes (no graph is loaded)."""
+    nid, specs = network.id, _Specs(session, principal)
+    by_country: Counter[str] = Counter()
+    country = NodeRecord.country  # a node column first, so the read filter applies to the count
+    for value, count in session.execute(
+        readable_nodes(principal, nid, country, func.count())
+        .where(func.upper(country).in_(sorted(wanted)))
+        .group_by(country)
+    ).all():
+        by_country[value.upper()] += count
+    node = aliased(NodeRecord)
+    products = session.execute(
+        join_readable(
+            readable(principal, ProductRecord.marking_id, func.count()),
+            principal,
+            node,
+            node.id == ProductRecord.node_id,
+        )
+        .where(ProductRecord.network_id == nid)
+        .group_by(ProductRecord.marking_id)
+    ).all()
+    edges = visible_edges(principal, nid)
+    used = {network.marking_id, *(marking_id for marking_id, _count in products)}
+    used.update(session.scalars(readable_nodes(principal, nid, NodeRecord.marking_id).distinct()))
+    used.update(session.scalars(select(edges.c.marking_id).distinct()))
+    runs, _ = list_runs(session, principal, network_id=nid, status="completed", limit=1)
+    run = runs[0] if runs else None
+    results = count_readable(session, principal, ResultRecord, ResultRecord.run_id == run.id) if run else 0
+    exposure = Exposure(
+        nodes=[],
+        scope=total,
+        by_country=sorted(by_country.items(), key=lambda item: (-item[1], item[0])),
+        products=[],
+        products_total=sum(count for _marking, count in products),
+        spec=specs.combined(used),
+        flagged=sum(by_country.values()),
+        traced=False,
+    )
+    note = (
+        f"You may see {total:,} nodes of this network, more than the {limit:,} the dashboard traces dependencies "
+        "over: it shows counts only, with no programs, products at risk or riskiest nodes. The node list, "
+        "the map and the run's results show more."
+    )
+    details = {"nodes": total, "summary": True, "run": run.id if run else None, "concern": sorted(wanted)}
+    record(session, principal, "network.overview", "network", nid, details=details)
+    return NetworkOverview(network, total, run, results, exposure, [], wanted, note)
+
+
 def network_overview(
     session: Session,
     principal: Principal,
@@ -323,6 +235,7 @@ def network_overview(
     *,
     concern: Collection[str] = DEFAULT_CONCERN_COUNTRIES,
     top: int = TOP_NODES,
+    node_limit: int | None = None,
 ) -> NetworkOverview:
     """The dashboard's figures for one network, over what ``principal`` may see.
 
@@ -338,6 +251,9 @@ def network_overview(
         Country codes of concern (compared case-insensitively with the nodes' countries).
     top
         How many riskiest nodes per program.
+    node_limit
+        Most visible nodes to load the network's graph for (None: no limit); above it the overview
+        holds counts computed in the database and a ``note`` saying what is left out.
 
     Returns
     -------
@@ -354,6 +270,9 @@ def network_overview(
     """
     wanted = frozenset(code.upper() for code in concern)
     network = require_network(session, principal, network_id, "network.overview")
+    total = count_readable(session, principal, NodeRecord, NodeRecord.network_id == network_id)
+    if node_limit is not None and total > node_limit:
+        return _summary(session, principal, network, wanted, total, node_limit)
     graph = _Graph(session, principal, network)
     specs = _Specs(session, principal)
     runs, _ = list_runs(session, principal, network_id=network_id, status="completed", limit=1)
@@ -419,12 +338,13 @@ def dashboard_overview(
     concern: Collection[str] = DEFAULT_CONCERN_COUNTRIES,
     limit: int = OVERVIEW_NETWORKS,
     top: int = TOP_NODES,
+    node_limit: int | None = None,
 ) -> list[NetworkOverview]:
     """:func:`network_overview` of the latest visible version of each visible network, by name.
 
     Parameters
     ----------
-    session, principal, concern, top
+    session, principal, concern, top, node_limit
         As for :func:`network_overview`.
     limit
         At most this many networks.
@@ -441,4 +361,4 @@ def dashboard_overview(
         if key not in latest or network.version > latest[key].version:
             latest[key] = network
     chosen = sorted(latest.values(), key=lambda n: (n.name, n.id))[:limit]
-    return [network_overview(session, principal, n.id, concern=concern, top=top) for n in chosen]
+    return [network_overview(session, principal, n.id, concern=concern, top=top, node_limit=node_limit) for n in chosen]
