@@ -6,6 +6,7 @@ one user's active runs are capped (429) and so is the server's queue (503), noth
 
 from __future__ import annotations
 
+import html
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,7 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from clients import TEST_SETTINGS, Api, make_api
+from clients import TEST_SETTINGS, Api, csrf_of, make_api, sign_in
 from networks.world import build_world, small_network
 from principals import IN_ANALYST
 from setu.api import create_app
@@ -186,3 +187,19 @@ def test_a_full_server_queue_refuses_everyone_and_a_cancelled_waiting_run_frees_
     for run_id in (first, third.json()["id"], again.json()["id"]):
         assert api.wait("in-analyst" if run_id != first else "us-analyst", run_id)["status"] == "completed"
     assert api.app.state.run_jobs.running() == []
+
+
+def test_the_run_form_answers_429_with_the_reason_and_stores_nothing(
+    limited: tuple[Api, int], gate: threading.Event
+) -> None:
+    api, network_id = limited
+    client = api.client
+    sign_in(client, "in-analyst")
+    for expected in (303, 303, 429):
+        page = client.get("/runs/scenarios", params={"network": network_id}).text
+        form = {"csrf": csrf_of(page), "network": str(network_id), "mode": "sweep", "ttr": "2"}
+        answer = client.post("/runs", data=form, follow_redirects=False)
+        assert answer.status_code == expected, answer.text
+    assert answer.headers["retry-after"] == "30"
+    assert "the most one user may have at once (2)" in html.unescape(answer.text)
+    assert run_count(api) == 2
