@@ -203,8 +203,8 @@ def _summary(
     ).all()
     edges = visible_edges(principal, nid)
     used = {network.marking_id, *(marking_id for marking_id, _count in products)}
-    used.update(session.scalars(readable_nodes(principal, nid, NodeRecord.marking_id).distinct()))
-    used.update(session.scalars(select(edges.c.marking_id).distinct()))
+    used |= set(session.scalars(readable_nodes(principal, nid, NodeRecord.marking_id).distinct()))
+    used |= set(session.scalars(select(edges.c.marking_id).distinct()))
     runs, _ = list_runs(session, principal, network_id=nid, status="completed", limit=1)
     run = runs[0] if runs else None
     results = count_readable(session, principal, ResultRecord, ResultRecord.run_id == run.id) if run else 0
