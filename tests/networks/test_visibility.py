@@ -243,6 +243,23 @@ def test_neighbourhoods_show_only_visible_nodes_and_edges(sessions: sessionmaker
         assert node_neighbourhood(session, IN_ANALYST, nid, "T2_1").suppliers == []
 
 
+def test_a_neighbourhood_lists_a_bounded_number_of_each_and_counts_them_all(
+    sessions: sessionmaker[Session], world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A hub node of a large network must not load the network: each list is capped, the totals are exact.
+    from setu.networks import reads
+
+    network, nid = world
+    monkeypatch.setattr(reads, "NEIGHBOURS", 2)
+    with sessions() as session:
+        for user in USERS:
+            for node_id in ("T1_5", "T2_7", "T2_1", "T3_18", "T3_13"):
+                hood = node_neighbourhood(session, user, nid, node_id)
+                for part, expected in _neighbours(network, user, node_id).items():
+                    assert [n.node_id for n in getattr(hood, part)] == sorted(expected)[:2], (user, node_id, part)
+                    assert hood.totals[part] == len(expected), (user, node_id, part)
+
+
 def test_compiled_view_is_the_network_as_the_user_sees_it(sessions: sessionmaker[Session], world: World) -> None:
     network, nid = world
     capacity = {n.id: n.capacity for n in network.nodes}

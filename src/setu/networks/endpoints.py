@@ -283,6 +283,7 @@ def get_neighbourhood(
         customers=customers,
         alternates=alternates,
         dependents=dependents,
+        totals=hood.totals,
         banner=page.banner,
         classification=page.classification,
     )

@@ -7,6 +7,7 @@ the commit to the caller.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -18,7 +19,16 @@ from setu.audit.log import record
 from setu.errors import InputError
 from setu.models.networks import NetworkRecord, NodeRecord, SupplyRecord
 from setu.sharing.policy import Principal
-from setu.sharing.read import contains, count_readable, fetch_visible, join_readable, page, readable, starts_with
+from setu.sharing.read import (
+    MAX_LIMIT,
+    contains,
+    count_readable,
+    fetch_visible,
+    join_readable,
+    page,
+    readable,
+    starts_with,
+)
 
 FILTER_FIELDS = ("party", "country", "organization", "site", "material", "material_class", "program")
 """Node attributes :func:`list_nodes` filters on (exact match)."""
@@ -66,6 +76,10 @@ class Neighbourhood:
         Other suppliers of its material to its customers (interchangeable with it there).
     dependents
         Every node downstream of it along supply edges (customers, their customers, ...).
+    totals
+        How many there are of each (``suppliers``, ``customers``, ``alternates``, ``dependents``):
+        each list holds the first :data:`NEIGHBOURS` by node id, so a hub node of a large network
+        never loads the network.
     """
 
     node: NodeRecord
@@ -73,6 +87,7 @@ class Neighbourhood:
     customers: list[NodeRecord]
     alternates: list[NodeRecord]
     dependents: list[NodeRecord]
+    totals: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
 def require_network(
@@ -253,10 +268,18 @@ def visible_edges(principal: Principal, network_id: int) -> Subquery:
     return edges.where(SupplyRecord.network_id == network_id).subquery()
 
 
-def _nodes_in(session: Session, principal: Principal, ids: Select[Any]) -> list[NodeRecord]:
+NEIGHBOURS = MAX_LIMIT
+"""Most nodes of each kind a neighbourhood lists (the first by node id); its totals count them all."""
+
+
+def _nodes_in(session: Session, principal: Principal, ids: Select[Any]) -> tuple[list[NodeRecord], int]:
+    """The first :data:`NEIGHBOURS` visible nodes among ``ids`` by node id, and how many there are."""
     # ``ids`` come from visible edges, whose ends are visible; the filter keeps that so whatever the caller.
     statement = readable(principal, NodeRecord).where(NodeRecord.id.in_(ids)).order_by(NodeRecord.node_id)
-    return list(session.scalars(statement))
+    rows = list(session.scalars(statement.limit(NEIGHBOURS)))
+    if len(rows) < NEIGHBOURS:
+        return rows, len(rows)
+    return rows, count_readable(session, principal, NodeRecord, NodeRecord.id.in_(ids))
 
 
 def node_neighbourhood(session: Session, principal: Principal, network_id: int, node_id: str) -> Neighbourhood:
@@ -278,14 +301,18 @@ def node_neighbourhood(session: Session, principal: Principal, network_id: int, 
         key=node_id,
     )
     into = visible_edges(principal, network_id)
-    suppliers = _nodes_in(session, principal, select(into.c.supplier_id).where(into.c.customer_id == node.id))
+    suppliers, supplier_total = _nodes_in(
+        session, principal, select(into.c.supplier_id).where(into.c.customer_id == node.id)
+    )
     out = visible_edges(principal, network_id)
-    customers = _nodes_in(session, principal, select(out.c.customer_id).where(out.c.supplier_id == node.id))
+    customers, customer_total = _nodes_in(
+        session, principal, select(out.c.customer_id).where(out.c.supplier_id == node.id)
+    )
 
     theirs, mine = visible_edges(principal, network_id), visible_edges(principal, network_id)
     other = aliased(NodeRecord)
     shared_customers = select(theirs.c.supplier_id).join(mine, mine.c.customer_id == theirs.c.customer_id)
-    alternates = _nodes_in(
+    alternates, alternate_total = _nodes_in(
         session,
         principal,
         join_readable(shared_customers, principal, other, other.id == theirs.c.supplier_id).where(
@@ -297,8 +324,14 @@ def node_neighbourhood(session: Session, principal: Principal, network_id: int, 
     downstream = select(first.c.customer_id.label("id")).where(first.c.supplier_id == node.id).cte(recursive=True)
     step = visible_edges(principal, network_id)
     downstream = downstream.union(select(step.c.customer_id).join(downstream, step.c.supplier_id == downstream.c.id))
-    dependents = _nodes_in(session, principal, select(downstream.c.id))
-    return Neighbourhood(node, suppliers, customers, alternates, dependents)
+    dependents, dependent_total = _nodes_in(session, principal, select(downstream.c.id))
+    totals = {
+        "suppliers": supplier_total,
+        "customers": customer_total,
+        "alternates": alternate_total,
+        "dependents": dependent_total,
+    }
+    return Neighbourhood(node, suppliers, customers, alternates, dependents, totals)
 
 
 # --- aggregates and suggestions -----------------------------------------------------------------------

@@ -66,6 +66,10 @@ class NeighbourhoodOut(PageBanner):
     customers: list[NodeOut] = Field(description="Nodes it ships to.")
     alternates: list[NodeOut] = Field(description="Other suppliers of its material to its customers.")
     dependents: list[NodeOut] = Field(description="Every node downstream of it.")
+    totals: dict[str, int] = Field(
+        description="How many suppliers, customers, alternates and dependents there are; each list holds the "
+        "first 1000 by node id."
+    )
 
 
 class ValueCountOut(Strict):

@@ -320,7 +320,8 @@ def neighbourhood_context(page: Page, around: Neighbourhood) -> dict[str, Any]:
     -------
     dict
         ``node``, ``node_marking``, ``suppliers``, ``customers``, ``alternates`` and ``dependents``
-        (rows of ``record`` and ``marking``), ``dependent_total`` and ``dependents_shown``.
+        (rows of ``record`` and ``marking``), ``totals`` (how many of each there are), ``dependent_total``
+        and ``dependents_shown``.
     """
 
     def rows(records: list[NodeRecord]) -> list[dict[str, Any]]:
@@ -333,6 +334,7 @@ def neighbourhood_context(page: Page, around: Neighbourhood) -> dict[str, Any]:
         "customers": rows(around.customers),
         "alternates": rows(around.alternates),
         "dependents": rows(around.dependents),
-        "dependent_total": len(around.dependents),
+        "dependent_total": around.totals["dependents"],
+        "totals": around.totals,
         "dependents_shown": DEPENDENTS_SHOWN,
     }
