@@ -235,10 +235,14 @@
     }
     if (selected >= 0 && hide && !shown[selected]) closePanel(false);
     const total = data.nodes.length;
+    // Over the map's node limit the answer holds part of the network: say so rather than "all".
+    const whole = data.note
+      ? `${data.note.charAt(0).toUpperCase()}${data.note.slice(1)}; ${data.edges.length} supply edges between them.`
+      : `Showing all ${total} nodes and ${data.edges.length} supply edges.`;
     statusLine.textContent =
       wanted.length === 0
-        ? `Showing all ${total} nodes and ${data.edges.length} supply edges.`
-        : `${count} of ${total} nodes match the filters${hide ? "; the others are hidden" : "; the others are dimmed"}.`;
+        ? whole
+        : `${count} of ${total} nodes on the map match the filters${hide ? "; the others are hidden" : "; the others are dimmed"}.`;
   }
 
   // --- selection and side panel ------------------------------------------------------------------------
