@@ -17,16 +17,19 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from clients import TEST_SETTINGS, Api, csrf_of, make_api, sign_in
+from clients import TEST_SETTINGS, Api, create_users, csrf_of, make_api, sign_in
 from networks.world import build_world, small_network
 from principals import IN_ANALYST
+from setu.accounts.login import principal_of
 from setu.api import create_app
 from setu.db import transaction
+from setu.errors import TooManyRequests
 from setu.models.audit import AuditEntry
 from setu.models.stress import RunRecord
-from setu.runs.jobs import RunJobs
+from setu.runs.jobs import RunJobs, RunLimits
 from setu.runs.service import start_run
 
 Factory = sessionmaker[Session]
@@ -203,3 +206,44 @@ def test_the_run_form_answers_429_with_the_reason_and_stores_nothing(
     assert answer.headers["retry-after"] == "30"
     assert "the most one user may have at once (2)" in html.unescape(answer.text)
     assert run_count(api) == 2
+
+
+def test_two_servers_on_one_database_admit_no_more_than_a_users_cap(sessions: Factory, gate: threading.Event) -> None:
+    # Two server processes (two RunJobs) each admit a run for the same analyst at the same moment: the
+    # per-user count is taken under the user's row lock (PostgreSQL) or the write fails on a stale
+    # snapshot (SQLite), so at most the cap is stored either way.
+    with transaction(sessions) as session:
+        network_id = build_world(session, small_network()).id
+        analyst = principal_of(create_users(session, {"in-analyst": IN_ANALYST})["in-analyst"])
+    limits = RunLimits(workers=1, queue=4, per_user=1)
+    servers = [RunJobs(sessions, limits), RunJobs(sessions, limits)]
+    outcomes: list[str] = []
+
+    def admit(jobs: RunJobs, pause: float) -> None:
+        def queue() -> RunRecord:
+            time.sleep(pause)  # hold the admission open while the other server counts
+            return start_run(session, analyst, network_id, "sweep", ttr=2)
+
+        with sessions() as session:
+            try:
+                jobs.submit(session, analyst, queue)
+                outcomes.append("admitted")
+            except TooManyRequests:
+                outcomes.append("429")
+            except OperationalError:
+                outcomes.append("busy")
+
+    threads = [
+        threading.Thread(target=admit, args=(jobs, pause)) for jobs, pause in zip(servers, (0.5, 0.0), strict=True)
+    ]
+    threads[0].start()
+    time.sleep(0.1)
+    threads[1].start()
+    for thread in threads:
+        thread.join(60)
+    gate.set()
+    for jobs in servers:
+        jobs.shutdown()
+    assert sorted(outcomes) in (["429", "admitted"], ["admitted", "busy"]), outcomes
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(RunRecord)) == 1

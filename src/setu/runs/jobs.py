@@ -146,15 +146,25 @@ class RunJobs:
             If this server has as many runs as its workers and queue take (503).
         """
         with self._user_lock(principal.user_id), self._slot(session, principal):
-            active = active_runs(session, principal.user_id)
-            if active >= self.limits.per_user:
-                message = (
-                    f"you have {active} stress runs queued or running, the most one user may have at once "
+
+            def message(count: int) -> str:
+                return (
+                    f"you have {count} stress runs queued or running, the most one user may have at once "
                     f"({self.limits.per_user}); wait for one to finish, or cancel one, and start this run again"
                 )
+
+            active = active_runs(session, principal.user_id)
+            if active >= self.limits.per_user:  # refused before the run's view is computed
                 self._refuse(session, principal, "user limit", active)
-                raise TooManyRequests(message, USER_RETRY_AFTER)
+                raise TooManyRequests(message(active), USER_RETRY_AFTER)
             run = queue_run()
+            session.flush()
+            # Counted again with the run written: on SQLite the write holds the database's write lock, on
+            # PostgreSQL the user's row is locked, so another server admitting a run for this user waits.
+            active = active_runs(session, principal.user_id)
+            if active > self.limits.per_user:
+                self._refuse(session, principal, "user limit", active - 1)
+                raise TooManyRequests(message(active - 1), USER_RETRY_AFTER)
             session.commit()
             self.start(run.id, principal)
         return run
