@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from setu.accounts.login import principal_of
-from setu.accounts.tokens import SESSION_COOKIE, resolve_token
+from setu.accounts.tokens import CSRF_HEADER, SESSION_COOKIE, csrf_matches, resolve_token
 from setu.models.accounts import User
 from setu.models.base import Marked
 from setu.schemas import MarkingOut, PageBanner
@@ -27,6 +27,8 @@ PageT = TypeVar("PageT", bound=BaseModel)
 log = logging.getLogger("setu.api")
 
 REALM = 'Bearer realm="setu"'
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+"""Methods that change nothing, so a cookie alone may sign them; every other one needs the CSRF header too."""
 
 
 @dataclass(slots=True)
@@ -125,14 +127,22 @@ def unauthorized(detail: str, error: str = "") -> HTTPException:
 
 
 def current_user(
+    request: Request,
     session: SessionDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     cookie: Annotated[str | None, Depends(cookie_scheme)],
 ) -> Authenticated:
     """The user a request's API token (``Authorization: Bearer``) or session cookie stands for.
 
+    A request the cookie signs that is not a plain read (any method but GET, HEAD and OPTIONS) must
+    also carry the session's CSRF token in the ``X-CSRF-Token`` header (given at login): a browser
+    sends the cookie on its own, a cross-site page cannot read the token. Checked here, for every
+    endpoint that asks who the user is, so no write can forget it.
+
     Parameters
     ----------
+    request
+        The request (its method and CSRF header).
     session
         The request's session (the token's last use is noted there).
     bearer
@@ -148,7 +158,8 @@ def current_user(
     Raises
     ------
     HTTPException
-        401 when no token was sent, or it is unknown, expired, revoked or its user disabled or locked.
+        401 when no token was sent, or it is unknown, expired, revoked or its user disabled;
+        403 when a cookie-signed write lacks the session's CSRF token.
     """
     if bearer is not None:
         token, kind, via = bearer.credentials, "api", "bearer"
@@ -159,6 +170,11 @@ def current_user(
     user = resolve_token(session, token, kind=kind)
     if user is None:
         raise unauthorized("invalid, expired or revoked token", "invalid_token")
+    unsafe = via == "cookie" and request.method not in SAFE_METHODS
+    if unsafe and not csrf_matches(token, request.headers.get(CSRF_HEADER, "")):
+        raise HTTPException(
+            status_code=403, detail=f"a write signed by the session cookie needs the {CSRF_HEADER} header from login"
+        )
     return Authenticated(user, principal_of(user), token, "bearer" if via == "bearer" else "cookie")
 
 

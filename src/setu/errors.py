@@ -78,6 +78,34 @@ class TooLarge(SetuError):
     status = 413
 
 
+class TooManyRequests(SetuError):
+    """A caller went over a rate or concurrency limit; ``retry_after`` seconds says when to try again (429)."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)
+
+    @property
+    def http_headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class Unavailable(SetuError):
+    """The server is at capacity for this kind of work; ``retry_after`` seconds says when to try again (503)."""
+
+    status = 503
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)
+
+    @property
+    def http_headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
 class InputError(SetuError):
     """An input file or table is malformed; ``problems`` lists every place found wrong (422).
 

@@ -138,8 +138,8 @@ def test_lockout_answers_423_with_the_message(api: Api) -> None:
     status, body, _ = login(api, "auditor")  # the right password, while locked
     assert status == 423
     assert str(body["detail"]).startswith("account locked until ") and str(body["detail"]).endswith(" UTC")
-    # The locked user's tokens stop working too, and every failure is in the audit log.
-    assert api.get("auditor", ME).status_code == 401
+    # The locked user's tokens keep working (failing logins on a name signs no one out); every failure is audited.
+    assert api.get("auditor", ME).status_code == 200
     with api.sessions() as session:
         denials = session.scalars(
             select(AuditEntry.details).where(AuditEntry.action == "login", AuditEntry.decision == "deny")

@@ -51,8 +51,7 @@ def add_user(
 
 
 def attempt(sessions: sessionmaker[Session], username: str, password: str, minutes: float = 0) -> LoginAttempt:
-    with transaction(sessions) as session:
-        return authenticate(session, username, password, now=T0 + timedelta(minutes=minutes))
+    return authenticate(sessions, username, password, now=T0 + timedelta(minutes=minutes))
 
 
 def entries(sessions: sessionmaker[Session], action: str | None = None) -> list[AuditEntry]:

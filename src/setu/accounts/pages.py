@@ -8,9 +8,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from setu.accounts.errors import AuthenticationError
-from setu.accounts.login import login
+from setu.accounts.login import LoginLimits, login
 from setu.accounts.tokens import SESSION_COOKIE, SESSION_TTL, revoke_token
 from setu.deps import SessionDep, StateDep
+from setu.errors import Unavailable
 from setu.web.shell import CSRF_FIELD, FormExpired, Page, csrf_ok, signed_in, templates, to_login
 
 router = APIRouter(prefix="/accounts", include_in_schema=False)
@@ -34,10 +35,14 @@ def login_submit(
 ) -> Response:
     """Sign in with the form: the session cookie the API uses, then the dashboard; a failure shows the form again."""
     try:
-        _user, token = login(state.sessions, username, password, kind="session")
-    except AuthenticationError as exc:
+        source = request.client.host if request.client else ""
+        limits = LoginLimits.of(state.settings)
+        _user, token = login(state.sessions, username, password, kind="session", source=source, limits=limits)
+    except (AuthenticationError, Unavailable) as exc:
         context = {"error": str(exc), "username": username}
-        return templates.TemplateResponse(request, "accounts/login.html", context, status_code=exc.http_status)
+        return templates.TemplateResponse(
+            request, "accounts/login.html", context, status_code=exc.http_status, headers=exc.http_headers
+        )
     response = RedirectResponse(HOME, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
