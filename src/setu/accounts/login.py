@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from setu.accounts import throttle
@@ -23,7 +24,7 @@ from setu.accounts.tokens import issue_token
 from setu.audit.log import record
 from setu.db import transaction
 from setu.errors import Unavailable
-from setu.models.accounts import User
+from setu.models.accounts import LoginThrottle, User
 from setu.settings import ApiSettings
 from setu.sharing.policy import Principal
 
@@ -181,15 +182,23 @@ def _failed(
         locked_until = throttle.lock(session, throttle.account_key(username), limits.account, now)
     if source and charged.source >= limits.source.attempts:
         throttle.lock(session, throttle.source_key(source), limits.source, now)
-    user = session.get(User, charged.user_id) if charged.user_id is not None else None
     message = (
         INVALID_LOGIN if locked_until is None else f"{INVALID_LOGIN}; account locked until {format_time(locked_until)}"
     )
-    if user is None:
+    if charged.user_id is None:
         return _deny(session, None, username, "unknown_user", message, locked_until)
     # The user's columns mirror the throttle for operators (``setu accounts list``); the throttle decides.
-    user.failed_logins = charged.account
-    user.locked_until = locked_until
+    # One statement copies the current count, so mirrors written in any order end up right.
+    count = select(LoginThrottle.failures).where(LoginThrottle.key == throttle.account_key(username))
+    mirror: dict[str, object] = {"failed_logins": count.scalar_subquery()}
+    if locked_until is not None:
+        mirror["locked_until"] = locked_until
+    session.execute(
+        update(User).where(User.id == charged.user_id).values(mirror).execution_options(synchronize_session=False)
+    )
+    user = session.get(User, charged.user_id, populate_existing=True)
+    if user is None:
+        return _deny(session, None, username, "unknown_user", message, locked_until)
     attempt = _deny(session, user, username, "bad_password", message, locked_until)
     if locked_until is not None:
         details = {"failed_logins": charged.account, "locked_until": locked_until.isoformat()}

@@ -57,6 +57,11 @@ class HashGate:
         self._lock = threading.Lock()
         self._waiting = 0
 
+    @property
+    def waiting(self) -> int:
+        """Callers waiting for a slot now."""
+        return self._waiting
+
     def _busy(self) -> Unavailable:
         return Unavailable("too many sign-ins at once; try again shortly", retry_after=max(1, math.ceil(self.wait)))
 
