@@ -195,6 +195,9 @@ def test_passwd(setu: CliRunner, sessions: sessionmaker[Session]) -> None:
 
     weak = run(setu, "passwd", "asha", "--password-stdin", input="short\n")
     assert (weak.exit_code, weak.stderr) == (2, "error: password too short: at least 12 characters, got 5\n")
+    guessable = run(setu, "passwd", "asha", "--password-stdin", input="password1234\n")
+    assert guessable.exit_code == 2
+    assert guessable.stderr.startswith("error: password too easy to guess (strength 1 of 4, at least 3 needed)")
     unknown = run(setu, "passwd", "nobody", "--password-stdin", input=NEW_PASSWORD + "\n")
     assert (unknown.exit_code, unknown.stderr) == (2, "error: no user 'nobody'\n")
 

@@ -12,6 +12,7 @@ logins holds a bounded number of server threads and bytes, and other users' requ
 from __future__ import annotations
 
 import math
+import re
 import secrets
 import threading
 from collections.abc import Iterator
@@ -29,8 +30,8 @@ MAX_PASSWORD_LENGTH = 1024
 """Longer inputs are refused before hashing (argon2 would take them, at a cost an attacker chooses)."""
 MIN_STRENGTH = 3
 """The zxcvbn score (0-4) a new password needs: 3 is "safely unguessable" (about 10^8 guesses or more)."""
-STRENGTH_CHECKED = 100
-"""zxcvbn looks at this many leading characters (its matching grows fast with length; more adds nothing)."""
+STRENGTH_CHECKED = 72
+"""zxcvbn looks at this many leading characters (its limit: its matching grows fast with length)."""
 
 _hasher = PasswordHasher(type=Type.ID)
 _dummy_hash: str | None = None
@@ -202,7 +203,10 @@ def check_password_policy(password: str, username: str = "", other_inputs: tuple
         raise AccountError("password is only whitespace")
     if username and password.strip().casefold() == username.casefold():
         raise AccountError("password must not be the username")
-    inputs = [word for word in (username, *other_inputs) if word]
+    # Each word of the account's names too, and each name run together: "Bharat Forge" -> bharat, forge, bharatforge.
+    names = [name.casefold() for name in (username, *other_inputs) if name]
+    words = [word for name in names for word in re.split(r"[^0-9a-z]+", name) if word]
+    inputs = [*names, *words, *(re.sub(r"[^0-9a-z]+", "", name) for name in names)]
     strength = zxcvbn(password[:STRENGTH_CHECKED], user_inputs=inputs)
     if strength["score"] < MIN_STRENGTH:
         feedback = strength["feedback"]
