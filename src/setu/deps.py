@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+import math
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, TypeVar
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
@@ -15,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from setu.accounts.login import principal_of
 from setu.accounts.tokens import CSRF_HEADER, SESSION_COOKIE, csrf_matches, resolve_token
+from setu.errors import Unavailable
 from setu.models.accounts import User
 from setu.models.base import Marked
 from setu.schemas import MarkingOut, PageBanner
@@ -23,6 +27,7 @@ from setu.sharing.markings import LEVELS, MarkingSpec, combine, owner_names
 from setu.sharing.policy import Principal
 
 PageT = TypeVar("PageT", bound=BaseModel)
+T = TypeVar("T")
 
 log = logging.getLogger("setu.api")
 
@@ -31,14 +36,66 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 """Methods that change nothing, so a cookie alone may sign them; every other one needs the CSRF header too."""
 
 
+class LoginGate:
+    """Admission of sign-ins to the threads that check passwords, so a flood of logins stalls nobody else.
+
+    At most ``slots`` sign-ins run (each in a worker thread, one argon2 run of 64 MiB at a time); up to
+    ``queue`` more wait their turn as coroutines, holding no thread, each for at most ``wait`` seconds;
+    the rest are answered 503 with ``Retry-After`` at once. Other requests keep the server's threads.
+
+    Parameters
+    ----------
+    slots, queue, wait
+        ``SETU_MAX_CONCURRENT_HASHES``, ``SETU_HASH_QUEUE``, ``SETU_HASH_WAIT_SECONDS``.
+    """
+
+    def __init__(self, slots: int, queue: int, wait: float) -> None:
+        self.slots = slots
+        self.queue = queue
+        self.wait = wait
+        self._limiter: anyio.CapacityLimiter | None = None  # made in the event loop, on first use
+
+    def _busy(self) -> Unavailable:
+        return Unavailable("too many sign-ins at once; try again shortly", retry_after=max(1, math.ceil(self.wait)))
+
+    async def run(self, work: Callable[[], T]) -> T:
+        """Run ``work`` (a sign-in) in a worker thread once admitted.
+
+        Raises
+        ------
+        Unavailable
+            (503) when the queue is full or no slot frees up within ``wait`` seconds; nothing ran.
+        """
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(self.slots)
+        limiter = self._limiter
+        if limiter.available_tokens < 1 and limiter.statistics().tasks_waiting >= self.queue:
+            raise self._busy()
+        admitted = False
+        with anyio.move_on_after(self.wait):
+            await limiter.acquire()
+            admitted = True
+        if not admitted:
+            raise self._busy()
+        try:
+            return await anyio.to_thread.run_sync(work)
+        finally:
+            limiter.release()
+
+
 @dataclass(slots=True)
 class ApiState:
-    """What one app holds: its database and settings."""
+    """What one app holds: its database, settings and sign-in gate."""
 
     engine: Engine
     sessions: sessionmaker[Session]
     settings: ApiSettings
     owns_engine: bool = False
+    login_gate: LoginGate = field(init=False)
+
+    def __post_init__(self) -> None:
+        limits = self.settings
+        self.login_gate = LoginGate(limits.max_concurrent_hashes, limits.hash_queue, limits.hash_wait_seconds)
 
 
 def api_state(request: Request) -> ApiState:

@@ -93,7 +93,8 @@ class ApiSettings:
     max_concurrent_hashes
         Password hashes or checks (argon2, 64 MiB each) run at once (``SETU_MAX_CONCURRENT_HASHES``).
     hash_queue
-        Logins that may wait for one of them; more are answered 503 at once (``SETU_HASH_QUEUE``).
+        Logins that may wait for one of them (as coroutines, holding no thread); more are answered
+        503 at once (``SETU_HASH_QUEUE``).
     hash_wait_seconds
         How long one waits before it is answered 503 (``SETU_HASH_WAIT_SECONDS``).
     """
@@ -111,8 +112,8 @@ class ApiSettings:
     login_source_max_failures: int = 30
     login_lockout_minutes: int = 15
     max_concurrent_hashes: int = 2
-    hash_queue: int = 8
-    hash_wait_seconds: int = 2
+    hash_queue: int = 64
+    hash_wait_seconds: int = 5
 
     @classmethod
     def from_env(cls) -> ApiSettings:
@@ -143,6 +144,6 @@ class ApiSettings:
             login_source_max_failures=_env_int("SETU_LOGIN_SOURCE_MAX_FAILURES", 30),
             login_lockout_minutes=_env_int("SETU_LOGIN_LOCKOUT_MINUTES", 15),
             max_concurrent_hashes=_env_int("SETU_MAX_CONCURRENT_HASHES", 2),
-            hash_queue=_env_int("SETU_HASH_QUEUE", 8),
-            hash_wait_seconds=_env_int("SETU_HASH_WAIT_SECONDS", 2),
+            hash_queue=_env_int("SETU_HASH_QUEUE", 64),
+            hash_wait_seconds=_env_int("SETU_HASH_WAIT_SECONDS", 5),
         )

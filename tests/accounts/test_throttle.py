@@ -23,7 +23,7 @@ from clients import PASSWORD, TEST_SETTINGS, Api, add_users, make_api
 from principals import seed
 from setu.accounts import MAX_FAILED_LOGINS
 from setu.accounts.lookups import get_user
-from setu.accounts.passwords import HashGate, configure_hash_gate, hash_gate
+from setu.accounts.passwords import HashGate, configure_hash_gate, configure_hasher, hash_gate
 from setu.api import create_app
 from setu.db import transaction
 from setu.errors import Unavailable
@@ -45,7 +45,8 @@ ROOMY = replace(
 def default_gate() -> Iterator[None]:
     """Each test's apps set the process's hash gate; the default comes back afterwards."""
     yield
-    configure_hash_gate(2, 8, 2)
+    default = ApiSettings()
+    configure_hash_gate(default.max_concurrent_hashes, default.hash_queue, default.hash_wait_seconds)
 
 
 @pytest.fixture
@@ -150,6 +151,25 @@ def test_a_full_hash_gate_answers_503_and_counts_nothing(api: Api, sessions: ses
     assert api.client.post(LOGIN, json={"username": "in-analyst", "password": PASSWORD}).status_code == 200
 
 
+def test_a_flood_of_sign_ins_past_the_gate_and_its_queue_is_answered_503(
+    engine: Engine, sessions: sessionmaker[Session]
+) -> None:
+    configure_hasher(time_cost=3, memory_cost=32768, parallelism=1)  # slow enough that the flood overlaps
+    with transaction(sessions) as session:
+        seed(session)
+    tokens, _ = add_users(sessions)
+    settings = replace(ROOMY, max_concurrent_hashes=1, hash_queue=1, hash_wait_seconds=60)
+    with served(create_app(engine, settings=settings)) as url:
+        answers = at_once(12, lambda i: post_login(url, f"ghost-{i}", "some guess"))
+        statuses = Counter(answer.status_code for answer in answers)
+        assert statuses[503] >= 1 and set(statuses) <= {401, 503}, statuses
+        assert all(a.headers["retry-after"] == "60" for a in answers if a.status_code == 503)
+        # The refused ones were never checked, so never counted: only the admitted ones are in the audit.
+        assert login_denials(sessions) == {"unknown_user": statuses[401]}
+        me = httpx.get(url + ME, headers={"Authorization": f"Bearer {tokens['auditor']}"})
+        assert me.status_code == 200
+
+
 def test_hash_gate_runs_slots_at_once_queues_some_and_refuses_the_rest() -> None:
     gate = HashGate(slots=1, queue=1, wait=30)
     inside, release = threading.Event(), threading.Event()
@@ -184,4 +204,4 @@ def test_settings_read_the_login_limits(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("SETU_LOGIN_MAX_FAILURES", "7")
     monkeypatch.setenv("SETU_MAX_CONCURRENT_HASHES", "3")
     settings = ApiSettings.from_env()
-    assert (settings.login_max_failures, settings.max_concurrent_hashes, settings.hash_queue) == (7, 3, 8)
+    assert (settings.login_max_failures, settings.max_concurrent_hashes, settings.hash_queue) == (7, 3, 64)

@@ -19,7 +19,7 @@ from setu.accounts.tokens import (
     revoke_token,
 )
 from setu.db import transaction
-from setu.deps import AuthDep, Marker, SessionDep, StateDep
+from setu.deps import ApiState, AuthDep, Marker, SessionDep, StateDep
 from setu.errors import SetuError
 from setu.models.accounts import User
 from setu.schemas import ERROR_RESPONSES, ErrorBody
@@ -67,26 +67,18 @@ def user_out(marker: Marker, user: User) -> UserOut:
         503: {"model": ErrorBody, "description": "Too many passwords being checked at once; see Retry-After."},
     },
 )
-def log_in(body: LoginIn, request: Request, response: Response, state: StateDep) -> LoginOut:
+async def log_in(body: LoginIn, request: Request, response: Response, state: StateDep) -> LoginOut:
     """Sign in: an API token in the answer, and a session token in an HttpOnly, SameSite=Strict cookie.
 
     Failures are audited. An unknown username and a wrong password give the same 401; after five
     failures within 15 minutes the username (existing or not, alike) locks for 15 minutes and logins
-    answer 423 with the time it ends; after 30 failures from one address it gets 429 (settings:
-    ``SETU_LOGIN_*``). A lockout refuses new logins only: tokens already issued keep working. Logging
-    out with either the token or the cookie ends both.
+    answer 423 with the time it ends; after 30 failures from one address it gets 429; when too many
+    sign-ins are being checked at once, 503 (settings: ``SETU_LOGIN_*``, ``SETU_MAX_CONCURRENT_HASHES``).
+    A lockout refuses new logins only: tokens already issued keep working. Logging out with either
+    the token or the cookie ends both.
     """
-    now = datetime.now(UTC)
     source = request.client.host if request.client else ""
-    limits = LoginLimits.of(state.settings)
-    user, token = login(state.sessions, body.username, body.password, kind="api", source=source, limits=limits, now=now)
-    with transaction(state.sessions) as session:
-        fresh = find_user(session, user.username)
-        if fresh is None:  # removed between the two transactions
-            raise SetuError("the account changed during login; try again")
-        principal = principal_of(fresh)
-        cookie = issue_token(session, fresh, "session", actor=principal, now=now, pair=token)
-        out = user_out(Marker(session, principal), fresh)
+    out, token, cookie, now = await state.login_gate.run(lambda: _sign_in(state, body, source))
     response.set_cookie(
         SESSION_COOKIE,
         cookie,
@@ -97,6 +89,21 @@ def log_in(body: LoginIn, request: Request, response: Response, state: StateDep)
         secure=state.settings.secure_cookies,
     )
     return LoginOut(token=token, expires_at=now + API_TOKEN_TTL, csrf_token=csrf_token_of(cookie), user=out)
+
+
+def _sign_in(state: ApiState, body: LoginIn, source: str) -> tuple[UserOut, str, str, datetime]:
+    """The blocking part of :func:`log_in` (a worker thread): the login, then its paired session token."""
+    now = datetime.now(UTC)
+    limits = LoginLimits.of(state.settings)
+    user, token = login(state.sessions, body.username, body.password, kind="api", source=source, limits=limits, now=now)
+    with transaction(state.sessions) as session:
+        fresh = find_user(session, user.username)
+        if fresh is None:  # removed between the two transactions
+            raise SetuError("the account changed during login; try again")
+        principal = principal_of(fresh)
+        cookie = issue_token(session, fresh, "session", actor=principal, now=now, pair=token)
+        out = user_out(Marker(session, principal), fresh)
+    return out, token, cookie, now
 
 
 @router.post("/logout", status_code=204, responses={401: ERROR_RESPONSES[401]})

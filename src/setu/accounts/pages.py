@@ -27,17 +27,22 @@ def login_form(request: Request) -> Response:
 
 
 @router.post("/login", response_class=HTMLResponse)
-def login_submit(
+async def login_submit(
     request: Request,
     state: StateDep,
     username: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
 ) -> Response:
-    """Sign in with the form: the session cookie the API uses, then the dashboard; a failure shows the form again."""
+    """Sign in with the form: the session cookie the API uses, then the dashboard; a failure shows the form again.
+
+    The password check waits its turn at the app's sign-in gate, as the API's login does.
+    """
+    source = request.client.host if request.client else ""
+    limits = LoginLimits.of(state.settings)
     try:
-        source = request.client.host if request.client else ""
-        limits = LoginLimits.of(state.settings)
-        _user, token = login(state.sessions, username, password, kind="session", source=source, limits=limits)
+        _user, token = await state.login_gate.run(
+            lambda: login(state.sessions, username, password, kind="session", source=source, limits=limits)
+        )
     except (AuthenticationError, Unavailable) as exc:
         context = {"error": str(exc), "username": username}
         return templates.TemplateResponse(

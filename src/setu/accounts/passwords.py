@@ -4,9 +4,10 @@ The hasher's parameters can be changed at run time (:func:`configure_hasher`); o
 hasher in use through :func:`password_hasher`, never by holding it, so a change is seen everywhere.
 
 Every hash and verification passes the gate (:func:`configure_hash_gate`): at most ``slots`` run at
-once (each argon2 run takes its memory cost, 64 MiB by default, and a core), at most ``queue`` more
-wait for one, each for at most ``wait`` seconds; the rest are answered 503 at once. So a flood of
-logins holds a bounded number of server threads and bytes, and other users' requests go on.
+once (each argon2 run takes its memory cost, 64 MiB by default, and its lanes' cores), at most
+``queue`` more wait for one, each for at most ``wait`` seconds; the rest are refused (503). The HTTP
+app admits sign-ins through its own gate of the same size first (:class:`setu.deps.LoginGate`), where
+waiting costs no thread; this one bounds every other caller, and the process as a whole.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class HashGate:
         Seconds a waiting caller waits before it is refused.
     """
 
-    def __init__(self, slots: int = 2, queue: int = 8, wait: float = 2.0) -> None:
+    def __init__(self, slots: int = 2, queue: int = 64, wait: float = 5.0) -> None:
         self.slots = slots
         self.queue = queue
         self.wait = wait
