@@ -70,7 +70,7 @@ def database(pg: str) -> Iterator[Engine]:
             yield engine
             engine.dispose()
         return
-    name = f"setu_bench_{uuid.uuid4().hex[:10]}"
+    name = f"setu_bench_logins_{uuid.uuid4().hex[:10]}"
     admin = create_engine(pg, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
