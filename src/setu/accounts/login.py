@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from setu.accounts import throttle
@@ -27,6 +27,7 @@ from setu.errors import Unavailable
 from setu.models.accounts import LoginThrottle, User
 from setu.settings import ApiSettings
 from setu.sharing.policy import Principal
+from setu.sharing.read import unfiltered
 
 MAX_FAILED_LOGINS = 5
 """Failed logins on one name (existing or not) within :data:`LOCKOUT_PERIOD` that lock it."""
@@ -188,17 +189,16 @@ def _failed(
     if charged.user_id is None:
         return _deny(session, None, username, "unknown_user", message, locked_until)
     # The user's columns mirror the throttle for operators (``setu accounts list``); the throttle decides.
-    # One statement copies the current count, so mirrors written in any order end up right.
-    count = select(LoginThrottle.failures).where(LoginThrottle.key == throttle.account_key(username))
-    mirror: dict[str, object] = {"failed_logins": count.scalar_subquery()}
-    if locked_until is not None:
-        mirror["locked_until"] = locked_until
-    session.execute(
-        update(User).where(User.id == charged.user_id).values(mirror).execution_options(synchronize_session=False)
-    )
-    user = session.get(User, charged.user_id, populate_existing=True)
+    user = session.scalars(unfiltered(User).where(User.id == charged.user_id)).unique().one_or_none()
     if user is None:
         return _deny(session, None, username, "unknown_user", message, locked_until)
+    # The UPDATE copies the count as it stands then, so copies written in any order end up right.
+    user.failed_logins = (
+        select(LoginThrottle.failures).where(LoginThrottle.key == throttle.account_key(username)).scalar_subquery()
+    )
+    if locked_until is not None:
+        user.locked_until = locked_until
+    session.flush()
     attempt = _deny(session, user, username, "bad_password", message, locked_until)
     if locked_until is not None:
         details = {"failed_logins": charged.account, "locked_until": locked_until.isoformat()}
@@ -220,7 +220,7 @@ def _succeeded(
     throttle.refund(session, throttle.account_key(username), clear=True)
     if source:
         throttle.refund(session, throttle.source_key(source))
-    user = session.get(User, charged.user_id)
+    user = session.scalars(unfiltered(User).where(User.id == charged.user_id)).unique().one_or_none()
     if user is None or user.password_hash != charged.password_hash:  # removed or changed meanwhile
         return _deny(session, None, username, "unknown_user", INVALID_LOGIN)
     if user.disabled:
