@@ -13,6 +13,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
+from importlib import import_module
 
 import httpx
 import pytest
@@ -32,6 +33,7 @@ from setu.settings import ApiSettings
 
 from .world import at_once, served
 
+login_module = import_module("setu.accounts.login")  # the package's ``login`` is the function
 LOGIN = "/api/v1/accounts/login"
 ME = "/api/v1/accounts/me"
 GUESSES = 40
@@ -105,11 +107,19 @@ def test_guesses_at_a_name_sign_its_owner_out_of_nothing(
     assert revoked == []
 
 
-def test_a_locked_name_answers_alike_whether_it_exists_or_not(api: Api) -> None:
-    def lock(username: str) -> list[httpx.Response]:
-        return [api.client.post(LOGIN, json={"username": username, "password": "wrong guess"}) for _ in range(7)]
+def test_a_locked_name_answers_alike_whether_it_exists_or_not(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    checks: list[str] = []  # the argon2 work each attempt costs: a real check, or the stand-in for an unknown name
+    real_verify, real_dummy = login_module.verify_password, login_module.dummy_verify
+    monkeypatch.setattr(login_module, "verify_password", lambda h, p: checks.append("check") or real_verify(h, p))
+    monkeypatch.setattr(login_module, "dummy_verify", lambda p: checks.append("check") or real_dummy(p))
 
-    real, ghost = lock("auditor"), lock("no-such-user")
+    def lock(username: str) -> tuple[list[httpx.Response], int]:
+        checks.clear()
+        answers = [api.client.post(LOGIN, json={"username": username, "password": "wrong guess"}) for _ in range(7)]
+        return answers, len(checks)
+
+    (real, real_work), (ghost, ghost_work) = lock("auditor"), lock("no-such-user")
+    assert real_work == ghost_work == MAX_FAILED_LOGINS  # one check per attempt until locked, none after
     assert [a.status_code for a in real] == [a.status_code for a in ghost] == [401] * 4 + [423] * 3
     for mine, theirs in zip(real, ghost, strict=True):
         assert mine.json()["detail"] == theirs.json()["detail"]
