@@ -25,6 +25,7 @@ from principals import seed
 from setu.accounts import MAX_FAILED_LOGINS
 from setu.accounts.lookups import get_user
 from setu.accounts.passwords import HashGate, configure_hash_gate, configure_hasher, hash_gate
+from setu.accounts.throttle import source_key
 from setu.api import create_app
 from setu.db import transaction
 from setu.errors import Unavailable
@@ -215,3 +216,10 @@ def test_settings_read_the_login_limits(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("SETU_MAX_CONCURRENT_HASHES", "3")
     settings = ApiSettings.from_env()
     assert (settings.login_max_failures, settings.max_concurrent_hashes, settings.hash_queue) == (7, 3, 64)
+
+
+def test_an_ipv6_host_cannot_rotate_through_its_64_to_escape_the_source_throttle() -> None:
+    assert source_key("2001:db8:1:2::1") == source_key("2001:db8:1:2:ffff:ffff:ffff:ffff") == "source:2001:db8:1:2::/64"
+    assert source_key("2001:db8:1:3::1") != source_key("2001:db8:1:2::1")
+    assert source_key("::ffff:192.0.2.7") == source_key("192.0.2.7") == "source:192.0.2.7"
+    assert source_key("testclient") == "source:testclient"

@@ -14,6 +14,7 @@ locked unknown name answers as a locked account does) and ``source:<client addre
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -52,7 +53,10 @@ def account_key(username: str) -> str:
 
 
 def source_key(source: str) -> str:
-    """The throttle key of a client address.
+    """The throttle key of a client address: an IPv4 address, or the /64 network of an IPv6 one.
+
+    One IPv6 host usually holds a whole /64, so counting single addresses would let it rotate
+    through billions of them.
 
     Parameters
     ----------
@@ -62,9 +66,17 @@ def source_key(source: str) -> str:
     Returns
     -------
     str
-        ``source:`` and the address.
+        ``source:`` and the address or network.
     """
-    return ("source:" + source)[:KEY_LENGTH]
+    try:
+        address = ipaddress.ip_address(source)
+    except ValueError:
+        return ("source:" + source)[:KEY_LENGTH]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return f"source:{address.ipv4_mapped}"
+        return f"source:{ipaddress.ip_network(f'{address}/64', strict=False)}"
+    return f"source:{address}"
 
 
 def _seconds(moment: datetime) -> int:
