@@ -223,3 +223,15 @@ def test_an_ipv6_host_cannot_rotate_through_its_64_to_escape_the_source_throttle
     assert source_key("2001:db8:1:3::1") != source_key("2001:db8:1:2::1")
     assert source_key("::ffff:192.0.2.7") == source_key("192.0.2.7") == "source:192.0.2.7"
     assert source_key("testclient") == "source:testclient"
+
+
+def test_thirty_names_sprayed_at_once_from_one_address_check_only_the_source_allowance(
+    engine: Engine, sessions: sessionmaker[Session]
+) -> None:
+    with transaction(sessions) as session:
+        seed(session)
+    add_users(sessions)
+    with served(create_app(engine, settings=replace(ROOMY, login_source_max_failures=5))) as url:
+        answers = at_once(30, lambda i: post_login(url, f"sprayed-{i}", "Summer2026!"))
+    assert Counter(a.status_code for a in answers) == {401: 5, 429: 25}
+    assert login_denials(sessions) == {"unknown_user": 5, "throttled": 25}
