@@ -62,7 +62,9 @@ def test_real_http_login_upload_run_export(server: str, generated_data: Path) ->
         client.cookies.clear()
         client.cookies.set("setu_session", login.cookies["setu_session"])
         assert client.get("/api/v1/accounts/me").json()["username"] == "in-analyst"
-        assert client.post("/api/v1/accounts/logout").status_code == 204
+        assert client.post("/api/v1/accounts/logout").status_code == 403  # a cookie alone signs no write
+        csrf = {"X-CSRF-Token": login.json()["csrf_token"]}
+        assert client.post("/api/v1/accounts/logout", headers=csrf).status_code == 204
         client.cookies.clear()
         client.cookies.set("setu_session", login.cookies["setu_session"])
         assert client.get("/api/v1/accounts/me").status_code == 401

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from setu import __version__
 from setu.accounts import pages as accounts_pages
 from setu.accounts.endpoints import router as accounts_router
+from setu.accounts.passwords import configure_hash_gate
 from setu.audit import pages as audit_pages
 from setu.audit.endpoints import router as audit_router
 from setu.dashboard import pages as dashboard_pages
@@ -82,6 +83,10 @@ def create_app(engine_or_url: Engine | str | None = None, *, settings: ApiSettin
     engine, owns_engine = _engine(engine_or_url)
     sessions = session_factory(engine)
     state = ApiState(engine, sessions, settings or ApiSettings.from_env(), owns_engine)
+    # argon2 work in flight is bounded per process, so a flood of logins cannot stall other requests.
+    configure_hash_gate(
+        state.settings.max_concurrent_hashes, state.settings.hash_queue, state.settings.hash_wait_seconds
+    )
     jobs = RunJobs(sessions, RunLimits.of(state.settings))
 
     @asynccontextmanager

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+import math
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, TypeVar
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
@@ -14,7 +17,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from setu.accounts.login import principal_of
-from setu.accounts.tokens import SESSION_COOKIE, resolve_token
+from setu.accounts.tokens import CSRF_HEADER, SESSION_COOKIE, csrf_matches, resolve_token
+from setu.errors import Unavailable
 from setu.models.accounts import User
 from setu.models.base import Marked
 from setu.schemas import MarkingOut, PageBanner
@@ -23,20 +27,75 @@ from setu.sharing.markings import LEVELS, MarkingSpec, combine, owner_names
 from setu.sharing.policy import Principal
 
 PageT = TypeVar("PageT", bound=BaseModel)
+T = TypeVar("T")
 
 log = logging.getLogger("setu.api")
 
 REALM = 'Bearer realm="setu"'
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+"""Methods that change nothing, so a cookie alone may sign them; every other one needs the CSRF header too."""
+
+
+class LoginGate:
+    """Admission of sign-ins to the threads that check passwords, so a flood of logins stalls nobody else.
+
+    At most ``slots`` sign-ins run (each in a worker thread, one argon2 run of 64 MiB at a time); up to
+    ``queue`` more wait their turn as coroutines, holding no thread, each for at most ``wait`` seconds;
+    the rest are answered 503 with ``Retry-After`` at once. Other requests keep the server's threads.
+
+    Parameters
+    ----------
+    slots, queue, wait
+        ``SETU_MAX_CONCURRENT_HASHES``, ``SETU_HASH_QUEUE``, ``SETU_HASH_WAIT_SECONDS``.
+    """
+
+    def __init__(self, slots: int, queue: int, wait: float) -> None:
+        self.slots = slots
+        self.queue = queue
+        self.wait = wait
+        self._limiter: anyio.CapacityLimiter | None = None  # made in the event loop, on first use
+
+    def _busy(self) -> Unavailable:
+        return Unavailable("too many sign-ins at once; try again shortly", retry_after=max(1, math.ceil(self.wait)))
+
+    async def run(self, work: Callable[[], T]) -> T:
+        """Run ``work`` (a sign-in) in a worker thread once admitted.
+
+        Raises
+        ------
+        Unavailable
+            (503) when the queue is full or no slot frees up within ``wait`` seconds; nothing ran.
+        """
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(self.slots)
+        limiter = self._limiter
+        if limiter.available_tokens < 1 and limiter.statistics().tasks_waiting >= self.queue:
+            raise self._busy()
+        admitted = False
+        with anyio.move_on_after(self.wait):
+            await limiter.acquire()
+            admitted = True
+        if not admitted:
+            raise self._busy()
+        try:
+            return await anyio.to_thread.run_sync(work)
+        finally:
+            limiter.release()
 
 
 @dataclass(slots=True)
 class ApiState:
-    """What one app holds: its database and settings."""
+    """What one app holds: its database, settings and sign-in gate."""
 
     engine: Engine
     sessions: sessionmaker[Session]
     settings: ApiSettings
     owns_engine: bool = False
+    login_gate: LoginGate = field(init=False)
+
+    def __post_init__(self) -> None:
+        limits = self.settings
+        self.login_gate = LoginGate(limits.max_concurrent_hashes, limits.hash_queue, limits.hash_wait_seconds)
 
 
 def api_state(request: Request) -> ApiState:
@@ -125,14 +184,22 @@ def unauthorized(detail: str, error: str = "") -> HTTPException:
 
 
 def current_user(
+    request: Request,
     session: SessionDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     cookie: Annotated[str | None, Depends(cookie_scheme)],
 ) -> Authenticated:
     """The user a request's API token (``Authorization: Bearer``) or session cookie stands for.
 
+    A request the cookie signs that is not a plain read (any method but GET, HEAD and OPTIONS) must
+    also carry the session's CSRF token in the ``X-CSRF-Token`` header (given at login): a browser
+    sends the cookie on its own, a cross-site page cannot read the token. Checked here, for every
+    endpoint that asks who the user is, so no write can forget it.
+
     Parameters
     ----------
+    request
+        The request (its method and CSRF header).
     session
         The request's session (the token's last use is noted there).
     bearer
@@ -148,7 +215,8 @@ def current_user(
     Raises
     ------
     HTTPException
-        401 when no token was sent, or it is unknown, expired, revoked or its user disabled or locked.
+        401 when no token was sent, or it is unknown, expired, revoked or its user disabled;
+        403 when a cookie-signed write lacks the session's CSRF token.
     """
     if bearer is not None:
         token, kind, via = bearer.credentials, "api", "bearer"
@@ -159,6 +227,11 @@ def current_user(
     user = resolve_token(session, token, kind=kind)
     if user is None:
         raise unauthorized("invalid, expired or revoked token", "invalid_token")
+    unsafe = via == "cookie" and request.method not in SAFE_METHODS
+    if unsafe and not csrf_matches(token, request.headers.get(CSRF_HEADER, "")):
+        raise HTTPException(
+            status_code=403, detail=f"a write signed by the session cookie needs the {CSRF_HEADER} header from login"
+        )
     return Authenticated(user, principal_of(user), token, "bearer" if via == "bearer" else "cookie")
 
 

@@ -78,6 +78,27 @@ class TooLarge(SetuError):
     status = 413
 
 
+class TooManyRequests(SetuError):
+    """A caller went over a rate or concurrency limit; ``retry_after`` seconds says when to try again (429)."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)
+
+    @property
+    def http_headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class Unavailable(TooManyRequests):
+    """The server is at capacity for this kind of work (runs queued, sign-ins being checked); retry after
+    ``retry_after`` seconds (503)."""
+
+    status = 503
+
+
 class InputError(SetuError):
     """An input file or table is malformed; ``problems`` lists every place found wrong (422).
 
@@ -109,31 +130,3 @@ class ViewError(SetuError):
     """The part of a network a user may see cannot be stress-tested (it has no product) (422)."""
 
     status = 422
-
-
-class TooManyRequests(SetuError):
-    """The caller has as much work in progress as one user may; retry after ``retry_after`` seconds (429).
-
-    Parameters
-    ----------
-    message
-        What limit was reached and what to do.
-    retry_after
-        Seconds after which a retry may succeed (the ``Retry-After`` header).
-    """
-
-    status = 429
-
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-    @property
-    def http_headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
-
-
-class Unavailable(TooManyRequests):
-    """The server has as much work queued as it takes from everyone; retry after ``retry_after`` seconds (503)."""
-
-    status = 503

@@ -101,6 +101,21 @@ class ApiSettings:
         Country codes whose nodes the dashboard counts as adversary-origin exposure;
         ``SETU_CONCERN_COUNTRIES`` (codes separated by commas or spaces) replaces the default
         :data:`DEFAULT_CONCERN_COUNTRIES`.
+    login_max_failures
+        Failed logins on one username (existing or not) within the lockout period that lock it
+        (``SETU_LOGIN_MAX_FAILURES``, 423).
+    login_source_max_failures
+        Failed logins from one client address within the period before it is refused
+        (``SETU_LOGIN_SOURCE_MAX_FAILURES``, 429).
+    login_lockout_minutes
+        The period failures are counted in, and a lockout lasts (``SETU_LOGIN_LOCKOUT_MINUTES``).
+    max_concurrent_hashes
+        Password hashes or checks (argon2, 64 MiB each) run at once (``SETU_MAX_CONCURRENT_HASHES``).
+    hash_queue
+        Logins that may wait for one of them (as coroutines, holding no thread); more are answered
+        503 at once (``SETU_HASH_QUEUE``).
+    hash_wait_seconds
+        How long one waits before it is answered 503 (``SETU_HASH_WAIT_SECONDS``).
     """
 
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD
@@ -117,6 +132,12 @@ class ApiSettings:
     map_nodes: int = DEFAULT_MAP_NODES
     dashboard_nodes: int = DEFAULT_DASHBOARD_NODES
     concern_countries: frozenset[str] = DEFAULT_CONCERN_COUNTRIES
+    login_max_failures: int = 5
+    login_source_max_failures: int = 30
+    login_lockout_minutes: int = 15
+    max_concurrent_hashes: int = 2
+    hash_queue: int = 64
+    hash_wait_seconds: int = 5
 
     @classmethod
     def from_env(cls) -> ApiSettings:
@@ -124,8 +145,11 @@ class ApiSettings:
 
         ``SETU_MAX_UPLOAD_MB``, ``SETU_MAX_UPLOAD_ROWS``, ``SETU_MAX_NODES``, ``SETU_MAX_SUPPLIES``,
         ``SETU_RUN_WORKERS``, ``SETU_RUN_QUEUE``, ``SETU_MAX_ACTIVE_RUNS``,
-        ``SETU_MAP_NODES``, ``SETU_DASHBOARD_NODES``, ``SETU_COOKIE_SECURE`` and
-        ``SETU_CONCERN_COUNTRIES`` (blank or unset: the default set).
+        ``SETU_MAP_NODES``, ``SETU_DASHBOARD_NODES``, ``SETU_COOKIE_SECURE``,
+        ``SETU_CONCERN_COUNTRIES`` (blank or unset: the default set), and the
+        login limits ``SETU_LOGIN_MAX_FAILURES``, ``SETU_LOGIN_SOURCE_MAX_FAILURES``,
+        ``SETU_LOGIN_LOCKOUT_MINUTES``, ``SETU_MAX_CONCURRENT_HASHES``, ``SETU_HASH_QUEUE`` and
+        ``SETU_HASH_WAIT_SECONDS``.
 
         Returns
         -------
@@ -147,4 +171,10 @@ class ApiSettings:
             dashboard_nodes=_env_int("SETU_DASHBOARD_NODES", DEFAULT_DASHBOARD_NODES),
             secure_cookies=_env_flag("SETU_COOKIE_SECURE", True),
             concern_countries=concern,
+            login_max_failures=_env_int("SETU_LOGIN_MAX_FAILURES", 5),
+            login_source_max_failures=_env_int("SETU_LOGIN_SOURCE_MAX_FAILURES", 30),
+            login_lockout_minutes=_env_int("SETU_LOGIN_LOCKOUT_MINUTES", 15),
+            max_concurrent_hashes=_env_int("SETU_MAX_CONCURRENT_HASHES", 2),
+            hash_queue=_env_int("SETU_HASH_QUEUE", 64),
+            hash_wait_seconds=_env_int("SETU_HASH_WAIT_SECONDS", 5),
         )

@@ -52,8 +52,7 @@ def add(runner: CliRunner, username: str = "asha", *extra: str, password: str = 
 
 
 def login_ok(sessions: sessionmaker[Session], username: str, password: str) -> bool:
-    with transaction(sessions) as session:
-        return authenticate(session, username, password).ok
+    return authenticate(sessions, username, password).ok
 
 
 def test_add_with_password_on_stdin(setu: CliRunner, sessions: sessionmaker[Session], orgs: dict[str, int]) -> None:
@@ -196,6 +195,9 @@ def test_passwd(setu: CliRunner, sessions: sessionmaker[Session]) -> None:
 
     weak = run(setu, "passwd", "asha", "--password-stdin", input="short\n")
     assert (weak.exit_code, weak.stderr) == (2, "error: password too short: at least 12 characters, got 5\n")
+    guessable = run(setu, "passwd", "asha", "--password-stdin", input="password1234\n")
+    assert guessable.exit_code == 2
+    assert guessable.stderr.startswith("error: password too easy to guess (strength 1 of 4, at least 3 needed)")
     unknown = run(setu, "passwd", "nobody", "--password-stdin", input=NEW_PASSWORD + "\n")
     assert (unknown.exit_code, unknown.stderr) == (2, "error: no user 'nobody'\n")
 
@@ -204,8 +206,7 @@ def test_disable_enable(setu: CliRunner, sessions: sessionmaker[Session]) -> Non
     assert add(setu, "asha").exit_code == 0
     assert run(setu, "disable", "asha").stdout == "disabled asha\n"
     assert run(setu, "disable", "asha").stdout == "asha was already disabled\n"
-    with transaction(sessions) as session:
-        assert str(authenticate(session, "asha", PASSWORD).error) == "account disabled"
+    assert str(authenticate(sessions, "asha", PASSWORD).error) == "account disabled"
     assert run(setu, "enable", "asha").stdout == "enabled asha\n"
     assert run(setu, "enable", "asha").stdout == "asha was not disabled\n"
     assert login_ok(sessions, "asha", PASSWORD)

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
+import uvicorn
+from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -14,6 +23,7 @@ from setu.db import transaction
 from setu.models.accounts import User
 from setu.models.audit import AuditEntry
 
+T = TypeVar("T")
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery"
 # name -> (party, kind)
@@ -51,8 +61,7 @@ def add_user(
 
 
 def attempt(sessions: sessionmaker[Session], username: str, password: str, minutes: float = 0) -> LoginAttempt:
-    with transaction(sessions) as session:
-        return authenticate(session, username, password, now=T0 + timedelta(minutes=minutes))
+    return authenticate(sessions, username, password, now=T0 + timedelta(minutes=minutes))
 
 
 def entries(sessions: sessionmaker[Session], action: str | None = None) -> list[AuditEntry]:
@@ -66,3 +75,34 @@ def entries(sessions: sessionmaker[Session], action: str | None = None) -> list[
 def reload(sessions: sessionmaker[Session], username: str) -> User:
     with transaction(sessions) as session:
         return get_user(session, username)
+
+
+@contextlib.contextmanager
+def served(app: FastAPI) -> Iterator[str]:
+    """``app`` under uvicorn in a thread on a free port (real HTTP, real concurrency); its base URL."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        assert thread.is_alive(), "the server did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
+def at_once(count: int, action: Callable[[int], T]) -> list[T]:
+    """Run ``action(i)`` for ``i < count`` in as many threads, released together by a barrier."""
+    barrier = threading.Barrier(count)
+
+    def go(i: int) -> T:
+        barrier.wait()
+        return action(i)
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(go, range(count)))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+from datetime import UTC, datetime
 
 from setu.errors import SetuError
 
@@ -17,11 +18,13 @@ class AccountError(SetuError):
 
 
 class AuthenticationError(SetuError):
-    """A login failed (401, or 423 while the account is locked).
+    """A login failed (401; 423 while the name is locked; 429 while the client's address is throttled).
 
     ``reason`` is for the audit log and operators; the message is what the user sees. Reasons:
     ``unknown_user`` and ``bad_password`` (both shown as the same message, so a caller cannot tell
-    which usernames exist), ``locked`` (with ``locked_until``) and ``disabled``.
+    which usernames exist), ``locked`` (with ``locked_until``; unknown names lock exactly as accounts
+    do), ``throttled`` (too many failures from one address, with ``locked_until``) and ``disabled``.
+    Locked and throttled answers carry ``Retry-After``.
     """
 
     status = 401
@@ -33,13 +36,18 @@ class AuthenticationError(SetuError):
 
     @property
     def locked(self) -> bool:
-        """Whether the login failed because the account is locked."""
-        return self.reason == "locked" or self.locked_until is not None
+        """Whether the login failed because the name is locked (or the attempt locked it)."""
+        return self.reason == "locked" or (self.locked_until is not None and self.reason != "throttled")
 
     @property
     def http_status(self) -> int:
+        if self.reason == "throttled":
+            return 429
         return 423 if self.locked else 401
 
     @property
     def http_headers(self) -> dict[str, str]:
-        return {} if self.locked else {"WWW-Authenticate": REALM}
+        if self.locked_until is None:
+            return {"WWW-Authenticate": REALM}
+        seconds = math.ceil((self.locked_until - datetime.now(UTC)).total_seconds())
+        return {"Retry-After": str(max(1, seconds))}

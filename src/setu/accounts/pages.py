@@ -8,9 +8,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from setu.accounts.errors import AuthenticationError
-from setu.accounts.login import login
+from setu.accounts.login import LoginLimits, login
 from setu.accounts.tokens import SESSION_COOKIE, SESSION_TTL, revoke_token
 from setu.deps import SessionDep, StateDep
+from setu.errors import Unavailable
 from setu.web.shell import CSRF_FIELD, FormExpired, Page, csrf_ok, signed_in, templates, to_login
 
 router = APIRouter(prefix="/accounts", include_in_schema=False)
@@ -26,18 +27,27 @@ def login_form(request: Request) -> Response:
 
 
 @router.post("/login", response_class=HTMLResponse)
-def login_submit(
+async def login_submit(
     request: Request,
     state: StateDep,
     username: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
 ) -> Response:
-    """Sign in with the form: the session cookie the API uses, then the dashboard; a failure shows the form again."""
+    """Sign in with the form: the session cookie the API uses, then the dashboard; a failure shows the form again.
+
+    The password check waits its turn at the app's sign-in gate, as the API's login does.
+    """
+    source = request.client.host if request.client else ""
+    limits = LoginLimits.of(state.settings)
     try:
-        _user, token = login(state.sessions, username, password, kind="session")
-    except AuthenticationError as exc:
+        _user, token = await state.login_gate.run(
+            lambda: login(state.sessions, username, password, kind="session", source=source, limits=limits)
+        )
+    except (AuthenticationError, Unavailable) as exc:
         context = {"error": str(exc), "username": username}
-        return templates.TemplateResponse(request, "accounts/login.html", context, status_code=exc.http_status)
+        return templates.TemplateResponse(
+            request, "accounts/login.html", context, status_code=exc.http_status, headers=exc.http_headers
+        )
     response = RedirectResponse(HOME, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,

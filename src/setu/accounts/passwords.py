@@ -1,24 +1,133 @@
-"""Passwords: the policy they must meet, and argon2id hashing and checking.
+"""Passwords: the policy they must meet, and argon2id hashing and checking, a bounded number at a time.
 
 The hasher's parameters can be changed at run time (:func:`configure_hasher`); other modules reach the
 hasher in use through :func:`password_hasher`, never by holding it, so a change is seen everywhere.
+
+Every hash and verification passes the gate (:func:`configure_hash_gate`): at most ``slots`` run at
+once (each argon2 run takes its memory cost, 64 MiB by default, and its lanes' cores), at most
+``queue`` more wait for one, each for at most ``wait`` seconds; the rest are refused (503). The HTTP
+app admits sign-ins through its own gate of the same size first (:class:`setu.deps.LoginGate`), where
+waiting costs no thread; this one bounds every other caller, and the process as a whole.
 """
 
 from __future__ import annotations
 
+import math
+import re
 import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
+from zxcvbn import zxcvbn
 
 from setu.accounts.errors import AccountError
+from setu.errors import Unavailable
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
 """Longer inputs are refused before hashing (argon2 would take them, at a cost an attacker chooses)."""
+MIN_STRENGTH = 3
+"""The zxcvbn score (0-4) a new password needs: 3 is "safely unguessable" (about 10^8 guesses or more)."""
+STRENGTH_CHECKED = 72
+"""zxcvbn looks at this many leading characters (its limit: its matching grows fast with length)."""
 
 _hasher = PasswordHasher(type=Type.ID)
 _dummy_hash: str | None = None
+
+
+class HashGate:
+    """At most ``slots`` argon2 runs at once, at most ``queue`` callers waiting up to ``wait`` seconds.
+
+    Parameters
+    ----------
+    slots
+        Concurrent hashes or verifications.
+    queue
+        Callers that may wait for a slot; more are refused at once.
+    wait
+        Seconds a waiting caller waits before it is refused.
+    """
+
+    def __init__(self, slots: int = 2, queue: int = 64, wait: float = 5.0) -> None:
+        self.slots = slots
+        self.queue = queue
+        self.wait = wait
+        self._free = threading.BoundedSemaphore(slots)
+        self._lock = threading.Lock()
+        self._waiting = 0
+
+    @property
+    def waiting(self) -> int:
+        """Callers waiting for a slot now."""
+        return self._waiting
+
+    def _busy(self) -> Unavailable:
+        return Unavailable("too many sign-ins at once; try again shortly", retry_after=max(1, math.ceil(self.wait)))
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Hold a slot for the block.
+
+        Raises
+        ------
+        Unavailable
+            (503, with ``Retry-After``) when the queue is full or no slot frees up in time.
+        """
+        if not self._free.acquire(blocking=False):
+            with self._lock:
+                if self._waiting >= self.queue:
+                    raise self._busy()
+                self._waiting += 1
+            try:
+                acquired = self._free.acquire(timeout=self.wait)
+            finally:
+                with self._lock:
+                    self._waiting -= 1
+            if not acquired:
+                raise self._busy()
+        try:
+            yield
+        finally:
+            self._free.release()
+
+
+_gate = HashGate()
+
+
+def configure_hash_gate(slots: int, queue: int, wait: float) -> HashGate:
+    """Bound the argon2 work in flight (the server does this from its settings at start).
+
+    Parameters
+    ----------
+    slots
+        Concurrent hashes or verifications (``SETU_MAX_CONCURRENT_HASHES``).
+    queue
+        Callers that may wait for a slot (``SETU_HASH_QUEUE``).
+    wait
+        Seconds one waits at most (``SETU_HASH_WAIT_SECONDS``).
+
+    Returns
+    -------
+    HashGate
+        The gate now in use.
+    """
+    global _gate
+    _gate = HashGate(slots, queue, wait)
+    return _gate
+
+
+def hash_gate() -> HashGate:
+    """The gate in use (see :func:`configure_hash_gate`).
+
+    Returns
+    -------
+    HashGate
+        The gate.
+    """
+    return _gate
 
 
 def configure_hasher(
@@ -66,8 +175,12 @@ def password_hasher() -> PasswordHasher:
     return _hasher
 
 
-def check_password_policy(password: str, username: str = "") -> None:
-    """Refuse a password that is too short, too long or is the username.
+def check_password_policy(password: str, username: str = "", other_inputs: tuple[str, ...] = ()) -> None:
+    """Refuse a password that is too short, too long, the username, or easy to guess.
+
+    Easy to guess: a zxcvbn score below :data:`MIN_STRENGTH`; zxcvbn knows common and breached
+    passwords, names and words, keyboard patterns, repeats, sequences and dates, and is told the
+    username and ``other_inputs`` (display name, organization) so that a password built from them scores low.
 
     Parameters
     ----------
@@ -75,11 +188,13 @@ def check_password_policy(password: str, username: str = "") -> None:
         The candidate password.
     username
         The account's username, which the password must not equal.
+    other_inputs
+        Words of the account (display name, organization) a guesser would try.
 
     Raises
     ------
     AccountError
-        Naming the rule the password breaks.
+        Naming the field and the rule the password breaks, with zxcvbn's advice for a weak one.
     """
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"password too short: at least {MIN_PASSWORD_LENGTH} characters, got {len(password)}")
@@ -89,6 +204,18 @@ def check_password_policy(password: str, username: str = "") -> None:
         raise AccountError("password is only whitespace")
     if username and password.strip().casefold() == username.casefold():
         raise AccountError("password must not be the username")
+    # Each word of the account's names too, and each name run together: "Bharat Forge" -> bharat, forge, bharatforge.
+    names = [name.casefold() for name in (username, *other_inputs) if name]
+    words = [word for name in names for word in re.split(r"[^0-9a-z]+", name) if word]
+    inputs = [*names, *words, *(re.sub(r"[^0-9a-z]+", "", name) for name in names)]
+    strength = zxcvbn(password[:STRENGTH_CHECKED], user_inputs=inputs)
+    if strength["score"] < MIN_STRENGTH:
+        feedback = strength["feedback"]
+        advice = " ".join([feedback.get("warning") or "", *feedback.get("suggestions", [])]).strip()
+        raise AccountError(
+            f"password too easy to guess (strength {strength['score']} of 4, at least {MIN_STRENGTH} needed)"
+            + (f": {advice}" if advice else "")
+        )
 
 
 def hash_password(password: str) -> str:
@@ -104,7 +231,8 @@ def hash_password(password: str) -> str:
     str
         The encoded hash, salt and parameters included.
     """
-    return _hasher.hash(password)
+    with _gate.held():
+        return _hasher.hash(password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
@@ -123,7 +251,8 @@ def verify_password(password_hash: str, password: str) -> bool:
         True on a match.
     """
     try:
-        return _hasher.verify(password_hash, password)
+        with _gate.held():
+            return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -132,5 +261,5 @@ def dummy_verify(password: str) -> None:
     """Spend the time of a real verification, so a missing username answers as slowly as a wrong password."""
     global _dummy_hash
     if _dummy_hash is None:
-        _dummy_hash = _hasher.hash(secrets.token_urlsafe(24))
+        _dummy_hash = hash_password(secrets.token_urlsafe(24))
     verify_password(_dummy_hash, password)

@@ -45,4 +45,8 @@ class LoginOut(Strict):
     token: str = Field(description="Send it as `Authorization: Bearer <token>`; it cannot be shown again.")
     token_type: Literal["bearer"] = "bearer"
     expires_at: datetime
+    csrf_token: str = Field(
+        description="For a browser that signs API calls with the session cookie instead of the token: send it as "
+        "the `X-CSRF-Token` header on every request but GET, HEAD and OPTIONS."
+    )
     user: UserOut

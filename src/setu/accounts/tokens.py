@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from setu.accounts.errors import AccountError
-from setu.accounts.lookups import as_utc, is_locked, now_utc
+from setu.accounts.lookups import as_utc, now_utc
 from setu.audit.log import record
 from setu.models.accounts import TOKEN_KINDS, AuthToken, User
 from setu.sharing.policy import Principal
@@ -19,6 +20,45 @@ SESSION_TTL = timedelta(hours=12)
 API_TOKEN_TTL = timedelta(days=30)
 SESSION_COOKIE = "setu_session"
 """Name of the web's session cookie (its value is a ``session`` token)."""
+CSRF_HEADER = "X-CSRF-Token"
+"""The header a cookie-signed API write must carry, holding :func:`csrf_token_of` the cookie's token."""
+
+
+def csrf_token_of(token: str) -> str:
+    """The CSRF token of a session: derived from the session token, which a cross-site page cannot read.
+
+    The cookie is already ``SameSite=Strict``; this is the second, independent guard on every write
+    a cookie signs (web forms carry it as a field, API calls as the :data:`CSRF_HEADER` header).
+
+    Parameters
+    ----------
+    token
+        The session token (the cookie's value).
+
+    Returns
+    -------
+    str
+        64 hex digits.
+    """
+    return hmac.new(token.encode(), b"setu-csrf", hashlib.sha256).hexdigest()
+
+
+def csrf_matches(token: str, submitted: str) -> bool:
+    """Whether ``submitted`` is the CSRF token of the session ``token`` (compared in constant time).
+
+    Parameters
+    ----------
+    token
+        The session token.
+    submitted
+        What the request carried.
+
+    Returns
+    -------
+    bool
+        True on a match.
+    """
+    return hmac.compare_digest(csrf_token_of(token).encode(), submitted.encode(errors="replace"))
 
 
 def hash_token(token: str) -> str:
@@ -46,6 +86,7 @@ def issue_token(
     actor: Principal | None = None,
     actor_name: str = "",
     now: datetime | None = None,
+    pair: str = "",
 ) -> str:
     """A new random token (32 bytes, URL-safe base64) for ``user``; only its hash is stored (``token.issue``).
 
@@ -63,6 +104,9 @@ def issue_token(
         Who issues it, for the audit log.
     now
         The time (tests).
+    pair
+        Another token of the same login (an API login's bearer token for its cookie): revoking
+        either at logout revokes both.
 
     Returns
     -------
@@ -84,6 +128,8 @@ def issue_token(
     now = now_utc(now)
     token = secrets.token_urlsafe(32)
     row = AuthToken(user=user, kind=kind, token_hash=hash_token(token), created_at=now, expires_at=now + ttl)
+    if pair:
+        row.pair_id = session.scalars(select(AuthToken.id).where(AuthToken.token_hash == hash_token(pair))).one()
     session.add(row)
     session.flush()
     record(
@@ -100,7 +146,10 @@ def issue_token(
 
 def resolve_token(session: Session, token: str, *, kind: str | None = None, now: datetime | None = None) -> User | None:
     """The user a token stands for, or None if it is unknown, of another kind, expired or revoked,
-    or its user is disabled or locked. Notes the token's last use.
+    or its user is disabled. Notes the token's last use.
+
+    A lockout does not end tokens already issued: it only refuses new logins, so whoever fails logins
+    on a user's name cannot sign that user out.
 
     Parameters
     ----------
@@ -128,7 +177,7 @@ def resolve_token(session: Session, token: str, *, kind: str | None = None, now:
     if expires is None or expires <= now:
         return None
     user = row.user
-    if user.disabled or is_locked(user, now):
+    if user.disabled:
         return None
     row.last_used_at = now
     return user
@@ -161,7 +210,7 @@ def revoke_token(
     now: datetime | None = None,
     reason: str = "logout",
 ) -> bool:
-    """Revoke one token by its value, e.g. at logout (``token.revoke``).
+    """Revoke one token by its value and the other token of its login, e.g. at logout (``token.revoke``).
 
     Parameters
     ----------
@@ -179,10 +228,15 @@ def revoke_token(
     Returns
     -------
     bool
-        False if no live token has that value.
+        False if no live token has that value (its pair is left as it is then).
     """
     row = session.scalars(select(AuthToken).where(AuthToken.token_hash == hash_token(token))).unique().one_or_none()
-    return row is not None and _revoke(session, [row], actor, actor_name, now_utc(now), reason) == 1
+    if row is None or row.revoked_at is not None:
+        return False
+    paired = or_(AuthToken.id == row.pair_id, AuthToken.pair_id == row.id)
+    pairs = list(session.scalars(select(AuthToken).where(paired, AuthToken.user_id == row.user_id)).unique())
+    _revoke(session, [row, *pairs], actor, actor_name, now_utc(now), reason)
+    return True
 
 
 def revoke_token_id(

@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from setu.accounts import throttle
 from setu.accounts.errors import AccountError
 from setu.accounts.lookups import (
     USERNAME_PATTERN,
@@ -101,7 +102,7 @@ def create_user(
     level = parse_clearance(clearance)
     role_names = parse_roles(roles)
     group_names = parse_groups(groups)
-    check_password_policy(password, username)
+    check_password_policy(password, username, (display_name, org.name))
     spec = marking or MarkingSpec(0, the_party.code, frozenset({the_party.code}))
     user = User(
         username=username,
@@ -176,7 +177,7 @@ def set_password(
         If the password breaks the policy.
     """
     now = now_utc(now)
-    check_password_policy(password, user.username)
+    check_password_policy(password, user.username, (user.display_name, user.organization.name))
     user.password_hash = hash_password(password)
     user.password_changed_at = now
     user.failed_logins = 0
@@ -239,7 +240,7 @@ def enable_user(session: Session, user: User, *, actor: Principal | None = None,
 
 
 def unlock_user(session: Session, user: User, *, actor: Principal | None = None, actor_name: str = "") -> bool:
-    """Lift a lockout and clear the failed-login count (``user.unlock``).
+    """Lift a lockout and clear the failed-login count of the user's name (``user.unlock``).
 
     Parameters
     ----------
@@ -255,7 +256,8 @@ def unlock_user(session: Session, user: User, *, actor: Principal | None = None,
     bool
         False if there was nothing to clear (nothing written).
     """
-    if user.locked_until is None and user.failed_logins == 0:
+    cleared = throttle.reset(session, throttle.account_key(user.username))
+    if user.locked_until is None and user.failed_logins == 0 and not cleared:
         return False
     was = as_utc(user.locked_until)
     user.locked_until = None

@@ -102,5 +102,27 @@ class AuthToken(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    pair_id: Mapped[int | None] = mapped_column(
+        ForeignKey("auth_tokens.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    """The other token of the same login (an API login's session cookie points at its bearer token):
+    revoking either at logout revokes both."""
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class LoginThrottle(Base):
+    """Failed logins counted per key in a window: ``account:<username>`` or ``source:<client address>``.
+
+    Keys are usernames as offered (existing or not), so a locked unknown name answers as a locked
+    account does. Counts change only by single atomic ``UPDATE`` statements (see
+    :mod:`setu.accounts.throttle`), so concurrent logins cannot lose one. Times are Unix seconds.
+    """
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    """Attempts charged in the current window (charged before the password is checked)."""
+    window_end: Mapped[int] = mapped_column(Integer, nullable=False, default=0, index=True)
+    """When the window (or, once the limit is reached, the lockout) ends; a new count starts after it."""

@@ -6,8 +6,6 @@ layout (``base.html``), the shared macros and the error pages live here in ``web
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,7 +17,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, se
 from sqlalchemy.orm import Session
 
 from setu.accounts.login import principal_of
-from setu.accounts.tokens import SESSION_COOKIE, resolve_token
+from setu.accounts.tokens import SESSION_COOKIE, csrf_matches, csrf_token_of, resolve_token
 from setu.deps import Authenticated, Marker, SessionDep
 from setu.models.base import Marked
 from setu.sharing.markings import LEVELS, MarkingSpec
@@ -109,14 +107,14 @@ def csrf_token(auth: Authenticated) -> str:
     """The form token of a session: derived from the session token, which a cross-site page cannot read.
 
     The cookie is already ``SameSite=Strict``; the token is the second, independent guard on every form
-    that changes something.
+    that changes something (the API takes the same token in a header: :func:`setu.accounts.tokens.csrf_token_of`).
     """
-    return hmac.new(auth.token.encode(), b"setu-csrf", hashlib.sha256).hexdigest()
+    return csrf_token_of(auth.token)
 
 
 def csrf_ok(auth: Authenticated, submitted: str) -> bool:
     """Whether a submitted form token is this session's."""
-    return hmac.compare_digest(csrf_token(auth), submitted)
+    return csrf_matches(auth.token, submitted)
 
 
 class Page:
