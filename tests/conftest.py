@@ -98,6 +98,16 @@ def sessions(engine: Engine) -> sessionmaker[Session]:
 
 
 @pytest.fixture(autouse=True)
+def key_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's own folder of audit signing keys (``SETU_KEY_DIR``), never the user's."""
+    folder = tmp_path / "audit-keys"
+    monkeypatch.setenv("SETU_KEY_DIR", str(folder))
+    for name in ("SETU_SIGNING_PARTIES", "SETU_PKCS11_MODULE"):
+        monkeypatch.delenv(name, raising=False)
+    return folder
+
+
+@pytest.fixture(autouse=True)
 def fast_hasher() -> Iterator[None]:
     """Cheap argon2 parameters for tests; the defaults come back afterwards."""
     from setu.accounts.passwords import configure_hasher

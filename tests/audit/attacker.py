@@ -15,7 +15,8 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat,
 from sqlalchemy import inspect, text
 from sqlalchemy.orm import Session
 
-from setu.audit.checkpoints import checkpoint_text, key_id_of
+from setu.audit.checkpoints import checkpoint_text
+from setu.audit.keys import key_id_of
 from setu.audit.log import canonical_leaf, canonical_time, leaf_hash
 from setu.audit.merkle import MerkleTree
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from setu.audit.checkpoints import key_id_of, verify_signature
+from setu.audit.checkpoints import verify_signature
+from setu.audit.keys import key_id_of
 from setu.audit.export import CheckpointRecord, EntryRecord, KeyRecord, LogSnapshot, snapshot
 from setu.audit.log import canonical_leaf
 from setu.audit.merkle import HASH_SIZE, MerkleTree, hash_leaf, verify_consistency
