@@ -102,8 +102,10 @@ def key_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Each test's own folder of audit signing keys (``SETU_KEY_DIR``), never the user's."""
     folder = tmp_path / "audit-keys"
     monkeypatch.setenv("SETU_KEY_DIR", str(folder))
-    for name in ("SETU_SIGNING_PARTIES", "SETU_PKCS11_MODULE"):
+    for name in ("SETU_SIGNING_PARTIES", "SETU_PKCS11_MODULE", "SETU_CHECKPOINT_EXPORT_DIR"):
         monkeypatch.delenv(name, raising=False)
+    # Tests issue checkpoints themselves: no server thread issuing one in the middle of a test.
+    monkeypatch.setenv("SETU_CHECKPOINT_AUTO", "0")
     return folder
 
 

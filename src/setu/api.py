@@ -15,6 +15,7 @@ from setu.accounts import pages as accounts_pages
 from setu.accounts.endpoints import router as accounts_router
 from setu.audit import pages as audit_pages
 from setu.audit.endpoints import router as audit_router
+from setu.audit.schedule import CheckpointSchedule, CheckpointScheduler
 from setu.dashboard import pages as dashboard_pages
 from setu.db import make_engine, session_factory
 from setu.deps import ApiState, StateDep
@@ -83,13 +84,17 @@ def create_app(engine_or_url: Engine | str | None = None, *, settings: ApiSettin
     sessions = session_factory(engine)
     state = ApiState(engine, sessions, settings or ApiSettings.from_env(), owns_engine)
     jobs = RunJobs(sessions)
+    # Checkpoints every N entries or M minutes, signed with this instance's own party key(s).
+    checkpoints = CheckpointScheduler(sessions, CheckpointSchedule.from_env())
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         jobs.recover()
+        checkpoints.start()
         try:
             yield
         finally:
+            checkpoints.stop()
             jobs.shutdown()
             if state.owns_engine:
                 state.engine.dispose()

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_private_key
 from sqlalchemy import inspect, text
 from sqlalchemy.orm import Session
 
-from setu.audit.checkpoints import checkpoint_text
+from setu.audit.checkpoints import checkpoint_text, signature_digest
 from setu.audit.keys import key_id_of
 from setu.audit.log import canonical_leaf, canonical_time, leaf_hash
 from setu.audit.merkle import MerkleTree
@@ -52,6 +53,13 @@ def edit_entry(session: Session, seq: int, object_id: str) -> None:
     session.execute(text("UPDATE audit_entries SET object_id = :o WHERE seq = :s"), {"o": object_id, "s": seq})
 
 
+def _when(value: object) -> str:
+    # Raw SQL on SQLite gives timestamps as text.
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    assert isinstance(moment, datetime)
+    return canonical_time(moment)
+
+
 def _rows(session: Session) -> list[dict[str, object]]:
     return [dict(r) for r in session.execute(text("SELECT * FROM audit_entries ORDER BY seq")).mappings()]
 
@@ -60,7 +68,7 @@ def rehash(session: Session) -> list[bytes]:
     """Recompute every leaf hash from the entry's fields (the format is public); returns them in order."""
     hashes = []
     for row in _rows(session):
-        fields = {**row, "at": canonical_time(row["at"])}  # type: ignore[arg-type]
+        fields = {**row, "at": _when(row["at"])}
         digest = leaf_hash(canonical_leaf(fields))
         session.execute(text("UPDATE audit_entries SET leaf_hash = :h WHERE seq = :s"), {"h": digest, "s": row["seq"]})
         hashes.append(digest)
@@ -118,28 +126,37 @@ def resign(session: Session, keys: Mapping[str, Ed25519PrivateKey]) -> None:
         for checkpoint in session.execute(text("SELECT * FROM audit_checkpoints ORDER BY id")).mappings():
             private = keys[checkpoint["party"]]
             root = tree.root(int(checkpoint["tree_size"]))
-            message = checkpoint_text(checkpoint["party"], checkpoint["tree_size"], root, checkpoint["issued_at"])
+            message = checkpoint_text(checkpoint["party"], checkpoint["tree_size"], root, _when(checkpoint["issued_at"]))
             signature = private.sign(message)
             kid = key_id_of(public_of(private))
             session.execute(
                 text("UPDATE audit_checkpoints SET root_hash = :r, signature = :s, key_id = :k WHERE id = :id"),
                 {"r": root, "s": signature, "k": kid, "id": checkpoint["id"]},
             )
+            countersigned = {}
             for counter in session.execute(
                 text("SELECT * FROM audit_countersignatures WHERE checkpoint_id = :id"), {"id": checkpoint["id"]}
             ).mappings():
                 other = keys[counter["party"]]
+                counter_signature = other.sign(message)
+                countersigned[counter["party"]] = {
+                    "key_id": key_id_of(public_of(other)),
+                    "signature": signature_digest(counter_signature),
+                }
                 session.execute(
                     text("UPDATE audit_countersignatures SET signature = :s, key_id = :k WHERE id = :id"),
-                    {"s": other.sign(message), "k": key_id_of(public_of(other)), "id": counter["id"]},
+                    {"s": counter_signature, "k": key_id_of(public_of(other)), "id": counter["id"]},
                 )
             for row in _rows(session):
-                if row["action"] == "audit.checkpoint" and row["object_id"] == str(checkpoint["id"]):
-                    _set_details(
-                        session,
-                        int(row["seq"]),  # type: ignore[call-overload]
-                        {"root_hash": root.hex(), "key_id": kid, "signature": signature.hex()},
-                    )
+                if row["object_id"] != str(checkpoint["id"]):
+                    continue
+                seq = int(row["seq"])  # type: ignore[call-overload]
+                if row["action"] == "audit.checkpoint":
+                    changes = {"root_hash": root.hex(), "key_id": kid, "signature": signature_digest(signature)}
+                    _set_details(session, seq, changes)
+                elif row["action"] == "audit.countersign":
+                    party = json.loads(str(row["details"])).get("party")
+                    _set_details(session, seq, countersigned.get(party, {}))
     rehash(session)
 
 
@@ -172,7 +189,7 @@ def append_forged(session: Session, count: int, template_seq: int = 0) -> None:
     size = int(session.execute(text("SELECT COUNT(*) FROM audit_entries")).scalar_one())
     for i in range(count):
         values = {**dict(row), "seq": size + i, "object_id": f"FORGED{i}", "action": "node.read"}
-        fields = {**values, "at": canonical_time(values["at"])}  # type: ignore[arg-type]
+        fields = {**values, "at": _when(values["at"])}
         values["leaf_hash"] = leaf_hash(canonical_leaf(fields))
         columns = ", ".join(values)
         session.execute(
