@@ -209,3 +209,21 @@ def test_the_forgeries_are_self_consistent(web: Api, pins: Pins) -> None:
     page = web_check(web, None, None)
     assert "Log intact" in page and 'data-testid="verify-unpinned"' in page
     assert cli(web, "verify", "--keys", str(pins.keys))[0] == 1
+
+
+def test_auditors_download_the_checkpoints_to_hold(web: Api, pins: Pins, tmp_path: Path) -> None:
+    api = web.get("auditor", "/api/v1/audit/checkpoints/export")
+    assert api.status_code == 200
+    assert [c["id"] for c in api.json()["checkpoints"]] == [pins.first, pins.second]
+    sign_in(web.client, "auditor")
+    page = web.client.get("/audit/checkpoints.json")
+    assert page.status_code == 200 and "attachment" in page.headers["content-disposition"]
+    held = tmp_path / "downloaded.json"
+    held.write_bytes(page.content)
+    assert cli(web, "verify", "--keys", str(pins.keys), "--checkpoint", str(held))[0] == 0
+    with web.sessions() as session:
+        exports = session.scalars(select(AuditEntry).where(AuditEntry.action == "audit.checkpoint.export")).all()
+        assert len([e for e in exports if e.actor_id is not None]) == 2  # both downloads audited
+    assert web.get("in-analyst", "/api/v1/audit/checkpoints/export").status_code == 403
+    sign_in(web.client, "in-analyst")
+    assert web.client.get("/audit/checkpoints.json").status_code == 403

@@ -61,6 +61,14 @@ def checkpoints(
     return out
 
 
+@router.get("/checkpoints/export")
+def checkpoints_export(auth: AuthDep, session: SessionDep) -> dict[str, Any]:
+    """Every signed checkpoint, as the file an auditor keeps for ``setu audit verify --checkpoint`` (auditors)."""
+    document = service.export_checkpoints(session, auth.principal)
+    session.commit()
+    return document
+
+
 @router.get("/checkpoints/{checkpoint_id}")
 def checkpoint(
     auth: AuthDep, session: SessionDep, checkpoint_id: Annotated[int, Path(ge=1, le=MAX_ID)]
