@@ -97,9 +97,7 @@ def swap_keys(session: Session, keys: Mapping[str, Ed25519PrivateKey]) -> None:
     """Replace the stored public key of each party in ``keys`` with the attacker's, and the key entries' record."""
     for party, private in keys.items():
         public = public_of(private)
-        old = session.execute(
-            text("SELECT key_id FROM audit_signing_keys WHERE party = :p"), {"p": party}
-        ).scalar_one()
+        old = session.execute(text("SELECT key_id FROM audit_signing_keys WHERE party = :p"), {"p": party}).scalar_one()
         session.execute(
             text("UPDATE audit_signing_keys SET public_key = :pub, key_id = :kid WHERE party = :p"),
             {"pub": public, "kid": key_id_of(public), "p": party},
@@ -126,7 +124,9 @@ def resign(session: Session, keys: Mapping[str, Ed25519PrivateKey]) -> None:
         for checkpoint in session.execute(text("SELECT * FROM audit_checkpoints ORDER BY id")).mappings():
             private = keys[checkpoint["party"]]
             root = tree.root(int(checkpoint["tree_size"]))
-            message = checkpoint_text(checkpoint["party"], checkpoint["tree_size"], root, _when(checkpoint["issued_at"]))
+            message = checkpoint_text(
+                checkpoint["party"], checkpoint["tree_size"], root, _when(checkpoint["issued_at"])
+            )
             signature = private.sign(message)
             kid = key_id_of(public_of(private))
             session.execute(
@@ -171,8 +171,7 @@ def delete_checkpoint_entries(session: Session, *ids: int) -> None:
     for checkpoint_id in ids:
         session.execute(
             text(
-                "DELETE FROM audit_entries WHERE action IN ('audit.checkpoint', 'audit.countersign') "
-                "AND object_id = :i"
+                "DELETE FROM audit_entries WHERE action IN ('audit.checkpoint', 'audit.countersign') AND object_id = :i"
             ),
             {"i": str(checkpoint_id)},
         )

@@ -163,7 +163,9 @@ def delete_checkpoints_and_their_entries(session: Session, pins: Pins) -> Path:
 
 
 def forge_a_tail(session: Session, pins: Pins) -> Path:
-    size = int(session.execute(text("SELECT tree_size FROM audit_checkpoints WHERE id = :i"), {"i": pins.second}).one()[0])
+    size = int(
+        session.execute(text("SELECT tree_size FROM audit_checkpoints WHERE id = :i"), {"i": pins.second}).one()[0]
+    )
     attacker.delete_checkpoints(session, pins.second)
     attacker.truncate(session, size - 3)
     attacker.append_forged(session, 20)

@@ -205,7 +205,10 @@ def test_a_forged_signature_is_caught(sessions: sessionmaker[Session], log: Log)
     result = verify(sessions)
     assert [p.kind for p in result.problems] == ["signature", "checkpoint-entry"]
     assert result.problems[0].message.startswith(f"checkpoint {log.second} of US at size 39: signature does not verify")
-    assert result.problems[1].message == f"checkpoint {log.second} of US at size 39 does not match its log entry 39 (signature)"
+    assert (
+        result.problems[1].message
+        == f"checkpoint {log.second} of US at size 39 does not match its log entry 39 (signature)"
+    )
 
 
 def test_a_forged_countersignature_is_caught(sessions: sessionmaker[Session], log: Log) -> None:
