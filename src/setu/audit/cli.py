@@ -86,7 +86,9 @@ def verify(
     ] = None,
     keys: Annotated[
         Path | None,
-        typer.Option("--keys", help="Pinned public keys (`setu audit keys export` of each party): only these may sign."),
+        typer.Option(
+            "--keys", help="Pinned public keys (`setu audit keys export` of each party): only these may sign."
+        ),
     ] = None,
     held: Annotated[
         Path | None,
@@ -128,7 +130,9 @@ def verify(
 
 checkpoint_app = typer.Typer(help="Issue checkpoints, or export them for the auditors to keep.", add_completion=False)
 audit_app.add_typer(checkpoint_app, name="checkpoint")
-keys_app = typer.Typer(help="This instance's signing keys: create one, export the public keys to pin.", no_args_is_help=True)
+keys_app = typer.Typer(
+    help="This instance's signing keys: create one, export the public keys to pin.", no_args_is_help=True
+)
 audit_app.add_typer(keys_app, name="keys")
 
 

@@ -36,15 +36,15 @@ AUDITOR_ROLES = ("auditor",)
 """Who may read the audit log."""
 
 
-def require_auditor(session: Session, principal: Principal) -> None:
-    """Allow reading the log only to auditors; a refusal is audited (``audit.read``, denied) and committed.
+def require_auditor(session: Session, principal: Principal, action: str = "audit.read") -> None:
+    """Allow reading the log only to auditors; a refusal is audited (as ``action``, denied) and committed.
 
     Raises
     ------
     AccessDenied
         If ``principal`` is not an auditor.
     """
-    require_role(session, principal, "audit.read", *AUDITOR_ROLES)
+    require_role(session, principal, action, *AUDITOR_ROLES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,9 +381,15 @@ class Pins:
 
 def export_checkpoints(session: Session, principal: Principal) -> dict[str, Any]:
     """Every signed checkpoint as the file an auditor keeps (auditors; the download is audited)."""
-    require_auditor(session, principal)
+    require_auditor(session, principal, "audit.checkpoint.export")  # a refused download is a denied export
     document = checkpoints_document(session)
-    record(session, principal, "audit.checkpoint.export", "audit_log", details={"checkpoints": len(document["checkpoints"])})
+    record(
+        session,
+        principal,
+        "audit.checkpoint.export",
+        "audit_log",
+        details={"checkpoints": len(document["checkpoints"])},
+    )
     return document
 
 

@@ -89,12 +89,13 @@ class VerifyResult:
         more = len(self.problems) - 1
         return f"audit log TAMPERED: {first.message}" + (f" (and {more} more problems)" if more else "")
 
-
     def trust(self) -> str:
         """What the result rests on, in words."""
         if self.pinned:
             return f"checked against pinned keys and {_count(self.held_checkpoints, 'held checkpoint', 'held checkpoints')}"
-        missing = [what for what, given in (("keys", self.pinned_keys), ("checkpoints", self.held_checkpoints)) if not given]
+        missing = [
+            what for what, given in (("keys", self.pinned_keys), ("checkpoints", self.held_checkpoints)) if not given
+        ]
         return (
             f"no pinned {' or '.join(missing)}: verified only against data the database holder controls, "
             "who could have rewritten log, checkpoints and keys alike"
