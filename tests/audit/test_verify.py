@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from setu.audit.checkpoints import checkpoint_text, countersign, issue_checkpoint
-from setu.audit.keys import key_id_of
 from setu.audit.cli import audit_app
 from setu.audit.export import load_export, snapshot, write_export
+from setu.audit.keys import key_id_of
 from setu.audit.log import canonical_leaf, leaf_data, leaf_hash, record
 from setu.audit.verify import VerifyResult, verify_log, verify_snapshot
 from setu.models.audit import AuditEntry, Checkpoint, SigningKey

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from setu.audit.checkpoints import signature_digest, verify_signature
-from setu.audit.keys import key_id_of
 from setu.audit.export import CheckpointRecord, EntryRecord, KeyRecord, LogSnapshot, snapshot
+from setu.audit.keys import key_id_of
 from setu.audit.log import canonical_leaf
 from setu.audit.merkle import HASH_SIZE, MerkleTree, hash_leaf, verify_consistency
 
@@ -92,7 +92,8 @@ class VerifyResult:
     def trust(self) -> str:
         """What the result rests on, in words."""
         if self.pinned:
-            return f"checked against pinned keys and {_count(self.held_checkpoints, 'held checkpoint', 'held checkpoints')}"
+            held = _count(self.held_checkpoints, "held checkpoint", "held checkpoints")
+            return f"checked against pinned keys and {held}"
         missing = [
             what for what, given in (("keys", self.pinned_keys), ("checkpoints", self.held_checkpoints)) if not given
         ]

@@ -1,7 +1,7 @@
 """The audit log: one row per write, access decision or export, each a leaf of an RFC 9162 Merkle tree.
 
-Beside the entries: each party's Ed25519 public signing keys (never the private ones), the checkpoints (signed tree heads) the parties
-issue, and the countersignatures one party puts on the other's checkpoints.
+Beside the entries: each party's Ed25519 public signing keys (never the private ones), the checkpoints
+(signed tree heads) the parties issue, and the countersignatures one party puts on the other's checkpoints.
 """
 
 from __future__ import annotations
