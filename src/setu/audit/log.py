@@ -188,7 +188,11 @@ def _subject_party(session: Session, object_type: str, object_id: str | int, det
         user_id = int(str(subject))
     except ValueError:
         return ""
-    found = session.scalar(select(User.party_code).where(User.id == user_id))
+    # Imported here: the read helper audits its denials through this module. Unfiltered because this is
+    # not a user's read: it marks the entry with the party whose account it concerns.
+    from setu.sharing.read import unfiltered
+
+    found = session.scalar(unfiltered(User.party_code).where(User.id == user_id))
     return str(found) if found else ""
 
 
