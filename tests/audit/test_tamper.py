@@ -113,6 +113,7 @@ def test_an_untouched_log_verifies_against_the_pins(web: Api, pins: Pins) -> Non
     for held in (pins.early, pins.late):
         code, output = cli(web, "verify", "--keys", str(pins.keys), "--checkpoint", str(held))
         assert code == 0, output
+        assert "entries after the newest checkpoint; checked against pinned keys" in " ".join(output.split())
         page = web_check(web, pins.keys, held)
         assert "Log intact" in page, summary(page)
         assert 'data-testid="verify-pinned"' in page
@@ -229,3 +230,17 @@ def test_auditors_download_the_checkpoints_to_hold(web: Api, pins: Pins, tmp_pat
     assert web.get("in-analyst", "/api/v1/audit/checkpoints/export").status_code == 403
     sign_in(web.client, "in-analyst")
     assert web.client.get("/audit/checkpoints.json").status_code == 403
+
+
+def test_the_web_check_uses_pins_configured_on_the_server(
+    web: Api, pins: Pins, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SETU_AUDIT_PINNED_KEYS", str(pins.keys))
+    monkeypatch.setenv("SETU_AUDIT_PINNED_CHECKPOINTS", str(pins.late))
+    page = web_check(web, None, None)
+    assert "Log intact" in page and 'data-testid="verify-pinned"' in page
+    assert 'data-testid="verify-uncovered"' in page
+    with transaction(web.sessions) as session:
+        swap_keys(session, pins)
+    page = web_check(web, None, None)
+    assert "Log tampered with" in page, summary(page)

@@ -167,7 +167,12 @@ class Pkcs11KeyStore:
     """Private keys generated on a PKCS#11 token and never extractable; the token signs."""
 
     def __init__(self, module: str, token_label: str, pin: str) -> None:
-        import pkcs11  # only when a token is configured
+        try:
+            import pkcs11  # only when a token is configured
+        except ImportError:
+            raise AuditError(
+                f"{PKCS11_MODULE_ENV} is set but python-pkcs11 is not installed: pip install 'setu[hsm]'"
+            ) from None
 
         self._pkcs11: Any = pkcs11
         self._token = pkcs11.lib(module).get_token(token_label=token_label)

@@ -115,6 +115,7 @@ def _verification(result: VerifyResult) -> dict[str, Any]:
         "problem_total": len(result.problems),
         "pinned": result.pinned,
         "held": result.held_checkpoints,
+        "uncovered": result.uncovered,
         "trust": result.trust(),
     }
 
@@ -260,7 +261,7 @@ def verify_page(
     try:
         try:
             pins = service.Pins.parse(_read_pin(keys), _read_pin(checkpoint)).merged(service.Pins.configured())
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, OSError) as exc:
             raise InputError(f"a pinned file could not be read: {exc}") from None
         with state.sessions() as snapshot:
             result = service.verify_for_auditor(page.session, page.principal, snapshot, pins)

@@ -55,6 +55,8 @@ class VerifyResult:
     countersigned: int = 0
     pinned_keys: bool = False
     held_checkpoints: int = 0
+    uncovered: int = 0
+    """Entries after the largest checkpoint: no signature covers them yet (the schedule bounds them)."""
 
     @property
     def pinned(self) -> bool:
@@ -82,7 +84,8 @@ class VerifyResult:
             return (
                 f"audit log intact: {_count(self.entries, 'entry', 'entries')}, "
                 f"{_count(self.checkpoints, 'checkpoint', 'checkpoints')} "
-                f"({self.countersigned} countersigned), root {self.root_hash.hex()}; {self.trust()}"
+                f"({self.countersigned} countersigned), root {self.root_hash.hex()}, "
+                f"{_count(self.uncovered, 'entry', 'entries')} after the newest checkpoint; {self.trust()}"
             )
         first = self.first
         assert first is not None
@@ -447,6 +450,7 @@ def verify_snapshot(
         countersigned=sum(1 for c in data.checkpoints if c.countersignatures),
         pinned_keys=trusted_keys is not None,
         held_checkpoints=len(held or ()),
+        uncovered=n - max((c.tree_size for c in [*data.checkpoints, *(held or ())] if c.tree_size <= n), default=0),
     )
 
 
