@@ -39,9 +39,11 @@ def test_keys_are_files_per_party_private_to_the_owner(sessions: sessionmaker[Se
     for party in ("IN", "US"):
         folder = key_dir / party
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700
-        (key,) = folder.iterdir()
+        (key,) = folder.glob("*.pem")
         assert stat.S_IMODE(key.stat().st_mode) == 0o600 and key.suffix == ".pem"
-    assert checkpoint.key_id == (key_dir / "IN").iterdir().__next__().stem
+    assert [checkpoint.key_id] == [p.stem for p in (key_dir / "IN").glob("*.pem")]
+    # Beside the key: the tree this instance signed, so that it never signs over a rewrite of it.
+    assert stat.S_IMODE((key_dir / "IN" / "last-signed.json").stat().st_mode) == 0o600
     with sessions() as session:
         assert verify_log(session).ok
         columns = {c["name"] for c in inspect(session.get_bind()).get_columns("audit_signing_keys")}
@@ -52,7 +54,7 @@ def test_a_key_open_to_others_is_refused(sessions: sessionmaker[Session], key_di
     some_entries(sessions)
     with sessions.begin() as session:
         issue_checkpoint(session, "IN")
-    (path,) = (key_dir / "IN").iterdir()
+    (path,) = (key_dir / "IN").glob("*.pem")
     path.chmod(0o644)
     with sessions.begin() as session, pytest.raises(AuditError, match="open to other users"):
         issue_checkpoint(session, "IN")
@@ -137,7 +139,7 @@ def test_keys_on_a_pkcs11_token(sessions: sessionmaker[Session], softhsm: str, k
     assert [k.key_id for k in store.keys("IN")] == [checkpoint.key_id]
     with pytest.raises(AuditError, match="already holds"):
         store.generate("IN")
-    assert not key_dir.exists()  # nothing written to key files
+    assert not list(key_dir.rglob("*.pem"))  # no key written to files
     with sessions() as session:
         result = verify_log(session)
     assert result.ok and result.checkpoints == 2 and result.countersigned == 1

@@ -24,7 +24,7 @@ from audit import attacker
 from clients import Api, csrf_of, sign_in
 from setu.audit.checkpoints import countersign, issue_checkpoint
 from setu.audit.cli import audit_app
-from setu.audit.log import record
+from setu.audit.log import AuditError, record
 from setu.db import transaction
 from setu.models.audit import AuditEntry
 
@@ -244,3 +244,18 @@ def test_the_web_check_uses_pins_configured_on_the_server(
         swap_keys(session, pins)
     page = web_check(web, None, None)
     assert "Log tampered with" in page, summary(page)
+
+
+def test_an_instance_refuses_to_sign_over_a_rewritten_log(web: Api, pins: Pins) -> None:
+    # The rewrite and the checkpoints that would show it are gone from the database; the next honest
+    # checkpoint must not launder it: each instance remembers, beside its key, what it signed.
+    with transaction(web.sessions) as session:
+        attacker.edit_entry(session, pins.edited, "FORGED")
+        attacker.delete_checkpoints(session, pins.first, pins.second)
+        attacker.delete_checkpoint_entries(session, pins.first, pins.second)
+        attacker.rehash(session)
+    for party in ("US", "IN"):
+        with transaction(web.sessions) as session, pytest.raises(AuditError, match=r"rewritten|truncated"):
+            issue_checkpoint(session, party)
+    code, output = cli(web, "checkpoint", "--party", "IN")
+    assert code == 2 and "refusing to sign" in " ".join(output.split())

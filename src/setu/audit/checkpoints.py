@@ -14,10 +14,10 @@ from datetime import datetime
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from setu.audit.keys import HeldKey, check_party, key_store, require_signer
+from setu.audit.keys import HeldKey, check_party, key_store, last_signed, remember_signed, require_signer
 from setu.audit.log import AuditError, canonical_time, lock_log, record, stored_leaf_hashes
 from setu.audit.merkle import MerkleTree
 from setu.models.audit import Checkpoint, Countersignature, SigningKey
@@ -171,6 +171,46 @@ def _sign(held: HeldKey, message: bytes) -> bytes:
     return signature
 
 
+def _check_own_memory(tree: MerkleTree, party: str) -> None:
+    """Refuse to sign as ``party`` over a log that no longer holds what this instance signed before.
+
+    The database's checkpoint rows can be deleted along with the rewrite they would reveal; the tree
+    this instance last signed is kept beside its key (:func:`~setu.audit.keys.last_signed`).
+    """
+    known = last_signed(party)
+    if known is None:
+        return
+    size, root = known
+    if size > tree.size:
+        raise AuditError(
+            f"{party} signed the log at size {size} but it now has {tree.size} entries: it was truncated; "
+            "refusing to sign; run `setu audit verify`"
+        )
+    if tree.root(size) != root:
+        raise AuditError(
+            f"the log no longer reproduces the root {party} signed at size {size}: it was rewritten; "
+            "refusing to sign; run `setu audit verify`"
+        )
+
+
+def _remember_on_commit(session: Session, party: str, tree_size: int, root: bytes) -> None:
+    """Remember the signed tree once the transaction commits (a rolled-back signature is forgotten)."""
+    pending: list[tuple[str, int, bytes]] = session.info.setdefault("setu_signed", [])
+    if not session.info.get("setu_signed_listening"):
+        session.info["setu_signed_listening"] = True
+
+        @event.listens_for(session, "after_commit")
+        def remember(done: Session) -> None:
+            for item in done.info.pop("setu_signed", []):
+                remember_signed(*item)
+
+        @event.listens_for(session, "after_rollback")
+        def forget(done: Session) -> None:
+            done.info.pop("setu_signed", None)
+
+    pending.append((party, tree_size, root))
+
+
 def _check_log_against(tree: MerkleTree, checkpoints: list[Checkpoint]) -> None:
     """Refuse to sign on top of a log that no longer reproduces an earlier checkpoint."""
     for earlier in checkpoints:
@@ -213,6 +253,7 @@ def issue_checkpoint(
     # Lock first, so no entry lands between the tree head read here and this checkpoint's own entry.
     lock_log(session)
     tree = MerkleTree(stored_leaf_hashes(session))
+    _check_own_memory(tree, party)
     _check_log_against(tree, list(session.scalars(select(Checkpoint).order_by(Checkpoint.id))))
     issued_at = utcnow()
     root = tree.root()
@@ -227,6 +268,7 @@ def issue_checkpoint(
     )
     session.add(checkpoint)
     session.flush()
+    _remember_on_commit(session, party, tree.size, root)
     record(
         session,
         actor,
@@ -319,6 +361,7 @@ def countersign(
             f"the log does not reproduce checkpoint {checkpoint_id}'s root at size {checkpoint.tree_size}; "
             "refusing to countersign"
         )
+    _check_own_memory(MerkleTree(stored_leaf_hashes(session)), party)
     key = held_key(session, party, actor=actor, actor_name=actor_name)
     signature = Countersignature(
         checkpoint_id=checkpoint.id,
@@ -329,6 +372,7 @@ def countersign(
     )
     session.add(signature)
     session.flush()
+    _remember_on_commit(session, party, checkpoint.tree_size, bytes(checkpoint.root_hash))
     session.refresh(checkpoint, ["countersignatures"])
     record(
         session,

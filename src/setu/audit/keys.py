@@ -19,6 +19,7 @@ The database keeps the public keys only (:class:`~setu.models.audit.SigningKey`)
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import stat
@@ -274,3 +275,41 @@ def require_signer(party: str) -> None:
             f"this instance signs only as {', '.join(sorted(allowed))} ({PARTIES_ENV}); "
             f"{party}'s key is held by {party}'s own instance"
         )
+
+
+SIGNED_STATE = "last-signed.json"
+
+
+def _state_path(party: str) -> Path:
+    check_party(party)
+    return default_key_dir() / party / SIGNED_STATE
+
+
+def last_signed(party: str) -> tuple[int, bytes] | None:
+    """The largest tree (size, root) this instance signed or countersigned as ``party``, if any.
+
+    Kept beside the party's keys, off the database: before signing again the instance checks that the
+    log still reproduces it, so it never signs over a log rewritten under an earlier signature (a
+    rewrite whose checkpoints were deleted would otherwise be laundered by the next honest checkpoint).
+    """
+    path = _state_path(party)
+    if not path.is_file():
+        return None
+    _private_only(path)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return int(data["tree_size"]), bytes.fromhex(data["root_hash"])
+
+
+def remember_signed(party: str, tree_size: int, root_hash: bytes) -> None:
+    """Record that this instance signed the tree (``tree_size``, ``root_hash``) as ``party`` (larger trees only)."""
+    known = last_signed(party)
+    if known is not None and known[0] > tree_size:
+        return
+    path = _state_path(party)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    temporary = path.with_suffix(".tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        json.dump({"party": party, "tree_size": tree_size, "root_hash": root_hash.hex()}, handle)
+    temporary.replace(path)
