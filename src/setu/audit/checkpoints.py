@@ -171,13 +171,18 @@ def _sign(held: HeldKey, message: bytes) -> bytes:
     return signature
 
 
-def _check_own_memory(tree: MerkleTree, party: str) -> None:
+def log_name(session: Session) -> str:
+    """The database ``session`` writes to, as this instance names it: its URL without password."""
+    return session.get_bind().engine.url.render_as_string(hide_password=True)
+
+
+def _check_own_memory(session: Session, tree: MerkleTree, party: str) -> None:
     """Refuse to sign as ``party`` over a log that no longer holds what this instance signed before.
 
     The database's checkpoint rows can be deleted along with the rewrite they would reveal; the tree
     this instance last signed is kept beside its key (:func:`~setu.audit.keys.last_signed`).
     """
-    known = last_signed(party)
+    known = last_signed(party, log_name(session))
     if known is None:
         return
     size, root = known
@@ -201,8 +206,8 @@ def _remember_on_commit(session: Session, party: str, tree_size: int, root: byte
 
         @event.listens_for(session, "after_commit")
         def remember(done: Session) -> None:
-            for item in done.info.pop("setu_signed", []):
-                remember_signed(*item)
+            for signer, size, signed_root in done.info.pop("setu_signed", []):
+                remember_signed(signer, log_name(done), size, signed_root)
 
         @event.listens_for(session, "after_rollback")
         def forget(done: Session) -> None:
@@ -253,7 +258,7 @@ def issue_checkpoint(
     # Lock first, so no entry lands between the tree head read here and this checkpoint's own entry.
     lock_log(session)
     tree = MerkleTree(stored_leaf_hashes(session))
-    _check_own_memory(tree, party)
+    _check_own_memory(session, tree, party)
     _check_log_against(tree, list(session.scalars(select(Checkpoint).order_by(Checkpoint.id))))
     issued_at = utcnow()
     root = tree.root()
@@ -361,7 +366,7 @@ def countersign(
             f"the log does not reproduce checkpoint {checkpoint_id}'s root at size {checkpoint.tree_size}; "
             "refusing to countersign"
         )
-    _check_own_memory(MerkleTree(stored_leaf_hashes(session)), party)
+    _check_own_memory(session, MerkleTree(stored_leaf_hashes(session)), party)
     key = held_key(session, party, actor=actor, actor_name=actor_name)
     signature = Countersignature(
         checkpoint_id=checkpoint.id,

@@ -277,22 +277,33 @@ def require_signer(party: str) -> None:
         )
 
 
-SIGNED_STATE = "last-signed.json"
-
-
-def _state_path(party: str) -> Path:
+def _state_path(party: str, log: str) -> Path:
+    # One file per database the instance signs for (``log`` names it), so that a second database is no
+    # "rewrite" of the first; the database's own content cannot choose the file.
     check_party(party)
-    return default_key_dir() / party / SIGNED_STATE
+    return default_key_dir() / party / f"last-signed-{hashlib.sha256(log.encode()).hexdigest()[:16]}.json"
 
 
-def last_signed(party: str) -> tuple[int, bytes] | None:
-    """The largest tree (size, root) this instance signed or countersigned as ``party``, if any.
+def last_signed(party: str, log: str) -> tuple[int, bytes] | None:
+    """The largest tree (size, root) this instance signed or countersigned as ``party`` in the log ``log``.
 
     Kept beside the party's keys, off the database: before signing again the instance checks that the
     log still reproduces it, so it never signs over a log rewritten under an earlier signature (a
     rewrite whose checkpoints were deleted would otherwise be laundered by the next honest checkpoint).
+
+    Parameters
+    ----------
+    party
+        The signing party.
+    log
+        The database, as its URL without password.
+
+    Returns
+    -------
+    tuple or None
+        ``(tree_size, root_hash)``, or ``None`` when this instance never signed there.
     """
-    path = _state_path(party)
+    path = _state_path(party, log)
     if not path.is_file():
         return None
     _private_only(path)
@@ -300,16 +311,21 @@ def last_signed(party: str) -> tuple[int, bytes] | None:
     return int(data["tree_size"]), bytes.fromhex(data["root_hash"])
 
 
-def remember_signed(party: str, tree_size: int, root_hash: bytes) -> None:
-    """Record that this instance signed the tree (``tree_size``, ``root_hash``) as ``party`` (larger trees only)."""
-    known = last_signed(party)
+def remember_signed(party: str, log: str, tree_size: int, root_hash: bytes) -> None:
+    """Record that this instance signed the tree (``tree_size``, ``root_hash``) of ``log`` as ``party``."""
+    known = last_signed(party, log)
     if known is not None and known[0] > tree_size:
         return
-    path = _state_path(party)
+    path = _state_path(party, log)
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(path.parent, 0o700)
     temporary = path.with_suffix(".tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        json.dump({"party": party, "tree_size": tree_size, "root_hash": root_hash.hex()}, handle)
+        json.dump({"party": party, "log": log, "tree_size": tree_size, "root_hash": root_hash.hex()}, handle)
     temporary.replace(path)
+
+
+def forget_signed(party: str, log: str) -> None:
+    """Forget what this instance signed in ``log``: for a new database at the same URL (the demo's re-seed)."""
+    _state_path(party, log).unlink(missing_ok=True)

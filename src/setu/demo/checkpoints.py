@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from setu.audit.checkpoints import countersign, issue_checkpoint
-from setu.audit.keys import signing_parties
+from setu.audit.checkpoints import countersign, issue_checkpoint, log_name
+from setu.audit.keys import forget_signed, signing_parties
 from setu.db import transaction
 
 DEMO_PARTIES = ("IN", "US")
@@ -18,6 +18,9 @@ DEMO_PARTIES = ("IN", "US")
 
 def seed_demo_checkpoints(factory: sessionmaker[Session], actor_name: str = "demo seed") -> list[int]:
     """Each demo party this instance signs for issues a checkpoint; every other such party countersigns it.
+
+    For a database just seeded: it first forgets what this host signed in an earlier database at the
+    same URL (see :func:`setu.audit.keys.last_signed`).
 
     Parameters
     ----------
@@ -33,6 +36,12 @@ def seed_demo_checkpoints(factory: sessionmaker[Session], actor_name: str = "dem
     """
     allowed = signing_parties()
     parties = [p for p in DEMO_PARTIES if allowed is None or p in allowed]
+    with factory() as session:
+        log = log_name(session)
+    for party in parties:
+        # Called on a freshly seeded database only: what this host signed in an earlier demo database at
+        # the same URL is no log of this one.
+        forget_signed(party, log)
     issued: list[int] = []
     for party in parties:
         with transaction(factory) as session:
