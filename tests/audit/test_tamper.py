@@ -259,3 +259,14 @@ def test_an_instance_refuses_to_sign_over_a_rewritten_log(web: Api, pins: Pins) 
             issue_checkpoint(session, party)
     code, output = cli(web, "checkpoint", "--party", "IN")
     assert code == 2 and "refusing to sign" in " ".join(output.split())
+
+
+def test_a_party_countersigns_only_what_a_pinned_key_signed(web: Api, pins: Pins) -> None:
+    # Someone with the database swaps IN's public key and signs a checkpoint of their own as IN.
+    keys = own_keys()
+    with transaction(web.sessions) as session:
+        attacker.swap_keys(session, {"IN": keys["IN"]})
+        attacker.resign(session, {**keys, "US": keys["US"]})
+        session.execute(text("DELETE FROM audit_countersignatures WHERE checkpoint_id = :i"), {"i": pins.first})
+    code, output = cli(web, "countersign", "--party", "US", str(pins.first), "--keys", str(pins.keys))
+    assert code == 2 and "not a pinned key of IN" in " ".join(output.split())

@@ -10,6 +10,7 @@ and signature, so a deleted or altered checkpoint row no longer matches the log 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import datetime
 
 from cryptography.exceptions import InvalidSignature
@@ -323,7 +324,13 @@ def newest_to_countersign(session: Session, party: str) -> int:
 
 
 def countersign(
-    session: Session, checkpoint_id: int, party: str, *, actor: Principal | None = None, actor_name: str = ""
+    session: Session,
+    checkpoint_id: int,
+    party: str,
+    *,
+    actor: Principal | None = None,
+    actor_name: str = "",
+    trusted_keys: Mapping[str, tuple[str, bytes]] | None = None,
 ) -> Countersignature:
     """Countersign another party's checkpoint as ``party``, after checking it against the log.
 
@@ -340,6 +347,9 @@ def countersign(
         The countersigning party (not the issuer).
     actor, actor_name
         Who asked, for the audit entry.
+    trusted_keys
+        The public keys the countersigner pinned (key id -> (party, raw key)); the issuer's signature
+        must verify with one of them. ``None``: with the key the database holds.
 
     Returns
     -------
@@ -355,10 +365,16 @@ def countersign(
     if any(c.party == party for c in checkpoint.countersignatures):
         raise AuditError(f"{party} already countersigned checkpoint {checkpoint_id}")
     message = checkpoint_text(checkpoint.party, checkpoint.tree_size, checkpoint.root_hash, checkpoint.issued_at)
-    issuer_key = session.scalars(select(SigningKey).where(SigningKey.key_id == checkpoint.key_id)).first()
-    if issuer_key is None or issuer_key.party != checkpoint.party:
-        raise AuditError(f"checkpoint {checkpoint_id} names key {checkpoint.key_id}, not a key of {checkpoint.party}")
-    if not verify_signature(issuer_key.public_key, message, checkpoint.signature):
+    stored = session.scalars(select(SigningKey).where(SigningKey.key_id == checkpoint.key_id)).first()
+    issuer = (stored.party, bytes(stored.public_key)) if stored is not None else None
+    if trusted_keys is not None:  # the issuer's key as the countersigner pinned it, not as the database says
+        issuer = trusted_keys.get(checkpoint.key_id)
+    if issuer is None or issuer[0] != checkpoint.party:
+        pinned = "a pinned key" if trusted_keys is not None else "a key"
+        raise AuditError(
+            f"checkpoint {checkpoint_id} names key {checkpoint.key_id}, not {pinned} of {checkpoint.party}"
+        )
+    if not verify_signature(issuer[1], message, checkpoint.signature):
         raise AuditError(f"the signature of checkpoint {checkpoint_id} does not verify; refusing to countersign")
     leaves = stored_leaf_hashes(session, 0, checkpoint.tree_size)
     if len(leaves) != checkpoint.tree_size or MerkleTree(leaves).root() != bytes(checkpoint.root_hash):

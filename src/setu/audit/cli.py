@@ -257,6 +257,10 @@ def countersign(
     checkpoint_id: Annotated[
         int | None, typer.Argument(help="The checkpoint (default: the newest of another party).")
     ] = None,
+    keys: Annotated[
+        Path | None,
+        typer.Option("--keys", help="Pinned public keys: the issuer's signature must verify with one of them."),
+    ] = None,
 ) -> None:
     """Countersign another party's checkpoint as PARTY, after recomputing its root from the log."""
     from setu.audit.checkpoints import countersign as countersign_checkpoint
@@ -268,7 +272,10 @@ def countersign(
             with transaction(session_factory(engine)) as session:
                 if checkpoint_id is None:
                     checkpoint_id = newest_to_countersign(session, party)
-                signed = countersign_checkpoint(session, checkpoint_id, party, actor_name=_cli_actor())
+                trusted = None if keys is None else {k.key_id: (k.party, k.public_key) for k in load_trusted_keys(keys)}
+                signed = countersign_checkpoint(
+                    session, checkpoint_id, party, actor_name=_cli_actor(), trusted_keys=trusted
+                )
                 text = f"checkpoint {signed.checkpoint_id} as {signed.party} with key {signed.key_id}"
         finally:
             engine.dispose()
