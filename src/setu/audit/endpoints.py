@@ -125,14 +125,13 @@ def entries(
     object_id: Annotated[Text | None, Query(max_length=200)] = None,
 ) -> EntryPageOut:
     """A page of log entries with their leaf hashes (auditors; your party's entries, or those of no party)."""
-    party = auth.principal.party if scope == "party" else ""
     found = list_entries(
         session,
         auth.principal,
         start=start,
         limit=limit,
         action=action,
-        party=party,
+        scope=scope,
         object_type=object_type,
         object_id=object_id,
     )

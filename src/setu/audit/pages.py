@@ -135,8 +135,6 @@ def _render(
     session = page.session
     principal = page.principal
     checkpoints = _checkpoints(page)
-    # As the API's scope: the auditor's own party's entries, or those of no party.
-    party = principal.party if filters.scope == "party" else ""
     usernames = {user.id: user.username for user in list_users(session, principal)}
     ids = {name.casefold(): user_id for user_id, name in usernames.items()}
     actor_id = ids.get(filters.actor.casefold()) if filters.actor else None
@@ -144,7 +142,7 @@ def _render(
     entries, total = recent_entries(
         session,
         principal,
-        party=party,
+        scope=filters.scope,
         offset=offset,
         limit=PAGE_SIZE,
         action=filters.action or None,
@@ -167,7 +165,7 @@ def _render(
         }
         for entry in entries
     ]
-    suggestions = {field: entry_values(session, principal, field, party=party) for field in ENTRY_VALUE_FIELDS}
+    suggestions = {field: entry_values(session, principal, field, scope=filters.scope) for field in ENTRY_VALUE_FIELDS}
     # Reading the log is itself audited, after the read, as the API does.
     record(
         session,
