@@ -98,6 +98,18 @@ def sessions(engine: Engine) -> sessionmaker[Session]:
 
 
 @pytest.fixture(autouse=True)
+def key_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's own folder of audit signing keys (``SETU_KEY_DIR``), never the user's."""
+    folder = tmp_path / "audit-keys"
+    monkeypatch.setenv("SETU_KEY_DIR", str(folder))
+    for name in ("SETU_SIGNING_PARTIES", "SETU_PKCS11_MODULE", "SETU_CHECKPOINT_EXPORT_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    # Tests issue checkpoints themselves: no server thread issuing one in the middle of a test.
+    monkeypatch.setenv("SETU_CHECKPOINT_AUTO", "0")
+    return folder
+
+
+@pytest.fixture(autouse=True)
 def fast_hasher() -> Iterator[None]:
     """Cheap argon2 parameters for tests; the defaults come back afterwards."""
     from setu.accounts.passwords import configure_hasher

@@ -16,6 +16,7 @@ from setu.accounts.endpoints import router as accounts_router
 from setu.accounts.passwords import configure_hash_gate
 from setu.audit import pages as audit_pages
 from setu.audit.endpoints import router as audit_router
+from setu.audit.schedule import CheckpointSchedule, CheckpointScheduler
 from setu.dashboard import pages as dashboard_pages
 from setu.db import make_engine, session_factory
 from setu.deps import ApiState, StateDep
@@ -88,13 +89,17 @@ def create_app(engine_or_url: Engine | str | None = None, *, settings: ApiSettin
         state.settings.max_concurrent_hashes, state.settings.hash_queue, state.settings.hash_wait_seconds
     )
     jobs = RunJobs(sessions, RunLimits.of(state.settings))
+    # Checkpoints every N entries or M minutes, signed with this instance's own party key(s).
+    checkpoints = CheckpointScheduler(sessions, CheckpointSchedule.from_env())
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         jobs.recover()
+        checkpoints.start()
         try:
             yield
         finally:
+            checkpoints.stop()
             jobs.shutdown()
             if state.owns_engine:
                 state.engine.dispose()

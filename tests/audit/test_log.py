@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import stat
 import threading
 from datetime import UTC
-from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -169,27 +167,6 @@ def test_issuing_refuses_a_rewritten_log(sessions: sessionmaker[Session]) -> Non
         issue_checkpoint(session, "US")
     with sessions.begin() as session, pytest.raises(AuditError, match="does not reproduce"):
         countersign(session, 1, "US")
-
-
-def test_private_keys_in_a_key_directory(
-    sessions: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    keys = tmp_path / "keys"
-    monkeypatch.setenv("SETU_KEY_DIR", str(keys))
-    append(sessions, 2)
-    with sessions.begin() as session:
-        checkpoint = issue_checkpoint(session, "IN")
-        key = signing_key(session, "IN")
-        assert key.private_key is None
-    files = list(keys.iterdir())
-    assert [f.name for f in files] == [f"IN-{key.key_id}.pem"]
-    assert stat.S_IMODE(files[0].stat().st_mode) == 0o600
-    with sessions() as session:
-        assert verify_log(session).ok
-    files[0].rename(tmp_path / "elsewhere.pem")
-    with sessions.begin() as session, pytest.raises(AuditError, match="not available"):
-        issue_checkpoint(session, "IN")
-    assert checkpoint.tree_size == 3
 
 
 def test_party_codes_are_checked(sessions: sessionmaker[Session]) -> None:

@@ -16,9 +16,10 @@ from sqlalchemy import Engine, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from setu.audit.checkpoints import checkpoint_text, countersign, issue_checkpoint, key_id_of
+from setu.audit.checkpoints import checkpoint_text, countersign, issue_checkpoint
 from setu.audit.cli import audit_app
 from setu.audit.export import load_export, snapshot, write_export
+from setu.audit.keys import key_id_of
 from setu.audit.log import canonical_leaf, leaf_data, leaf_hash, record
 from setu.audit.verify import VerifyResult, verify_log, verify_snapshot
 from setu.models.audit import AuditEntry, Checkpoint, SigningKey
@@ -183,7 +184,12 @@ def test_a_changed_checkpoint_root_is_caught(sessions: sessionmaker[Session], lo
     tamper(sessions, "UPDATE audit_checkpoints SET root_hash = :root WHERE id = :id", root=b"\x42" * 32, id=log.first)
     result = verify(sessions)
     kinds = [(p.kind, p.checkpoint_id) for p in result.problems]
-    assert kinds == [("signature", log.first), ("countersignature", log.first), ("root", log.first)]
+    assert kinds == [
+        ("signature", log.first),
+        ("countersignature", log.first),
+        ("root", log.first),
+        ("checkpoint-entry", log.first),  # the log entry of the checkpoint recorded the real root
+    ]
     expected = (
         f"checkpoint {log.first} of IN at size 16: signature does not verify with IN's key {key_of(sessions, 'IN')}"
     )
@@ -197,8 +203,12 @@ def test_a_forged_signature_is_caught(sessions: sessionmaker[Session], log: Log)
     forged = Ed25519PrivateKey.generate().sign(message)
     tamper(sessions, "UPDATE audit_checkpoints SET signature = :s WHERE id = :id", s=forged, id=log.second)
     result = verify(sessions)
-    assert [p.kind for p in result.problems] == ["signature"]
+    assert [p.kind for p in result.problems] == ["signature", "checkpoint-entry"]
     assert result.problems[0].message.startswith(f"checkpoint {log.second} of US at size 39: signature does not verify")
+    assert (
+        result.problems[1].message
+        == f"checkpoint {log.second} of US at size 39 does not match its log entry 39 (signature)"
+    )
 
 
 def test_a_forged_countersignature_is_caught(sessions: sessionmaker[Session], log: Log) -> None:
@@ -211,7 +221,8 @@ def test_a_forged_countersignature_is_caught(sessions: sessionmaker[Session], lo
     result = verify(sessions)
     assert [p.message for p in result.problems] == [
         f"checkpoint {log.first} of IN at size 16: countersignature of US does not verify with key "
-        f"{key_of(sessions, 'US')}"
+        f"{key_of(sessions, 'US')}",
+        f"checkpoint {log.first} of IN at size 16 does not match its log entry 18 (signature)",
     ]
 
 
@@ -245,11 +256,13 @@ def test_a_replaced_key_is_caught_against_trusted_keys(sessions: sessionmaker[Se
     )
     with sessions() as session:
         data = snapshot(session)
-    # Self-consistent on its own (the countersignature of US still holds: the root is unchanged) ...
-    assert verify_snapshot(data).ok
-    # ... but not against the keys the parties exchanged earlier.
+    # The signatures hold on their own (the root is unchanged), but the checkpoints' log entries recorded
+    # the real keys and signatures ...
+    alone = verify_snapshot(data)
+    assert {p.kind for p in alone.problems} == {"checkpoint-entry"}
+    # ... and the keys the parties exchanged earlier do not sign them.
     result = verify_snapshot(data, trusted)
-    assert [(p.kind, p.checkpoint_id) for p in result.problems] == [
+    assert [(p.kind, p.checkpoint_id) for p in result.problems][:2] == [
         ("key", log.first),
         ("countersignature", log.second),
     ]

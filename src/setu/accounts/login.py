@@ -120,6 +120,10 @@ class LoginAttempt:
         return self.user
 
 
+UNKNOWN_USER = "unknown user"
+"""How the log names a failed login whose username matched no account."""
+
+
 def _deny(
     session: Session, user: User | None, username: str, reason: str, message: str, locked_until: datetime | None = None
 ) -> LoginAttempt:
@@ -135,7 +139,8 @@ def _deny(
         "user",
         user.id if user else "",
         decision="deny",
-        actor_name=user.username if user else username[:64],
+        # A username that matched no account may be a password typed in the wrong box: never stored.
+        actor_name=user.username if user else UNKNOWN_USER,
         details=details,
     )
     return LoginAttempt(None, AuthenticationError(message, reason, locked_until))

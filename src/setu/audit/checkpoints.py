@@ -1,34 +1,31 @@
 """Signed checkpoints: each party signs tree heads of the log with its Ed25519 key; the other party countersigns.
 
 A checkpoint signs the text from :func:`checkpoint_text`; a countersignature is another party's signature
-over the same text, given only after that party recomputed the root from the log itself. Private keys
-are read from ``SETU_KEY_DIR`` when it is set (one PEM file per key), else from the database; see
-docs/security.md for why production keeps them out of the database.
+over the same text, given only after that party recomputed the root from the log itself. The private
+keys are held by :mod:`setu.audit.keys` (key files or a PKCS#11 token), never by the database, which
+keeps the public keys only. Every checkpoint and countersignature is also an audit entry naming its row
+and signature, so a deleted or altered checkpoint row no longer matches the log (:mod:`setu.audit.verify`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import re
+from collections.abc import Mapping
 from datetime import datetime
-from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import select
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from setu.audit.keys import HeldKey, check_party, key_store, last_signed, remember_signed, require_signer
 from setu.audit.log import AuditError, canonical_time, lock_log, record, stored_leaf_hashes
 from setu.audit.merkle import MerkleTree
 from setu.models.audit import Checkpoint, Countersignature, SigningKey
 from setu.models.base import utcnow
 from setu.sharing.policy import Principal
 
-KEY_DIR_ENV = "SETU_KEY_DIR"
 SIGNED_TEXT_HEADER = "setu-audit-checkpoint"
-_PARTY = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,7}$")
 
 
 def checkpoint_text(party: str, tree_size: int, root_hash: bytes, issued_at: datetime | str) -> bytes:
@@ -54,9 +51,9 @@ def checkpoint_text(party: str, tree_size: int, root_hash: bytes, issued_at: dat
     return f"{SIGNED_TEXT_HEADER}\n{party}\n{tree_size}\n{root_hash.hex()}\n{when}\n".encode("ascii")
 
 
-def key_id_of(public_key: bytes) -> str:
-    """A key's id: the first 16 hex digits of SHA-256 of its raw 32-byte public key."""
-    return hashlib.sha256(public_key).hexdigest()[:16]
+def signature_digest(signature: bytes) -> str:
+    """The SHA-256 (hex) of a signature, as the log entry of a checkpoint or countersignature records it."""
+    return hashlib.sha256(bytes(signature)).hexdigest()
 
 
 def verify_signature(public_key: bytes, message: bytes, signature: bytes) -> bool:
@@ -83,146 +80,141 @@ def verify_signature(public_key: bytes, message: bytes, signature: bytes) -> boo
     return True
 
 
-def key_dir() -> Path | None:
-    """The folder of private key files named by ``SETU_KEY_DIR``, or ``None`` (keys in the database)."""
-    value = os.environ.get(KEY_DIR_ENV, "").strip()
-    return Path(value) if value else None
-
-
-def _key_file(folder: Path, party: str, key_id: str) -> Path:
-    return folder / f"{party}-{key_id}.pem"
-
-
-def _check_party(party: str) -> None:
-    # Party codes end up in file names and in the signed text: keep them to a safe alphabet.
-    if not _PARTY.match(party):
-        raise AuditError(f"party code {party!r} is not 1-8 capital letters, digits, '-' or '_'")
-
-
-def generate_key(session: Session, party: str, *, actor: Principal | None = None, actor_name: str = "") -> SigningKey:
-    """Create a new Ed25519 key pair for ``party``; it becomes the party's signing key (an audited write).
-
-    With ``SETU_KEY_DIR`` set the private key is written there (PKCS#8 PEM, mode 0600) and not stored
-    in the database.
-
-    Parameters
-    ----------
-    session
-        The transaction to add the key in.
-    party
-        Party code (``IN``, ``US``).
-    actor, actor_name
-        Who asked, for the audit entry.
-
-    Returns
-    -------
-    SigningKey
-        The stored key.
-    """
-    _check_party(party)
-    private = Ed25519PrivateKey.generate()
-    public = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    raw = private.private_bytes(
-        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
-    )
-    key = SigningKey(key_id=key_id_of(public), party=party, public_key=public, private_key=raw, created_at=utcnow())
-    folder = key_dir()
-    if folder is not None:
-        folder.mkdir(parents=True, exist_ok=True)
-        pem = private.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-        path = _key_file(folder, party, key.key_id)
-        # Created with owner-only permissions from the start, never world-readable for a moment.
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(pem)
-        key.private_key = None
-    session.add(key)
+def _publish(session: Session, held: HeldKey, actor: Principal | None, actor_name: str, where: str) -> SigningKey:
+    """The database's copy of ``held``'s public key, added (an audited write) when it has none."""
+    stored = session.scalars(select(SigningKey).where(SigningKey.key_id == held.key_id)).first()
+    if stored is not None:
+        if bytes(stored.public_key) != held.public_key or stored.party != held.party:
+            raise AuditError(
+                f"the database's public key {held.key_id} differs from the key {held.party} holds: "
+                "the key table was changed; run `setu audit verify --keys`"
+            )
+        return stored
+    stored = SigningKey(key_id=held.key_id, party=held.party, public_key=held.public_key, created_at=utcnow())
+    session.add(stored)
     session.flush()
     record(
         session,
         actor,
         "audit.key.create",
         "signing_key",
-        key.key_id,
+        held.key_id,
         actor_name=actor_name,
-        details={"party": party, "public_key": public.hex(), "in_key_dir": folder is not None},
+        details={"party": held.party, "public_key": held.public_key.hex(), "held_in": where},
     )
-    return key
+    return stored
 
 
-def signing_key(
-    session: Session,
-    party: str,
-    *,
-    create: bool = True,
-    actor: Principal | None = None,
-    actor_name: str = "",
-) -> SigningKey:
-    """The party's current signing key (its newest), created on first use when ``create``.
+def generate_key(session: Session, party: str, *, actor: Principal | None = None, actor_name: str = "") -> SigningKey:
+    """Create a new key for ``party`` in this instance's key store; publish its public half (audited).
 
     Parameters
     ----------
     session
-        The transaction to read (and maybe add) the key in.
+        The transaction to publish the public key in.
     party
-        Party code.
-    create
-        Whether to generate a key if the party has none.
+        Party code (``IN``, ``US``); this instance must sign for it (``SETU_SIGNING_PARTIES``).
     actor, actor_name
-        Who asked, for the audit entry of a key created here.
+        Who asked, for the audit entry.
 
     Returns
     -------
     SigningKey
-        The key.
+        The stored public key.
     """
-    key = session.scalars(
-        select(SigningKey).where(SigningKey.party == party).order_by(SigningKey.id.desc()).limit(1)
-    ).first()
-    if key is not None:
-        return key
-    if not create:
-        raise AuditError(f"party {party} has no signing key")
-    return generate_key(session, party, actor=actor, actor_name=actor_name)
+    require_signer(party)
+    store = key_store()
+    return _publish(session, store.generate(party), actor, actor_name, store.where)
+
+
+def held_key(
+    session: Session, party: str, *, create: bool = True, actor: Principal | None = None, actor_name: str = ""
+) -> HeldKey:
+    """The key this instance signs with as ``party`` (its store's newest), created on first use when ``create``.
+
+    The key comes from the key store, never from the database: a public key added to the database does
+    not make this instance sign with it. The database's copy is added when missing and must match.
+
+    Raises
+    ------
+    AuditError
+        If this instance does not sign for ``party``, or holds no key of it and ``create`` is false.
+    """
+    require_signer(party)
+    store = key_store()
+    keys = store.keys(party)
+    if not keys:
+        if not create:
+            raise AuditError(f"{store.where} holds no key of {party}")
+        keys = [store.generate(party)]
+    held = keys[-1]
+    _publish(session, held, actor, actor_name, store.where)
+    return held
+
+
+def signing_key(
+    session: Session, party: str, *, create: bool = True, actor: Principal | None = None, actor_name: str = ""
+) -> SigningKey:
+    """The database's copy of the public key this instance signs with as ``party`` (see :func:`held_key`)."""
+    held = held_key(session, party, create=create, actor=actor, actor_name=actor_name)
+    return session.scalars(select(SigningKey).where(SigningKey.key_id == held.key_id)).one()
 
 
 def public_keys(session: Session) -> dict[str, SigningKey]:
-    """Every signing key ever used, by key id (old keys stay to verify old checkpoints)."""
+    """Every public key in the database, by key id (old keys stay to verify old checkpoints)."""
     return {key.key_id: key for key in session.scalars(select(SigningKey))}
 
 
-def private_key(key: SigningKey) -> Ed25519PrivateKey:
-    """The private half of ``key``: from the database, else from its file in ``SETU_KEY_DIR``.
+def _sign(held: HeldKey, message: bytes) -> bytes:
+    signature = key_store().sign(held, message)
+    if not verify_signature(held.public_key, message, signature):
+        raise AuditError(f"the key store's signature with {held.key_id} does not verify")
+    return signature
 
-    Parameters
-    ----------
-    key
-        A stored key.
 
-    Returns
-    -------
-    Ed25519PrivateKey
-        The key, checked to match the stored public key.
+def log_name(session: Session) -> str:
+    """The database ``session`` writes to, as this instance names it: its URL without password."""
+    return session.get_bind().engine.url.render_as_string(hide_password=True)
+
+
+def _check_own_memory(session: Session, tree: MerkleTree, party: str) -> None:
+    """Refuse to sign as ``party`` over a log that no longer holds what this instance signed before.
+
+    The database's checkpoint rows can be deleted along with the rewrite they would reveal; the tree
+    this instance last signed is kept beside its key (:func:`~setu.audit.keys.last_signed`).
     """
-    private: Ed25519PrivateKey
-    if key.private_key is not None:
-        private = Ed25519PrivateKey.from_private_bytes(bytes(key.private_key))
-    else:
-        folder = key_dir()
-        path = _key_file(folder, key.party, key.key_id) if folder is not None else None
-        if path is None or not path.is_file():
-            where = f"{path}" if path is not None else f"a file {key.party}-{key.key_id}.pem in ${KEY_DIR_ENV}"
-            raise AuditError(f"the private key of {key.party} (key {key.key_id}) is not available: expected {where}")
-        loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        if not isinstance(loaded, Ed25519PrivateKey):
-            raise AuditError(f"{path} is not an Ed25519 private key")
-        private = loaded
-    public = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    if public != bytes(key.public_key):
-        raise AuditError(f"the private key of {key.party} (key {key.key_id}) does not match its public key")
-    return private
+    known = last_signed(party, log_name(session))
+    if known is None:
+        return
+    size, root = known
+    if size > tree.size:
+        raise AuditError(
+            f"{party} signed the log at size {size} but it now has {tree.size} entries: it was truncated; "
+            "refusing to sign; run `setu audit verify`"
+        )
+    if tree.root(size) != root:
+        raise AuditError(
+            f"the log no longer reproduces the root {party} signed at size {size}: it was rewritten; "
+            "refusing to sign; run `setu audit verify`"
+        )
+
+
+def _remember_on_commit(session: Session, party: str, tree_size: int, root: bytes) -> None:
+    """Remember the signed tree once the transaction commits (a rolled-back signature is forgotten)."""
+    pending: list[tuple[str, int, bytes]] = session.info.setdefault("setu_signed", [])
+    if not session.info.get("setu_signed_listening"):
+        session.info["setu_signed_listening"] = True
+
+        @event.listens_for(session, "after_commit")
+        def remember(done: Session) -> None:
+            for signer, size, signed_root in done.info.pop("setu_signed", []):
+                remember_signed(signer, log_name(done), size, signed_root)
+
+        @event.listens_for(session, "after_rollback")
+        def forget(done: Session) -> None:
+            done.info.pop("setu_signed", None)
+
+    pending.append((party, tree_size, root))
 
 
 def _check_log_against(tree: MerkleTree, checkpoints: list[Checkpoint]) -> None:
@@ -263,15 +255,15 @@ def issue_checkpoint(
     Checkpoint
         The stored, signed checkpoint.
     """
-    _check_party(party)
-    key = signing_key(session, party, actor=actor, actor_name=actor_name)
+    key = held_key(session, party, actor=actor, actor_name=actor_name)
     # Lock first, so no entry lands between the tree head read here and this checkpoint's own entry.
     lock_log(session)
     tree = MerkleTree(stored_leaf_hashes(session))
+    _check_own_memory(session, tree, party)
     _check_log_against(tree, list(session.scalars(select(Checkpoint).order_by(Checkpoint.id))))
     issued_at = utcnow()
     root = tree.root()
-    signature = private_key(key).sign(checkpoint_text(party, tree.size, root, issued_at))
+    signature = _sign(key, checkpoint_text(party, tree.size, root, issued_at))
     checkpoint = Checkpoint(
         party=party,
         tree_size=tree.size,
@@ -282,6 +274,7 @@ def issue_checkpoint(
     )
     session.add(checkpoint)
     session.flush()
+    _remember_on_commit(session, party, tree.size, root)
     record(
         session,
         actor,
@@ -289,7 +282,15 @@ def issue_checkpoint(
         "checkpoint",
         checkpoint.id,
         actor_name=actor_name,
-        details={"party": party, "tree_size": tree.size, "root_hash": root.hex(), "key_id": key.key_id},
+        # What ties this entry to its row: the verifier finds the row by id and compares every field.
+        details={
+            "party": party,
+            "tree_size": tree.size,
+            "root_hash": root.hex(),
+            "issued_at": canonical_time(issued_at),
+            "key_id": key.key_id,
+            "signature": signature_digest(signature),
+        },
     )
     return checkpoint
 
@@ -323,7 +324,13 @@ def newest_to_countersign(session: Session, party: str) -> int:
 
 
 def countersign(
-    session: Session, checkpoint_id: int, party: str, *, actor: Principal | None = None, actor_name: str = ""
+    session: Session,
+    checkpoint_id: int,
+    party: str,
+    *,
+    actor: Principal | None = None,
+    actor_name: str = "",
+    trusted_keys: Mapping[str, tuple[str, bytes]] | None = None,
 ) -> Countersignature:
     """Countersign another party's checkpoint as ``party``, after checking it against the log.
 
@@ -340,13 +347,16 @@ def countersign(
         The countersigning party (not the issuer).
     actor, actor_name
         Who asked, for the audit entry.
+    trusted_keys
+        The public keys the countersigner pinned (key id -> (party, raw key)); the issuer's signature
+        must verify with one of them. ``None``: with the key the database holds.
 
     Returns
     -------
     Countersignature
         The stored countersignature.
     """
-    _check_party(party)
+    check_party(party)
     checkpoint = session.get(Checkpoint, checkpoint_id)
     if checkpoint is None:
         raise AuditError(f"no checkpoint {checkpoint_id}")
@@ -355,10 +365,16 @@ def countersign(
     if any(c.party == party for c in checkpoint.countersignatures):
         raise AuditError(f"{party} already countersigned checkpoint {checkpoint_id}")
     message = checkpoint_text(checkpoint.party, checkpoint.tree_size, checkpoint.root_hash, checkpoint.issued_at)
-    issuer_key = session.scalars(select(SigningKey).where(SigningKey.key_id == checkpoint.key_id)).first()
-    if issuer_key is None or issuer_key.party != checkpoint.party:
-        raise AuditError(f"checkpoint {checkpoint_id} names key {checkpoint.key_id}, not a key of {checkpoint.party}")
-    if not verify_signature(issuer_key.public_key, message, checkpoint.signature):
+    stored = session.scalars(select(SigningKey).where(SigningKey.key_id == checkpoint.key_id)).first()
+    issuer = (stored.party, bytes(stored.public_key)) if stored is not None else None
+    if trusted_keys is not None:  # the issuer's key as the countersigner pinned it, not as the database says
+        issuer = trusted_keys.get(checkpoint.key_id)
+    if issuer is None or issuer[0] != checkpoint.party:
+        pinned = "a pinned key" if trusted_keys is not None else "a key"
+        raise AuditError(
+            f"checkpoint {checkpoint_id} names key {checkpoint.key_id}, not {pinned} of {checkpoint.party}"
+        )
+    if not verify_signature(issuer[1], message, checkpoint.signature):
         raise AuditError(f"the signature of checkpoint {checkpoint_id} does not verify; refusing to countersign")
     leaves = stored_leaf_hashes(session, 0, checkpoint.tree_size)
     if len(leaves) != checkpoint.tree_size or MerkleTree(leaves).root() != bytes(checkpoint.root_hash):
@@ -366,16 +382,18 @@ def countersign(
             f"the log does not reproduce checkpoint {checkpoint_id}'s root at size {checkpoint.tree_size}; "
             "refusing to countersign"
         )
-    key = signing_key(session, party, actor=actor, actor_name=actor_name)
+    _check_own_memory(session, MerkleTree(stored_leaf_hashes(session)), party)
+    key = held_key(session, party, actor=actor, actor_name=actor_name)
     signature = Countersignature(
         checkpoint_id=checkpoint.id,
         party=party,
         key_id=key.key_id,
-        signature=private_key(key).sign(message),
+        signature=_sign(key, message),
         signed_at=utcnow(),
     )
     session.add(signature)
     session.flush()
+    _remember_on_commit(session, party, checkpoint.tree_size, bytes(checkpoint.root_hash))
     session.refresh(checkpoint, ["countersignatures"])
     record(
         session,
@@ -384,7 +402,13 @@ def countersign(
         "checkpoint",
         checkpoint.id,
         actor_name=actor_name,
-        details={"party": party, "issuer": checkpoint.party, "tree_size": checkpoint.tree_size, "key_id": key.key_id},
+        details={
+            "party": party,
+            "issuer": checkpoint.party,
+            "tree_size": checkpoint.tree_size,
+            "key_id": key.key_id,
+            "signature": signature_digest(signature.signature),
+        },
     )
     return signature
 

@@ -61,6 +61,14 @@ def checkpoints(
     return out
 
 
+@router.get("/checkpoints/export")
+def checkpoints_export(auth: AuthDep, session: SessionDep) -> dict[str, Any]:
+    """Every signed checkpoint, as the file an auditor keeps for ``setu audit verify --checkpoint`` (auditors)."""
+    document = service.export_checkpoints(session, auth.principal)
+    session.commit()
+    return document
+
+
 @router.get("/checkpoints/{checkpoint_id}")
 def checkpoint(
     auth: AuthDep, session: SessionDep, checkpoint_id: Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -117,14 +125,13 @@ def entries(
     object_id: Annotated[Text | None, Query(max_length=200)] = None,
 ) -> EntryPageOut:
     """A page of log entries with their leaf hashes (auditors; your party's entries, or those of no party)."""
-    party = auth.principal.party if scope == "party" else ""
     found = list_entries(
         session,
         auth.principal,
         start=start,
         limit=limit,
         action=action,
-        party=party,
+        scope=scope,
         object_type=object_type,
         object_id=object_id,
     )

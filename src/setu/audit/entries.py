@@ -1,18 +1,47 @@
-"""Pages of audit entries for auditors: in ``seq`` order with leaf hashes (API), newest first (viewer), suggestions."""
+"""Pages of audit entries for auditors: in ``seq`` order with leaf hashes (API), newest first (viewer), suggestions.
+
+Entries are marked data: each belongs to a party (the acting user's, or that of the account it concerns)
+or to none (``""``, system entries). Every read here applies :func:`readable_entries`, the one filter of
+the log: an auditor reads their own party's entries (``scope="party"``) or those of no party
+(``scope="system"``), never the other party's, whatever a caller asks.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from setu.audit.log import AuditError, entry_fields
 from setu.audit.service import MAX_PAGE, require_auditor
 from setu.models.audit import AuditEntry
 from setu.sharing.policy import Principal
+
+Scope = Literal["party", "system"]
+SCOPES: tuple[Scope, ...] = ("party", "system")
+
+
+def readable_entries(principal: Principal, scope: str) -> ColumnElement[bool]:
+    """The condition on :class:`AuditEntry` rows ``principal`` may read in ``scope`` (the log's read filter).
+
+    Parameters
+    ----------
+    principal
+        The reader.
+    scope
+        ``party``: entries of the reader's party; ``system``: entries of no party.
+
+    Returns
+    -------
+    ColumnElement
+        The ``WHERE`` condition.
+    """
+    if scope not in SCOPES:
+        raise AuditError(f"no scope {scope!r}; expected one of {', '.join(SCOPES)}")
+    return AuditEntry.party == (principal.party if scope == "party" else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +63,7 @@ def list_entries(
     start: int = 0,
     limit: int = 100,
     action: str | None = None,
-    party: str | None = None,
+    scope: str = "party",
     object_type: str | None = None,
     object_id: str | None = None,
 ) -> EntryPage:
@@ -50,8 +79,10 @@ def list_entries(
         Smallest ``seq`` (pass the previous page's ``next_start``).
     limit
         At most this many (capped at 1000).
-    action, party, object_type, object_id
+    action, object_type, object_id
         Only entries with these values.
+    scope
+        ``party`` (the reader's party) or ``system`` (no party); see :func:`readable_entries`.
 
     Returns
     -------
@@ -60,10 +91,9 @@ def list_entries(
     """
     require_auditor(session, principal)
     limit = max(1, min(limit, MAX_PAGE))
-    query = select(AuditEntry).where(AuditEntry.seq >= start)
+    query = select(AuditEntry).where(AuditEntry.seq >= start, readable_entries(principal, scope))
     for column, value in (
         (AuditEntry.action, action),
-        (AuditEntry.party, party),
         (AuditEntry.object_type, object_type),
         (AuditEntry.object_id, object_id),
     ):
@@ -86,7 +116,7 @@ def recent_entries(
     session: Session,
     principal: Principal,
     *,
-    party: str,
+    scope: str = "party",
     offset: int = 0,
     limit: int = 100,
     action: str | None = None,
@@ -95,7 +125,7 @@ def recent_entries(
     object_type: str | None = None,
     decision: str | None = None,
 ) -> tuple[tuple[Mapping[str, Any], ...], int]:
-    """A page of the entries of one party (``""``: of no party), newest first, and how many match.
+    """A page of the entries the reader may read in ``scope``, newest first, and how many match.
 
     Parameters
     ----------
@@ -103,8 +133,8 @@ def recent_entries(
         The request's session.
     principal
         The reader (an auditor).
-    party
-        Only entries of this party; the caller decides which the reader may see.
+    scope
+        ``party`` (the reader's party) or ``system`` (no party); see :func:`readable_entries`.
     offset
         Entries to skip, newest first.
     limit
@@ -118,7 +148,7 @@ def recent_entries(
         The entries as JSON objects (the leaf fields plus ``leaf_hash``), and the count of all matching.
     """
     require_auditor(session, principal)
-    conditions = [AuditEntry.party == party]
+    conditions = [readable_entries(principal, scope)]
     for column, value in (
         (AuditEntry.action, action),
         (AuditEntry.actor, actor),
@@ -140,8 +170,10 @@ def recent_entries(
     return entries, int(total)
 
 
-def entry_values(session: Session, principal: Principal, field: str, *, party: str, limit: int = 200) -> list[str]:
-    """The distinct values of an entry column among one party's entries, sorted (for filter suggestions).
+def entry_values(
+    session: Session, principal: Principal, field: str, *, scope: str = "party", limit: int = 200
+) -> list[str]:
+    """The distinct values of an entry column among the entries the reader may read in ``scope`` (suggestions).
 
     Parameters
     ----------
@@ -151,8 +183,8 @@ def entry_values(session: Session, principal: Principal, field: str, *, party: s
         The reader (an auditor).
     field
         One of :data:`ENTRY_VALUE_FIELDS`.
-    party
-        Only entries of this party (``""``: of no party).
+    scope
+        ``party`` or ``system``; see :func:`readable_entries`.
     limit
         At most this many values.
 
@@ -165,5 +197,7 @@ def entry_values(session: Session, principal: Principal, field: str, *, party: s
     if field not in ENTRY_VALUE_FIELDS:
         raise AuditError(f"no suggestions for {field!r}; expected one of {', '.join(ENTRY_VALUE_FIELDS)}")
     column = getattr(AuditEntry, field)
-    query = select(column).where(AuditEntry.party == party, column != "").distinct().order_by(column).limit(limit)
+    query = (
+        select(column).where(readable_entries(principal, scope), column != "").distinct().order_by(column).limit(limit)
+    )
     return [str(value) for value in session.scalars(query)]

@@ -20,6 +20,8 @@ from setu.audit.log import LEAF_FIELDS, canonical_time
 from setu.models.audit import AuditEntry, Checkpoint, SigningKey
 
 EXPORT_FORMAT = "setu-audit-export/1"
+CHECKPOINTS_FORMAT = "setu-audit-checkpoints/1"
+"""The file of signed checkpoints an auditor keeps (``setu audit checkpoint export``, the viewer's download)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +65,39 @@ class CheckpointRecord:
     def signed_text(self) -> bytes:
         return checkpoint_text(self.party, self.tree_size, self.root_hash, self.issued_at)
 
+    def to_json(self) -> dict[str, Any]:
+        """The export form (hex for bytes)."""
+        return {
+            "id": self.id,
+            "party": self.party,
+            "tree_size": self.tree_size,
+            "root_hash": self.root_hash.hex(),
+            "issued_at": self.issued_at,
+            "key_id": self.key_id,
+            "signature": self.signature.hex(),
+            "signed_text": self.signed_text().decode("ascii"),
+            "countersignatures": [
+                {"party": s.party, "key_id": s.key_id, "signature": s.signature.hex()} for s in self.countersignatures
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, row: Mapping[str, Any]) -> CheckpointRecord:
+        """Read the form :meth:`to_json` writes (``signed_text`` is recomputed, never trusted)."""
+        return cls(
+            id=int(row["id"]),
+            party=str(row["party"]),
+            tree_size=int(row["tree_size"]),
+            root_hash=bytes.fromhex(row["root_hash"]),
+            issued_at=str(row["issued_at"]),
+            key_id=str(row["key_id"]),
+            signature=bytes.fromhex(row["signature"]),
+            countersignatures=tuple(
+                SignatureRecord(str(s["party"]), str(s["key_id"]), bytes.fromhex(s["signature"]))
+                for s in row.get("countersignatures", [])
+            ),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class KeyRecord:
@@ -86,22 +121,7 @@ class LogSnapshot:
         return {
             "format": EXPORT_FORMAT,
             "entries": [{**e.fields, "leaf_hash": e.leaf_hash.hex()} for e in self.entries],
-            "checkpoints": [
-                {
-                    "id": c.id,
-                    "party": c.party,
-                    "tree_size": c.tree_size,
-                    "root_hash": c.root_hash.hex(),
-                    "issued_at": c.issued_at,
-                    "key_id": c.key_id,
-                    "signature": c.signature.hex(),
-                    "countersignatures": [
-                        {"party": s.party, "key_id": s.key_id, "signature": s.signature.hex()}
-                        for s in c.countersignatures
-                    ],
-                }
-                for c in self.checkpoints
-            ],
+            "checkpoints": [c.to_json() for c in self.checkpoints],
             "keys": [{"key_id": k.key_id, "party": k.party, "public_key": k.public_key.hex()} for k in self.keys],
         }
 
@@ -125,22 +145,7 @@ class LogSnapshot:
             EntryRecord({name: row[name] for name in LEAF_FIELDS}, bytes.fromhex(row["leaf_hash"]))
             for row in data.get("entries", [])
         ]
-        checkpoints = [
-            CheckpointRecord(
-                id=int(row["id"]),
-                party=str(row["party"]),
-                tree_size=int(row["tree_size"]),
-                root_hash=bytes.fromhex(row["root_hash"]),
-                issued_at=str(row["issued_at"]),
-                key_id=str(row["key_id"]),
-                signature=bytes.fromhex(row["signature"]),
-                countersignatures=tuple(
-                    SignatureRecord(str(s["party"]), str(s["key_id"]), bytes.fromhex(s["signature"]))
-                    for s in row.get("countersignatures", [])
-                ),
-            )
-            for row in data.get("checkpoints", [])
-        ]
+        checkpoints = [CheckpointRecord.from_json(row) for row in data.get("checkpoints", [])]
         keys = [
             KeyRecord(str(row["key_id"]), str(row["party"]), bytes.fromhex(row["public_key"]))
             for row in data.get("keys", [])
@@ -168,7 +173,16 @@ def snapshot(session: Session) -> LogSnapshot:
         values = dict(zip(LEAF_FIELDS, row[:-1], strict=True))
         values["at"] = canonical_time(values["at"])
         entries.append(EntryRecord(values, bytes(row[-1])))
-    checkpoints = [
+    checkpoints = _checkpoints(session)
+    keys = [
+        KeyRecord(k.key_id, k.party, bytes(k.public_key))
+        for k in session.scalars(select(SigningKey).order_by(SigningKey.id))
+    ]
+    return LogSnapshot(entries, checkpoints, keys)
+
+
+def _checkpoints(session: Session) -> list[CheckpointRecord]:
+    return [
         CheckpointRecord(
             id=c.id,
             party=c.party,
@@ -183,11 +197,6 @@ def snapshot(session: Session) -> LogSnapshot:
         )
         for c in session.scalars(select(Checkpoint).order_by(Checkpoint.issued_at, Checkpoint.id))
     ]
-    keys = [
-        KeyRecord(k.key_id, k.party, bytes(k.public_key))
-        for k in session.scalars(select(SigningKey).order_by(SigningKey.id))
-    ]
-    return LogSnapshot(entries, checkpoints, keys)
 
 
 def load_export(path: Path) -> LogSnapshot:
@@ -228,6 +237,50 @@ def load_trusted_keys(path: Path) -> list[KeyRecord]:
     list of KeyRecord
         The keys.
     """
-    data = json.loads(path.read_text(encoding="utf-8"))
+    return parse_trusted_keys(path.read_text(encoding="utf-8"))
+
+
+def checkpoints_document(session: Session) -> dict[str, Any]:
+    """Every signed checkpoint with its countersignatures, as the file an auditor keeps.
+
+    The auditor keeps each download: a later ``setu audit verify --checkpoint FILE`` fails when the log
+    no longer holds these checkpoints or no longer reproduces their roots. Every field is signed or
+    recomputed on reading; the file needs no protection but against loss.
+
+    Parameters
+    ----------
+    session
+        Any session.
+
+    Returns
+    -------
+    dict
+        ``{"format": "setu-audit-checkpoints/1", "checkpoints": [...]}`` in JSON types.
+    """
+    return {"format": CHECKPOINTS_FORMAT, "checkpoints": [c.to_json() for c in _checkpoints(session)]}
+
+
+def load_checkpoints(content: bytes | str) -> list[CheckpointRecord]:
+    """The checkpoints of a file :func:`checkpoints_document` wrote, or of a whole export (its checkpoints).
+
+    Parameters
+    ----------
+    content
+        The file's bytes or text.
+
+    Returns
+    -------
+    list of CheckpointRecord
+        The checkpoints, as held by the auditor.
+    """
+    data = json.loads(content)
+    if not isinstance(data, dict) or data.get("format") not in (CHECKPOINTS_FORMAT, EXPORT_FORMAT):
+        raise ValueError(f"not a file of Setu audit checkpoints (expected format {CHECKPOINTS_FORMAT!r})")
+    return [CheckpointRecord.from_json(row) for row in data.get("checkpoints", [])]
+
+
+def parse_trusted_keys(content: bytes | str) -> list[KeyRecord]:
+    """Public keys from JSON text: ``setu audit keys export``'s list, or an export's ``keys``."""
+    data = json.loads(content)
     rows = data.get("keys", []) if isinstance(data, dict) else data
     return [KeyRecord(str(r["key_id"]), str(r["party"]), bytes.fromhex(r["public_key"])) for r in rows]

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from setu.audit.merkle import hash_leaf
 from setu.errors import SetuError
+from setu.models.accounts import User
 from setu.models.audit import AuditEntry
 from setu.models.base import utcnow
 from setu.sharing.policy import Principal
@@ -180,6 +181,21 @@ def stored_leaf_hashes(session: Session, start: int = 0, stop: int | None = None
     return [bytes(h) for h in session.scalars(query)]
 
 
+def _subject_party(session: Session, object_type: str, object_id: str | int, details: Mapping[str, Any]) -> str:
+    """The party of the user an entry without an actor concerns, or ``""`` (a system entry)."""
+    subject = object_id if object_type == "user" else details.get("user_id")
+    try:
+        user_id = int(str(subject))
+    except ValueError:
+        return ""
+    # Imported here: the read helper audits its denials through this module. Unfiltered because this is
+    # not a user's read: it marks the entry with the party whose account it concerns.
+    from setu.sharing.read import unfiltered
+
+    found = session.scalar(unfiltered(User.party_code).where(User.id == user_id))
+    return str(found) if found else ""
+
+
 def record(
     session: Session,
     actor: Principal | None,
@@ -190,11 +206,18 @@ def record(
     decision: str = "permit",
     actor_name: str = "",
     details: dict[str, Any] | None = None,
+    party: str | None = None,
 ) -> AuditEntry:
     """Append one entry to the audit log inside ``session``'s transaction.
 
     The entry commits or rolls back with the change it records. The append lock (:func:`lock_log`) is
     held to the end of the transaction, so audited transactions append one after another; keep them short.
+
+    An entry is marked data: its ``party`` is the party whose data it records, and only that party's
+    auditors read it (``""``: a system entry, read by every auditor). It is the acting user's party; for
+    an entry without one (an operator tool, a failed login) it is the party of the user it concerns (the
+    object when that is a user, else ``details["user_id"]``), so a system entry never carries one party's
+    accounts, clearances, groups or failed logins to the other's auditors.
 
     Parameters
     ----------
@@ -211,7 +234,10 @@ def record(
     actor_name
         A name to show for the actor (default ``user <id>``, or ``system``).
     details
-        Anything else worth keeping, as JSON (values JSON cannot hold are stored as text).
+        Anything else worth keeping, as JSON (values JSON cannot hold are stored as text). Never anything
+        a user typed that may be a secret (a username that matched no account may be a password).
+    party
+        The party whose data the entry is, when neither the actor nor the user it concerns says.
 
     Returns
     -------
@@ -221,9 +247,11 @@ def record(
     if decision not in DECISIONS:
         raise ValueError(f"decision must be one of {', '.join(DECISIONS)}, got {decision!r}")
     lock_log(session)
+    if party is None:
+        party = actor.party if actor else _subject_party(session, object_type, object_id, details or {})
     values = {
         "actor": actor_name or (f"user {actor.user_id}" if actor else ACTOR_SYSTEM),
-        "party": actor.party if actor else "",
+        "party": party,
         "action": action,
         "object_type": object_type,
         "object_id": str(object_id),

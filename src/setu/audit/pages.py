@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from setu.accounts.lookups import list_users
 from setu.audit import service
@@ -17,7 +18,7 @@ from setu.audit.entries import ENTRY_VALUE_FIELDS, entry_values, recent_entries
 from setu.audit.log import record
 from setu.audit.verify import VerifyResult
 from setu.deps import StateDep
-from setu.errors import AccessDenied
+from setu.errors import AccessDenied, InputError
 from setu.web.shell import PAGE_SIZE, FormPageDep, Page, PageDep
 
 router = APIRouter(prefix="/audit", include_in_schema=False)
@@ -112,6 +113,10 @@ def _verification(result: VerifyResult) -> dict[str, Any]:
             for p in result.problems[:PROBLEMS_SHOWN]
         ],
         "problem_total": len(result.problems),
+        "pinned": result.pinned,
+        "held": result.held_checkpoints,
+        "uncovered": result.uncovered,
+        "trust": result.trust(),
     }
 
 
@@ -130,8 +135,6 @@ def _render(
     session = page.session
     principal = page.principal
     checkpoints = _checkpoints(page)
-    # As the API's scope: the auditor's own party's entries, or those of no party.
-    party = principal.party if filters.scope == "party" else ""
     usernames = {user.id: user.username for user in list_users(session, principal)}
     ids = {name.casefold(): user_id for user_id, name in usernames.items()}
     actor_id = ids.get(filters.actor.casefold()) if filters.actor else None
@@ -139,7 +142,7 @@ def _render(
     entries, total = recent_entries(
         session,
         principal,
-        party=party,
+        scope=filters.scope,
         offset=offset,
         limit=PAGE_SIZE,
         action=filters.action or None,
@@ -162,7 +165,7 @@ def _render(
         }
         for entry in entries
     ]
-    suggestions = {field: entry_values(session, principal, field, party=party) for field in ENTRY_VALUE_FIELDS}
+    suggestions = {field: entry_values(session, principal, field, scope=filters.scope) for field in ENTRY_VALUE_FIELDS}
     # Reading the log is itself audited, after the read, as the API does.
     record(
         session,
@@ -197,6 +200,7 @@ def _render(
         next_query=filters.query(filters.page + 1),
         checkpoints=checkpoints,
         verification=verification,
+        pins_configured=bool(os.environ.get(service.PINNED_KEYS_ENV) or os.environ.get(service.PINNED_CHECKPOINTS_ENV)),
     )
 
 
@@ -226,12 +230,50 @@ def audit_page(
         return page.forbidden(request, AUDITORS_ONLY)
 
 
+MAX_PIN_FILE = 16 * 1024 * 1024  # a checkpoint file grows by ~1 KB a checkpoint
+
+
+def _read_pin(upload: UploadFile | None) -> bytes | None:
+    if upload is None or not upload.filename:
+        return None
+    content = upload.file.read(MAX_PIN_FILE + 1)
+    if len(content) > MAX_PIN_FILE:
+        raise InputError(f"{upload.filename} is larger than {MAX_PIN_FILE // (1024 * 1024)} MiB")
+    return content or None
+
+
 @router.post("/verify", response_class=HTMLResponse)
-def verify_page(request: Request, page: FormPageDep, state: StateDep) -> Response:
-    """Verify the whole log as ``setu audit verify`` does, and show the result above the viewer."""
+def verify_page(
+    request: Request,
+    page: FormPageDep,
+    state: StateDep,
+    keys: Annotated[UploadFile | None, File()] = None,
+    checkpoint: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    """Verify the whole log as ``setu audit verify --keys --checkpoint`` does, and show the result above the viewer.
+
+    The pins are the files the auditor uploads; where one is not uploaded, the file the server's
+    settings name (``SETU_AUDIT_PINNED_KEYS``, ``SETU_AUDIT_PINNED_CHECKPOINTS``) if any. The result
+    says whether it rests on pins or on the database alone.
+    """
     try:
+        try:
+            pins = service.Pins.parse(_read_pin(keys), _read_pin(checkpoint)).merged(service.Pins.configured())
+        except (ValueError, KeyError, TypeError, OSError) as exc:
+            raise InputError(f"a pinned file could not be read: {exc}") from None
         with state.sessions() as snapshot:
-            result = service.verify_for_auditor(page.session, page.principal, snapshot)
+            result = service.verify_for_auditor(page.session, page.principal, snapshot, pins)
         return _render(request, page, EntryFilters(), verification=_verification(result))
     except AccessDenied:
         return page.forbidden(request, AUDITORS_ONLY)
+
+
+@router.get("/checkpoints.json")
+def checkpoints_download(page: PageDep, request: Request) -> Response:
+    """Every signed checkpoint, as the file an auditor keeps and uploads at the next check (auditors)."""
+    try:
+        document = service.export_checkpoints(page.session, page.principal)
+    except AccessDenied:
+        return page.forbidden(request, AUDITORS_ONLY)
+    page.session.commit()
+    return JSONResponse(document, headers={"Content-Disposition": 'attachment; filename="setu-checkpoints.json"'})

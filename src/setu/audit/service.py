@@ -12,14 +12,18 @@ checks the stored log itself.
 
 from __future__ import annotations
 
+import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from setu.audit.checkpoints import checkpoint_text, public_keys
+from setu.audit.export import CheckpointRecord, KeyRecord, checkpoints_document, load_checkpoints, parse_trusted_keys
 from setu.audit.log import AuditError, canonical_time, record, stored_leaf_hashes
 from setu.audit.merkle import MerkleTree
 from setu.audit.verify import VerifyResult, verify_log
@@ -32,15 +36,15 @@ AUDITOR_ROLES = ("auditor",)
 """Who may read the audit log."""
 
 
-def require_auditor(session: Session, principal: Principal) -> None:
-    """Allow reading the log only to auditors; a refusal is audited (``audit.read``, denied) and committed.
+def require_auditor(session: Session, principal: Principal, action: str = "audit.read") -> None:
+    """Allow reading the log only to auditors; a refusal is audited (as ``action``, denied) and committed.
 
     Raises
     ------
     AccessDenied
         If ``principal`` is not an auditor.
     """
-    require_role(session, principal, "audit.read", *AUDITOR_ROLES)
+    require_role(session, principal, action, *AUDITOR_ROLES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,7 +348,54 @@ def consistency_proof(
     )
 
 
-def verify_for_auditor(session: Session, principal: Principal, snapshot: Session) -> VerifyResult:
+PINNED_KEYS_ENV = "SETU_AUDIT_PINNED_KEYS"
+PINNED_CHECKPOINTS_ENV = "SETU_AUDIT_PINNED_CHECKPOINTS"
+
+
+@dataclass(frozen=True, slots=True)
+class Pins:
+    """What a verification trusts instead of the database: pinned public keys and held checkpoints."""
+
+    keys: tuple[KeyRecord, ...] | None = None
+    checkpoints: tuple[CheckpointRecord, ...] = ()
+
+    @classmethod
+    def parse(cls, keys: bytes | None, checkpoints: bytes | None) -> Pins:
+        """Pins from the files an auditor uploads (either may be absent or empty)."""
+        return cls(
+            keys=tuple(parse_trusted_keys(keys)) if keys else None,
+            checkpoints=tuple(load_checkpoints(checkpoints)) if checkpoints else (),
+        )
+
+    @classmethod
+    def configured(cls) -> Pins:
+        """Pins from the files ``SETU_AUDIT_PINNED_KEYS`` and ``SETU_AUDIT_PINNED_CHECKPOINTS`` name, if set."""
+        paths = [os.environ.get(name, "").strip() for name in (PINNED_KEYS_ENV, PINNED_CHECKPOINTS_ENV)]
+        keys, checkpoints = (Path(p).read_bytes() if p else None for p in paths)
+        return cls.parse(keys, checkpoints)
+
+    def merged(self, other: Pins) -> Pins:
+        """These pins, with ``other``'s where these have none."""
+        return Pins(self.keys if self.keys is not None else other.keys, self.checkpoints or other.checkpoints)
+
+
+def export_checkpoints(session: Session, principal: Principal) -> dict[str, Any]:
+    """Every signed checkpoint as the file an auditor keeps (auditors; the download is audited)."""
+    require_auditor(session, principal, "audit.checkpoint.export")  # a refused download is a denied export
+    document = checkpoints_document(session)
+    record(
+        session,
+        principal,
+        "audit.checkpoint.export",
+        "audit_log",
+        details={"checkpoints": len(document["checkpoints"])},
+    )
+    return document
+
+
+def verify_for_auditor(
+    session: Session, principal: Principal, snapshot: Session, pins: Pins | None = None
+) -> VerifyResult:
     """Verify the whole log as ``setu audit verify`` does, for an auditor; the verification is audited.
 
     Parameters
@@ -355,6 +406,8 @@ def verify_for_auditor(session: Session, principal: Principal, snapshot: Session
         The reader (an auditor).
     snapshot
         A fresh session to read the log in, one transaction for entries and checkpoints alike.
+    pins
+        Pinned keys and held checkpoints (uploaded, or configured); none: the database checked against itself.
 
     Returns
     -------
@@ -366,7 +419,9 @@ def verify_for_auditor(session: Session, principal: Principal, snapshot: Session
         # One snapshot for entries and checkpoints alike: a checkpoint issued while the entries
         # are read must not look like it covers more than the log holds.
         snapshot.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-    result = verify_log(snapshot)
+    pins = pins or Pins()
+    held: Sequence[CheckpointRecord] = pins.checkpoints
+    result = verify_log(snapshot, pins.keys, held)
     record(
         session,
         principal,
@@ -378,6 +433,8 @@ def verify_for_auditor(session: Session, principal: Principal, snapshot: Session
             "checkpoints": result.checkpoints,
             "problems": len(result.problems),
             "first_bad_seq": result.first_bad_seq,
+            "pinned_keys": result.pinned_keys,
+            "held_checkpoints": result.held_checkpoints,
         },
     )
     return result

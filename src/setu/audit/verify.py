@@ -3,19 +3,28 @@
 Checks, in this order: every entry's fields reproduce its leaf hash; ``seq`` runs 0..n-1 without gaps;
 every checkpoint's signature and countersignatures verify with the stored public keys; no checkpoint
 covers more entries than the log holds; the log reproduces each checkpoint's root at its size; and each
-checkpoint is consistent with the one before it (an RFC 9162 consistency proof). The result lists every
-problem, the first one naming the first bad entry.
+checkpoint is consistent with the one before it (an RFC 9162 consistency proof); every ``audit.checkpoint``
+and ``audit.countersign`` entry matches the row it names and every checkpoint has its entry. The result
+lists every problem, the first one naming the first bad entry.
+
+All of that is only as good as what the database holder cannot change. A verifier that trusts nothing
+in the database passes two pins: the parties' public keys (``trusted_keys``, from ``setu audit keys
+export`` on each party's own instance) and the checkpoints it exported earlier (``held``). Then
+re-signing needs a party's private key, and a deleted or rewritten checkpoint, a rewritten log under it,
+or a forged tail in place of it no longer matches the auditor's copy.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from setu.audit.checkpoints import key_id_of, verify_signature
+from setu.audit.checkpoints import signature_digest, verify_signature
 from setu.audit.export import CheckpointRecord, EntryRecord, KeyRecord, LogSnapshot, snapshot
+from setu.audit.keys import key_id_of
 from setu.audit.log import canonical_leaf
 from setu.audit.merkle import HASH_SIZE, MerkleTree, hash_leaf, verify_consistency
 
@@ -44,6 +53,15 @@ class VerifyResult:
     root_hash: bytes
     problems: list[Problem] = field(default_factory=list)
     countersigned: int = 0
+    pinned_keys: bool = False
+    held_checkpoints: int = 0
+    uncovered: int = 0
+    """Entries after the largest checkpoint: no signature covers them yet (the schedule bounds them)."""
+
+    @property
+    def pinned(self) -> bool:
+        """Whether the result rests on pins (keys and checkpoints) the database holder cannot change."""
+        return self.pinned_keys and self.held_checkpoints > 0
 
     @property
     def ok(self) -> bool:
@@ -66,12 +84,26 @@ class VerifyResult:
             return (
                 f"audit log intact: {_count(self.entries, 'entry', 'entries')}, "
                 f"{_count(self.checkpoints, 'checkpoint', 'checkpoints')} "
-                f"({self.countersigned} countersigned), root {self.root_hash.hex()}"
+                f"({self.countersigned} countersigned), root {self.root_hash.hex()}, "
+                f"{_count(self.uncovered, 'entry', 'entries')} after the newest checkpoint; {self.trust()}"
             )
         first = self.first
         assert first is not None
         more = len(self.problems) - 1
         return f"audit log TAMPERED: {first.message}" + (f" (and {more} more problems)" if more else "")
+
+    def trust(self) -> str:
+        """What the result rests on, in words."""
+        if self.pinned:
+            held = _count(self.held_checkpoints, "held checkpoint", "held checkpoints")
+            return f"checked against pinned keys and {held}"
+        missing = [
+            what for what, given in (("keys", self.pinned_keys), ("checkpoints", self.held_checkpoints)) if not given
+        ]
+        return (
+            f"no pinned {' or '.join(missing)}: verified only against data the database holder controls, "
+            "who could have rewritten log, checkpoints and keys alike"
+        )
 
 
 def _count(n: int, one: str, many: str) -> str:
@@ -171,7 +203,148 @@ def _signature_problems(checkpoint: CheckpointRecord, keys: Mapping[str, KeyReco
     return [Problem(p.kind, p.message, checkpoint_id=checkpoint.id) for p in problems]
 
 
-def verify_snapshot(data: LogSnapshot, trusted_keys: Iterable[KeyRecord] | None = None) -> VerifyResult:
+def _details(entry: EntryRecord) -> dict[str, object]:
+    try:
+        details = json.loads(str(entry.fields["details"]))
+    except ValueError:
+        return {}
+    return details if isinstance(details, dict) else {}
+
+
+def _tie_problems(entries: Sequence[EntryRecord], checkpoints: Sequence[CheckpointRecord]) -> list[Problem]:
+    """Every checkpoint and countersignature entry against the row it names, and every row against its entry."""
+    problems: list[Problem] = []
+    by_id = {c.id: c for c in checkpoints}
+    issued: set[int] = set()
+    countersigned: set[tuple[int, str]] = set()
+    for entry in entries:
+        action = entry.fields["action"]
+        if action not in ("audit.checkpoint", "audit.countersign"):
+            continue
+        details = _details(entry)
+        try:
+            checkpoint_id = int(str(entry.fields["object_id"]))
+        except ValueError:
+            problems.append(Problem("checkpoint-entry", f"entry {entry.seq} names no checkpoint", seq=entry.seq))
+            continue
+        checkpoint = by_id.get(checkpoint_id)
+        what = "issued" if action == "audit.checkpoint" else f"countersigned by {details.get('party')}"
+        if checkpoint is None:
+            problems.append(
+                Problem(
+                    "checkpoint-missing",
+                    f"checkpoint {checkpoint_id} ({what} in entry {entry.seq}) is missing: its row was deleted",
+                    checkpoint_id=checkpoint_id,
+                )
+            )
+            continue
+        if action == "audit.checkpoint":
+            issued.add(checkpoint_id)
+            expected: dict[str, object] = {
+                "party": checkpoint.party,
+                "tree_size": checkpoint.tree_size,
+                "root_hash": checkpoint.root_hash.hex(),
+                "issued_at": checkpoint.issued_at,
+                "key_id": checkpoint.key_id,
+                "signature": signature_digest(checkpoint.signature),
+            }
+            if entry.seq != checkpoint.tree_size:
+                expected["seq"] = checkpoint.tree_size
+                details["seq"] = entry.seq
+        else:
+            party = str(details.get("party"))
+            counter = next((c for c in checkpoint.countersignatures if c.party == party), None)
+            countersigned.add((checkpoint_id, party))
+            if counter is None:
+                problems.append(
+                    Problem(
+                        "checkpoint-missing",
+                        f"{checkpoint.name}: the countersignature of {party} (entry {entry.seq}) is missing",
+                        checkpoint_id=checkpoint_id,
+                    )
+                )
+                continue
+            expected = {"key_id": counter.key_id, "signature": signature_digest(counter.signature)}
+        # Entries written before a field was recorded lack it; every field present must match.
+        differ = sorted(name for name, value in expected.items() if name in details and details[name] != value)
+        if differ:
+            problems.append(
+                Problem(
+                    "checkpoint-entry",
+                    f"{checkpoint.name} does not match its log entry {entry.seq} ({', '.join(differ)})",
+                    checkpoint_id=checkpoint_id,
+                )
+            )
+    size = len(entries)
+    for checkpoint in checkpoints:
+        if checkpoint.id not in issued and checkpoint.tree_size < size:
+            problems.append(
+                Problem("checkpoint-entry", f"{checkpoint.name} has no entry in the log", checkpoint_id=checkpoint.id)
+            )
+        for counter in checkpoint.countersignatures:
+            if (checkpoint.id, counter.party) not in countersigned:
+                problems.append(
+                    Problem(
+                        "checkpoint-entry",
+                        f"{checkpoint.name}: the countersignature of {counter.party} has no entry in the log",
+                        checkpoint_id=checkpoint.id,
+                    )
+                )
+    return problems
+
+
+def _held_problems(
+    held: Sequence[CheckpointRecord],
+    stored: Sequence[CheckpointRecord],
+    keys: Mapping[str, KeyRecord],
+    tree: MerkleTree,
+) -> list[Problem]:
+    """The auditor's own copies of checkpoints: signed by a pinned key, still in the log, reproduced by it."""
+    problems: list[Problem] = []
+    by_id = {c.id: c for c in stored}
+    for copy in held:
+        name = f"{copy.name} (held by the auditor)"
+        signed = [p for p in _signature_problems(copy, keys) if p.kind in ("key", "signature")]
+        problems += [Problem("held", f"{name}: {p.message.split(': ', 1)[-1]}", checkpoint_id=copy.id) for p in signed]
+        found = by_id.get(copy.id)
+        if found is None:
+            problems.append(Problem("held", f"{name} is missing from the log's checkpoints", checkpoint_id=copy.id))
+        elif (found.party, found.tree_size, found.root_hash, found.issued_at, found.signature) != (
+            copy.party,
+            copy.tree_size,
+            copy.root_hash,
+            copy.issued_at,
+            copy.signature,
+        ):
+            problems.append(
+                Problem("held", f"{name} differs from the log's checkpoint {copy.id}", checkpoint_id=copy.id)
+            )
+        if copy.tree_size > tree.size:
+            problems.append(
+                Problem(
+                    "held",
+                    f"log truncated: {name} but the log has {tree.size} entries",
+                    seq=tree.size,
+                    checkpoint_id=copy.id,
+                )
+            )
+        elif tree.root(copy.tree_size) != copy.root_hash:
+            problems.append(
+                Problem(
+                    "held",
+                    f"{name}: the log does not reproduce its root: an entry in 0..{copy.tree_size - 1} was "
+                    "changed, removed or moved",
+                    checkpoint_id=copy.id,
+                )
+            )
+    return problems
+
+
+def verify_snapshot(
+    data: LogSnapshot,
+    trusted_keys: Iterable[KeyRecord] | None = None,
+    held: Sequence[CheckpointRecord] | None = None,
+) -> VerifyResult:
     """Verify a log snapshot completely; see the module docstring for what is checked.
 
     Parameters
@@ -181,6 +354,9 @@ def verify_snapshot(data: LogSnapshot, trusted_keys: Iterable[KeyRecord] | None 
     trusted_keys
         Public keys obtained out of band. When given, only these keys count: a key in the snapshot that
         differs from the trusted one of the same id, or a signature by a key not trusted, is a problem.
+    held
+        Checkpoints the auditor exported earlier: each must be signed by a trusted key, still be among
+        the log's checkpoints unchanged, and have its root reproduced by the log.
 
     Returns
     -------
@@ -263,16 +439,26 @@ def verify_snapshot(data: LogSnapshot, trusted_keys: Iterable[KeyRecord] | None 
                     checkpoint_id=after.id,
                 )
             )
+    checkpoint_problems += _tie_problems(data.entries, data.checkpoints)
+    if held:
+        checkpoint_problems += _held_problems(held, data.checkpoints, keys, tree)
     return VerifyResult(
         entries=n,
         checkpoints=len(data.checkpoints),
         root_hash=tree.root(),
         problems=problems + checkpoint_problems,
         countersigned=sum(1 for c in data.checkpoints if c.countersignatures),
+        pinned_keys=trusted_keys is not None,
+        held_checkpoints=len(held or ()),
+        uncovered=n - max((c.tree_size for c in [*data.checkpoints, *(held or ())] if c.tree_size <= n), default=0),
     )
 
 
-def verify_log(session: Session, trusted_keys: Iterable[KeyRecord] | None = None) -> VerifyResult:
+def verify_log(
+    session: Session,
+    trusted_keys: Iterable[KeyRecord] | None = None,
+    held: Sequence[CheckpointRecord] | None = None,
+) -> VerifyResult:
     """Verify the audit log in the database; see :func:`verify_snapshot`.
 
     Parameters
@@ -281,10 +467,12 @@ def verify_log(session: Session, trusted_keys: Iterable[KeyRecord] | None = None
         Any session.
     trusted_keys
         Public keys obtained out of band, if any.
+    held
+        Checkpoints the auditor exported earlier, if any.
 
     Returns
     -------
     VerifyResult
         The findings.
     """
-    return verify_snapshot(snapshot(session), trusted_keys)
+    return verify_snapshot(snapshot(session), trusted_keys, held)

@@ -101,6 +101,9 @@ def seed_database(console: Console, err: Console, url: str | None = None) -> str
         seed_demo_runs(factory)
         seed_demo_registry(factory)
         seed_demo_requests(factory)
+        from setu.demo.checkpoints import seed_demo_checkpoints
+
+        seed_demo_checkpoints(factory)
     engine.dispose()
     if not users:
         err.print(

@@ -1,7 +1,7 @@
 """The audit log: one row per write, access decision or export, each a leaf of an RFC 9162 Merkle tree.
 
-Beside the entries: each party's Ed25519 signing keys, the checkpoints (signed tree heads) the parties
-issue, and the countersignatures one party puts on the other's checkpoints.
+Beside the entries: each party's Ed25519 public signing keys (never the private ones), the checkpoints
+(signed tree heads) the parties issue, and the countersignatures one party puts on the other's checkpoints.
 """
 
 from __future__ import annotations
@@ -33,11 +33,11 @@ class AuditEntry(Base):
 
 
 class SigningKey(Base):
-    """A party's Ed25519 key pair for signing checkpoints; the newest of a party's keys signs.
+    """The public half of a party's Ed25519 checkpoint-signing key.
 
-    ``key_id`` is the first 16 hex digits of SHA-256 of the raw public key. ``private_key`` (raw 32
-    bytes) is ``None`` when the key lives in a file of ``SETU_KEY_DIR`` instead; production keeps it in an
-    HSM or such a file, never in the database the log is in (see docs/security.md).
+    ``key_id`` is the first 16 hex digits of SHA-256 of the raw public key. The private half is never in
+    the database: each party's instance holds its own in key files or a PKCS#11 token
+    (:mod:`setu.audit.keys`). This table is only a directory; verifiers pin the keys they trust.
     """
 
     __tablename__ = "audit_signing_keys"
@@ -46,7 +46,6 @@ class SigningKey(Base):
     key_id: Mapped[str] = mapped_column(String(16), nullable=False, unique=True)
     party: Mapped[str] = mapped_column(String(8), nullable=False, index=True)
     public_key: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
-    private_key: Mapped[bytes | None] = mapped_column(LargeBinary(32), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
 
 

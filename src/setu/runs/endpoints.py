@@ -12,7 +12,7 @@ from setu.models.stress import ResultRecord, RunRecord, ScenarioRecord
 from setu.runs import service as runs_service
 from setu.runs.explanations import ExplainedResult, explain_result
 from setu.runs.forms import JobsDep
-from setu.runs.results import RESULT_SORTS, export_results, list_results
+from setu.runs.results import RESULT_SORTS, export_results, list_results, require_run
 from setu.runs.scenarios import build_scenario, create_scenario, get_scenario, list_scenarios
 from setu.runs.schemas import (
     ExplanationOut,
@@ -322,7 +322,8 @@ def export(
     format: Literal["csv", "json", "parquet"] = "csv",
 ) -> Response:
     """Every result of a completed run as a file download: CSV, JSON or Parquet."""
-    run = get_run(session, auth.principal, run_id)
+    # Read as the export it is: a refusal is audited as a denied results.export, not a denied read.
+    run = require_run(session, auth.principal, run_id, "results.export")
     if run.status != "completed":
         raise RunStateError(f"run {run_id} is {run.status}; only a completed run's results can be exported")
     data = export_results(session, auth.principal, run_id, format)

@@ -14,7 +14,7 @@ from setu.runs.results import require_run
 from setu.runs.service import RunStateError
 from setu.sharing.markings import MarkingSpec, combine
 from setu.sharing.policy import Principal
-from setu.sharing.read import count_unfiltered, deny, fetch_visible, readable
+from setu.sharing.read import deny, fetch_visible, readable
 from setu.stress.explain import Explanation, explain
 from setu.stress.scenarios import Scenario, validate_scenario
 
@@ -78,9 +78,7 @@ def explain_result(session: Session, principal: Principal, run_id: int, scenario
         readable(principal, ResultRecord).where(*conditions).order_by(ResultRecord.position).limit(1)
     ).first()
     if result is None:
-        # Whether the result exists though hidden: kept in the audit entry for auditors, never shown.
-        exists = count_unfiltered(session, ResultRecord, *conditions)
-        raise deny(session, principal, action, "scenario", scenario_key, hidden=exists > 0, details={"run_id": run_id})
+        raise deny(session, principal, action, "scenario", scenario_key, details={"run_id": run_id})
     severity: tuple[float, ...] | None = None
     chosen = run.parameters.get("scenarios")
     if isinstance(chosen, list) and result.position < len(chosen):

@@ -157,17 +157,12 @@ def create_scenario(session: Session, principal: Principal, network_id: int, sce
     }
     missing = [node for node in scenario.nodes if node not in found]
     if missing:
-        # Whether the node exists though hidden: kept in the audit entry for auditors, never shown.
-        hidden = count_unfiltered(
-            session, NodeRecord, NodeRecord.network_id == network_id, NodeRecord.node_id == missing[0]
-        )
         raise deny(
             session,
             principal,
             "scenario.create",
             "node",
             missing[0],
-            hidden=hidden > 0,
             details={"network_id": network_id, "scenario_id": scenario.id},
         )
     # A uniqueness check before the write: the user's own ids on this network, whatever their marking.

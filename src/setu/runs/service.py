@@ -21,7 +21,7 @@ from setu.networks.views import compiled_view
 from setu.runs.scenarios import to_scenario
 from setu.sharing.markings import MarkingSpec, combine, marking_specs, store
 from setu.sharing.policy import Principal
-from setu.sharing.read import count_readable, count_unfiltered, deny, fetch_visible, page, readable, unfiltered
+from setu.sharing.read import count_readable, deny, fetch_visible, page, readable, unfiltered
 from setu.sharing.roles import require_role
 from setu.stress.engine import run_scenarios
 from setu.stress.scenarios import Scenario, node_sweep, validate_scenario
@@ -87,11 +87,7 @@ def _scenarios_of(
     }
     missing = [pk for pk in wanted if pk not in stored]
     if missing:
-        # Whether the scenario exists though hidden: kept in the audit entry for auditors, never shown.
-        exists = count_unfiltered(
-            session, ScenarioRecord, ScenarioRecord.id == missing[0], ScenarioRecord.network_id == network_id
-        )
-        raise deny(session, principal, action, "scenario", missing[0], hidden=bool(exists))
+        raise deny(session, principal, action, "scenario", missing[0])
     scenarios = [to_scenario(stored[pk]) for pk in wanted]
     if ttr is not None:
         scenarios = [

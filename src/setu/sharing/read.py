@@ -132,7 +132,6 @@ def deny(
     kind: str,
     key: object,
     *,
-    hidden: bool,
     details: Mapping[str, Any] | None = None,
 ) -> NotFound:
     """Audit a denied or missing read, commit the entry, and return the :class:`NotFound` to raise.
@@ -151,9 +150,6 @@ def deny(
         The audited action (``node.read``, ``results.export`` ...).
     kind, key
         What was asked for and its id as given: they make the message.
-    hidden
-        Whether the record exists but is not visible (kept in the audit details for auditors;
-        the user's answer is the same either way).
     details
         More to keep in the audit entry.
 
@@ -162,7 +158,9 @@ def deny(
     NotFound
         The error to raise.
     """
-    reason = {"reason": "not visible" if hidden else "missing"}
+    # One reason whether the record is hidden or absent: the log is read by auditors of both parties,
+    # and a difference here would tell them which of the other party's records exist.
+    reason = {"reason": "not found"}
     record(session, principal, action, kind, str(key), decision="deny", details={**reason, **(details or {})})
     session.commit()
     return NotFound(kind, key)
@@ -188,7 +186,7 @@ def fetch_visible(
     """
     row: M | None = session.scalars(readable(principal, model).where(*conditions)).one_or_none()
     if row is None:
-        raise deny(session, principal, action, kind, key, hidden=count_unfiltered(session, model, *conditions) > 0)
+        raise deny(session, principal, action, kind, key)
     if audit_permit:
         record(session, principal, action, kind, str(key))
     return row

@@ -19,7 +19,7 @@ from setu.errors import Conflict, InputError, SetuError
 from setu.models.parties import Party
 from setu.models.sosa import PriorityRequest
 from setu.sharing.policy import Principal
-from setu.sharing.read import count_unfiltered, deny, readable
+from setu.sharing.read import deny, readable
 from setu.sosa.workflow import Actor, Parties
 
 EDITABLE = (
@@ -89,9 +89,7 @@ def _locked(session: Session, principal: Principal, request_id: int, action: str
         .execution_options(populate_existing=True)
     ).one_or_none()
     if row is None:
-        # Whether a hidden request exists is kept in the denial's audit details, for auditors only.
-        exists = count_unfiltered(session, PriorityRequest, PriorityRequest.id == request_id)
-        raise deny(session, principal, action, "request", request_id, hidden=exists > 0)
+        raise deny(session, principal, action, "request", request_id)
     return row
 
 

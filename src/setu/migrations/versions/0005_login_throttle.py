@@ -1,7 +1,7 @@
 """Login throttles (failures per account and per source) and paired tokens of one login.
 
-Revision ID: 0004_login_throttle
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-03 23:00:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004_login_throttle"
-down_revision: str | None = "0003"
+revision: str = "0005"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
