@@ -12,11 +12,11 @@ from setu.accounts.login import principal_of
 from setu.accounts.users import create_user
 from setu.demo.data import NETWORK_NAME
 from setu.demo.network import build_demo_network
-from setu.models.networks import NetworkRecord
+from setu.models.networks import NetworkRecord, NodeRecord
 from setu.models.parties import Organization, Party
 from setu.network.model import Network, Node
 from setu.networks.imports import import_network
-from setu.sharing.markings import LEVEL_OF, MarkingSpec, store
+from setu.sharing.markings import LEVEL_OF, MarkingSpec, combine, store
 from setu.sharing.read import readable, unfiltered
 
 DEMO_NETWORK = NETWORK_NAME
@@ -233,44 +233,70 @@ QUALIFICATION_WEEKS = 12.0
 LEAD_TIME_WEEKS = 4.0
 
 
+def _firm_of(node: NodeRecord, firms: dict[str, Organization]) -> Organization | None:
+    """The seeded firm a node of the demo network belongs to, from its organization text."""
+    return next(
+        (
+            firms[name]
+            for name, keys in REGISTRY_FIRMS.items()
+            if name in firms and any(k in node.organization for k in keys)
+        ),
+        None,
+    )
+
+
 def seed_demo_registry(factory: sessionmaker[Session]) -> int:
     """Register the demo firms' sites and capabilities, as each party's admin; return the capabilities stored.
 
-    Every node of a seeded firm becomes a capability of its site, coded from its material with the
+    Every stored node of a seeded firm becomes a capability of its site, coded from its material with the
     registry's code list; capacity is the node's, with an illustrative 80% already committed.
+
+    Markings: a copy is never more readable than what it was copied from. A site carries the combined
+    marking of the network and of every node naming it (its name and country reveal each of them), a
+    capability its node's and the site's; so India-only, need-to-know and HAL- or GE-proprietary nodes
+    stay as hidden in the registry as in the network. The partner capabilities are no copies: each
+    party's admin releases them to both parties on purpose, so that the mitigation what-if has candidates.
     """
     from setu.accounts.lookups import get_user
     from setu.registry.capabilities import add_capability
     from setu.registry.codes import codes_for
     from setu.registry.sites import create_site
 
-    network = build_demo_network()
     stored = 0
     with factory() as session, session.begin():
         admins = {party: principal_of(get_user(session, f"{party.lower()}.admin")) for party in PARTIES_CODES}
-        # The operator registers every seeded firm's sites on its party admin's behalf: not a user's read.
+        # The operator copies every seeded firm's nodes on its party admin's behalf: not a user's read.
         firms = {org.name: org for org in session.scalars(unfiltered(Organization).where(Organization.kind == "firm"))}
+        network = session.scalar(
+            unfiltered(NetworkRecord).where(NetworkRecord.name == DEMO_NETWORK).order_by(NetworkRecord.version.desc())
+        )
+        if network is None:
+            return 0
+        network_spec = MarkingSpec.of(network.marking)
+        copied: dict[tuple[int, str], list[tuple[NodeRecord, Organization, MarkingSpec]]] = {}
+        for node in session.scalars(
+            unfiltered(NodeRecord).where(NodeRecord.network_id == network.id).order_by(NodeRecord.id)
+        ):
+            firm = _firm_of(node, firms)
+            if firm is not None and codes_for(node.material, node.material_class):
+                copied.setdefault((firm.id, node.site), []).append((node, firm, MarkingSpec.of(node.marking)))
         sites: dict[tuple[int, str], int] = {}
-        for node in network.nodes:
-            firm = next(
-                (
-                    firms[name]
-                    for name, keys in REGISTRY_FIRMS.items()
-                    if name in firms and any(k in node.organization for k in keys)
-                ),
-                None,
-            )
-            codes = codes_for(node.material, node.material_class)
-            if firm is None or not codes:
-                continue
+        for key, nodes in copied.items():
+            first, firm, _ = nodes[0]
             admin = admins[firm.party_code]
-            key = (firm.id, node.site)
-            if key not in sites:
-                site = create_site(
-                    session, admin, firm.id, name=node.site, country=node.country, chokepoints=node.chokepoints
-                )
-                sites[key] = site.id
-            for code in codes[:1]:
+            site_spec = combine({network_spec, *(spec for _n, _f, spec in nodes)}, admin.party)
+            chokepoints = sorted({c for node, _f, _s in nodes for c in node.chokepoints.split(";") if c})
+            sites[key] = create_site(
+                session,
+                admin,
+                firm.id,
+                name=first.site,
+                country=first.country,
+                chokepoints=chokepoints,
+                marking=site_spec,
+            ).id
+            for node, _firm, spec in nodes:
+                code = codes_for(node.material, node.material_class)[0]
                 add_capability(
                     session,
                     admin,
@@ -282,6 +308,7 @@ def seed_demo_registry(factory: sessionmaker[Session]) -> int:
                     unit="units/week",
                     lead_time_weeks=LEAD_TIME_WEEKS,
                     qualification_weeks=QUALIFICATION_WEEKS,
+                    marking=combine({network_spec, spec}, admin.party),
                 )
                 stored += 1
         for firm_name, site_name, country, material, material_class, capacity, committed, weeks in PARTNER_CAPABILITIES:
@@ -291,8 +318,9 @@ def seed_demo_registry(factory: sessionmaker[Session]) -> int:
                 continue
             admin = admins[firm.party_code]
             key = (firm.id, site_name)
+            released = MarkingSpec(LEVEL_OF["UNCLASSIFIED"], admin.party, BOTH)
             if key not in sites:
-                sites[key] = create_site(session, admin, firm.id, name=site_name, country=country).id
+                sites[key] = create_site(session, admin, firm.id, name=site_name, country=country, marking=released).id
             add_capability(
                 session,
                 admin,
@@ -304,6 +332,7 @@ def seed_demo_registry(factory: sessionmaker[Session]) -> int:
                 unit="units/week",
                 lead_time_weeks=LEAD_TIME_WEEKS,
                 qualification_weeks=weeks,
+                marking=released,
             )
             stored += 1
     return stored
