@@ -12,11 +12,11 @@ from setu.accounts.login import principal_of
 from setu.accounts.users import create_user
 from setu.demo.data import NETWORK_NAME
 from setu.demo.network import build_demo_network
-from setu.models.networks import NetworkRecord, NodeRecord
+from setu.models.networks import NetworkRecord
 from setu.models.parties import Organization, Party
 from setu.network.model import Network, Node
 from setu.networks.imports import import_network
-from setu.sharing.markings import LEVEL_OF, MarkingSpec, combine, store
+from setu.sharing.markings import LEVEL_OF, MarkingSpec, store
 from setu.sharing.read import readable, unfiltered
 
 DEMO_NETWORK = NETWORK_NAME
@@ -233,16 +233,9 @@ QUALIFICATION_WEEKS = 12.0
 LEAD_TIME_WEEKS = 4.0
 
 
-def _firm_of(node: NodeRecord, firms: dict[str, Organization]) -> Organization | None:
-    """The seeded firm a node of the demo network belongs to, from its organization text."""
-    return next(
-        (
-            firms[name]
-            for name, keys in REGISTRY_FIRMS.items()
-            if name in firms and any(k in node.organization for k in keys)
-        ),
-        None,
-    )
+def _firm_name(organization: str) -> str | None:
+    """The seeded firm a demo node belongs to, from its organization text (the first whose key it holds)."""
+    return next((name for name, keys in REGISTRY_FIRMS.items() if any(k in organization for k in keys)), None)
 
 
 def seed_demo_registry(factory: sessionmaker[Session]) -> int:
@@ -258,73 +251,59 @@ def seed_demo_registry(factory: sessionmaker[Session]) -> int:
     party's admin releases them to both parties on purpose, so that the mitigation what-if has candidates.
     """
     from setu.accounts.lookups import get_user
+    from setu.models.registry import RegistrySite
     from setu.registry.capabilities import add_capability
     from setu.registry.codes import codes_for
+    from setu.registry.copies import copy_nodes
     from setu.registry.sites import create_site
 
     stored = 0
     with factory() as session, session.begin():
         admins = {party: principal_of(get_user(session, f"{party.lower()}.admin")) for party in PARTIES_CODES}
-        # The operator copies every seeded firm's nodes on its party admin's behalf: not a user's read.
+        # The operator registers every seeded firm's sites on its party admin's behalf: not a user's read.
         firms = {org.name: org for org in session.scalars(unfiltered(Organization).where(Organization.kind == "firm"))}
-        network = session.scalar(
-            unfiltered(NetworkRecord).where(NetworkRecord.name == DEMO_NETWORK).order_by(NetworkRecord.version.desc())
+        network_id = session.scalar(
+            unfiltered(NetworkRecord.id)
+            .where(NetworkRecord.name == DEMO_NETWORK)
+            .order_by(NetworkRecord.version.desc())
         )
-        if network is None:
+        if network_id is None:
             return 0
-        network_spec = MarkingSpec.of(network.marking)
-        copied: dict[tuple[int, str], list[tuple[NodeRecord, Organization, MarkingSpec]]] = {}
-        for node in session.scalars(
-            unfiltered(NodeRecord).where(NodeRecord.network_id == network.id).order_by(NodeRecord.id)
-        ):
-            firm = _firm_of(node, firms)
-            if firm is not None and codes_for(node.material, node.material_class):
-                copied.setdefault((firm.id, node.site), []).append((node, firm, MarkingSpec.of(node.marking)))
-        sites: dict[tuple[int, str], int] = {}
-        for key, nodes in copied.items():
-            first, firm, _ = nodes[0]
-            admin = admins[firm.party_code]
-            site_spec = combine({network_spec, *(spec for _n, _f, spec in nodes)}, admin.party)
-            chokepoints = sorted({c for node, _f, _s in nodes for c in node.chokepoints.split(";") if c})
-            sites[key] = create_site(
+        for name in REGISTRY_FIRMS:
+            firm = firms.get(name)
+            if firm is None:
+                continue
+            copied = copy_nodes(
                 session,
-                admin,
-                firm.id,
-                name=first.site,
-                country=first.country,
-                chokepoints=chokepoints,
-                marking=site_spec,
-            ).id
-            for node, _firm, spec in nodes:
-                code = codes_for(node.material, node.material_class)[0]
-                add_capability(
-                    session,
-                    admin,
-                    sites[key],
-                    code=code.code,
-                    material=node.material,
-                    capacity=node.capacity,
-                    committed=round(node.capacity * COMMITTED_SHARE, 2),
-                    unit="units/week",
-                    lead_time_weeks=LEAD_TIME_WEEKS,
-                    qualification_weeks=QUALIFICATION_WEEKS,
-                    marking=combine({network_spec, spec}, admin.party),
-                )
-                stored += 1
+                admins[firm.party_code],
+                network_id,
+                firm,
+                # A node is the first listed firm's whose key its organization text holds.
+                lambda node, name=name: _firm_name(node.organization) == name,  # type: ignore[misc]
+                committed_share=COMMITTED_SHARE,
+                lead_time_weeks=LEAD_TIME_WEEKS,
+                qualification_weeks=QUALIFICATION_WEEKS,
+            )
+            stored += len(copied)
         for firm_name, site_name, country, material, material_class, capacity, committed, weeks in PARTNER_CAPABILITIES:
             firm = firms.get(firm_name)
             codes = codes_for(material, material_class)
             if firm is None or not codes:
                 continue
             admin = admins[firm.party_code]
-            key = (firm.id, site_name)
             released = MarkingSpec(LEVEL_OF["UNCLASSIFIED"], admin.party, BOTH)
-            if key not in sites:
-                sites[key] = create_site(session, admin, firm.id, name=site_name, country=country, marking=released).id
+            # The operator's lookup of a site copied above, before adding to it: not a user's read.
+            site_id = session.scalar(
+                unfiltered(RegistrySite.id).where(
+                    RegistrySite.organization_id == firm.id, RegistrySite.name == site_name
+                )
+            )
+            if site_id is None:
+                site_id = create_site(session, admin, firm.id, name=site_name, country=country, marking=released).id
             add_capability(
                 session,
                 admin,
-                sites[key],
+                site_id,
                 code=codes[0].code,
                 material=material,
                 capacity=capacity,
