@@ -144,6 +144,9 @@ def test_registry_copies_of_nodes_are_never_readable_without_their_sources(
         all_nodes = list(session.scalars(select(NodeRecord).where(NodeRecord.network_id == network)))
         sites = {s.id: s for s in session.scalars(select(RegistrySite).where(RegistrySite.name.like(f"{tag}-%")))}
         caps = {c.id: c for c in session.scalars(select(Capability).where(Capability.site_id.in_(list(sites) or [0])))}
+        for site in sites.values():  # the copier's party is the authority over its copies
+            spec = MarkingSpec.of(site.marking)
+            assert spec.national_only or spec.origin_party == copiers[site.organization_id].party
         for reader in EVERYONE:
             seen_sites = {s.id for s in list_sites(session, reader, text=f"{tag}-", limit=1000)[0] if s.id in sites}
             for site_id in seen_sites:

@@ -9,6 +9,7 @@ proprietary nodes stay exactly as hidden in the registry as in the network.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 from sqlalchemy.orm import Session
@@ -22,6 +23,15 @@ from setu.registry.sites import create_site
 from setu.sharing.markings import MarkingSpec, combine
 from setu.sharing.policy import Principal
 from setu.sharing.read import fetch_visible, readable
+
+
+def _originated(spec: MarkingSpec, principal: Principal) -> MarkingSpec:
+    """``spec`` as the copier's party's own marking, so that its admin is the authority over the copy.
+
+    ``combine`` may hand back a source's stored marking, originated by the party that imported it; unless
+    national-only (where the origin decides who reads), the origin admits no one differently.
+    """
+    return spec if spec.national_only else dataclasses.replace(spec, origin_party=principal.party)
 
 
 def copy_nodes(
@@ -89,7 +99,7 @@ def copy_nodes(
     copied: list[Capability] = []
     for name, sources in at_site.items():
         first = sources[0][0]
-        site_spec = combine({network_spec, *(spec for _node, spec in sources)}, principal.party)
+        site_spec = _originated(combine({network_spec, *(spec for _node, spec in sources)}, principal.party), principal)
         chokepoints = sorted({c for node, _spec in sources for c in node.chokepoints.split(";") if c})
         site = create_site(
             session, principal, firm.id, name=name, country=first.country, chokepoints=chokepoints, marking=site_spec
@@ -107,7 +117,7 @@ def copy_nodes(
                     unit="units/week",
                     lead_time_weeks=lead_time_weeks,
                     qualification_weeks=qualification_weeks,
-                    marking=combine({network_spec, spec}, principal.party),
+                    marking=_originated(combine({network_spec, spec}, principal.party), principal),
                 )
             )
     return copied
