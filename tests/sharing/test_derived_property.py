@@ -28,6 +28,7 @@ from setu.registry.sites import list_sites
 from setu.sharing.changes import lowers
 from setu.sharing.markings import MarkingSpec, combine
 from setu.sharing.policy import Principal, allows
+from setu.sharing.read import readable
 
 PARTIES = ("IN", "US")
 OWNERS = ((IN_HAL, "IN"), (US_GE, "US"))
@@ -170,3 +171,44 @@ def test_registry_copies_of_nodes_are_never_readable_without_their_sources(
                     capability.id,
                 )
         session.rollback()
+
+
+# --- records made from another through the services: a capability at a site, a meeting of a body -------------
+
+writable = markings.filter(lambda spec: allows(IN_ADMIN, spec))
+
+
+@settings(max_examples=15, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(source=writable, asked=writable)
+def test_records_made_from_another_are_never_readable_without_it(
+    sessions: sessionmaker[Session], source: MarkingSpec, asked: MarkingSpec
+) -> None:
+    from datetime import date
+
+    from setu.framework.bodies import create_body
+    from setu.framework.meetings import create_decision, create_meeting
+    from setu.models.framework import Decision, Meeting
+    from setu.registry.capabilities import add_capability
+    from setu.registry.sites import create_site
+
+    tag = f"y{next(examples)}"
+    with sessions() as session:
+        if session.get(Party, "IN") is None:
+            seed(session)
+        site = create_site(session, IN_ADMIN, IN_HAL, name=tag, country="IN", marking=source)
+        capability = add_capability(
+            session, IN_ADMIN, site.id, code="MET-FORGE", material="rotor_disc", capacity=1.0, marking=asked
+        )
+        body = create_body(session, IN_ADMIN, name=tag, kind="policy_group", marking=source)
+        meeting = create_meeting(session, IN_ADMIN, body_id=body.id, held_on=date(2026, 1, 5), marking=asked)
+        decision = create_decision(session, IN_ADMIN, meeting_id=meeting.id, text=tag, marking=asked)
+        session.commit()
+        made = {
+            (Capability, capability.id): source,
+            (Meeting, meeting.id): source,
+            (Decision, decision.id): MarkingSpec.of(meeting.marking),
+        }
+        for reader in EVERYONE:
+            for (model, pk), from_spec in made.items():
+                seen = session.scalar(readable(reader, model.id).where(model.id == pk)) is not None
+                assert not seen or (allows(reader, from_spec) and allows(reader, asked)), (reader, model.__name__)
