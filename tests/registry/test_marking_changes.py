@@ -80,7 +80,8 @@ def test_an_industry_user_cannot_lower_what_a_government_admin_marked(sessions: 
     with sessions() as session:
         assert marking_of(session.get(RegistrySite, site_id)) == IN_ONLY  # type: ignore[arg-type]
         assert audit_count(session, "registry.site.update", "deny") == len(attempts)
-        assert audit_count(session, "registry.site.release") == 0
+        # One release only: the admin's own at creation (IN ONLY without the firm's proprietary mark).
+        assert len([e for e in entries(session, "registry.site.release") if e.object_id == str(site_id)]) == 1
         # Raising is anyone's who may write: the firm makes its site proprietary, and more classified.
         raised = MarkingSpec(2, "IN", frozenset({"IN"}), national_only=True)
         update_site(session, IN_HAL_INDUSTRY, site_id, {}, marking=raised, proprietary=True)
@@ -97,7 +98,7 @@ def test_a_lowering_by_the_marking_authority_is_audited_as_a_release(sessions: F
         update_site(session, IN_ADMIN, site_id, {}, marking=released(IN_ADMIN), proprietary=False)
     with sessions() as session:
         assert marking_of(session.get(RegistrySite, site_id)) == released(IN_ADMIN)  # type: ignore[arg-type]
-        (release,) = entries(session, "registry.site.release")
+        (release,) = [e for e in entries(session, "registry.site.release") if e.object_id == str(site_id)]
         details = json.loads(release.details)
         assert release.decision == "permit" and release.object_id == str(site_id)
         assert details["old"].startswith("UNCLASSIFIED // IN ONLY // PROPRIETARY")
@@ -145,3 +146,17 @@ def test_the_other_party_cannot_change_a_marking_it_can_read(sessions: Factory, 
             update_site(session, who, nashik, {}, marking=MarkingSpec(0, "US", BOTH), proprietary=False)
     with sessions() as session:
         assert marking_of(session.get(RegistrySite, nashik)) == released(IN_HAL_INDUSTRY)  # type: ignore[arg-type]
+
+
+def test_deleting_and_adding_a_site_again_does_not_lower_its_marking(sessions: Factory, world: RegistryWorld) -> None:
+    """A firm's user cannot launder an India-only site by removing it and adding it again released to both."""
+    with transaction(sessions) as session:
+        site_id = create_site(session, IN_ADMIN, IN_HAL, name="HAL Sunabeda", country="IN", marking=IN_ONLY).id
+    with transaction(sessions) as session:
+        delete_site(session, IN_HAL_INDUSTRY, site_id)
+    for asked in (released(IN_HAL_INDUSTRY), MarkingSpec(1, "IN", BOTH)):
+        with sessions() as session, pytest.raises(MarkingError):
+            create_site(session, IN_HAL_INDUSTRY, IN_HAL, name="HAL Sunabeda", country="IN", marking=asked)
+    with sessions() as session:
+        assert session.scalar(select(RegistrySite.id).where(RegistrySite.name == "HAL Sunabeda")) is None
+        assert audit_count(session, "registry.site.create", "deny") == 2

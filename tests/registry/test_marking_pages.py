@@ -53,14 +53,16 @@ def test_a_site_added_through_the_form_without_ticking_anything_stays_with_its_f
 
 def test_an_api_marking_without_releases_is_the_writers_party_only(reg: tuple[Api, RegistryWorld]) -> None:
     api, _world = reg
-    made = api.post(
-        "in-industry",
-        f"{API}/sites",
-        json={"organization_id": 2, "name": "HAL Korwa", "country": "IN", "marking": {"classification": "RESTRICTED"}},
-    )
+    marking = {"classification": "RESTRICTED"}
+    body = {"organization_id": 2, "name": "HAL Korwa", "country": "IN", "marking": marking, "proprietary": True}
+    made = api.post("in-industry", f"{API}/sites", json=body)
     assert made.status_code == 201, made.text
     assert "REL TO IN, US" not in made.json()["marking"]["banner"]
     assert api.get("us-analyst", f"{API}/sites/{made.json()['id']}").status_code == 404
+    # A firm's user may not release a new site beyond its own firm either: that is its government's call.
+    for wider in ({**marking, "releases": ["IN", "US"]}, marking):
+        body = {"organization_id": 2, "name": "HAL Korwa II", "country": "IN", "marking": wider}
+        assert api.post("in-industry", f"{API}/sites", json=body).status_code == 403
 
 
 def test_an_industry_user_cannot_untick_the_proprietary_mark_an_admin_set(

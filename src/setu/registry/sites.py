@@ -79,7 +79,8 @@ def create_site(
     setu.errors.AccessDenied
         If the writer may not keep that firm's sites (audited as denied).
     setu.errors.MarkingError
-        If the writer could not read the marking they assign.
+        If the writer could not read the marking they assign, or it is wider than the default and the
+        writer is not its authority (an admin of a government body of the writer's party).
     setu.errors.InputError
         Naming each bad field, a non-firm organization, or a site name the firm already uses.
     """
@@ -100,14 +101,23 @@ def create_site(
         message = f"organization {org.name!r} is a {org.kind}; the registry holds firms' sites"
         raise InputError(message, "organization_id")
     _check_name_free(session, org, values["name"])
-    spec = _with_owner(marking or default_marking(principal, org), org, proprietary)
+    default = default_marking(principal, org)
+    spec = _with_owner(marking or default, org, proprietary)
     check_marking(session, principal, spec, action, organization_id)
+    # Anything wider than the restrictive default is a release: its authority's alone, also at creation
+    # (else deleting a site and adding it again would lower its marking).
+    released = check_marking_change(
+        session, principal, default, spec, action=action, kind="registry_site", key=organization_id, audit_release=False
+    )
     site = RegistrySite(
         organization_id=org.id, updated_by=principal.user_id, marking_id=store(session, spec).id, **values
     )
     session.add(site)
     session.flush()
     record(session, principal, action, "registry_site", site.id, details={"organization_id": org.id, **values})
+    if released:
+        details = {"old": default.banner(), "new": spec.banner()}
+        record(session, principal, "registry.site.release", "registry_site", site.id, details=details)
     return site
 
 

@@ -67,6 +67,7 @@ def check_marking_change(
     action: str,
     kind: str,
     key: object,
+    audit_release: bool = True,
 ) -> bool:
     """Allow a change of a record's marking from ``old`` to ``new``; audit a lowering as a release.
 
@@ -89,6 +90,9 @@ def check_marking_change(
         The record's kind as the audit log names it (``registry_site``, ``request`` ...).
     key
         The record's id.
+    audit_release
+        Record a permitted lowering here; a caller creating the record (``old`` being the restrictive
+        default) records it itself once the record has its id.
 
     Returns
     -------
@@ -111,5 +115,6 @@ def check_marking_change(
             f"you may not lower the marking {old.banner()} to {new.banner()}: only an admin of a government "
             f"body of {old.origin_party} may release a record"
         )
-    record(session, principal, release_action(action), kind, str(key), details=details)
+    if audit_release:
+        record(session, principal, release_action(action), kind, str(key), details=details)
     return True

@@ -199,17 +199,21 @@ def new_site_submit(request: Request, page: FormPageDep, form: NewSitePosted) ->
     org_id = form.organization()
     if not form.errors and org_id is not None:
         try:
-            own = [principal.party]
-            marking = requested_marking(
-                session,
-                principal,
-                classification="0",
-                releases=[p.code for p in release_parties(session)] if form.release else own,
-                national_only=not form.release,
-                groups=None,
-                owners=None,
-            )
-            site = create_site(session, principal, org_id, marking=marking, proprietary=form.proprietary, **values)
+            # Unless released, the service's restrictive default (national-only, proprietary to the firm);
+            # releasing is a government admin's decision, refused to others by the service.
+            marking = None
+            if form.release:
+                marking = requested_marking(
+                    session,
+                    principal,
+                    classification="0",
+                    releases=[p.code for p in release_parties(session)],
+                    national_only=False,
+                    groups=None,
+                    owners=None,
+                )
+            proprietary = form.proprietary or not form.release
+            site = create_site(session, principal, org_id, marking=marking, proprietary=proprietary, **values)
             session.commit()
             return RedirectResponse(f"/registry/sites/{site.id}?saved=site", status_code=303)
         except AccessDenied as exc:
