@@ -1,6 +1,7 @@
 """Registry test world: the firms' registry sites, kept by the users of tests/principals.py, and the hand network.
 
-Sites (all created by their firms' industry users or party admins):
+Sites (the shared ones added by their party's admins, who alone may release a site beyond its party;
+capabilities by the firms' industry users or the admins):
 
 - HAL Nashik (IN, HAL), shared: ``m`` exactly, 6/week with 2 committed, qualification 3 + lead 0;
   HAL is in the SoSA code of conduct.
@@ -37,6 +38,7 @@ from setu.networks import import_network
 from setu.registry.capabilities import add_capability
 from setu.registry.sites import create_site
 from setu.runs.scenarios import create_scenario
+from setu.sharing.markings import MarkingSpec
 from setu.sharing.policy import Principal
 from setu.stress.scenarios import Scenario
 
@@ -69,6 +71,11 @@ class RegistryWorld:
     capabilities: dict[str, int]
 
 
+def released(writer: Principal) -> MarkingSpec:
+    """Unclassified and released to both parties by ``writer``: a shared site is one its writer chose to share."""
+    return MarkingSpec(0, writer.party, frozenset({"IN", "US"}))
+
+
 def build(session: Session) -> RegistryWorld:
     """Seed the parties, the registry sites and the hand network with its S-out scenario."""
     seed(session)
@@ -91,17 +98,18 @@ def build(session: Session) -> RegistryWorld:
             **kwargs,  # type: ignore[arg-type]
         ).id
 
-    site(IN_HAL_INDUSTRY, IN_HAL, "HAL Nashik", "IN", region="Maharashtra")
+    # Releasing a site beyond its party is its government admin's decision, so the admins add the shared ones.
+    site(IN_ADMIN, IN_HAL, "HAL Nashik", "IN", region="Maharashtra", marking=released(IN_ADMIN))
     cap(IN_HAL_INDUSTRY, "HAL Nashik", "MET-FORGE", "m", 6.0, committed=2.0, qualification_weeks=3.0)
-    site(IN_HAL_INDUSTRY, IN_HAL, "HAL Koraput", "IN", proprietary=True)
+    site(IN_ADMIN, IN_HAL, "HAL Koraput", "IN", proprietary=True, marking=released(IN_ADMIN))
     cap(IN_HAL_INDUSTRY, "HAL Koraput", "MET-FORGE", "m", 50.0)
     site(IN_ADMIN, IN_BEL, "BEL Pune", "IN", marking=IN_ONLY)
     cap(IN_ADMIN, "BEL Pune", "MET-FORGE", "m", 50.0)
-    site(US_GE_INDUSTRY, US_GE, "GE Lynn", "US", marking=SHARED)
+    site(US_ADMIN, US_GE, "GE Lynn", "US", marking=SHARED)
     cap(US_GE_INDUSTRY, "GE Lynn", "MET-FORGE", "m", 10.0, qualification_weeks=2.0, lead_time_weeks=1.0)
-    site(US_ADMIN, US_GE, "GE Evendale", "US")
+    site(US_ADMIN, US_GE, "GE Evendale", "US", marking=released(US_ADMIN))
     cap(US_ADMIN, "GE Evendale", "MAT-REMAG", "smco_magnet", 40.0)
-    site(US_GE_INDUSTRY, US_GE, "GE Baotou", "CN")
+    site(US_ADMIN, US_GE, "GE Baotou", "CN", marking=released(US_ADMIN))
     cap(US_GE_INDUSTRY, "GE Baotou", "MET-FORGE", "m", 100.0)
     net = import_network(session, IN_ANALYST, hand_network(), name="hand", format="setu", source="test", marking=SHARED)
     scenario = create_scenario(session, IN_ANALYST, net.id, Scenario("S-out", ("S",), ttr=10.0))

@@ -7,6 +7,7 @@ meeting, its decisions and the action items are invented for the demo and say so
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 
@@ -16,8 +17,9 @@ from setu.audit.log import record
 from setu.framework.common import SYSTEM_USER, today_utc
 from setu.models.base import Marked
 from setu.models.framework import ActionItem, Body, Decision, Meeting, Pillar, Project
+from setu.models.networks import NetworkRecord
 from setu.models.parties import Organization
-from setu.sharing.markings import LEVEL_OF, MarkingSpec, store
+from setu.sharing.markings import LEVEL_OF, MarkingSpec, combine, store
 from setu.sharing.read import unfiltered
 
 OPERATOR = "setu framework seed"
@@ -78,8 +80,10 @@ class SeededFramework:
     actions: int = 0
 
 
-def _add(session: Session, row: Marked, spec: MarkingSpec) -> None:
-    row.marking_id = store(session, spec).id
+def _add(session: Session, row: Marked, spec: MarkingSpec, sources: Sequence[Marked | None] = ()) -> None:
+    """Store ``row`` under ``spec``, made at least as restrictive as each record it is made from or linked to."""
+    specs = {MarkingSpec.of(source.marking) for source in sources if source is not None}
+    row.marking_id = store(session, combine({spec, *specs}, spec.origin_party) if specs else spec).id
     session.add(row)
     session.flush()
 
@@ -137,8 +141,12 @@ def seed_framework(
             pillar_id=pillars[pillar].id if pillar else None,
             chairs=chairs,
         )
-        _add(session, bodies[name], PUBLIC)
+        _add(session, bodies[name], PUBLIC, [bodies[parent] if parent else None, pillars[pillar] if pillar else None])
     programs_linked = {"Javelin-ATGM", "Stryker-AFV", "P-8I-sustainment", "F414-engine"}
+    # The operator links the demo network it just stored: not a user's read.
+    network = (
+        None if network_id is None else session.scalar(unfiltered(NetworkRecord).where(NetworkRecord.id == network_id))
+    )
     for name, pillar, program, description in PROJECTS:
         project = Project(
             name=name,
@@ -148,7 +156,7 @@ def seed_framework(
             status="active",
             description=description,
         )
-        _add(session, project, PUBLIC)
+        _add(session, project, PUBLIC, [pillars[pillar], network if project.network_id is not None else None])
     dpg = bodies[POLICY_GROUP]
     meeting = Meeting(
         body_id=dpg.id,
@@ -157,13 +165,13 @@ def seed_framework(
         location="New Delhi",
         summary="Invented for the demo: the group reviewed the framework's pillars and co-production projects.",
     )
-    _add(session, meeting, JOINT)
+    _add(session, meeting, JOINT, [dpg])
     structure = Decision(
         meeting_id=meeting.id, text="Working groups report progress against the framework's pillars each quarter."
     )
-    _add(session, structure, JOINT)
+    _add(session, structure, JOINT, [meeting])
     supply = Decision(meeting_id=meeting.id, text="Map the co-production supply chains into a shared Setu network.")
-    _add(session, supply, JOINT)
+    _add(session, supply, JOINT, [meeting])
     india = _org(session, "IN", INDIAN_MINISTRY)
     us = _org(session, "US", US_MINISTRY)
     # (title, decision, body, pillar, owner, org, due in days, status, marking)
@@ -214,7 +222,7 @@ def seed_framework(
             notes="Illustrative item for the demo.",
             created_by=SYSTEM_USER,
         )
-        _add(session, action, spec)
+        _add(session, action, spec, [decision, meeting if decision else None, body, pillars[pillar]])
     seeded = SeededFramework(
         pillars=len(PILLARS),
         bodies=len(BODIES),

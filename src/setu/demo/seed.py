@@ -233,70 +233,77 @@ QUALIFICATION_WEEKS = 12.0
 LEAD_TIME_WEEKS = 4.0
 
 
+def _firm_name(organization: str) -> str | None:
+    """The seeded firm a demo node belongs to, from its organization text (the first whose key it holds)."""
+    return next((name for name, keys in REGISTRY_FIRMS.items() if any(k in organization for k in keys)), None)
+
+
 def seed_demo_registry(factory: sessionmaker[Session]) -> int:
     """Register the demo firms' sites and capabilities, as each party's admin; return the capabilities stored.
 
-    Every node of a seeded firm becomes a capability of its site, coded from its material with the
+    Every stored node of a seeded firm becomes a capability of its site, coded from its material with the
     registry's code list; capacity is the node's, with an illustrative 80% already committed.
+
+    Markings: a copy is never more readable than what it was copied from. A site carries the combined
+    marking of the network and of every node naming it (its name and country reveal each of them), a
+    capability its node's and the site's; so India-only, need-to-know and HAL- or GE-proprietary nodes
+    stay as hidden in the registry as in the network. The partner capabilities are no copies: each
+    party's admin releases them to both parties on purpose, so that the mitigation what-if has candidates.
     """
     from setu.accounts.lookups import get_user
+    from setu.models.registry import RegistrySite
     from setu.registry.capabilities import add_capability
     from setu.registry.codes import codes_for
+    from setu.registry.copies import copy_nodes
     from setu.registry.sites import create_site
 
-    network = build_demo_network()
     stored = 0
     with factory() as session, session.begin():
         admins = {party: principal_of(get_user(session, f"{party.lower()}.admin")) for party in PARTIES_CODES}
         # The operator registers every seeded firm's sites on its party admin's behalf: not a user's read.
         firms = {org.name: org for org in session.scalars(unfiltered(Organization).where(Organization.kind == "firm"))}
-        sites: dict[tuple[int, str], int] = {}
-        for node in network.nodes:
-            firm = next(
-                (
-                    firms[name]
-                    for name, keys in REGISTRY_FIRMS.items()
-                    if name in firms and any(k in node.organization for k in keys)
-                ),
-                None,
-            )
-            codes = codes_for(node.material, node.material_class)
-            if firm is None or not codes:
+        network_id = session.scalar(
+            unfiltered(NetworkRecord.id)
+            .where(NetworkRecord.name == DEMO_NETWORK)
+            .order_by(NetworkRecord.version.desc())
+        )
+        if network_id is None:
+            return 0
+        for name in REGISTRY_FIRMS:
+            firm = firms.get(name)
+            if firm is None:
                 continue
-            admin = admins[firm.party_code]
-            key = (firm.id, node.site)
-            if key not in sites:
-                site = create_site(
-                    session, admin, firm.id, name=node.site, country=node.country, chokepoints=node.chokepoints
-                )
-                sites[key] = site.id
-            for code in codes[:1]:
-                add_capability(
-                    session,
-                    admin,
-                    sites[key],
-                    code=code.code,
-                    material=node.material,
-                    capacity=node.capacity,
-                    committed=round(node.capacity * COMMITTED_SHARE, 2),
-                    unit="units/week",
-                    lead_time_weeks=LEAD_TIME_WEEKS,
-                    qualification_weeks=QUALIFICATION_WEEKS,
-                )
-                stored += 1
+            copied = copy_nodes(
+                session,
+                admins[firm.party_code],
+                network_id,
+                firm,
+                # A node is the first listed firm's whose key its organization text holds.
+                lambda node, name=name: _firm_name(node.organization) == name,  # type: ignore[misc]
+                committed_share=COMMITTED_SHARE,
+                lead_time_weeks=LEAD_TIME_WEEKS,
+                qualification_weeks=QUALIFICATION_WEEKS,
+            )
+            stored += len(copied)
         for firm_name, site_name, country, material, material_class, capacity, committed, weeks in PARTNER_CAPABILITIES:
             firm = firms.get(firm_name)
             codes = codes_for(material, material_class)
             if firm is None or not codes:
                 continue
             admin = admins[firm.party_code]
-            key = (firm.id, site_name)
-            if key not in sites:
-                sites[key] = create_site(session, admin, firm.id, name=site_name, country=country).id
+            released = MarkingSpec(LEVEL_OF["UNCLASSIFIED"], admin.party, BOTH)
+            # The operator's lookup of a site copied above, before adding to it: not a user's read.
+            site_id = session.scalar(
+                unfiltered(RegistrySite.id).where(
+                    RegistrySite.organization_id == firm.id, RegistrySite.name == site_name
+                )
+            )
+            if site_id is None:
+                site_id = create_site(session, admin, firm.id, name=site_name, country=country, marking=released).id
             add_capability(
                 session,
                 admin,
-                sites[key],
+                site_id,
                 code=codes[0].code,
                 material=material,
                 capacity=capacity,
@@ -304,6 +311,7 @@ def seed_demo_registry(factory: sessionmaker[Session]) -> int:
                 unit="units/week",
                 lead_time_weeks=LEAD_TIME_WEEKS,
                 qualification_weeks=weeks,
+                marking=released,
             )
             stored += 1
     return stored

@@ -15,6 +15,7 @@ from setu.errors import Conflict, InputError, Problem
 from setu.framework.common import (
     check_marking,
     days_overdue,
+    inherited,
     linked,
     listed,
     one_of,
@@ -26,7 +27,7 @@ from setu.framework.common import (
     write_record,
 )
 from setu.models.accounts import User
-from setu.models.base import utcnow
+from setu.models.base import Marked, utcnow
 from setu.models.framework import ACTION_STATUSES, ActionItem, Body, Decision, Meeting, Pillar
 from setu.models.parties import Organization
 from setu.sharing.markings import MarkingSpec
@@ -132,22 +133,26 @@ def create_action(
     problems += _owner_problems(session, principal, owner_organization_id, owner_user_id)
     if problems:
         raise InputError(problems)
+    sources: list[Marked] = []
     if pillar_id is not None:
-        linked(session, principal, Pillar, pillar_id, action, "pillar")
+        sources.append(linked(session, principal, Pillar, pillar_id, action, "pillar"))
     if decision_id is not None:
         decision = linked(session, principal, Decision, decision_id, action, "decision")
+        sources.append(decision)
         if meeting_id is not None and meeting_id != decision.meeting_id:
             problems.append(Problem("meeting_id", f"decision {decision_id} was taken at another meeting"))
         meeting_id = decision.meeting_id
     if meeting_id is not None:
         meeting = linked(session, principal, Meeting, meeting_id, action, "meeting")
+        sources.append(meeting)
         if body_id is not None and body_id != meeting.body_id:
             problems.append(Problem("body_id", f"meeting {meeting_id} is of another body"))
         body_id = meeting.body_id
     if body_id is not None:
-        linked(session, principal, Body, body_id, action, "body")
+        sources.append(linked(session, principal, Body, body_id, action, "body"))
     if problems:
         raise InputError(problems)
+    marking = inherited(principal, marking, sources)
     check_marking(session, principal, marking, action, title)
     row = ActionItem(
         title=title,

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from setu.errors import InputError, Problem
 from setu.framework.common import (
     check_marking,
+    inherited,
     linked,
     listed,
     one_of,
@@ -16,6 +17,7 @@ from setu.framework.common import (
     text_problems,
     write_record,
 )
+from setu.models.base import Marked
 from setu.models.framework import BODY_KINDS, Body, Pillar
 from setu.sharing.markings import MarkingSpec
 from setu.sharing.policy import Principal
@@ -117,10 +119,12 @@ def create_body(
         problems.append(Problem("name", f"a body named {name!r} exists already"))
     if problems:
         raise InputError(problems)
+    sources: list[Marked] = []
     if parent_id is not None:
-        linked(session, principal, Body, parent_id, action, "body")
+        sources.append(linked(session, principal, Body, parent_id, action, "body"))
     if pillar_id is not None:
-        linked(session, principal, Pillar, pillar_id, action, "pillar")
+        sources.append(linked(session, principal, Pillar, pillar_id, action, "pillar"))
+    marking = inherited(principal, marking, sources)
     check_marking(session, principal, marking, action, name)
     row = Body(name=name, kind=kind, parent_id=parent_id, pillar_id=pillar_id, chairs=chairs)
     write_record(session, principal, row, marking, action, "body", {"name": name, "kind": kind, "parent_id": parent_id})

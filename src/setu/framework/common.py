@@ -23,7 +23,7 @@ from setu.models.base import Marked
 from setu.models.framework import ActionItem, Body, Decision, Meeting, Pillar
 from setu.models.networks import NetworkRecord
 from setu.models.parties import Organization
-from setu.sharing.markings import MarkingSpec, store
+from setu.sharing.markings import MarkingSpec, combine, store
 from setu.sharing.policy import Principal, allows
 from setu.sharing.read import count_readable, fetch_visible, page, readable
 from setu.sharing.requested import requested_marking
@@ -185,6 +185,16 @@ def writer_marking(
         groups=groups,
         owners=owners,
     )
+
+
+def inherited(principal: Principal, marking: MarkingSpec, sources: Iterable[Marked]) -> MarkingSpec:
+    """``marking`` made at least as restrictive as every record the new one is made from or linked to.
+
+    A decision taken at a meeting, an action item from a decision, a project on a network: whoever may
+    not read the source may not read what was made from it (nor learn the source's id through it).
+    """
+    specs = {MarkingSpec.of(row.marking) for row in sources}
+    return combine({marking, *specs}, principal.party) if specs else marking
 
 
 def check_marking(session: Session, principal: Principal, spec: MarkingSpec, action: str, key: object) -> None:

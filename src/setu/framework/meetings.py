@@ -7,7 +7,16 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from setu.errors import InputError
-from setu.framework.common import check_marking, linked, listed, read_one, require_writer, text_problems, write_record
+from setu.framework.common import (
+    check_marking,
+    inherited,
+    linked,
+    listed,
+    read_one,
+    require_writer,
+    text_problems,
+    write_record,
+)
 from setu.models.framework import Body, Decision, Meeting
 from setu.sharing.markings import MarkingSpec
 from setu.sharing.policy import Principal
@@ -41,7 +50,7 @@ def create_meeting(
     problems = text_problems({"title": title, "location": location, "summary": summary})
     if problems:
         raise InputError(problems)
-    linked(session, principal, Body, body_id, action, "body")
+    marking = inherited(principal, marking, [linked(session, principal, Body, body_id, action, "body")])
     check_marking(session, principal, marking, action, body_id)
     row = Meeting(body_id=body_id, held_on=held_on, title=title, location=location, summary=summary)
     write_record(
@@ -83,7 +92,7 @@ def create_decision(
     problems = text_problems({"text": text}, ("text",))
     if problems:
         raise InputError(problems)
-    linked(session, principal, Meeting, meeting_id, action, "meeting")
+    marking = inherited(principal, marking, [linked(session, principal, Meeting, meeting_id, action, "meeting")])
     check_marking(session, principal, marking, action, meeting_id)
     row = Decision(meeting_id=meeting_id, text=text)
     write_record(session, principal, row, marking, action, "decision", {"meeting_id": meeting_id})

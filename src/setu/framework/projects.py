@@ -9,6 +9,7 @@ from setu.errors import InputError, Problem
 from setu.framework.common import (
     PROJECT_STATUSES,
     check_marking,
+    inherited,
     linked,
     listed,
     one_of,
@@ -17,6 +18,7 @@ from setu.framework.common import (
     text_problems,
     write_record,
 )
+from setu.models.base import Marked
 from setu.models.framework import Pillar, Project
 from setu.models.networks import NetworkRecord
 from setu.sharing.markings import MarkingSpec
@@ -59,10 +61,12 @@ def create_project(
         problems.append(Problem("name", f"a project named {name!r} exists already"))
     if problems:
         raise InputError(problems)
+    sources: list[Marked] = []
     if pillar_id is not None:
-        linked(session, principal, Pillar, pillar_id, action, "pillar")
+        sources.append(linked(session, principal, Pillar, pillar_id, action, "pillar"))
     if network_id is not None:
-        linked(session, principal, NetworkRecord, network_id, action, "network")
+        sources.append(linked(session, principal, NetworkRecord, network_id, action, "network"))
+    marking = inherited(principal, marking, sources)
     check_marking(session, principal, marking, action, name)
     row = Project(
         name=name, pillar_id=pillar_id, program=program, network_id=network_id, status=status, description=description

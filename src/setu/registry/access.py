@@ -5,9 +5,11 @@ party; a refused write is audited as denied and committed at once. Who may read:
 it and its firm are, a capability when it, its site and its firm are; every read starts from
 :func:`setu.sharing.read.readable`, so a record the reader may not see is answered exactly as a missing one.
 
-Markings: a site is by default unclassified and releasable to every party of the arrangement;
-``proprietary`` makes it readable only by its firm and the government bodies of the firm's party.
-A capability takes its site's marking unless given one, and is never less restrictive than its site.
+Markings: a site created without one is restrictive by default: unclassified, national-only to the
+writer's party and proprietary to its firm (readable only by the firm and its own government), never
+released to the other party unless someone asks for it. A capability takes its site's marking unless
+given one, and is never less restrictive than its site. Lowering a marking is its authority's alone
+(:func:`setu.sharing.changes.check_marking_change`).
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from setu.registry.codes import BY_CODE, FAMILIES
 from setu.sharing.markings import MarkingSpec
 from setu.sharing.policy import Principal, allows
 from setu.sharing.read import fetch_visible, readable
-from setu.sharing.requested import release_parties
 from setu.sharing.roles import check_role
 
 WRITE_ROLES = ("industry", "admin")
@@ -47,26 +48,31 @@ _LIMITS = {"name": 200, "country": 8, "region": 200, "material": 200, "unit": 32
 # --- markings and permissions -------------------------------------------------------------------------
 
 
-def default_marking(session: Session, principal: Principal, *, owner: Organization | None = None) -> MarkingSpec:
-    """Unclassified, releasable to every party; proprietary to ``owner`` when given.
+def default_marking(principal: Principal, owner: Organization) -> MarkingSpec:
+    """The marking of a record created without one: national-only to the writer's party, proprietary to ``owner``.
+
+    Restrictive by default: releasing the record further is a decision someone makes by asking for a
+    marking, never what happens when they forget to.
 
     Parameters
     ----------
-    session
-        Any session (parties are read from it).
     principal
-        The writer: their party is the marking's origin.
+        The writer: their party is the marking's origin and its only release.
     owner
-        The firm the record is proprietary to, if any.
+        The firm the record belongs to.
 
     Returns
     -------
     MarkingSpec
         The marking.
     """
-    parties = frozenset(p.code for p in release_parties(session)) | {principal.party}
-    owners = frozenset({(owner.id, owner.party_code)}) if owner is not None else frozenset()
-    return MarkingSpec(classification=0, origin_party=principal.party, releases=parties, owners=owners)
+    return MarkingSpec(
+        classification=0,
+        origin_party=principal.party,
+        releases=frozenset({principal.party}),
+        national_only=True,
+        owners=frozenset({(owner.id, owner.party_code)}),
+    )
 
 
 def marking_of(record_: RegistrySite | Capability | Organization) -> MarkingSpec:

@@ -45,7 +45,7 @@ from setu.schemas import ERROR_RESPONSES, MAX_ID, Text
 from setu.sharing.markings import MarkingSpec
 from setu.sharing.policy import Principal
 from setu.sharing.read import MAX_LIMIT
-from setu.sharing.requested import release_parties, requested_marking
+from setu.sharing.requested import requested_marking
 
 router = APIRouter(prefix="/registry", tags=["registry"], responses=ERROR_RESPONSES)
 
@@ -57,15 +57,14 @@ PartyQuery = Annotated[Text | None, Query(min_length=1, max_length=8, descriptio
 
 
 def _marking(session: Session, principal: Principal, body: MarkingIn | None) -> MarkingSpec | None:
-    """The marking ``body`` asks for (releases default to every party), or ``None`` for the default."""
+    """The marking ``body`` asks for (releases default to the writer's party), or ``None`` for the default."""
     if body is None:
         return None
-    releases = body.releases if body.releases is not None else [p.code for p in release_parties(session)]
     return requested_marking(
         session,
         principal,
         classification=body.classification,
-        releases=releases,
+        releases=body.releases,
         national_only=body.national_only,
         groups=body.groups,
         owners=None,

@@ -30,7 +30,7 @@ class SiteForm:
     longitude: str = ""
     chokepoints: str = ""
     proprietary: bool = False
-    national_only: bool = False
+    release: bool = False
     errors: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -176,11 +176,14 @@ def posted_site(
 def posted_new_site(
     site: Annotated[SiteForm, Depends(posted_site)],
     organization_id: Short = "",
-    national_only: Flag = False,
+    release: Flag = False,
 ) -> SiteForm:
-    """The fields of a posted new site: a site's, its firm, and whether it is for the writer's party only."""
+    """The fields of a posted new site: a site's, its firm, and whether to release it to every party.
+
+    Without ``release`` the site is national-only: a box left unticked (or a field left out) never widens it.
+    """
     site.organization_id = organization_id
-    site.national_only = national_only
+    site.release = release
     return site
 
 

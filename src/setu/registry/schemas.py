@@ -18,10 +18,10 @@ Party = Annotated[Text, Field(min_length=1, max_length=8)]
 
 
 class MarkingIn(Strict):
-    """The marking to give a record (default: unclassified, releasable to every party)."""
+    """The marking to give a record; releases default to the writer's own party (restrictive unless asked)."""
 
     classification: Literal["UNCLASSIFIED", "RESTRICTED", "CONFIDENTIAL", "SECRET"] = "UNCLASSIFIED"
-    releases: list[Party] | None = Field(default=None, max_length=50, description="Default: every party.")
+    releases: list[Party] | None = Field(default=None, max_length=50, description="Default: your own party only.")
     national_only: bool = False
     groups: list[Annotated[Text, Field(min_length=1, max_length=64)]] = Field(default_factory=list, max_length=50)
 

@@ -6,6 +6,7 @@ Every write is audited and happens in the caller's transaction (the caller commi
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection, Sequence
 from typing import Any
 
@@ -13,7 +14,7 @@ from sqlalchemy import func, or_
 from sqlalchemy.orm import Session
 
 from setu.audit.log import record
-from setu.errors import InputError
+from setu.errors import Conflict, InputError
 from setu.models.base import utcnow
 from setu.models.parties import Organization
 from setu.models.registry import Capability, RegistrySite
@@ -29,9 +30,10 @@ from setu.registry.access import (
     visible_firm_ids,
     visible_org,
 )
+from setu.sharing.changes import check_marking_change
 from setu.sharing.markings import MarkingSpec, store
 from setu.sharing.policy import Principal
-from setu.sharing.read import contains, count_readable, count_unfiltered, fetch_visible, page, readable, unfiltered
+from setu.sharing.read import contains, count_readable, count_unfiltered, fetch_visible, page, readable
 
 
 def create_site(
@@ -61,7 +63,7 @@ def create_site(
     name, country, region, latitude, longitude, chokepoints
         The site; ``name`` is unique per firm, ``country`` an ISO 3166 code.
     marking
-        Its marking (default: unclassified, releasable to every party).
+        Its marking (default: unclassified, national-only to the writer's party, proprietary to the firm).
     proprietary
         Make it proprietary to the firm as well (added to ``marking``'s owners).
 
@@ -77,7 +79,8 @@ def create_site(
     setu.errors.AccessDenied
         If the writer may not keep that firm's sites (audited as denied).
     setu.errors.MarkingError
-        If the writer could not read the marking they assign.
+        If the writer could not read the marking they assign, or it is wider than the default and the
+        writer is not its authority (an admin of a government body of the writer's party).
     setu.errors.InputError
         Naming each bad field, a non-firm organization, or a site name the firm already uses.
     """
@@ -98,14 +101,23 @@ def create_site(
         message = f"organization {org.name!r} is a {org.kind}; the registry holds firms' sites"
         raise InputError(message, "organization_id")
     _check_name_free(session, org, values["name"])
-    spec = _with_owner(marking or default_marking(session, principal), org, proprietary)
+    default = default_marking(principal, org)
+    spec = _with_owner(marking or default, org, proprietary)
     check_marking(session, principal, spec, action, organization_id)
+    # Anything wider than the restrictive default is a release: its authority's alone, also at creation
+    # (else deleting a site and adding it again would lower its marking).
+    released = check_marking_change(
+        session, principal, default, spec, action=action, kind="registry_site", key=organization_id, audit_release=False
+    )
     site = RegistrySite(
         organization_id=org.id, updated_by=principal.user_id, marking_id=store(session, spec).id, **values
     )
     session.add(site)
     session.flush()
     record(session, principal, action, "registry_site", site.id, details={"organization_id": org.id, **values})
+    if released:
+        details = {"old": default.banner(), "new": spec.banner()}
+        record(session, principal, "registry.site.release", "registry_site", site.id, details=details)
     return site
 
 
@@ -177,7 +189,7 @@ def update_site(
     marking
         A new marking, if any.
     proprietary
-        ``True``/``False`` adds or removes the firm as owner; ``None`` leaves it.
+        ``True``/``False`` adds or removes the firm as owner; ``None`` keeps the old owners.
 
     Returns
     -------
@@ -190,6 +202,9 @@ def update_site(
         If the site does not exist or the writer may not see it.
     setu.errors.AccessDenied
         If the writer may not keep this firm's sites (audited as denied).
+    setu.errors.MarkingError
+        If the writer could not read the new marking, or it lowers the old one and the writer is not
+        its authority (audited as denied; a lowering by the authority is audited as a release).
     setu.errors.InputError
         Naming each bad field.
     """
@@ -202,13 +217,11 @@ def update_site(
         _check_name_free(session, org, values["name"])
     details: dict[str, Any] = dict(values)
     if marking is not None or proprietary is not None:
-        spec = marking or marking_of(site)
-        if proprietary is False:
-            spec = MarkingSpec(
-                spec.classification, spec.origin_party, spec.releases, spec.national_only, frozenset(), spec.groups
-            )
-        spec = _with_owner(spec, org, bool(proprietary))
+        old = marking_of(site)
+        spec = _changed_marking(old, marking, org, proprietary)
         check_marking(session, principal, spec, action, site_id)
+        if check_marking_change(session, principal, old, spec, action=action, kind="registry_site", key=site_id):
+            details["released"] = True
         site.marking_id = store(session, spec).id
         details["marking"] = spec.banner()
     for field, value in values.items():
@@ -220,8 +233,24 @@ def update_site(
     return site
 
 
+def _changed_marking(
+    old: MarkingSpec, marking: MarkingSpec | None, org: Organization, proprietary: bool | None
+) -> MarkingSpec:
+    """The marking a site update asks for: ``marking`` (default the old one), with the firm as owner or not.
+
+    ``proprietary=None`` keeps the old owners, so a new marking that does not mention them cannot drop
+    them unnoticed; ``False`` removes every owner and ``True`` adds the firm.
+    """
+    spec = marking or old
+    if proprietary is None:
+        return dataclasses.replace(spec, owners=spec.owners | old.owners)
+    if proprietary is False:
+        return dataclasses.replace(spec, owners=frozenset())
+    return _with_owner(spec, org, True)
+
+
 def delete_site(session: Session, principal: Principal, site_id: int) -> None:
-    """Remove a site and its capabilities.
+    """Remove a site and its capabilities, all of which the writer must be able to read.
 
     Raises
     ------
@@ -229,13 +258,23 @@ def delete_site(session: Session, principal: Principal, site_id: int) -> None:
         If the site does not exist or the writer may not see it.
     setu.errors.AccessDenied
         If the writer may not keep this firm's sites (audited as denied).
+    setu.errors.Conflict
+        If the site holds a capability the writer cannot see (409, audited as denied, no count given).
     """
     action = "registry.site.delete"
     site = get_site(session, principal, site_id, action=action)
     org = visible_org(session, principal, site.organization_id, action)
     check_writer(session, principal, org, action, site_id)
-    # A site goes with all its capabilities, those the writer may not see included.
-    capabilities = session.scalars(unfiltered(Capability).where(Capability.site_id == site.id)).all()
+    # No write touches what the writer cannot read: a site holding capabilities hidden from the writer
+    # stays, and neither the answer nor the audit entry says how many there are.
+    capabilities = session.scalars(readable(principal, Capability).where(Capability.site_id == site.id)).all()
+    if count_unfiltered(session, Capability, Capability.site_id == site.id) > len(capabilities):
+        reason = "the site has dependent records you cannot see"
+        record(session, principal, action, "registry_site", site_id, decision="deny", details={"reason": reason})
+        session.commit()
+        raise Conflict(
+            f"site {site_id} cannot be removed: {reason}; only someone who may read all of them may remove it"
+        )
     for capability in capabilities:
         session.delete(capability)
     session.flush()

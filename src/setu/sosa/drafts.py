@@ -12,6 +12,7 @@ from setu.audit.log import record
 from setu.errors import AccessDenied, InputError
 from setu.models.base import utcnow
 from setu.models.sosa import PriorityRequest
+from setu.sharing.changes import check_marking_change
 from setu.sharing.markings import MarkingSpec, combine, store
 from setu.sharing.policy import Principal
 from setu.sharing.roles import check_role, has_role
@@ -154,6 +155,9 @@ def update_draft(
         If it is no longer a draft.
     AccessDenied
         If the user may not edit it.
+    setu.errors.MarkingError
+        If the user could not read the new marking, or it lowers the old one and the user is not its
+        authority (an admin of the requesting party's government; audited as denied).
     setu.errors.InputError
         Naming each bad value.
     """
@@ -171,9 +175,12 @@ def update_draft(
         error = AccessDenied(f"only a desk officer or admin of {request.requesting_party} may edit its draft")
         raise _refuse(session, principal, "sosa.edit", request_id, error)
     typed = _typed(values)
-    spec = marking or MarkingSpec.of(request.marking)
+    old = MarkingSpec.of(request.marking)
+    spec = marking or old
     if marking is not None:
         _check_marking(principal, spec)
+        # Lowering a request's marking releases it: its authority's decision alone, audited as sosa.release.
+        check_marking_change(session, principal, old, spec, action="sosa.edit", kind="request", key=request_id)
     linked = _check_links(session, principal, _link_values(request) | typed, "sosa.edit")
     _check_covers(spec, linked)
     for name, value in typed.items():

@@ -187,7 +187,8 @@ def new_site_page(request: Request, page: PageDep) -> Response:
     firms = _writable_firms(page)
     if not firms:
         return page.forbidden(request, NO_FIRM)
-    return page.render(request, "registry/site_new.html", firms=firms, form=SiteForm())
+    # Restrictive as offered: proprietary to the firm, and national-only unless the writer releases it.
+    return page.render(request, "registry/site_new.html", firms=firms, form=SiteForm(proprietary=True))
 
 
 @router.post("/registry/sites/new", response_class=HTMLResponse)
@@ -198,18 +199,21 @@ def new_site_submit(request: Request, page: FormPageDep, form: NewSitePosted) ->
     org_id = form.organization()
     if not form.errors and org_id is not None:
         try:
+            # Unless released, the service's restrictive default (national-only, proprietary to the firm);
+            # releasing is a government admin's decision, refused to others by the service.
             marking = None
-            if form.national_only:
+            if form.release:
                 marking = requested_marking(
                     session,
                     principal,
                     classification="0",
-                    releases=[principal.party],
-                    national_only=True,
+                    releases=[p.code for p in release_parties(session)],
+                    national_only=False,
                     groups=None,
                     owners=None,
                 )
-            site = create_site(session, principal, org_id, marking=marking, proprietary=form.proprietary, **values)
+            proprietary = form.proprietary or not form.release
+            site = create_site(session, principal, org_id, marking=marking, proprietary=proprietary, **values)
             session.commit()
             return RedirectResponse(f"/registry/sites/{site.id}?saved=site", status_code=303)
         except AccessDenied as exc:
