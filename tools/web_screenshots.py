@@ -21,7 +21,7 @@ from playwright.sync_api import Page, sync_playwright
 
 from setu.api import create_app
 from setu.db import make_engine, prepare, session_factory
-from setu.demo.seed import seed_demo, seed_demo_registry, seed_demo_requests, seed_demo_runs
+from setu.demo.seed import seed_whole_demo
 from setu.settings import ApiSettings
 
 CHROMIUM = "/usr/bin/chromium"
@@ -57,10 +57,7 @@ def main(out_dir: Path) -> None:
         engine = make_engine(f"sqlite:///{tmp}/demo.db")
         prepare(engine)
         factory = session_factory(engine)
-        passwords = {user.username: user.password for user in seed_demo(factory)}
-        seed_demo_runs(factory)
-        seed_demo_registry(factory)
-        seed_demo_requests(factory)
+        passwords = {user.username: user.password for user in seed_whole_demo(factory)}
         port = _port()
         settings = ApiSettings.from_env()
         server = uvicorn.Server(uvicorn.Config(create_app(engine, settings=settings), port=port, log_level="warning"))

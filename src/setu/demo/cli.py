@@ -89,21 +89,17 @@ def seed_database(console: Console, err: Console, url: str | None = None) -> str
     Returns the database URL used.
     """
     from setu.db import database_url, make_engine, prepare, session_factory
-    from setu.demo.seed import seed_demo, seed_demo_registry, seed_demo_requests, seed_demo_runs
+    from setu.demo.seed import is_seeded, seed_whole_demo
 
     url = url or database_url()
     engine = make_engine(url)
     prepare(engine)
     factory = session_factory(engine)
-    users = seed_demo(factory)
-    if users:
-        err.print("running the scenario library and the node sweep as in.analyst and us.analyst ...")
-        seed_demo_runs(factory)
-        seed_demo_registry(factory)
-        seed_demo_requests(factory)
-        from setu.demo.checkpoints import seed_demo_checkpoints
-
-        seed_demo_checkpoints(factory)
+    with factory() as session:
+        seeded = is_seeded(session)
+    if not seeded:
+        err.print("seeding the demo: its users, each analyst's runs, the registry, requests and checkpoints ...")
+    users = seed_whole_demo(factory)
     engine.dispose()
     if not users:
         err.print(

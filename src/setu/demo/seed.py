@@ -426,3 +426,20 @@ def seed_demo_requests(factory: sessionmaker[Session], today: date | None = None
         act("US", third, "begin_determination", {})
         act("IN", third, "escalate", {"reason": "No determination after three weeks; the engine line stops in June."})
     return references
+
+
+def seed_whole_demo(factory: sessionmaker[Session]) -> list[SeededUser]:
+    """Everything ``setu demo`` seeds, in its order: parties and users, runs, registry, requests, checkpoints.
+
+    Returns the users created (with their one-time passwords), or an empty list if the database already
+    held the demo, in which case nothing else is seeded.
+    """
+    from setu.demo.checkpoints import seed_demo_checkpoints
+
+    users = seed_demo(factory)
+    if users:
+        seed_demo_runs(factory)
+        seed_demo_registry(factory)
+        seed_demo_requests(factory)
+        seed_demo_checkpoints(factory)
+    return users
