@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, TypeVar
@@ -17,6 +16,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from setu.accounts.login import principal_of
+from setu.accounts.passwords import sign_ins_busy
 from setu.accounts.tokens import CSRF_HEADER, SESSION_COOKIE, csrf_matches, resolve_token
 from setu.errors import Unavailable
 from setu.models.accounts import User
@@ -56,7 +56,7 @@ class LoginGate:
         self._limiter: anyio.CapacityLimiter | None = None  # made in the event loop, on first use
 
     def _busy(self) -> Unavailable:
-        return Unavailable("too many sign-ins at once; try again shortly", retry_after=max(1, math.ceil(self.wait)))
+        return sign_ins_busy(self.wait)
 
     async def run(self, work: Callable[[], T]) -> T:
         """Run ``work`` (a sign-in) in a worker thread once admitted.

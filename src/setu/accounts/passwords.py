@@ -38,6 +38,11 @@ _hasher = PasswordHasher(type=Type.ID)
 _dummy_hash: str | None = None
 
 
+def sign_ins_busy(wait: float) -> Unavailable:
+    """The one answer (503) when sign-ins wait longer than ``wait`` seconds or too many wait already."""
+    return Unavailable("too many sign-ins at once; try again shortly", retry_after=max(1, math.ceil(wait)))
+
+
 class HashGate:
     """At most ``slots`` argon2 runs at once, at most ``queue`` callers waiting up to ``wait`` seconds.
 
@@ -65,7 +70,7 @@ class HashGate:
         return self._waiting
 
     def _busy(self) -> Unavailable:
-        return Unavailable("too many sign-ins at once; try again shortly", retry_after=max(1, math.ceil(self.wait)))
+        return sign_ins_busy(self.wait)
 
     @contextmanager
     def held(self) -> Iterator[None]:
