@@ -82,7 +82,8 @@ def test_map_zooms_filters_and_opens_a_node_offline(explorer_server: tuple[str, 
             page.get_by_label("Country").select_option("US")
             others = sum(1 for c in country.values() if c != "US")
             expect(page.locator("#map-nodes circle.dim")).to_have_count(others)
-            expect(page.locator("#map-status")).to_contain_text(f"{len(seen) - others} of {len(seen)} nodes on the map match")
+            matching = f"{len(seen) - others} of {len(seen)} nodes on the map match"
+            expect(page.locator("#map-status")).to_contain_text(matching)
             page.get_by_label("Non-matching nodes").select_option("hide")
             expect(page.locator("#map-nodes circle.off")).to_have_count(others)
             page.get_by_label("Non-matching nodes").select_option("dim")
