@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
@@ -14,6 +15,7 @@ from setu import __version__
 from setu.accounts import pages as accounts_pages
 from setu.accounts.endpoints import router as accounts_router
 from setu.accounts.passwords import configure_hash_gate
+from setu.admission import InFlightLimit, ReadTimeout
 from setu.audit import pages as audit_pages
 from setu.audit.endpoints import router as audit_router
 from setu.audit.schedule import CheckpointSchedule, CheckpointScheduler
@@ -30,6 +32,7 @@ from setu.registry.endpoints import router as registry_router
 from setu.runs import pages as run_pages
 from setu.runs.endpoints import router as runs_router
 from setu.runs.jobs import RunJobs, RunLimits
+from setu.runs.worker import WorkerTimings
 from setu.schemas import ErrorBody, Health
 from setu.settings import ApiSettings
 from setu.sosa import pages as sosa_pages
@@ -59,10 +62,17 @@ PAGES = (
 """Each domain's web pages."""
 
 
-def _engine(engine_or_url: Engine | str | None) -> tuple[Engine, bool]:
+BACKGROUND_CONNECTIONS = 4
+"""Connections beyond the requests in flight: the health check, run worker threads, the checkpoint scheduler."""
+
+
+def _engine(engine_or_url: Engine | str | None, settings: ApiSettings) -> tuple[Engine, bool]:
     if isinstance(engine_or_url, Engine):
         return engine_or_url, False
-    return make_engine(engine_or_url), True
+    # As many connections as requests admitted at once, so an admitted request never waits for one (the
+    # wedge of a pool smaller than the threads that wait on it); a wait past the timeout is answered 503.
+    pool = settings.max_in_flight + settings.run_workers + BACKGROUND_CONNECTIONS
+    return make_engine(engine_or_url, pool_size=pool, pool_timeout=settings.db_pool_timeout), True
 
 
 def create_app(engine_or_url: Engine | str | None = None, *, settings: ApiSettings | None = None) -> FastAPI:
@@ -78,23 +88,28 @@ def create_app(engine_or_url: Engine | str | None = None, *, settings: ApiSettin
     Returns
     -------
     FastAPI
-        The app: routes under ``/api/v1``, the OpenAPI schema at ``/openapi.json``. Stress runs
-        execute in threads of this process; stopping the app cancels those still running.
+        The app: routes under ``/api/v1``, the OpenAPI schema at ``/openapi.json``. Stress runs are
+        queued in the database for run workers: ``settings.run_workers`` threads of this app, and any
+        ``setu worker`` process on the same database.
     """
-    engine, owns_engine = _engine(engine_or_url)
+    settings = settings or ApiSettings.from_env()
+    engine, owns_engine = _engine(engine_or_url, settings)
     sessions = session_factory(engine)
-    state = ApiState(engine, sessions, settings or ApiSettings.from_env(), owns_engine)
+    state = ApiState(engine, sessions, settings, owns_engine)
     # argon2 work in flight is bounded per process, so a flood of logins cannot stall other requests.
     configure_hash_gate(
         state.settings.max_concurrent_hashes, state.settings.hash_queue, state.settings.hash_wait_seconds
     )
-    jobs = RunJobs(sessions, RunLimits.of(state.settings))
+    jobs = RunJobs(sessions, RunLimits.of(state.settings), WorkerTimings.of(state.settings))
     # Checkpoints every N entries or M minutes, signed with this instance's own party key(s).
     checkpoints = CheckpointScheduler(sessions, CheckpointSchedule.from_env())
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        jobs.recover()
+        # Sync endpoints run in anyio's worker threads: enough for every request admitted at once.
+        threads = anyio.to_thread.current_default_thread_limiter()
+        threads.total_tokens = max(threads.total_tokens, settings.max_in_flight + BACKGROUND_CONNECTIONS)
+        jobs.start_workers()
         checkpoints.start()
         try:
             yield
@@ -114,7 +129,7 @@ def create_app(engine_or_url: Engine | str | None = None, *, settings: ApiSettin
         lifespan=lifespan,
     )
     app.state.setu = state
-    app.state.run_jobs = jobs  # the stress runs executing in this process (setu.runs.forms.run_jobs reads it)
+    app.state.run_jobs = jobs  # admission to the run queue, and its worker threads (setu.runs.forms reads it)
     install_error_handlers(app)
     install_page_handlers(app)
     json_http_error = app.exception_handlers[StarletteHTTPException]
@@ -132,6 +147,8 @@ def create_app(engine_or_url: Engine | str | None = None, *, settings: ApiSettin
     app.add_middleware(BodyLimit, limit=state.settings.max_upload_bytes + FORM_OVERHEAD)
     app.add_middleware(RefuseNul)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(ReadTimeout, seconds=settings.read_timeout)
+    app.add_middleware(InFlightLimit, limit=settings.max_in_flight)  # outermost: a refusal costs nothing
 
     api = APIRouter(prefix=PREFIX)
 

@@ -323,24 +323,53 @@ def demo(
         if not serve_after:
             return
         url = seed_database(out, err)
-        _serve(host, port, url)
+        _serve(host, port, url, workers=1, run_workers=1)
 
 
-def _serve(host: str, port: int, database_url: str | None) -> None:
+def _serve(host: str, port: int, database_url: str | None, workers: int = 0, run_workers: int = 1) -> None:
+    import os
+
     import uvicorn
 
-    from setu.api import create_app
     from setu.db import make_engine, prepare
+    from setu.serving import WorkerProcesses, default_web_workers
 
     engine = make_engine(database_url)
     prepare(engine)
     where = engine.url.render_as_string(hide_password=True)
+    # The web processes and the run workers read the database from the environment, not the command line.
+    os.environ["SETU_DATABASE_URL"] = engine.url.render_as_string(hide_password=False)
+    os.environ["SETU_RUN_WORKERS"] = "0"  # web processes only enqueue; the worker processes execute runs
+    engine.dispose()
+    workers = workers or default_web_workers()
     err.print(
-        f"Setu on http://{host}:{port}/ (web) and http://{host}:{port}/api/v1 (API), database {where}; Ctrl-C stops it",
+        f"Setu on http://{host}:{port}/ (web) and http://{host}:{port}/api/v1 (API), database {where}; "
+        f"{workers} web process(es), {run_workers} run worker(s); Ctrl-C stops it",
         highlight=False,
         markup=False,
     )
-    uvicorn.run(create_app(engine), host=host, port=port, log_level="warning")
+    children = WorkerProcesses(run_workers, os.environ)
+    children.start()
+    try:
+        uvicorn.run(
+            "setu.api:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+            timeout_keep_alive=5,
+            timeout_graceful_shutdown=10,
+        )
+    finally:
+        children.stop()
+
+
+WorkersOpt = Annotated[int, typer.Option("--workers", help="Web processes (0: one per CPU, at most 8).", min=0, max=64)]
+RunWorkersOpt = Annotated[
+    int,
+    typer.Option("--run-workers", help="Run worker processes started with the server (0: none).", min=0, max=64),
+]
 
 
 @app.command()
@@ -351,10 +380,50 @@ def serve(
         str | None,
         typer.Option("--database-url", help="Database URL (default: SETU_DATABASE_URL, else sqlite:///setu.db)."),
     ] = None,
+    workers: WorkersOpt = 0,
+    run_workers: RunWorkersOpt = 1,
 ) -> None:
-    """Serve the HTTP API under /api/v1 (OpenAPI at /openapi.json), migrating the database first."""
+    """Serve the web pages and the HTTP API under /api/v1 (OpenAPI at /openapi.json), migrating the database first.
+
+    Web processes only queue stress runs; the run workers started with it execute them (more can run
+    on other machines with `setu worker`). SIGTERM or Ctrl-C stops everything cleanly.
+    """
     with _user_errors():
-        _serve(host, port, database_url)
+        _serve(host, port, database_url, workers, run_workers)
+
+
+@app.command()
+def worker(
+    database_url: Annotated[
+        str | None,
+        typer.Option("--database-url", help="Database URL (default: SETU_DATABASE_URL, else sqlite:///setu.db)."),
+    ] = None,
+) -> None:
+    """Execute queued stress runs, one at a time, until SIGTERM or Ctrl-C (which give the run back to the queue)."""
+    import logging
+    import signal
+    import threading
+
+    from setu.db import make_engine, session_factory
+    from setu.runs.worker import Worker, WorkerTimings
+    from setu.settings import ApiSettings
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    with _user_errors():
+        engine = make_engine(database_url)
+        runner = Worker(session_factory(engine), WorkerTimings.of(ApiSettings.from_env()))
+        # The run executes in a thread of its own: the signal only sets a flag, and stopping (a database
+        # write) happens here, never inside a handler that interrupted the run's own transaction.
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        executing = threading.Thread(target=runner.serve, name="setu-run-worker")
+        executing.start()
+        while executing.is_alive() and not stop.wait(0.2):
+            pass
+        runner.stop()
+        executing.join()
+        engine.dispose()
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -42,9 +42,20 @@ def _create_private(path: Path) -> None:
     os.close(descriptor)
 
 
-def make_engine(url: str | None = None) -> Engine:
-    """An engine for ``url`` (default :func:`database_url`), with SQLite made safe for concurrent use."""
+def make_engine(url: str | None = None, *, pool_size: int = 5, pool_timeout: float = 30.0) -> Engine:
+    """An engine for ``url`` (default :func:`database_url`), with SQLite made safe for concurrent use.
+
+    Parameters
+    ----------
+    url
+        The database URL.
+    pool_size
+        Most connections held open (and most in use: the pool does not overflow it).
+    pool_timeout
+        Seconds a checkout waits for a free connection before it raises ``sqlalchemy.exc.TimeoutError``.
+    """
     url = url or database_url()
+    pool = {"pool_size": pool_size, "max_overflow": 0, "pool_timeout": pool_timeout}
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
@@ -52,10 +63,12 @@ def make_engine(url: str | None = None) -> Engine:
         path = path.split("?", 1)[0]
         if separator and path and path != ":memory:" and not path.startswith("file:"):
             _create_private(Path(path))
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        memory = not path or path == ":memory:"  # one shared connection (SingletonThreadPool/StaticPool)
+        engine = create_engine(url, connect_args={"check_same_thread": False}, **({} if memory else pool))
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # Pre-ping: a connection the server closed (restart, pg_terminate_backend) is replaced at checkout.
+    return create_engine(url, pool_pre_ping=True, **pool)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -15,7 +15,8 @@ from urllib.parse import parse_qsl
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from setu.errors import InputError, Problem, SetuError
@@ -302,4 +303,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(IntegrityError, conflict)
     app.add_exception_handler(DataError, unstorable)
     app.add_exception_handler(OperationalError, busy)
+    app.add_exception_handler(InterfaceError, busy)  # a connection lost mid-request
+    app.add_exception_handler(PoolTimeout, busy)  # no connection free within SETU_DB_POOL_TIMEOUT
     app.add_exception_handler(Exception, internal)

@@ -13,6 +13,7 @@ DEFAULT_MAX_SUPPLIES = 1_000_000
 DEFAULT_RUN_WORKERS = 2
 DEFAULT_RUN_QUEUE = 20
 DEFAULT_MAX_ACTIVE_RUNS = 3
+DEFAULT_MAX_IN_FLIGHT = 24
 DEFAULT_MAP_NODES = 2500
 DEFAULT_DASHBOARD_NODES = 5000
 
@@ -48,7 +49,20 @@ def _env_flag(name: str, default: bool) -> bool:
     return value.strip().lower() not in ("0", "false", "no", "off")
 
 
-def _env_int(name: str, default: int) -> int:
+def _env_float(name: str, default: float) -> float:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, got {value!r}") from None
+    if not number > 0 or number == float("inf"):
+        raise ValueError(f"{name} must be a finite number of seconds above 0, got {value!r}")
+    return number
+
+
+def _env_int(name: str, default: int, minimum: int = 1) -> int:
     value = os.environ.get(name, "").strip()
     if not value:
         return default
@@ -56,8 +70,8 @@ def _env_int(name: str, default: int) -> int:
         number = int(value.replace("_", "").replace(",", ""))
     except ValueError:
         raise ValueError(f"{name} must be a whole number, got {value!r}") from None
-    if number < 1:
-        raise ValueError(f"{name} must be at least 1, got {number}")
+    if number < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {number}")
     return number
 
 
@@ -84,10 +98,26 @@ class ApiSettings:
     run_jobs
         Worker processes each stress run uses (0: one per CPU).
     run_workers
-        Stress runs one server process executes at once (``SETU_RUN_WORKERS``); more wait ``queued``.
+        Run workers the app runs as threads of its own process (``SETU_RUN_WORKERS``; 0: runs are
+        executed by ``setu worker`` processes, which ``setu serve`` starts and sets this to 0 for).
     run_queue
-        Most runs that may wait for a worker in one server process (``SETU_RUN_QUEUE``); a run started
-        beyond it is refused with 503 and ``Retry-After``, and nothing is stored.
+        Most runs queued or running on the instance, all users and processes together
+        (``SETU_RUN_QUEUE``); a run started beyond it is refused with 503 and ``Retry-After``, and
+        nothing is stored.
+    run_heartbeat_seconds, run_stale_seconds, run_attempts, run_poll_seconds
+        A run worker's heartbeat period, the silence after which it is presumed dead and its run
+        queued again, how many times a run is tried before it fails, and how often an idle worker
+        looks at the queue (``SETU_RUN_HEARTBEAT_SECONDS``, ``SETU_RUN_STALE_SECONDS``,
+        ``SETU_RUN_ATTEMPTS``, ``SETU_RUN_POLL_SECONDS``).
+    max_in_flight
+        Requests one server process answers at once (``SETU_MAX_IN_FLIGHT``); one more is answered 503
+        with ``Retry-After`` at once instead of waiting. The database pool holds as many connections,
+        plus a few for the app's own background work, so an admitted request never waits for one.
+    db_pool_timeout
+        Seconds a request waits for a database connection before it is answered 503 (``SETU_DB_POOL_TIMEOUT``).
+    read_timeout
+        Seconds a client may take to send the next part of a request body before it is answered 408
+        (``SETU_READ_TIMEOUT``).
     max_active_runs
         Most runs one user may have queued or running at once (``SETU_MAX_ACTIVE_RUNS``); one more is
         refused with 429 and ``Retry-After``, and nothing is stored.
@@ -129,6 +159,13 @@ class ApiSettings:
     run_workers: int = DEFAULT_RUN_WORKERS
     run_queue: int = DEFAULT_RUN_QUEUE
     max_active_runs: int = DEFAULT_MAX_ACTIVE_RUNS
+    run_heartbeat_seconds: float = 1.0
+    run_stale_seconds: float = 10.0
+    run_attempts: int = 2
+    run_poll_seconds: float = 0.5
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
+    db_pool_timeout: float = 5.0
+    read_timeout: float = 30.0
     map_nodes: int = DEFAULT_MAP_NODES
     dashboard_nodes: int = DEFAULT_DASHBOARD_NODES
     concern_countries: frozenset[str] = DEFAULT_CONCERN_COUNTRIES
@@ -144,7 +181,8 @@ class ApiSettings:
         """Settings from the environment, else the defaults.
 
         ``SETU_MAX_UPLOAD_MB``, ``SETU_MAX_UPLOAD_ROWS``, ``SETU_MAX_NODES``, ``SETU_MAX_SUPPLIES``,
-        ``SETU_RUN_WORKERS``, ``SETU_RUN_QUEUE``, ``SETU_MAX_ACTIVE_RUNS``,
+        ``SETU_RUN_WORKERS``, ``SETU_RUN_QUEUE``, ``SETU_MAX_ACTIVE_RUNS``, the run worker timings,
+        the serving limits ``SETU_MAX_IN_FLIGHT``, ``SETU_DB_POOL_TIMEOUT`` and ``SETU_READ_TIMEOUT``,
         ``SETU_MAP_NODES``, ``SETU_DASHBOARD_NODES``, ``SETU_COOKIE_SECURE``,
         ``SETU_CONCERN_COUNTRIES`` (blank or unset: the default set), and the
         login limits ``SETU_LOGIN_MAX_FAILURES``, ``SETU_LOGIN_SOURCE_MAX_FAILURES``,
@@ -164,9 +202,16 @@ class ApiSettings:
             max_upload_rows=_env_int("SETU_MAX_UPLOAD_ROWS", DEFAULT_MAX_UPLOAD_ROWS),
             max_nodes=_env_int("SETU_MAX_NODES", DEFAULT_MAX_NODES),
             max_supplies=_env_int("SETU_MAX_SUPPLIES", DEFAULT_MAX_SUPPLIES),
-            run_workers=_env_int("SETU_RUN_WORKERS", DEFAULT_RUN_WORKERS),
+            run_workers=_env_int("SETU_RUN_WORKERS", DEFAULT_RUN_WORKERS, minimum=0),
             run_queue=_env_int("SETU_RUN_QUEUE", DEFAULT_RUN_QUEUE),
             max_active_runs=_env_int("SETU_MAX_ACTIVE_RUNS", DEFAULT_MAX_ACTIVE_RUNS),
+            run_heartbeat_seconds=_env_float("SETU_RUN_HEARTBEAT_SECONDS", 1.0),
+            run_stale_seconds=_env_float("SETU_RUN_STALE_SECONDS", 10.0),
+            run_attempts=_env_int("SETU_RUN_ATTEMPTS", 2),
+            run_poll_seconds=_env_float("SETU_RUN_POLL_SECONDS", 0.5),
+            max_in_flight=_env_int("SETU_MAX_IN_FLIGHT", DEFAULT_MAX_IN_FLIGHT),
+            db_pool_timeout=_env_float("SETU_DB_POOL_TIMEOUT", 5.0),
+            read_timeout=_env_float("SETU_READ_TIMEOUT", 30.0),
             map_nodes=_env_int("SETU_MAP_NODES", DEFAULT_MAP_NODES),
             dashboard_nodes=_env_int("SETU_DASHBOARD_NODES", DEFAULT_DASHBOARD_NODES),
             secure_cookies=_env_flag("SETU_COOKIE_SECURE", True),

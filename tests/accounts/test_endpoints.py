@@ -236,5 +236,7 @@ def test_unknown_paths_and_methods(api: Api) -> None:
     assert api.client.delete("/api/v1/networks", headers=api.auth("in-analyst")).status_code == 405
 
 
-def test_fixture_teardown_is_clean(api: Api) -> None:
-    assert api.app.state.run_jobs.running() == []
+def test_the_app_runs_its_configured_run_worker_threads(api: Api) -> None:
+    workers = api.app.state.run_jobs.workers
+    assert len(workers) == api.app.state.setu.settings.run_workers == 2
+    assert len({worker.runner for worker in workers}) == 2 and not any(w.stopping.is_set() for w in workers)

@@ -6,16 +6,18 @@ import csv
 import io
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from clients import Api
 from networks.world import expected_small, published_small_network, small_network
+from setu.models.audit import AuditEntry
 from setu.models.stress import RunRecord
 from setu.network.compile import compile_network
 from setu.network.io.loader import read_network
@@ -279,14 +281,24 @@ def test_cancel_a_running_run(api: Api, shared_net: int, gate: threading.Event) 
     assert api.post("us-analyst", f"{API}/runs/999/cancel").status_code == 404
 
 
-def test_stopping_the_server_cancels_its_runs(api: Api, shared_net: int, gate: threading.Event) -> None:
+def test_stopping_the_server_gives_its_runs_back_to_the_queue(
+    api: Api, shared_net: int, gate: threading.Event
+) -> None:
     run = start(api, shared_net, {"sweep": True, "ttr": 2})
+    for _ in range(200):  # a worker thread takes it
+        with api.sessions() as session:
+            if session.scalar(select(RunRecord.status).where(RunRecord.id == run["id"])) == "running":
+                break
+        time.sleep(0.05)
     opener = threading.Timer(0.3, gate.set)
     opener.start()
-    api.client.__exit__(None, None, None)  # the app's shutdown cancels and waits
+    api.client.__exit__(None, None, None)  # the app's shutdown stops its workers, which give their run back
     opener.join()
     with api.sessions() as session:
-        assert session.scalar(select(RunRecord.status).where(RunRecord.id == run["id"])) == "cancelled"
+        stored = session.scalars(select(RunRecord).where(RunRecord.id == run["id"])).one()
+        assert (stored.status, stored.runner, stored.attempts, stored.done) == ("queued", "", 0, 0)
+        retried = session.scalar(select(func.count()).where(AuditEntry.action == "run.retry"))
+    assert retried == 1
 
 
 def test_a_failed_run_reports_its_error(api: Api, shared_net: int, monkeypatch: pytest.MonkeyPatch) -> None:

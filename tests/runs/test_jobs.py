@@ -1,7 +1,7 @@
-"""Runs left unfinished by a dead server process are failed at the next start; runs are admitted within limits.
+"""Runs are admitted within limits: one user's active runs are capped (429), and so is the instance's queue (503).
 
-An analyst cannot start unbounded concurrent runs: a bounded pool executes them, the rest wait queued,
-one user's active runs are capped (429) and so is the server's queue (503), nothing stored when refused.
+An analyst cannot start unbounded concurrent runs: workers execute them one each, the rest wait
+queued, and nothing is stored when a start is refused.
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,7 +23,6 @@ from clients import TEST_SETTINGS, Api, create_users, csrf_of, make_api, sign_in
 from networks.world import build_world, small_network
 from principals import IN_ANALYST
 from setu.accounts.login import principal_of
-from setu.api import create_app
 from setu.db import transaction
 from setu.errors import TooManyRequests
 from setu.models.audit import AuditEntry
@@ -34,62 +32,10 @@ from setu.runs.service import start_run
 
 Factory = sessionmaker[Session]
 API = "/api/v1"
-DEAD_PID = 2**22 + 17
-"""Above Linux's default pid_max of 4,194,304: no process can have it."""
 
 
-@pytest.fixture
-def runs(sessions: Factory) -> dict[str, int]:
-    """Four unfinished runs: on this host by a dead process (running and queued), by a live one, and elsewhere."""
-    jobs = RunJobs(sessions)
-    with transaction(sessions) as session:
-        network_id = build_world(session, small_network()).id
-        ids = {
-            name: start_run(session, IN_ANALYST, network_id, "sweep").id for name in ("dead", "queued", "live", "away")
-        }
-    runners = {
-        "dead": f"{jobs.host}:{DEAD_PID}:aaaa",
-        "queued": f"{jobs.host}:{DEAD_PID}:bbbb",
-        "live": jobs.runner,
-        "away": f"another-host.example:{DEAD_PID}:cccc",
-    }
-    with transaction(sessions) as session:
-        for name, runner in runners.items():
-            status = "queued" if name == "queued" else "running"
-            session.execute(update(RunRecord).where(RunRecord.id == ids[name]).values(runner=runner, status=status))
-    return ids
-
-
-def test_recover_fails_only_the_runs_of_dead_processes_on_this_host(sessions: Factory, runs: dict[str, int]) -> None:
-    assert sorted(RunJobs(sessions).recover()) == sorted([runs["dead"], runs["queued"]])
-    with sessions() as session:
-        status = dict(session.execute(select(RunRecord.id, RunRecord.status)).all())
-        errors = dict(session.execute(select(RunRecord.id, RunRecord.error)).all())
-        audited = set(session.scalars(select(AuditEntry.object_id).where(AuditEntry.action == "run.fail")))
-    assert status[runs["dead"]] == status[runs["queued"]] == "failed"
-    assert "server executing it stopped" in errors[runs["dead"]]
-    # A live process's run and another host's run may still be computing: untouched.
-    assert status[runs["live"]] == status[runs["away"]] == "running"
-    assert audited == {str(runs["dead"]), str(runs["queued"])}
-    assert RunJobs(sessions).recover() == []  # nothing left to recover
-
-
-def test_a_starting_server_recovers_and_a_run_it_executes_is_claimed(engine: Engine, runs: dict[str, int]) -> None:
-    app = create_app(engine, settings=TEST_SETTINGS)
-    with TestClient(app):
-        with app.state.setu.sessions() as session:
-            assert session.get(RunRecord, runs["dead"]).status == "failed"  # type: ignore[union-attr]
-        jobs = app.state.run_jobs
-        with transaction(app.state.setu.sessions) as session:
-            run_id = start_run(session, IN_ANALYST, 1, "sweep").id
-        assert jobs.start(run_id, IN_ANALYST).done.wait(60)
-        with app.state.setu.sessions() as session:
-            run = session.get(RunRecord, run_id)
-            assert run is not None and run.status == "completed" and run.runner == jobs.runner
-
-
-LIMITED = replace(TEST_SETTINGS, run_workers=1, run_queue=2, max_active_runs=2)
-"""One worker, two runs waiting at most, two active runs per user: three runs fill the server."""
+LIMITED = replace(TEST_SETTINGS, run_workers=1, run_queue=3, max_active_runs=2)
+"""One worker, three runs queued or running at most, two active runs per user."""
 
 
 @pytest.fixture
@@ -177,7 +123,7 @@ def test_a_full_server_queue_refuses_everyone_and_a_cancelled_waiting_run_frees_
     full = api.post("in-analyst", f"{API}/runs", json=body)
     assert full.status_code == 503, full.text
     assert full.headers["retry-after"] == "60"
-    assert "as many as it takes" in full.json()["detail"]
+    assert "3 stress runs queued or running, as many as it takes" in full.json()["detail"]
     assert run_count(api) == 3
     settle(api, [first, second, third.json()["id"]], ["running", "queued", "queued"])
 
@@ -189,7 +135,7 @@ def test_a_full_server_queue_refuses_everyone_and_a_cancelled_waiting_run_frees_
     gate.set()
     for run_id in (first, third.json()["id"], again.json()["id"]):
         assert api.wait("in-analyst" if run_id != first else "us-analyst", run_id)["status"] == "completed"
-    assert api.app.state.run_jobs.running() == []
+    assert statuses(api, [second]) == ["cancelled"]
 
 
 def test_the_run_form_answers_429_with_the_reason_and_stores_nothing(

@@ -6,14 +6,19 @@ import csv
 import html
 import io
 import re
+from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
 
-from clients import Api, csrf_of, sign_in
-from networks.world import IN_ONLY_NODES, SECRET_WORDS
+from clients import TEST_SETTINGS, Api, csrf_of, make_api, sign_in
+from networks.world import IN_ONLY_NODES, SECRET_WORDS, build_world
 from setu.models.stress import ResultRecord, RunRecord, ScenarioRecord
+from setu.network.model import Network
 from setu.networks.views import compiled_view
 from setu.report.charts import fmt
 from setu.runs.service import start_run
@@ -310,12 +315,20 @@ def test_the_us_analyst_never_sees_india_only_records(web: Api) -> None:
     assert in_rows > 0
 
 
-def test_a_queued_run_page_follows_itself_with_or_without_scripts(web: Api) -> None:
+@pytest.fixture
+def idle(engine: Engine, sessions: sessionmaker[Session], world: Network) -> Iterator[Api]:
+    """The world app with no run worker: a queued run stays queued."""
+    settings = replace(TEST_SETTINGS, run_workers=0)
+    yield from make_api(engine, sessions, settings, lambda session: build_world(session, world))
+
+
+def test_a_queued_run_page_follows_itself_with_or_without_scripts(idle: Api) -> None:
+    web = idle
     client = web.client
     sign_in(client, "us-analyst")
     network, page = library(client)
     with web.sessions() as session:
-        # Queued but never started in this server: the page must keep following it.
+        # Queued, no worker yet: the page must keep following it.
         run_id = start_run(session, web.principals["us-analyst"], network, "sweep").id
         session.commit()
     queued = client.get(f"/runs/{run_id}").text
@@ -324,14 +337,16 @@ def test_a_queued_run_page_follows_itself_with_or_without_scripts(web: Api) -> N
     assert '<script src="/static/run.js" defer></script>' in queued
     assert f'data-run-id="{run_id}"' in queued and 'value="0"' in queued
     assert f'action="/runs/{run_id}/cancel"' in queued and 'data-testid="results"' not in queued
-    refused = client.post(f"/runs/{run_id}/cancel", data={"csrf": csrf_of(page)})
-    assert refused.status_code == 409 and "not executing in this server" in refused.text
     assert client.get(f"/runs/{run_id}/scenarios/T2_1/explain").status_code == 409
     for asset in ("/static/run.js", "/static/stress.css"):
         answer = client.get(asset)
         assert answer.status_code == 200 and "http://" not in answer.text and "https://" not in answer.text
     assert "/api/v1/runs/" in client.get("/static/run.js").text
     assert client.get("/runs/scenarios", params={"network": 999_999}).status_code == 404
+    # Cancelled from the page though no worker of this app ever held it: the queue is the database.
+    cancelled = client.post(f"/runs/{run_id}/cancel", data={"csrf": csrf_of(page)}, follow_redirects=False)
+    assert cancelled.status_code == 303, cancelled.text
+    assert "Cancelled" in client.get(f"/runs/{run_id}").text
     assert client.get("/runs/99999999999").status_code == 404
 
 

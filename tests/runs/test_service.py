@@ -388,8 +388,9 @@ def test_only_analysts_and_admins_create_scenarios_and_start_and_cancel_runs(ses
         another = dataclasses.replace(US_ANALYST, user_id=US_ANALYST.user_id + 90)
         with pytest.raises(AccessDenied, match="only the user who started"):
             cancel_run(session, another, run_id)
-        assert cancel_run(session, US_ANALYST, run_id).id == run_id
+        assert cancel_run(session, US_ANALYST, run_id).status == "cancelled"  # queued: cancelled at once
         session.commit()
+    run_id = queue(sessions, US_ANALYST, world, ttr=2.0)
     assert execute_run(sessions, run_id, US_ANALYST).status == "completed"
     with sessions() as session:
         with pytest.raises(RunStateError) as ended:

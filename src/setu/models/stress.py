@@ -5,7 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from setu.models.base import Base, Marked, utcnow
@@ -50,7 +62,10 @@ class RunRecord(Marked, Base):
     """
 
     __tablename__ = "stress_runs"
-    __table_args__ = (Index("ix_stress_runs_network_status", "network_id", "status"),)
+    __table_args__ = (
+        Index("ix_stress_runs_network_status", "network_id", "status"),
+        Index("ix_stress_runs_status_id", "status", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     network_id: Mapped[int] = mapped_column(ForeignKey("networks.id", ondelete="CASCADE"), nullable=False)
@@ -66,8 +81,14 @@ class RunRecord(Marked, Base):
     error: Mapped[str] = mapped_column(Text, nullable=False, default="")
     parameters: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
     runner: Mapped[str] = mapped_column(String(128), nullable=False, default="", server_default="")
-    """The server process executing the run (``host:pid:token``), so a restarted server can tell the runs
-    its dead predecessor left behind; empty for runs computed in the caller's own process."""
+    """The worker process executing the run (``host:pid:token``); empty while it waits in the queue and
+    for runs computed in the caller's own process."""
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    """When the executing worker last said it is alive; a run whose heartbeat stops is retried or failed."""
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    """Set by a cancel from any process; the executing worker sees it at its next heartbeat and stops."""
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    """How many times a worker took the run (a run whose worker died is queued again, up to a limit)."""
 
 
 class ResultRecord(Marked, Base):

@@ -140,6 +140,8 @@ def run_out(marker: Marker, run: RunRecord) -> RunOut:
         finished_at=utc_or_none(run.finished_at),
         wall_seconds=run.wall_seconds,
         error=run.error,
+        cancel_requested=bool(run.cancel_requested),
+        attempts=int(run.attempts or 0),
         marking=marker.of(run),
     )
 
@@ -269,12 +271,14 @@ def get_one_run(auth: AuthDep, session: SessionDep, marker: MarkerDep, run_id: R
 
 
 @router.post("/{run_id}/cancel", status_code=202, responses=CONFLICT)
-def cancel_run(auth: AuthDep, session: SessionDep, jobs: JobsDep, marker: MarkerDep, run_id: RunId) -> RunOut:
-    """Ask a queued or running run to stop (its starter, or an admin); it ends ``cancelled`` with no result."""
+def cancel_run(auth: AuthDep, session: SessionDep, marker: MarkerDep, run_id: RunId) -> RunOut:
+    """Ask a queued or running run to stop (its starter, or an admin); it ends ``cancelled`` with no result.
+
+    A queued run is ``cancelled`` at once; a running one at its worker's next heartbeat, in whichever
+    process executes it (the answer shows it ``running`` with ``cancel_requested``).
+    """
     out = run_out(marker, runs_service.cancel_run(session, auth.principal, run_id))
     session.commit()
-    if not jobs.cancel(run_id):
-        raise RunStateError(f"run {run_id} is not executing in this server")
     return out
 
 

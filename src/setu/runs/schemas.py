@@ -116,6 +116,10 @@ class RunOut(Strict):
     finished_at: datetime | None
     wall_seconds: float | None
     error: str = Field(description="Why it failed; empty otherwise.")
+    cancel_requested: bool = Field(
+        description="A cancel was asked; a running run stops at its worker's next heartbeat."
+    )
+    attempts: int = Field(ge=0, description="Times a worker took the run (a run whose worker died is tried again).")
     marking: MarkingOut = Field(description="Derived: admits only those who see every record the run used.")
 
 

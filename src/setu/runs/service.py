@@ -18,6 +18,7 @@ from setu.models.stress import FINAL_STATUSES, ResultRecord, RunRecord, Scenario
 from setu.network.compile import CompiledNetwork
 from setu.networks.reads import require_network
 from setu.networks.views import compiled_view
+from setu.runs.queue import request_cancel
 from setu.runs.scenarios import to_scenario
 from setu.sharing.markings import MarkingSpec, combine, marking_specs, store
 from setu.sharing.policy import Principal
@@ -29,9 +30,7 @@ from setu.stress.scenarios import Scenario, node_sweep, validate_scenario
 __all__ = [
     "RunStateError",
     "cancel_run",
-    "claim_run",
     "execute_run",
-    "fail_orphaned_runs",
     "finish_run",
     "get_run",
     "list_runs",
@@ -175,16 +174,20 @@ def start_run(
     return run
 
 
-def _owned_run(session: Session, run_id: int, *statuses: str) -> RunRecord | None:
+def _owned_run(session: Session, run_id: int, *statuses: str, runner: str | None = None) -> RunRecord | None:
     """The run ``run_id`` locked for its executing worker, if it is in one of ``statuses`` (any, if none given).
 
     The worker acts for the run's owner, who queued it: it reads and writes the run record itself
     whatever its marking (which the worker derives), so the read is unfiltered. The row lock makes a
-    status change conditional on the status it had, as a concurrent worker or recovery may change it.
+    status change conditional on the status it had, as a concurrent worker or the reaper may change it;
+    with ``runner``, also on the worker still holding the run (a worker presumed dead and replaced must
+    not finish the run its successor executes).
     """
     statement = unfiltered(RunRecord).where(RunRecord.id == run_id)
     if statuses:
         statement = statement.where(RunRecord.status.in_(statuses))
+    if runner is not None:
+        statement = statement.where(RunRecord.runner == runner)
     return session.scalars(
         statement.with_for_update(of=RunRecord).execution_options(populate_existing=True)
     ).one_or_none()
@@ -196,6 +199,8 @@ def execute_run(
     principal: Principal,
     cancel: threading.Event | None = None,
     progress: Callable[[int, int], None] | None = None,
+    *,
+    runner: str = "",
 ) -> RunRecord:
     """Compute a queued run on its runner's view and store its results.
 
@@ -211,6 +216,10 @@ def execute_run(
         Set it to stop the run: it ends ``cancelled`` with no result.
     progress
         Also called with (scenarios done, scenarios in all) as work completes.
+    runner
+        The worker (``host:pid:token``) that claimed the run from the queue
+        (:func:`setu.runs.queue.claim_next`): the run must be ``running`` under it. Empty: the run
+        is ``queued`` and the caller executes it in its own process.
 
     Returns
     -------
@@ -249,18 +258,24 @@ def execute_run(
             session.commit()
             raise RunStateError(f"run {run_id} was started by another user; only they may execute it")
         status = run.status
-        claimed = _owned_run(session, run_id, "queued")
-        if claimed is None:
-            raise RunStateError(f"run {run_id} is {status}, not queued")
-        claimed.status, claimed.started_at = "running", utcnow()
-        record(session, principal, "run.execute", "run", run_id)
+        if runner:
+            claimed = _owned_run(session, run_id, "running", runner=runner)
+            if claimed is None:
+                raise RunStateError(f"run {run_id} is {status}, not running under worker {runner}")
+        else:
+            claimed = _owned_run(session, run_id, "queued")
+            if claimed is None:
+                raise RunStateError(f"run {run_id} is {status}, not queued")
+            claimed.status, claimed.started_at = "running", utcnow()
+        record(session, principal, "run.execute", "run", run_id, details={"worker": runner} if runner else None)
         network_id, parameters = claimed.network_id, dict(claimed.parameters)
     try:
-        _compute(factory, run_id, principal, network_id, parameters, cancel, progress)
+        _compute(factory, run_id, principal, network_id, parameters, cancel, progress, runner)
     except _Cancelled:
-        finish_run(factory, run_id, principal, "cancelled", "")
+        finish_run(factory, run_id, principal, "cancelled", "", runner=runner)
     except BaseException as exc:
-        finish_run(factory, run_id, principal, "failed", f"{type(exc).__name__}: {exc}"[:ERROR_CHARS])
+        error = f"{type(exc).__name__}: {exc}"[:ERROR_CHARS]
+        finish_run(factory, run_id, principal, "failed", error, runner=runner)
         if not isinstance(exc, Exception):
             raise
     with factory() as session:
@@ -277,22 +292,26 @@ def _compute(
     parameters: dict[str, Any],
     cancel: threading.Event | None,
     progress: Callable[[int, int], None] | None,
+    runner: str,
 ) -> None:
     """Everything after claiming the run, on the owner's view; raises :class:`_Cancelled` when cancelled."""
+    held = runner or None
     with transaction(factory) as session:
         view, used = compiled_view(session, principal, network_id)
         scenarios, scenario_specs = _scenarios_of(session, principal, network_id, parameters, view, "run.execute")
         # The view may have changed since the run was queued: derive the marking again from what it uses now.
         marking_id = store(session, combine(used | scenario_specs, principal.party)).id
-        run = _owned_run(session, run_id)
+        run = _owned_run(session, run_id, runner=held)
         if run is not None:
             run.marking_id, run.total = marking_id, len(scenarios)
 
     def report(done: int, total: int) -> None:
         with transaction(factory) as step:
-            running = _owned_run(step, run_id, "running")
+            running = _owned_run(step, run_id, "running", runner=held)
             if running is not None:
                 running.done = done
+                if running.cancel_requested and cancel is not None:
+                    cancel.set()  # asked from any process: seen here at each step, not only at the heartbeat
         if progress is not None:
             progress(done, total)
         if cancel is not None and cancel.is_set():
@@ -325,9 +344,11 @@ def _compute(
         for i, s in enumerate(result.scenarios)
     ]
     with transaction(factory) as session:
-        finished = _owned_run(session, run_id, "running")
+        finished = _owned_run(session, run_id, "running", runner=held)
         if finished is None:
             raise RunStateError(f"run {run_id} stopped running before its results were stored")
+        if finished.cancel_requested:
+            raise _Cancelled
         if rows:
             session.execute(insert(ResultRecord), rows)
         finished.status, finished.done = "completed", len(rows)
@@ -335,66 +356,20 @@ def _compute(
         record(session, principal, "run.complete", "run", run_id, details={"results": len(rows)})
 
 
-def finish_run(factory: sessionmaker[Session], run_id: int, principal: Principal, status: str, error: str) -> None:
-    """End a queued or running run as ``failed`` or ``cancelled``, with no result (audited as its owner's)."""
-    with transaction(factory) as session:
-        run = _owned_run(session, run_id, "queued", "running")
-        if run is not None:
-            run.status, run.error, run.finished_at = status, error, utcnow()
-        action = "run.cancel" if status == "cancelled" else "run.fail"
-        record(session, principal, action, "run", run_id, details={"error": error} if error else None)
+def finish_run(
+    factory: sessionmaker[Session], run_id: int, principal: Principal, status: str, error: str, *, runner: str = ""
+) -> None:
+    """End a queued or running run as ``failed`` or ``cancelled``, with no result (audited as its owner's).
 
-
-def claim_run(factory: sessionmaker[Session], run_id: int, runner: str) -> None:
-    """Record that server process ``runner`` (``host:pid:token``) executes the queued run ``run_id``."""
-    with transaction(factory) as session:
-        run = _owned_run(session, run_id)
-        if run is not None:
-            run.runner = runner
-
-
-def fail_orphaned_runs(factory: sessionmaker[Session], host: str, alive: Callable[[int], bool]) -> list[int]:
-    """Mark ``failed`` the unfinished runs whose server process on ``host`` no longer exists.
-
-    A run executes in a thread of the server that queued it; when that process is killed the run
-    would stay ``queued`` or ``running`` for ever. Runs claimed on other hosts, and runs computed in a
-    caller's own process (no runner), are left alone: their process may still be working.
-
-    Parameters
-    ----------
-    factory
-        Sessions to the database.
-    host
-        This machine's host name, as runners record it.
-    alive
-        Whether a process id is alive on this host.
-
-    Returns
-    -------
-    list[int]
-        The ids of the runs marked failed, each audited as ``run.fail``.
+    With ``runner``, only while that worker still holds the run.
     """
     with transaction(factory) as session:
-        # The server recovering its own host's runs, for no user: every unfinished run, whatever its marking.
-        unfinished = session.execute(
-            unfiltered(RunRecord.id, RunRecord.runner).where(
-                RunRecord.status.in_(("queued", "running")), RunRecord.runner != ""
-            )
-        ).all()
-        orphans = []
-        for run_id, runner in unfinished:
-            runner_host, pid, _token = ([*runner.rsplit(":", 2), "", ""])[:3]
-            if runner_host == host and pid.isdigit() and not alive(int(pid)):
-                orphans.append(run_id)
-        error = "the server executing it stopped before it finished; start the run again"
-        for run_id in orphans:
-            run = _owned_run(session, run_id, "queued", "running")
-            if run is not None:
-                run.status, run.error, run.finished_at = "failed", error, utcnow()
-            record(
-                session, None, "run.fail", "run", run_id, actor_name="setu serve (startup)", details={"error": error}
-            )
-    return orphans
+        run = _owned_run(session, run_id, "queued", "running", runner=runner or None)
+        if run is None:
+            return  # ended already, or taken over by another worker: nothing of ours to end
+        run.status, run.error, run.finished_at = status, error, utcnow()
+        action = "run.cancel" if status == "cancelled" else "run.fail"
+        record(session, principal, action, "run", run_id, details={"error": error} if error else None)
 
 
 def get_run(session: Session, principal: Principal, run_id: int) -> RunRecord:
@@ -411,10 +386,8 @@ def get_run(session: Session, principal: Principal, run_id: int) -> RunRecord:
 
 
 def cancel_run(session: Session, principal: Principal, run_id: int) -> RunRecord:
-    """Check that ``principal`` may cancel the run ``run_id`` now; the run, for its executing process to stop.
-
-    The run is stopped by the process executing it (:meth:`setu.runs.jobs.RunJobs.cancel`); this
-    decides whether it may be.
+    """Cancel the run ``run_id``, from any process: a queued run ends ``cancelled`` now, a running one at its
+    worker's next heartbeat (:func:`setu.runs.queue.request_cancel`).
 
     Parameters
     ----------
@@ -428,7 +401,7 @@ def cancel_run(session: Session, principal: Principal, run_id: int) -> RunRecord
     Returns
     -------
     RunRecord
-        The run, queued or running.
+        The run: ``cancelled``, or ``running`` with ``cancel_requested`` set.
 
     Raises
     ------
@@ -445,6 +418,12 @@ def cancel_run(session: Session, principal: Principal, run_id: int) -> RunRecord
         raise AccessDenied("only the user who started a run, or an admin, may cancel it")
     if run.status in FINAL_STATUSES:
         raise RunStateError(f"run {run_id} already ended: {run.status}", run_status=run.status)
+    outcome = request_cancel(session, run_id)
+    if outcome == "ended":
+        session.refresh(run)
+        raise RunStateError(f"run {run_id} already ended: {run.status}", run_status=run.status)
+    record(session, principal, "run.cancel", "run", run_id, details={"outcome": outcome})
+    session.refresh(run)
     return run
 
 
