@@ -72,7 +72,7 @@ def _engine(engine_or_url: Engine | str | None, settings: ApiSettings) -> tuple[
     # As many connections as requests admitted at once, so an admitted request never waits for one (the
     # wedge of a pool smaller than the threads that wait on it); a wait past the timeout is answered 503.
     pool = settings.max_in_flight + settings.run_workers + BACKGROUND_CONNECTIONS
-    return make_engine(engine_or_url, pool_size=pool, pool_timeout=settings.db_pool_timeout), True
+    return make_engine(engine_or_url, pool_size=pool, max_overflow=0, pool_timeout=settings.db_pool_timeout), True
 
 
 def create_app(engine_or_url: Engine | str | None = None, *, settings: ApiSettings | None = None) -> FastAPI:

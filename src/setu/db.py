@@ -42,7 +42,9 @@ def _create_private(path: Path) -> None:
     os.close(descriptor)
 
 
-def make_engine(url: str | None = None, *, pool_size: int = 5, pool_timeout: float = 30.0) -> Engine:
+def make_engine(
+    url: str | None = None, *, pool_size: int = 5, max_overflow: int = 10, pool_timeout: float = 30.0
+) -> Engine:
     """An engine for ``url`` (default :func:`database_url`), with SQLite made safe for concurrent use.
 
     Parameters
@@ -50,12 +52,14 @@ def make_engine(url: str | None = None, *, pool_size: int = 5, pool_timeout: flo
     url
         The database URL.
     pool_size
-        Most connections held open (and most in use: the pool does not overflow it).
+        Connections held open.
+    max_overflow
+        Connections opened beyond them when all are in use (closed when given back).
     pool_timeout
         Seconds a checkout waits for a free connection before it raises ``sqlalchemy.exc.TimeoutError``.
     """
     url = url or database_url()
-    pool = {"pool_size": pool_size, "max_overflow": 0, "pool_timeout": pool_timeout}
+    pool = {"pool_size": pool_size, "max_overflow": max_overflow, "pool_timeout": pool_timeout}
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
