@@ -1,0 +1,191 @@
+"""A server process under more load than it takes refuses the excess at once and recovers by itself.
+
+Real HTTP: the app is served by uvicorn in a thread of the test, on a port of its own; clients are
+raw sockets (a client that stops sending its body) and httpx.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import replace
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from clients import TEST_SETTINGS, add_users, seed
+from setu.api import create_app
+from setu.db import make_engine, transaction
+from setu.settings import ApiSettings
+
+Factory = sessionmaker[Session]
+
+
+@contextmanager
+def serving(engine: Engine, settings: ApiSettings) -> Iterator[str]:
+    """The app on ``engine`` served over HTTP on a free loopback port; its base URL."""
+    config = uvicorn.Config(create_app(engine, settings=settings), host="127.0.0.1", port=0, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        assert thread.is_alive(), "the server did not start"
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
+@pytest.fixture
+def tokens(sessions: Factory) -> dict[str, str]:
+    with transaction(sessions) as session:
+        seed(session)
+    return add_users(sessions)[0]
+
+
+def stalled_upload(base: str, path: str = "/api/v1/accounts/login") -> socket.socket:
+    """A client that announces a 100-byte body and sends 10 bytes of it: its request stays in flight."""
+    host, port = base.removeprefix("http://").split(":")
+    client = socket.create_connection((host, int(port)))
+    head = f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+    client.sendall(head.encode() + b'{"username')
+    return client
+
+
+def answer_of(client: socket.socket, timeout: float = 10.0) -> bytes:
+    client.settimeout(timeout)
+    received = b""
+    while b"\r\n\r\n" not in received:
+        chunk = client.recv(4096)
+        if not chunk:
+            break
+        received += chunk
+    return received
+
+
+def test_requests_beyond_the_limit_are_refused_at_once_and_a_stalled_body_is_answered_408(
+    engine: Engine, tokens: dict[str, str]
+) -> None:
+    settings = replace(TEST_SETTINGS, max_in_flight=2, read_timeout=1.5, run_workers=0)
+    with serving(engine, settings) as base:
+        stalled = [stalled_upload(base), stalled_upload(base)]  # the two places in flight, held
+        time.sleep(0.3)
+        auth = {"Authorization": f"Bearer {tokens['in-analyst']}"}
+        began = time.monotonic()
+        refused = httpx.get(f"{base}/api/v1/networks", headers=auth, timeout=10)
+        assert refused.status_code == 503, refused.text
+        assert time.monotonic() - began < 1.0  # refused, not queued
+        assert refused.headers["retry-after"] == "1"
+        assert "as many requests as it takes (2)" in refused.json()["detail"]
+        assert httpx.get(f"{base}/api/v1/health", timeout=5).status_code == 200  # exempt: the operator's check
+        # The stalled clients are answered 408 once they have sent nothing for the read timeout ...
+        for client in stalled:
+            head = answer_of(client)
+            assert head.startswith(b"HTTP/1.1 408"), head
+            client.close()
+        # ... which frees their places.
+        assert httpx.get(f"{base}/api/v1/networks", headers=auth, timeout=10).status_code == 200
+
+
+def test_a_burst_far_beyond_the_limit_gets_only_answers_and_refusals_and_health_stays_fast(
+    engine: Engine, tokens: dict[str, str]
+) -> None:
+    settings = replace(TEST_SETTINGS, max_in_flight=4, run_workers=0)
+    auth = {"Authorization": f"Bearer {tokens['us-analyst']}"}
+    local = threading.local()
+
+    def get(path: str) -> int:
+        if not hasattr(local, "client"):  # one connection per client thread, kept alive
+            local.client = httpx.Client(base_url=base, timeout=30)
+        return int(local.client.get(path, headers=auth).status_code)
+
+    with serving(engine, settings) as base, httpx.Client(base_url=base, timeout=30) as client:
+        with ThreadPoolExecutor(32) as pool:
+            statuses = list(pool.map(lambda _: get("/api/v1/networks"), range(400)))
+        assert set(statuses) <= {200, 503}, sorted(set(statuses))
+        assert statuses.count(200) >= 4
+        began = time.monotonic()
+        assert client.get("/api/v1/health").status_code == 200
+        assert time.monotonic() - began < 1.0
+        assert client.get("/api/v1/networks", headers=auth).status_code == 200
+
+
+def test_no_free_database_connection_is_answered_503_not_500(tmp_path: object, engine: Engine) -> None:
+    url = engine.url.render_as_string(hide_password=False)
+    tiny = make_engine(url, pool_size=1, max_overflow=0, pool_timeout=0.3)
+    try:
+        with serving(tiny, replace(TEST_SETTINGS, run_workers=0)) as base:
+            held = tiny.connect()  # the pool's only connection
+            try:
+                answer = httpx.get(f"{base}/api/v1/health", timeout=10)
+            finally:
+                held.close()
+            assert answer.status_code == 503, answer.text
+            assert answer.headers["retry-after"] == "2" and "database is busy or unavailable" in answer.text
+            assert httpx.get(f"{base}/api/v1/health", timeout=10).status_code == 200
+    finally:
+        tiny.dispose()
+
+
+def terminate_backends(engine: Engine) -> int:
+    """Kill every other connection to the app's PostgreSQL database, as a failover or an operator would."""
+    admin = create_engine(engine.url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            killed = connection.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": engine.url.database},
+            ).scalar_one()
+    finally:
+        admin.dispose()
+    return int(killed)
+
+
+def test_connections_terminated_under_load_give_503_and_the_service_recovers_without_restart(
+    engine: Engine, tokens: dict[str, str]
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("terminating server connections is a PostgreSQL operation")
+    url = engine.url.render_as_string(hide_password=False)
+    served = make_engine(url, pool_size=12, max_overflow=0, pool_timeout=5)
+    auth = {"Authorization": f"Bearer {tokens['in-analyst']}"}
+    statuses: list[int] = []
+    stop = threading.Event()
+    try:
+        with serving(served, replace(TEST_SETTINGS, max_in_flight=8, run_workers=0)) as base:
+
+            def hammer() -> None:
+                with httpx.Client(base_url=base, timeout=30) as own:
+                    while not stop.is_set():
+                        statuses.append(own.get("/api/v1/networks", headers=auth).status_code)
+
+            with httpx.Client(base_url=base, timeout=30) as client:
+                threads = [threading.Thread(target=hammer) for _ in range(6)]
+                for thread in threads:
+                    thread.start()
+                time.sleep(0.5)
+                killed = sum(terminate_backends(served) for _ in range(3) if not time.sleep(0.3))
+                time.sleep(0.5)
+                stop.set()
+                for thread in threads:
+                    thread.join(30)
+                assert killed > 0
+                assert statuses and set(statuses) <= {200, 503}, sorted(set(statuses))
+                # Recovered: every request answers again, with no restart.
+                after = [client.get("/api/v1/networks", headers=auth).status_code for _ in range(20)]
+                assert after == [200] * 20
+    finally:
+        served.dispose()
