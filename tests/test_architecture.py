@@ -111,7 +111,7 @@ def query_violations(path: Path, marked: set[str], root: Path = SRC) -> list[str
             continue
         name = _call_name(node)
         where = f"{path.relative_to(root)}:{node.lineno}"
-        if name in {"unfiltered", "count_unfiltered"}:
+        if name in {"unfiltered", "count_unfiltered", "unfiltered_update"}:
             if delivery:
                 found.append(f"{where}: {name}() in delivery code")
             continue
@@ -152,6 +152,8 @@ def test_the_checker_catches_a_direct_query(tmp_path: Path) -> None:
         "d = readable(p, SupplyRecord).join(node, node.id == SupplyRecord.supplier_id)\n"
         "e = unfiltered(RunRecord)\n"
         "f = select(Party)\n"
+        "g = update(RunRecord).values(status='failed')\n"
+        "h = unfiltered_update(RunRecord)\n"
     )
     found = query_violations(source, marked, root=tmp_path)
     assert [line.split(": ", 1)[1] for line in found] == [
@@ -160,6 +162,8 @@ def test_the_checker_catches_a_direct_query(tmp_path: Path) -> None:
         "get(PriorityRequest)",
         "join(node)",
         "unfiltered() in delivery code",
+        "update(RunRecord)",
+        "unfiltered_update() in delivery code",
     ]
 
 

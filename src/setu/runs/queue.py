@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Update, update
+from sqlalchemy import CursorResult, Update
 from sqlalchemy.orm import Session, sessionmaker
 
 from setu.audit.log import record
 from setu.db import transaction
 from setu.models.base import utcnow
 from setu.models.stress import RunRecord
-from setu.sharing.read import unfiltered
+from setu.sharing.read import unfiltered, unfiltered_update
 
 WORKER = "setu worker"
 """How the audit log names the worker when it acts for no user (requeueing or failing a run)."""
@@ -73,7 +73,7 @@ def claim_next(factory: sessionmaker[Session], runner: str) -> Claimed | None:
         now = utcnow()
         taken = _changed(
             session,
-            update(RunRecord)
+            unfiltered_update(RunRecord)
             .where(RunRecord.id == run_id, RunRecord.status == "queued")
             .values(status="running", runner=runner, heartbeat_at=now, started_at=now, done=0, attempts=attempts + 1),
         )
@@ -94,7 +94,7 @@ def beat(factory: sessionmaker[Session], run_id: int, runner: str) -> bool | Non
     with transaction(factory) as session:
         held = _changed(
             session,
-            update(RunRecord)
+            unfiltered_update(RunRecord)
             .where(RunRecord.id == run_id, RunRecord.status == "running", RunRecord.runner == runner)
             .values(heartbeat_at=utcnow()),
         )
@@ -148,7 +148,7 @@ def reap_stale(
                 action, details = "run.retry", {"reason": silent, "attempts": attempts}
             moved = _changed(
                 session,
-                update(RunRecord)
+                unfiltered_update(RunRecord)
                 .where(RunRecord.id == run_id, RunRecord.status == "running", RunRecord.runner == runner)
                 .values(**values),
             )
@@ -172,7 +172,7 @@ def fail_held(factory: sessionmaker[Session], run_id: int, runner: str, error: s
     with transaction(factory) as session:
         ended = _changed(
             session,
-            update(RunRecord)
+            unfiltered_update(RunRecord)
             .where(RunRecord.id == run_id, RunRecord.status == "running", RunRecord.runner == runner)
             .values(status="failed", error=error, finished_at=utcnow()),
         )
@@ -190,7 +190,7 @@ def give_back(factory: sessionmaker[Session], run_id: int, runner: str) -> bool:
     with transaction(factory) as session:
         given = _changed(
             session,
-            update(RunRecord)
+            unfiltered_update(RunRecord)
             .where(RunRecord.id == run_id, RunRecord.status == "running", RunRecord.runner == runner)
             .values(status="queued", runner="", heartbeat_at=None, done=0, attempts=RunRecord.attempts - 1),
         )
@@ -230,7 +230,7 @@ def request_cancel(session: Session, run_id: int) -> str:
     """
     waiting = _changed(
         session,
-        update(RunRecord)
+        unfiltered_update(RunRecord)
         .where(RunRecord.id == run_id, RunRecord.status == "queued")
         .values(status="cancelled", finished_at=utcnow(), cancel_requested=True),
     )
@@ -238,6 +238,8 @@ def request_cancel(session: Session, run_id: int) -> str:
         return "cancelled"
     flagged = _changed(
         session,
-        update(RunRecord).where(RunRecord.id == run_id, RunRecord.status == "running").values(cancel_requested=True),
+        unfiltered_update(RunRecord)
+        .where(RunRecord.id == run_id, RunRecord.status == "running")
+        .values(cancel_requested=True),
     )
     return "cancelling" if flagged == 1 else "ended"

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, inspect, select
+from sqlalchemy import ColumnElement, Select, Update, func, inspect, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import AliasedInsp
 
@@ -118,6 +118,16 @@ def unfiltered(*entities: Any) -> Select[Any]:
     write, whether a hidden record exists (kept for auditors only). Delivery code may not call it.
     """
     return select(*entities)
+
+
+def unfiltered_update(model: type[Marked]) -> Update:
+    """``UPDATE model`` of whichever rows its WHERE names, whoever asks: for upkeep that is not a user's write.
+
+    The run queue is the one caller: a worker claiming the oldest queued run, its heartbeat, the
+    reaper of a dead worker's run. Their WHERE holds the state the row must still be in, so the
+    row count says who won a race. Delivery code may not call it.
+    """
+    return update(model)
 
 
 def count_unfiltered(session: Session, model: type[Marked], *conditions: Any) -> int:
