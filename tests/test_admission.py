@@ -53,7 +53,7 @@ def tokens(sessions: Factory) -> dict[str, str]:
     return add_users(sessions)[0]
 
 
-def stalled_upload(base: str, path: str = "/api/v1/accounts/login") -> socket.socket:
+def stalled_upload(base: str, path: str = "/api/v1/runs/scenarios") -> socket.socket:
     """A client that announces a 100-byte body and sends 10 bytes of it: its request stays in flight."""
     host, port = base.removeprefix("http://").split(":")
     client = socket.create_connection((host, int(port)))
@@ -95,6 +95,13 @@ def test_requests_beyond_the_limit_are_refused_at_once_and_a_stalled_body_is_ans
             client.close()
         # ... which frees their places.
         assert httpx.get(f"{base}/api/v1/networks", headers=auth, timeout=10).status_code == 200
+        # Sign-ins have their own gate: stalled ones take no place from signed-in users.
+        logins = [stalled_upload(base, "/api/v1/accounts/login") for _ in range(3)]
+        time.sleep(0.3)
+        assert httpx.get(f"{base}/api/v1/networks", headers=auth, timeout=10).status_code == 200
+        for client in logins:
+            assert answer_of(client).startswith(b"HTTP/1.1 408")
+            client.close()
 
 
 def test_a_burst_far_beyond_the_limit_gets_only_answers_and_refusals_and_health_stays_fast(

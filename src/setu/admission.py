@@ -22,6 +22,10 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 EXEMPT = ("/api/v1/health", "/static/")
 """Answered whatever the load: the health check (for the operator and load balancer) and static files."""
+SIGN_INS = ("/api/v1/accounts/login", "/accounts/login")
+"""Sign-ins have their own admission, the sign-in gate (:class:`setu.deps.LoginGate`): a few check a
+password at once and the rest wait as coroutines holding no thread or connection. Counting them here
+too would let a flood of logins take every place from signed-in users."""
 RETRY_AFTER = 1
 """Seconds a refused client is told to wait: a request in flight takes milliseconds."""
 
@@ -65,7 +69,8 @@ class InFlightLimit:
         self.refused = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or str(scope.get("path", "")).startswith(EXEMPT):
+        path = str(scope.get("path", ""))
+        if scope["type"] != "http" or path.startswith(EXEMPT) or path in SIGN_INS:
             await self.app(scope, receive, send)
             return
         # One event loop per process: the check and the increment cannot interleave with another request's.
