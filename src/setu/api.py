@@ -17,6 +17,7 @@ from setu.accounts.passwords import configure_hash_gate
 from setu.audit import pages as audit_pages
 from setu.audit.endpoints import router as audit_router
 from setu.audit.schedule import CheckpointSchedule, CheckpointScheduler
+from setu.audit.sequencer import Sequencer, SequencerSettings
 from setu.dashboard import pages as dashboard_pages
 from setu.db import make_engine, session_factory
 from setu.deps import ApiState, StateDep
@@ -91,15 +92,19 @@ def create_app(engine_or_url: Engine | str | None = None, *, settings: ApiSettin
     jobs = RunJobs(sessions, RunLimits.of(state.settings))
     # Checkpoints every N entries or M minutes, signed with this instance's own party key(s).
     checkpoints = CheckpointScheduler(sessions, CheckpointSchedule.from_env())
+    # Audit entries are recorded pending; this thread sequences them into the log every few hundred ms.
+    sequencer = Sequencer(sessions, SequencerSettings.from_env())
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         jobs.recover()
+        sequencer.start()
         checkpoints.start()
         try:
             yield
         finally:
             checkpoints.stop()
+            sequencer.stop()
             jobs.shutdown()
             if state.owns_engine:
                 state.engine.dispose()

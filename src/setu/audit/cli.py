@@ -290,13 +290,15 @@ def export(path: Annotated[Path, typer.Argument(help="JSON file to write.")]) ->
         try:
             with transaction(session_factory(engine)) as session:
                 data = write_export(session, path)
-                # Exports are audited like any other; this entry is the first one after the exported log.
+                # Exports are audited like any other; this entry is the first one after the exported log
+                # (write_export sequenced what was pending and holds the log lock: nothing comes between).
                 record(
                     session,
                     None,
                     "audit.export",
                     "audit_log",
                     actor_name=_cli_actor(),
+                    sequenced=True,
                     details={"path": str(path), "tree_size": len(data.entries)},
                 )
         finally:
