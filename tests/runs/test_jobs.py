@@ -25,6 +25,7 @@ from networks.world import build_world, small_network
 from principals import IN_ANALYST
 from setu.accounts.login import principal_of
 from setu.api import create_app
+from setu.audit.log import integrate
 from setu.db import transaction
 from setu.errors import TooManyRequests
 from setu.models.audit import AuditEntry
@@ -63,6 +64,7 @@ def runs(sessions: Factory) -> dict[str, int]:
 def test_recover_fails_only_the_runs_of_dead_processes_on_this_host(sessions: Factory, runs: dict[str, int]) -> None:
     assert sorted(RunJobs(sessions).recover()) == sorted([runs["dead"], runs["queued"]])
     with sessions() as session:
+        integrate(session)  # sequence what is pending, as every reader of the log does
         status = dict(session.execute(select(RunRecord.id, RunRecord.status)).all())
         errors = dict(session.execute(select(RunRecord.id, RunRecord.error)).all())
         audited = set(session.scalars(select(AuditEntry.object_id).where(AuditEntry.action == "run.fail")))
@@ -154,6 +156,7 @@ def test_one_analyst_cannot_start_unbounded_concurrent_runs(limited: tuple[Api, 
     accepted = sorted(a.json()["id"] for a in answers if a.status_code == 202)
     settle(api, accepted, ["running", "queued"])  # one worker: the second run waits its turn
     with api.sessions() as session:
+        integrate(session)  # sequence what is pending, as every reader of the log does
         denied = session.scalar(
             select(func.count())
             .select_from(AuditEntry)

@@ -304,3 +304,17 @@ def export(path: Annotated[Path, typer.Argument(help="JSON file to write.")]) ->
         finally:
             engine.dispose()
     out.print(f"wrote {len(data.entries)} entries and {len(data.checkpoints)} checkpoints to {path}")
+
+
+@audit_app.command()
+def sequence() -> None:
+    """Sequence every pending entry into the log now (what the server's sequencer thread does; for cron)."""
+    from setu.audit.sequencer import integrate_pending
+
+    with _errors():
+        engine = make_engine()
+        try:
+            moved = integrate_pending(session_factory(engine))
+        finally:
+            engine.dispose()
+    out.print(f"sequenced {moved} pending entries", highlight=False)
