@@ -93,7 +93,7 @@ def list_entries(
         The entries as JSON objects (the leaf fields plus ``leaf_hash``), and where the next page starts.
     """
     require_auditor(session, principal)
-    integrate(session)  # read your writes: what was recorded before is in the log
+    integrate(session, if_pending=True)  # read your writes: what was recorded before is in the log
     limit = max(1, min(limit, MAX_PAGE))
     query = select(AuditEntry).where(AuditEntry.seq >= start, readable_entries(principal, scope))
     for column, value in (
@@ -152,7 +152,7 @@ def recent_entries(
         The entries as JSON objects (the leaf fields plus ``leaf_hash``), and the count of all matching.
     """
     require_auditor(session, principal)
-    integrate(session)
+    integrate(session, if_pending=True)
     conditions = [readable_entries(principal, scope)]
     for column, value in (
         (AuditEntry.action, action),
@@ -201,7 +201,7 @@ def entry_values(
     require_auditor(session, principal)
     if field not in ENTRY_VALUE_FIELDS:
         raise AuditError(f"no suggestions for {field!r}; expected one of {', '.join(ENTRY_VALUE_FIELDS)}")
-    integrate(session)
+    integrate(session, if_pending=True)
     column = getattr(AuditEntry, field)
     query = (
         select(column).where(readable_entries(principal, scope), column != "").distinct().order_by(column).limit(limit)

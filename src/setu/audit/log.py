@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import delete, event, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from setu.audit.merkle import hash_leaf
@@ -298,7 +298,7 @@ def record(
     if not sequenced:
         session.add(row)
         session.flush()
-        _notify_recorded()
+        _count_on_commit(session)
         return row
     lock_log(session)
     entry = AuditEntry(seq=log_size(session), **{name: getattr(row, name) for name in _PENDING_FIELDS})
@@ -309,11 +309,12 @@ def record(
 
 
 _PENDING_FIELDS = tuple(name for name in LEAF_FIELDS if name != "seq")
-_recorded: list[Callable[[], None]] = []
+_recorded: list[Callable[[int], None]] = []
 
 
-def on_record(callback: Callable[[], None]) -> Callable[[], None]:
-    """Call ``callback`` (cheap, never raising) after each pending entry this process records (the sequencer).
+def on_record(callback: Callable[[int], None]) -> Callable[[], None]:
+    """Call ``callback(n)`` (cheap, never raising) when a transaction of this process that recorded ``n``
+    pending entries commits (the sequencer counts them to wake at a full batch).
 
     Returns
     -------
@@ -324,9 +325,23 @@ def on_record(callback: Callable[[], None]) -> Callable[[], None]:
     return lambda: _recorded.remove(callback) if callback in _recorded else None
 
 
-def _notify_recorded() -> None:
-    for callback in _recorded:
-        callback()
+def _count_on_commit(session: Session) -> None:
+    """Count the entry in ``session``'s transaction; the count is reported when it commits."""
+    if not session.info.get("setu_recorded_listening"):
+        session.info["setu_recorded_listening"] = True
+
+        # After the commit, not at the record: a sequencer woken before the commit would find nothing.
+        @event.listens_for(session, "after_commit")
+        def committed(done: Session) -> None:
+            count = done.info.pop("setu_recorded", 0)
+            for callback in list(_recorded) if count else ():
+                callback(count)
+
+        @event.listens_for(session, "after_rollback")
+        def forget(done: Session) -> None:
+            done.info.pop("setu_recorded", None)
+
+    session.info["setu_recorded"] = session.info.get("setu_recorded", 0) + 1
 
 
 def pending_count(session: Session) -> int:
@@ -334,7 +349,7 @@ def pending_count(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(AuditPending)) or 0)
 
 
-def integrate(session: Session, limit: int | None = None) -> int:
+def integrate(session: Session, limit: int | None = None, *, if_pending: bool = False) -> int:
     """Sequence pending entries: give them the next ``seq`` values in ``id`` order and move them into the log.
 
     Runs in ``session``'s transaction and takes the log lock (:func:`lock_log`) until it ends: the moved
@@ -352,12 +367,17 @@ def integrate(session: Session, limit: int | None = None) -> int:
         transaction first (:func:`setu.audit.sequencer.integrate_pending`).
     limit
         At most this many entries (``None``: all pending).
+    if_pending
+        Take the lock only when a pending row is visible (readers and the sequencer's idle turns, so
+        they do not queue on the lock for nothing). Not for callers that need the lock held afterwards.
 
     Returns
     -------
     int
         The number of entries sequenced.
     """
+    if if_pending and session.scalar(select(AuditPending.id).limit(1)) is None:
+        return 0
     lock_log(session)
     query = select(AuditPending).order_by(AuditPending.id)
     if limit is not None:

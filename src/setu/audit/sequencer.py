@@ -75,7 +75,7 @@ def integrate_pending(sessions: sessionmaker[Session], batch: int = DEFAULT_BATC
     total = 0
     while True:
         with transaction(sessions) as session:
-            moved = integrate(session, batch)
+            moved = integrate(session, batch, if_pending=True)
         total += moved
         if moved < batch:
             return total
@@ -111,10 +111,10 @@ class Sequencer:
         if self._thread.is_alive():
             self._thread.join(timeout=10)
 
-    def _count(self) -> None:
-        # Called in the recording request's thread: count only; the thread does the work.
+    def _count(self, committed: int) -> None:
+        # Called in the recording request's thread after its commit: count only; the thread does the work.
         with self._lock:
-            self._recorded += 1
+            self._recorded += committed
             if self._recorded >= self._settings.batch:
                 self._wake.set()
 

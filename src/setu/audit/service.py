@@ -189,7 +189,7 @@ _cache = _TreeCache()
 
 
 def _tree_and_size(session: Session) -> tuple[MerkleTree, int]:
-    integrate(session)  # a proof covers every entry recorded before the request
+    integrate(session, if_pending=True)  # a proof covers every entry recorded before the request
     return _cache.tree(session)
 
 
@@ -428,7 +428,7 @@ def verify_for_auditor(
     require_auditor(session, principal)
     # Sequence what is pending in the request's transaction (not the snapshot's, which must see the
     # result) and commit: on SQLite the request's writes would otherwise hold the lock the snapshot needs.
-    integrate(session)
+    integrate(session, if_pending=True)
     session.commit()
     if snapshot.get_bind().dialect.name == "postgresql":
         # One snapshot for entries and checkpoints alike: a checkpoint issued while the entries
