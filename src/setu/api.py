@@ -19,6 +19,7 @@ from setu.admission import InFlightLimit, ReadTimeout
 from setu.audit import pages as audit_pages
 from setu.audit.endpoints import router as audit_router
 from setu.audit.schedule import CheckpointSchedule, CheckpointScheduler
+from setu.audit.sequencer import Sequencer, SequencerSettings
 from setu.dashboard import pages as dashboard_pages
 from setu.db import make_engine, session_factory
 from setu.deps import ApiState, StateDep
@@ -103,6 +104,8 @@ def create_app(engine_or_url: Engine | str | None = None, *, settings: ApiSettin
     jobs = RunJobs(sessions, RunLimits.of(state.settings), WorkerTimings.of(state.settings))
     # Checkpoints every N entries or M minutes, signed with this instance's own party key(s).
     checkpoints = CheckpointScheduler(sessions, CheckpointSchedule.from_env())
+    # Audit entries are recorded pending; this thread sequences them into the log every few hundred ms.
+    sequencer = Sequencer(sessions, SequencerSettings.from_env())
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -110,12 +113,14 @@ def create_app(engine_or_url: Engine | str | None = None, *, settings: ApiSettin
         threads = anyio.to_thread.current_default_thread_limiter()
         threads.total_tokens = max(threads.total_tokens, settings.max_in_flight + BACKGROUND_CONNECTIONS)
         jobs.start_workers()
+        sequencer.start()
         checkpoints.start()
         try:
             yield
         finally:
+            jobs.shutdown()  # the workers give their runs back, audited: before the sequencer's last pass
             checkpoints.stop()
-            jobs.shutdown()
+            sequencer.stop()
             if state.owns_engine:
                 state.engine.dispose()
 

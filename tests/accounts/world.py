@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from setu.accounts.login import LoginAttempt, authenticate
 from setu.accounts.lookups import get_user
 from setu.accounts.users import create_user
+from setu.audit.log import integrate
 from setu.db import transaction
 from setu.models.accounts import User
 from setu.models.audit import AuditEntry
@@ -66,6 +67,7 @@ def attempt(sessions: sessionmaker[Session], username: str, password: str, minut
 
 def entries(sessions: sessionmaker[Session], action: str | None = None) -> list[AuditEntry]:
     with transaction(sessions) as session:
+        integrate(session)  # sequence what is pending, as every reader of the log does
         query = select(AuditEntry).order_by(AuditEntry.seq)
         if action is not None:
             query = query.where(AuditEntry.action == action)

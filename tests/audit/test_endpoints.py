@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from clients import Api
 from setu.audit.checkpoints import checkpoint_text, issue_checkpoint, verify_signature
 from setu.audit.merkle import verify_consistency, verify_inclusion
+from setu.audit.sequencer import integrate_pending
 from setu.models.audit import AuditEntry
 
 AUDIT = "/api/v1/audit"
@@ -33,6 +34,7 @@ def test_only_auditors_read_the_log(api: Api) -> None:
             answer = api.get(user, AUDIT + path)
             assert answer.status_code == 403, (user, path, answer.text)
             assert answer.json()["detail"].startswith("requires role auditor")
+    integrate_pending(api.sessions)
     with api.sessions() as session:
         denied = session.scalar(
             select(func.count()).where(AuditEntry.action == "audit.read", AuditEntry.decision == "deny")

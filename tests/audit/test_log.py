@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from setu.audit.checkpoints import checkpoint_text, countersign, issue_checkpoint, signing_key
 from setu.audit.log import AuditError, record
+from setu.audit.sequencer import integrate_pending
 from setu.audit.verify import verify_log
 from setu.models.audit import AuditEntry, Checkpoint, SigningKey
 from setu.sharing.policy import Principal
@@ -31,6 +32,8 @@ def append(sessions: sessionmaker[Session], count: int, actor: Principal | None 
 
 
 def entries(sessions: sessionmaker[Session]) -> list[AuditEntry]:
+    """The log, after sequencing what is pending (as every reader does)."""
+    integrate_pending(sessions)
     with sessions() as session:
         return list(session.scalars(select(AuditEntry).order_by(AuditEntry.seq)))
 

@@ -19,7 +19,7 @@ from principals import EVERYONE
 from setu.audit import service
 from setu.audit.checkpoints import issue_checkpoint
 from setu.audit.entries import entry_values, list_entries, recent_entries
-from setu.audit.log import record
+from setu.audit.log import integrate, record
 from setu.errors import AccessDenied
 from setu.models.audit import AuditEntry
 from setu.sharing.policy import Principal
@@ -58,6 +58,7 @@ def test_every_read_of_the_log(log: sessionmaker[Session], principal: Principal,
         if not auditor:
             with pytest.raises(AccessDenied):
                 call(session, principal)
+            integrate(session)
             denial = session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).one()
             assert (denial.action, denial.decision, denial.actor_id) == (action, "deny", principal.user_id)
             return

@@ -12,6 +12,7 @@ from clients import Api, create_users, csrf_of, sign_in
 from networks.world import US_ONLY_NODES
 from principals import US_AUDITOR
 from setu.audit.checkpoints import countersign, issue_checkpoint
+from setu.audit.sequencer import integrate_pending
 from setu.db import transaction
 from setu.models.audit import AuditEntry
 from setu.web.shell import PAGE_SIZE
@@ -23,6 +24,7 @@ def seqs(html: str) -> list[int]:
 
 
 def entries_of(sessions: sessionmaker[Session], **where: object) -> list[AuditEntry]:
+    integrate_pending(sessions)
     with sessions() as session:
         query = select(AuditEntry).order_by(AuditEntry.seq)
         for name, value in where.items():

@@ -15,6 +15,7 @@ from setu.audit import service
 from setu.audit.checkpoints import countersign, issue_checkpoint
 from setu.audit.entries import entry_values, list_entries, recent_entries
 from setu.audit.log import AuditError
+from setu.audit.sequencer import integrate_pending
 from setu.errors import AccessDenied
 from setu.models.audit import AuditEntry
 from setu.sharing.policy import Principal
@@ -62,6 +63,7 @@ def test_served_proofs_verify_with_the_independent_checker(sessions: sessionmake
             service.inclusion_proof(session, IN_AUDITOR, 5, 5)
         with pytest.raises(AuditError):
             service.consistency_proof(session, IN_AUDITOR, 3, whole.second + 1)
+        session.commit()  # what the reads sequenced
     # The cached tree grows with the log.
     append(sessions, 2)
     with sessions() as session:
@@ -75,6 +77,7 @@ def test_served_proofs_verify_with_the_independent_checker(sessions: sessionmake
 def test_proofs_refuse_a_log_with_gaps(sessions: sessionmaker[Session]) -> None:
     service.clear_cache()
     append(sessions, 5)
+    integrate_pending(sessions)
     with sessions.begin() as session:
         session.execute(text("DELETE FROM audit_entries WHERE seq = 2"))
     with sessions() as session, pytest.raises(AuditError, match="gaps"):
@@ -84,6 +87,7 @@ def test_proofs_refuse_a_log_with_gaps(sessions: sessionmaker[Session]) -> None:
 def test_entry_pages(sessions: sessionmaker[Session]) -> None:
     append(sessions, 7)
     append(sessions, 3, ANALYST_US)
+    stored = entries(sessions)  # before the reads below: their session holds the log lock to its end
     with sessions() as session:
         page = list_entries(session, IN_AUDITOR, limit=4)
         assert [e["seq"] for e in page.entries] == [0, 1, 2, 3]
@@ -101,7 +105,7 @@ def test_entry_pages(sessions: sessionmaker[Session]) -> None:
         us = list_entries(session, US_AUDITOR)
         assert [e["seq"] for e in us.entries] == [7, 8, 9] and us.next_start is None
         row = us.entries[0]
-        assert row["leaf_hash"] == entries(sessions)[7].leaf_hash.hex()
+        assert row["leaf_hash"] == stored[7].leaf_hash.hex()
         assert row["at"].endswith("Z")
 
 
@@ -125,6 +129,7 @@ def test_only_auditors_are_served_and_every_refusal_is_audited(
     for read in reads:
         with sessions() as session, pytest.raises(AccessDenied, match="requires role auditor"):
             read(session, reader)
+    integrate_pending(sessions)
     with sessions() as session:
         denied = session.scalars(
             select(AuditEntry).where(AuditEntry.action == "audit.read", AuditEntry.decision == "deny")
@@ -138,9 +143,11 @@ def test_verifying_for_an_auditor_is_audited_and_refused_to_others(sessions: ses
     append(sessions, 4)
     with sessions() as session, sessions() as snapshot, pytest.raises(AccessDenied):
         service.verify_for_auditor(session, IN_ANALYST, snapshot)
-    with sessions.begin() as session, sessions() as snapshot:
+    with sessions() as session, sessions() as snapshot:
         result = service.verify_for_auditor(session, IN_AUDITOR, snapshot)
         assert result.ok and result.entries == 5  # the four appended and the refusal
+        session.commit()
+    integrate_pending(sessions)
     with sessions() as session:
         done = session.scalars(select(AuditEntry).where(AuditEntry.action == "audit.verify")).one()
         assert done.actor_id == IN_AUDITOR.user_id and json.loads(done.details)["ok"] is True

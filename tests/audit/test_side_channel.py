@@ -18,12 +18,14 @@ from clients import PASSWORD, Api, create_users, sign_in
 from networks.world import IN_ONLY_NODES
 from principals import US_AUDITOR
 from setu.accounts.users import create_user
+from setu.audit.sequencer import integrate_pending
 from setu.db import transaction
 from setu.models.audit import AuditEntry
 from setu.models.networks import NetworkRecord
 
 
 def entries(sessions: sessionmaker[Session], **where: object) -> list[AuditEntry]:
+    integrate_pending(sessions)
     with sessions() as session:
         query = select(AuditEntry).order_by(AuditEntry.seq)
         for name, value in where.items():

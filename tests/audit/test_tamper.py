@@ -25,6 +25,7 @@ from clients import Api, csrf_of, sign_in
 from setu.audit.checkpoints import countersign, issue_checkpoint
 from setu.audit.cli import audit_app
 from setu.audit.log import AuditError, record
+from setu.audit.sequencer import integrate_pending
 from setu.db import transaction
 from setu.models.audit import AuditEntry
 
@@ -66,6 +67,7 @@ def pins(web: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pins:
     early = tmp_path / "held-early.json"
     assert cli(web, "checkpoint", "export", str(early))[0] == 0
     reads(web, "us-analyst", 15)
+    integrate_pending(web.sessions)
     with web.sessions() as session:
         edited = session.scalar(select(AuditEntry.seq).order_by(AuditEntry.seq.desc()).limit(1)) or 0
     with transaction(web.sessions) as session:
@@ -224,6 +226,7 @@ def test_auditors_download_the_checkpoints_to_hold(web: Api, pins: Pins, tmp_pat
     held = tmp_path / "downloaded.json"
     held.write_bytes(page.content)
     assert cli(web, "verify", "--keys", str(pins.keys), "--checkpoint", str(held))[0] == 0
+    integrate_pending(web.sessions)
     with web.sessions() as session:
         exports = session.scalars(select(AuditEntry).where(AuditEntry.action == "audit.checkpoint.export")).all()
         assert len([e for e in exports if e.actor_id is not None]) == 2  # both downloads audited

@@ -21,6 +21,7 @@ from setu.audit.cli import audit_app
 from setu.audit.export import load_export, snapshot, write_export
 from setu.audit.keys import key_id_of
 from setu.audit.log import canonical_leaf, leaf_data, leaf_hash, record
+from setu.audit.sequencer import integrate_pending
 from setu.audit.verify import VerifyResult, verify_log, verify_snapshot
 from setu.models.audit import AuditEntry, Checkpoint, SigningKey
 from setu.models.base import utcnow
@@ -61,6 +62,7 @@ def log(sessions: sessionmaker[Session]) -> Log:
     with sessions.begin() as session:
         countersign(session, second.id, "IN")  # 40
         append(session, 5, ANALYST_IN)  # 41..45
+    integrate_pending(sessions)  # all 46 in the log, where the tampering below finds them
     built = Log(first.id, second.id, first.tree_size, second.tree_size, 46)
     assert (built.first_size, built.second_size) == (16, 39)
     return built

@@ -31,6 +31,7 @@ from principals import (
     US_ONLY,
     seed,
 )
+from setu.audit.log import integrate
 from setu.models.audit import AuditEntry
 from setu.models.networks import NetworkRecord, NodeRecord, SupplyRecord
 from setu.network.io.accelerator import read_accelerator
@@ -152,6 +153,7 @@ def build_world(session: Session, network: Network) -> NetworkRecord:
 
 def audit_count(session: Session, action: str, decision: str = "permit") -> int:
     """How many audit entries record ``action`` with ``decision``."""
+    integrate(session)  # sequence what is pending, as every reader of the log does
     query = select(func.count()).where(AuditEntry.action == action, AuditEntry.decision == decision)
     return session.scalar(query) or 0
 

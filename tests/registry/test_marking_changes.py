@@ -27,6 +27,7 @@ from principals import (
     US_GE_INDUSTRY,
 )
 from registry.world import RegistryWorld, released
+from setu.audit.log import integrate
 from setu.db import transaction
 from setu.errors import AccessDenied, Conflict, MarkingError
 from setu.models.audit import AuditEntry
@@ -42,6 +43,7 @@ BOTH = frozenset({"IN", "US"})
 
 
 def entries(session: Session, action: str) -> list[AuditEntry]:
+    integrate(session)  # sequence what is pending, as every reader of the log does
     return list(session.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.seq)))
 
 

@@ -28,6 +28,7 @@ from clients import create_users
 from networks.world import build_world, small_network
 from principals import IN_ANALYST
 from setu.accounts.login import principal_of
+from setu.audit.log import integrate
 from setu.audit.verify import verify_log
 from setu.db import transaction
 from setu.models.audit import AuditEntry
@@ -106,6 +107,7 @@ def wait_for(check: Callable[[], bool], timeout: float = 60.0, what: str = "") -
 
 def actions(sessions: Factory, run_id: int) -> list[str]:
     with sessions() as session:
+        integrate(session)  # sequence what is pending, as every reader of the log does
         return list(
             session.scalars(
                 select(AuditEntry.action).where(AuditEntry.object_id == str(run_id)).order_by(AuditEntry.seq)
@@ -213,9 +215,7 @@ def test_a_worker_that_meets_a_database_error_fails_the_run_with_it(
     assert ended.status == "failed" and "server closed the connection unexpectedly" in ended.error
 
 
-def test_a_worker_presumed_dead_cannot_finish_the_run_its_successor_holds(
-    sessions: Factory, world_of: World
-) -> None:
+def test_a_worker_presumed_dead_cannot_finish_the_run_its_successor_holds(sessions: Factory, world_of: World) -> None:
     run_id = queue_sweep(sessions, *world_of(False))
     slow = Worker(sessions, WorkerTimings(heartbeat=30, stale=1, poll=0.05))
     gate = threading.Event()

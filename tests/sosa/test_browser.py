@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from browser import ARGS, CHROMIUM, needs_chromium, serve_in_thread, violations
 from clients import PASSWORD, create_users
 from principals import IN_AUDITOR, IN_DESK, US_AUDITOR, US_DESK, US_GE
+from setu.audit.log import integrate
 from setu.db import transaction
 from setu.models.audit import AuditEntry
 from sosa.world import build
@@ -168,6 +169,7 @@ def test_india_files_a_dx_request_the_us_rejects_it_india_escalates_and_the_log_
                 log_out()
 
             with sessions() as session:
+                integrate(session)  # sequence what is pending, as every reader of the log does
                 stored: list[Any] = list(
                     session.scalars(
                         select(AuditEntry.details)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from principals import IN_DESK, US_DESK, US_GE_INDUSTRY
+from setu.audit.log import integrate
 from setu.db import transaction
 from setu.models.audit import AuditEntry
 from setu.models.sosa import PriorityRequest, RequestEvent
@@ -55,6 +56,7 @@ def act(
 
 def counts(sessions: sessionmaker[Session], request_id: int) -> tuple[str, int, int, int]:
     with transaction(sessions) as session:
+        integrate(session)  # sequence what is pending, as every reader of the log does
         request = session.get_one(PriorityRequest, request_id)
         events = session.scalar(select(func.count()).where(RequestEvent.request_id == request_id)) or 0
         permits = session.scalar(

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from principals import IN_ADMIN, IN_DESK
+from setu.audit.log import integrate
 from setu.db import transaction
 from setu.errors import MarkingError
 from setu.models.audit import AuditEntry
@@ -29,6 +30,7 @@ def world(sessions: sessionmaker[Session]) -> dict[str, int]:
 
 
 def entries(session: Session, action: str, decision: str) -> list[AuditEntry]:
+    integrate(session)  # sequence what is pending, as every reader of the log does
     query = select(AuditEntry).where(AuditEntry.action == action, AuditEntry.decision == decision)
     return list(session.scalars(query))
 

@@ -25,6 +25,7 @@ from principals import (
     US_OTHER_INDUSTRY,
 )
 from setu.accounts.login import principal_of
+from setu.audit.log import integrate
 from setu.db import transaction
 from setu.errors import AccessDenied, InputError, NotFound
 from setu.models.audit import AuditEntry
@@ -56,6 +57,7 @@ def transitions(session: Session, request_id: int) -> list[tuple[str, str]]:
 
 
 def audited(session: Session, action: str, decision: str = "permit") -> list[AuditEntry]:
+    integrate(session)  # sequence what is pending, as every reader of the log does
     query = select(AuditEntry).where(AuditEntry.action == action, AuditEntry.decision == decision)
     return list(session.scalars(query.order_by(AuditEntry.seq)))
 

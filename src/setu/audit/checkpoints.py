@@ -19,7 +19,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from setu.audit.keys import HeldKey, check_party, key_store, last_signed, remember_signed, require_signer
-from setu.audit.log import AuditError, canonical_time, lock_log, record, stored_leaf_hashes
+from setu.audit.log import AuditError, canonical_time, integrate, record, stored_leaf_hashes
 from setu.audit.merkle import MerkleTree
 from setu.models.audit import Checkpoint, Countersignature, SigningKey
 from setu.models.base import utcnow
@@ -237,9 +237,10 @@ def issue_checkpoint(
 ) -> Checkpoint:
     """Sign the current tree head as ``party`` and record that in the log.
 
-    The checkpoint covers every entry committed before it; its own audit entry comes right after (at
-    ``seq == tree_size``) and is covered by the next checkpoint. Before signing, the log must still
-    reproduce every earlier checkpoint, so a party never signs over a log that was rewritten.
+    The checkpoint covers every entry committed before it (pending ones are sequenced first); its own
+    audit entry comes right after (at ``seq == tree_size``) and is covered by the next checkpoint.
+    Before signing, the log must still reproduce every earlier checkpoint, so a party never signs over
+    a log that was rewritten.
 
     Parameters
     ----------
@@ -256,8 +257,9 @@ def issue_checkpoint(
         The stored, signed checkpoint.
     """
     key = held_key(session, party, actor=actor, actor_name=actor_name)
-    # Lock first, so no entry lands between the tree head read here and this checkpoint's own entry.
-    lock_log(session)
+    # Lock (integrate takes it) and sequence what is pending, so no entry lands between the tree head
+    # read here and this checkpoint's own entry, which is appended sequenced below.
+    integrate(session)
     tree = MerkleTree(stored_leaf_hashes(session))
     _check_own_memory(session, tree, party)
     _check_log_against(tree, list(session.scalars(select(Checkpoint).order_by(Checkpoint.id))))
@@ -282,6 +284,7 @@ def issue_checkpoint(
         "checkpoint",
         checkpoint.id,
         actor_name=actor_name,
+        sequenced=True,
         # What ties this entry to its row: the verifier finds the row by id and compares every field.
         details={
             "party": party,
@@ -395,6 +398,10 @@ def countersign(
     session.flush()
     _remember_on_commit(session, party, checkpoint.tree_size, bytes(checkpoint.root_hash))
     session.refresh(checkpoint, ["countersignatures"])
+    # The row and its entry must become visible together: a verifier that saw the countersignature
+    # but not its entry (still pending) would report it missing. So the entry is appended sequenced,
+    # after what is pending (this transaction's key entry among it).
+    integrate(session)
     record(
         session,
         actor,
@@ -402,6 +409,7 @@ def countersign(
         "checkpoint",
         checkpoint.id,
         actor_name=actor_name,
+        sequenced=True,
         details={
             "party": party,
             "issuer": checkpoint.party,

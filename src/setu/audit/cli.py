@@ -290,15 +290,31 @@ def export(path: Annotated[Path, typer.Argument(help="JSON file to write.")]) ->
         try:
             with transaction(session_factory(engine)) as session:
                 data = write_export(session, path)
-                # Exports are audited like any other; this entry is the first one after the exported log.
+                # Exports are audited like any other; this entry is the first one after the exported log
+                # (write_export sequenced what was pending and holds the log lock: nothing comes between).
                 record(
                     session,
                     None,
                     "audit.export",
                     "audit_log",
                     actor_name=_cli_actor(),
+                    sequenced=True,
                     details={"path": str(path), "tree_size": len(data.entries)},
                 )
         finally:
             engine.dispose()
     out.print(f"wrote {len(data.entries)} entries and {len(data.checkpoints)} checkpoints to {path}")
+
+
+@audit_app.command()
+def sequence() -> None:
+    """Sequence every pending entry into the log now (what the server's sequencer thread does; for cron)."""
+    from setu.audit.sequencer import integrate_pending
+
+    with _errors():
+        engine = make_engine()
+        try:
+            moved = integrate_pending(session_factory(engine))
+        finally:
+            engine.dispose()
+    out.print(f"sequenced {moved} pending entries", highlight=False)

@@ -4,6 +4,9 @@ Entries are marked data: each belongs to a party (the acting user's, or that of 
 or to none (``""``, system entries). Every read here applies :func:`readable_entries`, the one filter of
 the log: an auditor reads their own party's entries (``scope="party"``) or those of no party
 (``scope="system"``), never the other party's, whatever a caller asks.
+
+Pending entries (recorded, not yet sequenced) are never shown: each read sequences them first, in the
+request's transaction (:func:`~setu.audit.log.integrate`), so it sees every entry recorded before it.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from setu.audit.log import AuditError, entry_fields
+from setu.audit.log import AuditError, entry_fields, integrate
 from setu.audit.service import MAX_PAGE, require_auditor
 from setu.models.audit import AuditEntry
 from setu.sharing.policy import Principal
@@ -90,6 +93,7 @@ def list_entries(
         The entries as JSON objects (the leaf fields plus ``leaf_hash``), and where the next page starts.
     """
     require_auditor(session, principal)
+    integrate(session, if_pending=True)  # read your writes: what was recorded before is in the log
     limit = max(1, min(limit, MAX_PAGE))
     query = select(AuditEntry).where(AuditEntry.seq >= start, readable_entries(principal, scope))
     for column, value in (
@@ -148,6 +152,7 @@ def recent_entries(
         The entries as JSON objects (the leaf fields plus ``leaf_hash``), and the count of all matching.
     """
     require_auditor(session, principal)
+    integrate(session, if_pending=True)
     conditions = [readable_entries(principal, scope)]
     for column, value in (
         (AuditEntry.action, action),
@@ -196,6 +201,7 @@ def entry_values(
     require_auditor(session, principal)
     if field not in ENTRY_VALUE_FIELDS:
         raise AuditError(f"no suggestions for {field!r}; expected one of {', '.join(ENTRY_VALUE_FIELDS)}")
+    integrate(session, if_pending=True)
     column = getattr(AuditEntry, field)
     query = (
         select(column).where(readable_entries(principal, scope), column != "").distinct().order_by(column).limit(limit)

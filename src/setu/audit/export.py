@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from setu.audit.checkpoints import checkpoint_text
-from setu.audit.log import LEAF_FIELDS, canonical_time
+from setu.audit.log import LEAF_FIELDS, canonical_time, integrate
 from setu.models.audit import AuditEntry, Checkpoint, SigningKey
 
 EXPORT_FORMAT = "setu-audit-export/1"
@@ -210,7 +210,8 @@ def write_export(session: Session, path: Path) -> LogSnapshot:
     Parameters
     ----------
     session
-        Any session.
+        A session in READ COMMITTED or on SQLite: pending entries are sequenced first in its transaction,
+        which then holds the log lock to its end (an entry appended ``sequenced`` comes right after).
     path
         The file to write.
 
@@ -219,6 +220,7 @@ def write_export(session: Session, path: Path) -> LogSnapshot:
     LogSnapshot
         What was written.
     """
+    integrate(session)
     data = snapshot(session)
     path.write_text(json.dumps(data.to_json(), indent=1) + "\n", encoding="utf-8")
     return data

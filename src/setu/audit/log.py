@@ -1,23 +1,31 @@
-"""Append audit entries in the caller's transaction, so an event and its record commit or vanish together.
+"""Record audit entries in the caller's transaction, so an event and its record commit or vanish together.
 
 An entry's leaf is the canonical JSON of all its fields (its ``seq`` included, so moving an entry breaks
 its hash); :func:`leaf_data` states that form and is the one definition the verifier and the proofs use.
+
+Recording and sequencing are two steps, as in Trillian and Tessera. :func:`record` inserts the entry
+into ``audit_pending`` with no lock, so audited transactions do not wait for each other; the entry is
+durable when that transaction commits. :func:`integrate` then takes the log lock, gives the committed
+pending rows the next ``seq`` values in ``id`` order, hashes them into ``audit_entries`` and deletes
+them, all in one transaction: every entry is moved once or not at all, so the log has no gap and no
+duplicate whoever dies when. The sequencer thread (:mod:`setu.audit.sequencer`) integrates every few
+hundred milliseconds, and every reader of the log integrates first, so it reads its own writes.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import delete, event, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from setu.audit.merkle import hash_leaf
 from setu.errors import SetuError
 from setu.models.accounts import User
-from setu.models.audit import AuditEntry
+from setu.models.audit import AuditEntry, AuditPending
 from setu.models.base import utcnow
 from setu.sharing.policy import Principal
 
@@ -125,7 +133,10 @@ def leaf_hash(data: bytes) -> bytes:
 
 
 def lock_log(session: Session) -> None:
-    """Hold the log's append lock until ``session``'s transaction ends, so one writer takes the next seq.
+    """Hold the log's append lock until ``session``'s transaction ends, so one sequencer takes the next seq.
+
+    Only :func:`integrate`, checkpoints and :func:`record` with ``sequenced=True`` take it; recording an
+    ordinary entry does not.
 
     PostgreSQL: a table lock that conflicts with itself but not with plain reads. SQLite: a write that
     changes nothing still opens the write transaction, and SQLite admits one writer at a time (others wait
@@ -196,6 +207,39 @@ def _subject_party(session: Session, object_type: str, object_id: str | int, det
     return str(found) if found else ""
 
 
+def _pending_row(
+    session: Session,
+    actor: Principal | None,
+    action: str,
+    object_type: str,
+    object_id: str | int,
+    decision: str,
+    actor_name: str,
+    details: dict[str, Any] | None,
+    party: str | None,
+) -> AuditPending:
+    if decision not in DECISIONS:
+        raise ValueError(f"decision must be one of {', '.join(DECISIONS)}, got {decision!r}")
+    if party is None:
+        party = actor.party if actor else _subject_party(session, object_type, object_id, details or {})
+    values = {
+        "actor": actor_name or (f"user {actor.user_id}" if actor else ACTOR_SYSTEM),
+        "party": party,
+        "action": action,
+        "object_type": object_type,
+        "object_id": str(object_id),
+    }
+    cut = {name: value[: _WIDTHS[name]] for name, value in values.items()}
+    return AuditPending(
+        # The time of the event, not of its sequencing: timestamps need not rise with seq.
+        at=utcnow(),
+        actor_id=actor.user_id if actor else None,
+        decision=decision,
+        details=json.dumps(details or {}, sort_keys=True, default=str),
+        **cut,
+    )
+
+
 def record(
     session: Session,
     actor: Principal | None,
@@ -207,11 +251,13 @@ def record(
     actor_name: str = "",
     details: dict[str, Any] | None = None,
     party: str | None = None,
-) -> AuditEntry:
-    """Append one entry to the audit log inside ``session``'s transaction.
+    sequenced: bool = False,
+) -> AuditPending | AuditEntry:
+    """Record one entry of the audit log inside ``session``'s transaction.
 
-    The entry commits or rolls back with the change it records. The append lock (:func:`lock_log`) is
-    held to the end of the transaction, so audited transactions append one after another; keep them short.
+    The entry commits or rolls back with the change it records. It goes to the pending table without
+    any lock; the sequencer gives it its ``seq`` later (:func:`integrate`), and readers of the log
+    integrate before reading, so a committed entry is seen by every later read.
 
     An entry is marked data: its ``party`` is the party whose data it records, and only that party's
     auditors read it (``""``: a system entry, read by every auditor). It is the acting user's party; for
@@ -238,35 +284,120 @@ def record(
         a user typed that may be a secret (a username that matched no account may be a password).
     party
         The party whose data the entry is, when neither the actor nor the user it concerns says.
+    sequenced
+        Append to the log itself, right after the entries it holds now, under the log lock held to the
+        end of the transaction (pending entries are not integrated first). For entries whose place in
+        the log matters: a checkpoint's own entry, the entry of an export.
 
     Returns
     -------
-    AuditEntry
-        The flushed entry, with its ``seq`` and ``leaf_hash``.
+    AuditPending or AuditEntry
+        The flushed pending row; with ``sequenced``, the entry with its ``seq`` and ``leaf_hash``.
     """
-    if decision not in DECISIONS:
-        raise ValueError(f"decision must be one of {', '.join(DECISIONS)}, got {decision!r}")
+    row = _pending_row(session, actor, action, object_type, object_id, decision, actor_name, details, party)
+    if not sequenced:
+        session.add(row)
+        session.flush()
+        _count_on_commit(session)
+        return row
     lock_log(session)
-    if party is None:
-        party = actor.party if actor else _subject_party(session, object_type, object_id, details or {})
-    values = {
-        "actor": actor_name or (f"user {actor.user_id}" if actor else ACTOR_SYSTEM),
-        "party": party,
-        "action": action,
-        "object_type": object_type,
-        "object_id": str(object_id),
-    }
-    cut = {name: value[: _WIDTHS[name]] for name, value in values.items()}
-    entry = AuditEntry(
-        seq=log_size(session),
-        # Taken under the lock, so timestamps rise with seq (as far as the clock does).
-        at=utcnow(),
-        actor_id=actor.user_id if actor else None,
-        decision=decision,
-        details=json.dumps(details or {}, sort_keys=True, default=str),
-        **cut,
-    )
+    entry = AuditEntry(seq=log_size(session), **{name: getattr(row, name) for name in _PENDING_FIELDS})
     entry.leaf_hash = leaf_hash(leaf_data(entry))
     session.add(entry)
     session.flush()
     return entry
+
+
+_PENDING_FIELDS = tuple(name for name in LEAF_FIELDS if name != "seq")
+_recorded: list[Callable[[int], None]] = []
+
+
+def on_record(callback: Callable[[int], None]) -> Callable[[], None]:
+    """Call ``callback(n)`` (cheap, never raising) when a transaction of this process that recorded ``n``
+    pending entries commits (the sequencer counts them to wake at a full batch).
+
+    Returns
+    -------
+    callable
+        What stops the calls.
+    """
+    _recorded.append(callback)
+    return lambda: _recorded.remove(callback) if callback in _recorded else None
+
+
+def _count_on_commit(session: Session) -> None:
+    """Count the entry in ``session``'s transaction; the count is reported when it commits."""
+    if not session.info.get("setu_recorded_listening"):
+        session.info["setu_recorded_listening"] = True
+
+        # After the commit, not at the record: a sequencer woken before the commit would find nothing.
+        @event.listens_for(session, "after_commit")
+        def committed(done: Session) -> None:
+            count = done.info.pop("setu_recorded", 0)
+            for callback in list(_recorded) if count else ():
+                callback(count)
+
+        @event.listens_for(session, "after_rollback")
+        def forget(done: Session) -> None:
+            done.info.pop("setu_recorded", None)
+
+    session.info["setu_recorded"] = session.info.get("setu_recorded", 0) + 1
+
+
+def pending_count(session: Session) -> int:
+    """Entries recorded and committed (or in ``session``'s transaction) but not yet sequenced."""
+    return int(session.scalar(select(func.count()).select_from(AuditPending)) or 0)
+
+
+def integrate(session: Session, limit: int | None = None, *, if_pending: bool = False) -> int:
+    """Sequence pending entries: give them the next ``seq`` values in ``id`` order and move them into the log.
+
+    Runs in ``session``'s transaction and takes the log lock (:func:`lock_log`) until it ends: the moved
+    rows are inserted and their pending rows deleted in the same transaction, so when it commits every
+    one of them is in the log once, and when it rolls back (or the process dies) none is and all are
+    still pending. Rows committed by other transactions after the batch was read are left for the next
+    call; on PostgreSQL that may put a higher ``id`` before a lower one committed later, which is fine:
+    the log's order is the order of sequencing.
+
+    Parameters
+    ----------
+    session
+        A session in READ COMMITTED (PostgreSQL's default) or on SQLite; its transaction holds the lock.
+        Not one in a repeatable-read snapshot older than the last sequencing: integrate in a fresh
+        transaction first (:func:`setu.audit.sequencer.integrate_pending`).
+    limit
+        At most this many entries (``None``: all pending).
+    if_pending
+        Take the lock only when a pending row is visible (readers and the sequencer's idle turns, so
+        they do not queue on the lock for nothing). Not for callers that need the lock held afterwards.
+
+    Returns
+    -------
+    int
+        The number of entries sequenced.
+    """
+    if if_pending and session.scalar(select(AuditPending.id).limit(1)) is None:
+        return 0
+    lock_log(session)
+    query = select(AuditPending).order_by(AuditPending.id)
+    if limit is not None:
+        query = query.limit(limit)
+    rows = list(session.scalars(query))
+    if not rows:
+        return 0
+    start = log_size(session)
+    values: list[dict[str, Any]] = []
+    for offset, row in enumerate(rows):
+        fields = {name: getattr(row, name) for name in _PENDING_FIELDS}
+        entry = AuditEntry(seq=start + offset, **fields)
+        values.append({**fields, "seq": entry.seq, "leaf_hash": leaf_hash(leaf_data(entry))})
+    # Core statements, not the unit of work: one executemany for the batch, and the pending objects of
+    # the caller's own transaction are left as they are (expunged below) rather than flushed as deletes.
+    session.execute(insert(AuditEntry), values)
+    session.execute(
+        delete(AuditPending).where(AuditPending.id.in_([row.id for row in rows])),
+        execution_options={"synchronize_session": False},
+    )
+    for row in rows:
+        session.expunge(row)
+    return len(rows)

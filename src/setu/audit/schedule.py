@@ -28,6 +28,7 @@ from setu.audit.checkpoints import issue_checkpoint, latest_checkpoint
 from setu.audit.export import checkpoints_document
 from setu.audit.keys import key_store, signing_parties
 from setu.audit.log import AuditError
+from setu.audit.sequencer import integrate_pending
 from setu.db import transaction
 from setu.models.audit import AuditEntry, SigningKey
 from setu.models.base import utcnow
@@ -129,6 +130,8 @@ def auto_checkpoints(
         What was issued.
     """
     issued: list[Issued] = []
+    # Counted and signed over the sequenced log: sequence what is pending first.
+    integrate_pending(sessions)
     with sessions() as session:
         candidates = parties(session)
     for party in candidates:

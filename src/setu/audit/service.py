@@ -23,10 +23,19 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from setu.audit.checkpoints import checkpoint_text, public_keys
-from setu.audit.export import CheckpointRecord, KeyRecord, checkpoints_document, load_checkpoints, parse_trusted_keys
-from setu.audit.log import AuditError, canonical_time, record, stored_leaf_hashes
+from setu.audit.export import (
+    CheckpointRecord,
+    KeyRecord,
+    checkpoints_document,
+    load_checkpoints,
+    parse_trusted_keys,
+)
+from setu.audit.export import (
+    snapshot as log_snapshot,
+)
+from setu.audit.log import AuditError, canonical_time, integrate, record, stored_leaf_hashes
 from setu.audit.merkle import MerkleTree
-from setu.audit.verify import VerifyResult, verify_log
+from setu.audit.verify import VerifyResult, verify_snapshot
 from setu.models.audit import AuditEntry, Checkpoint
 from setu.sharing.policy import Principal
 from setu.sharing.roles import require_role
@@ -180,6 +189,7 @@ _cache = _TreeCache()
 
 
 def _tree_and_size(session: Session) -> tuple[MerkleTree, int]:
+    integrate(session, if_pending=True)  # a proof covers every entry recorded before the request
     return _cache.tree(session)
 
 
@@ -401,7 +411,8 @@ def verify_for_auditor(
     Parameters
     ----------
     session
-        The request's session: the refusal or the ``audit.verify`` entry is written there (not committed).
+        The request's session: pending entries are sequenced and committed there first; the refusal
+        or the ``audit.verify`` entry is written there (not committed).
     principal
         The reader (an auditor).
     snapshot
@@ -415,13 +426,18 @@ def verify_for_auditor(
         The findings.
     """
     require_auditor(session, principal)
+    # Sequence what is pending in the request's transaction (not the snapshot's, which must see the
+    # result) and commit: on SQLite the request's writes would otherwise hold the lock the snapshot needs.
+    integrate(session, if_pending=True)
+    session.commit()
     if snapshot.get_bind().dialect.name == "postgresql":
         # One snapshot for entries and checkpoints alike: a checkpoint issued while the entries
         # are read must not look like it covers more than the log holds.
         snapshot.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     pins = pins or Pins()
     held: Sequence[CheckpointRecord] = pins.checkpoints
-    result = verify_log(snapshot, pins.keys, held)
+    # Read only: the pending entries were sequenced above, and the snapshot must not take the log lock.
+    result = verify_snapshot(log_snapshot(snapshot), pins.keys, held)
     record(
         session,
         principal,

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from setu.audit.checkpoints import signature_digest, verify_signature
 from setu.audit.export import CheckpointRecord, EntryRecord, KeyRecord, LogSnapshot, snapshot
 from setu.audit.keys import key_id_of
-from setu.audit.log import canonical_leaf
+from setu.audit.log import canonical_leaf, integrate
 from setu.audit.merkle import HASH_SIZE, MerkleTree, hash_leaf, verify_consistency
 
 _REORDER_SEARCH_LIMIT = 300  # bad entries tried against each other to tell a move from an edit
@@ -464,7 +464,8 @@ def verify_log(
     Parameters
     ----------
     session
-        Any session.
+        A session in READ COMMITTED or on SQLite: pending entries are sequenced first in its transaction
+        (which holds the log lock to its end), so the log verified holds every entry recorded before.
     trusted_keys
         Public keys obtained out of band, if any.
     held
@@ -475,4 +476,5 @@ def verify_log(
     VerifyResult
         The findings.
     """
+    integrate(session)
     return verify_snapshot(snapshot(session), trusted_keys, held)

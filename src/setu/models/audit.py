@@ -1,5 +1,9 @@
 """The audit log: one row per write, access decision or export, each a leaf of an RFC 9162 Merkle tree.
 
+Entries are first written to ``audit_pending`` in the transaction of the event they record (no lock,
+no ``seq``); the sequencer (:func:`setu.audit.log.integrate`) moves them into ``audit_entries`` in
+batches, giving each its ``seq`` and leaf hash.
+
 Beside the entries: each party's Ed25519 public signing keys (never the private ones), the checkpoints
 (signed tree heads) the parties issue, and the countersignatures one party puts on the other's checkpoints.
 """
@@ -30,6 +34,27 @@ class AuditEntry(Base):
     decision: Mapped[str] = mapped_column(String(8), nullable=False, default="permit")
     details: Mapped[str] = mapped_column(Text, nullable=False, default="{}")
     leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+
+
+class AuditPending(Base):
+    """An entry recorded but not yet sequenced: the fields of :class:`AuditEntry` but ``seq`` and ``leaf_hash``.
+
+    ``id`` orders the batch the sequencer takes; it is no promise of the final order (on PostgreSQL a
+    row committed later than a higher id is sequenced after it). ``at`` is the time of the event.
+    """
+
+    __tablename__ = "audit_pending"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+    actor_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    actor: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    party: Mapped[str] = mapped_column(String(8), nullable=False, default="")
+    action: Mapped[str] = mapped_column(String(64), nullable=False)
+    object_type: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    object_id: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    decision: Mapped[str] = mapped_column(String(8), nullable=False, default="permit")
+    details: Mapped[str] = mapped_column(Text, nullable=False, default="{}")
 
 
 class SigningKey(Base):
