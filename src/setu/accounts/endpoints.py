@@ -114,7 +114,7 @@ def log_out(request: Request, auth: AuthDep, session: SessionDep, state: StateDe
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie and cookie != auth.token:
         holder = resolve_token(session, cookie, kind="session")
-        if holder is not None and holder.id == auth.user.id:
+        if holder is not None and holder.id == auth.principal.user_id:
             revoke_token(session, cookie, actor=auth.principal, reason="logout")
     session.commit()
     response = Response(status_code=204)
