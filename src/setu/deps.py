@@ -33,6 +33,7 @@ from setu.models.accounts import User
 from setu.models.base import Marked
 from setu.schemas import MarkingOut, PageBanner
 from setu.settings import ApiSettings
+from setu.sharing.cache import ViewCache
 from setu.sharing.markings import LEVELS, MarkingSpec, combine, owner_names
 from setu.sharing.policy import Principal
 
@@ -102,6 +103,8 @@ class ApiState:
     settings: ApiSettings
     owns_engine: bool = False
     login_gate: LoginGate = field(init=False)
+    figures: ViewCache = field(default_factory=ViewCache)
+    """Figures computed once per reader's view and data version (the dashboard's sections, the map)."""
 
     def __post_init__(self) -> None:
         limits = self.settings
