@@ -161,6 +161,8 @@ class Holder:
         When its use was last noted (None: never).
     username, display_name, organization
         What pages show of the signed-in user (organization by name).
+    marking_id
+        The marking of the user's own record.
     principal
         Party, organization, clearance, groups and roles as the database holds them now.
     """
@@ -171,6 +173,7 @@ class Holder:
     username: str
     display_name: str
     organization: str
+    marking_id: int
     principal: Principal
 
 
@@ -225,6 +228,7 @@ def token_holder(
             User.organization_id,
             User.clearance,
             User.disabled,
+            User.marking_id,
             Organization.name,
             Organization.kind,
             member.c.kind,
@@ -249,12 +253,14 @@ def token_holder(
         user_id=row[5],
         party=row.party_code,
         org_id=row.organization_id,
-        org_is_government=row[13] in GOVERNMENT_KINDS,
+        org_is_government=row[14] in GOVERNMENT_KINDS,
         clearance=row.clearance,
         groups=frozenset(name for what, name in memberships if what == "group"),
         roles=frozenset(name for what, name in memberships if what == "role"),
     )
-    return Holder(token_id, token_kind, as_utc(last_used_at), row.username, row.display_name, row[12], principal)
+    return Holder(
+        token_id, token_kind, as_utc(last_used_at), row.username, row.display_name, row[13], row.marking_id, principal
+    )
 
 
 def use_is_stale(holder: Holder, now: datetime | None = None) -> bool:
