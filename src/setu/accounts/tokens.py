@@ -7,8 +7,10 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import Subquery, literal, or_, select, union_all, update
+from sqlalchemy import Select, bindparam, literal, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
 from setu.accounts.errors import AccountError
@@ -177,12 +179,42 @@ class Holder:
     principal: Principal
 
 
-def _memberships() -> Subquery:
-    """Each role and need-to-know group of every user as (user_id, kind, name): outer-joined, one row each."""
-    return union_all(
+@lru_cache(maxsize=1)
+def _holder_statement() -> Select[Any]:
+    """The statement :func:`token_holder` runs, built once (its one parameter is ``token_hash``).
+
+    The token, its user, the user's organization, and each role and group of the user outer-joined as
+    one row each (``kind``, ``name``), so that one round trip says everything a request needs.
+    """
+    member = union_all(
         select(UserRole.user_id.label("user_id"), literal("role").label("kind"), UserRole.role.label("name")),
         select(UserGroup.user_id, literal("group"), UserGroup.group),
     ).subquery()
+    # Who is asking (the token's own account and organization), not a read of records for a user.
+    return (
+        unfiltered(
+            AuthToken.id,
+            AuthToken.kind,
+            AuthToken.expires_at,
+            AuthToken.revoked_at,
+            AuthToken.last_used_at,
+            User.id,
+            User.username,
+            User.display_name,
+            User.party_code,
+            User.organization_id,
+            User.clearance,
+            User.disabled,
+            User.marking_id,
+            Organization.name,
+            Organization.kind,
+            member.c.kind,
+            member.c.name,
+        )
+        .where(AuthToken.token_hash == bindparam("token_hash"), User.id == AuthToken.user_id)
+        .where(Organization.id == User.organization_id)
+        .outerjoin(member, member.c.user_id == User.id)
+    )
 
 
 def token_holder(
@@ -212,33 +244,7 @@ def token_holder(
     """
     if not token or len(token) > 256:
         return None
-    member = _memberships()
-    # Who is asking (the token's own account and organization), not a read of records for a user.
-    statement = (
-        unfiltered(
-            AuthToken.id,
-            AuthToken.kind,
-            AuthToken.expires_at,
-            AuthToken.revoked_at,
-            AuthToken.last_used_at,
-            User.id,
-            User.username,
-            User.display_name,
-            User.party_code,
-            User.organization_id,
-            User.clearance,
-            User.disabled,
-            User.marking_id,
-            Organization.name,
-            Organization.kind,
-            member.c.kind,
-            member.c.name,
-        )
-        .where(AuthToken.token_hash == hash_token(token), User.id == AuthToken.user_id)
-        .where(Organization.id == User.organization_id)
-        .outerjoin(member, member.c.user_id == User.id)
-    )
-    rows = session.execute(statement).all()
+    rows = session.execute(_holder_statement(), {"token_hash": hash_token(token)}).all()
     if not rows:
         return None
     row = rows[0]
