@@ -286,13 +286,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="5 requests per operation, SQLite only")
     parser.add_argument("--pg", default=os.environ.get("SETU_BENCH_PG", ""), help="a PostgreSQL server URL")
     parser.add_argument("--no-pg", action="store_true", help="SQLite only, even if PostgreSQL answers")
+    parser.add_argument("--pg-only", action="store_true", help="PostgreSQL only")
     parser.add_argument("--baseline", type=Path, help="an earlier run's JSON: print before / now per operation")
     parser.add_argument("--profile", default="", help="print a cProfile of this one operation (SQLite)")
     parser.add_argument("--output", type=Path, default=HERE / "results" / "request_cost.json")
     args = parser.parse_args(argv)
     repeat = 5 if args.quick else max(1, args.repeat)
     pg_url = args.pg or "postgresql://postgres@127.0.0.1:5432/postgres"
-    use_pg = not (args.quick or args.no_pg or args.profile) and postgres_reachable(args.pg)
+    use_pg = args.pg_only or (not (args.quick or args.no_pg or args.profile) and postgres_reachable(args.pg))
 
     info = machine()
     console.print(
@@ -300,8 +301,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"commit {info['setu_commit']}"
     )
     backends = []
-    with sqlite_database() as url:
-        backends.append(bench_backend("sqlite", url, repeat, args.profile))
+    if not args.pg_only:
+        with sqlite_database() as url:
+            backends.append(bench_backend("sqlite", url, repeat, args.profile))
     if use_pg:
         with postgres_database(pg_url) as url:
             backends.append(bench_backend("postgresql", url, repeat, args.profile))
