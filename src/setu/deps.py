@@ -13,16 +13,27 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from setu.accounts.login import principal_of
 from setu.accounts.passwords import sign_ins_busy
-from setu.accounts.tokens import CSRF_HEADER, SESSION_COOKIE, csrf_matches, resolve_token
+from setu.accounts.tokens import (
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    Holder,
+    account_of,
+    csrf_matches,
+    note_use,
+    token_holder,
+    use_is_stale,
+)
+from setu.db import transaction
 from setu.errors import Unavailable
 from setu.models.accounts import User
 from setu.models.base import Marked
 from setu.schemas import MarkingOut, PageBanner
 from setu.settings import ApiSettings
+from setu.sharing.cache import ViewCache
 from setu.sharing.markings import LEVELS, MarkingSpec, combine, owner_names
 from setu.sharing.policy import Principal
 
@@ -92,6 +103,8 @@ class ApiState:
     settings: ApiSettings
     owns_engine: bool = False
     login_gate: LoginGate = field(init=False)
+    figures: ViewCache = field(default_factory=ViewCache)
+    """Figures computed once per reader's view and data version (the dashboard's sections, the map)."""
 
     def __post_init__(self) -> None:
         limits = self.settings
@@ -156,12 +169,68 @@ cookie_scheme = APIKeyCookie(
 
 @dataclass(frozen=True, slots=True)
 class Authenticated:
-    """The signed-in user of a request and how they proved it."""
+    """The signed-in user of a request and how they proved it.
 
-    user: User
-    principal: Principal
+    Attributes
+    ----------
+    holder
+        The token's user as read with it for this request (principal, names).
+    token
+        The token the request carried.
+    via
+        ``bearer`` (an API token) or ``cookie`` (the web's session).
+    session
+        The request's session, for :attr:`user`.
+    """
+
+    holder: Holder
     token: str
     via: Literal["bearer", "cookie"]
+    session: Session
+
+    @property
+    def principal(self) -> Principal:
+        """What the read filter and role checks look at, as the database held it at this request."""
+        return self.holder.principal
+
+    @property
+    def user(self) -> User:
+        """The user's account row (read on demand: most requests need the principal only)."""
+        return account_of(self.session, self.holder.principal.user_id)
+
+
+def request_holder(request: Request, session: Session, token: str, kind: str) -> Holder | None:
+    """The holder of the request's token (see :func:`setu.accounts.tokens.token_holder`), its use noted.
+
+    The use is noted at most once a minute per token, in a transaction of its own that ends at once: the
+    request's own transaction writes nothing for it, so a client's concurrent reads do not queue on their
+    token's row (PostgreSQL) or the database's write lock (SQLite). The note is bookkeeping: if the
+    database is too busy to take it, the request goes on and a later one notes the use.
+
+    Parameters
+    ----------
+    request
+        The request (its app's sessions).
+    session
+        The request's session (the token is read in it).
+    token
+        The token it carried.
+    kind
+        ``api`` or ``session``.
+
+    Returns
+    -------
+    Holder or None
+        The holder, or None when the token is not good.
+    """
+    holder = token_holder(session, token, kind=kind)
+    if holder is not None and use_is_stale(holder):
+        try:
+            with transaction(api_state(request).sessions) as apart:
+                note_use(apart, holder.token_id)
+        except OperationalError:
+            log.warning("the last use of token %s was not noted: the database is busy", holder.token_id)
+    return holder
 
 
 def unauthorized(detail: str, error: str = "") -> HTTPException:
@@ -224,15 +293,15 @@ def current_user(
         token, kind, via = cookie, "session", "cookie"
     else:
         raise unauthorized("not authenticated: send an API token (Authorization: Bearer) or the session cookie")
-    user = resolve_token(session, token, kind=kind)
-    if user is None:
+    holder = request_holder(request, session, token, kind)
+    if holder is None:
         raise unauthorized("invalid, expired or revoked token", "invalid_token")
     unsafe = via == "cookie" and request.method not in SAFE_METHODS
     if unsafe and not csrf_matches(token, request.headers.get(CSRF_HEADER, "")):
         raise HTTPException(
             status_code=403, detail=f"a write signed by the session cookie needs the {CSRF_HEADER} header from login"
         )
-    return Authenticated(user, principal_of(user), token, "bearer" if via == "bearer" else "cookie")
+    return Authenticated(holder, token, "bearer" if via == "bearer" else "cookie", session)
 
 
 AuthDep = Annotated[Authenticated, Depends(current_user)]

@@ -23,7 +23,7 @@ from setu.deps import ApiState, AuthDep, Marker, SessionDep, StateDep
 from setu.errors import SetuError
 from setu.models.accounts import User
 from setu.schemas import ERROR_RESPONSES, ErrorBody
-from setu.sharing.markings import LEVELS
+from setu.sharing.markings import LEVELS, marking_specs
 
 router = APIRouter(prefix="/accounts", tags=["accounts"])
 
@@ -114,7 +114,7 @@ def log_out(request: Request, auth: AuthDep, session: SessionDep, state: StateDe
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie and cookie != auth.token:
         holder = resolve_token(session, cookie, kind="session")
-        if holder is not None and holder.id == auth.user.id:
+        if holder is not None and holder.id == auth.principal.user_id:
             revoke_token(session, cookie, actor=auth.principal, reason="logout")
     session.commit()
     response = Response(status_code=204)
@@ -127,6 +127,20 @@ def log_out(request: Request, auth: AuthDep, session: SessionDep, state: StateDe
 @router.get("/me", responses={401: ERROR_RESPONSES[401]})
 def who_am_i(auth: AuthDep, session: SessionDep) -> UserOut:
     """The signed-in user: username, party, organization, roles, clearance and groups."""
-    out = user_out(Marker(session, auth.principal), auth.user)
+    # From what the request read with its token: the account row itself is not loaded again.
+    holder, principal = auth.holder, auth.principal
+    [spec] = marking_specs(session, [holder.marking_id])
+    out = UserOut(
+        id=principal.user_id,
+        username=holder.username,
+        display_name=holder.display_name,
+        party=principal.party,
+        organization=OrganizationRef(id=principal.org_id, name=holder.organization),
+        roles=sorted(principal.roles),
+        clearance=LEVELS[principal.clearance],
+        clearance_level=principal.clearance,
+        groups=sorted(principal.groups),
+        marking=Marker(session, principal).out(spec),
+    )
     session.commit()
     return out

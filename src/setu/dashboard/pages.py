@@ -8,10 +8,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from setu.dashboard.figures import Exposure, NetworkOverview
-from setu.dashboard.service import dashboard_overview
-from setu.deps import StateDep
+from setu.dashboard.service import network_overview, overview_networks
+from setu.deps import ApiState, StateDep
+from setu.models.base import Marked
 from setu.networks.reads import list_networks, list_nodes
+from setu.networks.stamps import network_stamp
 from setu.runs.service import list_runs
+from setu.sharing.cache import cached, snapshot, view_key
+from setu.sharing.markings import MarkingSpec
 from setu.web.shell import Page, PageDep
 
 router = APIRouter(include_in_schema=False)
@@ -30,11 +34,7 @@ def dashboard(request: Request, page: PageDep, state: StateDep) -> Response:
     for network in networks:
         _nodes, visible = list_nodes(session, principal, network.id, limit=1)
         rows.append({"record": network, "nodes": visible, "marking": page.label(network)})
-    settings = state.settings
-    overviews = dashboard_overview(
-        session, principal, concern=settings.concern_countries, node_limit=settings.dashboard_nodes
-    )
-    sections = [_overview_view(page, overview) for overview in overviews]
+    sections = [_section(page, state, network.id) for network in overview_networks(session, principal)]
     runs, run_total = list_runs(session, principal, limit=10)
     run_rows = [{"record": run, "marking": page.label(run)} for run in runs]
     return page.render(
@@ -49,6 +49,36 @@ def dashboard(request: Request, page: PageDep, state: StateDep) -> Response:
     )
 
 
+def _section(page: Page, state: ApiState, network_id: int) -> dict[str, Any]:
+    """One network's section of the dashboard, computed once per network version, run and reader's view.
+
+    The key holds the reader's view and the stamp of what they see of the network (read through the
+    filter on every request), so readers with different views never share a section, and a new run, a
+    new record or a changed marking computes it again. The section holds plain values, its labels and
+    the markings they carry (for the page's banner); a reader served from the cache is audited as one
+    it was computed for.
+    """
+    settings = state.settings
+    session, principal = page.session, page.principal
+    concern, limit = frozenset(settings.concern_countries), settings.dashboard_nodes
+    stamp = network_stamp(session, principal, network_id)
+    key = ("dashboard.section", network_id, view_key(principal), concern, limit, stamp)
+
+    def compute() -> tuple[dict[str, Any], frozenset[MarkingSpec]]:
+        own = Page(session, page.auth)  # collects the markings this section shows
+        overview = network_overview(session, principal, network_id, concern=concern, node_limit=limit)
+        return _overview_view(own, overview), frozenset(own.specs)
+
+    answer = cached(state.figures, key, session, principal, compute)
+    page.specs.update(answer.specs)
+    return answer.value
+
+
+def _plain(record: Marked | None) -> Any:
+    """A record as the template reads it, holding no database session (sections are shared across requests)."""
+    return None if record is None else snapshot(record)
+
+
 def _exposure_view(page: Page, exposure: Exposure) -> dict[str, Any]:
     return {
         "nodes": exposure.count,
@@ -56,7 +86,7 @@ def _exposure_view(page: Page, exposure: Exposure) -> dict[str, Any]:
         "scope": exposure.scope,
         "percent": f"{100 * exposure.share:.1f}",
         "by_country": exposure.by_country,
-        "products": [{"record": n, "marking": page.label(n)} for n in exposure.products],
+        "products": [{"record": _plain(n), "marking": page.label(n)} for n in exposure.products],
         "products_total": exposure.products_total,
         "marking": page.label_spec(exposure.spec),
     }
@@ -74,8 +104,8 @@ def _overview_view(page: Page, overview: NetworkOverview) -> dict[str, Any]:
                 "products": len(program.products),
                 "riskiest": [
                     {
-                        "node": r.node,
-                        "result": r.result,
+                        "node": _plain(r.node),
+                        "result": _plain(r.result),
                         "node_marking": page.label(r.node),
                         "marking": page.label(r.result),
                     }
@@ -83,8 +113,8 @@ def _overview_view(page: Page, overview: NetworkOverview) -> dict[str, Any]:
                 ],
                 "at_risk": [
                     {
-                        "node": p.node,
-                        "result": p.result,
+                        "node": _plain(p.node),
+                        "result": _plain(p.result),
                         "scenarios": p.scenarios,
                         "direct": p.direct,
                         "node_marking": page.label(p.node),
@@ -98,10 +128,10 @@ def _overview_view(page: Page, overview: NetworkOverview) -> dict[str, Any]:
         )
     run = overview.run
     return {
-        "network": overview.network,
+        "network": _plain(overview.network),
         "marking": page.label(overview.network),
         "nodes": overview.nodes,
-        "run": run,
+        "run": _plain(run),
         "run_marking": page.label(run) if run is not None else None,
         "results": overview.results,
         "exposure": _exposure_view(page, overview.exposure),

@@ -331,6 +331,30 @@ def network_overview(
     return overview
 
 
+def overview_networks(session: Session, principal: Principal, *, limit: int = OVERVIEW_NETWORKS) -> list[NetworkRecord]:
+    """The networks the dashboard gives an overview of: the latest visible version of each, by name.
+
+    Parameters
+    ----------
+    session, principal
+        As for :func:`network_overview`.
+    limit
+        At most this many networks.
+
+    Returns
+    -------
+    list of NetworkRecord
+        One per network name (and importing organization), the newest visible version of each.
+    """
+    networks, _total = list_networks(session, principal, limit=MAX_LIMIT)
+    latest: dict[tuple[int, str], NetworkRecord] = {}
+    for network in networks:
+        key = (network.org_id, network.name)
+        if key not in latest or network.version > latest[key].version:
+            latest[key] = network
+    return sorted(latest.values(), key=lambda n: (n.name, n.id))[:limit]
+
+
 def dashboard_overview(
     session: Session,
     principal: Principal,
@@ -340,7 +364,7 @@ def dashboard_overview(
     top: int = TOP_NODES,
     node_limit: int | None = None,
 ) -> list[NetworkOverview]:
-    """:func:`network_overview` of the latest visible version of each visible network, by name.
+    """:func:`network_overview` of each of :func:`overview_networks`.
 
     Parameters
     ----------
@@ -354,11 +378,5 @@ def dashboard_overview(
     list of NetworkOverview
         One per network name (and importing organization), the newest visible version of each.
     """
-    networks, _total = list_networks(session, principal, limit=MAX_LIMIT)
-    latest: dict[tuple[int, str], NetworkRecord] = {}
-    for network in networks:
-        key = (network.org_id, network.name)
-        if key not in latest or network.version > latest[key].version:
-            latest[key] = network
-    chosen = sorted(latest.values(), key=lambda n: (n.name, n.id))[:limit]
+    chosen = overview_networks(session, principal, limit=limit)
     return [network_overview(session, principal, n.id, concern=concern, top=top, node_limit=node_limit) for n in chosen]

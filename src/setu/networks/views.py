@@ -11,13 +11,21 @@ from setu.models.networks import BomRecord, NodeRecord, ProductRecord, SiteCapac
 from setu.network.compile import CompiledNetwork, compile_network
 from setu.network.model import BomLine, Network, Node, Product, SiteCapacity, Supply
 from setu.networks.reads import readable_nodes, require_network, visible_edges
+from setu.networks.stamps import view_stamp
+from setu.sharing.cache import ViewCache, cached, view_key
 from setu.sharing.markings import MarkingSpec, marking_specs
 from setu.sharing.policy import Principal
 from setu.sharing.read import join_readable, readable
 
 
-def compiled_view(session: Session, principal: Principal, network_id: int) -> tuple[CompiledNetwork, set[MarkingSpec]]:
+def compiled_view(
+    session: Session, principal: Principal, network_id: int, *, cache: ViewCache | None = None
+) -> tuple[CompiledNetwork, set[MarkingSpec]]:
     """The network as ``principal`` sees it, compiled for the stress engine.
+
+    With a ``cache`` (the app's), the view is compiled once per reader's view and
+    :func:`setu.networks.stamps.view_stamp` (read through the filter on every call); a compiled
+    network is read-only, so callers share it. A view served from the cache is audited as a compiled one.
 
     The view holds the visible nodes, the visible edges between them, their visible BOM lines and
     products, and the shared site capacities the user may see of sites with a visible node.
@@ -43,6 +51,19 @@ def compiled_view(session: Session, principal: Principal, network_id: int) -> tu
     ViewError
         If the user sees no product of the network.
     """
+    if cache is None:
+        return _compiled_view(session, principal, network_id)
+    key = ("network.view", network_id, view_key(principal), view_stamp(session, principal, network_id))
+
+    def compute() -> tuple[tuple[CompiledNetwork, frozenset[MarkingSpec]], frozenset[MarkingSpec]]:
+        compiled, used = _compiled_view(session, principal, network_id)
+        return (compiled, frozenset(used)), frozenset()
+
+    compiled, used = cached(cache, key, session, principal, compute).value
+    return compiled, set(used)
+
+
+def _compiled_view(session: Session, principal: Principal, network_id: int) -> tuple[CompiledNetwork, set[MarkingSpec]]:
     network = require_network(session, principal, network_id, "network.view")
     nodes = session.execute(
         readable_nodes(

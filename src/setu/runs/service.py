@@ -20,6 +20,7 @@ from setu.networks.reads import require_network
 from setu.networks.views import compiled_view
 from setu.runs.queue import request_cancel
 from setu.runs.scenarios import to_scenario
+from setu.sharing.cache import ViewCache
 from setu.sharing.markings import MarkingSpec, combine, marking_specs, store
 from setu.sharing.policy import Principal
 from setu.sharing.read import count_readable, deny, fetch_visible, page, readable, unfiltered
@@ -107,6 +108,7 @@ def start_run(
     ttr: float | None = None,
     jobs: int = 1,
     compute_tts: bool = True,
+    views: ViewCache | None = None,
 ) -> RunRecord:
     """Queue a stress run of ``scenarios`` on the user's view of network ``network_id``.
 
@@ -128,6 +130,8 @@ def start_run(
         Worker processes for :func:`setu.stress.engine.run_scenarios` (0: one per CPU).
     compute_tts
         Also compute time-to-survive.
+    views
+        The app's cache of compiled views (see :func:`setu.networks.views.compiled_view`), if any.
 
     Returns
     -------
@@ -155,7 +159,7 @@ def start_run(
         raise ScenarioError("a run needs at least one scenario")
     parameters: dict[str, Any] = {"scenarios": chosen, "ttr": ttr, "jobs": jobs, "compute_tts": compute_tts}
     require_network(session, principal, network_id, "run.start")
-    view, used = compiled_view(session, principal, network_id)
+    view, used = compiled_view(session, principal, network_id, cache=views)
     selected, scenario_specs = _scenarios_of(session, principal, network_id, parameters, view, "run.start")
     spec = combine(used | scenario_specs, principal.party)
     run = RunRecord(

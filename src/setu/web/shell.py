@@ -16,9 +16,8 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
 from sqlalchemy.orm import Session
 
-from setu.accounts.login import principal_of
-from setu.accounts.tokens import SESSION_COOKIE, csrf_matches, csrf_token_of, resolve_token
-from setu.deps import Authenticated, Marker, SessionDep
+from setu.accounts.tokens import SESSION_COOKIE, csrf_matches, csrf_token_of
+from setu.deps import Authenticated, Marker, SessionDep, request_holder
 from setu.models.base import Marked
 from setu.sharing.markings import LEVELS, MarkingSpec
 
@@ -86,10 +85,10 @@ def signed_in(request: Request, session: Session) -> Authenticated | None:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
-    user = resolve_token(session, token, kind="session")
-    if user is None:
+    holder = request_holder(request, session, token, "session")
+    if holder is None:
         return None
-    return Authenticated(user, principal_of(user), token, "cookie")
+    return Authenticated(holder, token, "cookie", session)
 
 
 def signed_in_page(request: Request, session: Session) -> Page | None:
@@ -148,13 +147,13 @@ class Page:
     def context(self, **values: Any) -> dict[str, Any]:
         """The template context: the user, the page banner and ``values``."""
         page = self.marker.page(self.specs)
-        user = self.auth.user
+        user = self.auth.holder
         return {
             "user": {
                 "name": user.display_name or user.username,
                 "username": user.username,
-                "party": user.party_code,
-                "organization": user.organization.name,
+                "party": self.principal.party,
+                "organization": user.organization,
                 "roles": sorted(self.principal.roles),
             },
             "csrf": csrf_token(self.auth),

@@ -43,7 +43,6 @@ def _render(
 ) -> HTMLResponse:
     """The import form with what was entered, and the refusal or the problems of the last try."""
     principal = page.principal
-    user = page.auth.user
     found = problems or []
     rows = [problem_row(p, filename) for p in found[:MAX_SHOWN]]
     parties = [{"code": p.code, "name": p.name} for p in release_parties(page.session)]
@@ -55,7 +54,7 @@ def _render(
         "parties": parties,
         "own_party": principal.party,
         "groups": sorted(principal.groups),
-        "organization": {"id": str(principal.org_id), "name": user.organization.name},
+        "organization": {"id": str(principal.org_id), "name": page.auth.holder.organization},
         "limit": size_text(state.settings.max_upload_bytes),
         "error": error,
         "problems": rows,

@@ -7,6 +7,7 @@ layout is computed on that visible graph only, so a hidden node leaves no gap an
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -21,8 +22,11 @@ from setu.models.stress import RunRecord
 from setu.network.layout import Layout, layered_layout
 from setu.networks.graph import NetworkGraph, network_graph
 from setu.networks.reads import Neighbourhood, get_network, node_neighbourhood
+from setu.networks.stamps import network_stamp
 from setu.runs.results import single_node_results
 from setu.runs.service import list_runs
+from setu.sharing.cache import cached, view_key
+from setu.sharing.markings import MarkingSpec
 from setu.web.shell import PAGE_SIZE, Page, PageDep, signed_in_page, templates
 
 router = APIRouter(include_in_schema=False)
@@ -208,14 +212,23 @@ def map_json_route(request: Request, session: SessionDep, state: StateDep, netwo
     page = signed_in_page(request, session)
     if page is None:
         return JSONResponse({"detail": "not signed in"}, status_code=401, headers=NO_STORE)
+    limit = state.settings.map_nodes
+    # Computed once per network version, run and reader's view (see setu.sharing.cache): the stamp is read
+    # through the filter now, so a new run, record or marking computes it again.
+    key = ("map.json", network_id, view_key(page.principal), limit, network_stamp(session, page.principal, network_id))
+
+    def compute() -> tuple[bytes, frozenset[MarkingSpec]]:
+        own = Page(session, page.auth)
+        body = map_json(own, map_data(own, network_id, limit))
+        return json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode(), frozenset()
+
     try:
-        data = map_data(page, network_id, state.settings.map_nodes)
+        answer = cached(state.figures, key, session, page.principal, compute)
     except NotFound:
         session.commit()
         return JSONResponse({"detail": "not found"}, status_code=404, headers=NO_STORE)
-    body = map_json(page, data)
     session.commit()
-    return JSONResponse(body, headers=NO_STORE)
+    return Response(answer.value, media_type="application/json", headers=NO_STORE)
 
 
 @router.get("/networks/{network_id}/map", response_class=HTMLResponse)

@@ -213,6 +213,7 @@ def runs_start(
                 "sweep" if mode == "sweep" else chosen,
                 ttr=override,
                 jobs=state.settings.run_jobs,
+                views=state.figures,
             ),
         )
     except TooManyRequests as exc:
