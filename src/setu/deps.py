@@ -43,6 +43,8 @@ T = TypeVar("T")
 log = logging.getLogger("setu.api")
 
 REALM = 'Bearer realm="setu"'
+COMPILED_VIEWS = 16
+"""Compiled network views one server process keeps (see :attr:`ApiState.views`)."""
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 """Methods that change nothing, so a cookie alone may sign them; every other one needs the CSRF header too."""
 
@@ -105,6 +107,8 @@ class ApiState:
     login_gate: LoginGate = field(init=False)
     figures: ViewCache = field(default_factory=ViewCache)
     """Figures computed once per reader's view and data version (the dashboard's sections, the map)."""
+    views: ViewCache = field(default_factory=lambda: ViewCache(entries=COMPILED_VIEWS))
+    """Compiled views of networks for starting runs: fewer, as one of a large network holds its arrays."""
 
     def __post_init__(self) -> None:
         limits = self.settings

@@ -66,7 +66,7 @@ def test_a_warm_server_queues_every_reader_the_run_a_cold_one_would(
         warm, fresh = both(user)  # now served from the warm server's cache
         assert warm == fresh == first[user][0] == first[user][1], user
     assert first["in-analyst"][0] != first["us-analyst"][0]
-    assert web.app.state.setu.figures.hits > 0
+    assert web.app.state.setu.views.hits > 0
     with transaction(sessions) as session:  # a node the US analyst saw becomes India-only
         session.execute(
             update(NodeRecord).where(NodeRecord.node_id == "T2_1").values(marking_id=store(session, IN_ONLY).id)

@@ -239,7 +239,7 @@ def new_run(
             ttr=body.ttr,
             jobs=state.settings.run_jobs,
             compute_tts=body.compute_tts,
-            views=state.figures,
+            views=state.views,
         ),
     )
     return run_out(marker, run)

@@ -213,7 +213,7 @@ def runs_start(
                 "sweep" if mode == "sweep" else chosen,
                 ttr=override,
                 jobs=state.settings.run_jobs,
-                views=state.figures,
+                views=state.views,
             ),
         )
     except TooManyRequests as exc:
