@@ -401,6 +401,7 @@ def worker(
 ) -> None:
     """Execute queued stress runs, one at a time, until SIGTERM or Ctrl-C (which give the run back to the queue)."""
     import logging
+    import os
     import signal
     import threading
 
@@ -408,7 +409,9 @@ def worker(
     from setu.runs.worker import Worker, WorkerTimings
     from setu.settings import ApiSettings
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # Standalone, a worker says what it does; started by `setu serve`, only what goes wrong (SETU_LOG_LEVEL).
+    level = os.environ.get("SETU_LOG_LEVEL", "INFO").upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     with _user_errors():
         engine = make_engine(database_url)
         runner = Worker(session_factory(engine), WorkerTimings.of(ApiSettings.from_env()))

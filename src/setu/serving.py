@@ -48,7 +48,7 @@ class WorkerProcesses:
 
     def __init__(self, count: int, environment: Mapping[str, str]) -> None:
         self.count = count
-        self._environment = dict(environment)
+        self._environment = {"SETU_LOG_LEVEL": "WARNING", **environment}
         self._children: list[subprocess.Popen[bytes]] = []
         self._stopping = threading.Event()
         self._watcher = threading.Thread(target=self._watch, name="setu-worker-watch", daemon=True)
