@@ -99,6 +99,10 @@ class Sequencer:
         if not self._settings.auto:
             return
         self._unsubscribe = on_record(self._count)
+        # A new thread each start: an app may be started again after a stop (tests, an embedding server).
+        self._stop.clear()
+        self._wake.clear()
+        self._thread = threading.Thread(target=self._run, name="setu-audit-sequencer", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:

@@ -32,7 +32,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from setu.audit.log import record
-from setu.models.audit import AuditEntry
+from setu.models.audit import AuditEntry, AuditPending
 from setu.sharing.markings import MarkingSpec
 from setu.sharing.policy import Principal
 
@@ -134,10 +134,11 @@ def capture(session: Session) -> Iterator[list[AuditCall]]:
     list of AuditCall
         Filled when the block ends.
     """
-    written: list[AuditEntry] = []
+    written: list[AuditEntry | AuditPending] = []
 
     def attached(_session: Session, instance: object) -> None:
-        if isinstance(instance, AuditEntry):
+        # Entries are recorded pending (and sequenced later); a few are appended to the log at once.
+        if isinstance(instance, AuditEntry | AuditPending):
             written.append(instance)
 
     calls: list[AuditCall] = []
