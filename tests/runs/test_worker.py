@@ -223,7 +223,10 @@ def test_a_worker_presumed_dead_cannot_finish_the_run_its_successor_holds(sessio
 
     real = service.run_scenarios
 
+    reached = threading.Event()
+
     def held(*args: Any, **kwargs: Any) -> Any:
+        reached.set()
         assert gate.wait(60)
         return real(*args, **kwargs)
 
@@ -231,7 +234,8 @@ def test_a_worker_presumed_dead_cannot_finish_the_run_its_successor_holds(sessio
     try:
         first = threading.Thread(target=slow.step)
         first.start()
-        wait_for(lambda: run_of(sessions, run_id).status == "running", what="the slow worker")
+        # At the gate: past the step that holds the run's row lock (the reaper skips locked rows).
+        assert reached.wait(60), "the slow worker never began computing"
         # Its heartbeat is late: the reaper queues the run again and a second worker takes it.
         with transaction(sessions) as session:
             session.execute(
