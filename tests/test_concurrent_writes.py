@@ -12,25 +12,16 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from clients import TEST_SETTINGS, create_users
-from principals import IN_ANALYST, IN_DESK, US_ANALYST, US_DESK, US_GE
+from principals import IN_ANALYST, IN_DESK, US_ANALYST, US_DESK
 from setu import accounts
 from setu.audit.verify import verify_log
 from setu.db import transaction
 from setu.models.stress import RunRecord
+from sosa.test_endpoints import DRAFT
 from sosa.world import build
 from test_admission import serving
 
 USERS = {"in-desk": IN_DESK, "us-desk": US_DESK, "in-analyst": IN_ANALYST, "us-analyst": US_ANALYST}
-DRAFT = {
-    "supplier_party": "US",
-    "title": "Blades",
-    "rating": "DX",
-    "program_symbol": "A1",
-    "quantity": 10,
-    "delivery_date": "2030-06-30",
-    "justification": "line stop",
-    "supplier_organization_id": US_GE,
-}
 
 
 def test_twenty_run_starts_and_twenty_transitions_at_once(engine: Engine, sessions: sessionmaker[Session]) -> None:
