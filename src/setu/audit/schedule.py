@@ -158,6 +158,9 @@ class CheckpointScheduler:
 
     def start(self) -> None:
         if self._schedule.auto:
+            # A new thread each start, as the sequencer does: an app may be started again after a stop.
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="setu-checkpoints", daemon=True)
             self._thread.start()
 
     def stop(self) -> None:
