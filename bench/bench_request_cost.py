@@ -148,7 +148,7 @@ def operations(app: Any, demo: Demo, users: dict[str, Session]) -> dict[str, tup
 
     def cancel_started() -> None:
         while started:
-            app.state.run_jobs.cancel(started.pop())
+            analyst.api("POST", f"/api/v1/runs/{started.pop()}/cancel")
 
     def nothing() -> None:
         return None
@@ -163,6 +163,7 @@ def operations(app: Any, demo: Demo, users: dict[str, Session]) -> dict[str, tup
         "node search (page)": (get(analyst, f"/networks/{nid}?q=CN", page=True), nothing),
         "run results (API)": (get(analyst, f"/api/v1/runs/{demo.library_run}/results?limit=100"), nothing),
         "map JSON": (get(analyst, f"/networks/{nid}/map.json", page=True), nothing),
+        "run page": (get(analyst, f"/runs/{demo.library_run}", page=True), nothing),
         "SoSA board page": (get(in_desk, "/sosa", page=True), nothing),
         "write: framework action": (patch_action, nothing),
         "write: request transition": (transition, nothing),

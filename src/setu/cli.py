@@ -398,8 +398,22 @@ def worker(
         str | None,
         typer.Option("--database-url", help="Database URL (default: SETU_DATABASE_URL, else sqlite:///setu.db)."),
     ] = None,
+    nice: Annotated[
+        int,
+        typer.Option(
+            "--nice",
+            envvar="SETU_WORKER_NICE",
+            min=0,
+            max=19,
+            help="Scheduling niceness added to this process (0-19): runs yield the CPU to web requests.",
+        ),
+    ] = 10,
 ) -> None:
-    """Execute queued stress runs, one at a time, until SIGTERM or Ctrl-C (which give the run back to the queue)."""
+    """Execute queued stress runs, one at a time, until SIGTERM or Ctrl-C (which give the run back to the queue).
+
+    The worker runs at a lower scheduling priority (``--nice``, default 10): on a machine it shares
+    with web processes, a sweep takes the CPU they leave idle rather than slowing every request.
+    """
     import logging
     import os
     import signal
@@ -412,6 +426,8 @@ def worker(
     # Standalone, a worker says what it does; started by `setu serve`, only what goes wrong (SETU_LOG_LEVEL).
     level = os.environ.get("SETU_LOG_LEVEL", "INFO").upper()
     logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if nice:
+        os.nice(nice)
     with _user_errors():
         engine = make_engine(database_url)
         runner = Worker(session_factory(engine), WorkerTimings.of(ApiSettings.from_env()))

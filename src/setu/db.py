@@ -115,8 +115,10 @@ def drop_schema(engine: Engine) -> None:
     """Drop every table of the current models (tests reuse one PostgreSQL database)."""
     import setu.models  # noqa: F401
     from setu.models.base import Base
+    from setu.sharing.markings import forget_markings
 
     Base.metadata.drop_all(engine)
+    forget_markings(engine)
 
 
 def prepare(engine: Engine) -> None:

@@ -34,7 +34,7 @@ from setu.models.base import Marked
 from setu.schemas import MarkingOut, PageBanner
 from setu.settings import ApiSettings
 from setu.sharing.cache import ViewCache
-from setu.sharing.markings import LEVELS, MarkingSpec, combine, owner_names
+from setu.sharing.markings import LEVELS, MarkingSpec, combine, owner_names, specs_by_id
 from setu.sharing.policy import Principal
 
 PageT = TypeVar("PageT", bound=BaseModel)
@@ -346,7 +346,7 @@ class Marker:
         """
         marking_id: int = record.marking_id
         if marking_id not in self._specs:
-            self._specs[marking_id] = MarkingSpec.of(record.marking)
+            self._specs.update(specs_by_id(self.session, [marking_id]))
         return self._specs[marking_id]
 
     def _owner_names(self, spec: MarkingSpec) -> dict[int, str]:

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
 
 from setu.dashboard.figures import Exposure, NetworkOverview
 from setu.dashboard.service import network_overview, overview_networks
@@ -49,14 +50,14 @@ def dashboard(request: Request, page: PageDep, state: StateDep) -> Response:
     )
 
 
-def _section(page: Page, state: ApiState, network_id: int) -> dict[str, Any]:
+def _section(page: Page, state: ApiState, network_id: int) -> Markup:
     """One network's section of the dashboard, computed once per network version, run and reader's view.
 
     The key holds the reader's view and the stamp of what they see of the network (read through the
     filter on every request), so readers with different views never share a section, and a new run, a
     new record or a changed marking computes it again. The section holds plain values, its labels and
-    the markings they carry (for the page's banner); a reader served from the cache is audited as one
-    it was computed for.
+    the markings they carry (for the page's banner), rendered once; a reader served from the cache is
+    audited as the one it was computed for.
     """
     settings = state.settings
     session, principal = page.session, page.principal
@@ -64,10 +65,10 @@ def _section(page: Page, state: ApiState, network_id: int) -> dict[str, Any]:
     stamp = network_stamp(session, principal, network_id)
     key = ("dashboard.section", network_id, view_key(principal), concern, limit, stamp)
 
-    def compute() -> tuple[dict[str, Any], frozenset[MarkingSpec]]:
+    def compute() -> tuple[Markup, frozenset[MarkingSpec]]:
         own = Page(session, page.auth)  # collects the markings this section shows
         overview = network_overview(session, principal, network_id, concern=concern, node_limit=limit)
-        return _overview_view(own, overview), frozenset(own.specs)
+        return own.fragment("dashboard/_overview.html", ov=_overview_view(own, overview)), frozenset(own.specs)
 
     answer = cached(state.figures, key, session, principal, compute)
     page.specs.update(answer.specs)

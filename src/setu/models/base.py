@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, MetaData, String
+from typing import Any
+
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, MetaData, String, event
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
 
 # Stable constraint names, so Alembic migrations read the same on SQLite and PostgreSQL.
@@ -95,4 +97,21 @@ class Marked:
 
     @declared_attr
     def marking(cls) -> Mapped[Marking]:
-        return relationship(Marking, lazy="joined")
+        # Loaded only when read: answers take a record's marking from the process's cache of markings by
+        # id (:func:`setu.sharing.markings.specs_by_id`), so most reads never need the row.
+        return relationship(Marking, lazy="select")
+
+
+class MarkingImmutable(RuntimeError):
+    """Raised on an attempt to change or delete a stored marking (records point at another one instead)."""
+
+
+def _refuse_change(_mapper: Any, _connection: Any, target: Any) -> None:
+    # Every process keeps the markings it has read by id; a marking changed in place would leave them
+    # answering with the old value, so the ORM refuses it outright.
+    raise MarkingImmutable(f"markings are immutable once written; {type(target).__name__} may not change")
+
+
+for _model in (Marking, MarkingRelease, MarkingGroup, MarkingOwner):
+    event.listen(_model, "before_update", _refuse_change)
+    event.listen(_model, "before_delete", _refuse_change)

@@ -4,20 +4,29 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Hashable
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import ColumnElement, false, or_, true
+from sqlalchemy import BigInteger, ColumnElement, cast, false, func, or_, true
 from sqlalchemy.orm import Session
 
 from setu.audit.log import record
 from setu.errors import InputError
 from setu.models.stress import ResultRecord, RunRecord
 from setu.sharing.policy import Principal
-from setu.sharing.read import MAX_LIMIT, contains, count_readable, fetch_visible, page, readable
+from setu.sharing.read import MAX_LIMIT, contains, count_readable, fetch_visible, page, readable, unfiltered
 from setu.stress.export import results_csv
 
-__all__ = ["EXPORT_FORMATS", "RESULT_SORTS", "export_results", "list_results", "require_run", "single_node_results"]
+__all__ = [
+    "EXPORT_FORMATS",
+    "RESULT_SORTS",
+    "export_results",
+    "list_results",
+    "require_run",
+    "results_stamp",
+    "single_node_results",
+]
 
 EXPORT_FORMATS = ("csv", "json", "parquet")
 RESULT_SORTS = ("position", "scenario_id", "kind", "label", "disrupted", "ttr", "lost_profit", "tts", "rei")
@@ -75,6 +84,25 @@ def require_run(session: Session, principal: Principal, run_id: int, action: str
         key=run_id,
         audit_permit=False,
     )
+
+
+def results_stamp(session: Session, run: RunRecord) -> tuple[Hashable, ...]:
+    """A fingerprint of every result of ``run`` (for :mod:`setu.sharing.cache`; never shown to anyone).
+
+    The run's status, marking and end, then the count, largest id and two marking-weighted sums of its
+    results: a result added, removed or re-marked changes it. Which of them a reader sees follows from
+    that and the reader's view, which every cache key holds too.
+    """
+    # Not a read for a user: a fingerprint keyed with the reader's view (see above).
+    sums = session.execute(
+        unfiltered(
+            func.count(),
+            func.max(ResultRecord.id),
+            func.sum(ResultRecord.marking_id),
+            func.sum(cast(ResultRecord.id, BigInteger) * ResultRecord.marking_id),
+        ).where(ResultRecord.run_id == run.id)
+    ).one()
+    return (run.id, run.status, run.marking_id, run.finished_at, tuple(sums))
 
 
 def list_results(

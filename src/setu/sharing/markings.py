@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import literal, select, union_all
+from sqlalchemy import Engine, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from setu.models.base import Marking, MarkingGroup, MarkingOwner, MarkingRelease
@@ -112,16 +114,70 @@ def combine(specs: Iterable[MarkingSpec], origin_party: str) -> MarkingSpec:
     return same[0] if same else combined
 
 
-def marking_specs(session: Session, marking_ids: Iterable[int]) -> set[MarkingSpec]:
-    """The values of the stored markings ``marking_ids``.
+_KNOWN: WeakKeyDictionary[Engine, dict[int, MarkingSpec]] = WeakKeyDictionary()
+"""Per database (engine), the markings this process has read, by id. Markings are immutable once
+written (:class:`setu.models.base.MarkingImmutable`) and never deleted, so an id always means the
+same marking and an entry never goes stale."""
+_KNOWN_LOCK = threading.Lock()
+_UNCOMMITTED = "setu.markings.uncommitted"
+"""``session.info`` key: ids of markings this session wrote, which are not known for sure until it commits."""
 
-    Two plain statements (the markings, then their releases, groups and owners as one union) rather
-    than loading the rows as objects: requests ask for markings often, and the objects cost more than
-    the reads.
+
+def _known(session: Session) -> dict[int, MarkingSpec]:
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    with _KNOWN_LOCK:
+        return _KNOWN.setdefault(engine, {})
+
+
+def forget_markings(engine: Engine) -> None:
+    """Drop what this process knows of ``engine``'s markings (its schema was dropped: ids mean nothing now)."""
+    with _KNOWN_LOCK:
+        _KNOWN.pop(engine, None)
+
+
+def marking_specs(session: Session, marking_ids: Iterable[int]) -> set[MarkingSpec]:
+    """The values of the stored markings ``marking_ids`` (see :func:`specs_by_id`)."""
+    return set(specs_by_id(session, marking_ids).values())
+
+
+def specs_by_id(session: Session, marking_ids: Iterable[int]) -> dict[int, MarkingSpec]:
+    """The values of the stored markings ``marking_ids``, by id.
+
+    Read once per process and database, then answered from memory: a marking never changes once
+    written. What is not known yet is read in two plain statements (the markings, then their releases,
+    groups and owners as one union) rather than as objects, which cost more than the reads.
+
+    Parameters
+    ----------
+    session
+        A session on the database.
+    marking_ids
+        Stored markings' ids; an id that does not exist is left out of the answer.
+
+    Returns
+    -------
+    dict
+        Each found id's :class:`MarkingSpec`.
     """
-    ids = sorted(set(marking_ids))
-    if not ids:
-        return set()
+    known = _known(session)
+    wanted = set(marking_ids)
+    missing = sorted(wanted - known.keys())
+    if not missing:
+        return {marking_id: known[marking_id] for marking_id in wanted}
+    loaded = _load_specs(session, missing)
+    uncommitted = session.info.get(_UNCOMMITTED, set())
+    with _KNOWN_LOCK:
+        known.update((marking_id, spec) for marking_id, spec in loaded.items() if marking_id not in uncommitted)
+    return {
+        marking_id: known.get(marking_id) or loaded[marking_id]
+        for marking_id in wanted
+        if marking_id in known or marking_id in loaded
+    }
+
+
+def _load_specs(session: Session, ids: list[int]) -> dict[int, MarkingSpec]:
+    """Read the markings ``ids`` from the database."""
     heads = session.execute(
         select(Marking.id, Marking.classification, Marking.origin_party, Marking.national_only).where(
             Marking.id.in_(ids)
@@ -144,7 +200,7 @@ def marking_specs(session: Session, marking_ids: Iterable[int]) -> set[MarkingSp
     for marking_id, part, name, org_id in session.execute(parts).all():
         found[marking_id][part].add((int(org_id), name) if part == "owner" else name)
     return {
-        MarkingSpec(
+        marking_id: MarkingSpec(
             classification=classification,
             origin_party=origin,
             releases=frozenset(found[marking_id]["release"]),
@@ -181,6 +237,8 @@ def store(session: Session, spec: MarkingSpec) -> Marking:
     )
     session.add(marking)
     session.flush()
+    # Until this transaction commits the id may yet be rolled back (and reused, on SQLite): not one to keep.
+    session.info.setdefault(_UNCOMMITTED, set()).add(marking.id)
     return marking
 
 

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
 from sqlalchemy.orm import Session
 
@@ -167,6 +168,10 @@ class Page:
         context = self.context(**values)
         self.session.commit()
         return templates.TemplateResponse(request, template, context, status_code=status_code)
+
+    def fragment(self, template: str, **values: Any) -> Markup:
+        """``template`` rendered with ``values`` alone (no user, no banner): a part of a page kept for reuse."""
+        return Markup(templates.env.get_template(template).render(**values))
 
     def not_found(self, request: Request) -> HTMLResponse:
         """The same 404 page for a hidden record as for a missing one: nothing on it is marked."""

@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse, Response
 from setu.errors import NotFound, SetuError
 from setu.report.charts import fmt
 from setu.runs.explanations import explain_result
-from setu.runs.pages.runs import network_names
+from setu.runs.pages.runs import network_of
 from setu.runs.service import get_run
 from setu.schemas import MAX_ID
 from setu.web.shell import PageDep
@@ -51,7 +51,7 @@ def explain_page(request: Request, page: PageDep, run_id: int, scenario: str) ->
         run=explained.run,
         run_marking=page.label(explained.run),
         marking=page.label_spec(explained.marking),
-        network=network_names(page).get(explained.run.network_id),
+        network=network_of(page, explained.run.network_id),
         error="",
         explanation=e,
         scenario=s,

@@ -9,14 +9,17 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
+from setu.deps import ApiState, StateDep
 from setu.errors import AccessDenied, NotFound
 from setu.models.networks import NetworkRecord
 from setu.models.stress import FINAL_STATUSES, ResultRecord, RunRecord
-from setu.networks.reads import list_networks
+from setu.networks.reads import get_network, list_networks
 from setu.report.charts import ChartPoint, fmt, rei_bars, tts_ttr_scatter
-from setu.runs.results import RESULT_SORTS, list_results
+from setu.runs.results import RESULT_SORTS, list_results, results_stamp
 from setu.runs.service import RunStateError, cancel_run, get_run, list_runs
 from setu.schemas import MAX_ID
+from setu.sharing.cache import cached, view_key
+from setu.sharing.markings import MarkingSpec
 from setu.sharing.read import MAX_LIMIT
 from setu.sharing.roles import has_role
 from setu.web.shell import PAGE_SIZE, FormPageDep, Page, PageDep
@@ -40,9 +43,17 @@ SORT_PATTERN = re.compile("^-?(" + "|".join(RESULT_SORTS) + ")$")
 
 
 def network_names(page: Page) -> dict[int, NetworkRecord]:
-    """The networks the page's user may see, by id (to name a run's network)."""
+    """The networks the page's user may see, by id (to name the runs' networks)."""
     networks, _total = list_networks(page.session, page.principal, limit=500)
     return {n.id: n for n in networks}
+
+
+def network_of(page: Page, network_id: int) -> NetworkRecord | None:
+    """The network a run was computed on, to name it; None if the reader may not see it."""
+    try:
+        return get_network(page.session, page.principal, network_id)
+    except NotFound:
+        return None
 
 
 def _progress(run: RunRecord) -> dict[str, Any]:
@@ -131,49 +142,71 @@ def _sort_links(sort: str) -> list[dict[str, str]]:
     return links
 
 
-def _results(page: Page, run: RunRecord, sort: str, q: str, at_risk: bool, page_number: int) -> dict[str, Any]:
-    """The results table's page, the chart, the REI ranking and the counts of a completed run."""
-    session, principal = page.session, page.principal
+def _results(
+    page: Page, state: ApiState, run: RunRecord, sort: str, q: str, at_risk: bool, page_number: int
+) -> dict[str, Any]:
+    """The results table's page, with the run's chart, REI ranking and counts (:func:`_figures`)."""
     offset = (page_number - 1) * PAGE_SIZE
     rows, matching = list_results(
-        session, principal, run.id, sort=sort, at_risk_only=at_risk, text=q, offset=offset, limit=PAGE_SIZE
+        page.session, page.principal, run.id, sort=sort, at_risk_only=at_risk, text=q, offset=offset, limit=PAGE_SIZE
     )
-    riskiest, everything = list_results(session, principal, run.id, sort="-rei", limit=REI_BARS)
-    _risky, at_risk_total = list_results(session, principal, run.id, at_risk_only=True, limit=1)
-    charted, clipped = _all_results(page, run.id, everything)
-    for row in charted:
-        page.label(row)
-    drawn = [r for r in charted if r.tts is not None or r.tts_infinite]
-    points = [ChartPoint(r.label or r.scenario_id, r.ttr, r.tts_value) for r in drawn]
-    bars = [(r.label or r.scenario_id, r.rei) for r in riskiest if r.rei > 0]
-    for row in riskiest:
-        page.label(row)
     return {
+        **_figures(page, state, run),
         "rows": [_result_row(page, row) for row in rows],
         "matching": matching,
-        "everything": everything,
-        "at_risk_total": at_risk_total,
         "first": offset + 1 if rows else 0,
         "last": offset + len(rows),
         "pages": max(1, -(-matching // PAGE_SIZE)),
         "columns": _sort_links(sort),
-        "chart": Markup(tts_ttr_scatter(points, tagged=True)) if points else None,
-        "charted": len(points),
-        "clipped": clipped,
-        "not_computed": len(charted) - len(drawn),
-        "chart_risky": [
-            {"name": p.name, "ttr": fmt(p.ttr), "tts": fmt(p.tts), "scenario_id": r.scenario_id}
-            for p, r in zip(points, drawn, strict=True)
-            if p.at_risk
-        ],
-        "bars": Markup(rei_bars(bars)),
-        "bar_rows": [{"name": name, "rei": f"{rei:.3f}"} for name, rei in bars],
     }
+
+
+def _figures(page: Page, state: ApiState, run: RunRecord) -> dict[str, Any]:
+    """The chart, the REI ranking and the counts of a completed run, computed once per reader's view.
+
+    A completed run's results do not change; the key still holds a fingerprint of them
+    (:func:`setu.runs.results.results_stamp`) with the reader's view, so readers who see different
+    results never share an answer. A reader served from the cache is audited as a computing one.
+    """
+    session, principal = page.session, page.principal
+    key = ("run.figures", view_key(principal), results_stamp(session, run))
+
+    def compute() -> tuple[dict[str, Any], frozenset[MarkingSpec]]:
+        own = Page(session, page.auth)  # collects the markings the figures show
+        riskiest, everything = list_results(session, principal, run.id, sort="-rei", limit=REI_BARS)
+        _risky, at_risk_total = list_results(session, principal, run.id, at_risk_only=True, limit=1)
+        charted, clipped = _all_results(own, run.id, everything)
+        for row in (*charted, *riskiest):
+            own.label(row)
+        drawn = [r for r in charted if r.tts is not None or r.tts_infinite]
+        points = [ChartPoint(r.label or r.scenario_id, r.ttr, r.tts_value) for r in drawn]
+        bars = [(r.label or r.scenario_id, r.rei) for r in riskiest if r.rei > 0]
+        figures = {
+            "everything": everything,
+            "at_risk_total": at_risk_total,
+            "chart": Markup(tts_ttr_scatter(points, tagged=True)) if points else None,
+            "charted": len(points),
+            "clipped": clipped,
+            "not_computed": len(charted) - len(drawn),
+            "chart_risky": [
+                {"name": p.name, "ttr": fmt(p.ttr), "tts": fmt(p.tts), "scenario_id": r.scenario_id}
+                for p, r in zip(points, drawn, strict=True)
+                if p.at_risk
+            ],
+            "bars": Markup(rei_bars(bars)),
+            "bar_rows": [{"name": name, "rei": f"{rei:.3f}"} for name, rei in bars],
+        }
+        return figures, frozenset(own.specs)
+
+    answer = cached(state.figures, key, session, principal, compute)
+    page.specs.update(answer.specs)
+    return answer.value
 
 
 def _run_page(
     request: Request,
     page: Page,
+    state: ApiState,
     run_id: int,
     *,
     sort: str = "-rei",
@@ -191,10 +224,9 @@ def _run_page(
     except NotFound:
         return page.not_found(request)
     run_marking = page.label(run)
-    names = network_names(page)
     if not SORT_PATTERN.match(sort):
         sort = "-rei"
-    results = _results(page, run, sort, q, at_risk, page_number) if run.status == "completed" else None
+    results = _results(page, state, run, sort, q, at_risk, page_number) if run.status == "completed" else None
     final = run.status in FINAL_STATUSES
     may_cancel = not final and (run.created_by == principal.user_id or "admin" in principal.roles)
     return page.render(
@@ -203,7 +235,7 @@ def _run_page(
         status_code=status_code,
         run=run,
         run_marking=run_marking,
-        network=names.get(run.network_id),
+        network=network_of(page, run.network_id),
         final=final,
         may_cancel=may_cancel,
         results=results,
@@ -220,6 +252,7 @@ def _run_page(
 def run_page(
     request: Request,
     page: PageDep,
+    state: StateDep,
     run_id: int,
     sort: Annotated[str, Query(max_length=20)] = "-rei",
     q: Annotated[str, Query(max_length=300)] = "",
@@ -227,11 +260,11 @@ def run_page(
     page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
 ) -> Response:
     """A run's live progress; once completed, its results (sorted, filtered, paged), chart and ranking."""
-    return _run_page(request, page, run_id, sort=sort, q=q, at_risk=at_risk, page_number=page_number)
+    return _run_page(request, page, state, run_id, sort=sort, q=q, at_risk=at_risk, page_number=page_number)
 
 
 @router.post("/runs/{run_id}/cancel", response_class=HTMLResponse)
-def run_cancel(request: Request, page: FormPageDep, run_id: int) -> Response:
+def run_cancel(request: Request, page: FormPageDep, state: StateDep, run_id: int) -> Response:
     """Ask a queued or running run to stop (its starter, or an admin), then show it again."""
     if not 1 <= run_id <= MAX_ID:
         return page.not_found(request)
@@ -245,6 +278,6 @@ def run_cancel(request: Request, page: FormPageDep, run_id: int) -> Response:
         return page.forbidden(request, "Only the user who started a run, or an admin, may cancel it.")
     except RunStateError as exc:
         message = f"The run already ended: {exc.run_status}."
-        return _run_page(request, page, run_id, message=message, status_code=409)
+        return _run_page(request, page, state, run_id, message=message, status_code=409)
     page.session.commit()
     return RedirectResponse(f"/runs/{run_id}", status_code=303)
