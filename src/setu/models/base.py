@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-
 from typing import Any
 
 from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, MetaData, String, event

@@ -13,8 +13,8 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from markupsafe import Markup
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from setu.accounts.tokens import SESSION_COOKIE, csrf_matches, csrf_token_of
