@@ -76,7 +76,9 @@ def entries(sessions: sessionmaker[Session], action: str | None = None) -> list[
 
 def reload(sessions: sessionmaker[Session], username: str) -> User:
     with transaction(sessions) as session:
-        return get_user(session, username)
+        user = get_user(session, username)
+        user.marking  # noqa: B018 -- loaded now: a marking is loaded only when read, and the session closes here
+        return user
 
 
 @contextlib.contextmanager
