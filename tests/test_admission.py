@@ -9,23 +9,29 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
 
+import anyio
 import httpx
 import pytest
 import uvicorn
+from hypothesis import given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from clients import TEST_SETTINGS, add_users, seed
+from setu.admission import InFlightLimit
 from setu.api import create_app
 from setu.db import make_engine, transaction
 from setu.settings import ApiSettings
 
 Factory = sessionmaker[Session]
+Sender = Callable[[dict[str, object]], Awaitable[None]]
 
 
 @contextmanager
@@ -76,7 +82,7 @@ def answer_of(client: socket.socket, timeout: float = 10.0) -> bytes:
 def test_requests_beyond_the_limit_are_refused_at_once_and_a_stalled_body_is_answered_408(
     engine: Engine, tokens: dict[str, str]
 ) -> None:
-    settings = replace(TEST_SETTINGS, max_in_flight=2, read_timeout=1.5, run_workers=0)
+    settings = replace(TEST_SETTINGS, max_in_flight=2, admission_queue=0, read_timeout=1.5, run_workers=0)
     with serving(engine, settings) as base:
         stalled = [stalled_upload(base), stalled_upload(base)]  # the two places in flight, held
         time.sleep(0.3)
@@ -102,6 +108,93 @@ def test_requests_beyond_the_limit_are_refused_at_once_and_a_stalled_body_is_ans
         for client in logins:
             assert answer_of(client).startswith(b"HTTP/1.1 408")
             client.close()
+
+
+def test_a_request_waits_a_moment_for_a_place_but_the_queue_and_the_wait_are_bounded(
+    engine: Engine, tokens: dict[str, str]
+) -> None:
+    settings = replace(
+        TEST_SETTINGS, max_in_flight=1, admission_queue=1, admission_wait=5.0, read_timeout=1.5, run_workers=0
+    )
+    auth = {"Authorization": f"Bearer {tokens['in-analyst']}"}
+    with serving(engine, settings) as base, ThreadPoolExecutor(1) as pool:
+        held = stalled_upload(base)  # the one place, until its body times out (408 after 1.5 s)
+        time.sleep(0.3)
+        began = time.monotonic()
+        waiting = pool.submit(httpx.get, f"{base}/api/v1/networks", headers=auth, timeout=10)
+        time.sleep(0.3)
+        # The queue's one place is taken: the next request is refused at once, not queued.
+        refused = httpx.get(f"{base}/api/v1/networks", headers=auth, timeout=10)
+        assert refused.status_code == 503, refused.text
+        assert refused.headers["retry-after"] == "1"
+        assert time.monotonic() - began < 1.2
+        # The waiting one gets the place the stalled upload frees, and is answered.
+        assert waiting.result().status_code == 200
+        assert time.monotonic() - began >= 1.0
+        assert answer_of(held).startswith(b"HTTP/1.1 408")
+        held.close()
+
+    settings = replace(settings, admission_wait=0.3)
+    with serving(engine, settings) as base:
+        held = stalled_upload(base)
+        time.sleep(0.3)
+        began = time.monotonic()
+        # No place frees within the wait: refused when it is over, and the place count stays whole.
+        late = httpx.get(f"{base}/api/v1/networks", headers=auth, timeout=10)
+        assert late.status_code == 503, late.text
+        assert 0.25 <= time.monotonic() - began < 1.2
+        assert answer_of(held).startswith(b"HTTP/1.1 408")
+        held.close()
+        assert httpx.get(f"{base}/api/v1/networks", headers=auth, timeout=10).status_code == 200
+        assert httpx.get(f"{base}/api/v1/networks", headers=auth, timeout=10).status_code == 200
+
+
+@given(
+    limit=st.integers(1, 4),
+    queue=st.integers(0, 6),
+    durations=st.lists(st.sampled_from([0.0, 0.001, 0.005, 0.02]), min_size=1, max_size=24),
+    gone=st.sets(st.integers(0, 23), max_size=4),
+)
+@examples(max_examples=40, deadline=None)
+def test_never_more_in_flight_than_the_limit_and_every_place_comes_back(
+    limit: int, queue: int, durations: list[float], gone: set[int]
+) -> None:
+    """A burst of requests, some of whose clients go away while they wait: the places always add up."""
+    running = 0
+    most = 0
+
+    async def app(scope: dict[str, object], receive: object, send: Sender) -> None:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        try:
+            await anyio.sleep(float(scope["duration"]))  # type: ignore[arg-type]
+        finally:
+            running -= 1
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+
+    limited = InFlightLimit(app, limit=limit, queue=queue, wait=0.01)
+    statuses: list[int] = []
+
+    async def request(number: int, duration: float) -> None:
+        async def send(message: dict[str, object]) -> None:
+            if message["type"] == "http.response.start":
+                statuses.append(int(message["status"]))  # type: ignore[call-overload]
+
+        scope = {"type": "http", "path": "/api/v1/networks", "duration": duration}
+        with anyio.move_on_after(0.002 if number in gone else 10):  # some clients hang up early
+            await limited(scope, None, send)
+
+    async def burst() -> None:
+        async with anyio.create_task_group() as group:
+            for number, duration in enumerate(durations):
+                group.start_soon(request, number, duration)
+
+    anyio.run(burst)
+    assert most <= limit
+    assert limited.in_flight == 0 and not limited._waiting
+    assert set(statuses) <= {200, 503}
+    assert statuses.count(503) == limited.refused
 
 
 def test_a_burst_far_beyond_the_limit_gets_only_answers_and_refusals_and_health_stays_fast(

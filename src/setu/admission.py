@@ -1,14 +1,18 @@
 """Admission of requests to a server process: a bounded number in flight, and no client holding one forever.
 
 A server that queues every request it cannot answer yet wedges under a burst: the queued requests
-hold threads and database connections while the ones being answered wait for them. Here a request
-beyond ``limit`` in flight is answered 503 with ``Retry-After`` at once, and a client that stops
-sending its request body is answered 408, so the work a process holds is bounded by its settings.
+hold threads and database connections while the ones being answered wait for them. Here at most
+``limit`` requests are answered at once; a few more (``queue``) may wait a moment (``wait`` seconds)
+for a place, as coroutines holding no thread or connection, so that a browser's burst of requests
+for one page is answered rather than refused; beyond that a request is answered 503 with
+``Retry-After``. A client that stops sending its request body is answered 408. The work a process
+holds is bounded by its settings.
 """
 
 from __future__ import annotations
 
 import json
+from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -38,7 +42,9 @@ async def _answer(send: Send, status: int, detail: str, headers: list[tuple[byte
 
 
 class InFlightLimit:
-    """Answer at most ``limit`` requests at once; refuse the next ones with 503 and ``Retry-After``.
+    """Answer at most ``limit`` requests at once; let ``queue`` more wait up to ``wait`` s; refuse the rest.
+
+    A refusal is a 503 with ``Retry-After``. Waiting requests take their places in the order they came.
 
     Parameters
     ----------
@@ -46,6 +52,10 @@ class InFlightLimit:
         The ASGI app it wraps.
     limit
         Most requests in flight (``SETU_MAX_IN_FLIGHT``).
+    queue
+        Most requests waiting for a place (``SETU_ADMISSION_QUEUE``); 0: refuse at once.
+    wait
+        Longest wait for a place, in seconds (``SETU_ADMISSION_WAIT_SECONDS``).
 
     Examples
     --------
@@ -62,27 +72,59 @@ class InFlightLimit:
     503
     """
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, queue: int = 0, wait: float = 0.0) -> None:
         self.app = app
         self.limit = limit
+        self.queue = queue
+        self.wait = wait
         self.in_flight = 0
         self.refused = 0
+        self._waiting: deque[anyio.Event] = deque()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = str(scope.get("path", ""))
         if scope["type"] != "http" or path.startswith(EXEMPT) or path in SIGN_INS:
             await self.app(scope, receive, send)
             return
-        # One event loop per process: the check and the increment cannot interleave with another request's.
-        if self.in_flight >= self.limit:
+        # One event loop per process: no check and update below can interleave with another request's.
+        if not await self._admitted():
             self.refused += 1
             detail = f"the server is answering as many requests as it takes ({self.limit}); try again in a moment"
             await _answer(send, 503, detail, [(b"retry-after", str(RETRY_AFTER).encode())])
             return
-        self.in_flight += 1
         try:
             await self.app(scope, receive, send)
         finally:
+            self._release()
+
+    async def _admitted(self) -> bool:
+        """Take a place, waiting for one if the queue has room; whether one was taken."""
+        if self.in_flight < self.limit and not self._waiting:
+            self.in_flight += 1
+            return True
+        if len(self._waiting) >= self.queue:
+            return False
+        handed = anyio.Event()
+        self._waiting.append(handed)
+        try:
+            with anyio.move_on_after(self.wait):
+                await handed.wait()
+        except BaseException:  # the client went away while waiting: pass on a place handed to it
+            if handed.is_set():
+                self._release()
+            else:
+                self._waiting.remove(handed)
+            raise
+        if handed.is_set():  # a finishing request handed its place over: in_flight already counts it
+            return True
+        self._waiting.remove(handed)
+        return False
+
+    def _release(self) -> None:
+        """Give the place up: to the longest-waiting request if one waits, else back to the pool."""
+        if self._waiting:
+            self._waiting.popleft().set()
+        else:
             self.in_flight -= 1
 
 

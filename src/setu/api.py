@@ -153,7 +153,9 @@ def create_app(engine_or_url: Engine | str | None = None, *, settings: ApiSettin
     app.add_middleware(RefuseNul)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(ReadTimeout, seconds=settings.read_timeout)
-    app.add_middleware(InFlightLimit, limit=settings.max_in_flight)  # outermost: a refusal costs nothing
+    app.add_middleware(  # outermost: a refusal costs nothing
+        InFlightLimit, limit=settings.max_in_flight, queue=settings.admission_queue, wait=settings.admission_wait
+    )
 
     api = APIRouter(prefix=PREFIX)
 

@@ -13,7 +13,9 @@ DEFAULT_MAX_SUPPLIES = 1_000_000
 DEFAULT_RUN_WORKERS = 2
 DEFAULT_RUN_QUEUE = 20
 DEFAULT_MAX_ACTIVE_RUNS = 3
-DEFAULT_MAX_IN_FLIGHT = 24
+DEFAULT_MAX_IN_FLIGHT = 8
+DEFAULT_ADMISSION_QUEUE = 32
+DEFAULT_ADMISSION_WAIT = 0.5
 DEFAULT_MAP_NODES = 2500
 DEFAULT_DASHBOARD_NODES = 5000
 
@@ -110,9 +112,14 @@ class ApiSettings:
         looks at the queue (``SETU_RUN_HEARTBEAT_SECONDS``, ``SETU_RUN_STALE_SECONDS``,
         ``SETU_RUN_ATTEMPTS``, ``SETU_RUN_POLL_SECONDS``).
     max_in_flight
-        Requests one server process answers at once (``SETU_MAX_IN_FLIGHT``); one more is answered 503
-        with ``Retry-After`` at once instead of waiting. The database pool holds as many connections,
-        plus a few for the app's own background work, so an admitted request never waits for one.
+        Requests one server process answers at once (``SETU_MAX_IN_FLIGHT``). The database pool holds
+        as many connections, plus a few for the app's own background work, so an admitted request never
+        waits for one. Few places answer each request sooner: a request's CPU is milliseconds, and more
+        requests at once on the same cores only make each of them wait longer.
+    admission_queue, admission_wait
+        Requests beyond ``max_in_flight`` that may wait for a place (``SETU_ADMISSION_QUEUE``), and for
+        how long at most (``SETU_ADMISSION_WAIT_SECONDS``); one more, or one that waited that long, is
+        answered 503 with ``Retry-After``. A waiting request holds no thread and no connection.
     db_pool_timeout
         Seconds a request waits for a database connection before it is answered 503 (``SETU_DB_POOL_TIMEOUT``).
     read_timeout
@@ -164,6 +171,8 @@ class ApiSettings:
     run_attempts: int = 2
     run_poll_seconds: float = 0.5
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
+    admission_queue: int = DEFAULT_ADMISSION_QUEUE
+    admission_wait: float = DEFAULT_ADMISSION_WAIT
     db_pool_timeout: float = 5.0
     read_timeout: float = 30.0
     map_nodes: int = DEFAULT_MAP_NODES
@@ -210,6 +219,8 @@ class ApiSettings:
             run_attempts=_env_int("SETU_RUN_ATTEMPTS", 2),
             run_poll_seconds=_env_float("SETU_RUN_POLL_SECONDS", 0.5),
             max_in_flight=_env_int("SETU_MAX_IN_FLIGHT", DEFAULT_MAX_IN_FLIGHT),
+            admission_queue=_env_int("SETU_ADMISSION_QUEUE", DEFAULT_ADMISSION_QUEUE, minimum=0),
+            admission_wait=_env_float("SETU_ADMISSION_WAIT_SECONDS", DEFAULT_ADMISSION_WAIT),
             db_pool_timeout=_env_float("SETU_DB_POOL_TIMEOUT", 5.0),
             read_timeout=_env_float("SETU_READ_TIMEOUT", 30.0),
             map_nodes=_env_int("SETU_MAP_NODES", DEFAULT_MAP_NODES),
