@@ -409,7 +409,7 @@ def worker(
         ),
     ] = 10,
 ) -> None:
-    """Execute queued stress runs, one at a time, until SIGTERM or Ctrl-C (which give the run back to the queue).
+    """Execute queued stress runs and jobs, one at a time, until SIGTERM or Ctrl-C (which give it back to its queue).
 
     The worker runs at a lower scheduling priority (``--nice``, default 10): on a machine it shares
     with web processes, a sweep takes the CPU they leave idle rather than slowing every request.
@@ -420,7 +420,8 @@ def worker(
     import threading
 
     from setu.db import make_engine, session_factory
-    from setu.runs.worker import Worker, WorkerTimings
+    from setu.jobs.execute import JOB_SOURCE
+    from setu.runs.worker import RUN_SOURCE, Worker, WorkerTimings
     from setu.settings import ApiSettings
 
     # Standalone, a worker says what it does; started by `setu serve`, only what goes wrong (SETU_LOG_LEVEL).
@@ -430,7 +431,8 @@ def worker(
         os.nice(nice)
     with _user_errors():
         engine = make_engine(database_url)
-        runner = Worker(session_factory(engine), WorkerTimings.of(ApiSettings.from_env()))
+        timings = WorkerTimings.of(ApiSettings.from_env())
+        runner = Worker(session_factory(engine), timings, sources=(RUN_SOURCE, JOB_SOURCE))
         # The run executes in a thread of its own: the signal only sets a flag, and stopping (a database
         # write) happens here, never inside a handler that interrupted the run's own transaction.
         stop = threading.Event()

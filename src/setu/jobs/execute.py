@@ -167,7 +167,7 @@ EXECUTORS: dict[str, Executor] = {"network.import": run_import, "registry.what_i
 
 
 def _end(session: Session, job_id: int, runner: str, values: dict[str, Any]) -> bool:
-    """End the job ``runner`` holds with ``values``, in ``session``; False (nothing changed) if it holds it no longer."""
+    """End the job ``runner`` holds with ``values``, in ``session``; False (nothing changed) if it is no longer its."""
     changed = session.execute(
         unfiltered_update(JobRecord)
         .where(JobRecord.id == job_id, JobRecord.status == "running", JobRecord.runner == runner)

@@ -217,13 +217,15 @@ def _cancellable(session: Session, principal: Principal, job_id: int) -> JobReco
     if "admin" in principal.roles:
         # An admin stops another user's job without reading it: the lookup is the cancel's own, and the
         # answer below says only its state. Other parties' jobs are not theirs to stop.
-        job = session.scalars(
+        job: JobRecord | None = session.scalars(
             unfiltered(JobRecord).where(JobRecord.id == job_id, JobRecord.origin_party == principal.party)
         ).one_or_none()
         if job is not None:
             return job
         raise deny(session, principal, "job.cancel", "job", job_id)
-    found = session.scalars(readable(principal, JobRecord).where(JobRecord.id == job_id)).one_or_none()
+    found: JobRecord | None = session.scalars(
+        readable(principal, JobRecord).where(JobRecord.id == job_id)
+    ).one_or_none()
     if found is None:
         raise deny(session, principal, "job.cancel", "job", job_id)
     return found
@@ -277,3 +279,8 @@ def payload_of(job: JobRecord) -> dict[str, Any]:
     """The job's request as queued."""
     loaded: dict[str, Any] = json.loads(job.payload or "{}")
     return loaded
+
+
+def may_read(session: Session, principal: Principal, job_id: int) -> bool:
+    """Whether ``principal`` may read the job ``job_id`` and its result now (its creator, the marking readable)."""
+    return count_readable(session, principal, JobRecord, JobRecord.id == job_id) > 0
