@@ -43,6 +43,7 @@ TEST_SETTINGS = ApiSettings(
     max_upload_bytes=1024 * 1024, max_zip_files=16, max_zip_bytes=4 * 1024 * 1024, secure_cookies=False
 )
 FINAL = ("completed", "failed", "cancelled")
+JOB_FINAL = ("succeeded", "failed", "cancelled")
 
 
 @dataclass
@@ -75,6 +76,38 @@ class Api:
                 return body
             assert time.monotonic() < deadline, f"run {run_id} did not end: {body}"
             time.sleep(0.05)
+
+
+    def wait_job(self, user: str, job_id: int, timeout: float = 120.0) -> dict[str, Any]:
+        """Poll a job until it ends; its last answer."""
+        deadline = time.monotonic() + timeout
+        while True:
+            answer = self.get(user, f"/api/v1/jobs/{job_id}")
+            assert answer.status_code == 200, answer.text
+            body: dict[str, Any] = answer.json()
+            if body["status"] in JOB_FINAL:
+                return body
+            assert time.monotonic() < deadline, f"job {job_id} did not end: {body}"
+            time.sleep(0.05)
+
+    def finished(self, user: str, answer: httpx.Response, timeout: float = 120.0) -> dict[str, Any]:
+        """The job a ``202`` answer queued (its ``Location`` checked), polled until it ends."""
+        assert answer.status_code == 202, answer.text
+        job_id = answer.json()["id"]
+        assert answer.headers["location"] == f"/api/v1/jobs/{job_id}"
+        return self.wait_job(user, job_id, timeout)
+
+
+def wait_job_page(client: TestClient, location: str, timeout: float = 120.0) -> httpx.Response:
+    """Follow a page's redirect to a job page until the job has ended; the final page."""
+    deadline = time.monotonic() + timeout
+    while True:
+        page = client.get(location)
+        assert page.status_code == 200, page.text
+        if 'id="job-live"' in page.text and any(f'data-status="{s}"' in page.text for s in JOB_FINAL):
+            return page
+        assert time.monotonic() < deadline, f"the job of {location} did not end"
+        time.sleep(0.05)
 
 
 def create_users(
