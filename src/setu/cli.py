@@ -18,6 +18,7 @@ from setu.accounts.cli import accounts_app
 from setu.audit.cli import audit_app
 from setu.errors import SetuError
 from setu.framework.cli import framework_app
+from setu.jobs.cli import jobs_app
 from setu.network.compile import CompiledNetwork, compile_network
 from setu.network.io.loader import FORMATS, read_network
 from setu.registry.cli import registry_app
@@ -455,4 +456,5 @@ app.add_typer(accounts_app, name="accounts")
 app.add_typer(audit_app, name="audit")
 app.add_typer(sosa_app, name="sosa")
 app.add_typer(registry_app, name="registry")
+app.add_typer(jobs_app, name="jobs")
 app.add_typer(framework_app, name="framework")
