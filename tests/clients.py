@@ -6,6 +6,7 @@ The users are the shared principals of :mod:`principals` (:data:`USERS`); the ro
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -77,7 +78,6 @@ class Api:
             assert time.monotonic() < deadline, f"run {run_id} did not end: {body}"
             time.sleep(0.05)
 
-
     def wait_job(self, user: str, job_id: int, timeout: float = 120.0) -> dict[str, Any]:
         """Poll a job until it ends; its last answer."""
         deadline = time.monotonic() + timeout
@@ -96,6 +96,46 @@ class Api:
         job_id = answer.json()["id"]
         assert answer.headers["location"] == f"/api/v1/jobs/{job_id}"
         return self.wait_job(user, job_id, timeout)
+
+
+@dataclass
+class Answer:
+    """What a queued request came to, told as the request would have been answered had it computed at once."""
+
+    status_code: int
+    body: dict[str, Any]
+    job: dict[str, Any] = field(default_factory=dict)
+
+    def json(self) -> dict[str, Any]:
+        return self.body
+
+    @property
+    def text(self) -> str:
+        return json.dumps(self.body)
+
+
+def outcome(api: Api, user: str, answer: httpx.Response, timeout: float = 120.0) -> Answer | httpx.Response:
+    """A job-queueing request's end: the job's result as a 201 (an import: the network as ``GET`` answers it),
+    or its failure with the status and problems the request would have carried; a refusal as it came."""
+    if answer.status_code != 202:
+        return answer
+    job = api.finished(user, answer, timeout)
+    if job["status"] == "succeeded":
+        if job["result_url"]:
+            made = api.get(user, job["result_url"])
+            assert made.status_code == 200, made.text
+            return Answer(201, made.json(), job)
+        return Answer(200, job["result"], job)
+    result = job["result"] or {}
+    body: dict[str, Any] = {"detail": job["error"]}
+    if "problems" in result:
+        body = {"detail": f"{len(result['problems'])} problem(s) in input", "problems": result["problems"]}
+    return Answer(int(result.get("http_status", 500)), body, job)
+
+
+def import_file(api: Api, user: str, filename: str, data: bytes, **form: Any) -> Answer | httpx.Response:
+    """Upload a network file through ``POST /api/v1/networks`` and wait for its import job (:func:`outcome`)."""
+    return outcome(api, user, api.post(user, "/api/v1/networks", files={"file": (filename, data)}, data=form))
 
 
 def wait_job_page(client: TestClient, location: str, timeout: float = 120.0) -> httpx.Response:

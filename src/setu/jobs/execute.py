@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from setu.audit.log import record
@@ -240,10 +241,15 @@ def execute_job(
     except InputError as exc:
         problems = [{"where": p.where, "message": p.message} for p in exc.problems]
         error = f"{len(problems)} problem(s), nothing was stored: " + "; ".join(str(p) for p in exc.problems[:5])
-        kept = {"problems": problems[:MAX_PROBLEMS], "problem_total": len(problems)}
+        kept = {"problems": problems[:MAX_PROBLEMS], "problem_total": len(problems), "http_status": exc.status}
         return _failed(sessions, job_id, runner, error, json.dumps(kept))
     except SetuError as exc:
-        return _failed(sessions, job_id, runner, str(exc), "")
+        # The status the request would have been answered had it computed at once (413 for a network too large).
+        return _failed(sessions, job_id, runner, str(exc), json.dumps({"http_status": exc.status}))
+    except IntegrityError:
+        # Two imports of one name raced for a version number; the other one has it.
+        error = "another import of the same name took this version at the same time; import it again"
+        return _failed(sessions, job_id, runner, error, json.dumps({"http_status": 409}))
     except Exception as exc:  # a fault in the computation still ends the job, with its reason
         log.exception("job %s (%s) failed", job_id, kind)
         return _failed(sessions, job_id, runner, f"{type(exc).__name__}: {exc}", "")

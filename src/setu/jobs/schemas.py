@@ -32,8 +32,9 @@ class JobOut(Strict):
     result: dict[str, Any] | None = Field(
         description=(
             "The answer once it succeeded: for registry.what_if the what-if (PI and TTS without and with the "
-            "alternate, its marking); for network.import the stored network. For a failed import, `problems` "
-            "(each with `where` and `message`). Null while there is none."
+            "alternate, its marking); for network.import the stored network. For a failed job, `http_status` "
+            "(what the request would have been answered had it computed at once: 422 bad input, 413 too large, "
+            "403, 404, 409) and, for bad input, `problems` (each with `where` and `message`). Null while there is none."
         )
     )
     result_id: int | None = Field(description="The record the job made: an import's network id.")
