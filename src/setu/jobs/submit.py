@@ -14,11 +14,19 @@ from typing import BinaryIO
 
 from sqlalchemy.orm import Session
 
+from setu.errors import InputError
 from setu.jobs.execute import spec_to_json
 from setu.jobs.service import JobLimits, enqueue
 from setu.models.jobs import JobRecord
 from setu.networks.imports import IMPORT_ROLES, check_assignable
-from setu.networks.uploads import UploadFormat, UploadLimits, choose_format, read_limited, safe_filename
+from setu.networks.uploads import (
+    UploadFormat,
+    UploadLimits,
+    choose_format,
+    name_problems,
+    read_limited,
+    safe_filename,
+)
 from setu.registry.capabilities import get_capability
 from setu.runs.scenarios import get_scenario
 from setu.sharing.markings import MarkingSpec
@@ -73,7 +81,7 @@ def submit_import(
     setu.networks.uploads.UploadTooLarge
         If the file is over the limit.
     setu.errors.InputError
-        If the file is empty or its format cannot be told from its name.
+        If the file is empty, its format cannot be told from its name, or the name cannot be stored.
     setu.errors.TooManyRequests
         If the user or the instance has no room for another job (429 or 503).
     """
@@ -81,6 +89,8 @@ def submit_import(
     safe = safe_filename(filename)
     check_assignable(session, principal, (name or "").strip() or safe, [marking])
     choose_format(safe, format)
+    if name and (problems := name_problems(name.strip())):
+        raise InputError(problems)
     data = read_limited(stream, upload_limits.max_upload_bytes, safe)
     payload = {
         "filename": safe,

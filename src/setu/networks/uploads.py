@@ -365,6 +365,12 @@ def storable_problems(network: Network, *, name: str, source: str) -> list[Probl
     return problems
 
 
+def name_problems(name: str) -> list[Problem]:
+    """A network name the database could not store, as problems (checked before an import is queued)."""
+    wrong = _text_problem(name, _limits(NetworkRecord.__table__).get("name"))  # type: ignore[arg-type]
+    return [] if wrong is None else [Problem("name", wrong)]
+
+
 @dataclass(frozen=True, slots=True)
 class UploadLimits:
     """How large an upload may be: the file, a .zip's (or .xlsx's) files and unpacked bytes, rows, nodes, edges."""
