@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from principals import IN_ANALYST
@@ -27,6 +27,7 @@ from setu.db import transaction
 from setu.jobs import execute
 from setu.jobs.execute import JOB_SOURCE, spec_to_json
 from setu.jobs.service import JobLimits, cancel_job, enqueue
+from setu.models.accounts import User
 from setu.models.audit import AuditEntry
 from setu.models.base import utcnow
 from setu.models.jobs import JobRecord
@@ -115,7 +116,7 @@ def test_a_setu_worker_process_executes_a_job(
     done = job_of(sessions, job_id)
     assert done.runner.split(":")[1] == str(child.pid) and done.attempts == 1 and done.error == ""
     assert '"pi_saved": 28.0' in done.result and done.result_marking_id is not None
-    assert actions(sessions, job_id) == ["job.queue", "job.complete"]
+    assert actions(sessions, job_id) == ["job.queue", "job.execute", "job.complete"]
 
 
 def test_a_job_whose_executor_raises_ends_failed_with_the_reason(
@@ -131,7 +132,7 @@ def test_a_job_whose_executor_raises_ends_failed_with_the_reason(
     assert failed.status == "failed" and failed.finished_at is not None
     assert failed.error == "ZeroDivisionError: the alternate's capacity divided by nothing"
     assert failed.result == "" and failed.result_marking_id is None
-    assert actions(sessions, job_id) == ["job.queue", "job.fail"]
+    assert actions(sessions, job_id) == ["job.queue", "job.execute", "job.fail"]
 
 
 def test_a_job_whose_worker_died_is_retried_then_failed_with_the_reason(
@@ -206,4 +207,18 @@ def test_a_running_import_cancelled_from_another_process_stores_nothing(
     with sessions() as session:
         stored = select(func.count()).select_from(NetworkRecord).where(NetworkRecord.name == "cancelled")
         assert session.scalar(stored) == 0
-    assert actions(sessions, job_id) == ["job.queue", "job.cancel", "job.cancel"]
+    assert actions(sessions, job_id) == ["job.queue", "job.execute", "job.cancel", "job.cancel"]
+
+
+def test_the_worker_checks_the_owners_access_as_it_stands_when_it_executes(
+    sessions: Factory, owner: tuple[Principal, RegistryWorld]
+) -> None:
+    principal, world = owner
+    job_id = queue_what_if(sessions, principal, world)
+    # Between queueing and executing, the analyst's clearance drops below the network's RESTRICTED marking.
+    with transaction(sessions) as session:
+        session.execute(update(User).where(User.id == principal.user_id).values(clearance=0))
+    assert Worker(sessions, QUICK, sources=(JOB_SOURCE,)).step()
+    failed = job_of(sessions, job_id)
+    assert failed.status == "failed" and failed.error == f"no such scenario: {world.scenario}"
+    assert failed.result_marking_id is None and '"http_status": 404' in failed.result

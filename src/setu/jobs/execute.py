@@ -213,6 +213,8 @@ def execute_job(
         # The worker acts for the job's owner, who queued it: its own queue row, read whatever it holds.
         job = session.scalars(unfiltered(JobRecord).where(JobRecord.id == job_id)).one()
         kind, payload, upload = job.kind, json.loads(job.payload or "{}"), job.upload
+        record(session, owner, "job.execute", "job", job_id, details={"kind": kind, "worker": runner})
+        session.commit()
     if cancel.is_set():
         return _cancelled(sessions, job_id, owner, runner)
     executor = EXECUTORS.get(kind)
