@@ -72,7 +72,7 @@ def job_out(job: JobRecord, *, full: bool = True) -> JobOut:
     result = json.loads(job.result) if full and job.result else None
     return JobOut(
         id=job.id,
-        kind="registry.what_if" if job.kind == "registry.what_if" else "network.import",
+        kind=cast(JobKind, job.kind),
         status=cast(JobStatus, job.status),
         created_at=utc(job.created_at),
         started_at=utc(job.started_at) if job.started_at else None,
