@@ -340,7 +340,7 @@ def _serve(host: str, port: int, database_url: str | None, workers: int = 0, run
     where = engine.url.render_as_string(hide_password=True)
     # The web processes and the run workers read the database from the environment, not the command line.
     os.environ["SETU_DATABASE_URL"] = engine.url.render_as_string(hide_password=False)
-    os.environ["SETU_RUN_WORKERS"] = "0"  # web processes only enqueue; the worker processes execute runs
+    os.environ["SETU_RUN_WORKERS"] = "0"  # web processes only enqueue; the worker processes execute runs and jobs
     engine.dispose()
     workers = workers or default_web_workers()
     err.print(
@@ -386,7 +386,7 @@ def serve(
 ) -> None:
     """Serve the web pages and the HTTP API under /api/v1 (OpenAPI at /openapi.json), migrating the database first.
 
-    Web processes only queue stress runs; the run workers started with it execute them (more can run
+    Web processes only queue stress runs, imports and what-ifs; the workers started with it execute them (more can run
     on other machines with `setu worker`). SIGTERM or Ctrl-C stops everything cleanly.
     """
     with _user_errors():
