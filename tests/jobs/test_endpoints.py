@@ -95,6 +95,8 @@ def test_an_import_of_a_bad_file_fails_with_every_problem_and_stores_nothing(
     assert job["error"].startswith(f"{len(problems)} problem(s), nothing was stored: tables.zip/")
     after = table_counts(engine)
     assert {t: after[t] for t in NETWORK_TABLES} == {t: before[t] for t in NETWORK_TABLES}
+    with api.sessions() as session:  # the file is not kept once the job ended
+        assert session.scalar(select(JobRecord.upload).where(JobRecord.id == job["id"])) is None
 
 
 def test_an_import_succeeds_with_a_link_to_its_network(api: Api, generated_data: Path) -> None:

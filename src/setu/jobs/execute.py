@@ -169,10 +169,11 @@ EXECUTORS: dict[str, Executor] = {"network.import": run_import, "registry.what_i
 
 def _end(session: Session, job_id: int, runner: str, values: dict[str, Any]) -> bool:
     """End the job ``runner`` holds with ``values``, in ``session``; False (nothing changed) if it is no longer its."""
+    # An ended job needs its uploaded file no more (a retry does, so it is kept until the end).
     changed = session.execute(
         unfiltered_update(JobRecord)
         .where(JobRecord.id == job_id, JobRecord.status == "running", JobRecord.runner == runner)
-        .values(finished_at=utcnow(), **values)
+        .values(finished_at=utcnow(), upload=None, **values)
     )
     return bool(getattr(changed, "rowcount", 0) == 1)
 
@@ -258,8 +259,12 @@ def execute_job(
 
 
 def _failed(sessions: sessionmaker[Session], job_id: int, runner: str, error: str, result: str) -> str:
-    ended = fail_held(sessions, job_id, runner, error[:ERROR_CHARS], JOBS, result=result)
-    return "failed" if ended else "lost"
+    if not fail_held(sessions, job_id, runner, error[:ERROR_CHARS], JOBS, result=result):
+        return "lost"
+    with sessions() as session:  # the failed job's file goes too: the user fixes it and uploads it again
+        session.execute(unfiltered_update(JobRecord).where(JobRecord.id == job_id).values(upload=None))
+        session.commit()
+    return "failed"
 
 
 JOB_SOURCE = Source(JOBS, execute_job)
