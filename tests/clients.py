@@ -6,6 +6,7 @@ The users are the shared principals of :mod:`principals` (:data:`USERS`); the ro
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -43,6 +44,7 @@ TEST_SETTINGS = ApiSettings(
     max_upload_bytes=1024 * 1024, max_zip_files=16, max_zip_bytes=4 * 1024 * 1024, secure_cookies=False
 )
 FINAL = ("completed", "failed", "cancelled")
+JOB_FINAL = ("succeeded", "failed", "cancelled")
 
 
 @dataclass
@@ -75,6 +77,77 @@ class Api:
                 return body
             assert time.monotonic() < deadline, f"run {run_id} did not end: {body}"
             time.sleep(0.05)
+
+    def wait_job(self, user: str, job_id: int, timeout: float = 120.0) -> dict[str, Any]:
+        """Poll a job until it ends; its last answer."""
+        deadline = time.monotonic() + timeout
+        while True:
+            answer = self.get(user, f"/api/v1/jobs/{job_id}")
+            assert answer.status_code == 200, answer.text
+            body: dict[str, Any] = answer.json()
+            if body["status"] in JOB_FINAL:
+                return body
+            assert time.monotonic() < deadline, f"job {job_id} did not end: {body}"
+            time.sleep(0.05)
+
+    def finished(self, user: str, answer: httpx.Response, timeout: float = 120.0) -> dict[str, Any]:
+        """The job a ``202`` answer queued (its ``Location`` checked), polled until it ends."""
+        assert answer.status_code == 202, answer.text
+        job_id = answer.json()["id"]
+        assert answer.headers["location"] == f"/api/v1/jobs/{job_id}"
+        return self.wait_job(user, job_id, timeout)
+
+
+@dataclass
+class Answer:
+    """What a queued request came to, told as the request would have been answered had it computed at once."""
+
+    status_code: int
+    body: dict[str, Any]
+    job: dict[str, Any] = field(default_factory=dict)
+
+    def json(self) -> dict[str, Any]:
+        return self.body
+
+    @property
+    def text(self) -> str:
+        return json.dumps(self.body)
+
+
+def outcome(api: Api, user: str, answer: httpx.Response, timeout: float = 120.0) -> Answer | httpx.Response:
+    """A job-queueing request's end: the job's result as a 201 (an import: the network as ``GET`` answers it),
+    or its failure with the status and problems the request would have carried; a refusal as it came."""
+    if answer.status_code != 202:
+        return answer
+    job = api.finished(user, answer, timeout)
+    if job["status"] == "succeeded":
+        if job["result_url"]:
+            made = api.get(user, job["result_url"])
+            assert made.status_code == 200, made.text
+            return Answer(201, made.json(), job)
+        return Answer(200, job["result"], job)
+    result = job["result"] or {}
+    body: dict[str, Any] = {"detail": job["error"]}
+    if "problems" in result:
+        body = {"detail": f"{len(result['problems'])} problem(s) in input", "problems": result["problems"]}
+    return Answer(int(result.get("http_status", 500)), body, job)
+
+
+def import_file(api: Api, user: str, filename: str, data: bytes, **form: Any) -> Answer | httpx.Response:
+    """Upload a network file through ``POST /api/v1/networks`` and wait for its import job (:func:`outcome`)."""
+    return outcome(api, user, api.post(user, "/api/v1/networks", files={"file": (filename, data)}, data=form))
+
+
+def wait_job_page(client: TestClient, location: str, timeout: float = 120.0) -> httpx.Response:
+    """Follow a page's redirect to a job page until the job has ended; the final page."""
+    deadline = time.monotonic() + timeout
+    while True:
+        page = client.get(location)
+        assert page.status_code == 200, page.text
+        if 'id="job-live"' in page.text and any(f'data-status="{s}"' in page.text for s in JOB_FINAL):
+            return page
+        assert time.monotonic() < deadline, f"the job of {location} did not end"
+        time.sleep(0.05)
 
 
 def create_users(

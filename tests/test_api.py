@@ -40,9 +40,17 @@ def test_real_http_login_upload_run_export(server: str, generated_data: Path) ->
         assert login.cookies.get("setu_session")
         auth = {"Authorization": f"Bearer {login.json()['token']}"}
         data = (generated_data / "dataset_small.json").read_bytes()
-        created = client.post("/api/v1/networks", headers=auth, files={"file": ("small.json", data)})
-        assert created.status_code == 201, created.text
-        nid = created.json()["id"]
+        queued = client.post("/api/v1/networks", headers=auth, files={"file": ("small.json", data)})
+        assert queued.status_code == 202, queued.text
+        location = queued.headers["location"]
+        assert location == f"/api/v1/jobs/{queued.json()['id']}"
+        for _ in range(600):  # a worker of the server imports it
+            job = client.get(location, headers=auth).json()
+            if job["status"] in ("succeeded", "failed", "cancelled"):
+                break
+            time.sleep(0.05)
+        assert job["status"] == "succeeded", job
+        nid = job["result_id"]
         nodes = client.get(f"/api/v1/networks/{nid}/nodes", headers=auth, params={"limit": 5}).json()
         assert nodes["total"] == 35 and len(nodes["items"]) == 5
         run = client.post("/api/v1/runs", headers=auth, json={"network_id": nid, "sweep": True, "ttr": 3})

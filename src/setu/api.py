@@ -25,6 +25,9 @@ from setu.db import make_engine, session_factory
 from setu.deps import ApiState, StateDep
 from setu.framework import pages as framework_pages
 from setu.framework.endpoints import router as framework_router
+from setu.jobs import pages as job_pages
+from setu.jobs.endpoints import router as jobs_router
+from setu.jobs.execute import JOB_SOURCE
 from setu.middleware import FORM_OVERHEAD, PREFIX, BodyLimit, RefuseNul, SecurityHeaders, install_error_handlers
 from setu.networks import pages as network_pages
 from setu.networks.endpoints import router as networks_router
@@ -33,7 +36,7 @@ from setu.registry.endpoints import router as registry_router
 from setu.runs import pages as run_pages
 from setu.runs.endpoints import router as runs_router
 from setu.runs.jobs import RunJobs, RunLimits
-from setu.runs.worker import WorkerTimings
+from setu.runs.worker import RUN_SOURCE, WorkerTimings
 from setu.schemas import ErrorBody, Health
 from setu.settings import ApiSettings
 from setu.sosa import pages as sosa_pages
@@ -47,6 +50,7 @@ ENDPOINTS = (
     audit_router,
     sosa_router,
     registry_router,
+    jobs_router,
     framework_router,
 )
 """Each domain's HTTP API, mounted under :data:`setu.middleware.PREFIX`."""
@@ -58,6 +62,7 @@ PAGES = (
     audit_pages.router,
     sosa_pages.router,
     registry_pages.router,
+    job_pages.router,
     framework_pages.router,
 )
 """Each domain's web pages."""
@@ -89,9 +94,9 @@ def create_app(engine_or_url: Engine | str | None = None, *, settings: ApiSettin
     Returns
     -------
     FastAPI
-        The app: routes under ``/api/v1``, the OpenAPI schema at ``/openapi.json``. Stress runs are
-        queued in the database for run workers: ``settings.run_workers`` threads of this app, and any
-        ``setu worker`` process on the same database.
+        The app: routes under ``/api/v1``, the OpenAPI schema at ``/openapi.json``. Stress runs and
+        jobs (network imports, registry what-ifs) are queued in the database for workers:
+        ``settings.run_workers`` threads of this app, and any ``setu worker`` process on the same database.
     """
     settings = settings or ApiSettings.from_env()
     engine, owns_engine = _engine(engine_or_url, settings)
@@ -101,7 +106,9 @@ def create_app(engine_or_url: Engine | str | None = None, *, settings: ApiSettin
     configure_hash_gate(
         state.settings.max_concurrent_hashes, state.settings.hash_queue, state.settings.hash_wait_seconds
     )
-    jobs = RunJobs(sessions, RunLimits.of(state.settings), WorkerTimings.of(state.settings))
+    # The worker threads take stress runs and jobs (imports, what-ifs) from their queues in turn.
+    sources = (RUN_SOURCE, JOB_SOURCE)
+    jobs = RunJobs(sessions, RunLimits.of(state.settings), WorkerTimings.of(state.settings), sources)
     # Checkpoints every N entries or M minutes, signed with this instance's own party key(s).
     checkpoints = CheckpointScheduler(sessions, CheckpointSchedule.from_env())
     # Audit entries are recorded pending; this thread sequences them into the log every few hundred ms.

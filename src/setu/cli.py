@@ -18,6 +18,7 @@ from setu.accounts.cli import accounts_app
 from setu.audit.cli import audit_app
 from setu.errors import SetuError
 from setu.framework.cli import framework_app
+from setu.jobs.cli import jobs_app
 from setu.network.compile import CompiledNetwork, compile_network
 from setu.network.io.loader import FORMATS, read_network
 from setu.registry.cli import registry_app
@@ -339,7 +340,7 @@ def _serve(host: str, port: int, database_url: str | None, workers: int = 0, run
     where = engine.url.render_as_string(hide_password=True)
     # The web processes and the run workers read the database from the environment, not the command line.
     os.environ["SETU_DATABASE_URL"] = engine.url.render_as_string(hide_password=False)
-    os.environ["SETU_RUN_WORKERS"] = "0"  # web processes only enqueue; the worker processes execute runs
+    os.environ["SETU_RUN_WORKERS"] = "0"  # web processes only enqueue; the worker processes execute runs and jobs
     engine.dispose()
     workers = workers or default_web_workers()
     err.print(
@@ -385,7 +386,7 @@ def serve(
 ) -> None:
     """Serve the web pages and the HTTP API under /api/v1 (OpenAPI at /openapi.json), migrating the database first.
 
-    Web processes only queue stress runs; the run workers started with it execute them (more can run
+    Web processes only queue stress runs, imports and what-ifs; the workers started with it execute them (more can run
     on other machines with `setu worker`). SIGTERM or Ctrl-C stops everything cleanly.
     """
     with _user_errors():
@@ -409,7 +410,7 @@ def worker(
         ),
     ] = 10,
 ) -> None:
-    """Execute queued stress runs, one at a time, until SIGTERM or Ctrl-C (which give the run back to the queue).
+    """Execute queued stress runs and jobs, one at a time, until SIGTERM or Ctrl-C (which give it back to its queue).
 
     The worker runs at a lower scheduling priority (``--nice``, default 10): on a machine it shares
     with web processes, a sweep takes the CPU they leave idle rather than slowing every request.
@@ -420,7 +421,8 @@ def worker(
     import threading
 
     from setu.db import make_engine, session_factory
-    from setu.runs.worker import Worker, WorkerTimings
+    from setu.jobs.execute import JOB_SOURCE
+    from setu.runs.worker import RUN_SOURCE, Worker, WorkerTimings
     from setu.settings import ApiSettings
 
     # Standalone, a worker says what it does; started by `setu serve`, only what goes wrong (SETU_LOG_LEVEL).
@@ -430,7 +432,8 @@ def worker(
         os.nice(nice)
     with _user_errors():
         engine = make_engine(database_url)
-        runner = Worker(session_factory(engine), WorkerTimings.of(ApiSettings.from_env()))
+        timings = WorkerTimings.of(ApiSettings.from_env())
+        runner = Worker(session_factory(engine), timings, sources=(RUN_SOURCE, JOB_SOURCE))
         # The run executes in a thread of its own: the signal only sets a flag, and stopping (a database
         # write) happens here, never inside a handler that interrupted the run's own transaction.
         stop = threading.Event()
@@ -453,4 +456,5 @@ app.add_typer(accounts_app, name="accounts")
 app.add_typer(audit_app, name="audit")
 app.add_typer(sosa_app, name="sosa")
 app.add_typer(registry_app, name="registry")
+app.add_typer(jobs_app, name="jobs")
 app.add_typer(framework_app, name="framework")

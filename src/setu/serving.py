@@ -1,9 +1,9 @@
 """Child processes of ``setu serve``: run workers started, restarted when they die, stopped with the server.
 
-``setu serve`` answers HTTP in its web processes (uvicorn's) and leaves runs to ``setu worker``
-processes. This keeps a fixed number of them alive: one that exits (killed, out of memory) is started
-again after a pause, and all are sent SIGTERM when the server stops, so each gives its run back to
-the queue before it exits.
+``setu serve`` answers HTTP in its web processes (uvicorn's) and leaves runs and jobs (imports,
+what-ifs) to ``setu worker`` processes. This keeps a fixed number of them alive: one that exits (killed,
+out of memory) is started again after a pause, and all are sent SIGTERM when the server stops, so each
+gives its run or job back to the queue before it exits.
 """
 
 from __future__ import annotations

@@ -13,6 +13,8 @@ DEFAULT_MAX_SUPPLIES = 1_000_000
 DEFAULT_RUN_WORKERS = 2
 DEFAULT_RUN_QUEUE = 20
 DEFAULT_MAX_ACTIVE_RUNS = 3
+DEFAULT_JOB_QUEUE = 50
+DEFAULT_MAX_ACTIVE_JOBS = 5
 DEFAULT_MAX_IN_FLIGHT = 8
 DEFAULT_ADMISSION_QUEUE = 32
 DEFAULT_ADMISSION_WAIT = 0.5
@@ -111,6 +113,11 @@ class ApiSettings:
         queued again, how many times a run is tried before it fails, and how often an idle worker
         looks at the queue (``SETU_RUN_HEARTBEAT_SECONDS``, ``SETU_RUN_STALE_SECONDS``,
         ``SETU_RUN_ATTEMPTS``, ``SETU_RUN_POLL_SECONDS``).
+    job_queue, max_active_jobs
+        Most jobs (network imports, registry what-ifs) queued or running on the instance
+        (``SETU_JOB_QUEUE``; beyond it 503) and for one user (``SETU_MAX_ACTIVE_JOBS``; beyond it 429),
+        both with ``Retry-After`` and nothing stored. The run workers execute jobs too, with the run
+        timings above.
     max_in_flight
         Requests one server process answers at once (``SETU_MAX_IN_FLIGHT``). The database pool holds
         as many connections, plus a few for the app's own background work, so an admitted request never
@@ -170,6 +177,8 @@ class ApiSettings:
     run_stale_seconds: float = 10.0
     run_attempts: int = 2
     run_poll_seconds: float = 0.5
+    job_queue: int = DEFAULT_JOB_QUEUE
+    max_active_jobs: int = DEFAULT_MAX_ACTIVE_JOBS
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
     admission_queue: int = DEFAULT_ADMISSION_QUEUE
     admission_wait: float = DEFAULT_ADMISSION_WAIT
@@ -191,6 +200,7 @@ class ApiSettings:
 
         ``SETU_MAX_UPLOAD_MB``, ``SETU_MAX_UPLOAD_ROWS``, ``SETU_MAX_NODES``, ``SETU_MAX_SUPPLIES``,
         ``SETU_RUN_WORKERS``, ``SETU_RUN_QUEUE``, ``SETU_MAX_ACTIVE_RUNS``, the run worker timings,
+        ``SETU_JOB_QUEUE``, ``SETU_MAX_ACTIVE_JOBS``,
         the serving limits ``SETU_MAX_IN_FLIGHT``, ``SETU_DB_POOL_TIMEOUT`` and ``SETU_READ_TIMEOUT``,
         ``SETU_MAP_NODES``, ``SETU_DASHBOARD_NODES``, ``SETU_COOKIE_SECURE``,
         ``SETU_CONCERN_COUNTRIES`` (blank or unset: the default set), and the
@@ -218,6 +228,8 @@ class ApiSettings:
             run_stale_seconds=_env_float("SETU_RUN_STALE_SECONDS", 10.0),
             run_attempts=_env_int("SETU_RUN_ATTEMPTS", 2),
             run_poll_seconds=_env_float("SETU_RUN_POLL_SECONDS", 0.5),
+            job_queue=_env_int("SETU_JOB_QUEUE", DEFAULT_JOB_QUEUE),
+            max_active_jobs=_env_int("SETU_MAX_ACTIVE_JOBS", DEFAULT_MAX_ACTIVE_JOBS),
             max_in_flight=_env_int("SETU_MAX_IN_FLIGHT", DEFAULT_MAX_IN_FLIGHT),
             admission_queue=_env_int("SETU_ADMISSION_QUEUE", DEFAULT_ADMISSION_QUEUE, minimum=0),
             admission_wait=_env_float("SETU_ADMISSION_WAIT_SECONDS", DEFAULT_ADMISSION_WAIT),

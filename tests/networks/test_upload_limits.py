@@ -5,25 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-import httpx
 import openpyxl
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from clients import TEST_SETTINGS, Api, make_api, table_counts
+from clients import TEST_SETTINGS, Api, import_file, make_api, table_counts
 from setu.network.io.setu_format import template_network, write_setu
 from setu.network.model import BomLine, Network, Node, Product, Supply
 
 
-def _upload(api: Api, name: str, content: bytes) -> httpx.Response:
-    return api.post(
-        "in-analyst",
-        "/api/v1/networks",
-        data={"classification": "RESTRICTED"},
-        files={"file": (name, content, "application/octet-stream")},
-    )
+def _upload(api: Api, name: str, content: bytes) -> Any:
+    """The upload's end: refused at once, or its import job's failure with the status it carries."""
+    return import_file(api, "in-analyst", name, content, classification="RESTRICTED")
 
 
 @pytest.fixture
@@ -59,4 +55,5 @@ def test_uploads_over_a_limit_are_413_and_store_nothing(small_limits_api: Api, t
     book.save(padded)
     answer = _upload(api, "padded.xlsx", padded.read_bytes())
     assert answer.status_code == 413 and "unpacks to" in answer.json()["detail"], answer.text
-    assert table_counts(api.app.state.setu.engine) | {"audit_entries": 0} == before | {"audit_entries": 0}
+    queues = {"audit_entries": 0, "audit_pending": 0, "jobs": 0}  # the failed jobs and their trail
+    assert table_counts(api.app.state.setu.engine) | queues == before | queues

@@ -113,17 +113,21 @@ def test_sources_alternates_and_what_if(reg: tuple[Api, RegistryWorld]) -> None:
         "/api/v1/registry/what-if",
         json={"scenario": world.scenario, "capability_id": world.capabilities["HAL Nashik"]},
     )
-    assert answer.status_code == 200, answer.text
-    body = answer.json()
+    job = api.finished("in-analyst", answer)
+    assert job["status"] == "succeeded", job
+    body = job["result"]
     # The hand case c = 4 (6 - 2 committed), q = 3: PI 50 -> 22, TTS 5 -> 38 / 6.
     assert body["pi_without"] == pytest.approx(50.0) and body["pi_with"] == pytest.approx(22.0)
     assert body["tts_without"] == pytest.approx(5.0) and body["tts_with"] == pytest.approx(38.0 / 6.0)
     assert body["capacity"] == 4.0 and body["qualification_weeks"] == 3.0 and not body["closes_gap"]
-    lynn = api.post(
+    lynn = api.finished(
         "us-analyst",
-        "/api/v1/registry/what-if",
-        json={"scenario": world.scenario, "capability_id": world.capabilities["GE Lynn"]},
-    ).json()
+        api.post(
+            "us-analyst",
+            "/api/v1/registry/what-if",
+            json={"scenario": world.scenario, "capability_id": world.capabilities["GE Lynn"]},
+        ),
+    )["result"]
     assert lynn["tts_with"] is None and lynn["tts_with_infinite"] and lynn["tts_gained"] is None
     assert lynn["closes_gap"]
     hidden = api.post(

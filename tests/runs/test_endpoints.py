@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
-from clients import Api
+from clients import Api, import_file, outcome
 from networks.world import expected_small, published_small_network, small_network
 from setu.audit.log import integrate
 from setu.models.audit import AuditEntry
@@ -40,11 +40,15 @@ def network() -> Network:
 def shared_net(api: Api, network: Network, tmp_path: Path) -> int:
     """The dressed small network uploaded by the Indian analyst, released to both parties."""
     path = write_setu(network, tmp_path / "small.xlsx")
-    answer = api.post(
+    answer = outcome(
+        api,
         "in-analyst",
-        f"{API}/networks",
-        files={"file": ("small.xlsx", path.read_bytes())},
-        data={"releases": ["IN", "US"], "classification": "RESTRICTED"},
+        api.post(
+            "in-analyst",
+            f"{API}/networks",
+            files={"file": ("small.xlsx", path.read_bytes())},
+            data={"releases": ["IN", "US"], "classification": "RESTRICTED"},
+        ),
     )
     assert answer.status_code == 201, answer.text
     network_id: int = answer.json()["id"]
@@ -214,7 +218,7 @@ def test_a_run_of_stored_scenarios_results_and_exports(
 def test_a_sweep_matches_the_reference_values(api: Api, shared_data: Path, tmp_path: Path) -> None:
     network = published_small_network(shared_data)
     data = write_setu(network, tmp_path / "small.xlsx").read_bytes()  # with each node's TTR estimate
-    answer = api.post("in-analyst", f"{API}/networks", files={"file": ("small.xlsx", data)})
+    answer = import_file(api, "in-analyst", "small.xlsx", data)
     run = start(api, answer.json()["id"], {"sweep": True}, user="in-analyst")
     assert run["scenarios"] == "sweep" and run["ttr"] is None and run["total"] == 30
     assert api.wait("in-analyst", run["id"])["status"] == "completed"

@@ -7,7 +7,7 @@ import io
 from dataclasses import replace
 from pathlib import Path
 
-from clients import Api
+from clients import Api, import_file
 from networks.world import small_network
 from setu.network.io.cells import FORMULA_STARTS
 from setu.network.io.setu_format import write_setu
@@ -35,12 +35,7 @@ def test_a_node_named_as_a_formula_exports_as_text(api: Api, tmp_path: Path) -> 
     # scenario labelled as one; whoever exports the sweep opens a CSV that must not run either.
     network = renamed(small_network(), "T3_4", PAYLOAD)
     data = write_setu(network, tmp_path / "evil.xlsx").read_bytes()
-    upload = api.post(
-        "in-analyst",
-        f"{API}/networks",
-        files={"file": ("evil.xlsx", data)},
-        data={"releases": ["IN", "US"], "classification": "RESTRICTED"},
-    )
+    upload = import_file(api, "in-analyst", "evil.xlsx", data, releases=["IN", "US"], classification="RESTRICTED")
     assert upload.status_code == 201, upload.text
     network_id = upload.json()["id"]
     custom = api.post(

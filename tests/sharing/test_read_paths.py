@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from clients import USERS, Api
+from clients import USERS, Api, import_file
 from networks.world import (
     HAL_NODES,
     IN_ONLY_NODES,
@@ -257,12 +257,7 @@ def test_a_hidden_network_is_answered_as_a_missing_one(web: Api, world: Network,
 
     api = web
     path = write_setu(world, tmp_path / "mine.xlsx")
-    mine = api.post(
-        "us-analyst",
-        f"{API}/networks",
-        files={"file": ("mine.xlsx", path.read_bytes())},
-        data={"national_only": "true"},
-    ).json()
+    mine = import_file(api, "us-analyst", "mine.xlsx", path.read_bytes(), national_only="true").json()
     nid = mine["id"]
     for user in ("in-analyst", "in-industry", "auditor"):
         for suffix in (

@@ -84,7 +84,12 @@ def test_end_to_end_import_run_explain_and_the_other_party_never_sees_national_r
             page.keyboard.press("Space")
             page.get_by_role("button", name="Import").focus()
             page.keyboard.press("Enter")
-            # The import page is under /networks too: wait for the new network's own page.
+            # The import is a job: its page follows it, then links the new network.
+            page.wait_for_url(re.compile(re.escape(server) + r"/jobs/\d+$"))
+            made = page.get_by_role("link", name="the new network")
+            expect(made).to_be_visible(timeout=30_000)
+            made.focus()
+            page.keyboard.press("Enter")
             page.wait_for_url(re.compile(re.escape(server) + r"/networks/\d+\?imported=1$"))
             imported_url = page.url.split("?")[0]
             imported = imported_url.rsplit("/", 1)[1]

@@ -1,7 +1,7 @@
 """SQLAlchemy models of every stored record; importing this package registers them all on Base.metadata."""
 
-from setu.models import accounts, audit, framework, networks, registry, sosa, stress
-from setu.models.base import Base, Marked, Marking, MarkingGroup, MarkingOwner, MarkingRelease
+from setu.models import accounts, audit, framework, jobs, networks, registry, sosa, stress
+from setu.models.base import Base, Marked, Marking, MarkingGroup, MarkingOwner, MarkingRelease, Owned
 from setu.models.parties import Organization, Party
 
 __all__ = [
@@ -12,10 +12,12 @@ __all__ = [
     "MarkingOwner",
     "MarkingRelease",
     "Organization",
+    "Owned",
     "Party",
     "accounts",
     "audit",
     "framework",
+    "jobs",
     "networks",
     "registry",
     "sosa",

@@ -101,6 +101,23 @@ class Marked:
         return relationship(Marking, lazy="select")
 
 
+class Owned:
+    """Mixin: a record only the user who created it may read (a job), and, once it holds a result derived
+    from marked records, only while that user may still read the result's marking.
+
+    ``result_marking_id`` is empty until there is a result; :func:`setu.sharing.read.readable` adds both
+    conditions to every query of an owned model, as it adds the marking filter to a marked one.
+    """
+
+    @declared_attr
+    def created_by(cls) -> Mapped[int]:
+        return mapped_column(Integer, nullable=False, index=True)
+
+    @declared_attr
+    def result_marking_id(cls) -> Mapped[int | None]:
+        return mapped_column(ForeignKey("markings.id"), nullable=True)
+
+
 class MarkingImmutable(RuntimeError):
     """Raised on an attempt to change or delete a stored marking (records point at another one instead)."""
 

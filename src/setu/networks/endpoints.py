@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Annotated, Literal, get_args
 
-from fastapi import APIRouter, File, Form, Path, Query, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
 from pydantic import Field
 from sqlalchemy.orm import Session
 
 from setu.deps import AuthDep, Marker, MarkerDep, SessionDep, StateDep
+from setu.jobs.forms import JOB_LIMITED, accepted, job_limits
+from setu.jobs.schemas import JobOut
+from setu.jobs.submit import submit_import
 from setu.models.networks import NetworkRecord, NodeRecord
-from setu.networks.imports import import_upload
 from setu.networks.reads import (
     NODE_SORTS,
     SEARCH_FIELDS,
@@ -141,17 +143,18 @@ def node_out(marker: Marker, row: NodeRecord) -> NodeOut:
 
 @router.post(
     "",
-    status_code=201,
+    status_code=202,
     responses={
-        409: {"model": ErrorBody, "description": "A concurrent import of the same name took the version; retry."},
+        **JOB_LIMITED,
         413: {"model": ErrorBody, "description": "The file is over the upload limit."},
     },
 )
 def upload_network(
+    request: Request,
+    response: Response,
     auth: AuthDep,
     session: SessionDep,
     state: StateDep,
-    marker: MarkerDep,
     file: Annotated[UploadFile, File(description="The network: .xlsx, .zip of CSV tables, .json or .csv.")],
     format: Annotated[UploadFormat, Form(description="auto: from the file name.")] = "auto",
     name: Annotated[Text | None, Form(max_length=200, description="Default: the file's name.")] = None,
@@ -162,11 +165,14 @@ def upload_network(
     owners: Annotated[
         list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None, Form(description="Owning organization ids.")
     ] = None,
-) -> NetworkOut:
-    """Import a network file as the next version of its name (analyst or admin).
+) -> JobOut:
+    """Queue the import of a network file as the next version of its name (analyst or admin).
 
-    Every record gets the marking given here. All or nothing: on any problem nothing is stored and
-    the answer lists every problem with its place in the file.
+    Answered ``202`` with the job and ``Location: /api/v1/jobs/{id}``; poll it until it ends. Every
+    record gets the marking given here. A missing role or a marking you may not assign (403), a file
+    over the limit (413), an empty file or a format that cannot be told (422) are answered at once and
+    queue nothing. All or nothing: a file with problems fails the job, whose result lists every
+    problem with its place in the file, and nothing is stored; a success's result names the network.
     """
     principal = auth.principal
     spec = requested_marking(
@@ -178,15 +184,18 @@ def upload_network(
         groups=groups,
         owners=owners,
     )
-    settings = state.settings
-    limits = UploadLimits.of(settings)
-    record = import_upload(
-        session, principal, file.file, file.filename, format=format, name=name, marking=spec, limits=limits
+    job = submit_import(
+        session,
+        principal,
+        file.file,
+        file.filename,
+        format=format,
+        name=name,
+        marking=spec,
+        upload_limits=UploadLimits.of(state.settings),
+        limits=job_limits(state),
     )
-    # The importer may read every marking they assign, so they see every node.
-    out = network_out(marker, record, record.node_count)
-    session.commit()
-    return out
+    return accepted(request, response, job)
 
 
 @router.get("")

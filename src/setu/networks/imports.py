@@ -7,7 +7,7 @@ caller's session and leave the commit to the caller.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import BinaryIO
 
 from sqlalchemy import func, insert
@@ -41,6 +41,30 @@ def may_import(principal: Principal) -> bool:
 
 
 # --- import -------------------------------------------------------------------------------------------
+
+
+def check_assignable(session: Session, principal: Principal, name: str, markings: Iterable[MarkingSpec]) -> None:
+    """Refuse (audited and committed) an import whose importer could not read a marking they assign.
+
+    Raises
+    ------
+    MarkingError
+        Naming the first such marking; nothing is written.
+    """
+    unreadable = [spec for spec in set(markings) if not allows(principal, spec)]
+    if not unreadable:
+        return
+    record(
+        session,
+        principal,
+        "network.import",
+        "network",
+        name,
+        decision="deny",
+        details={"reason": "marking not readable by the importer", "markings": [s.banner() for s in unreadable]},
+    )
+    session.commit()
+    raise MarkingError(f"you may not mark records {unreadable[0].banner()}: you could not read them yourself")
 
 
 def import_network(
@@ -104,19 +128,8 @@ def import_network(
     """
     require_role(session, principal, "network.import", *IMPORT_ROLES)
     node_markings = dict(node_markings or {})
-    unreadable = [spec for spec in {marking, *node_markings.values()} if not allows(principal, spec)]
-    if unreadable and not operator:
-        record(
-            session,
-            principal,
-            "network.import",
-            "network",
-            name,
-            decision="deny",
-            details={"reason": "marking not readable by the importer", "markings": [s.banner() for s in unreadable]},
-        )
-        session.commit()
-        raise MarkingError(f"you may not mark records {unreadable[0].banner()}: you could not read them yourself")
+    if not operator:
+        check_assignable(session, principal, name, {marking, *node_markings.values()})
     problems = network_problems(network)
     # Texts the database could not store (too long for their column, NUL, bad Unicode) are bad
     # input here, for every caller, rather than a database error half-way through the import.

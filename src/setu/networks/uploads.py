@@ -102,6 +102,28 @@ def save_upload(stream: BinaryIO, target: Path, limit: int) -> int:
     return written
 
 
+def read_limited(stream: BinaryIO, limit: int, filename: str) -> bytes:
+    """An uploaded file's bytes, refused once they pass ``limit`` (what a queued import keeps).
+
+    Raises
+    ------
+    UploadTooLarge
+        Past the limit.
+    setu.errors.InputError
+        If the file is empty.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := stream.read(CHUNK):
+        size += len(chunk)
+        if size > limit:
+            raise UploadTooLarge(f"the file is larger than the limit of {limit} bytes")
+        chunks.append(chunk)
+    if size == 0:
+        raise InputError("the file is empty", filename)
+    return b"".join(chunks)
+
+
 def _ignored(member: str) -> bool:
     """Files archivers add that are no table (macOS resource forks and folder settings)."""
     parts = PurePosixPath(member).parts
@@ -341,6 +363,12 @@ def storable_problems(network: Network, *, name: str, source: str) -> list[Probl
     for capacity in network.site_capacities:
         check(f"site_capacities[{capacity.site[:80]}].site", capacity.site, sites.get("site"))
     return problems
+
+
+def name_problems(name: str) -> list[Problem]:
+    """A network name the database could not store, as problems (checked before an import is queued)."""
+    wrong = _text_problem(name, _limits(NetworkRecord.__table__).get("name"))  # type: ignore[arg-type]
+    return [] if wrong is None else [Problem("name", wrong)]
 
 
 @dataclass(frozen=True, slots=True)

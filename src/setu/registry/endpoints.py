@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import math
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from setu.deps import AuthDep, Marker, MarkerDep, SessionDep, StateDep
+from setu.jobs.forms import JOB_LIMITED, accepted, job_limits
+from setu.jobs.schemas import JobOut
+from setu.jobs.submit import submit_what_if
 from setu.models.parties import Organization
 from setu.models.registry import Capability, RegistrySite
 from setu.registry.capabilities import (
@@ -19,7 +21,7 @@ from setu.registry.capabilities import (
     update_capability,
 )
 from setu.registry.codes import CODES
-from setu.registry.mitigation import rank_alternates, what_if
+from setu.registry.mitigation import rank_alternates
 from setu.registry.schemas import (
     AlternateOut,
     AlternatesOut,
@@ -37,7 +39,6 @@ from setu.registry.schemas import (
     SourceList,
     SourceOut,
     WhatIfIn,
-    WhatIfOut,
 )
 from setu.registry.sites import create_site, delete_site, firm_of, firms_of, get_site, list_sites, update_site
 from setu.registry.sources import Source, find_sources
@@ -425,44 +426,25 @@ def get_alternates(
     return out
 
 
-def _finite(value: float) -> float | None:
-    return None if math.isinf(value) else value
+@router.post("/what-if", status_code=202, responses=JOB_LIMITED)
+def post_what_if(
+    request: Request, response: Response, auth: AuthDep, session: SessionDep, state: StateDep, body: WhatIfIn
+) -> JobOut:
+    """Queue a re-run of a stored scenario on your view with a registry capability qualified as an alternate.
 
-
-@router.post("/what-if")
-def post_what_if(auth: AuthDep, session: SessionDep, state: StateDep, marker: MarkerDep, body: WhatIfIn) -> WhatIfOut:
-    """Re-run a stored scenario on your view with a registry capability qualified as an alternate source.
-
-    The alternate makes the lost material at the capability's headroom per week from week
-    qualification + lead time on; the answer gives PI and TTS without and with it.
+    Answered ``202`` with the job and ``Location: /api/v1/jobs/{id}``; poll it until it ends. Its
+    result gives PI and TTS without and with the alternate, which makes the lost material at the
+    capability's headroom per week from week qualification + lead time on, and the answer's marking.
+    A scenario or capability you cannot see is ``404`` at once; a user with ``SETU_MAX_ACTIVE_JOBS``
+    jobs queued or running is answered ``429``, a full server ``503`` (both with ``Retry-After``).
     """
-    answer = what_if(
+    job = submit_what_if(
         session,
         auth.principal,
         body.scenario,
         body.capability_id,
         material=body.material,
         concern=state.settings.concern_countries,
+        limits=job_limits(state),
     )
-    e = answer.effect
-    out = WhatIfOut(
-        scenario=answer.scenario.id,
-        network_id=answer.scenario.network_id,
-        material=e.material,
-        source=source_out(marker, 1, answer.source),
-        capacity=e.capacity,
-        qualification_weeks=e.qualification,
-        ttr=e.ttr,
-        pi_without=e.pi_without,
-        pi_with=e.pi_with,
-        pi_saved=e.pi_saved,
-        tts_without=_finite(e.tts_without),
-        tts_without_infinite=math.isinf(e.tts_without),
-        tts_with=_finite(e.tts_with),
-        tts_with_infinite=math.isinf(e.tts_with),
-        tts_gained=_finite(e.tts_gained),
-        closes_gap=e.closes_gap,
-        marking=marker.out(answer.marking),
-    )
-    session.commit()
-    return out
+    return accepted(request, response, job)

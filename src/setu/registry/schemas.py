@@ -202,25 +202,3 @@ class WhatIfIn(Strict):
     scenario: int = Field(ge=1, le=MAX_ID, description="The stored scenario's id.")
     capability_id: int = Field(ge=1, le=MAX_ID)
     material: Name | None = Field(default=None, description="The lost material it replaces (default: chosen).")
-
-
-class WhatIfOut(Strict):
-    """PI and TTS without and with the alternate; an unbounded TTS is null with ``*_infinite`` true."""
-
-    scenario: int
-    network_id: int
-    material: str
-    source: SourceOut
-    capacity: float = Field(description="The alternate's capacity per week (the capability's headroom).")
-    qualification_weeks: float = Field(description="When it can deliver: qualification plus lead time.")
-    ttr: float
-    pi_without: float
-    pi_with: float
-    pi_saved: float
-    tts_without: float | None
-    tts_without_infinite: bool
-    tts_with: float | None
-    tts_with_infinite: bool
-    tts_gained: float | None = Field(description="Null when the alternate makes an unbounded TTS out of a finite one.")
-    closes_gap: bool = Field(description="With the alternate, TTS >= TTR.")
-    marking: MarkingOut

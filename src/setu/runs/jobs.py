@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -22,7 +22,7 @@ from setu.audit.log import record
 from setu.errors import TooManyRequests, Unavailable
 from setu.models.accounts import User
 from setu.models.stress import RunRecord
-from setu.runs.worker import Worker, WorkerTimings
+from setu.runs.worker import RUN_SOURCE, Source, Worker, WorkerTimings
 from setu.settings import DEFAULT_MAX_ACTIVE_RUNS, DEFAULT_RUN_QUEUE, DEFAULT_RUN_WORKERS, ApiSettings
 from setu.sharing.policy import Principal
 from setu.sharing.read import count_unfiltered, unfiltered
@@ -84,12 +84,19 @@ class RunJobs:
         Worker threads, the instance's queue and the per-user cap (default: :class:`RunLimits`).
     timings
         Heartbeat, stale limit, attempts and polling of the worker threads.
+    sources
+        The queues the worker threads take from (the app passes runs and jobs).
     """
 
     def __init__(
-        self, sessions: sessionmaker[Session], limits: RunLimits | None = None, timings: WorkerTimings | None = None
+        self,
+        sessions: sessionmaker[Session],
+        limits: RunLimits | None = None,
+        timings: WorkerTimings | None = None,
+        sources: Sequence[Source] = (RUN_SOURCE,),
     ) -> None:
         self._sessions = sessions
+        self.sources = tuple(sources)
         self.limits = limits or RunLimits()
         self.timings = timings or WorkerTimings()
         self._lock = threading.Lock()
@@ -101,7 +108,7 @@ class RunJobs:
     def start_workers(self) -> None:
         """Start :attr:`RunLimits.workers` worker threads (the app is starting)."""
         for index in range(self.limits.workers - len(self._threads)):
-            worker = Worker(self._sessions, self.timings, self._wake)
+            worker = Worker(self._sessions, self.timings, self._wake, self.sources)
             thread = threading.Thread(target=worker.serve, name=f"setu-run-worker-{index}", daemon=True)
             self.workers.append(worker)
             self._threads.append(thread)

@@ -1,5 +1,7 @@
-"""A run worker: takes queued runs from the database one at a time and executes them, with a heartbeat.
+"""A worker: takes queued runs and jobs from the database one at a time and executes them, with a heartbeat.
 
+The worker knows its queues as :class:`Source` values, a queue table and what executes its records:
+stress runs here (:data:`RUN_SOURCE`), jobs from :mod:`setu.jobs.execute` (the wiring passes both).
 ``setu worker`` runs one in each of its processes; ``setu serve`` starts some next to the web
 processes, and an app made for tests or embedding may run them as threads (``SETU_RUN_WORKERS``).
 Whatever happens to a worker, its run does not stay ``running``: errors end it ``failed`` with the
@@ -16,6 +18,7 @@ import secrets
 import socket
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -24,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from setu.accounts.login import principal_of
 from setu.errors import SetuError
 from setu.models.accounts import User
-from setu.runs.queue import Claimed, beat, claim_next, fail_held, give_back, reap_stale
+from setu.runs.queue import RUNS, Claimed, QueueTable, beat, claim_next, fail_held, give_back, reap_stale
 from setu.runs.service import ERROR_CHARS, execute_run
 from setu.settings import ApiSettings
 from setu.sharing.policy import Principal
@@ -62,13 +65,39 @@ class WorkerTimings:
         )
 
 
+Execute = Callable[[sessionmaker[Session], int, Principal, threading.Event, str], str]
+"""Executes one claimed record for its owner: ``(sessions, id, owner, cancel, runner) -> final status``.
+
+It ends the record itself (completed, failed, cancelled) while ``runner`` still holds it; what it
+raises (:class:`setu.errors.SetuError` or a database error) fails the record with the reason.
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A queue a worker takes from: its table and what executes a record of it."""
+
+    table: QueueTable
+    execute: Execute
+
+
+def _execute_run(
+    sessions: sessionmaker[Session], run_id: int, owner: Principal, cancel: threading.Event, runner: str
+) -> str:
+    return execute_run(sessions, run_id, owner, cancel, runner=runner).status
+
+
+RUN_SOURCE = Source(RUNS, _execute_run)
+"""Stress runs (:func:`setu.runs.service.execute_run`)."""
+
+
 def runner_name() -> str:
     """A name for a new worker, unique across machines and restarts: ``host:pid:random``."""
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 class Worker:
-    """Executes queued runs, one at a time, until stopped.
+    """Executes queued runs and jobs, one at a time, until stopped.
 
     Parameters
     ----------
@@ -78,18 +107,26 @@ class Worker:
         Heartbeat, stale limit, attempts and polling (default: :class:`WorkerTimings`).
     wake
         Set it to make an idle worker look at the queue at once (an app sets it when it queues a run).
+    sources
+        The queues it takes from, in turn so that none starves (default: stress runs only).
     """
 
     def __init__(
-        self, sessions: sessionmaker[Session], timings: WorkerTimings | None = None, wake: threading.Event | None = None
+        self,
+        sessions: sessionmaker[Session],
+        timings: WorkerTimings | None = None,
+        wake: threading.Event | None = None,
+        sources: Sequence[Source] = (RUN_SOURCE,),
     ) -> None:
         self._sessions = sessions
+        self.sources = tuple(sources)
+        self._turn = 0
         self.timings = timings or WorkerTimings()
         self.runner = runner_name()
         self.stopping = threading.Event()
         self._wake = wake or threading.Event()
         self._lock = threading.Lock()
-        self._current: tuple[int, threading.Event] | None = None
+        self._current: tuple[Claimed, threading.Event] | None = None
         self._last_reap = -float("inf")
 
     def serve(self) -> None:
@@ -112,54 +149,64 @@ class Worker:
         log.info("worker %s stopped", self.runner)
 
     def step(self) -> bool:
-        """Reap stale runs when due, then execute the oldest queued run if there is one; whether one ran."""
+        """Reap stale runs and jobs when due, then execute the oldest queued record of the next queue that has one."""
         now = time.monotonic()
         if now - self._last_reap >= self.timings.stale / 2:
             self._last_reap = now
-            for run_id, became in reap_stale(self._sessions, self.timings.stale, self.timings.attempts):
-                log.warning("run %s: its worker stopped answering; it is %s", run_id, became)
+            for source in self.sources:
+                table = source.table
+                for record_id, became in reap_stale(
+                    self._sessions, self.timings.stale, self.timings.attempts, table=table
+                ):
+                    log.warning("%s %s: its worker stopped answering; it is %s", table.kind, record_id, became)
         if self.stopping.is_set():
             return False
-        claimed = claim_next(self._sessions, self.runner)
-        if claimed is None:
-            return False
-        self._execute(claimed)
-        return True
+        for offset in range(len(self.sources)):
+            source = self.sources[(self._turn + offset) % len(self.sources)]
+            claimed = claim_next(self._sessions, self.runner, source.table)
+            if claimed is not None:
+                # The next step looks at the following queue first: a long run queue cannot starve the jobs.
+                self._turn = (self._turn + offset + 1) % len(self.sources)
+                self._execute(claimed, source)
+                return True
+        return False
 
-    def _execute(self, claimed: Claimed) -> None:
-        run_id = claimed.run_id
+    def _execute(self, claimed: Claimed, source: Source) -> None:
+        record_id, kind = claimed.id, claimed.table.kind
         cancel = threading.Event()
         with self._lock:
-            self._current = (run_id, cancel)
+            self._current = (claimed, cancel)
         done = threading.Event()
-        heart = threading.Thread(target=self._beat, args=(run_id, cancel, done), name=f"setu-heartbeat-{run_id}")
+        heart = threading.Thread(
+            target=self._beat, args=(claimed, cancel, done), name=f"setu-heartbeat-{kind}-{record_id}"
+        )
         heart.daemon = True
         heart.start()
         try:
             owner = self._owner(claimed.owner_id)
             if owner is None:
-                self._fail(run_id, "the account that started the run is disabled or gone")
+                self._fail(claimed, f"the account that started the {kind} is disabled or gone")
                 return
-            ended = execute_run(self._sessions, run_id, owner, cancel, runner=self.runner)
-            log.info("run %s ended %s (attempt %s)", run_id, ended.status, claimed.attempt)
+            ended = source.execute(self._sessions, record_id, owner, cancel, self.runner)
+            log.info("%s %s ended %s (attempt %s)", kind, record_id, ended, claimed.attempt)
         except (SetuError, SQLAlchemyError) as exc:
             # Raised before the computation began (the owner may no longer see the run or its network), or
             # the database failed while ending it: end it failed if we still hold it; else the reaper will.
-            log.warning("run %s could not be executed: %s", run_id, exc)
-            self._fail(run_id, f"{type(exc).__name__}: {exc}"[:ERROR_CHARS])
+            log.warning("%s %s could not be executed: %s", kind, record_id, exc)
+            self._fail(claimed, f"{type(exc).__name__}: {exc}"[:ERROR_CHARS])
         finally:
             done.set()
             heart.join()
             with self._lock:
                 self._current = None
 
-    def _beat(self, run_id: int, cancel: threading.Event, done: threading.Event) -> None:
-        """Keep the run's heartbeat, and pass on a cancel asked from any process, until the run ends."""
+    def _beat(self, claimed: Claimed, cancel: threading.Event, done: threading.Event) -> None:
+        """Keep the record's heartbeat, and pass on a cancel asked from any process, until it ends."""
         while not done.wait(self.timings.heartbeat):
             try:
-                asked = beat(self._sessions, run_id, self.runner)
+                asked = beat(self._sessions, claimed.id, self.runner, claimed.table)
             except SQLAlchemyError as exc:  # the database is away: keep trying; the reaper judges silence
-                log.warning("run %s: heartbeat failed: %s", run_id, exc)
+                log.warning("%s %s: heartbeat failed: %s", claimed.table.kind, claimed.id, exc)
                 continue
             if asked is None or asked:  # cancelled, or no longer ours: stop computing at the next step
                 cancel.set()
@@ -172,23 +219,23 @@ class Worker:
                 return None
             return principal_of(user)
 
-    def _fail(self, run_id: int, error: str) -> None:
+    def _fail(self, claimed: Claimed, error: str) -> None:
         try:
-            fail_held(self._sessions, run_id, self.runner, error)
+            fail_held(self._sessions, claimed.id, self.runner, error, claimed.table)
         except SQLAlchemyError:
-            log.exception("run %s could not be marked failed; the reaper will", run_id)
+            log.exception("%s %s could not be marked failed; the reaper will", claimed.table.kind, claimed.id)
 
     def stop(self) -> None:
-        """Stop taking runs and give the one executing back to the queue for another worker (SIGTERM)."""
+        """Stop taking work and give the record executing back to its queue for another worker (SIGTERM)."""
         self.stopping.set()
         self._wake.set()
         with self._lock:
             current = self._current
         if current is None:
             return
-        run_id, cancel = current
+        claimed, cancel = current
         try:
-            give_back(self._sessions, run_id, self.runner)
+            give_back(self._sessions, claimed.id, self.runner, claimed.table)
         except SQLAlchemyError:
-            log.exception("run %s could not be given back; the reaper will", run_id)
+            log.exception("%s %s could not be given back; the reaper will", claimed.table.kind, claimed.id)
         cancel.set()

@@ -23,16 +23,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, Update, func, inspect, select, update
+from sqlalchemy import ColumnElement, Select, Update, func, inspect, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import AliasedInsp
 
 from setu.audit.log import record
 from setu.errors import InputError, NotFound
-from setu.models.base import Marked
+from setu.models.base import Marked, Owned
 from setu.sharing.policy import Principal, visible
 
-M = TypeVar("M", bound=Marked)
+M = TypeVar("M", bound=Marked | Owned)
 
 MAX_LIMIT = 1000
 """The most rows one page of any list answers."""
@@ -53,6 +53,26 @@ def _marking_column(entity: Any) -> Any | None:
     return target.marking_id
 
 
+def _owned_model(entity: Any) -> type[Owned] | None:
+    """The owned model (:class:`setu.models.base.Owned`) ``entity`` selects from, if any."""
+    try:
+        info = inspect(entity)
+    except Exception:  # a plain SQL expression selects from no model
+        return None
+    parent = getattr(info, "parent", None)
+    mapper = getattr(parent if parent is not None else info, "mapper", None)
+    if mapper is None or not issubclass(mapper.class_, Owned):
+        return None
+    model: type[Owned] = mapper.class_
+    return model
+
+
+def owned_by(model: type[Owned], principal: Principal) -> ColumnElement[bool]:
+    """The filter of an owned model: the reader created the row, and may read its result's marking, if any."""
+    marking = model.result_marking_id
+    return (model.created_by == principal.user_id) & or_(marking.is_(None), visible(marking, principal))
+
+
 def _with_filters(statement: Select[Any], principal: Principal, entities: Sequence[Any]) -> Select[Any]:
     seen: set[int] = set()
     for entity in entities:
@@ -60,6 +80,10 @@ def _with_filters(statement: Select[Any], principal: Principal, entities: Sequen
         if column is not None and id(column.expression) not in seen:
             seen.add(id(column.expression))
             statement = statement.where(visible(column, principal))
+        owned = _owned_model(entity)
+        if owned is not None and id(owned) not in seen:
+            seen.add(id(owned))
+            statement = statement.where(owned_by(owned, principal))
     return statement
 
 
@@ -67,7 +91,8 @@ def readable(principal: Principal, *entities: Any) -> Select[Any]:
     """``SELECT entities`` restricted to the rows ``principal`` may read.
 
     Every marked model among ``entities`` (a model, an alias of one, or a column of either) gets the
-    read filter; expressions such as ``func.count()`` select from nothing and get none.
+    read filter, every owned model (a job) its owner filter (:func:`owned_by`); expressions such as
+    ``func.count()`` select from nothing and get none.
 
     Parameters
     ----------
@@ -105,7 +130,7 @@ def join_readable(
     return statement.join(target, onclause).where(visible(column, principal))
 
 
-def count_readable(session: Session, principal: Principal, model: type[Marked], *conditions: Any) -> int:
+def count_readable(session: Session, principal: Principal, model: type[Marked | Owned], *conditions: Any) -> int:
     """How many rows of ``model`` matching ``conditions`` the reader may read."""
     statement = readable(principal, func.count()).select_from(model).where(*conditions)
     return int(session.scalar(_with_filters(statement, principal, [model])) or 0)
@@ -120,17 +145,17 @@ def unfiltered(*entities: Any) -> Select[Any]:
     return select(*entities)
 
 
-def unfiltered_update(model: type[Marked]) -> Update:
+def unfiltered_update(model: type[Marked | Owned]) -> Update:
     """``UPDATE model`` of whichever rows its WHERE names, whoever asks: for upkeep that is not a user's write.
 
-    The run queue is the one caller: a worker claiming the oldest queued run, its heartbeat, the
+    The queue of runs and jobs is the one caller: a worker claiming the oldest queued one, its heartbeat, the
     reaper of a dead worker's run. Their WHERE holds the state the row must still be in, so the
     row count says who won a race. Delivery code may not call it.
     """
     return update(model)
 
 
-def count_unfiltered(session: Session, model: type[Marked], *conditions: Any) -> int:
+def count_unfiltered(session: Session, model: type[Marked | Owned], *conditions: Any) -> int:
     """How many rows of ``model`` match ``conditions``, visible or not (see :func:`unfiltered`)."""
     return int(session.scalar(unfiltered(func.count()).select_from(model).where(*conditions)) or 0)
 

@@ -8,13 +8,14 @@ from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.exc import IntegrityError
 
 from setu.deps import StateDep
-from setu.errors import AccessDenied, InputError, MarkingError, Problem
+from setu.errors import AccessDenied, InputError, MarkingError, Problem, TooManyRequests
+from setu.jobs.forms import job_limits, page_path, wake
+from setu.jobs.submit import submit_import
 from setu.network.io.setu_format import write_template
 from setu.networks.forms import FORMATS, ImportForm, form_problems, posted_import, problem_row
-from setu.networks.imports import import_upload, may_import
+from setu.networks.imports import may_import
 from setu.networks.uploads import UploadFormat, UploadLimits, UploadTooLarge, safe_filename
 from setu.sharing.markings import LEVELS
 from setu.sharing.requested import release_parties, requested_marking
@@ -89,11 +90,12 @@ def import_submit(
     form: Annotated[ImportForm, Depends(posted_import)],
     file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
-    """Import the uploaded file as the API does; on success the new network's page, else the problems.
+    """Queue the import of the uploaded file as the API does; its job page leads to the network or its problems.
 
     Every field arrives as text and is checked here, so a bad value is a message on the page rather
-    than the API's JSON. All or nothing: on any problem nothing is stored. The import itself checks
-    the user's role and the marking.
+    than the API's JSON; so are a missing role, a marking the user may not assign, a file over the
+    limit or of a format that cannot be told. The file's own problems are the job's: all or nothing,
+    a file with any problem stores nothing, and the job page lists every problem.
     """
     session = page.session
     filename = safe_filename(file.filename) if file is not None and file.filename else ""
@@ -111,7 +113,6 @@ def import_submit(
         return refused(422, problems=problems)
     assert file is not None
     settings = state.settings
-    limits = UploadLimits.of(settings)
     try:
         spec = requested_marking(
             session,
@@ -122,7 +123,7 @@ def import_submit(
             groups=list(form.groups),
             owners=owner_ids,
         )
-        record = import_upload(
+        job = submit_import(
             session,
             page.principal,
             file.file,
@@ -130,22 +131,25 @@ def import_submit(
             format=cast(UploadFormat, form.format),  # checked against FORMATS above
             name=form.name,
             marking=spec,
-            limits=limits,
+            upload_limits=UploadLimits.of(settings),
+            limits=job_limits(state),
         )
-        session.commit()
     except InputError as exc:
         return refused(422, problems=exc.problems)
     except MarkingError as exc:
-        # The refusal is already audited and committed by the import.
+        # The refusal is already audited and committed.
         return refused(403, error=f"Nothing was imported: {exc}.")
     except AccessDenied:
-        # A missing role (MarkingError above is the other refusal); audited and committed by the import.
+        # A missing role (MarkingError above is the other refusal); audited and committed.
         return page.forbidden(request, NEEDS_ROLE)
     except UploadTooLarge:
         session.rollback()
         return page.render(
             request, "too_large.html", status_code=413, limit=size_text(settings.max_upload_bytes), back=IMPORT_PATH
         )
-    except IntegrityError:
-        return refused(409, error="Another import of the same name took this version at the same time; try again.")
-    return RedirectResponse(f"/networks/{record.id}?imported=1", status_code=303)
+    except TooManyRequests as exc:
+        answer = refused(exc.status, error=f"Nothing was imported: {exc}.")
+        answer.headers.update(exc.http_headers)
+        return answer
+    wake(request)
+    return RedirectResponse(page_path(job), status_code=303)

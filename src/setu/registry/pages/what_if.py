@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from setu.deps import StateDep
-from setu.errors import NotFound, SetuError
+from setu.errors import NotFound, SetuError, TooManyRequests
+from setu.jobs.forms import job_limits, page_path, wake
+from setu.jobs.submit import submit_what_if
 from setu.networks.reads import get_network
 from setu.registry.forms import WhatIfPosted, valid_id
-from setu.registry.mitigation import Alternates, WhatIf, rank_alternates, what_if
+from setu.registry.mitigation import Alternates, rank_alternates
 from setu.registry.pages.sources import source_row
 from setu.report.charts import fmt
 from setu.web.shell import FormPageDep, Page, PageDep
@@ -54,42 +56,6 @@ def _alternates_context(page: Page, answer: Alternates) -> dict[str, Any]:
     }
 
 
-def effect_context(page: Page, answer: WhatIf) -> dict[str, Any]:
-    """The what-if answer as the page shows it: PI and TTS without and with the alternate, and the saving.
-
-    Parameters
-    ----------
-    page
-        The page (the answer's combined marking is counted into its banner).
-    answer
-        The service's what-if.
-
-    Returns
-    -------
-    dict
-        Formatted values (:func:`setu.report.charts.fmt`, ``∞`` for an unbounded TTS) and the marking label.
-    """
-    e = answer.effect
-    site = answer.source.site
-    return {
-        "material": e.material,
-        "capability": answer.source.capability,
-        "site": site,
-        "firm": answer.source.organization,
-        "capacity": fmt(e.capacity),
-        "qualification": fmt(e.qualification),
-        "ttr": fmt(e.ttr),
-        "pi_without": fmt(e.pi_without),
-        "pi_with": fmt(e.pi_with),
-        "pi_saved": fmt(e.pi_saved),
-        "tts_without": fmt(e.tts_without),
-        "tts_with": fmt(e.tts_with),
-        "tts_gained": fmt(e.tts_gained),
-        "closes_gap": e.closes_gap,
-        "marking": page.label_spec(answer.marking),
-    }
-
-
 def _what_if_page(
     request: Request,
     page: Page,
@@ -97,7 +63,6 @@ def _what_if_page(
     scenario: int | None,
     party: str,
     *,
-    effect: dict[str, Any] | None = None,
     error: str = "",
     status_code: int = 200,
 ) -> Response:
@@ -127,7 +92,6 @@ def _what_if_page(
         "registry/what_if.html",
         status_code=status_code,
         party=party,
-        effect=effect,
         error=error,
         **_alternates_context(page, answer),
     )
@@ -150,25 +114,32 @@ def what_if_page(
 
 @router.post("/registry/what-if", response_class=HTMLResponse)
 def what_if_submit(request: Request, page: FormPageDep, state: StateDep, form: WhatIfPosted) -> Response:
-    """Re-run the scenario with one alternate qualified; the answer shows PI and TTS without and with it."""
+    """Queue a re-run of the scenario with one alternate qualified; the job page shows PI and TTS without and with it.
+
+    A scenario or capability the user cannot see is the 404 page at once; a user or server at their
+    job cap gets this page again with the reason (429 or 503, with ``Retry-After``).
+    """
     ids = form.ids()
     if ids is None:
         return page.not_found(request)
     scenario_pk, capability_pk = ids
     concern = state.settings.concern_countries
     try:
-        answer = what_if(
+        job = submit_what_if(
             page.session,
             page.principal,
             scenario_pk,
             capability_pk,
             material=form.material.strip() or None,
             concern=concern,
+            limits=job_limits(state),
         )
     except NotFound:
         return page.not_found(request)
-    except SetuError as exc:
+    except TooManyRequests as exc:
         page.session.rollback()
-        return _what_if_page(request, page, concern, scenario_pk, form.party, error=str(exc), status_code=422)
-    effect = effect_context(page, answer)
-    return _what_if_page(request, page, concern, scenario_pk, form.party, effect=effect)
+        refused = _what_if_page(request, page, concern, scenario_pk, form.party, error=str(exc), status_code=exc.status)
+        refused.headers.update(exc.http_headers)
+        return refused
+    wake(request)
+    return RedirectResponse(page_path(job), status_code=303)

@@ -1,0 +1,1 @@
+"""Jobs: network imports and registry what-ifs queued by web requests and executed by the worker processes."""
