@@ -210,6 +210,34 @@ def test_a_running_import_cancelled_from_another_process_stores_nothing(
     assert actions(sessions, job_id) == ["job.queue", "job.execute", "job.cancel", "job.cancel"]
 
 
+def test_an_import_ended_by_a_cancel_or_a_dead_worker_keeps_no_copy_of_its_file(
+    sessions: Factory, owner: tuple[Principal, RegistryWorld], generated_data: Path
+) -> None:
+    principal, _world = owner
+    limits = UploadLimits(max_upload_bytes=1 << 20, max_zip_files=16, max_zip_bytes=1 << 22)
+    payload = {
+        "filename": "dataset_small.json",
+        "format": "auto",
+        "name": "kept",
+        "marking": spec_to_json(MarkingSpec(0, "IN", frozenset({"IN"}))),
+        "limits": asdict(limits),
+    }
+    data = (generated_data / "dataset_small.json").read_bytes()
+
+    def queued() -> int:
+        with sessions() as session:
+            return enqueue(session, principal, "network.import", payload, limits=JobLimits(), upload=data).id
+
+    waiting, abandoned = queued(), queued()
+    with sessions() as session:
+        assert cancel_job(session, principal, waiting).status == "cancelled"
+        session.commit()
+    assert claim_next(sessions, "gone-host:1:dead", JOBS) is not None
+    assert reap_stale(sessions, 10, 1, now=utcnow() + timedelta(seconds=60), table=JOBS) == [(abandoned, "failed")]
+    for job_id in (waiting, abandoned):
+        assert job_of(sessions, job_id).upload is None
+
+
 def test_the_worker_checks_the_owners_access_as_it_stands_when_it_executes(
     sessions: Factory, owner: tuple[Principal, RegistryWorld]
 ) -> None:

@@ -173,7 +173,7 @@ def _end(session: Session, job_id: int, runner: str, values: dict[str, Any]) -> 
     changed = session.execute(
         unfiltered_update(JobRecord)
         .where(JobRecord.id == job_id, JobRecord.status == "running", JobRecord.runner == runner)
-        .values(finished_at=utcnow(), upload=None, **values)
+        .values(finished_at=utcnow(), **JOBS.ended, **values)
     )
     return bool(getattr(changed, "rowcount", 0) == 1)
 
@@ -259,12 +259,8 @@ def execute_job(
 
 
 def _failed(sessions: sessionmaker[Session], job_id: int, runner: str, error: str, result: str) -> str:
-    if not fail_held(sessions, job_id, runner, error[:ERROR_CHARS], JOBS, result=result):
-        return "lost"
-    with sessions() as session:  # the failed job's file goes too: the user fixes it and uploads it again
-        session.execute(unfiltered_update(JobRecord).where(JobRecord.id == job_id).values(upload=None))
-        session.commit()
-    return "failed"
+    # The failed job's file goes with it (JOBS.ended): the user fixes it and uploads it again.
+    return "failed" if fail_held(sessions, job_id, runner, error[:ERROR_CHARS], JOBS, result=result) else "lost"
 
 
 JOB_SOURCE = Source(JOBS, execute_job)

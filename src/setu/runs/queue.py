@@ -44,16 +44,19 @@ class QueueTable:
         The audit log's object type and action prefix (``run`` gives ``run.retry``, ``run.fail`` ...).
     restart
         Columns set back whenever a worker takes a row or gives it back (a run's progress).
+    ended
+        Columns cleared whenever a row ends, however it ends (a job's uploaded file).
     """
 
     model: type[RunRecord] | type[JobRecord]
     kind: str
     restart: Mapping[str, Any] = field(default_factory=dict)
+    ended: Mapping[str, Any] = field(default_factory=dict)
 
 
 RUNS = QueueTable(RunRecord, "run", {"done": 0})
 """Stress runs."""
-JOBS = QueueTable(JobRecord, "job")
+JOBS = QueueTable(JobRecord, "job", ended={"upload": None})
 """Network imports and registry what-ifs (:mod:`setu.jobs`)."""
 
 
@@ -191,11 +194,11 @@ def reap_stale(
             silent = f"the worker executing it ({runner}) stopped answering for more than {stale_seconds:g} s"
             values: dict[str, Any]
             if cancel_requested:
-                values = {"status": "cancelled", "error": "", "finished_at": now}
+                values = {"status": "cancelled", "error": "", "finished_at": now, **table.ended}
                 action, details = f"{kind}.cancel", {"reason": silent}
             elif attempts >= max_attempts:
                 error = f"{silent}, on attempt {attempts} of {max_attempts}; start the {kind} again"
-                values = {"status": "failed", "error": error, "finished_at": now}
+                values = {"status": "failed", "error": error, "finished_at": now, **table.ended}
                 action, details = f"{kind}.fail", {"error": error}
             else:
                 values = {"status": "queued", "runner": "", "heartbeat_at": None, **table.restart}
@@ -227,7 +230,7 @@ def fail_held(
             session,
             unfiltered_update(model)
             .where(model.id == run_id, model.status == "running", model.runner == runner)
-            .values(status="failed", error=error, finished_at=utcnow(), **more),
+            .values(status="failed", error=error, finished_at=utcnow(), **more, **table.ended),
         )
         if ended != 1:
             return False
@@ -286,7 +289,7 @@ def request_cancel(session: Session, run_id: int, table: QueueTable = RUNS) -> s
         session,
         unfiltered_update(model)
         .where(model.id == run_id, model.status == "queued")
-        .values(status="cancelled", finished_at=utcnow(), cancel_requested=True),
+        .values(status="cancelled", finished_at=utcnow(), cancel_requested=True, **table.ended),
     )
     if waiting == 1:
         return "cancelled"
