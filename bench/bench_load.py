@@ -165,7 +165,9 @@ class Client:
     @property
     def session(self) -> aiohttp.ClientSession:
         if self._session is None:  # made inside the running loop
-            connector = aiohttp.TCPConnector(limit=2000, limit_per_host=2000)
+            # Idle connections are dropped before the server's 5 s keep-alive ends: reusing one the server
+            # is closing that very moment would count as a connection error the server did not cause.
+            connector = aiohttp.TCPConnector(limit=2000, limit_per_host=2000, keepalive_timeout=3)
             self._session = aiohttp.ClientSession(
                 self.base, connector=connector, timeout=aiohttp.ClientTimeout(total=10)
             )
@@ -212,8 +214,8 @@ async def phase(client: Client, mix: list[tuple[str, str, str]], rate: float, du
             status = str(await client.send(method, path))
         except TimeoutError:
             status = "timeout"
-        except aiohttp.ClientError:
-            status = "connection error"
+        except aiohttp.ClientError as error:
+            status = f"connection error ({type(error).__name__})"
         statuses[status] += 1
         if status in ("200", "201"):
             latencies.append(loop.time() - due)

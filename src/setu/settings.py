@@ -15,8 +15,8 @@ DEFAULT_RUN_QUEUE = 20
 DEFAULT_MAX_ACTIVE_RUNS = 3
 DEFAULT_JOB_QUEUE = 50
 DEFAULT_MAX_ACTIVE_JOBS = 5
-DEFAULT_MAX_IN_FLIGHT = 8
-DEFAULT_ADMISSION_QUEUE = 32
+DEFAULT_MAX_IN_FLIGHT = 24
+DEFAULT_ADMISSION_QUEUE = 0
 DEFAULT_ADMISSION_WAIT = 0.5
 DEFAULT_MAP_NODES = 2500
 DEFAULT_DASHBOARD_NODES = 5000
@@ -121,12 +121,13 @@ class ApiSettings:
     max_in_flight
         Requests one server process answers at once (``SETU_MAX_IN_FLIGHT``). The database pool holds
         as many connections, plus a few for the app's own background work, so an admitted request never
-        waits for one. Few places answer each request sooner: a request's CPU is milliseconds, and more
-        requests at once on the same cores only make each of them wait longer.
+        waits for one.
     admission_queue, admission_wait
-        Requests beyond ``max_in_flight`` that may wait for a place (``SETU_ADMISSION_QUEUE``), and for
-        how long at most (``SETU_ADMISSION_WAIT_SECONDS``); one more, or one that waited that long, is
-        answered 503 with ``Retry-After``. A waiting request holds no thread and no connection.
+        Requests beyond ``max_in_flight`` that may wait for a place (``SETU_ADMISSION_QUEUE``; 0, the
+        default: none, the next one is refused at once), and for how long at most
+        (``SETU_ADMISSION_WAIT_SECONDS``); one more, or one that waited that long, is answered 503 with
+        ``Retry-After``. A waiting request holds no thread and no connection. The load benchmark
+        answered fewer requests, and later, with a queue than without (docs/benchmarks.md).
     db_pool_timeout
         Seconds a request waits for a database connection before it is answered 503 (``SETU_DB_POOL_TIMEOUT``).
     read_timeout
