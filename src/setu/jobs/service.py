@@ -21,18 +21,16 @@ from sqlalchemy.orm import Session
 
 from setu.audit.log import record
 from setu.errors import Conflict, TooManyRequests, Unavailable
-from setu.models.accounts import User
 from setu.models.jobs import JOB_FINAL_STATUSES, JOB_KINDS, JobRecord
-from setu.runs.queue import JOBS, request_cancel
+from setu.runs.queue import JOBS, active, request_cancel
 from setu.settings import DEFAULT_JOB_QUEUE, DEFAULT_MAX_ACTIVE_JOBS, ApiSettings
 from setu.sharing.policy import Principal
-from setu.sharing.read import count_readable, count_unfiltered, deny, fetch_visible, page, readable, unfiltered
+from setu.sharing.read import count_readable, deny, fetch_visible, page, readable, unfiltered
 
 USER_RETRY_AFTER = 10
 """Seconds a user at their cap is told to wait: about the time an import or a what-if takes."""
 SERVER_RETRY_AFTER = 30
 """Seconds everyone is told to wait when the instance's job queue is full."""
-ACTIVE = ("queued", "running")
 
 
 class JobStateError(Conflict):
@@ -70,19 +68,6 @@ class JobLimits:
     def of(cls, settings: ApiSettings) -> JobLimits:
         """The limits ``settings`` set."""
         return cls(settings.job_queue, settings.max_active_jobs)
-
-
-def active_jobs(session: Session, user_id: int | None = None) -> int:
-    """How many jobs ``user_id`` (None: anyone) has queued or running.
-
-    On PostgreSQL the user's row is locked until the caller's transaction ends, so two servers
-    admitting jobs for one user count one after the other.
-    """
-    # Admission, not a read: every job counts, whoever asks.
-    if user_id is None:
-        return count_unfiltered(session, JobRecord, JobRecord.status.in_(ACTIVE))
-    session.execute(unfiltered(User.id).where(User.id == user_id).with_for_update())
-    return count_unfiltered(session, JobRecord, JobRecord.created_by == user_id, JobRecord.status.in_(ACTIVE))
 
 
 def _admit(session: Session, principal: Principal, kind: str, limits: JobLimits, mine: int, everyone: int) -> None:
@@ -146,7 +131,7 @@ def enqueue(
     """
     if kind not in JOB_KINDS:
         raise ValueError(f"unknown job kind {kind!r}")
-    _admit(session, principal, kind, limits, active_jobs(session, principal.user_id), active_jobs(session))
+    _admit(session, principal, kind, limits, active(session, JOBS, principal.user_id), active(session, JOBS))
     job = JobRecord(
         kind=kind,
         created_by=principal.user_id,
@@ -161,7 +146,7 @@ def enqueue(
     session.flush()
     # Counted again with the job written: on SQLite the write holds the database's write lock, on
     # PostgreSQL the user's row is locked, so another server admitting a job for this user waits.
-    _admit(session, principal, kind, limits, active_jobs(session, principal.user_id) - 1, active_jobs(session) - 1)
+    _admit(session, principal, kind, limits, active(session, JOBS, principal.user_id) - 1, active(session, JOBS) - 1)
     size = len(upload) if upload is not None else 0
     record(session, principal, "job.queue", "job", job.id, details={"kind": kind, "upload_bytes": size})
     session.commit()

@@ -20,12 +20,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from setu.audit.log import record
 from setu.errors import TooManyRequests, Unavailable
-from setu.models.accounts import User
 from setu.models.stress import RunRecord
+from setu.runs.queue import RUNS, active
 from setu.runs.worker import RUN_SOURCE, Source, Worker, WorkerTimings
 from setu.settings import DEFAULT_MAX_ACTIVE_RUNS, DEFAULT_RUN_QUEUE, DEFAULT_RUN_WORKERS, ApiSettings
 from setu.sharing.policy import Principal
-from setu.sharing.read import count_unfiltered, unfiltered
 
 log = logging.getLogger("setu.api.runs")
 
@@ -33,7 +32,6 @@ USER_RETRY_AFTER = 30
 """Seconds a user at their cap is told to wait: about the time a small run takes."""
 SERVER_RETRY_AFTER = 60
 """Seconds everyone is told to wait when the instance's queue is full."""
-ACTIVE = ("queued", "running")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,19 +56,6 @@ class RunLimits:
     def of(cls, settings: ApiSettings) -> RunLimits:
         """The limits ``settings`` set (``SETU_RUN_WORKERS``, ``SETU_RUN_QUEUE``, ``SETU_MAX_ACTIVE_RUNS``)."""
         return cls(settings.run_workers, settings.run_queue, settings.max_active_runs)
-
-
-def active_runs(session: Session, user_id: int | None = None) -> int:
-    """How many runs ``user_id`` (None: anyone) has queued or running.
-
-    On PostgreSQL the user's row is locked until the caller's transaction ends, so two servers
-    admitting runs for one user count one after the other.
-    """
-    # Admission, not a read: every run counts, whatever marking it now carries.
-    if user_id is None:
-        return count_unfiltered(session, RunRecord, RunRecord.status.in_(ACTIVE))
-    session.execute(unfiltered(User.id).where(User.id == user_id).with_for_update())
-    return count_unfiltered(session, RunRecord, RunRecord.created_by == user_id, RunRecord.status.in_(ACTIVE))
 
 
 class RunJobs:
@@ -139,12 +124,12 @@ class RunJobs:
             If the instance has as many runs queued or running as :attr:`RunLimits.queue` (503).
         """
         with self._user_lock(principal.user_id):
-            self._admit(session, principal, active_runs(session, principal.user_id), active_runs(session))
+            self._admit(session, principal, active(session, RUNS, principal.user_id), active(session, RUNS))
             run = queue_run()
             session.flush()
             # Counted again with the run written: on SQLite the write holds the database's write lock, on
             # PostgreSQL the user's row is locked, so another server admitting a run for this user waits.
-            self._admit(session, principal, active_runs(session, principal.user_id) - 1, active_runs(session) - 1)
+            self._admit(session, principal, active(session, RUNS, principal.user_id) - 1, active(session, RUNS) - 1)
             session.commit()
         self._wake.set()
         return run

@@ -22,10 +22,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from setu.audit.log import record
 from setu.db import transaction
+from setu.models.accounts import User
 from setu.models.base import utcnow
 from setu.models.jobs import JobRecord
 from setu.models.stress import RunRecord
-from setu.sharing.read import unfiltered, unfiltered_update
+from setu.sharing.read import count_unfiltered, unfiltered, unfiltered_update
 
 WORKER = "setu worker"
 """How the audit log names the worker when it acts for no user (requeueing or failing a run)."""
@@ -58,6 +59,24 @@ RUNS = QueueTable(RunRecord, "run", {"done": 0})
 """Stress runs."""
 JOBS = QueueTable(JobRecord, "job", ended={"upload": None})
 """Network imports and registry what-ifs (:mod:`setu.jobs`)."""
+
+
+ACTIVE = ("queued", "running")
+"""The statuses of a row that still takes a place in its queue."""
+
+
+def active(session: Session, table: QueueTable, user_id: int | None = None) -> int:
+    """How many rows of ``table`` ``user_id`` (None: anyone) has queued or running: admission's count.
+
+    On PostgreSQL the user's row is locked until the caller's transaction ends, so two servers
+    admitting work for one user count one after the other.
+    """
+    model = table.model
+    # Admission, not a read: every row counts, whatever marking it now carries and whoever asks.
+    if user_id is None:
+        return count_unfiltered(session, model, model.status.in_(ACTIVE))
+    session.execute(unfiltered(User.id).where(User.id == user_id).with_for_update())
+    return count_unfiltered(session, model, model.created_by == user_id, model.status.in_(ACTIVE))
 
 
 @dataclass(frozen=True, slots=True)
