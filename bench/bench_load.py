@@ -36,6 +36,7 @@ from typing import Any
 import aiohttp
 import httpx
 import numpy as np
+from sqlalchemy import create_engine, text
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -312,11 +313,24 @@ async def bench_server(
     return {"phases": phases, "health_after_burst_s": health_s, "per_operation": per_op}
 
 
+def analyze(url: str) -> None:
+    """Refresh the planner's statistics of every table of the PostgreSQL database at ``url``."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("ANALYZE"))
+            connection.commit()
+    finally:
+        engine.dispose()
+
+
 def bench_backend(label: str, url: str, args: argparse.Namespace) -> dict[str, Any]:
     checkout = Path(args.checkout).resolve() if args.checkout else HERE.parent
     environment = {**os.environ, "PYTHONPATH": str(checkout / "src"), "SETU_COOKIE_SECURE": "0"}
     started = time.perf_counter()
     demo = seed(url, sys.executable, environment)
+    if args.analyze and url.startswith("postgresql"):  # what autovacuum would do a minute later
+        analyze(url)
     print(f"{label}: seeded in {time.perf_counter() - started:.0f} s ({checkout})", flush=True)
     rates = [float(r) for r in args.rates.split(",")]
     with served(url, sys.executable, environment, not args.checkout, args.workers) as (base, pid):
@@ -331,13 +345,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="Web processes of setu serve.")
     parser.add_argument("--pg", default=os.environ.get("SETU_BENCH_PG"), help="PostgreSQL server URL.")
     parser.add_argument("--sqlite-only", action="store_true", help="Skip PostgreSQL.")
+    parser.add_argument("--pg-only", action="store_true", help="Skip SQLite.")
+    parser.add_argument("--analyze", action="store_true", help="ANALYZE PostgreSQL's tables after seeding.")
     parser.add_argument("--checkout", help="Serve the code of this checkout (before/after).")
     parser.add_argument("--output", default=str(HERE / "results" / "load.json"))
     args = parser.parse_args(argv)
     generator = time.process_time()
     results = []
-    with sqlite_database() as url:
-        results.append(bench_backend("sqlite", url, args))
+    if not args.pg_only:
+        with sqlite_database() as url:
+            results.append(bench_backend("sqlite", url, args))
     if args.pg and not args.sqlite_only:
         with postgres_database(args.pg) as url:
             results.append(bench_backend("postgresql", url, args))
