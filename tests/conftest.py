@@ -9,8 +9,10 @@ Plain helpers live in modules next to this one, imported by name: :mod:`principa
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -142,3 +144,29 @@ def web(engine: Engine, sessions: sessionmaker[Session], world: Network) -> Iter
     from networks.world import build_world
 
     yield from make_api(engine, sessions, TEST_SETTINGS, lambda session: build_world(session, world))
+
+
+WORKER_TIMINGS = {"SETU_RUN_HEARTBEAT_SECONDS": "0.2", "SETU_RUN_STALE_SECONDS": "1.5", "SETU_RUN_POLL_SECONDS": "0.1"}
+"""Worker timings for the tests' ``setu worker`` processes: a worker silent for 1.5 s is presumed dead."""
+
+
+@pytest.fixture
+def workers(engine: Engine, tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+    """Start ``setu worker`` processes on the test's database; all are killed at the end (their logs shown)."""
+    started: list[subprocess.Popen[bytes]] = []
+    logs = tmp_path / "workers.log"
+
+    def start(**environment: str) -> subprocess.Popen[bytes]:
+        url = engine.url.render_as_string(hide_password=False)
+        env = {**os.environ, **WORKER_TIMINGS, **environment, "SETU_DATABASE_URL": url}
+        with logs.open("ab") as log:
+            child = subprocess.Popen([sys.executable, "-m", "setu", "worker"], env=env, stdout=log, stderr=log)
+        started.append(child)
+        return child
+
+    yield start
+    for child in started:
+        if child.poll() is None:
+            child.kill()
+        child.wait(30)
+    print(logs.read_text() if logs.exists() else "no worker log")

@@ -4,19 +4,17 @@ retried then failed when their worker dies, cancelled while queued or running fr
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from principals import IN_ANALYST
@@ -39,7 +37,6 @@ from setu.sharing.markings import MarkingSpec
 from setu.sharing.policy import Principal
 
 Factory = sessionmaker[Session]
-FAST = {"SETU_RUN_HEARTBEAT_SECONDS": "0.2", "SETU_RUN_STALE_SECONDS": "1.5", "SETU_RUN_POLL_SECONDS": "0.1"}
 QUICK = WorkerTimings(heartbeat=0.1, stale=1, poll=0.05)
 
 
@@ -84,34 +81,12 @@ def wait_for(check: Callable[[], bool], timeout: float = 60.0, what: str = "") -
         time.sleep(0.05)
 
 
-@pytest.fixture
-def worker_process(engine: Engine, tmp_path: Path) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
-    """Start ``setu worker`` processes on the test's database; killed at the end (their log shown)."""
-    started: list[subprocess.Popen[bytes]] = []
-    logs = tmp_path / "workers.log"
-
-    def start() -> subprocess.Popen[bytes]:
-        url = engine.url.render_as_string(hide_password=False)
-        env = {**os.environ, **FAST, "SETU_DATABASE_URL": url}
-        with logs.open("ab") as log:
-            child = subprocess.Popen([sys.executable, "-m", "setu", "worker"], env=env, stdout=log, stderr=log)
-        started.append(child)
-        return child
-
-    yield start
-    for child in started:
-        if child.poll() is None:
-            child.kill()
-        child.wait(30)
-    print(logs.read_text() if logs.exists() else "no worker log")
-
-
 def test_a_setu_worker_process_executes_a_job(
-    sessions: Factory, owner: tuple[Principal, RegistryWorld], worker_process: Callable[[], subprocess.Popen[bytes]]
+    sessions: Factory, owner: tuple[Principal, RegistryWorld], workers: Callable[..., subprocess.Popen[bytes]]
 ) -> None:
     principal, world = owner
     job_id = queue_what_if(sessions, principal, world)
-    child = worker_process()
+    child = workers()
     wait_for(lambda: job_of(sessions, job_id).status == "succeeded", what="the job")
     done = job_of(sessions, job_id)
     assert done.runner.split(":")[1] == str(child.pid) and done.attempts == 1 and done.error == ""

@@ -7,19 +7,16 @@ large network, long enough to be caught mid-run.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -41,33 +38,6 @@ from setu.sharing.policy import Principal
 
 Factory = sessionmaker[Session]
 World = Callable[[bool], tuple[Principal, int]]
-FAST = {"SETU_RUN_HEARTBEAT_SECONDS": "0.2", "SETU_RUN_STALE_SECONDS": "1.5", "SETU_RUN_POLL_SECONDS": "0.1"}
-"""Worker timings for the tests: a worker silent for 1.5 s is presumed dead."""
-
-
-def url_of(engine: Engine) -> str:
-    return engine.url.render_as_string(hide_password=False)
-
-
-@pytest.fixture
-def workers(engine: Engine, tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
-    """Start ``setu worker`` processes on the test's database; all are killed at the end (their logs shown)."""
-    started: list[subprocess.Popen[bytes]] = []
-    logs = tmp_path / "workers.log"
-
-    def start(**environment: str) -> subprocess.Popen[bytes]:
-        env = {**os.environ, **FAST, **environment, "SETU_DATABASE_URL": url_of(engine)}
-        with logs.open("ab") as log:
-            child = subprocess.Popen([sys.executable, "-m", "setu", "worker"], env=env, stdout=log, stderr=log)
-        started.append(child)
-        return child
-
-    yield start
-    for child in started:
-        if child.poll() is None:
-            child.kill()
-        child.wait(30)
-    print(logs.read_text() if logs.exists() else "no worker log")
 
 
 @pytest.fixture
