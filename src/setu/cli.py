@@ -17,6 +17,7 @@ from rich.table import Table
 from setu.accounts.cli import accounts_app
 from setu.audit.cli import audit_app
 from setu.errors import SetuError
+from setu.federation.cli import federation_app, partner_app
 from setu.framework.cli import framework_app
 from setu.jobs.cli import jobs_app
 from setu.network.compile import CompiledNetwork, compile_network
@@ -458,3 +459,5 @@ app.add_typer(sosa_app, name="sosa")
 app.add_typer(registry_app, name="registry")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(framework_app, name="framework")
+app.add_typer(partner_app, name="partner")
+app.add_typer(federation_app, name="federation")

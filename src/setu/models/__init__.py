@@ -1,6 +1,6 @@
 """SQLAlchemy models of every stored record; importing this package registers them all on Base.metadata."""
 
-from setu.models import accounts, audit, framework, jobs, networks, registry, sosa, stress
+from setu.models import accounts, audit, federation, framework, jobs, networks, registry, sosa, stress
 from setu.models.base import Base, Marked, Marking, MarkingGroup, MarkingOwner, MarkingRelease, Owned
 from setu.models.parties import Organization, Party
 
@@ -16,6 +16,7 @@ __all__ = [
     "Party",
     "accounts",
     "audit",
+    "federation",
     "framework",
     "jobs",
     "networks",

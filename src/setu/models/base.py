@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, MetaData, String, event
-from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, object_session, relationship
 
 # Stable constraint names, so Alembic migrations read the same on SQLite and PostgreSQL.
 NAMING = {
@@ -116,6 +116,48 @@ class Owned:
     @declared_attr
     def result_marking_id(cls) -> Mapped[int | None]:
         return mapped_column(ForeignKey("markings.id"), nullable=True)
+
+
+class Received:
+    """Mixin: a kind of record that may arrive from a partner instance (federation).
+
+    ``received_from`` is empty for the instance's own records and names the partner party for a received
+    one. A received record is read-only here: it changes only when the partner's feed changes it, so
+    the ORM refuses any other update or delete of it (:class:`ReceivedReadOnly`).
+    """
+
+    @declared_attr
+    def received_from(cls) -> Mapped[str | None]:
+        return mapped_column(String(8), nullable=True, index=True)
+
+
+APPLYING_FEED = "setu.federation.applying"
+"""``session.info`` key set while a partner's feed is applied: the one writer of received records."""
+
+
+class ReceivedReadOnly(RuntimeError):
+    """Raised on a local change to a record received from a partner (it is the partner's to change)."""
+
+    def __init__(self, target: Any) -> None:
+        self.partner = str(target.received_from)
+        super().__init__(
+            f"this {type(target).__name__} was received from {self.partner}'s instance and is read-only here; "
+            f"it changes when {self.partner} changes it"
+        )
+
+
+def _refuse_local_change(_mapper: Any, _connection: Any, target: Any) -> None:
+    if target.received_from is None:
+        return
+    session = object_session(target)
+    if session is None or not session.info.get(APPLYING_FEED):
+        raise ReceivedReadOnly(target)
+
+
+def guard_received(model: type[Received]) -> None:
+    """Make the ORM refuse local updates and deletes of ``model``'s received rows."""
+    event.listen(model, "before_update", _refuse_local_change)
+    event.listen(model, "before_delete", _refuse_local_change)
 
 
 class MarkingImmutable(RuntimeError):

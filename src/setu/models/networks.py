@@ -7,10 +7,10 @@ from datetime import datetime
 from sqlalchemy import DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from setu.models.base import Base, Marked, utcnow
+from setu.models.base import Base, Marked, Received, guard_received, utcnow
 
 
-class NetworkRecord(Marked, Base):
+class NetworkRecord(Received, Marked, Base):
     """One imported version of a network.
 
     Versions count per importing organization and name: importing ``name`` again from the same
@@ -37,7 +37,7 @@ class NetworkRecord(Marked, Base):
     """The importing user's organization (the scope of version numbers)."""
 
 
-class NodeRecord(Marked, Base):
+class NodeRecord(Received, Marked, Base):
     """A node of a stored network: a site making one material, with every attribute of :class:`Node`.
 
     ``node_id`` is the id users and files know, unique within its network; ``chokepoints`` are
@@ -73,7 +73,7 @@ class NodeRecord(Marked, Base):
     program: Mapped[str] = mapped_column(String(200), nullable=False, default="")
 
 
-class SupplyRecord(Marked, Base):
+class SupplyRecord(Received, Marked, Base):
     """A sourcing edge: ``supplier`` ships its material to ``customer`` (both nodes of one network)."""
 
     __tablename__ = "network_supplies"
@@ -87,7 +87,7 @@ class SupplyRecord(Marked, Base):
     )
 
 
-class BomRecord(Marked, Base):
+class BomRecord(Received, Marked, Base):
     """A bill-of-materials line: ``quantity`` units of ``material`` per unit of the node's output."""
 
     __tablename__ = "network_bom"
@@ -100,7 +100,7 @@ class BomRecord(Marked, Base):
     quantity: Mapped[float] = mapped_column(Float, nullable=False)
 
 
-class ProductRecord(Marked, Base):
+class ProductRecord(Received, Marked, Base):
     """A node with external demand (units per time unit) and a weight per lost unit."""
 
     __tablename__ = "network_products"
@@ -114,7 +114,7 @@ class ProductRecord(Marked, Base):
     weight: Mapped[float] = mapped_column(Float, nullable=False)
 
 
-class SiteCapacityRecord(Marked, Base):
+class SiteCapacityRecord(Received, Marked, Base):
     """A capacity shared by every node at ``site`` in one network."""
 
     __tablename__ = "network_site_capacities"
@@ -124,3 +124,7 @@ class SiteCapacityRecord(Marked, Base):
     network_id: Mapped[int] = mapped_column(ForeignKey("networks.id", ondelete="CASCADE"), nullable=False)
     site: Mapped[str] = mapped_column(String(200), nullable=False)
     capacity: Mapped[float] = mapped_column(Float, nullable=False)
+
+
+for _model in (NetworkRecord, NodeRecord, SupplyRecord, BomRecord, ProductRecord, SiteCapacityRecord):
+    guard_received(_model)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from setu.models.base import Base, Marked
+from setu.models.base import Base, Marked, Received, guard_received
 
 ORGANIZATION_KINDS = ("ministry", "agency", "firm")
 GOVERNMENT_KINDS = ("ministry", "agency")
@@ -22,7 +22,7 @@ class Party(Base):
     """ISO country whose public holidays make up the party's working-day calendar."""
 
 
-class Organization(Marked, Base):
+class Organization(Received, Marked, Base):
     """A ministry, agency or firm of one party."""
 
     __tablename__ = "organizations"
@@ -38,3 +38,7 @@ class Organization(Marked, Base):
     @property
     def is_government(self) -> bool:
         return self.kind in GOVERNMENT_KINDS
+
+
+for _model in (Organization,):
+    guard_received(_model)

@@ -7,10 +7,10 @@ from datetime import datetime
 from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from setu.models.base import Base, Marked, utcnow
+from setu.models.base import Base, Marked, Received, guard_received, utcnow
 
 
-class RegistrySite(Marked, Base):
+class RegistrySite(Received, Marked, Base):
     """A facility of an organization (usually a firm) as its liaison keeps it current."""
 
     __tablename__ = "registry_sites"
@@ -28,7 +28,7 @@ class RegistrySite(Marked, Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
 
 
-class Capability(Marked, Base):
+class Capability(Received, Marked, Base):
     """What a site can make: a capability code (see docs), the material, capacity per week and lead time."""
 
     __tablename__ = "site_capabilities"
@@ -49,3 +49,7 @@ class Capability(Marked, Base):
     qualification_weeks: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
     """Weeks a new customer needs to qualify the site as a source."""
     notes: Mapped[str] = mapped_column(Text, nullable=False, default="")
+
+
+for _model in (RegistrySite, Capability):
+    guard_received(_model)

@@ -1,0 +1,316 @@
+"""The receiving side: a partner's checked feed entries applied as read-only, partner-origin records.
+
+A received record is stored in the same table as a local one, with ``received_from`` naming the
+partner and the partner's marking, so every read path filters it like any other record, and the ORM
+refuses any local change to it (:class:`setu.models.base.ReceivedReadOnly`). Its provenance (STIX id,
+sequence number, signature) is kept in :class:`ReceivedObject`. A retraction deletes the record, keeps
+the provenance row as a tombstone, and appends a signed receipt to this instance's feed back to the
+partner. A batch is applied in one transaction: all of it or none.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from setu.federation.feed import lock_partner, next_seq
+from setu.federation.identity import FederationError, Instance
+from setu.federation.kinds import BY_STIX_TYPE, MARKING_KIND, RECEIPT_TYPE, Kind
+from setu.federation.stix import MARKING_EXTENSION, digest, signed_object
+from setu.models.base import APPLYING_FEED, utcnow
+from setu.models.federation import AppliedEntry, OutboundEntry, Partner, ReceivedObject, SentObject
+from setu.models.networks import NetworkRecord, NodeRecord, SupplyRecord
+from setu.models.parties import ORGANIZATION_KINDS, Organization, Party
+from setu.sharing.markings import LEVEL_OF, MarkingSpec, store
+from setu.sharing.read import count_unfiltered, unfiltered
+
+UNDISCLOSED = "An undisclosed organization of {party}"
+"""The organization a received record belongs to here when its own organization was withheld."""
+
+
+@dataclass
+class ApplyReport:
+    """What applying one batch did."""
+
+    partner: str
+    applied: int = 0
+    created: int = 0
+    updated: int = 0
+    retracted: int = 0
+    receipts: int = 0
+    networks: set[int] = field(default_factory=set)
+
+
+def _floatish(value: Any) -> Any:
+    if isinstance(value, str) and value in ("Infinity", "-Infinity", "NaN"):
+        return float(value.replace("Infinity", "inf").replace("NaN", "nan"))
+    return value
+
+
+class _Receiver:
+    def __init__(self, session: Session, instance: Instance, partner: Partner) -> None:
+        self.session = session
+        self.instance = instance
+        self.partner = partner
+        self.report = ApplyReport(partner.party)
+
+    def _row(self, model: Any, local_id: int) -> Any:
+        # The feed writes received rows whoever may read them here; not a user's read.
+        return self.session.scalars(unfiltered(model).where(model.id == local_id)).one_or_none()
+
+    # -- references -------------------------------------------------------------------------------
+    def _received(self, stix_id: str) -> ReceivedObject | None:
+        # Provenance bookkeeping of the feed being applied, not a user's read.
+        return self.session.scalars(
+            unfiltered(ReceivedObject).where(
+                ReceivedObject.partner == self.partner.party, ReceivedObject.stix_id == stix_id
+            )
+        ).one_or_none()
+
+    def _local_id(self, obj: dict[str, Any], prop: str, kind: str) -> int | None:
+        ref = obj.get(prop)
+        if ref is None:
+            return None
+        found = self._received(str(ref))
+        if found is None or found.local_id is None or found.kind != kind:
+            raise FederationError(
+                f"{obj['id']} (seq {obj['x_setu_seq']}) refers in {prop} to {ref}, which is not a {kind} held from "
+                f"{self.partner.party}: the feed is out of order or was altered"
+            )
+        return found.local_id
+
+    def _marking_id(self, obj: dict[str, Any]) -> int:
+        for ref in obj.get("object_marking_refs") or []:
+            found = self._received(str(ref))
+            if found is not None and found.kind == MARKING_KIND and found.local_id is not None:
+                return found.local_id
+        raise FederationError(
+            f"{obj['id']} (seq {obj['x_setu_seq']}) carries no Setu marking received from {self.partner.party}; "
+            "an unmarked record is never stored"
+        )
+
+    def _party(self, code: str) -> None:
+        if self.session.get(Party, code) is None:
+            self.session.add(Party(code=code, name=code))
+            self.session.flush()
+
+    def _organization(self, party: str, name: str, kind: str) -> int:
+        """The local organization (party, name), created as the partner's when there is none."""
+        # Matching by name needs every organization, visible to a given user or not.
+        found = self.session.scalar(
+            unfiltered(Organization.id).where(Organization.party_code == party, Organization.name == name)
+        )
+        if found is not None:
+            return int(found)
+        self._party(party)
+        spec = MarkingSpec(0, self.partner.party, frozenset({party, self.instance.party, self.partner.party}))
+        org = Organization(
+            party_code=party,
+            name=name,
+            kind=kind if kind in ORGANIZATION_KINDS else "firm",
+            received_from=self.partner.party,
+            marking_id=store(self.session, spec).id,
+        )
+        self.session.add(org)
+        self.session.flush()
+        return org.id
+
+    # -- entries ------------------------------------------------------------------------------------
+    def marking(self, obj: dict[str, Any]) -> None:
+        ext = (obj.get("extensions") or {}).get(MARKING_EXTENSION)
+        where = f"{obj['id']} (seq {obj['x_setu_seq']})"
+        if not isinstance(ext, dict):
+            raise FederationError(f"{where}: a marking definition without the Setu marking extension")
+        try:
+            owners = frozenset(
+                (self._organization(str(o["party"]), str(o["name"]), str(o["kind"])), str(o["party"]))
+                for o in ext["owners"]
+            )
+            spec = MarkingSpec(
+                classification=LEVEL_OF[ext["classification"]],
+                origin_party=str(ext["origin_party"]),
+                releases=frozenset(str(p) for p in ext["releases"]),
+                national_only=bool(ext["national_only"]),
+                owners=owners,
+                groups=frozenset(str(g) for g in ext["groups"]),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise FederationError(f"{where}: the Setu marking is incomplete or malformed ({error!r})") from None
+        marking = store(self.session, spec)
+        self._remember(obj, MARKING_KIND, marking.id, marking.id)
+
+    def _remember(self, obj: dict[str, Any], kind: str, local_id: int | None, marking_id: int) -> None:
+        row = self._received(obj["id"])
+        if row is None:
+            row = ReceivedObject(partner=self.partner.party, stix_id=obj["id"], kind=kind)
+            self.session.add(row)
+        row.local_id, row.marking_id, row.seq = local_id, marking_id, obj["x_setu_seq"]
+        row.signature, row.received_at = obj["x_setu_signature"], utcnow()
+        row.retracted_at = None if local_id is not None else utcnow()
+
+    def record(self, kind: Kind, obj: dict[str, Any]) -> None:
+        where = f"{obj['id']} (seq {obj['x_setu_seq']})"
+        values: dict[str, Any] = dict(kind.local)
+        for column, prop in kind.fields.items():
+            if prop not in obj:
+                raise FederationError(f"{where}: property {prop} is missing")
+            values[column] = _floatish(obj[prop])
+        for ref in kind.references:
+            local = self._local_id(obj, ref.prop, ref.kind)
+            if local is None and ref.required:
+                raise FederationError(f"{where}: property {ref.prop} is missing")
+            if local is None:
+                local = self._organization(self.partner.party, UNDISCLOSED.format(party=self.partner.party), "firm")
+            values[ref.column] = local
+        values["marking_id"] = self._marking_id(obj)
+        if kind.name == "organization":
+            self._party(str(values["party_code"]))
+        model: Any = kind.model
+        held = self._received(obj["id"])
+        row = self._row(model, held.local_id) if held is not None and held.local_id is not None else None
+        if row is None and kind.name == "organization":
+            # An organization this instance holds already (its own, or named before in a marking) is the same one.
+            existing = self._organization(str(values["party_code"]), str(values["name"]), str(values["kind"]))
+            row = self._row(Organization, existing)
+        if row is not None and row.received_from != self.partner.party:
+            self._remember(obj, kind.name, row.id, values["marking_id"])  # ours: mapped, never changed by a partner
+            return
+        if row is None:
+            row = model(received_from=self.partner.party, **values)
+            self.session.add(row)
+            self.report.created += 1
+        else:
+            for column, value in values.items():
+                if column not in kind.local:
+                    setattr(row, column, value)
+            self.report.updated += 1
+        self.session.flush()
+        if "network_id" in values:
+            self.report.networks.add(int(values["network_id"]))
+        elif kind.name == "network":
+            self.report.networks.add(row.id)
+        self._remember(obj, kind.name, row.id, values["marking_id"])
+
+    def retract(self, kind: Kind, obj: dict[str, Any]) -> None:
+        held = self._received(obj["id"])
+        if held is not None and held.local_id is not None:
+            row: Any = self._row(kind.model, held.local_id)
+            if row is not None and row.received_from == self.partner.party:
+                network_id = getattr(row, "network_id", None)
+                if network_id is not None:
+                    self.report.networks.add(int(network_id))
+                self.session.delete(row)
+                self.session.flush()
+        marking_id = held.marking_id if held is not None else None
+        if marking_id is None:
+            raise FederationError(f"{obj['id']} (seq {obj['x_setu_seq']}): a retraction of a record never received")
+        self._remember(obj, kind.name, None, marking_id)
+        self.report.retracted += 1
+        self._send_receipt(obj, marking_id)
+
+    def _send_receipt(self, obj: dict[str, Any], marking_id: int) -> None:
+        back = lock_partner(self.session, self.partner.party)
+        now = utcnow()
+        content = {"retracted_ref": obj["id"], "retraction_seq": obj["x_setu_seq"], "applied": obj["modified"]}
+        seq = next_seq(self.session, back.party)
+        signed = signed_object(
+            self.instance,
+            stix_type=RECEIPT_TYPE,
+            stix_id=f"{RECEIPT_TYPE}--{uuid.uuid4()}",
+            created=now,
+            modified=now,
+            content=content,
+            to=back.party,
+            seq=seq,
+        )
+        self.session.add(
+            OutboundEntry(
+                partner=back.party,
+                seq=seq,
+                stix_id=signed["id"],
+                kind="receipt",
+                revoked=False,
+                object=json.dumps(signed, ensure_ascii=False),
+                marking_id=marking_id,
+                created_at=now,
+            )
+        )
+        self.session.flush()
+
+    def receipt(self, obj: dict[str, Any]) -> None:
+        # The feed's own bookkeeping: which of our retractions the partner applied.
+        sent = self.session.scalars(
+            unfiltered(SentObject).where(
+                SentObject.partner == self.partner.party, SentObject.stix_id == obj.get("retracted_ref")
+            )
+        ).one_or_none()
+        if sent is not None and sent.revoked and sent.seq == obj.get("retraction_seq"):
+            sent.receipt_at = datetime.fromisoformat(str(obj["created"]).replace("Z", "+00:00"))
+            sent.receipt = json.dumps(obj, ensure_ascii=False)
+            self.report.receipts += 1
+
+    def apply(self, obj: dict[str, Any]) -> None:
+        stix_type = obj.get("type")
+        if stix_type == RECEIPT_TYPE:
+            self.receipt(obj)
+        elif stix_type == "marking-definition":
+            self.marking(obj)
+        elif stix_type in BY_STIX_TYPE:
+            kind = BY_STIX_TYPE[str(stix_type)]
+            if obj.get("revoked") is True:
+                self.retract(kind, obj)
+            else:
+                self.record(kind, obj)
+        else:
+            raise FederationError(
+                f"{obj.get('id')} (seq {obj.get('x_setu_seq')}): type {stix_type!r} is not one Setu exchanges"
+            )
+        self.session.add(
+            AppliedEntry(partner=self.partner.party, seq=obj["x_setu_seq"], stix_id=obj["id"], digest=digest(obj))
+        )
+        self.report.applied += 1
+
+    def recount(self) -> None:
+        """Count received networks' nodes and edges here (the sender's counts would tell what was withheld)."""
+        for network_id in self.report.networks:
+            network = self._row(NetworkRecord, network_id)
+            if network is None or network.received_from is None:
+                continue
+            network.node_count = count_unfiltered(self.session, NodeRecord, NodeRecord.network_id == network_id)
+            network.edge_count = count_unfiltered(self.session, SupplyRecord, SupplyRecord.network_id == network_id)
+
+
+def apply_entries(session: Session, instance: Instance, partner: Partner, objects: list[dict[str, Any]]) -> ApplyReport:
+    """Apply a partner's checked entries in order, in the caller's transaction (commit or roll back as one).
+
+    Parameters
+    ----------
+    session
+        The transaction.
+    instance
+        This instance (signs the receipts of retractions).
+    partner
+        The sender.
+    objects
+        Entries that passed :func:`setu.federation.bundles.check_bundle` (or the same checks online), not applied yet.
+
+    Returns
+    -------
+    ApplyReport
+        Counts of what was created, updated and retracted.
+    """
+    receiver = _Receiver(session, instance, partner)
+    session.info[APPLYING_FEED] = True
+    try:
+        for obj in objects:
+            receiver.apply(obj)
+        receiver.recount()
+        session.flush()
+    finally:
+        session.info.pop(APPLYING_FEED, None)
+    return receiver.report

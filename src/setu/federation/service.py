@@ -1,0 +1,121 @@
+"""Federation operations as one call each: export a bundle, import one, and the state of every link.
+
+Each runs in the caller's transaction: an import checks the whole bundle before storing anything
+(:func:`setu.federation.bundles.check_bundle`) and stores all of it or nothing; an export publishes
+the latest changes first, so the file holds everything the partner may have up to now.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from setu.audit.log import record
+from setu.federation.bundles import check_bundle, export_bundle, parse_bundle
+from setu.federation.feed import PublishReport, publish
+from setu.federation.identity import Instance
+from setu.federation.partners import list_partners
+from setu.federation.receive import ApplyReport, apply_entries
+from setu.models.federation import AppliedEntry, OutboundEntry, ReceivedObject, SentObject
+from setu.sharing.read import unfiltered
+
+
+def export(
+    session: Session, instance: Instance, party: str, since: int = 0, *, actor_name: str = ""
+) -> tuple[dict[str, Any], PublishReport]:
+    """Publish the latest changes to ``party`` and return its feed after ``since`` as a signed bundle (audited)."""
+    report = publish(session, instance, party)
+    bundle = export_bundle(session, instance, party, since)
+    header = bundle["objects"][0]
+    record(
+        session,
+        None,
+        "federation.export",
+        "partner",
+        party,
+        actor_name=actor_name,
+        party=instance.party,
+        details={"first_seq": header["first_seq"], "last_seq": header["last_seq"], "count": header["count"]},
+    )
+    return bundle, report
+
+
+def import_bundle(
+    session: Session, instance: Instance, data: bytes, source: str, *, actor_name: str = ""
+) -> ApplyReport:
+    """Check a bundle file in full, then apply what it holds that was not applied yet (audited)."""
+    bundle = parse_bundle(data, source)
+    checked = check_bundle(session, instance, bundle, source)
+    report = apply_entries(session, instance, checked.partner, checked.new)
+    record(
+        session,
+        None,
+        "federation.import",
+        "partner",
+        checked.partner.party,
+        actor_name=actor_name,
+        party=instance.party,
+        details={
+            "first_seq": checked.first_seq,
+            "last_seq": checked.last_seq,
+            "applied": report.applied,
+            "retracted": report.retracted,
+            "receipts": report.receipts,
+        },
+    )
+    return report
+
+
+@dataclass(frozen=True, slots=True)
+class LinkState:
+    """Where one link stands, for the operator: what was sent and received, and retractions unacknowledged."""
+
+    partner: str
+    last_sent_seq: int
+    last_applied_seq: int
+    last_applied_at: datetime | None
+    released: int
+    retractions: int
+    unacknowledged: int
+    received: int
+    tombstones: int
+
+
+def link_states(session: Session) -> list[LinkState]:
+    """The state of the link to every partner (counts only: no record's content)."""
+    states = []
+    for partner in list_partners(session):
+        party = partner.party
+        # Counts of the feed's bookkeeping, shown to the instance's operators; no record content.
+        sent_seq = session.scalar(unfiltered(func.max(OutboundEntry.seq)).where(OutboundEntry.partner == party))
+        applied = session.execute(
+            select(func.max(AppliedEntry.seq), func.max(AppliedEntry.applied_at)).where(AppliedEntry.partner == party)
+        ).one()
+        sent = session.execute(
+            unfiltered(SentObject.revoked, SentObject.receipt_at.is_(None), func.count())
+            .where(SentObject.partner == party, SentObject.kind != "marking")
+            .group_by(SentObject.revoked, SentObject.receipt_at.is_(None))
+        ).all()
+        received = session.execute(
+            unfiltered(ReceivedObject.retracted_at.is_(None), func.count())
+            .where(ReceivedObject.partner == party, ReceivedObject.kind != "marking")
+            .group_by(ReceivedObject.retracted_at.is_(None))
+        ).all()
+        states.append(
+            LinkState(
+                partner=party,
+                last_sent_seq=int(sent_seq or 0),
+                last_applied_seq=int(applied[0] or 0),
+                last_applied_at=applied[1],
+                released=sum(n for revoked, _open, n in sent if not revoked),
+                retractions=sum(n for revoked, _open, n in sent if revoked),
+                unacknowledged=sum(n for revoked, open_, n in sent if revoked and open_),
+                received=sum(n for live, n in received if live),
+                tombstones=sum(n for live, n in received if not live),
+            )
+        )
+    return states

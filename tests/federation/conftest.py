@@ -1,0 +1,98 @@
+"""Two instances in one test: India on the suite's database (SQLite and PostgreSQL), the US on an SQLite file.
+
+Each has its own database and signs with its own party's key; they know each other as partners
+(keys pinned both ways) and exchange signed bundles as a guard would carry them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from setu.db import create_schema, make_engine, session_factory, transaction
+from setu.federation.identity import Instance, this_instance
+from setu.federation.partners import add_partner
+from setu.federation.receive import ApplyReport
+from setu.federation.service import export, import_bundle
+
+
+@dataclass
+class Side:
+    """One instance: its party and database."""
+
+    party: str
+    sessions: sessionmaker[Session]
+
+    def instance(self, session: Session) -> Instance:
+        return this_instance(session, self.party)
+
+    def export(self, to: str, since: int = 0) -> dict[str, Any]:
+        with transaction(self.sessions) as session:
+            bundle, _report = export(session, self.instance(session), to, since)
+        return bundle
+
+    def import_(self, bundle: dict[str, Any] | bytes) -> ApplyReport:
+        data = bundle if isinstance(bundle, bytes) else json.dumps(bundle).encode()
+        with transaction(self.sessions) as session:
+            return import_bundle(session, self.instance(session), data, "bundle.json")
+
+
+@dataclass
+class Link:
+    """India's and the United States' instances, partners of each other."""
+
+    india: Side
+    us: Side
+
+    def sync(self) -> tuple[ApplyReport, ApplyReport]:
+        """India's feed to the US instance, then the US feed (receipts) back; each from where the other stands."""
+        to_us = self.us.import_(self.india.export("US", since=_applied(self.us, "IN")))
+        to_india = self.india.import_(self.us.export("IN", since=_applied(self.india, "US")))
+        return to_us, to_india
+
+
+def _applied(side: Side, partner: str) -> int:
+    from setu.federation.service import link_states
+
+    with transaction(side.sessions) as session:
+        return next((s.last_applied_seq for s in link_states(session) if s.partner == partner), 0)
+
+
+def pin(a: Side, b: Side, *, max_classification: int = 2, groups: list[str] | None = None) -> None:
+    """Make ``b`` a partner of ``a`` (``b``'s key pinned on ``a``)."""
+    with transaction(b.sessions) as session:
+        key = b.instance(session).public_key_hex
+    with transaction(a.sessions) as session:
+        add_partner(
+            session,
+            local_party=a.party,
+            party=b.party,
+            public_key=key,
+            max_classification=max_classification,
+            groups=groups,
+            actor_name="test",
+        )
+
+
+@pytest.fixture
+def us_engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'us.db'}")
+    create_schema(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def link(sessions: sessionmaker[Session], us_engine: Engine) -> Link:
+    """India (the suite's database) and the US (an SQLite file), each the other's partner, nothing exchanged yet."""
+    india, us = Side("IN", sessions), Side("US", session_factory(us_engine))
+    pin(india, us)
+    pin(us, india)
+    return Link(india, us)

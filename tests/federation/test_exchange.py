@@ -1,0 +1,127 @@
+"""India's instance releases the demo to the US instance: exactly what the policy admits crosses, receipted."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from federation.conftest import Link
+from federation.picture import received_picture, released_picture
+from setu.db import transaction
+from setu.demo.seed import seed_demo, seed_demo_registry
+from setu.federation.partners import partner_reader
+from setu.models.base import ReceivedReadOnly
+from setu.models.federation import OutboundEntry, Partner, ReceivedObject, SentObject
+from setu.models.networks import NodeRecord
+from setu.models.registry import RegistrySite
+from setu.sharing.markings import LEVEL_OF, MarkingSpec, specs_by_id, store
+from setu.sharing.policy import allows
+
+IN_ONLY = MarkingSpec(LEVEL_OF["RESTRICTED"], "IN", frozenset({"IN", "US"}), national_only=True)
+
+
+@pytest.fixture
+def demo_link(link: Link) -> Link:
+    seed_demo(link.india.sessions)
+    seed_demo_registry(link.india.sessions)
+    return link
+
+
+def _pictures(link: Link) -> tuple[dict, dict]:
+    with transaction(link.india.sessions) as india, transaction(link.us.sessions) as us:
+        return released_picture(india, "US"), received_picture(us, "IN")
+
+
+def test_the_us_instance_holds_exactly_what_india_releases_to_it(demo_link: Link) -> None:
+    _to_us, _back = demo_link.sync()
+    released, received = _pictures(demo_link)
+    assert received == released
+    # The demo holds records of every sort the policy keeps back; none of them crossed, and much did.
+    assert len(received["node"]) > 200
+    with transaction(demo_link.india.sessions) as india:
+        reader = partner_reader(india.get_one(Partner, "US"))
+        withheld = [
+            spec
+            for marking_id in india.scalars(select(NodeRecord.marking_id).distinct())
+            if not allows(reader, spec := specs_by_id(india, [marking_id])[marking_id])
+        ]
+    assert any(spec.national_only and spec.origin_party == "IN" for spec in withheld)
+    assert any(spec.owners for spec in withheld)
+    assert any(spec.groups for spec in withheld)  # ENGINE: not a group the link shares
+
+
+def test_no_received_record_carries_a_marking_the_partner_party_may_not_read(demo_link: Link) -> None:
+    demo_link.sync()
+    with transaction(demo_link.us.sessions) as us:
+        marking_ids = set(us.scalars(select(ReceivedObject.marking_id)))
+        specs = specs_by_id(us, marking_ids).values()
+    for spec in specs:
+        assert "US" in spec.effective_releases
+        assert not (spec.national_only and spec.origin_party != "US")
+        assert all(party == "US" for _org, party in spec.owners)
+        assert spec.classification <= LEVEL_OF["CONFIDENTIAL"]
+        assert not spec.groups
+
+
+def test_a_shared_group_opens_the_records_that_need_it(demo_link: Link) -> None:
+    with transaction(demo_link.india.sessions) as india:
+        india.get_one(Partner, "US").groups = ["ENGINE"]
+    demo_link.sync()
+    released, received = _pictures(demo_link)
+    assert received == released
+    assert any(value[2][5] == ("ENGINE",) for value in received["node"])
+
+
+def test_a_tightened_marking_retracts_the_record_and_the_receipt_comes_back(demo_link: Link) -> None:
+    demo_link.sync()
+    with transaction(demo_link.india.sessions) as india:
+        sent_site = india.scalars(select(SentObject).where(SentObject.kind == "registry_site")).first()
+        assert sent_site is not None
+        site = india.get_one(RegistrySite, sent_site.local_id)
+        site.marking_id = store(india, IN_ONLY).id
+        site_id, released_before = site.id, sent_site.stix_id
+    to_us, to_india = demo_link.sync()
+    assert to_us.retracted >= 1
+    assert to_india.receipts == to_us.retracted
+    released, received = _pictures(demo_link)
+    assert received == released
+    with transaction(demo_link.india.sessions) as india:
+        sent = india.scalars(
+            select(SentObject).where(SentObject.kind == "registry_site", SentObject.local_id == site_id)
+        ).one()
+        assert sent.stix_id == released_before
+        assert sent.revoked and sent.receipt_at is not None
+        assert '"x_setu_from":"US"' in sent.receipt.replace(" ", "")
+    with transaction(demo_link.us.sessions) as us:
+        tomb = us.scalars(select(ReceivedObject).where(ReceivedObject.stix_id == sent.stix_id)).one()
+        assert tomb.local_id is None and tomb.retracted_at is not None
+
+
+def test_a_deleted_network_is_retracted_children_first(demo_link: Link) -> None:
+    demo_link.sync()
+    with transaction(demo_link.india.sessions) as india:
+        node = india.scalars(select(NodeRecord).where(NodeRecord.received_from.is_(None))).first()
+        india.delete(node)
+    to_us, to_india = demo_link.sync()
+    assert to_us.retracted >= 1 and to_india.receipts == to_us.retracted
+    released, received = _pictures(demo_link)
+    assert received == released
+
+
+def test_received_records_are_read_only_and_never_sent_on(demo_link: Link) -> None:
+    demo_link.sync()
+    with pytest.raises(ReceivedReadOnly, match="received from IN"), transaction(demo_link.us.sessions) as us:
+        node = us.scalars(select(NodeRecord)).first()
+        node.capacity = 0.0
+    with pytest.raises(ReceivedReadOnly), transaction(demo_link.us.sessions) as us:
+        us.delete(us.scalars(select(RegistrySite)).first())
+    demo_link.us.export("IN")
+    with transaction(demo_link.us.sessions) as us:
+        kinds = set(us.scalars(select(OutboundEntry.kind).where(OutboundEntry.partner == "IN")))
+    assert kinds <= {"receipt"}
+
+
+def test_an_unchanged_feed_sends_nothing_again(demo_link: Link) -> None:
+    demo_link.sync()
+    to_us, _ = demo_link.sync()
+    assert to_us.applied == 0
