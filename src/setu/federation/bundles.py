@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from setu.federation.identity import FederationError, Instance, fingerprint, verify
@@ -158,6 +158,29 @@ def check_bundle(session: Session, instance: Instance, bundle: dict[str, Any], s
             f"{source}: the batch header lists {count} objects (seq {first}-{last}), the file holds {len(entries)}: "
             "the bundle was truncated or objects were added"
         )
+    if objects_digest(entries) != batch.get("objects_digest"):
+        # Checked after each object's own checks would name the object; a digest mismatch with every object
+        # valid means objects were swapped for other valid ones, which the per-object checks report first.
+        check_entries(session, instance, partner, entries, source, first)
+        raise FederationError(f"{source}: the objects do not match the batch header's digest (altered or reordered)")
+    new = check_entries(session, instance, partner, entries, source, first)
+    if entries and not new:
+        raise FederationError(
+            f"{source}: every entry (seq {first}-{last}) was applied already (last applied from {partner.party}: "
+            f"{last_applied_seq(session, partner.party)}); a replay changes nothing, and nothing was stored"
+        )
+    return CheckedBundle(partner, first, last, new, len(entries) - len(new))
+
+
+def check_entries(
+    session: Session, instance: Instance, partner: Partner, entries: list[Any], source: str, first: int
+) -> list[dict[str, Any]]:
+    """Check feed entries from ``partner`` that should hold seq ``first`` onwards; the ones not applied yet.
+
+    The same checks whichever way the entries came (a bundle file or a TAXII page): each is a signed
+    object of the pinned key, from the partner to this instance, in sequence; none leaves a gap after
+    what was applied; one applied before must be the very same object (else the feed forked).
+    """
     for position, obj in enumerate(entries, start=1):
         expected = first + position - 1
         where = f"{source}: object {position}"
@@ -175,8 +198,7 @@ def check_bundle(session: Session, instance: Instance, bundle: dict[str, Any], s
             )
         if not object_signature_ok(obj, partner.public_key):
             raise FederationError(f"{where}: the signature does not verify with {partner.party}'s pinned key (altered)")
-    if objects_digest(entries) != batch.get("objects_digest"):
-        raise FederationError(f"{source}: the objects do not match the batch header's digest (altered or reordered)")
+    last = first + len(entries) - 1
     applied = dict(
         session.execute(
             select(AppliedEntry.seq, AppliedEntry.digest).where(
@@ -184,34 +206,26 @@ def check_bundle(session: Session, instance: Instance, bundle: dict[str, Any], s
             )
         ).all()
     )
-    last_applied = int(
-        session.scalar(
-            select(AppliedEntry.seq)
-            .where(AppliedEntry.partner == partner.party)
-            .order_by(AppliedEntry.seq.desc())
-            .limit(1)
-        )
-        or 0
-    )
-    if first > last_applied + 1:
+    last_applied = last_applied_seq(session, partner.party)
+    if entries and first > last_applied + 1:
         raise FederationError(
-            f"{source}: the bundle starts at seq {first}, but the last applied from {partner.party} is {last_applied}: "
+            f"{source}: the entries start at seq {first}, but the last applied from {partner.party} is {last_applied}: "
             f"seq {last_applied + 1}-{first - 1} are missing; ask {partner.party} for a bundle --since {last_applied}"
         )
     new: list[dict[str, Any]] = []
     for obj in entries:
         seq = obj["x_setu_seq"]
-        if seq <= last_applied:
-            if applied.get(seq) != digest(obj):
-                raise FederationError(
-                    f"{source}: seq {seq} ({obj.get('id')}) differs from the entry applied before: "
-                    f"{partner.party}'s feed forked or the entry was re-signed; nothing was stored"
-                )
-        else:
+        if seq > last_applied:
             new.append(obj)
-    if entries and not new:
-        raise FederationError(
-            f"{source}: every entry (seq {first}-{last}) was applied already (last applied from {partner.party}: "
-            f"{last_applied}); a replay changes nothing, and nothing was stored"
-        )
-    return CheckedBundle(partner, first, last, new, len(entries) - len(new))
+        elif applied.get(seq) != digest(obj):
+            raise FederationError(
+                f"{source}: seq {seq} ({obj.get('id')}) differs from the entry applied before: "
+                f"{partner.party}'s feed forked or the entry was re-signed; nothing was stored"
+            )
+    return new
+
+
+def last_applied_seq(session: Session, party: str) -> int:
+    """The last sequence number applied from ``party``'s feed (0: none)."""
+    found = session.scalar(select(func.max(AppliedEntry.seq)).where(AppliedEntry.partner == party))
+    return int(found or 0)
