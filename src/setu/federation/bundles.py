@@ -210,7 +210,7 @@ def check_entries(
     if entries and first > last_applied + 1:
         raise FederationError(
             f"{source}: the entries start at seq {first}, but the last applied from {partner.party} is {last_applied}: "
-            f"seq {last_applied + 1}-{first - 1} are missing; ask {partner.party} for a bundle --since {last_applied}"
+            f"{_missing(last_applied + 1, first - 1)}; ask {partner.party} for a bundle --since {last_applied}"
         )
     new: list[dict[str, Any]] = []
     for obj in entries:
@@ -223,6 +223,10 @@ def check_entries(
                 f"{partner.party}'s feed forked or the entry was re-signed; nothing was stored"
             )
     return new
+
+
+def _missing(first: int, last: int) -> str:
+    return f"seq {first} is missing" if first == last else f"seq {first}-{last} are missing"
 
 
 def last_applied_seq(session: Session, party: str) -> int:
