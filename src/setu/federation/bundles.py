@@ -28,11 +28,11 @@ from setu.federation.stix import (
     object_signature_ok,
     timestamp,
 )
+from setu.federation.stix_types import BATCH_TYPE, validate
 from setu.models.base import utcnow
 from setu.models.federation import AppliedEntry, OutboundEntry, Partner
 from setu.sharing.read import unfiltered
 
-BATCH_TYPE = "x-setu-batch"
 BATCH_CONTEXT = b"setu/federation/batch/v1\n"
 MAX_BUNDLE_BYTES = 2 * 1024**3
 """The largest bundle file read (2 GiB): a 10^5-node network is about 60 MB."""
@@ -198,6 +198,7 @@ def check_entries(
             )
         if not object_signature_ok(obj, partner.public_key):
             raise FederationError(f"{where}: the signature does not verify with {partner.party}'s pinned key (altered)")
+        validate(obj, where)
     last = first + len(entries) - 1
     applied = dict(
         session.execute(
