@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from setu.federation.feed import lock_partner, next_seq
@@ -53,40 +54,60 @@ def _floatish(value: Any) -> Any:
 
 
 class _Receiver:
+    """One batch being applied. What was received from the partner is read once; rows made in the batch are
+    flushed together when one of them is first referenced (the sender sends each kind after the kinds it
+    references, so that is about once per kind), not one statement per object."""
+
     def __init__(self, session: Session, instance: Instance, partner: Partner) -> None:
         self.session = session
         self.instance = instance
         self.partner = partner
         self.report = ApplyReport(partner.party)
+        # Provenance bookkeeping of the feed being applied, not a user's read.
+        self.held: dict[str, ReceivedObject] = {
+            row.stix_id: row
+            for row in session.scalars(unfiltered(ReceivedObject).where(ReceivedObject.partner == partner.party))
+        }
+        self.made: dict[str, Any] = {}
+        """Rows written in this batch, by STIX id (their ids come with the next flush)."""
+        self.organizations: dict[tuple[str, str], int] = {}
+        self.networks: list[Any] = []
 
-    def _row(self, model: Any, local_id: int) -> Any:
+    def _row(self, model: Any, stix_id: str) -> Any:
+        if stix_id in self.made:
+            return self.made[stix_id]
+        held = self.held.get(stix_id)
+        if held is None or held.local_id is None:
+            return None
         # The feed writes received rows whoever may read them here; not a user's read.
-        return self.session.scalars(unfiltered(model).where(model.id == local_id)).one_or_none()
+        return self.session.scalars(unfiltered(model).where(model.id == held.local_id)).one_or_none()
+
+    def _id_of(self, stix_id: str) -> int | None:
+        row = self.made.get(stix_id)
+        if row is None:
+            held = self.held.get(stix_id)
+            return None if held is None else held.local_id
+        if row.id is None:
+            self.session.flush()
+        return int(row.id)
 
     # -- references -------------------------------------------------------------------------------
-    def _received(self, stix_id: str) -> ReceivedObject | None:
-        # Provenance bookkeeping of the feed being applied, not a user's read.
-        return self.session.scalars(
-            unfiltered(ReceivedObject).where(
-                ReceivedObject.partner == self.partner.party, ReceivedObject.stix_id == stix_id
-            )
-        ).one_or_none()
-
     def _local_id(self, obj: dict[str, Any], prop: str, kind: str) -> int | None:
         ref = obj.get(prop)
         if ref is None:
             return None
-        found = self._received(str(ref))
-        if found is None or found.local_id is None or found.kind != kind:
+        found = self.held.get(str(ref))
+        local = self._id_of(str(ref)) if found is not None and found.kind == kind else None
+        if local is None:
             raise FederationError(
                 f"{obj['id']} (seq {obj['x_setu_seq']}) refers in {prop} to {ref}, which is not a {kind} held from "
                 f"{self.partner.party}: the feed is out of order or was altered"
             )
-        return found.local_id
+        return local
 
     def _marking_id(self, obj: dict[str, Any]) -> int:
         for ref in obj.get("object_marking_refs") or []:
-            found = self._received(str(ref))
+            found = self.held.get(str(ref))
             if found is not None and found.kind == MARKING_KIND and found.local_id is not None:
                 return found.local_id
         raise FederationError(
@@ -101,24 +122,28 @@ class _Receiver:
 
     def _organization(self, party: str, name: str, kind: str) -> int:
         """The local organization (party, name), created as the partner's when there is none."""
+        key = (party, name)
+        if key in self.organizations:
+            return self.organizations[key]
         # Matching by name needs every organization, visible to a given user or not.
         found = self.session.scalar(
             unfiltered(Organization.id).where(Organization.party_code == party, Organization.name == name)
         )
-        if found is not None:
-            return int(found)
-        self._party(party)
-        spec = MarkingSpec(0, self.partner.party, frozenset({party, self.instance.party, self.partner.party}))
-        org = Organization(
-            party_code=party,
-            name=name,
-            kind=kind if kind in ORGANIZATION_KINDS else "firm",
-            received_from=self.partner.party,
-            marking_id=store(self.session, spec).id,
-        )
-        self.session.add(org)
-        self.session.flush()
-        return org.id
+        if found is None:
+            self._party(party)
+            spec = MarkingSpec(0, self.partner.party, frozenset({party, self.instance.party, self.partner.party}))
+            org = Organization(
+                party_code=party,
+                name=name,
+                kind=kind if kind in ORGANIZATION_KINDS else "firm",
+                received_from=self.partner.party,
+                marking_id=store(self.session, spec).id,
+            )
+            self.session.add(org)
+            self.session.flush()
+            found = org.id
+        self.organizations[key] = int(found)
+        return int(found)
 
     # -- entries ------------------------------------------------------------------------------------
     def marking(self, obj: dict[str, Any]) -> None:
@@ -144,14 +169,21 @@ class _Receiver:
         marking = store(self.session, spec)
         self._remember(obj, MARKING_KIND, marking.id, marking.id)
 
-    def _remember(self, obj: dict[str, Any], kind: str, local_id: int | None, marking_id: int) -> None:
-        row = self._received(obj["id"])
-        if row is None:
-            row = ReceivedObject(partner=self.partner.party, stix_id=obj["id"], kind=kind)
-            self.session.add(row)
-        row.local_id, row.marking_id, row.seq = local_id, marking_id, obj["x_setu_seq"]
-        row.signature, row.received_at = obj["x_setu_signature"], utcnow()
-        row.retracted_at = None if local_id is not None else utcnow()
+    def _remember(self, obj: dict[str, Any], kind: str, local_id: int | None, marking_id: int, row: Any = None) -> None:
+        held = self.held.get(obj["id"])
+        if held is None:
+            held = ReceivedObject(partner=self.partner.party, stix_id=obj["id"], kind=kind)
+            self.session.add(held)
+            self.held[obj["id"]] = held
+        live = local_id is not None or row is not None
+        held.local_id = local_id if row is None else row.id
+        held.marking_id, held.seq = marking_id, obj["x_setu_seq"]
+        held.signature, held.received_at = obj["x_setu_signature"], utcnow()
+        held.retracted_at = None if live else utcnow()
+        if row is not None:
+            self.made[obj["id"]] = row
+        else:
+            self.made.pop(obj["id"], None)
 
     def record(self, kind: Kind, obj: dict[str, Any]) -> None:
         where = f"{obj['id']} (seq {obj['x_setu_seq']})"
@@ -168,15 +200,12 @@ class _Receiver:
                 local = self._organization(self.partner.party, UNDISCLOSED.format(party=self.partner.party), "firm")
             values[ref.column] = local
         values["marking_id"] = self._marking_id(obj)
-        if kind.name == "organization":
-            self._party(str(values["party_code"]))
         model: Any = kind.model
-        held = self._received(obj["id"])
-        row = self._row(model, held.local_id) if held is not None and held.local_id is not None else None
+        row = self._row(model, obj["id"])
         if row is None and kind.name == "organization":
             # An organization this instance holds already (its own, or named before in a marking) is the same one.
             existing = self._organization(str(values["party_code"]), str(values["name"]), str(values["kind"]))
-            row = self._row(Organization, existing)
+            row = self.session.scalars(unfiltered(Organization).where(Organization.id == existing)).one()
         if row is not None and row.received_from != self.partner.party:
             self._remember(obj, kind.name, row.id, values["marking_id"])  # ours: mapped, never changed by a partner
             return
@@ -189,26 +218,26 @@ class _Receiver:
                 if column not in kind.local:
                     setattr(row, column, value)
             self.report.updated += 1
-        self.session.flush()
-        if "network_id" in values:
+        if kind.name == "network":
+            self.networks.append(row)
+        elif "network_id" in values:
             self.report.networks.add(int(values["network_id"]))
-        elif kind.name == "network":
-            self.report.networks.add(row.id)
-        self._remember(obj, kind.name, row.id, values["marking_id"])
+        self._remember(obj, kind.name, None, values["marking_id"], row=row)
 
     def retract(self, kind: Kind, obj: dict[str, Any]) -> None:
-        held = self._received(obj["id"])
-        if held is not None and held.local_id is not None:
-            row: Any = self._row(kind.model, held.local_id)
-            if row is not None and row.received_from == self.partner.party:
-                network_id = getattr(row, "network_id", None)
-                if network_id is not None:
-                    self.report.networks.add(int(network_id))
+        held = self.held.get(obj["id"])
+        row: Any = self._row(kind.model, obj["id"])
+        if row is not None and row.received_from == self.partner.party:
+            network_id = getattr(row, "network_id", None)
+            if network_id is not None:
+                self.report.networks.add(int(network_id))
+            if inspect(row).pending:  # made earlier in this very batch and not flushed yet
+                self.session.expunge(row)
+            else:
                 self.session.delete(row)
-                self.session.flush()
-        marking_id = held.marking_id if held is not None else None
-        if marking_id is None:
+        if held is None:
             raise FederationError(f"{obj['id']} (seq {obj['x_setu_seq']}): a retraction of a record never received")
+        marking_id = held.marking_id
         self._remember(obj, kind.name, None, marking_id)
         self.report.retracted += 1
         self._send_receipt(obj, marking_id)
@@ -275,10 +304,20 @@ class _Receiver:
         )
         self.report.applied += 1
 
+    def finish(self) -> None:
+        """Flush the batch, give the provenance rows their records' ids, and recount the networks touched."""
+        self.session.flush()
+        for stix_id, row in self.made.items():
+            self.held[stix_id].local_id = row.id
+        self.report.networks.update(network.id for network in self.networks if network.id is not None)
+        self.recount()
+
     def recount(self) -> None:
         """Count received networks' nodes and edges here (the sender's counts would tell what was withheld)."""
         for network_id in self.report.networks:
-            network = self._row(NetworkRecord, network_id)
+            network = self.session.scalars(
+                unfiltered(NetworkRecord).where(NetworkRecord.id == network_id)
+            ).one_or_none()
             if network is None or network.received_from is None:
                 continue
             network.node_count = count_unfiltered(self.session, NodeRecord, NodeRecord.network_id == network_id)
@@ -309,7 +348,7 @@ def apply_entries(session: Session, instance: Instance, partner: Partner, object
     try:
         for obj in objects:
             receiver.apply(obj)
-        receiver.recount()
+        receiver.finish()
         session.flush()
     finally:
         session.info.pop(APPLYING_FEED, None)
