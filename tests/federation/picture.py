@@ -8,6 +8,7 @@ record, then references followed by hand, so a mistake in the feed's SQL filter 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -55,8 +56,10 @@ def _picture(session: Session, include: Callable[[Kind, Any], bool]) -> Picture:
                     break
                 refs.append(target if target is not None else None)
             else:
+                if not _names_only_included(values, kind, row):
+                    continue
                 spec = specs_by_id(session, [row.marking_id])[row.marking_id]
-                fields = tuple(_normal(getattr(row, column)) for column in kind.fields)
+                fields = tuple(_field(values, kind, column, getattr(row, column)) for column in kind.fields)
                 value = (fields, tuple(refs), _marking_value(session, spec))
                 values[kind.name][row.id] = value
         picture[kind.name] = set(values[kind.name].values())
@@ -64,7 +67,29 @@ def _picture(session: Session, include: Callable[[Kind, Any], bool]) -> Picture:
 
 
 def _normal(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list) else value
+    if isinstance(value, datetime) and value.tzinfo is not None:  # SQLite gives back naive UTC
+        return value.astimezone(UTC).replace(tzinfo=None)
+    if isinstance(value, dict):
+        return tuple(sorted((key, _normal(item)) for key, item in value.items()))
+    return tuple(_normal(item) for item in value) if isinstance(value, list) else value
+
+
+def _names_only_included(values: dict[str, dict[int, tuple[Any, ...]]], kind: Kind, row: Any) -> bool:
+    """Whether every id a JSON column of ``row`` names is of a record included (else ``row`` is withheld too)."""
+    for column, (key, target) in kind.id_lists.items():
+        named = (getattr(row, column) or {}).get(key)
+        if isinstance(named, list) and not all(int(local) in values[target] for local in named):
+            return False
+    return True
+
+
+def _field(values: dict[str, dict[int, tuple[Any, ...]]], kind: Kind, column: str, value: Any) -> Any:
+    """A column's comparable value; local ids inside a JSON column become the values of the records they name."""
+    if column in kind.id_lists and isinstance(value, dict):
+        key, target = kind.id_lists[column]
+        if isinstance(value.get(key), list):
+            value = {**value, key: [values[target].get(int(local)) for local in value[key]]}
+    return _normal(value)
 
 
 def released_picture(session: Session, party: str) -> Picture:

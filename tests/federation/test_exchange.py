@@ -8,7 +8,7 @@ from sqlalchemy import select
 from federation.conftest import Link
 from federation.picture import received_picture, released_picture
 from setu.db import transaction
-from setu.demo.seed import seed_demo, seed_demo_registry
+from setu.demo.seed import seed_demo, seed_demo_registry, seed_demo_runs
 from setu.federation.partners import partner_reader
 from setu.models.base import ReceivedReadOnly
 from setu.models.federation import OutboundEntry, Partner, ReceivedObject, SentObject
@@ -24,6 +24,7 @@ IN_ONLY = MarkingSpec(LEVEL_OF["RESTRICTED"], "IN", frozenset({"IN", "US"}), nat
 def demo_link(link: Link) -> Link:
     seed_demo(link.india.sessions)
     seed_demo_registry(link.india.sessions)
+    seed_demo_runs(link.india.sessions)
     return link
 
 
@@ -70,6 +71,8 @@ def test_a_shared_group_opens_the_records_that_need_it(demo_link: Link) -> None:
     released, received = _pictures(demo_link)
     assert received == released
     assert any(value[2][5] == ("ENGINE",) for value in received["node"])
+    # The US analyst's sweep used only records released to the US: it crosses with every result.
+    assert len(received["run"]) >= 1 and len(received["result"]) > 100
 
 
 def test_a_tightened_marking_retracts_the_record_and_the_receipt_comes_back(demo_link: Link) -> None:

@@ -12,7 +12,6 @@ partner row's lock, so two publishers cannot number two entries alike.
 from __future__ import annotations
 
 import json
-import math
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from setu.federation.identity import Instance
-from setu.federation.kinds import KINDS, MARKING_KIND, Kind
+from setu.federation.kinds import KINDS, MARKING_KIND, Kind, to_json
 from setu.federation.partners import get_partner, partner_reader
 from setu.federation.stix import content_digest, marking_content, signed_object, tlp_refs
 from setu.models.base import utcnow
@@ -42,13 +41,6 @@ class PublishReport:
     changed: int
     retracted: int
     last_seq: int
-
-
-def json_value(value: Any) -> Any:
-    """A column value as JSON carries it: non-finite floats as the strings JSON lacks numbers for."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    return value
 
 
 def stix_ids(session: Session, kind: str, stix_type: str, local_ids: Iterable[int]) -> dict[int, str]:
@@ -207,29 +199,50 @@ class _Publisher:
         columns += [getattr(model, column) for column in kind.fields]
         columns += [getattr(model, ref.column) for ref in kind.references]
         statement = readable(self.reader, *columns).where(model.received_from.is_(None)).order_by(model.id)
-        rows = self.session.execute(statement).all()
-        kept: list[tuple[Any, dict[str, str]]] = []
-        for row in rows:
-            refs: dict[str, str] = {}
-            for position, ref in enumerate(kind.references, start=2 + len(kind.fields)):
-                target = self.released.get(ref.kind, {}).get(row[position])
-                if target is not None:
-                    refs[ref.prop] = target
-                elif ref.required:
-                    break
-            else:
+        if kind.where is not None:
+            statement = statement.where(kind.where(model))
+        kept: list[tuple[Any, dict[str, Any]]] = []
+        for row in self.session.execute(statement).all():
+            refs = self._references(kind, row)
+            if refs is not None:
                 kept.append((row, refs))
         ids = stix_ids(self.session, kind.name, kind.stix_type, [row[0] for row, _ in kept])
         self.released[kind.name] = {}
         for row, refs in kept:
             local_id, marking_id = row[0], row[1]
-            content: dict[str, Any] = {prop: json_value(row[2 + i]) for i, prop in enumerate(kind.fields.values())}
+            # STIX has no null: an empty value is an absent property.
+            content: dict[str, Any] = {
+                prop: to_json(kind, column, row[2 + i])
+                for i, (column, prop) in enumerate(kind.fields.items())
+                if row[2 + i] is not None
+            }
             if kind.stix_type == "identity":
                 content["identity_class"] = "organization"
             content.update(refs)
             content["object_marking_refs"] = self.marking_ref(marking_id)
             self._emit(kind.name, kind.stix_type, ids[local_id], local_id, marking_id, content)
             self.released[kind.name][local_id] = ids[local_id]
+
+    def _references(self, kind: Kind, row: Any) -> dict[str, Any] | None:
+        """The row's references as STIX ids (and id lists inside JSON columns), or ``None`` if one is withheld."""
+        refs: dict[str, Any] = {}
+        for position, ref in enumerate(kind.references, start=2 + len(kind.fields)):
+            target = self.released.get(ref.kind, {}).get(row[position])
+            if target is not None:
+                refs[ref.prop] = target
+            elif ref.required:
+                return None
+        columns = list(kind.fields)
+        for column, (key, target_kind) in kind.id_lists.items():
+            value = dict(row[2 + columns.index(column)] or {})
+            local_ids = value.get(key)
+            if isinstance(local_ids, list):
+                released = self.released.get(target_kind, {})
+                if not all(int(local) in released for local in local_ids):
+                    return None
+                value[key] = [released[int(local)] for local in local_ids]
+            refs[kind.fields[column]] = value
+        return refs
 
     def retract_the_rest(self) -> None:
         order = {kind.name: position for position, kind in enumerate(KINDS)}

@@ -13,13 +13,19 @@ many were withheld); the receiver sets them itself.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
+
+from sqlalchemy import ColumnElement, Date, DateTime
 
 from setu.models.base import Base
 from setu.models.networks import BomRecord, NetworkRecord, NodeRecord, ProductRecord, SiteCapacityRecord, SupplyRecord
 from setu.models.parties import Organization
 from setu.models.registry import Capability, RegistrySite
+from setu.models.stress import ResultRecord, RunRecord, ScenarioRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +54,34 @@ class Kind:
     local: dict[str, Any] = field(default_factory=dict)
     standard: bool = False
     """A standard STIX type (identity) rather than one of Setu's own."""
+    where: Callable[[Any], ColumnElement[bool]] | None = None
+    """A further condition on rows that may cross (a run only once it completed)."""
+    id_lists: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """JSON columns holding, under a key, a list of local ids of another kind: ``{column: (key, kind)}``.
+    The ids cross as STIX ids; a record naming one that does not cross does not cross either."""
+
+
+def to_json(kind: Kind, column: str, value: Any) -> Any:
+    """A column's value as it crosses: dates as ISO 8601, non-finite floats as the strings JSON lacks numbers for."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def from_json(kind: Kind, column: str, value: Any) -> Any:
+    """The column value of a crossed property (the inverse of :func:`to_json`); ``ValueError`` if malformed."""
+    if value is None:
+        return None
+    column_type = kind.model.__table__.columns[column].type
+    if isinstance(column_type, DateTime):
+        return datetime.fromisoformat(str(value))
+    if isinstance(column_type, Date):
+        return date.fromisoformat(str(value))
+    if value in ("Infinity", "-Infinity", "NaN"):
+        return float(value.replace("Infinity", "inf").replace("NaN", "nan"))
+    return value
 
 
 KINDS: tuple[Kind, ...] = (
@@ -154,6 +188,60 @@ KINDS: tuple[Kind, ...] = (
             "notes": "notes",
         },
         (Reference("site_id", "site_ref", "registry_site"),),
+    ),
+    Kind(
+        "scenario",
+        "x-setu-scenario",
+        ScenarioRecord,
+        {
+            "scenario_id": "scenario_id",
+            "kind": "scenario_kind",
+            "label": "label",
+            "ttr": "ttr",
+            "nodes": "nodes",
+            "severities": "severities",
+        },
+        (Reference("network_id", "network_ref", "network"),),
+        local={"created_by": 0},
+    ),
+    Kind(
+        "run",
+        "x-setu-run",
+        RunRecord,
+        {
+            "origin_party": "origin_party",
+            "status": "status",
+            "done": "done",
+            "total": "total",
+            "created_at": "run_created",
+            "started_at": "run_started",
+            "finished_at": "run_finished",
+            "wall_seconds": "wall_seconds",
+            "parameters": "parameters",
+        },
+        (Reference("network_id", "network_ref", "network"),),
+        local={"created_by": 0},
+        where=lambda model: model.status == "completed",
+        id_lists={"parameters": ("scenarios", "scenario")},
+    ),
+    Kind(
+        "result",
+        "x-setu-result",
+        ResultRecord,
+        {
+            "position": "position",
+            "scenario_id": "scenario_id",
+            "kind": "scenario_kind",
+            "label": "label",
+            "disrupted": "disrupted",
+            "ttr": "ttr",
+            "lost_profit": "lost_profit",
+            "tts": "tts",
+            "tts_infinite": "tts_infinite",
+            "rei": "rei",
+            "at_risk": "at_risk",
+        },
+        (Reference("run_id", "run_ref", "run"),),
     ),
 )
 """Every kind that crosses, each after the kinds it references (the order the feed sends them in)."""

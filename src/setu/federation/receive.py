@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from setu.federation.feed import lock_partner, next_seq
 from setu.federation.identity import FederationError, Instance
-from setu.federation.kinds import BY_STIX_TYPE, MARKING_KIND, RECEIPT_TYPE, Kind
+from setu.federation.kinds import BY_STIX_TYPE, MARKING_KIND, RECEIPT_TYPE, Kind, from_json
 from setu.federation.stix import MARKING_EXTENSION, digest, signed_object
 from setu.models.base import APPLYING_FEED, utcnow
 from setu.models.federation import AppliedEntry, OutboundEntry, Partner, ReceivedObject, SentObject
@@ -47,10 +47,13 @@ class ApplyReport:
     networks: set[int] = field(default_factory=set)
 
 
-def _floatish(value: Any) -> Any:
-    if isinstance(value, str) and value in ("Infinity", "-Infinity", "NaN"):
-        return float(value.replace("Infinity", "inf").replace("NaN", "nan"))
-    return value
+def received_creator(stix_id: str) -> int:
+    """The creator of a received record here: a negative number no user has, one per record.
+
+    The partner's user ids mean nothing here and are not sent; one number per record keeps apart records
+    that two of the partner's users made under one name (a scenario per network and creator).
+    """
+    return -(uuid.UUID(stix_id.split("--", 1)[1]).int % 2**31) - 1
 
 
 class _Receiver:
@@ -94,10 +97,12 @@ class _Receiver:
     # -- references -------------------------------------------------------------------------------
     def _local_id(self, obj: dict[str, Any], prop: str, kind: str) -> int | None:
         ref = obj.get(prop)
-        if ref is None:
-            return None
-        found = self.held.get(str(ref))
-        local = self._id_of(str(ref)) if found is not None and found.kind == kind else None
+        return None if ref is None else self._resolve(obj, str(ref), prop, kind)
+
+    def _resolve(self, obj: dict[str, Any], ref: str, prop: str, kind: str) -> int:
+        """The local id of the ``kind`` record ``ref`` received from the partner, or a precise error."""
+        found = self.held.get(ref)
+        local = self._id_of(ref) if found is not None and found.kind == kind else None
         if local is None:
             raise FederationError(
                 f"{obj['id']} (seq {obj['x_setu_seq']}) refers in {prop} to {ref}, which is not a {kind} held from "
@@ -189,9 +194,17 @@ class _Receiver:
         where = f"{obj['id']} (seq {obj['x_setu_seq']})"
         values: dict[str, Any] = dict(kind.local)
         for column, prop in kind.fields.items():
-            if prop not in obj:
+            if prop not in obj and not kind.model.__table__.columns[column].nullable:
                 raise FederationError(f"{where}: property {prop} is missing")
-            values[column] = _floatish(obj[prop])
+            try:
+                values[column] = from_json(kind, column, obj.get(prop))
+            except (TypeError, ValueError) as error:
+                raise FederationError(f"{where}: property {prop} is malformed ({error})") from None
+        for column, (key, target_kind) in kind.id_lists.items():
+            value = dict(values[column] or {})
+            if isinstance(value.get(key), list):
+                value[key] = [self._resolve(obj, str(ref), kind.fields[column], target_kind) for ref in value[key]]
+            values[column] = value
         for ref in kind.references:
             local = self._local_id(obj, ref.prop, ref.kind)
             if local is None and ref.required:
@@ -200,6 +213,8 @@ class _Receiver:
                 local = self._organization(self.partner.party, UNDISCLOSED.format(party=self.partner.party), "firm")
             values[ref.column] = local
         values["marking_id"] = self._marking_id(obj)
+        if "created_by" in values:
+            values["created_by"] = received_creator(obj["id"])
         model: Any = kind.model
         row = self._row(model, obj["id"])
         if row is None and kind.name == "organization":

@@ -17,7 +17,6 @@ from stix2.properties import (
     BooleanProperty,
     FloatProperty,
     IntegerProperty,
-    ListProperty,
     Property,
     ReferenceProperty,
     StringProperty,
@@ -40,8 +39,8 @@ def _property(kind: Kind, column: str) -> Property:
         # Non-finite capacities cross as the strings JSON has for them (setu.federation.feed.json_value).
         return _FloatOrName()
     if isinstance(column_type, JSON):
-        return ListProperty(StringProperty)
-    return StringProperty()
+        return _Json()
+    return StringProperty()  # text, and dates in ISO 8601 (setu.federation.kinds.to_json)
 
 
 class _FloatOrName(FloatProperty):  # type: ignore[misc]
@@ -49,6 +48,15 @@ class _FloatOrName(FloatProperty):  # type: ignore[misc]
         if value in ("Infinity", "-Infinity", "NaN"):
             return value, False
         return super().clean(value, allow_custom)
+
+
+class _Json(Property):  # type: ignore[misc]
+    """A JSON column's value: a list or an object of plain values (or null)."""
+
+    def clean(self, value: Any, allow_custom: bool = False) -> Any:
+        if value is not None and not isinstance(value, list | dict):
+            raise ValueError(f"must be a list or an object, got {type(value).__name__}")
+        return value, False
 
 
 def _register(stix_type: str, properties: list[tuple[str, Property]]) -> None:

@@ -20,13 +20,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from setu.models.base import Base, Marked, utcnow
+from setu.models.base import Base, Marked, Received, guard_received, utcnow
 
 RUN_STATUSES = ("queued", "running", "completed", "failed", "cancelled")
 FINAL_STATUSES = ("completed", "failed", "cancelled")
 
 
-class ScenarioRecord(Marked, Base):
+class ScenarioRecord(Received, Marked, Base):
     """A user's disruption scenario on one network: the nodes it disrupts, for how long, how badly.
 
     ``nodes`` holds the disrupted node ids (as users know them) in order, ``severities`` one capacity
@@ -50,7 +50,7 @@ class ScenarioRecord(Marked, Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
 
 
-class RunRecord(Marked, Base):
+class RunRecord(Received, Marked, Base):
     """One stress run: a set of scenarios (or the node sweep) computed on a user's view of a network.
 
     ``status`` moves queued -> running -> completed | failed | cancelled; ``done``/``total`` count
@@ -91,7 +91,7 @@ class RunRecord(Marked, Base):
     """How many times a worker took the run (a run whose worker died is queued again, up to a limit)."""
 
 
-class ResultRecord(Marked, Base):
+class ResultRecord(Received, Marked, Base):
     """PI, TTS and REI of one scenario of a completed run; marked with the run's marking.
 
     TTS round-trips through two columns: ``tts`` holds a finite value; an unbounded TTS (the
@@ -128,3 +128,7 @@ class ResultRecord(Marked, Base):
         if self.tts is not None:
             return self.tts
         return float("inf") if self.tts_infinite else float("nan")
+
+
+for _model in (ScenarioRecord, RunRecord, ResultRecord):
+    guard_received(_model)

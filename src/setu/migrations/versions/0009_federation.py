@@ -136,12 +136,36 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("received_from", sa.String(length=8), nullable=True))
         batch_op.create_index(batch_op.f("ix_registry_sites_received_from"), ["received_from"], unique=False)
 
+    with op.batch_alter_table("scenarios", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("received_from", sa.String(length=8), nullable=True))
+        batch_op.create_index(batch_op.f("ix_scenarios_received_from"), ["received_from"], unique=False)
+
+    with op.batch_alter_table("stress_runs", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("received_from", sa.String(length=8), nullable=True))
+        batch_op.create_index(batch_op.f("ix_stress_runs_received_from"), ["received_from"], unique=False)
+
+    with op.batch_alter_table("stress_results", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("received_from", sa.String(length=8), nullable=True))
+        batch_op.create_index(batch_op.f("ix_stress_results_received_from"), ["received_from"], unique=False)
+
     with op.batch_alter_table("site_capabilities", schema=None) as batch_op:
         batch_op.add_column(sa.Column("received_from", sa.String(length=8), nullable=True))
         batch_op.create_index(batch_op.f("ix_site_capabilities_received_from"), ["received_from"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("scenarios", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_scenarios_received_from"))
+        batch_op.drop_column("received_from")
+
+    with op.batch_alter_table("stress_runs", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_stress_runs_received_from"))
+        batch_op.drop_column("received_from")
+
+    with op.batch_alter_table("stress_results", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_stress_results_received_from"))
+        batch_op.drop_column("received_from")
+
     with op.batch_alter_table("site_capabilities", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_site_capabilities_received_from"))
         batch_op.drop_column("received_from")
