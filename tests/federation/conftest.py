@@ -13,14 +13,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from registry.world import build
 from setu.db import create_schema, make_engine, session_factory, transaction
 from setu.federation.identity import Instance, this_instance
 from setu.federation.partners import add_partner
 from setu.federation.receive import ApplyReport
 from setu.federation.service import export, import_bundle
+from setu.models.federation import AppliedEntry, ReceivedObject
+from setu.models.networks import NodeRecord
+from setu.models.registry import RegistrySite
 
 
 @dataclass
@@ -40,8 +44,7 @@ class Side:
 
     def import_(self, bundle: dict[str, Any] | bytes) -> ApplyReport:
         data = bundle if isinstance(bundle, bytes) else json.dumps(bundle).encode()
-        with transaction(self.sessions) as session:
-            return import_bundle(session, self.instance(session), data, "bundle.json")
+        return import_bundle(self.sessions, data, "bundle.json", party=self.party)
 
 
 @dataclass
@@ -96,3 +99,20 @@ def link(sessions: sessionmaker[Session], us_engine: Engine) -> Link:
     pin(india, us)
     pin(us, india)
     return Link(india, us)
+
+
+@pytest.fixture
+def small_link(link: Link) -> Link:
+    """India holds the registry test world (sites, capabilities, the hand network); nothing exchanged yet."""
+    with transaction(link.india.sessions) as session:
+        build(session)
+    return link
+
+
+def held(side: Side) -> tuple[int, ...]:
+    """Rows received, feed entries applied, nodes and registry sites: what a refused bundle must leave as it was."""
+    with transaction(side.sessions) as session:
+        return tuple(
+            int(session.scalar(select(func.count()).select_from(model)) or 0)
+            for model in (ReceivedObject, AppliedEntry, NodeRecord, RegistrySite)
+        )

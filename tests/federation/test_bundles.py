@@ -9,43 +9,24 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from federation.conftest import Link, Side, pin
-from registry.world import build
+from federation.conftest import Link, Side, held, pin
 from setu.audit.keys import key_store
 from setu.db import transaction
 from setu.federation.bundles import BATCH_CONTEXT
 from setu.federation.identity import FederationError, Instance
 from setu.federation.stix import OBJECT_CONTEXT, canonical
-from setu.models.federation import AppliedEntry, ReceivedObject
-from setu.models.networks import NodeRecord
 from setu.models.registry import RegistrySite
 
 Bundle = dict[str, Any]
 
 
-@pytest.fixture
-def small_link(link: Link) -> Link:
-    """India holds the registry test world (sites, capabilities, the hand network); nothing exchanged yet."""
-    with transaction(link.india.sessions) as session:
-        build(session)
-    return link
-
-
-def _held(side: Side) -> tuple[int, ...]:
-    with transaction(side.sessions) as session:
-        return tuple(
-            int(session.scalar(select(func.count()).select_from(model)) or 0)
-            for model in (ReceivedObject, AppliedEntry, NodeRecord, RegistrySite)
-        )
-
-
 def _refused(side: Side, data: Bundle | bytes, match: str) -> None:
-    before = _held(side)
+    before = held(side)
     with pytest.raises(FederationError, match=match):
         side.import_(data)
-    assert _held(side) == before
+    assert held(side) == before
 
 
 def _resign(bundle: Bundle, instance: Instance) -> Bundle:
@@ -137,7 +118,7 @@ def test_a_gap_stops_the_import(small_link: Link) -> None:
     with transaction(small_link.india.sessions) as session:
         for site in session.scalars(select(RegistrySite)):
             site.region = site.region + " (updated)"
-    last = _held(small_link.us)[1]
+    last = held(small_link.us)[1]
     _refused(
         small_link.us,
         small_link.india.export("US", since=last + 1),

@@ -29,6 +29,7 @@ from setu.federation.stix import (
     timestamp,
 )
 from setu.federation.stix_types import BATCH_TYPE, validate
+from setu.federation.witness import check_checkpoint, check_releases, proofs
 from setu.models.base import utcnow
 from setu.models.federation import AppliedEntry, OutboundEntry, Partner
 from setu.sharing.read import unfiltered
@@ -47,6 +48,8 @@ class CheckedBundle:
     last_seq: int
     new: list[dict[str, Any]]
     already_applied: int
+    witnessed: dict[str, Any]
+    """The sender's checkpoint, verified as a witness (see :mod:`setu.federation.witness`)."""
 
 
 def objects_digest(objects: list[dict[str, Any]]) -> str:
@@ -85,6 +88,7 @@ def export_bundle(session: Session, instance: Instance, party: str, since: int =
         "last_seq": since + len(objects),
         "count": len(objects),
         "objects_digest": objects_digest(objects),
+        **proofs(session, instance, party, since + 1, since + len(objects)),
         "extensions": {
             RECORDS_EXTENSION: {"extension_type": "new-sdo"},
             PROVENANCE_EXTENSION: {"extension_type": "toplevel-property-extension"},
@@ -169,7 +173,9 @@ def check_bundle(session: Session, instance: Instance, bundle: dict[str, Any], s
             f"{source}: every entry (seq {first}-{last}) was applied already (last applied from {partner.party}: "
             f"{last_applied_seq(session, partner.party)}); a replay changes nothing, and nothing was stored"
         )
-    return CheckedBundle(partner, first, last, new, len(entries) - len(new))
+    witnessed = check_checkpoint(session, partner, batch, source)
+    check_releases(session, partner, instance.party, batch, witnessed, new, source)
+    return CheckedBundle(partner, first, last, new, len(entries) - len(new), witnessed)
 
 
 def check_entries(
@@ -187,7 +193,8 @@ def check_entries(
         if not isinstance(obj, dict):
             raise FederationError(f"{where} is not a JSON object")
         where += f" ({obj.get('id', 'no id')})"
-        if obj.get("x_setu_seq") != expected:
+        seq = obj.get("x_setu_seq")
+        if type(seq) is not int or seq != expected:  # not a bool: True == 1 in Python
             raise FederationError(
                 f"{where} has seq {obj.get('x_setu_seq')!r}, expected {expected}: objects reordered or replaced"
             )

@@ -205,8 +205,18 @@ def import_cmd(
         data = bundle_file.read_bytes()
     except OSError as exc:
         raise _fail(f"cannot read {bundle_file}: {exc}") from None
-    with _session(database_url) as session:
-        report = import_bundle(session, this_instance(session), data, str(bundle_file), actor_name=_operator())
+    engine = None
+    try:
+        engine = make_engine(database_url)
+        prepare(engine)
+        report = import_bundle(session_factory(engine), data, str(bundle_file), actor_name=_operator())
+    except SetuError as exc:
+        raise _fail(str(exc)) from None
+    except OperationalError as exc:
+        raise _fail(f"cannot use the database: {exc.orig or exc}") from None
+    finally:
+        if engine is not None:
+            engine.dispose()
     out.print(
         f"applied {report.applied} entries from {report.partner}: {report.created} records new, "
         f"{report.updated} updated, {report.retracted} retracted (receipts queued for {report.partner}), "
@@ -228,6 +238,8 @@ def status(database_url: DatabaseOpt = None) -> None:
             "no receipt",
             "held",
             "tombstones",
+            "witnessed log",
+            "forks refused",
         )
         for state in link_states(session):
             table.add_row(
@@ -240,5 +252,12 @@ def status(database_url: DatabaseOpt = None) -> None:
                 str(state.unacknowledged),
                 str(state.received),
                 str(state.tombstones),
+                f"{state.witnessed_size} entries" if state.witnessed_size else "not yet",
+                f"[bold red]{state.forks}[/]" if state.forks else "0",
             )
         out.print(table)
+        if any(state.forks for state in link_states(session)):
+            out.print(
+                "[bold red]A partner showed a forked audit log:[/] its checkpoint was refused and kept "
+                "(audit entries federation.witness.fork); tell the partner's auditors before the next exchange."
+            )

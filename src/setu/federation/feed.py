@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 from setu.federation.identity import Instance
 from setu.federation.kinds import KINDS, MARKING_KIND, Kind, to_json
 from setu.federation.partners import get_partner, partner_reader
-from setu.federation.stix import content_digest, marking_content, signed_object, tlp_refs
+from setu.federation.stix import content_digest, digest, marking_content, signed_object, tlp_refs
+from setu.federation.witness import log_releases, note_appended
 from setu.models.base import utcnow
 from setu.models.federation import OutboundEntry, Partner, SentObject, StixId
 from setu.models.parties import Organization
@@ -107,6 +108,7 @@ def append(
             created_at=now,
         )
     )
+    note_appended(session, partner, seq, digest(obj))
     return obj
 
 
@@ -294,5 +296,6 @@ def publish(session: Session, instance: Instance, party: str) -> PublishReport:
     for kind in KINDS:
         publisher.publish_kind(kind)
     publisher.retract_the_rest()
+    log_releases(session, instance)
     session.flush()
     return PublishReport(party, **publisher.counts, last_seq=publisher.seq - 1)

@@ -14,10 +14,11 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from setu.audit.keys import check_party
+from setu.audit.keys import check_party, key_id_of
 from setu.audit.log import AuditError, record
 from setu.federation.certs import certificate_fingerprint, load_certificate
 from setu.federation.identity import FederationError, fingerprint, public_key_from_hex
+from setu.models.audit import SigningKey
 from setu.models.federation import Partner
 from setu.sharing.markings import GROUP_PATTERN, LEVELS
 from setu.sharing.policy import Principal
@@ -129,6 +130,9 @@ def add_partner(
         added_by=actor_name,
     )
     session.add(partner)
+    if session.scalar(select(SigningKey.id).where(SigningKey.key_id == key_id_of(raw))) is None:
+        # The partner's public key beside ours, so `setu audit verify` checks its cosignatures of our log.
+        session.add(SigningKey(key_id=key_id_of(raw), party=party, public_key=raw))
     details = {
         "key_fingerprint": fingerprint(raw),
         "max_classification": LEVELS[max_classification],

@@ -19,12 +19,13 @@ from typing import Any
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
-from setu.federation.feed import lock_partner, next_seq
+from setu.federation.feed import append, lock_partner, next_seq
 from setu.federation.identity import FederationError, Instance
 from setu.federation.kinds import BY_STIX_TYPE, MARKING_KIND, RECEIPT_TYPE, Kind, from_json
-from setu.federation.stix import MARKING_EXTENSION, digest, signed_object
+from setu.federation.stix import MARKING_EXTENSION, digest
+from setu.federation.witness import COSIGNATURE_TYPE, apply_cosignature, cosign, log_releases
 from setu.models.base import APPLYING_FEED, utcnow
-from setu.models.federation import AppliedEntry, OutboundEntry, Partner, ReceivedObject, SentObject
+from setu.models.federation import AppliedEntry, Partner, ReceivedObject, SentObject
 from setu.models.networks import NetworkRecord, NodeRecord, SupplyRecord
 from setu.models.parties import ORGANIZATION_KINDS, Organization, Party
 from setu.sharing.markings import LEVEL_OF, MarkingSpec, store
@@ -44,6 +45,8 @@ class ApplyReport:
     updated: int = 0
     retracted: int = 0
     receipts: int = 0
+    cosignatures: int = 0
+    """Cosignatures of this instance's checkpoints the partner sent back as its witness."""
     networks: set[int] = field(default_factory=set)
 
 
@@ -258,31 +261,27 @@ class _Receiver:
         self._send_receipt(obj, marking_id)
 
     def _send_receipt(self, obj: dict[str, Any], marking_id: int) -> None:
-        back = lock_partner(self.session, self.partner.party)
-        now = utcnow()
-        content = {"retracted_ref": obj["id"], "retraction_seq": obj["x_setu_seq"], "applied": obj["modified"]}
-        seq = next_seq(self.session, back.party)
-        signed = signed_object(
-            self.instance,
-            stix_type=RECEIPT_TYPE,
-            stix_id=f"{RECEIPT_TYPE}--{uuid.uuid4()}",
-            created=now,
-            modified=now,
-            content=content,
-            to=back.party,
-            seq=seq,
+        self.send_back(
+            RECEIPT_TYPE,
+            {"retracted_ref": obj["id"], "retraction_seq": obj["x_setu_seq"], "applied": obj["modified"]},
+            kind="receipt",
+            marking_id=marking_id,
         )
-        self.session.add(
-            OutboundEntry(
-                partner=back.party,
-                seq=seq,
-                stix_id=signed["id"],
-                kind="receipt",
-                revoked=False,
-                object=json.dumps(signed, ensure_ascii=False),
-                marking_id=marking_id,
-                created_at=now,
-            )
+
+    def send_back(self, stix_type: str, content: dict[str, Any], *, kind: str, marking_id: int) -> None:
+        """Append a signed object (a receipt, a cosignature) to this instance's feed back to the partner."""
+        lock_partner(self.session, self.partner.party)
+        append(
+            self.session,
+            self.instance,
+            self.partner.party,
+            seq=next_seq(self.session, self.partner.party),
+            kind=kind,
+            stix_type=stix_type,
+            stix_id=f"{stix_type}--{uuid.uuid4()}",
+            marking_id=marking_id,
+            content=content,
+            created=utcnow(),
         )
         self.session.flush()
 
@@ -302,6 +301,9 @@ class _Receiver:
         stix_type = obj.get("type")
         if stix_type == RECEIPT_TYPE:
             self.receipt(obj)
+        elif stix_type == COSIGNATURE_TYPE:
+            if apply_cosignature(self.session, self.instance, self.partner, obj):
+                self.report.cosignatures += 1
         elif stix_type == "marking-definition":
             self.marking(obj)
         elif stix_type in BY_STIX_TYPE:
@@ -339,7 +341,13 @@ class _Receiver:
             network.edge_count = count_unfiltered(self.session, SupplyRecord, SupplyRecord.network_id == network_id)
 
 
-def apply_entries(session: Session, instance: Instance, partner: Partner, objects: list[dict[str, Any]]) -> ApplyReport:
+def apply_entries(
+    session: Session,
+    instance: Instance,
+    partner: Partner,
+    objects: list[dict[str, Any]],
+    witnessed: dict[str, Any] | None = None,
+) -> ApplyReport:
     """Apply a partner's checked entries in order, in the caller's transaction (commit or roll back as one).
 
     Parameters
@@ -347,11 +355,14 @@ def apply_entries(session: Session, instance: Instance, partner: Partner, object
     session
         The transaction.
     instance
-        This instance (signs the receipts of retractions).
+        This instance (signs the receipts of retractions and the cosignature).
     partner
         The sender.
     objects
         Entries that passed :func:`setu.federation.bundles.check_bundle` (or the same checks online), not applied yet.
+    witnessed
+        The partner's checkpoint as :func:`setu.federation.witness.check_checkpoint` verified it: cosigned
+        here and the cosignature sent back.
 
     Returns
     -------
@@ -367,4 +378,10 @@ def apply_entries(session: Session, instance: Instance, partner: Partner, object
         session.flush()
     finally:
         session.info.pop(APPLYING_FEED, None)
+    if witnessed is not None:
+        cosignature = cosign(session, instance, partner, witnessed)
+        if cosignature is not None:
+            marking = store(session, MarkingSpec(0, instance.party, frozenset({instance.party, partner.party})))
+            receiver.send_back(COSIGNATURE_TYPE, cosignature, kind="cosignature", marking_id=marking.id)
+    log_releases(session, instance)
     return receiver.report

@@ -12,14 +12,16 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from setu.audit.log import record
+from setu.db import transaction
 from setu.federation.bundles import check_bundle, export_bundle, parse_bundle
 from setu.federation.feed import PublishReport, publish
-from setu.federation.identity import Instance
+from setu.federation.identity import Instance, this_instance
 from setu.federation.partners import list_partners
 from setu.federation.receive import ApplyReport, apply_entries
+from setu.federation.witness import ForkDetected, keep_fork, witness_state
 from setu.models.federation import AppliedEntry, OutboundEntry, ReceivedObject, SentObject
 from setu.sharing.read import unfiltered
 
@@ -39,18 +41,48 @@ def export(
         party,
         actor_name=actor_name,
         party=instance.party,
-        details={"first_seq": header["first_seq"], "last_seq": header["last_seq"], "count": header["count"]},
+        details={
+            "first_seq": header["first_seq"],
+            "last_seq": header["last_seq"],
+            "count": header["count"],
+            "tree_size": header["checkpoint"]["tree_size"],
+        },
     )
     return bundle, report
 
 
 def import_bundle(
-    session: Session, instance: Instance, data: bytes, source: str, *, actor_name: str = ""
+    sessions: sessionmaker[Session], data: bytes, source: str, *, party: str | None = None, actor_name: str = ""
 ) -> ApplyReport:
-    """Check a bundle file in full, then apply what it holds that was not applied yet (audited)."""
+    """Check a bundle file in full, then apply what it holds that was not applied yet, in one transaction (audited).
+
+    A bundle showing that the partner's log forked stores nothing of itself, but the evidence of the fork
+    is kept and audited in a transaction of its own (the operator page and the auditors must see it).
+
+    Parameters
+    ----------
+    sessions
+        Sessions on this instance's database.
+    data, source
+        The file's bytes and its name (for errors).
+    party
+        This instance's party (default: ``SETU_INSTANCE_PARTY``).
+    actor_name
+        Who imports, for the audit log.
+    """
+    try:
+        with transaction(sessions) as session:
+            return _import(session, this_instance(session, party), data, source, actor_name)
+    except ForkDetected as fork:
+        with transaction(sessions) as session:
+            keep_fork(session, this_instance(session, party), fork)
+        raise
+
+
+def _import(session: Session, instance: Instance, data: bytes, source: str, actor_name: str) -> ApplyReport:
     bundle = parse_bundle(data, source)
     checked = check_bundle(session, instance, bundle, source)
-    report = apply_entries(session, instance, checked.partner, checked.new)
+    report = apply_entries(session, instance, checked.partner, checked.new, checked.witnessed)
     record(
         session,
         None,
@@ -83,6 +115,10 @@ class LinkState:
     unacknowledged: int
     received: int
     tombstones: int
+    witnessed_size: int
+    """The size of the partner's log at the last checkpoint of it cosigned here (0: none yet)."""
+    forks: int
+    """Checkpoints of the partner refused because they contradict one cosigned here."""
 
 
 def link_states(session: Session) -> list[LinkState]:
@@ -105,6 +141,7 @@ def link_states(session: Session) -> list[LinkState]:
             .where(ReceivedObject.partner == party, ReceivedObject.kind != "marking")
             .group_by(ReceivedObject.retracted_at.is_(None))
         ).all()
+        witnessed, forks = witness_state(session, party)
         states.append(
             LinkState(
                 partner=party,
@@ -116,6 +153,8 @@ def link_states(session: Session) -> list[LinkState]:
                 unacknowledged=sum(n for revoked, open_, n in sent if revoked and open_),
                 received=sum(n for live, n in received if live),
                 tombstones=sum(n for live, n in received if not live),
+                witnessed_size=witnessed.tree_size if witnessed is not None else 0,
+                forks=forks,
             )
         )
     return states

@@ -37,7 +37,9 @@ PROVENANCE = ("x_setu_from", "x_setu_to", "x_setu_seq", "x_setu_signature")
 
 
 def timestamp(moment: datetime) -> str:
-    """A STIX timestamp (UTC, milliseconds, ``Z``)."""
+    """A STIX timestamp (UTC, milliseconds, ``Z``); a naive ``moment`` holds UTC (as SQLite gives them back)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 

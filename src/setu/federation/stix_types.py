@@ -81,6 +81,17 @@ def _register_all() -> None:
         ],
     )
     _register(
+        "x-setu-cosignature",
+        [
+            ("checkpoint_party", StringProperty(required=True)),
+            ("tree_size", IntegerProperty(required=True)),
+            ("root_hash", StringProperty(required=True)),
+            ("issued_at", StringProperty(required=True)),
+            ("key_id", StringProperty(required=True)),
+            ("cosignature", StringProperty(required=True)),
+        ],
+    )
+    _register(
         BATCH_TYPE,
         [
             ("from_party", StringProperty(required=True)),

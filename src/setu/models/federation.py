@@ -116,3 +116,27 @@ class ReceivedObject(Marked, Base):
     signature: Mapped[str] = mapped_column(String(100), nullable=False)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
     retracted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class WitnessedCheckpoint(Base):
+    """A partner's audit-log checkpoint this instance verified and cosigned as its witness (the last is the state).
+
+    ``consistency`` is the proof (hex hashes, JSON) from the previous witnessed checkpoint, kept so the
+    whole chain can be checked again offline. A fork (a checkpoint that contradicts one cosigned here) is
+    kept as a row with ``fork`` set and never cosigned.
+    """
+
+    __tablename__ = "federation_witnessed"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    partner: Mapped[str] = mapped_column(String(8), nullable=False, index=True)
+    tree_size: Mapped[int] = mapped_column(Integer, nullable=False)
+    root_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    issued_at: Mapped[str] = mapped_column(String(40), nullable=False)
+    key_id: Mapped[str] = mapped_column(String(16), nullable=False)
+    signature: Mapped[str] = mapped_column(String(100), nullable=False)
+    consistency: Mapped[str] = mapped_column(Text, nullable=False, default="[]")
+    cosignature: Mapped[str] = mapped_column(String(100), nullable=False, default="")
+    fork: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    """Empty, or why this checkpoint was refused (it forks the log the witness cosigned)."""
+    witnessed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)

@@ -39,6 +39,24 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("party", name=op.f("pk_federation_partners")),
     )
     op.create_table(
+        "federation_witnessed",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("partner", sa.String(length=8), nullable=False),
+        sa.Column("tree_size", sa.Integer(), nullable=False),
+        sa.Column("root_hash", sa.String(length=64), nullable=False),
+        sa.Column("issued_at", sa.String(length=40), nullable=False),
+        sa.Column("key_id", sa.String(length=16), nullable=False),
+        sa.Column("signature", sa.String(length=100), nullable=False),
+        sa.Column("consistency", sa.Text(), nullable=False),
+        sa.Column("cosignature", sa.String(length=100), nullable=False),
+        sa.Column("fork", sa.Text(), nullable=False),
+        sa.Column("witnessed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_federation_witnessed")),
+    )
+    with op.batch_alter_table("federation_witnessed", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_federation_witnessed_partner"), ["partner"], unique=False)
+
+    op.create_table(
         "federation_stix_ids",
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("local_id", sa.Integer(), nullable=False),
@@ -216,5 +234,6 @@ def downgrade() -> None:
 
     op.drop_table("federation_outbound")
     op.drop_table("federation_stix_ids")
+    op.drop_table("federation_witnessed")
     op.drop_table("federation_partners")
     op.drop_table("federation_applied")
