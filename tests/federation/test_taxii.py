@@ -142,25 +142,32 @@ def test_the_oasis_client_reads_the_collection_and_every_object_is_valid_stix(se
 
 
 def test_a_client_without_the_pinned_certificate_is_refused_in_the_handshake(served: Served) -> None:
-    def answer(cert: tuple[str, str] | None) -> bytes | Exception:
+    def answer(cert: tuple[str, str] | None, tls: ssl.TLSVersion) -> bytes | Exception:
         context = ssl.create_default_context(cafile=str(served.server_cert))
+        context.maximum_version = tls
         if cert is not None:
             context.load_cert_chain(*cert)
-        try:
-            with (
-                socket.create_connection((HOST, served.listener.port), timeout=10) as raw,
-                context.wrap_socket(raw, server_hostname=HOST) as tls,
-            ):
-                tls.sendall(f"GET /taxii2/ HTTP/1.1\r\nHost: {HOST}\r\nAccept: {MEDIA_TAXII}\r\n\r\n".encode())
-                return tls.recv(4096)
-        except (ssl.SSLError, ConnectionError) as error:
-            return error
+        with socket.create_connection((HOST, served.listener.port), timeout=10) as raw:
+            try:
+                tls_socket = context.wrap_socket(raw, server_hostname=HOST)
+            except (ssl.SSLError, ConnectionError) as error:
+                return error
+            with tls_socket:
+                tls_socket.sendall(f"GET /taxii2/ HTTP/1.1\r\nHost: {HOST}\r\nAccept: {MEDIA_TAXII}\r\n\r\n".encode())
+                try:
+                    return tls_socket.recv(4096)
+                except (ssl.SSLError, ConnectionError) as error:
+                    return error
 
-    assert answer(served.us)[:12] == b"HTTP/1.1 200"  # type: ignore[index]
-    for cert in (None, served.stranger):
-        refused = answer(cert)
-        # TLS 1.3 finishes the client's side of the handshake first; the server's alert ends it on the first read.
-        assert isinstance(refused, ssl.SSLError | ConnectionError) or refused == b"", refused
+    for tls in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+        assert answer(served.us, tls)[:12] == b"HTTP/1.1 200"  # type: ignore[index]
+        for cert in (None, served.stranger):
+            refused = answer(cert, tls)
+            if tls == ssl.TLSVersion.TLSv1_2:
+                assert isinstance(refused, ssl.SSLError), refused  # the handshake itself fails
+            else:
+                # TLS 1.3 ends the client's side of the handshake first; the server then closes without a word.
+                assert refused == b"" or isinstance(refused, ssl.SSLError | ConnectionError), refused
     with pytest.raises((requests.exceptions.SSLError, requests.exceptions.ConnectionError)):
         Server(f"{served.listener.base}/taxii2/", cert=served.stranger, verify=str(served.server_cert)).refresh()
     with pytest.raises((requests.exceptions.SSLError, requests.exceptions.ConnectionError)):

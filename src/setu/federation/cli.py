@@ -347,6 +347,6 @@ def pull_cmd(
         if engine is not None:
             engine.dispose()
     out.print(
-        f"pulled {len(result.pages)} pages from {party}: {result.applied} entries applied, "
+        f"pulled {len(result.pages)} page{'' if len(result.pages) == 1 else 's'} from {party}: {result.applied} entries applied, "
         f"seq {result.start_seq} -> {result.last_seq}"
     )
