@@ -346,7 +346,7 @@ def pull_cmd(
     finally:
         if engine is not None:
             engine.dispose()
+    pages = f"{len(result.pages)} page{'' if len(result.pages) == 1 else 's'}"
     out.print(
-        f"pulled {len(result.pages)} page{'' if len(result.pages) == 1 else 's'} from {party}: {result.applied} entries applied, "
-        f"seq {result.start_seq} -> {result.last_seq}"
+        f"pulled {pages} from {party}: {result.applied} entries applied, seq {result.start_seq} -> {result.last_seq}"
     )
