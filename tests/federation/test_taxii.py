@@ -29,9 +29,10 @@ from setu.cli import app
 from setu.db import create_schema, make_engine, session_factory, transaction
 from setu.demo.seed import seed_demo, seed_demo_registry
 from setu.federation.kinds import KINDS
-from setu.federation.taxii import MAX_PAGE, MEDIA_TAXII, collection_id
+from setu.federation.taxii import MAX_PAGE, MEDIA_TAXII, FeedQuery, accepts_taxii, collection_id, read_page
 from setu.models.audit import AuditEntry, AuditPending
 from setu.models.federation import OutboundEntry
+from setu.sharing.markings import MarkingSpec, store
 
 OUR_TYPES = {kind.stix_type for kind in KINDS} | {"identity", "marking-definition"}
 
@@ -238,6 +239,57 @@ def test_errors_are_taxii_error_messages(served: Served) -> None:
         headers={"Accept": MEDIA_TAXII},
     )
     assert posted.status_code == 405
+
+
+def test_a_page_holds_the_versions_types_and_ids_asked_for_in_seq_order(sessions: sessionmaker[Session]) -> None:
+    every = frozenset({"all"})
+    with transaction(sessions) as session:
+        marking = store(session, MarkingSpec(0, "IN", frozenset({"IN", "US"}))).id
+        feed = [
+            ("US", "x-a--1"),
+            ("US", "x-b--1"),
+            ("US", "x-a--1"),
+            ("FR", "x-a--1"),
+            ("US", "x-c--1"),
+            ("US", "x-a--1"),
+        ]
+        for seq, (partner, stix_id) in enumerate(feed, start=1):
+            session.add(
+                OutboundEntry(partner=partner, seq=seq, stix_id=stix_id, kind="x", object="{}", marking_id=marking)
+            )
+    with transaction(sessions) as session:
+
+        def seqs(**query: Any) -> list[int]:
+            return [row.seq for row in read_page(session, "US", FeedQuery(**query)).rows]
+
+        assert seqs() == [2, 5, 6]  # TAXII's default: the last version of each object
+        assert seqs(versions=frozenset({"first"})) == [1, 2, 5]
+        assert seqs(versions=frozenset({"first", "last"})) == [1, 2, 5, 6]
+        assert seqs(versions=every) == [1, 2, 3, 5, 6]  # never another partner's entries
+        assert seqs(versions=every, after=3) == [5, 6]
+        assert seqs(versions=every, types=("x-a",)) == [1, 3, 6]
+        assert seqs(ids=("x-b--1", "x-c--1")) == [2, 5]
+        assert seqs(spec_versions=("2.0",)) == []
+        page = read_page(session, "US", FeedQuery(versions=every, limit=2))
+        assert [row.seq for row in page.rows] == [1, 2] and page.more
+        assert not read_page(session, "US", FeedQuery(versions=every, after=3, limit=2)).more
+
+
+@pytest.mark.parametrize(
+    ("header", "accepted"),
+    [
+        (MEDIA_TAXII, True),
+        ("application/taxii+json", True),
+        ('application/json, application/taxii+json; version="2.1"; q=0.9', True),
+        ("application/taxii+json;version=2.0", False),
+        ("application/taxii+json;version=2.1;q=0", False),
+        ("application/json", False),
+        ("*/*", False),
+        ("", False),
+    ],
+)
+def test_only_taxii_2_1_json_is_acceptable(header: str, accepted: bool) -> None:
+    assert accepts_taxii(header) is accepted
 
 
 @pytest.mark.parametrize(
