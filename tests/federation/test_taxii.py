@@ -228,6 +228,8 @@ def test_errors_are_taxii_error_messages(served: Served) -> None:
     assert "no collection" in unknown.json()["title"]
     assert served.get(served.objects_url, limit=0).status_code == 400
     assert served.get(served.objects_url, added_after="yesterday").status_code == 400
+    assert served.get(served.objects_url, **{"match[id]": "x-setu-node--../../etc"}).status_code == 400
+    assert served.get(served.objects_url, next="²").status_code == 400
     assert served.get(served.objects_url, **{"match[version]": "2020-01-01T00:00:00Z"}).status_code == 400
     assert served.get(f"{served.listener.base}/docs").status_code == 404  # TAXII only: no docs, no schema
     posted = requests.post(

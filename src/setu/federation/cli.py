@@ -255,6 +255,21 @@ CertOpt = Annotated[
 KeyOpt = Annotated[Path, typer.Option("--key", envvar="SETU_FEDERATION_KEY", help="This instance's TLS key.")]
 
 
+@contextmanager
+def _pinned_file(certificate: str) -> Iterator[Path]:
+    """The pinned certificate in a private temporary file (``0600``), removed afterwards: uvicorn's ``ssl_ca_certs``."""
+    import os
+    import tempfile
+
+    descriptor, name = tempfile.mkstemp(prefix="setu-pinned-", suffix=".pem")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(certificate)
+        yield Path(name)
+    finally:
+        Path(name).unlink(missing_ok=True)
+
+
 @federation_app.command("serve")
 def serve_cmd(
     partner: Annotated[str, typer.Option("--partner", help="The one partner this listener serves.")],
@@ -269,7 +284,7 @@ def serve_cmd(
 
     import uvicorn
 
-    from setu.federation.taxii import TaxiiApp, pinned_certificate, pinned_file
+    from setu.federation.taxii import TaxiiApp, pinned_certificate
 
     party = partner.strip().upper()
     try:
@@ -284,7 +299,7 @@ def serve_cmd(
         pinned = pinned_certificate(session, party)
     engine = make_engine(database_url)
     try:
-        with pinned_file(pinned) as ca_file:
+        with _pinned_file(pinned) as ca_file:
             out.print(
                 f"serving {local}'s feed to {party} over TAXII 2.1 at https://{host}:{port}/taxii2/, to the holder "
                 f"of the certificate pinned for {party} only ({certificate_fingerprint(pinned)})"

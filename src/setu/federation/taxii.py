@@ -16,14 +16,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import tempfile
+import re
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -46,6 +43,8 @@ MAX_PAGE = 1000
 """The most objects one page answers (``limit`` above it is lowered to it): about 1 MB of signed objects."""
 VERSIONS = frozenset({"last", "first", "all"})
 """The ``match[version]`` values served; ``last`` is TAXII's default, ``all`` the whole feed (what ``pull`` asks)."""
+STIX_TYPE = re.compile(r"[a-z0-9][a-z0-9-]{0,249}")
+STIX_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,249}--[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 _COLLECTIONS = uuid.UUID("0b7d4f52-9c1e-4a63-8f2d-6e5a1c3b9d70")
 
 log = logging.getLogger("setu.federation.taxii")
@@ -198,18 +197,6 @@ def serve_page(
     return page
 
 
-@contextmanager
-def pinned_file(certificate: str) -> Iterator[Path]:
-    """The pinned certificate in a private temporary file (``0600``), removed afterwards: uvicorn's ``ssl_ca_certs``."""
-    descriptor, name = tempfile.mkstemp(prefix="setu-pinned-", suffix=".pem")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(certificate)
-        yield Path(name)
-    finally:
-        Path(name).unlink(missing_ok=True)
-
-
 # -- HTTP ------------------------------------------------------------------------------------------------
 
 Scope = dict[str, Any]
@@ -274,7 +261,7 @@ def _many(params: dict[str, list[str]], name: str) -> tuple[str, ...]:
 def _count(text: str | None, name: str, *, least: int) -> int | None:
     if text is None:
         return None
-    if not text.isdigit() or int(text) < least:
+    if not (text.isascii() and text.isdigit()) or len(text) > 18 or int(text) < least:
         raise TaxiiError(400, f"{name} must be an integer of at least {least}, got {text[:40]!r}")
     return int(text)
 
@@ -290,28 +277,39 @@ def parse_query(query_string: bytes, *, versions: frozenset[str] = frozenset({"l
     if (text := _one(params, "added_after")) is not None:
         try:
             added_after = datetime.fromisoformat(text.replace("z", "Z"))
-        except ValueError:
+            if added_after.tzinfo is None:
+                raise TaxiiError(400, f"added_after needs a time zone (e.g. Z), got {text[:40]!r}")
+            added_after = added_after.astimezone(UTC)
+        except (ValueError, OverflowError):
             raise TaxiiError(400, f"added_after is not a timestamp: {text[:40]!r}") from None
-        if added_after.tzinfo is None:
-            raise TaxiiError(400, f"added_after needs a time zone (e.g. Z), got {text[:40]!r}")
     wanted = frozenset(_many(params, "match[version]")) or versions
     if not wanted <= VERSIONS:
         raise TaxiiError(
             400, "match[version] not supported", f"this server matches versions {', '.join(sorted(VERSIONS))}"
         )
     types = _many(params, "match[type]")
-    if any(not t.replace("-", "").isalnum() or not t.isascii() for t in types):
+    if not all(STIX_TYPE.fullmatch(t) for t in types):
         raise TaxiiError(400, "match[type] holds a value that is not a STIX type")
+    ids = _many(params, "match[id]")
+    for stix_id in ids:
+        check_stix_id(stix_id)
     limit = _count(_one(params, "limit"), "limit", least=1) or MAX_PAGE
     return FeedQuery(
         after=_count(_one(params, "next"), "next", least=0) or 0,
         added_after=added_after,
         limit=min(limit, MAX_PAGE),
-        ids=_many(params, "match[id]"),
+        ids=ids,
         types=types,
         versions=wanted,
         spec_versions=_many(params, "match[spec_version]"),
     )
+
+
+def check_stix_id(text: str) -> str:
+    """``text`` if it is a STIX identifier (``type--uuid``), else a 400."""
+    if not STIX_ID.fullmatch(text):
+        raise TaxiiError(400, f"not a STIX identifier: {text[:80]!r}", "a STIX id is type--UUID")
+    return text
 
 
 def _date_headers(page: FeedPage) -> tuple[tuple[str, str], ...]:
@@ -436,11 +434,11 @@ class TaxiiApp:
                 return _paged(page, "objects", manifest)
             case ["objects", stix_id]:
                 query = parse_query(query_string)
-                page = self._page(replace(query, ids=(stix_id,)), "object", stix_id)
+                page = self._page(replace(query, ids=(check_stix_id(stix_id),)), "object", stix_id)
                 return _paged(page, "objects", [row.text for row in page.rows])
             case ["objects", stix_id, "versions"]:
                 query = parse_query(query_string, versions=frozenset({"all"}))
-                page = self._page(replace(query, ids=(stix_id,)), "versions", stix_id)
+                page = self._page(replace(query, ids=(check_stix_id(stix_id),)), "versions", stix_id)
                 return _paged(page, "versions", [json.dumps(_version(row)) for row in page.rows])
         raise TaxiiError(404, "no such resource in the collection", "objects/, objects/{id}/, versions/, manifest/")
 
