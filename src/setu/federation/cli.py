@@ -261,3 +261,126 @@ def status(database_url: DatabaseOpt = None) -> None:
                 "[bold red]A partner showed a forked audit log:[/] its checkpoint was refused and kept "
                 "(audit entries federation.witness.fork); tell the partner's auditors before the next exchange."
             )
+
+
+# -- online: TAXII 2.1 over mutual TLS ---------------------------------------------------------------------
+
+CertOpt = Annotated[
+    Path,
+    typer.Option(
+        "--cert", envvar="SETU_FEDERATION_CERT", help="This instance's TLS certificate (`setu partner cert`)."
+    ),
+]
+KeyOpt = Annotated[Path, typer.Option("--key", envvar="SETU_FEDERATION_KEY", help="This instance's TLS key.")]
+
+
+@contextmanager
+def _pinned_file(certificate: str) -> Iterator[Path]:
+    """The pinned certificate in a private temporary file (``0600``), removed afterwards: uvicorn's ``ssl_ca_certs``."""
+    import os
+    import tempfile
+
+    descriptor, name = tempfile.mkstemp(prefix="setu-pinned-", suffix=".pem")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(certificate)
+        yield Path(name)
+    finally:
+        Path(name).unlink(missing_ok=True)
+
+
+@federation_app.command("serve")
+def serve_cmd(
+    partner: Annotated[str, typer.Option("--partner", help="The one partner this listener serves.")],
+    cert_file: CertOpt,
+    key_file: KeyOpt,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on (one per partner).")] = 8443,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Serve the feed to one partner over TAXII 2.1 with mutual TLS: only its pinned certificate gets in."""
+    import ssl
+
+    import uvicorn
+
+    from setu.federation.taxii import TaxiiApp, pinned_certificate
+
+    party = partner.strip().upper()
+    try:
+        local = configured_party()
+        # Checked here, before listening, so a wrong file is a clear message rather than a uvicorn traceback.
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert_file, key_file)
+    except SetuError as exc:
+        raise _fail(str(exc)) from None
+    except (OSError, ssl.SSLError) as exc:
+        raise _fail(f"cannot use the certificate {cert_file} and key {key_file}: {exc}") from None
+    with _session(database_url) as session:
+        pinned = pinned_certificate(session, party)
+    engine = make_engine(database_url)
+    try:
+        with _pinned_file(pinned) as ca_file:
+            out.print(
+                f"serving {local}'s feed to {party} over TAXII 2.1 at https://{host}:{port}/taxii2/, to the holder "
+                f"of the certificate pinned for {party} only ({certificate_fingerprint(pinned)})"
+            )
+            uvicorn.run(
+                TaxiiApp(session_factory(engine), local, party, pinned),
+                host=host,
+                port=port,
+                ssl_certfile=cert_file,
+                ssl_keyfile=key_file,
+                ssl_ca_certs=ca_file,
+                ssl_cert_reqs=ssl.CERT_REQUIRED,
+                lifespan="off",
+                ws="none",
+                proxy_headers=False,
+                server_header=False,
+            )
+    finally:
+        engine.dispose()
+
+
+@federation_app.command("pull")
+def pull_cmd(
+    partner: Annotated[str, typer.Option("--partner", help="The partner whose feed to pull (from its --url).")],
+    cert_file: CertOpt,
+    key_file: KeyOpt,
+    page_size: Annotated[int, typer.Option("--page-size", help="Objects asked per page (1 to 1000).")] = 1000,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Pull a partner's feed over TAXII 2.1 with mutual TLS and apply it, one checked transaction per page."""
+    from setu.federation.pull import PageReport, pull
+
+    def show(page: PageReport) -> None:
+        report = page.report
+        out.print(
+            f"page {page.page}: seq {page.first_seq}-{page.last_seq}, applied {report.applied} "
+            f"({report.created} new, {report.updated} updated, {report.retracted} retracted, "
+            f"{report.receipts} receipts of ours)"
+        )
+
+    party = partner.strip().upper()
+    engine = None
+    try:
+        engine = make_engine(database_url)
+        prepare(engine)
+        result = pull(
+            session_factory(engine),
+            party,
+            cert=cert_file,
+            key=key_file,
+            page_size=page_size,
+            actor_name=_operator(),
+            on_page=show,
+        )
+    except SetuError as exc:
+        raise _fail(str(exc)) from None
+    except OperationalError as exc:
+        raise _fail(f"cannot use the database: {exc.orig or exc}") from None
+    finally:
+        if engine is not None:
+            engine.dispose()
+    pages = f"{len(result.pages)} page{'' if len(result.pages) == 1 else 's'}"
+    out.print(
+        f"pulled {pages} from {party}: {result.applied} entries applied, seq {result.start_seq} -> {result.last_seq}"
+    )

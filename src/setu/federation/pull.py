@@ -1,0 +1,229 @@
+"""Pulling a partner's feed over TAXII 2.1 with mutual TLS, page by page, each page checked in full and applied whole.
+
+The client trusts one certificate, the partner's pinned one, as the only authority (no system CA can
+speak for the partner), and shows this instance's own certificate, the one the partner pinned. It asks
+for the whole feed (``match[version]=all``) after the last sequence number applied from the partner,
+so a pull that stopped anywhere resumes where the database stands. Each page is one transaction: the
+same checks as a bundle file (:func:`setu.federation.bundles.check_entries`: signatures of the pinned
+key, sender and receiver, sequence without gaps, no fork), then :func:`setu.federation.receive.apply_entries`;
+a page refused stores nothing, and the pages before it stay applied.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import ssl
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from setu.audit.log import record
+from setu.db import transaction
+from setu.federation.bundles import check_entries, last_applied_seq
+from setu.federation.feed import lock_partner
+from setu.federation.identity import FederationError, configured_party, this_instance
+from setu.federation.partners import get_partner
+from setu.federation.receive import ApplyReport, apply_entries
+from setu.federation.taxii import API_ROOT, MAX_PAGE, MEDIA_TAXII, collection_id
+
+TIMEOUT_SECONDS = 120.0
+"""How long one request may wait for the partner (a page of 1000 objects is about 1 MB)."""
+MAX_RESPONSE_BYTES = 256 * 1024**2
+"""The largest page read: far above :data:`~setu.federation.taxii.MAX_PAGE` objects, so only a broken server hits it."""
+
+
+@dataclass(frozen=True, slots=True)
+class PageReport:
+    """One page pulled and applied: its number, the sequence numbers it held, what applying it did."""
+
+    page: int
+    first_seq: int
+    last_seq: int
+    report: ApplyReport
+
+
+@dataclass
+class PullReport:
+    """A whole pull: every page applied, and where the feed from the partner stands now."""
+
+    partner: str
+    start_seq: int
+    pages: list[PageReport] = field(default_factory=list)
+
+    @property
+    def last_seq(self) -> int:
+        """The last sequence number applied from the partner after the pull."""
+        return self.pages[-1].last_seq if self.pages else self.start_seq
+
+    @property
+    def applied(self) -> int:
+        """Entries applied by this pull (entries another pull applied first are not counted)."""
+        return sum(page.report.applied for page in self.pages)
+
+
+def client_context(pinned: str, cert: Path, key: Path) -> ssl.SSLContext:
+    """A TLS client context trusting only the ``pinned`` certificate (PEM) and presenting ``cert`` and ``key``."""
+    try:
+        context = ssl.create_default_context(cadata=pinned)
+    except ssl.SSLError as error:
+        raise FederationError(f"the pinned certificate cannot be used as a trust anchor: {error}") from None
+    context.minimum_version = ssl.TLSVersion.TLSv1_2  # TAXII 2.1 asks for TLS 1.2 or later
+    try:
+        context.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as error:
+        raise FederationError(f"cannot use the certificate {cert} and key {key}: {error}") from None
+    return context
+
+
+def collection_url(base: str, sender: str, receiver: str) -> str:
+    """The URL of ``sender``'s collection for ``receiver`` on ``sender``'s listener at ``base`` (https://host:port)."""
+    return f"{base.rstrip('/')}/{API_ROOT}/collections/{collection_id(sender, receiver)}/"
+
+
+def _taxii_error(error: urllib.error.HTTPError) -> str:
+    """The title and description of a TAXII error message, or the HTTP reason."""
+    try:
+        body = json.loads(error.read(64 * 1024))
+        return f"{body.get('title', error.reason)}: {body.get('description', '')}".rstrip(": ")
+    except (ValueError, OSError, AttributeError):
+        return str(error.reason)
+
+
+def fetch(opener: urllib.request.OpenerDirector, url: str, where: str) -> dict[str, Any]:
+    """GET a TAXII resource and return its JSON, or a :class:`FederationError` naming ``where`` and the cause."""
+    request = urllib.request.Request(url, headers={"Accept": MEDIA_TAXII})
+    try:
+        with opener.open(request, timeout=TIMEOUT_SECONDS) as response:
+            content_type = response.headers.get("Content-Type", "")
+            body = response.read(MAX_RESPONSE_BYTES + 1)
+    except urllib.error.HTTPError as error:
+        raise FederationError(f"{where}: the partner answered {error.code}, {_taxii_error(error)}") from None
+    except urllib.error.URLError as error:
+        raise FederationError(f"{where}: cannot reach {url}: {error.reason}") from None
+    except (OSError, http.client.HTTPException) as error:
+        raise FederationError(f"{where}: the connection to {url} failed: {error!r}") from None
+    if not content_type.replace(" ", "").startswith("application/taxii+json"):
+        raise FederationError(f"{where}: the answer is {content_type or 'untyped'}, not {MEDIA_TAXII}")
+    if len(body) > MAX_RESPONSE_BYTES:
+        raise FederationError(f"{where}: the answer is over {MAX_RESPONSE_BYTES} bytes")
+    try:
+        parsed = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise FederationError(f"{where}: the answer is not JSON ({error})") from None
+    if not isinstance(parsed, dict):
+        raise FederationError(f"{where}: the answer is not a TAXII resource (a JSON object)")
+    return parsed
+
+
+def _apply_page(
+    sessions: sessionmaker[Session], party: str, objects: list[Any], after: int, source: str, actor_name: str
+) -> ApplyReport:
+    """Check and apply one page in one transaction: all of it, or nothing and an error naming the object."""
+    with transaction(sessions) as session:
+        instance = this_instance(session)
+        # Under the partner row's lock, so two pulls on one database take turns rather than collide.
+        partner = lock_partner(session, party)
+        new = check_entries(session, instance, partner, objects, source, after + 1)
+        try:
+            report = apply_entries(session, instance, partner, new)
+        except FederationError as error:
+            raise FederationError(f"{source}: {error}") from None
+        record(
+            session,
+            None,
+            "federation.pull",
+            "partner",
+            party,
+            actor_name=actor_name,
+            party=instance.party,
+            details={
+                "first_seq": after + 1,
+                "last_seq": after + len(objects),
+                "applied": report.applied,
+                "retracted": report.retracted,
+                "receipts": report.receipts,
+            },
+        )
+    return report
+
+
+def pull(
+    sessions: sessionmaker[Session],
+    party: str,
+    *,
+    cert: Path,
+    key: Path,
+    page_size: int = MAX_PAGE,
+    actor_name: str = "",
+    on_page: Callable[[PageReport], None] | None = None,
+) -> PullReport:
+    """Pull ``party``'s feed from its TAXII listener and apply it, one transaction a page, until none is left.
+
+    Parameters
+    ----------
+    sessions
+        This instance's database.
+    party
+        The partner (its URL and pinned certificate come from its partner row).
+    cert, key
+        This instance's TLS certificate and key (the ones the partner pinned).
+    page_size
+        Objects asked per page (the partner may answer fewer).
+    actor_name
+        Who pulls, for the audit entry of each page.
+    on_page
+        Called after each page is committed (the CLI prints it).
+
+    Returns
+    -------
+    PullReport
+        Every page applied.
+
+    Raises
+    ------
+    FederationError
+        Naming the partner, the page and, for a refused entry, the object; the pages before it stay applied.
+    """
+    if not 1 <= page_size <= MAX_PAGE:
+        raise FederationError(f"the page size must be 1 to {MAX_PAGE}, got {page_size}")
+    local = configured_party()
+    with transaction(sessions) as session:
+        partner = get_partner(session, party)
+        if not partner.url:
+            raise FederationError(f"{party} has no URL (an air-gapped partner): exchange bundle files with it")
+        base, pinned = partner.url, partner.tls_certificate
+        after = last_applied_seq(session, party)
+    opener = urllib.request.build_opener(
+        # Straight to the partner: no proxy from the environment sits inside the mutual TLS link.
+        urllib.request.ProxyHandler({}),
+        urllib.request.HTTPSHandler(context=client_context(pinned, cert, key)),
+    )
+    url = collection_url(base, party, local)
+    fetch(opener, url, f"{party}'s TAXII collection")  # a clear error when the listener serves another feed
+    report = PullReport(party, after)
+    while True:
+        number = len(report.pages) + 1
+        source = f"{party}'s TAXII feed, page {number} (after seq {after})"
+        query = urlencode({"match[version]": "all", "limit": page_size, "next": after})
+        envelope = fetch(opener, f"{url}objects/?{query}", source)
+        objects = envelope.get("objects", [])
+        if not isinstance(objects, list):
+            raise FederationError(f"{source}: 'objects' is not a list")
+        if objects:
+            applied = _apply_page(sessions, party, objects, after, source, actor_name)
+            page = PageReport(number, after + 1, after + len(objects), applied)
+            report.pages.append(page)
+            after = page.last_seq
+            if on_page is not None:
+                on_page(page)
+        if envelope.get("more") is not True:
+            return report
+        if not objects:
+            raise FederationError(f"{source}: the partner says there is more but sent no objects")
