@@ -60,21 +60,26 @@ def objects_digest(objects: list[dict[str, Any]]) -> str:
     return hasher.hexdigest()
 
 
-def export_bundle(session: Session, instance: Instance, party: str, since: int = 0) -> dict[str, Any]:
-    """The feed to ``party`` after sequence number ``since``, as a signed STIX bundle.
+def export_bundle(
+    session: Session, instance: Instance, party: str, since: int = 0, until: int | None = None
+) -> dict[str, Any]:
+    """The feed to ``party`` after sequence number ``since`` (up to ``until``), as a signed STIX bundle.
 
-    Publish first (:func:`setu.federation.feed.publish`) to include the latest changes.
+    Publish first (:func:`setu.federation.feed.publish`) to include the latest changes. The TAXII
+    listener answers a page's header with the same function (its objects are the page's).
     """
     get_partner(session, party)
     if since < 0:
         raise FederationError(f"--since must be 0 or more, got {since}")
     # The feed is the partner's already: the read filter was applied when each entry was appended.
-    texts = session.scalars(
+    statement = (
         unfiltered(OutboundEntry.object)
         .where(OutboundEntry.partner == party, OutboundEntry.seq > since)
         .order_by(OutboundEntry.seq)
-    ).all()
-    objects = [json.loads(text) for text in texts]
+    )
+    if until is not None:
+        statement = statement.where(OutboundEntry.seq <= until)
+    objects = [json.loads(text) for text in session.scalars(statement).all()]
     now = timestamp(utcnow())
     batch: dict[str, Any] = {
         "type": BATCH_TYPE,

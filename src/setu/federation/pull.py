@@ -26,12 +26,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from setu.audit.log import record
 from setu.db import transaction
-from setu.federation.bundles import check_entries, last_applied_seq
+from setu.federation.bundles import check_bundle, last_applied_seq
 from setu.federation.feed import lock_partner
 from setu.federation.identity import FederationError, configured_party, this_instance
 from setu.federation.partners import get_partner
 from setu.federation.receive import ApplyReport, apply_entries
 from setu.federation.taxii import API_ROOT, MAX_PAGE, MEDIA_TAXII, collection_id
+from setu.federation.witness import ForkDetected, keep_fork
 
 TIMEOUT_SECONDS = 120.0
 """How long one request may wait for the partner (a page of 1000 objects is about 1 MB)."""
@@ -123,35 +124,74 @@ def fetch(opener: urllib.request.OpenerDirector, url: str, where: str) -> dict[s
 
 
 def _apply_page(
-    sessions: sessionmaker[Session], party: str, objects: list[Any], after: int, source: str, actor_name: str
+    sessions: sessionmaker[Session],
+    party: str,
+    header: dict[str, Any],
+    objects: list[Any],
+    after: int,
+    source: str,
+    actor_name: str,
 ) -> ApplyReport:
-    """Check and apply one page in one transaction: all of it, or nothing and an error naming the object."""
-    with transaction(sessions) as session:
-        instance = this_instance(session)
-        # Under the partner row's lock, so two pulls on one database take turns rather than collide.
-        partner = lock_partner(session, party)
-        new = check_entries(session, instance, partner, objects, source, after + 1)
-        try:
-            report = apply_entries(session, instance, partner, new)
-        except FederationError as error:
-            raise FederationError(f"{source}: {error}") from None
-        record(
-            session,
-            None,
-            "federation.pull",
-            "partner",
-            party,
-            actor_name=actor_name,
-            party=instance.party,
-            details={
-                "first_seq": after + 1,
-                "last_seq": after + len(objects),
-                "applied": report.applied,
-                "retracted": report.retracted,
-                "receipts": report.receipts,
-            },
-        )
+    """Check and apply one page in one transaction: all of it, or nothing and an error naming the object.
+
+    The page and its signed header are checked as a bundle file is (:func:`check_bundle`), the witness's
+    checks included; a fork stores nothing of the page but its evidence, in a transaction of its own.
+    """
+    try:
+        with transaction(sessions) as session:
+            instance = this_instance(session)
+            # Under the partner row's lock, so two pulls on one database take turns rather than collide.
+            lock_partner(session, party)
+            checked = check_bundle(session, instance, {"type": "bundle", "objects": [header, *objects]}, source)
+            if checked.first_seq != after + 1:
+                raise FederationError(f"{source}: the header is for seq {checked.first_seq}, not {after + 1}")
+            try:
+                report = apply_entries(session, instance, checked.partner, checked.new, checked.witnessed)
+            except FederationError as error:
+                raise FederationError(f"{source}: {error}") from None
+            _record_pull(session, instance.party, party, actor_name, after, objects, report)
+    except ForkDetected as fork:
+        with transaction(sessions) as session:
+            keep_fork(session, this_instance(session), fork)
+        raise
     return report
+
+
+def _header(
+    opener: urllib.request.OpenerDirector, url: str, after: int, objects: list[Any], source: str
+) -> dict[str, Any]:
+    """The partner's signed header of entries ``after + 1`` .. ``after + len(objects)`` (checkpoint and proofs)."""
+    witness = urlencode({"first": after + 1, "last": after + len(objects)})
+    return fetch(opener, f"{url}witness/?{witness}", f"{source}, its signed header")
+
+
+def release_end(release: Any) -> int:
+    """The last sequence number a release entry of a header covers (0 if it cannot be read: the check says why)."""
+    try:
+        return int(json.loads(release["entry"]["details"])["last_seq"])
+    except (KeyError, TypeError, ValueError):
+        return 0
+
+
+def _record_pull(
+    session: Session, local: str, party: str, actor_name: str, after: int, objects: list[Any], report: ApplyReport
+) -> None:
+    record(
+        session,
+        None,
+        "federation.pull",
+        "partner",
+        party,
+        actor_name=actor_name,
+        party=local,
+        details={
+            "first_seq": after + 1,
+            "last_seq": after + len(objects),
+            "applied": report.applied,
+            "retracted": report.retracted,
+            "receipts": report.receipts,
+        },
+    )
 
 
 def pull(
@@ -217,7 +257,16 @@ def pull(
         if not isinstance(objects, list):
             raise FederationError(f"{source}: 'objects' is not a list")
         if objects:
-            applied = _apply_page(sessions, party, objects, after, source, actor_name)
+            header = _header(opener, url, after, objects, source)
+            ends = [release_end(release) for release in header.get("releases") or []]
+            last = after + len(objects)
+            if ends and max(ends) > last:
+                # The last release entry the page starts runs on: fetch the rest of it, so that it can be verified.
+                query = urlencode({"match[version]": "all", "limit": max(ends) - last, "next": last})
+                rest = fetch(opener, f"{url}objects/?{query}", f"{source}, the rest of its release entry")
+                objects = [*objects, *(rest.get("objects") or [])]
+                header = _header(opener, url, after, objects, source)
+            applied = _apply_page(sessions, party, header, objects, after, source, actor_name)
             page = PageReport(number, after + 1, after + len(objects), applied)
             report.pages.append(page)
             after = page.last_seq

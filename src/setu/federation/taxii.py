@@ -30,9 +30,11 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from setu.audit.log import record
 from setu.db import transaction
+from setu.federation.bundles import export_bundle
 from setu.federation.feed import publish
 from setu.federation.identity import FederationError, this_instance
 from setu.federation.partners import get_partner
+from setu.federation.witness import release_chunk
 from setu.models.federation import OutboundEntry
 from setu.sharing.read import unfiltered
 
@@ -195,6 +197,31 @@ def serve_page(
             details=details,
         )
     return page
+
+
+def witness_header(sessions: sessionmaker[Session], local: str, partner: str, first: int, last: int) -> dict[str, Any]:
+    """The signed header of feed entries ``first``..``last`` to ``partner`` (a checkpoint is issued for it)."""
+    with transaction(sessions) as session:
+        bundle = export_bundle(session, this_instance(session, local), partner, first - 1, last)
+        header: dict[str, Any] = bundle["objects"][0]
+        if header["count"] != last - first + 1:
+            raise TaxiiError(404, f"the feed holds no entries {first}-{last}")
+        record(
+            session,
+            None,
+            "federation.export",
+            "partner",
+            partner,
+            actor_name=f"partner {partner} (mutual TLS)",
+            party=local,
+            details={
+                "first_seq": first,
+                "last_seq": last,
+                "count": header["count"],
+                "tree_size": header["checkpoint"]["tree_size"],
+            },
+        )
+    return header
 
 
 # -- HTTP ------------------------------------------------------------------------------------------------
@@ -418,6 +445,8 @@ class TaxiiApp:
             case ["objects"]:
                 page = self._page(parse_query(query_string), "objects")
                 return _paged(page, "objects", [row.text for row in page.rows])
+            case ["witness"]:
+                return _json(200, self._witness(query_string))
             case ["manifest"]:
                 page = self._page(parse_query(query_string), "manifest")
                 manifest = [
@@ -441,6 +470,20 @@ class TaxiiApp:
                 page = self._page(replace(query, ids=(check_stix_id(stix_id),)), "versions", stix_id)
                 return _paged(page, "versions", [json.dumps(_version(row)) for row in page.rows])
         raise TaxiiError(404, "no such resource in the collection", "objects/, objects/{id}/, versions/, manifest/")
+
+    def _witness(self, query_string: bytes) -> dict[str, Any]:
+        """The signed batch header of the feed entries ``first``..``last`` (Setu's extension, beside TAXII's).
+
+        What a bundle file's first object holds: the objects' digest, this instance's newest checkpoint, the
+        consistency proofs and the release entries with their inclusion proofs. A puller checks a page with
+        it exactly as it checks a bundle file.
+        """
+        params = parse_qs(query_string.decode("ascii", "replace"))
+        first, last = _count(_one(params, "first"), "first", least=1), _count(_one(params, "last"), "last", least=0)
+        most = MAX_PAGE + release_chunk()  # a page, extended to the end of the last release entry it starts
+        if first is None or last is None or last < first - 1 or last - first >= most:
+            raise TaxiiError(400, "first and last must name at most one page of the feed", f"up to {most} entries")
+        return witness_header(self.sessions, self.local, self.partner, first, last)
 
     def _page(self, query: FeedQuery, endpoint: str, stix_id: str = "") -> FeedPage:
         page = serve_page(self.sessions, self.local, self.partner, query, endpoint=endpoint)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from typing import Any
 
 from sqlalchemy import func, select
@@ -33,6 +34,18 @@ from setu.models.base import utcnow
 from setu.models.federation import AppliedEntry, Partner, WitnessedCheckpoint
 
 RELEASE_ACTION = "federation.release"
+RELEASE_CHUNK = 256
+"""Most feed entries one release entry covers (``SETU_FEDERATION_RELEASE_CHUNK`` changes it): a receiver verifies
+a release entry once it holds all of its entries, so a page of a pull is extended to the end of the last release
+entry it starts (at most this many more)."""
+
+
+def release_chunk() -> int:
+    """:data:`RELEASE_CHUNK`, or ``SETU_FEDERATION_RELEASE_CHUNK`` (1 to 1,000) when set."""
+    value = os.environ.get("SETU_FEDERATION_RELEASE_CHUNK", "").strip()
+    return min(max(int(value), 1), 1000) if value.isdigit() else RELEASE_CHUNK
+
+
 EXPORT_ACTION = "federation.export"
 COSIGNATURE_TYPE = "x-setu-cosignature"
 _APPENDED = "setu.federation.appended"
@@ -68,20 +81,23 @@ def log_releases(session: Session, instance: Instance) -> None:
     appended: dict[str, list[tuple[int, str]]] = session.info.pop(_APPENDED, {})
     for partner, entries in sorted(appended.items()):
         entries.sort()
-        record(
-            session,
-            None,
-            RELEASE_ACTION,
-            "partner",
-            partner,
-            actor_name="federation",
-            party=instance.party,
-            details={
-                "first_seq": entries[0][0],
-                "last_seq": entries[-1][0],
-                "digest": releases_digest([digest for _seq, digest in entries]),
-            },
-        )
+        size = release_chunk()
+        for start in range(0, len(entries), size):
+            chunk = entries[start : start + size]
+            record(
+                session,
+                None,
+                RELEASE_ACTION,
+                "partner",
+                partner,
+                actor_name="federation",
+                party=instance.party,
+                details={
+                    "first_seq": chunk[0][0],
+                    "last_seq": chunk[-1][0],
+                    "digest": releases_digest([digest for _seq, digest in chunk]),
+                },
+            )
 
 
 def _cosigned_size(session: Session, instance: Instance, party: str) -> tuple[int, bytes] | None:
