@@ -29,7 +29,8 @@ from setu.cli import app
 from setu.db import create_schema, make_engine, session_factory, transaction
 from setu.demo.seed import seed_demo, seed_demo_registry
 from setu.federation.kinds import KINDS
-from setu.federation.taxii import MAX_PAGE, MEDIA_TAXII, FeedQuery, accepts_taxii, collection_id, read_page
+from setu.federation.taxii import MAX_PAGE, MEDIA_TAXII, FeedQuery, collection_id, read_page
+from setu.federation.taxii_http import accepts_taxii
 from setu.models.audit import AuditEntry, AuditPending
 from setu.models.federation import OutboundEntry
 from setu.sharing.markings import MarkingSpec, store

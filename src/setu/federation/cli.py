@@ -303,7 +303,8 @@ def serve_cmd(
 
     import uvicorn
 
-    from setu.federation.taxii import TaxiiApp, pinned_certificate
+    from setu.federation.taxii import pinned_certificate
+    from setu.federation.taxii_http import TaxiiApp
 
     party = partner.strip().upper()
     try:
