@@ -26,6 +26,10 @@ from setu.models.federation import AppliedEntry, ReceivedObject
 from setu.models.networks import NodeRecord
 from setu.models.registry import RegistrySite
 
+SQLITE_ONLY = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+"""For tests of the format and protocol, whatever the database: the suite's budget runs them on SQLite only
+(the exchange, witness and online tests that store what crosses run on PostgreSQL as well)."""
+
 
 @dataclass
 class Side:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from federation.conftest import Link, Side, held, pin
+from federation.conftest import SQLITE_ONLY, Link, Side, held, pin
 from setu.audit.keys import key_store
 from setu.db import transaction
 from setu.federation.bundles import BATCH_CONTEXT
@@ -74,6 +74,7 @@ TAMPERING: dict[str, tuple[Callable[[Bundle], Bundle | bytes], str]] = {
 }
 
 
+@SQLITE_ONLY
 @pytest.mark.parametrize("case", sorted(TAMPERING))
 def test_a_tampered_bundle_is_refused_and_nothing_is_stored(small_link: Link, case: str) -> None:
     tamper, message = TAMPERING[case]
@@ -89,6 +90,7 @@ def test_a_replayed_bundle_changes_nothing(small_link: Link) -> None:
     _refused(small_link.us, bundle, r"every entry \(seq 1-\d+\) was applied already .* nothing was stored")
 
 
+@SQLITE_ONLY
 def test_an_overlapping_bundle_applies_only_what_is_new(small_link: Link) -> None:
     first = small_link.india.export("US")
     small_link.us.import_(first)
@@ -99,6 +101,7 @@ def test_an_overlapping_bundle_applies_only_what_is_new(small_link: Link) -> Non
     assert report.applied == 1 and report.updated == 1
 
 
+@SQLITE_ONLY
 def test_a_bundle_signed_by_another_key_is_refused(small_link: Link) -> None:
     bundle = small_link.india.export("US")
     forger = Instance("IN", key_store().generate("XX"))
@@ -106,6 +109,7 @@ def test_a_bundle_signed_by_another_key_is_refused(small_link: Link) -> None:
     _refused(small_link.us, forged, r"the batch header is not signed by IN's pinned key \([0-9a-f ]+\)")
 
 
+@SQLITE_ONLY
 def test_a_bundle_for_another_partner_is_refused(small_link: Link) -> None:
     japan = Side("JP", small_link.us.sessions)  # JP's key, pinned on India's side; the bundle then reaches the US
     pin(small_link.india, japan)

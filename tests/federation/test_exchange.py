@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from federation.conftest import Link
+from federation.conftest import SQLITE_ONLY, Link
 from federation.picture import received_picture, released_picture
 from setu.db import transaction
 from setu.demo.seed import seed_demo, seed_demo_registry, seed_demo_runs
@@ -51,6 +51,7 @@ def test_the_us_instance_holds_exactly_what_india_releases_to_it(demo_link: Link
     assert any(spec.groups for spec in withheld)  # ENGINE: not a group the link shares
 
 
+@SQLITE_ONLY
 def test_no_received_record_carries_a_marking_the_partner_party_may_not_read(demo_link: Link) -> None:
     demo_link.sync()
     with transaction(demo_link.us.sessions) as us:
@@ -100,6 +101,7 @@ def test_a_tightened_marking_retracts_the_record_and_the_receipt_comes_back(demo
         assert tomb.local_id is None and tomb.retracted_at is not None
 
 
+@SQLITE_ONLY
 def test_a_deleted_network_is_retracted_children_first(demo_link: Link) -> None:
     demo_link.sync()
     with transaction(demo_link.india.sessions) as india:
@@ -111,6 +113,7 @@ def test_a_deleted_network_is_retracted_children_first(demo_link: Link) -> None:
     assert received == released
 
 
+@SQLITE_ONLY
 def test_received_records_are_read_only_and_never_sent_on(demo_link: Link) -> None:
     demo_link.sync()
     with pytest.raises(ReceivedReadOnly, match="received from IN"), transaction(demo_link.us.sessions) as us:
@@ -124,6 +127,7 @@ def test_received_records_are_read_only_and_never_sent_on(demo_link: Link) -> No
     assert kinds <= {"receipt", "cosignature"}
 
 
+@SQLITE_ONLY
 def test_an_unchanged_feed_sends_nothing_again(demo_link: Link) -> None:
     demo_link.sync()
     to_us, _ = demo_link.sync()

@@ -128,6 +128,7 @@ def online(
         print(link.listener.output())
 
 
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
 def test_a_pull_holds_exactly_what_india_releases_and_a_retraction_comes_back_receipted(
     online: Online, monkeypatch: pytest.MonkeyPatch
 ) -> None:

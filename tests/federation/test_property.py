@@ -179,7 +179,7 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return paths
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops=OPS)
 @example(ops=[("create", "IN", 0), ("sync", "IN"), ("remark", "IN", 0, 2), ("sync", "IN")])
 @example(ops=[("create", "US", 1), ("capability", "US", 0, 0), ("sync", "US"), ("delete", "US", 0)])

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from federation.conftest import Link, Side, held
+from federation.conftest import SQLITE_ONLY, Link, Side, held
 from setu.audit.checkpoints import checkpoint_text
 from setu.audit.keys import key_store
 from setu.audit.verify import verify_log
@@ -83,6 +83,7 @@ def test_a_forked_log_is_refused_kept_and_shown(small_link: Link) -> None:
         assert state.forks == 1 and state.witnessed_size == size
 
 
+@SQLITE_ONLY
 def test_a_checkpoint_not_consistent_with_the_cosigned_one_is_a_fork(small_link: Link) -> None:
     small_link.sync()
     bundle = small_link.india.export("US", since=held(small_link.us)[1])
@@ -92,6 +93,7 @@ def test_a_checkpoint_not_consistent_with_the_cosigned_one_is_a_fork(small_link:
         small_link.us.import_(_sign_header(small_link.india, bundle))
 
 
+@SQLITE_ONLY
 def test_an_object_not_covered_by_a_proven_release_entry_is_refused(small_link: Link) -> None:
     bundle = small_link.india.export("US")
     stripped = copy.deepcopy(bundle)
@@ -105,6 +107,7 @@ def test_an_object_not_covered_by_a_proven_release_entry_is_refused(small_link: 
     small_link.us.import_(bundle)
 
 
+@SQLITE_ONLY
 def test_a_bundle_with_a_checkpoint_signed_by_another_key_is_refused(small_link: Link) -> None:
     bundle = small_link.india.export("US")
     other = key_store().generate("XX")
