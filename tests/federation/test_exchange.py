@@ -13,6 +13,7 @@ from setu.federation.partners import partner_reader
 from setu.models.base import ReceivedReadOnly
 from setu.models.federation import OutboundEntry, Partner, ReceivedObject, SentObject
 from setu.models.networks import NodeRecord
+from setu.models.stress import ResultRecord, RunRecord
 from setu.models.registry import RegistrySite
 from setu.sharing.markings import LEVEL_OF, MarkingSpec, specs_by_id, store
 from setu.sharing.policy import allows
@@ -134,3 +135,33 @@ def test_an_unchanged_feed_sends_nothing_again(demo_link: Link) -> None:
     # Only the witness's traffic: India's cosignature of the US log's newest checkpoint.
     assert (to_us.created, to_us.updated, to_us.retracted) == (0, 0, 0)
     assert to_us.applied == to_us.cosignatures <= 1
+
+
+def test_what_the_receiver_derived_from_a_retracted_record_goes_with_it(demo_link: Link) -> None:
+    """A US analyst's run on India's network named a node India then withdrew: the run and its results go too."""
+    from setu.runs.service import execute_run, start_run
+    from setu.sharing.policy import Principal
+
+    demo_link.sync()
+    analyst = Principal(7, "US", 0, True, 2, roles=frozenset({"analyst"}))
+    with transaction(demo_link.us.sessions) as us:
+        network_id = us.scalars(select(NodeRecord.network_id)).first()
+        run_id = start_run(us, analyst, network_id, "sweep").id
+    execute_run(demo_link.us.sessions, run_id, analyst)
+    with transaction(demo_link.us.sessions) as us:
+        swept = set(us.scalars(select(ResultRecord.scenario_id).where(ResultRecord.run_id == run_id)))
+    with transaction(demo_link.india.sessions) as india:
+        sent = india.scalars(select(SentObject).where(SentObject.kind == "node", SentObject.revoked.is_(False))).all()
+        node = next(
+            india.get_one(NodeRecord, s.local_id)
+            for s in sent
+            if india.get_one(NodeRecord, s.local_id).node_id in swept
+        )
+        withdrawn = node.node_id
+        node.marking_id = store(india, IN_ONLY).id
+    to_us, _ = demo_link.sync()
+    assert to_us.retracted >= 1
+    with transaction(demo_link.us.sessions) as us:
+        assert us.get(RunRecord, run_id) is None
+        names = " ".join(us.scalars(select(ResultRecord.label))) + " ".join(us.scalars(select(ResultRecord.disrupted)))
+        assert withdrawn not in names

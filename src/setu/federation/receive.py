@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
+from setu.audit.log import record
 from setu.federation.feed import append, lock_partner, next_seq
 from setu.federation.identity import FederationError, Instance
 from setu.federation.kinds import BY_STIX_TYPE, MARKING_KIND, RECEIPT_TYPE, Kind, from_json
@@ -28,6 +29,7 @@ from setu.models.base import APPLYING_FEED, utcnow
 from setu.models.federation import AppliedEntry, Partner, ReceivedObject, SentObject
 from setu.models.networks import NetworkRecord, NodeRecord, SupplyRecord
 from setu.models.parties import ORGANIZATION_KINDS, Organization, Party
+from setu.models.stress import RunRecord, ScenarioRecord
 from setu.sharing.markings import LEVEL_OF, MarkingSpec, store
 from setu.sharing.read import count_unfiltered, unfiltered
 
@@ -78,6 +80,8 @@ class _Receiver:
         """Rows written in this batch, by STIX id (their ids come with the next flush)."""
         self.organizations: dict[tuple[str, str], int] = {}
         self.networks: list[Any] = []
+        self.withdrawn: dict[int, set[str]] = {}
+        """Received networks that lost a record in this batch, with the ids of the nodes they lost."""
 
     def _row(self, model: Any, stix_id: str) -> Any:
         if stix_id in self.made:
@@ -246,9 +250,12 @@ class _Receiver:
         held = self.held.get(obj["id"])
         row: Any = self._row(kind.model, obj["id"])
         if row is not None and row.received_from == self.partner.party:
-            network_id = getattr(row, "network_id", None)
+            network_id = row.id if kind.name == "network" else getattr(row, "network_id", None)
             if network_id is not None:
                 self.report.networks.add(int(network_id))
+                self.withdrawn.setdefault(int(network_id), set())
+                if kind.name == "node":
+                    self.withdrawn[int(network_id)].add(row.node_id)
             if inspect(row).pending:  # made earlier in this very batch and not flushed yet
                 self.session.expunge(row)
             else:
@@ -328,6 +335,39 @@ class _Receiver:
             self.held[stix_id].local_id = row.id
         self.report.networks.update(network.id for network in self.networks if network.id is not None)
         self.recount()
+        self.drop_derived()
+
+    def drop_derived(self) -> None:
+        """Delete what this instance derived from records the partner withdrew: runs on the network, scenarios
+        naming a withdrawn node. Their results were computed from the withdrawn record and may show it."""
+        runs = scenarios = 0
+        for network_id, nodes in self.withdrawn.items():
+            # Every local run on the network, whoever computed it: derived from what was withdrawn.
+            for run in self.session.scalars(
+                unfiltered(RunRecord).where(RunRecord.network_id == network_id, RunRecord.received_from.is_(None))
+            ):
+                self.session.delete(run)
+                runs += 1
+            for scenario in self.session.scalars(
+                unfiltered(ScenarioRecord).where(
+                    ScenarioRecord.network_id == network_id, ScenarioRecord.received_from.is_(None)
+                )
+            ):
+                if nodes & set(scenario.nodes):
+                    self.session.delete(scenario)
+                    scenarios += 1
+        if runs or scenarios:
+            self.session.flush()
+            record(
+                self.session,
+                None,
+                "federation.retraction.derived",
+                "partner",
+                self.partner.party,
+                actor_name="federation",
+                party=self.instance.party,
+                details={"networks": sorted(self.withdrawn), "runs": runs, "scenarios": scenarios},
+            )
 
     def recount(self) -> None:
         """Count received networks' nodes and edges here (the sender's counts would tell what was withheld)."""
