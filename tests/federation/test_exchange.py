@@ -13,8 +13,8 @@ from setu.federation.partners import partner_reader
 from setu.models.base import ReceivedReadOnly
 from setu.models.federation import OutboundEntry, Partner, ReceivedObject, SentObject
 from setu.models.networks import NodeRecord
-from setu.models.stress import ResultRecord, RunRecord
 from setu.models.registry import RegistrySite
+from setu.models.stress import ResultRecord, RunRecord
 from setu.sharing.markings import LEVEL_OF, MarkingSpec, specs_by_id, store
 from setu.sharing.policy import allows
 
