@@ -23,6 +23,8 @@ from setu.audit.sequencer import Sequencer, SequencerSettings
 from setu.dashboard import pages as dashboard_pages
 from setu.db import make_engine, session_factory
 from setu.deps import ApiState, StateDep
+from setu.federation import pages as federation_pages
+from setu.federation.endpoints import router as federation_router
 from setu.framework import pages as framework_pages
 from setu.framework.endpoints import router as framework_router
 from setu.jobs import pages as job_pages
@@ -51,6 +53,7 @@ ENDPOINTS = (
     sosa_router,
     registry_router,
     jobs_router,
+    federation_router,
     framework_router,
 )
 """Each domain's HTTP API, mounted under :data:`setu.middleware.PREFIX`."""
@@ -63,6 +66,7 @@ PAGES = (
     sosa_pages.router,
     registry_pages.router,
     job_pages.router,
+    federation_pages.router,
     framework_pages.router,
 )
 """Each domain's web pages."""

@@ -44,12 +44,19 @@ class PublishReport:
     last_seq: int
 
 
-def stix_ids(session: Session, kind: str, stix_type: str, local_ids: Iterable[int]) -> dict[int, str]:
-    """The STIX ids of ``kind``'s rows ``local_ids``, made (random) for rows that have none yet."""
+def stix_ids(
+    session: Session, kind: str, stix_type: str, local_ids: Iterable[int], *, create: bool = True
+) -> dict[int, str]:
+    """The STIX ids of ``kind``'s rows ``local_ids``, made (random) for rows that have none yet.
+
+    With ``create`` false nothing is written: a row without one gets a stand-in no other row has (a preview).
+    """
     wanted = set(local_ids)
     known = dict(session.execute(select(StixId.local_id, StixId.stix_id).where(StixId.kind == kind)).all())
     missing = sorted(wanted - known.keys())
-    if missing:
+    if missing and not create:
+        known.update({local_id: f"{stix_type}--not-sent-{local_id}" for local_id in missing})
+    elif missing:
         made = {local_id: f"{stix_type}--{uuid.uuid4()}" for local_id in missing}
         session.execute(insert(StixId), [{"kind": kind, "local_id": k, "stix_id": v} for k, v in made.items()])
         known.update(made)
@@ -115,7 +122,8 @@ def append(
 class _Publisher:
     """One publish: the partner's current releasable set, compared with what was sent."""
 
-    def __init__(self, session: Session, instance: Instance, partner: Partner) -> None:
+    def __init__(self, session: Session, instance: Instance, partner: Partner, *, dry_run: bool = False) -> None:
+        self.dry_run = dry_run
         self.session = session
         self.instance = instance
         self.partner = partner
@@ -139,6 +147,9 @@ class _Publisher:
         digest = content_digest(content)
         previous = self.sent.get(stix_id)
         if previous is not None and not previous.revoked and previous.content_digest == digest:
+            return
+        if self.dry_run:  # a preview: count what would go, send nothing
+            self.counts["sent" if previous is None else "changed"] += 1
             return
         created = previous.first_sent_at if previous is not None else utcnow()
         append(
@@ -177,7 +188,9 @@ class _Publisher:
     def marking_ref(self, marking_id: int) -> list[str]:
         """The marking-definition refs of a record marked ``marking_id``, sending the definition first if new."""
         if marking_id not in self.markings:
-            stix_id = stix_ids(self.session, MARKING_KIND, "marking-definition", [marking_id])[marking_id]
+            stix_id = stix_ids(self.session, MARKING_KIND, "marking-definition", [marking_id], create=not self.dry_run)[
+                marking_id
+            ]
             spec = specs_by_id(self.session, [marking_id])[marking_id]
             self._emit(MARKING_KIND, "marking-definition", stix_id, marking_id, marking_id, self._marking_content(spec))
             self.markings[marking_id] = stix_id
@@ -208,7 +221,7 @@ class _Publisher:
             refs = self._references(kind, row)
             if refs is not None:
                 kept.append((row, refs))
-        ids = stix_ids(self.session, kind.name, kind.stix_type, [row[0] for row, _ in kept])
+        ids = stix_ids(self.session, kind.name, kind.stix_type, [row[0] for row, _ in kept], create=not self.dry_run)
         self.released[kind.name] = {}
         for row, refs in kept:
             local_id, marking_id = row[0], row[1]
@@ -253,6 +266,9 @@ class _Publisher:
             for stix_id, row in self.sent.items()
             if not row.revoked and row.kind != MARKING_KIND and stix_id not in self.current
         ]
+        if self.dry_run:
+            self.counts["retracted"] += len(stale)
+            return
         # Children before parents: the receiver never holds an edge whose node is gone.
         for row in sorted(stale, key=lambda r: (-order.get(r.kind, 0), r.seq)):
             stix_type = next(kind.stix_type for kind in KINDS if kind.name == row.kind)
@@ -272,6 +288,20 @@ class _Publisher:
             row.revoked, row.seq, row.receipt_at, row.receipt = True, self.seq, None, ""
             self.counts["retracted"] += 1
             self.seq += 1
+
+
+def preview(session: Session, instance: Instance, party: str) -> PublishReport:
+    """What :func:`publish` would append to the feed to ``party`` now, appending nothing.
+
+    The releasable set is computed in full (through the read filter, as the partner), writing and
+    signing nothing: the operator page's "what the partner will see", a read like any other.
+    """
+    partner = get_partner(session, party)
+    publisher = _Publisher(session, instance, partner, dry_run=True)
+    for kind in KINDS:
+        publisher.publish_kind(kind)
+    publisher.retract_the_rest()
+    return PublishReport(party, **publisher.counts, last_seq=publisher.seq - 1)
 
 
 def publish(session: Session, instance: Instance, party: str) -> PublishReport:

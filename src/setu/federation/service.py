@@ -23,7 +23,8 @@ from setu.federation.partners import list_partners
 from setu.federation.receive import ApplyReport, apply_entries
 from setu.federation.witness import ForkDetected, keep_fork, witness_state
 from setu.models.federation import AppliedEntry, OutboundEntry, ReceivedObject, SentObject
-from setu.sharing.read import unfiltered
+from setu.sharing.policy import Principal
+from setu.sharing.read import readable, unfiltered
 
 
 def export(
@@ -121,23 +122,31 @@ class LinkState:
     """Checkpoints of the partner refused because they contradict one cosigned here."""
 
 
-def link_states(session: Session) -> list[LinkState]:
-    """The state of the link to every partner (counts only: no record's content)."""
+def link_states(session: Session, reader: Principal | None = None) -> list[LinkState]:
+    """The state of the link to every partner (counts only: no record's content).
+
+    For a ``reader`` (the operator page) every count is of the records they may read, so a count never
+    tells them of records kept from them; without one (the CLI, the database's operator) of all.
+    """
+
+    def select_(*entities: Any) -> Any:
+        # The CLI's operator holds the database: the counts of everything. A page's reader: of what they may read.
+        return unfiltered(*entities) if reader is None else readable(reader, *entities)
+
     states = []
     for partner in list_partners(session):
         party = partner.party
-        # Counts of the feed's bookkeeping, shown to the instance's operators; no record content.
-        sent_seq = session.scalar(unfiltered(func.max(OutboundEntry.seq)).where(OutboundEntry.partner == party))
+        sent_seq = session.scalar(select_(func.max(OutboundEntry.seq)).where(OutboundEntry.partner == party))
         applied = session.execute(
             select(func.max(AppliedEntry.seq), func.max(AppliedEntry.applied_at)).where(AppliedEntry.partner == party)
         ).one()
         sent = session.execute(
-            unfiltered(SentObject.revoked, SentObject.receipt_at.is_(None), func.count())
+            select_(SentObject.revoked, SentObject.receipt_at.is_(None), func.count())
             .where(SentObject.partner == party, SentObject.kind != "marking")
             .group_by(SentObject.revoked, SentObject.receipt_at.is_(None))
         ).all()
         received = session.execute(
-            unfiltered(ReceivedObject.retracted_at.is_(None), func.count())
+            select_(ReceivedObject.retracted_at.is_(None), func.count())
             .where(ReceivedObject.partner == party, ReceivedObject.kind != "marking")
             .group_by(ReceivedObject.retracted_at.is_(None))
         ).all()
