@@ -107,6 +107,9 @@ class FileKeyStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.where = f"key files in {root}"
+        self._loaded: dict[Path, tuple[tuple[int, int, int], Ed25519PrivateKey]] = {}
+        """Keys read, by file, with the file's (inode, size, mtime) when read: signing thousands of feed
+        objects need not parse the PEM each time, and a file changed since is read again."""
 
     def folder(self, party: str) -> Path:
         """The party's key folder (not created)."""
@@ -158,7 +161,14 @@ class FileKeyStore:
         if not _KEY_ID.match(key.key_id) or not path.is_file():
             raise AuditError(f"the private key of {key.party} (key {key.key_id}) is not in {self.where}")
         _private_only(path.parent)
-        private = self._load(path)
+        _private_only(path)
+        status = path.stat()
+        stamp = (status.st_ino, status.st_size, status.st_mtime_ns)
+        cached = self._loaded.get(path)
+        if cached is None or cached[0] != stamp:
+            cached = (stamp, self._load(path))
+            self._loaded[path] = cached
+        private = cached[1]
         if _raw_public(private) != key.public_key:
             raise AuditError(f"{path} does not match the public key of {key.key_id}")
         return private.sign(message)

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.orm import Session
 
 from setu.audit.checkpoints import held_key
-from setu.audit.keys import HeldKey, check_party, key_store
+from setu.audit.keys import HeldKey, KeyStore, check_party, key_store
 from setu.errors import SetuError
 
 INSTANCE_PARTY_ENV = "SETU_INSTANCE_PARTY"
@@ -39,10 +39,12 @@ class Instance:
 
     party: str
     key: HeldKey
+    store: KeyStore | None = None
+    """The key store holding ``key`` (kept, so that it signs thousands of objects without reloading the key)."""
 
     def sign(self, context: bytes, payload: bytes) -> str:
         """The base64 Ed25519 signature of ``context`` + ``payload`` (``context`` is one line naming the kind)."""
-        return base64.b64encode(key_store().sign(self.key, context + payload)).decode()
+        return base64.b64encode((self.store or key_store()).sign(self.key, context + payload)).decode()
 
     @property
     def public_key_hex(self) -> str:
@@ -70,7 +72,7 @@ def configured_party() -> str:
 def this_instance(session: Session, party: str | None = None) -> Instance:
     """This instance as ``party`` (default: :func:`configured_party`), its signing key created on first use."""
     party = party or configured_party()
-    return Instance(party, held_key(session, party, create=True, actor_name="federation"))
+    return Instance(party, held_key(session, party, create=True, actor_name="federation"), key_store())
 
 
 def fingerprint(public_key: bytes) -> str:
