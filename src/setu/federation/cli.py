@@ -25,6 +25,7 @@ from setu.errors import SetuError
 from setu.federation.certs import certificate_fingerprint, write_certificate
 from setu.federation.identity import configured_party, fingerprint, this_instance
 from setu.federation.partners import add_partner, list_partners, remove_partner
+from setu.federation.receive import ApplyReport
 from setu.federation.service import export, import_bundle, link_states
 from setu.sharing.markings import LEVEL_OF, LEVELS
 
@@ -217,50 +218,47 @@ def import_cmd(
     finally:
         if engine is not None:
             engine.dispose()
-    out.print(
-        f"applied {report.applied} entries from {report.partner}: {report.created} records new, "
-        f"{report.updated} updated, {report.retracted} retracted (receipts queued for {report.partner}), "
-        f"{report.receipts} receipts of ours"
-    )
+    out.print(describe(report))
+
+
+def describe(report: ApplyReport) -> str:
+    """What applying a batch did, as one sentence."""
+    parts = [f"{report.created} records new", f"{report.updated} updated", f"{report.retracted} retracted"]
+    if report.retracted:
+        parts[-1] += f" (receipts queued for {report.partner})"
+    if report.receipts:
+        parts.append(f"{report.receipts} receipts of our retractions")
+    if report.cosignatures:
+        parts.append(f"{report.partner} cosigned our audit log")
+    return f"applied {report.applied} entries from {report.partner}: " + ", ".join(parts)
 
 
 @federation_app.command("status")
 def status(database_url: DatabaseOpt = None) -> None:
-    """Per partner: the feed sent and applied, records held each way, retractions awaiting a receipt."""
+    """Per partner: the feed sent and applied, records held each way, retractions awaiting a receipt, the witness."""
     with _session(database_url) as session:
-        table = Table(
-            "partner",
-            "sent up to",
-            "applied up to",
-            "last applied",
-            "released",
-            "retracted",
-            "no receipt",
-            "held",
-            "tombstones",
-            "witnessed log",
-            "forks refused",
-        )
-        for state in link_states(session):
-            table.add_row(
-                state.partner,
-                str(state.last_sent_seq),
-                str(state.last_applied_seq),
-                f"{state.last_applied_at:%Y-%m-%d %H:%M}" if state.last_applied_at else "never",
-                str(state.released),
-                str(state.retractions),
-                str(state.unacknowledged),
-                str(state.received),
-                str(state.tombstones),
-                f"{state.witnessed_size} entries" if state.witnessed_size else "not yet",
-                f"[bold red]{state.forks}[/]" if state.forks else "0",
+        states = link_states(session)
+        if not states:
+            out.print("no partner yet: pin one with `setu partner add`")
+        for state in states:
+            applied = f"{state.last_applied_at:%Y-%m-%d %H:%M} UTC" if state.last_applied_at else "never"
+            witnessed = (
+                f"cosigned at {state.witnessed_size} entries" if state.witnessed_size else "nothing cosigned yet"
             )
-        out.print(table)
-        if any(state.forks for state in link_states(session)):
+            out.print(f"[bold]{state.partner}[/]", markup=True)
+            out.print(f"  sent       feed up to entry {state.last_sent_seq}; {state.released} records released now")
             out.print(
-                "[bold red]A partner showed a forked audit log:[/] its checkpoint was refused and kept "
-                "(audit entries federation.witness.fork); tell the partner's auditors before the next exchange."
+                f"  retracted  {state.retractions}, of which {state.unacknowledged} await {state.partner}'s receipt"
             )
+            out.print(f"  received   feed applied up to entry {state.last_applied_seq} ({applied})")
+            out.print(f"  held       {state.received} records of {state.partner}'s, {state.tombstones} retracted by it")
+            out.print(f"  witness    {state.partner}'s audit log {witnessed}; {state.forks} forks refused")
+            if state.forks:
+                out.print(
+                    "[bold red]A partner showed a forked audit log:[/] its checkpoint was refused and kept "
+                    "(audit entries federation.witness.fork); tell the partner's auditors before the next exchange.",
+                    markup=True,
+                )
 
 
 # -- online: TAXII 2.1 over mutual TLS ---------------------------------------------------------------------

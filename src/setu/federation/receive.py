@@ -79,6 +79,8 @@ class _Receiver:
         self.made: dict[str, Any] = {}
         """Rows written in this batch, by STIX id (their ids come with the next flush)."""
         self.organizations: dict[tuple[str, str], int] = {}
+        self.made_here: set[int] = set()
+        """Organizations this batch created (named as an owner, or as a placeholder, before their own record)."""
         self.networks: list[Any] = []
         self.withdrawn: dict[int, set[str]] = {}
         """Received networks that lost a record in this batch, with the ids of the nodes they lost."""
@@ -154,6 +156,7 @@ class _Receiver:
             self.session.add(org)
             self.session.flush()
             found = org.id
+            self.made_here.add(int(found))
         self.organizations[key] = int(found)
         return int(found)
 
@@ -239,7 +242,10 @@ class _Receiver:
             for column, value in values.items():
                 if column not in kind.local:
                     setattr(row, column, value)
-            self.report.updated += 1
+            if kind.name == "organization" and row.id in self.made_here:
+                self.report.created += 1  # made a moment ago for a marking that names it: new to this instance
+            else:
+                self.report.updated += 1
         if kind.name == "network":
             self.networks.append(row)
         elif "network_id" in values:
