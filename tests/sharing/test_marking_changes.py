@@ -29,6 +29,8 @@ NEW_OR_DERIVED = {
     ("framework/common.py", "write_record"): "a new record, before session.add",
     ("demo/framework.py", "_add"): "a new record, before session.add",
     ("runs/service.py", "_compute"): "a run's marking re-derived from the view and scenarios it used",
+    ("federation/feed.py", "_emit"): "the feed's note of the marking a record was last sent under",
+    ("federation/receive.py", "_remember"): "the provenance row's copy of the marking the partner's signed feed set",
 }
 
 

@@ -222,6 +222,8 @@ class _Receiver:
             if local is None:
                 local = self._organization(self.partner.party, UNDISCLOSED.format(party=self.partner.party), "firm")
             values[ref.column] = local
+        # The partner's marking, as its signed feed says: the partner's authority decided it there (its own
+        # check of who may lower a marking); here no user changes it, and received records are read-only.
         values["marking_id"] = self._marking_id(obj)
         if "created_by" in values:
             values["created_by"] = received_creator(obj["id"])
