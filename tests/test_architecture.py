@@ -21,7 +21,7 @@ LONG_FILES_ALLOWED = {"migrations"}
 DATA_TABLES = {"demo/data.py"}
 """Data tables (the demo's illustrative industrial base) may be longer: they hold rows, not logic."""
 
-DOMAINS = ("accounts", "audit", "networks", "runs", "registry", "jobs", "sosa", "framework", "dashboard")
+DOMAINS = ("accounts", "audit", "networks", "runs", "registry", "jobs", "sosa", "framework", "dashboard", "federation")
 """Domain packages: one name across the API prefix, the page routes, the templates folder and the tests folder."""
 DELIVERY = {"endpoints", "pages", "forms", "cli"}
 """Modules that deliver a domain to users; they may not build queries of marked tables or read unfiltered."""

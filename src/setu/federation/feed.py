@@ -216,14 +216,15 @@ class _Publisher:
         statement = readable(self.reader, *columns).where(model.received_from.is_(None)).order_by(model.id)
         if kind.where is not None:
             statement = statement.where(kind.where(model))
-        kept: list[tuple[Any, dict[str, Any]]] = []
-        for row in self.session.execute(statement).all():
-            refs = self._references(kind, row)
-            if refs is not None:
-                kept.append((row, refs))
-        ids = stix_ids(self.session, kind.name, kind.stix_type, [row[0] for row, _ in kept], create=not self.dry_run)
+        rows = self.session.execute(statement).all()
+        ids = stix_ids(self.session, kind.name, kind.stix_type, [row[0] for row in rows], create=not self.dry_run)
         self.released[kind.name] = {}
-        for row, refs in kept:
+        # One pass in id order, each row released as soon as it is decided: a reference to a record of the same
+        # kind (a working group's parent body) sees the ones before it.
+        for row in rows:
+            refs = self._references(kind, row)
+            if refs is None:
+                continue
             local_id, marking_id = row[0], row[1]
             # STIX has no null: an empty value is an absent property.
             content: dict[str, Any] = {

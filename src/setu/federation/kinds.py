@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Date, DateTime
 
 from setu.models.base import Base
+from setu.models.framework import ActionItem, Body, Decision, Meeting, Pillar, Project
 from setu.models.networks import BomRecord, NetworkRecord, NodeRecord, ProductRecord, SiteCapacityRecord, SupplyRecord
 from setu.models.parties import Organization
 from setu.models.registry import Capability, RegistrySite
@@ -56,6 +57,9 @@ class Kind:
     """A standard STIX type (identity) rather than one of Setu's own."""
     where: Callable[[Any], ColumnElement[bool]] | None = None
     """A further condition on rows that may cross (a run only once it completed)."""
+    natural_key: tuple[str, ...] = ()
+    """Columns that name the record the same on both sides (a pillar's code): a received record with the key
+    of one this instance holds already is that one, mapped and never changed by the partner."""
     id_lists: dict[str, tuple[str, str]] = field(default_factory=dict)
     """JSON columns holding, under a key, a list of local ids of another kind: ``{column: (key, kind)}``.
     The ids cross as STIX ids; a record naming one that does not cross does not cross either."""
@@ -96,6 +100,7 @@ KINDS: tuple[Kind, ...] = (
             "code_of_conduct": "x_setu_code_of_conduct",
         },
         standard=True,
+        natural_key=("party_code", "name"),
     ),
     Kind(
         "network",
@@ -242,6 +247,66 @@ KINDS: tuple[Kind, ...] = (
             "at_risk": "at_risk",
         },
         (Reference("run_id", "run_ref", "run"),),
+    ),
+    Kind(
+        "pillar",
+        "x-setu-pillar",
+        Pillar,
+        {"code": "code", "name": "name", "description": "description"},
+        natural_key=("code",),
+    ),
+    Kind(
+        "body",
+        "x-setu-body",
+        Body,
+        {"name": "name", "kind": "body_kind", "chairs": "chairs"},
+        (
+            Reference("parent_id", "parent_ref", "body", required=False),
+            Reference("pillar_id", "pillar_ref", "pillar", required=False),
+        ),
+        natural_key=("name",),
+    ),
+    Kind(
+        "meeting",
+        "x-setu-meeting",
+        Meeting,
+        {"held_on": "held_on", "title": "title", "location": "location", "summary": "summary"},
+        (Reference("body_id", "body_ref", "body"),),
+    ),
+    Kind(
+        "decision", "x-setu-decision", Decision, {"text": "text"}, (Reference("meeting_id", "meeting_ref", "meeting"),)
+    ),
+    Kind(
+        "action",
+        "x-setu-action",
+        ActionItem,
+        {
+            "title": "title",
+            "owner": "owner",
+            "due_on": "due_on",
+            "status": "status",
+            "completed_on": "completed_on",
+            "notes": "notes",
+        },
+        (
+            Reference("body_id", "body_ref", "body", required=False),
+            Reference("meeting_id", "meeting_ref", "meeting", required=False),
+            Reference("decision_id", "decision_ref", "decision", required=False),
+            Reference("pillar_id", "pillar_ref", "pillar", required=False),
+            Reference("owner_organization_id", "owner_organization_ref", "organization", required=False),
+        ),
+        local={"created_by": 0},
+    ),
+    Kind(
+        "project",
+        "x-setu-project",
+        Project,
+        {"name": "name", "program": "program", "status": "status", "description": "description"},
+        (
+            Reference("pillar_id", "pillar_ref", "pillar", required=False),
+            Reference("network_id", "network_ref", "network", required=False),
+        ),
+        natural_key=("name",),
     ),
 )
 """Every kind that crosses, each after the kinds it references (the order the feed sends them in)."""

@@ -33,6 +33,8 @@ from setu.models.stress import RunRecord, ScenarioRecord
 from setu.sharing.markings import LEVEL_OF, MarkingSpec, store
 from setu.sharing.read import count_unfiltered, unfiltered
 
+NETWORK_PARTS = frozenset({"network", "node", "supply", "bom", "product", "site_capacity"})
+"""The kinds a network version is made of: what the engine computes on, so a change to one invalidates runs."""
 UNDISCLOSED = "An undisclosed organization of {party}"
 """The organization a received record belongs to here when its own organization was withheld."""
 
@@ -219,7 +221,10 @@ class _Receiver:
             local = self._local_id(obj, ref.prop, ref.kind)
             if local is None and ref.required:
                 raise FederationError(f"{where}: property {ref.prop} is missing")
-            if local is None:
+            if local is None and not kind.model.__table__.columns[ref.column].nullable:
+                # A column that must name an organization (a network's importer) whose record was withheld.
+                if ref.kind != "organization":
+                    raise FederationError(f"{where}: property {ref.prop} is missing")
                 local = self._organization(self.partner.party, UNDISCLOSED.format(party=self.partner.party), "firm")
             values[ref.column] = local
         # The partner's marking, as its signed feed says: the partner's authority decided it there (its own
@@ -233,6 +238,10 @@ class _Receiver:
             # An organization this instance holds already (its own, or named before in a marking) is the same one.
             existing = self._organization(str(values["party_code"]), str(values["name"]), str(values["kind"]))
             row = self.session.scalars(unfiltered(Organization).where(Organization.id == existing)).one()
+        elif row is None and kind.natural_key:
+            # A record this instance holds under the same name (a pillar's code, a body's name) is the same one.
+            named = [getattr(model, column) == values[column] for column in kind.natural_key]
+            row = self.session.scalars(unfiltered(model).where(*named)).first()
         if row is not None and row.received_from != self.partner.party:
             self._remember(obj, kind.name, row.id, values["marking_id"])  # ours: mapped, never changed by a partner
             return
@@ -250,7 +259,7 @@ class _Receiver:
                 self.report.updated += 1
         if kind.name == "network":
             self.networks.append(row)
-        elif "network_id" in values:
+        elif kind.name in NETWORK_PARTS:
             self.report.networks.add(int(values["network_id"]))
         self._remember(obj, kind.name, None, values["marking_id"], row=row)
 
@@ -259,7 +268,7 @@ class _Receiver:
         row: Any = self._row(kind.model, obj["id"])
         if row is not None and row.received_from == self.partner.party:
             network_id = row.id if kind.name == "network" else getattr(row, "network_id", None)
-            if network_id is not None:
+            if network_id is not None and kind.name in NETWORK_PARTS:
                 self.report.networks.add(int(network_id))
                 self.withdrawn.setdefault(int(network_id), set())
                 if kind.name == "node":

@@ -7,13 +7,13 @@ from datetime import date, datetime
 from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from setu.models.base import Base, Marked, utcnow
+from setu.models.base import Base, Marked, Received, guard_received, utcnow
 
 ACTION_STATUSES = ("open", "in_progress", "done", "cancelled")
 BODY_KINDS = ("policy_group", "working_group", "other")
 
 
-class Pillar(Marked, Base):
+class Pillar(Received, Marked, Base):
     """A pillar of the 10-year framework (technology cooperation, supply-chain integration, ...)."""
 
     __tablename__ = "framework_pillars"
@@ -25,7 +25,7 @@ class Pillar(Marked, Base):
     description: Mapped[str] = mapped_column(Text, nullable=False, default="")
 
 
-class Body(Marked, Base):
+class Body(Received, Marked, Base):
     """A framework body: the Defence Policy Group, a working group reporting to it, and so on."""
 
     __tablename__ = "framework_bodies"
@@ -39,7 +39,7 @@ class Body(Marked, Base):
     chairs: Mapped[str] = mapped_column(String(300), nullable=False, default="")
 
 
-class Meeting(Marked, Base):
+class Meeting(Received, Marked, Base):
     """A meeting of a body."""
 
     __tablename__ = "framework_meetings"
@@ -52,7 +52,7 @@ class Meeting(Marked, Base):
     summary: Mapped[str] = mapped_column(Text, nullable=False, default="")
 
 
-class Decision(Marked, Base):
+class Decision(Received, Marked, Base):
     """A decision recorded at a meeting."""
 
     __tablename__ = "framework_decisions"
@@ -62,7 +62,7 @@ class Decision(Marked, Base):
     text: Mapped[str] = mapped_column(Text, nullable=False)
 
 
-class ActionItem(Marked, Base):
+class ActionItem(Received, Marked, Base):
     """An action item with an owner, a due date and a status; ``version`` guards concurrent updates."""
 
     __tablename__ = "framework_actions"
@@ -89,7 +89,7 @@ class ActionItem(Marked, Base):
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
 
-class Project(Marked, Base):
+class Project(Received, Marked, Base):
     """A co-production or technology-cooperation project, linked to a program and its network."""
 
     __tablename__ = "framework_projects"
@@ -102,3 +102,7 @@ class Project(Marked, Base):
     network_id: Mapped[int | None] = mapped_column(ForeignKey("networks.id", ondelete="SET NULL"), nullable=True)
     status: Mapped[str] = mapped_column(String(32), nullable=False, default="active")
     description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+
+
+for _model in (Pillar, Body, Meeting, Decision, ActionItem, Project):
+    guard_received(_model)

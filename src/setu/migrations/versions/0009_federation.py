@@ -166,12 +166,60 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("received_from", sa.String(length=8), nullable=True))
         batch_op.create_index(batch_op.f("ix_stress_results_received_from"), ["received_from"], unique=False)
 
+    with op.batch_alter_table("framework_pillars", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("received_from", sa.String(length=8), nullable=True))
+        batch_op.create_index(batch_op.f("ix_framework_pillars_received_from"), ["received_from"], unique=False)
+
+    with op.batch_alter_table("framework_bodies", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("received_from", sa.String(length=8), nullable=True))
+        batch_op.create_index(batch_op.f("ix_framework_bodies_received_from"), ["received_from"], unique=False)
+
+    with op.batch_alter_table("framework_meetings", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("received_from", sa.String(length=8), nullable=True))
+        batch_op.create_index(batch_op.f("ix_framework_meetings_received_from"), ["received_from"], unique=False)
+
+    with op.batch_alter_table("framework_decisions", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("received_from", sa.String(length=8), nullable=True))
+        batch_op.create_index(batch_op.f("ix_framework_decisions_received_from"), ["received_from"], unique=False)
+
+    with op.batch_alter_table("framework_actions", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("received_from", sa.String(length=8), nullable=True))
+        batch_op.create_index(batch_op.f("ix_framework_actions_received_from"), ["received_from"], unique=False)
+
+    with op.batch_alter_table("framework_projects", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("received_from", sa.String(length=8), nullable=True))
+        batch_op.create_index(batch_op.f("ix_framework_projects_received_from"), ["received_from"], unique=False)
+
     with op.batch_alter_table("site_capabilities", schema=None) as batch_op:
         batch_op.add_column(sa.Column("received_from", sa.String(length=8), nullable=True))
         batch_op.create_index(batch_op.f("ix_site_capabilities_received_from"), ["received_from"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("framework_pillars", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_framework_pillars_received_from"))
+        batch_op.drop_column("received_from")
+
+    with op.batch_alter_table("framework_bodies", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_framework_bodies_received_from"))
+        batch_op.drop_column("received_from")
+
+    with op.batch_alter_table("framework_meetings", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_framework_meetings_received_from"))
+        batch_op.drop_column("received_from")
+
+    with op.batch_alter_table("framework_decisions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_framework_decisions_received_from"))
+        batch_op.drop_column("received_from")
+
+    with op.batch_alter_table("framework_actions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_framework_actions_received_from"))
+        batch_op.drop_column("received_from")
+
+    with op.batch_alter_table("framework_projects", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_framework_projects_received_from"))
+        batch_op.drop_column("received_from")
+
     with op.batch_alter_table("scenarios", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_scenarios_received_from"))
         batch_op.drop_column("received_from")
