@@ -17,6 +17,7 @@ from setu.db import transaction
 from setu.federation.bundles import BATCH_CONTEXT
 from setu.federation.identity import FederationError, Instance
 from setu.federation.stix import OBJECT_CONTEXT, canonical
+from setu.models.federation import Partner
 from setu.models.registry import RegistrySite
 
 Bundle = dict[str, Any]
@@ -138,3 +139,40 @@ def test_history_rewritten_by_the_sender_is_refused_as_a_fork(small_link: Link) 
     with transaction(small_link.india.sessions) as session:
         india = small_link.india.instance(session)
     _refused(small_link.us, _resign(rewritten, india), r"seq \d+ \(x-setu-node--.*\) differs from the entry applied")
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize(
+    ("stix_type", "change", "message"),
+    [
+        ("x-setu-node", {"name": "x" * 301}, r"property name: 301 characters, more than the 300 allowed"),
+        ("x-setu-node", {"capacity": "a lot"}, r"property capacity: expected a number, got str"),
+        ("x-setu-node", {"node_id": None}, r"property node_id: a value is required"),
+        ("identity", {"x_setu_party": "not a party"}, r"property x_setu_party: 11 characters, more than the 8"),
+        ("identity", {"x_setu_party": "in"}, r"party code 'in' is not 1-8 capital letters"),
+        ("marking-definition", {"extensions": None}, r"without the Setu marking extension"),
+    ],
+)
+def test_a_partner_publishing_malformed_records_gets_a_precise_refusal(
+    small_link: Link, stix_type: str, change: dict[str, Any], message: str
+) -> None:
+    """The partner itself is the attacker: its own log says it released these objects (a modified Setu, say).
+
+    Checked where the entries are applied, after the signature and witness checks a bundle passes: the batch
+    is refused with the object and the property, and nothing is stored.
+    """
+    from setu.federation.receive import apply_entries
+
+    bundle = small_link.india.export("US")
+    entries = bundle["objects"][1:]
+    obj = entries[_first_object(bundle, stix_type) - 1]
+    for key, value in change.items():
+        if value is None:
+            obj.pop(key)
+        else:
+            obj[key] = value
+    before = held(small_link.us)
+    with pytest.raises(FederationError, match=message), transaction(small_link.us.sessions) as session:
+        partner = session.get_one(Partner, "IN")
+        apply_entries(session, small_link.us.instance(session), partner, entries)
+    assert held(small_link.us) == before

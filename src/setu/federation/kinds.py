@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, DateTime
+from sqlalchemy import JSON, Boolean, ColumnElement, Date, DateTime, Float, Integer, String, Text
 
 from setu.models.base import Base
 from setu.models.framework import ActionItem, Body, Decision, Meeting, Pillar, Project
@@ -75,16 +75,50 @@ def to_json(kind: Kind, column: str, value: Any) -> Any:
 
 
 def from_json(kind: Kind, column: str, value: Any) -> Any:
-    """The column value of a crossed property (the inverse of :func:`to_json`); ``ValueError`` if malformed."""
+    """The column value of a crossed property (the inverse of :func:`to_json`).
+
+    Checked against the column as the database would, so that a partner's malformed value is refused with
+    its name rather than by the database mid-batch: the type, a text's length, a null where none may be.
+
+    Raises
+    ------
+    ValueError
+        Saying what was expected.
+    """
+    table_column = kind.model.__table__.columns[column]
     if value is None:
+        if not table_column.nullable:
+            raise ValueError("a value is required")
         return None
-    column_type = kind.model.__table__.columns[column].type
+    column_type = table_column.type
     if isinstance(column_type, DateTime):
         return datetime.fromisoformat(str(value))
     if isinstance(column_type, Date):
         return date.fromisoformat(str(value))
-    if value in ("Infinity", "-Infinity", "NaN"):
-        return float(value.replace("Infinity", "inf").replace("NaN", "nan"))
+    if isinstance(column_type, Float):
+        if value in ("Infinity", "-Infinity", "NaN"):
+            return float(value.replace("Infinity", "inf").replace("NaN", "nan"))
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"expected a number, got {type(value).__name__}")
+        return float(value)
+    if isinstance(column_type, Boolean):
+        if not isinstance(value, bool):
+            raise ValueError(f"expected true or false, got {type(value).__name__}")
+        return value
+    if isinstance(column_type, Integer):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"expected an integer, got {type(value).__name__}")
+        return value
+    if isinstance(column_type, JSON):
+        if not isinstance(value, list | dict):
+            raise ValueError(f"expected a list or an object, got {type(value).__name__}")
+        return value
+    if isinstance(column_type, String | Text):
+        if not isinstance(value, str):
+            raise ValueError(f"expected text, got {type(value).__name__}")
+        if column_type.length is not None and len(value) > column_type.length:
+            raise ValueError(f"{len(value)} characters, more than the {column_type.length} allowed")
+        return value
     return value
 
 

@@ -19,7 +19,8 @@ from typing import Any
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
-from setu.audit.log import record
+from setu.audit.keys import check_party
+from setu.audit.log import AuditError, record
 from setu.federation.feed import append, lock_partner, next_seq
 from setu.federation.identity import FederationError, Instance
 from setu.federation.kinds import BY_STIX_TYPE, MARKING_KIND, RECEIPT_TYPE, Kind, from_json
@@ -30,11 +31,13 @@ from setu.models.federation import AppliedEntry, Partner, ReceivedObject, SentOb
 from setu.models.networks import NetworkRecord, NodeRecord, SupplyRecord
 from setu.models.parties import ORGANIZATION_KINDS, Organization, Party
 from setu.models.stress import RunRecord, ScenarioRecord
-from setu.sharing.markings import LEVEL_OF, MarkingSpec, store
+from setu.sharing.markings import GROUP_PATTERN, LEVEL_OF, MarkingSpec, store
 from setu.sharing.read import count_unfiltered, unfiltered
 
 NETWORK_PARTS = frozenset({"network", "node", "supply", "bom", "product", "site_capacity"})
 """The kinds a network version is made of: what the engine computes on, so a change to one invalidates runs."""
+ORG_NAME_LENGTH = 200
+"""The organizations table's name width."""
 UNDISCLOSED = "An undisclosed organization of {party}"
 """The organization a received record belongs to here when its own organization was withheld."""
 
@@ -138,6 +141,9 @@ class _Receiver:
 
     def _organization(self, party: str, name: str, kind: str) -> int:
         """The local organization (party, name), created as the partner's when there is none."""
+        check_party(party)
+        if not name or len(name) > ORG_NAME_LENGTH:
+            raise ValueError(f"an organization's name must be 1 to {ORG_NAME_LENGTH} characters, got {len(name)}")
         key = (party, name)
         if key in self.organizations:
             return self.organizations[key]
@@ -181,8 +187,13 @@ class _Receiver:
                 owners=owners,
                 groups=frozenset(str(g) for g in ext["groups"]),
             )
-        except (KeyError, TypeError, ValueError) as error:
-            raise FederationError(f"{where}: the Setu marking is incomplete or malformed ({error!r})") from None
+            for party in {spec.origin_party, *spec.releases, *(p for _org, p in owners)}:
+                check_party(party)
+            for group in spec.groups:
+                if not GROUP_PATTERN.fullmatch(group):
+                    raise ValueError(f"group {group!r} is not a need-to-know group name")
+        except (KeyError, TypeError, ValueError, AuditError) as error:
+            raise FederationError(f"{where}: the Setu marking is incomplete or malformed ({error})") from None
         marking = store(self.session, spec)
         self._remember(obj, MARKING_KIND, marking.id, marking.id)
 
@@ -206,12 +217,10 @@ class _Receiver:
         where = f"{obj['id']} (seq {obj['x_setu_seq']})"
         values: dict[str, Any] = dict(kind.local)
         for column, prop in kind.fields.items():
-            if prop not in obj and not kind.model.__table__.columns[column].nullable:
-                raise FederationError(f"{where}: property {prop} is missing")
             try:
                 values[column] = from_json(kind, column, obj.get(prop))
             except (TypeError, ValueError) as error:
-                raise FederationError(f"{where}: property {prop} is malformed ({error})") from None
+                raise FederationError(f"{where}: property {prop}: {error}") from None
         for column, (key, target_kind) in kind.id_lists.items():
             value = dict(values[column] or {})
             if isinstance(value.get(key), list):
@@ -236,7 +245,10 @@ class _Receiver:
         row = self._row(model, obj["id"])
         if row is None and kind.name == "organization":
             # An organization this instance holds already (its own, or named before in a marking) is the same one.
-            existing = self._organization(str(values["party_code"]), str(values["name"]), str(values["kind"]))
+            try:
+                existing = self._organization(str(values["party_code"]), str(values["name"]), str(values["kind"]))
+            except (ValueError, AuditError) as error:
+                raise FederationError(f"{where}: {error}") from None
             row = self.session.scalars(unfiltered(Organization).where(Organization.id == existing)).one()
         elif row is None and kind.natural_key:
             # A record this instance holds under the same name (a pillar's code, a body's name) is the same one.
