@@ -118,3 +118,14 @@ def test_a_bundle_with_a_checkpoint_signed_by_another_key_is_refused(small_link:
     checkpoint["signature"] = base64.b64encode(key_store().sign(other, text)).decode()
     with pytest.raises(FederationError, match="the checkpoint is not signed by IN's pinned key"):
         small_link.us.import_(_sign_header(small_link.india, bundle))
+
+
+@SQLITE_ONLY
+def test_headers_asked_again_reuse_the_checkpoint_until_something_new_is_released(small_link: Link) -> None:
+    first = small_link.india.export("US")["objects"][0]["checkpoint"]
+    again = small_link.india.export("US")["objects"][0]["checkpoint"]
+    assert again == first  # no new signature, no new audit entry per request
+    with transaction(small_link.india.sessions) as session:
+        session.scalars(select(RegistrySite).where(RegistrySite.name == "HAL Nashik")).one().region = "Nashik"
+    after = small_link.india.export("US")["objects"][0]["checkpoint"]
+    assert after["tree_size"] > first["tree_size"]

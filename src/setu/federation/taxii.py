@@ -136,7 +136,13 @@ def read_page(session: Session, partner: str, query: FeedQuery) -> FeedPage:
 
 
 def serve_page(
-    sessions: sessionmaker[Session], local: str, partner: str, query: FeedQuery, *, endpoint: str
+    sessions: sessionmaker[Session],
+    local: str,
+    partner: str,
+    query: FeedQuery,
+    *,
+    endpoint: str,
+    fresh: bool = True,
 ) -> FeedPage:
     """Publish the latest changes to ``partner``, then read one page of its feed and audit the read.
 
@@ -152,6 +158,9 @@ def serve_page(
         What the partner asked for.
     endpoint
         Which TAXII endpoint answers (``objects``, ``object``, ``versions``, ``manifest``), for the audit.
+    fresh
+        Publish the latest changes first (the listener does at most every few seconds: a publish reads the
+        whole releasable set, and a partner's requests must not make it do that on every page).
 
     Returns
     -------
@@ -160,8 +169,9 @@ def serve_page(
     """
     # Publishing first, in a transaction of its own, means a pull always sees what is releasable now;
     # the read after it then holds no lock while the page is written out.
-    with transaction(sessions) as session:
-        publish(session, this_instance(session, local), partner)
+    if fresh:
+        with transaction(sessions) as session:
+            publish(session, this_instance(session, local), partner)
     with transaction(sessions) as session:
         page = read_page(session, partner, query)
         details: dict[str, Any] = {

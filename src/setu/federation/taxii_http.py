@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -47,6 +49,14 @@ Send = Callable[[Message], Awaitable[None]]
 
 
 log = logging.getLogger("setu.federation.taxii")
+
+
+MAX_IN_FLIGHT = 4
+"""Requests one listener answers at once; more are answered 503 with ``Retry-After`` (a partner's pull asks one
+page at a time)."""
+PUBLISH_EVERY_SECONDS = 5.0
+"""A listener publishes the latest changes before a read at most this often: a publish reads the whole
+releasable set, which no partner's stream of requests should make it do on every page."""
 
 
 class TaxiiError(Exception):
@@ -198,12 +208,25 @@ class TaxiiApp:
     def __init__(self, sessions: sessionmaker[Session], local: str, partner: str, pinned: str) -> None:
         self.sessions, self.local, self.partner, self.pinned = sessions, local, partner, pinned
         self.collection = collection_id(local, partner)
+        self.in_flight = 0
+        self.published_at = -PUBLISH_EVERY_SECONDS
+        self._lock = threading.Lock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return  # served with lifespan="off" and no websockets: HTTP is all there is
-        # The database work runs in a thread, so a slow page never holds up the event loop's other requests.
-        response = await asyncio.to_thread(self.respond, scope)
+        if self.in_flight >= MAX_IN_FLIGHT:
+            # One partner's listener does a few things at once; a flood is refused at once, not queued.
+            busy = TaxiiError(503, "the listener is busy", f"at most {MAX_IN_FLIGHT} requests at once; retry")
+            refused = _error(busy)
+            response = replace(refused, headers=(*refused.headers, ("Retry-After", "1")))
+        else:
+            self.in_flight += 1
+            try:
+                # The database work runs in a thread, so a slow page never holds up the event loop.
+                response = await asyncio.to_thread(self.respond, scope)
+            finally:
+                self.in_flight -= 1
         headers = [
             (b"content-type", MEDIA_TAXII.encode()),
             (b"content-length", str(len(response.body)).encode()),
@@ -306,7 +329,11 @@ class TaxiiApp:
             raise TaxiiError(404, str(missing)) from None
 
     def _page(self, query: FeedQuery, endpoint: str, stix_id: str = "") -> FeedPage:
-        page = serve_page(self.sessions, self.local, self.partner, query, endpoint=endpoint)
+        with self._lock:
+            fresh = time.monotonic() - self.published_at >= PUBLISH_EVERY_SECONDS
+            if fresh:
+                self.published_at = time.monotonic()
+        page = serve_page(self.sessions, self.local, self.partner, query, endpoint=endpoint, fresh=fresh)
         if stix_id and not page.rows and not query.after and query.added_after is None:
             raise TaxiiError(404, f"no object {stix_id[:100]} in the collection")
         return page

@@ -24,7 +24,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from setu.audit.checkpoints import checkpoint_text, issue_checkpoint, signature_digest, verify_signature
+from setu.audit.checkpoints import (
+    checkpoint_text,
+    issue_checkpoint,
+    latest_checkpoint,
+    signature_digest,
+    verify_signature,
+)
 from setu.audit.keys import key_store
 from setu.audit.log import canonical_leaf, canonical_time, entry_fields, integrate, record, stored_leaf_hashes
 from setu.audit.merkle import MerkleTree, hash_leaf, verify_consistency, verify_inclusion
@@ -114,7 +120,15 @@ def _cosigned_size(session: Session, instance: Instance, party: str) -> tuple[in
 
 def proofs(session: Session, instance: Instance, party: str, first_seq: int, last_seq: int) -> dict[str, Any]:
     """What a bundle to ``party`` carries for the witness: checkpoint, consistency proof, release entries."""
-    checkpoint = issue_checkpoint(session, instance.party, actor_name="federation")
+    integrate(session)
+    last_release = session.scalar(
+        select(func.max(AuditEntry.seq)).where(AuditEntry.action == RELEASE_ACTION, AuditEntry.object_id == party)
+    )
+    checkpoint = latest_checkpoint(session, instance.party)
+    if checkpoint is None or (last_release is not None and checkpoint.tree_size <= last_release):
+        # A new checkpoint only when the newest does not cover every release to the partner yet: a partner
+        # asking for headers again and again gets the same one, not a signature and an entry each time.
+        checkpoint = issue_checkpoint(session, instance.party, actor_name="federation")
     size = checkpoint.tree_size
     tree = MerkleTree(stored_leaf_hashes(session, 0, size))
     cosigned = _cosigned_size(session, instance, party)
