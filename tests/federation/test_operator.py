@@ -105,3 +105,18 @@ def test_a_single_instance_deployment_says_so(web: Api, monkeypatch: pytest.Monk
     assert answer.status_code == 200 and answer.json() == {"party": "", "links": []}
     assert sign_in(web.client, "auditor").status_code == 303
     assert "single-instance deployment" in web.client.get("/federation").text
+
+
+def test_viewing_the_links_creates_no_signing_key(web: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A page view is a read: it never makes the instance's key (only an export or a listener signs)."""
+    from setu.models.audit import SigningKey
+
+    monkeypatch.setenv("SETU_INSTANCE_PARTY", "IN")
+    with transaction(web.sessions) as session:
+        us_key = key_store().generate("US")
+        add_partner(session, local_party="IN", party="US", public_key=us_key.public_key.hex())
+        before = session.scalars(select(SigningKey.key_id).where(SigningKey.party == "IN")).all()
+    assert web.get("auditor", "/api/v1/federation/links").json()["links"][0]["next_publish"]["sent"] > 0
+    with transaction(web.sessions) as session:
+        assert session.scalars(select(SigningKey.key_id).where(SigningKey.party == "IN")).all() == before
+    assert key_store().keys("IN") == []

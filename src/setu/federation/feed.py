@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from setu.audit.keys import HeldKey
 from setu.federation.identity import Instance
 from setu.federation.kinds import KINDS, MARKING_KIND, Kind, to_json
 from setu.federation.partners import get_partner, partner_reader
@@ -291,14 +292,16 @@ class _Publisher:
             self.seq += 1
 
 
-def preview(session: Session, instance: Instance, party: str) -> PublishReport:
+def preview(session: Session, local_party: str, party: str) -> PublishReport:
     """What :func:`publish` would append to the feed to ``party`` now, appending nothing.
 
     The releasable set is computed in full (through the read filter, as the partner), writing and
-    signing nothing: the operator page's "what the partner will see", a read like any other.
+    signing nothing: the operator page's "what the partner will see", a read like any other. It needs
+    no signing key (a page view never creates one).
     """
     partner = get_partner(session, party)
-    publisher = _Publisher(session, instance, partner, dry_run=True)
+    unsigned = Instance(local_party, HeldKey("", local_party, b""))  # a dry run signs nothing
+    publisher = _Publisher(session, unsigned, partner, dry_run=True)
     for kind in KINDS:
         publisher.publish_kind(kind)
     publisher.retract_the_rest()

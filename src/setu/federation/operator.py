@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from setu.audit.log import record
 from setu.errors import AccessDenied
 from setu.federation.feed import PublishReport, preview
-from setu.federation.identity import FederationError, Instance, configured_party, fingerprint, this_instance
+from setu.federation.identity import FederationError, configured_party, fingerprint
 from setu.federation.partners import list_partners
 from setu.federation.service import LinkState, link_states
 from setu.models.federation import Partner, SentObject, WitnessedCheckpoint
@@ -89,15 +89,14 @@ def operator_view(session: Session, principal: Principal) -> OperatorView:
         raise AccessDenied("the federation page is for this instance's admins and auditors")
     if not party:
         return OperatorView("", [])
-    instance = this_instance(session, party)
     states = {state.partner: state for state in link_states(session, principal)}
-    links = [_link(session, principal, instance, partner, states[partner.party]) for partner in list_partners(session)]
+    links = [_link(session, principal, party, partner, states[partner.party]) for partner in list_partners(session)]
     details = {"partners": [link.partner for link in links]}
     record(session, principal, "federation.read", "federation", "links", details=details)
     return OperatorView(party, links)
 
 
-def _link(session: Session, principal: Principal, instance: Instance, partner: Partner, state: LinkState) -> LinkView:
+def _link(session: Session, principal: Principal, local_party: str, partner: Partner, state: LinkState) -> LinkView:
     retractions = [
         Retraction(row.kind, row.stix_id, row.seq, row.receipt_at)
         for row in session.scalars(
@@ -128,7 +127,7 @@ def _link(session: Session, principal: Principal, instance: Instance, partner: P
         groups=list(partner.groups),
         key_fingerprint=fingerprint(bytes.fromhex(partner.public_key)),
         state=state,
-        next_publish=preview(session, instance, partner.party),
+        next_publish=preview(session, local_party, partner.party),
         retractions=retractions,
         forks=forks,
         witnessed_at=witnessed,
