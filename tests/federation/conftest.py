@@ -1,4 +1,4 @@
-"""Two instances in one test: India on the suite's database (SQLite and PostgreSQL), the US on an SQLite file.
+"""Two instances in one test, each with a database of its own: two SQLite files, or two PostgreSQL databases.
 
 Each has its own database and signs with its own party's key; they know each other as partners
 (keys pinned both ways) and exchange signed bundles as a guard would carry them.
@@ -7,13 +7,14 @@ Each has its own database and signs with its own party's key; they know each oth
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from registry.world import build
@@ -89,11 +90,28 @@ def pin(a: Side, b: Side, *, max_classification: int = 2, groups: list[str] | No
 
 
 @pytest.fixture
-def us_engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'us.db'}")
-    create_schema(engine)
-    yield engine
-    engine.dispose()
+def us_engine(engine: Engine, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """The US instance's database: of the same kind as India's (a PostgreSQL database of its own, or an SQLite file)."""
+    if engine.dialect.name != "postgresql":
+        us = make_engine(f"sqlite:///{tmp_path / 'us.db'}")
+        create_schema(us)
+        yield us
+        us.dispose()
+        return
+    server = str(request.getfixturevalue("postgres_url")).rsplit("/", 1)[0]
+    name = f"setu_test_us_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    us = make_engine(f"{server}/{name}")
+    try:
+        create_schema(us)
+        yield us
+    finally:
+        us.dispose()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture
