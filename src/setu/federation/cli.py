@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from setu.db import make_engine, prepare, session_factory, transaction
 from setu.errors import SetuError
@@ -62,14 +62,13 @@ def _operator() -> str:
 
 
 @contextmanager
-def _session(database_url: str | None) -> Iterator[Session]:
-    """One transaction on the database; Setu's errors print and exit 2, with nothing stored."""
+def _database(database_url: str | None) -> Iterator[sessionmaker[Session]]:
+    """Sessions on the database (brought to the current schema); Setu's errors print and exit 2."""
     engine = None
     try:
         engine = make_engine(database_url)
         prepare(engine)
-        with transaction(session_factory(engine)) as session:
-            yield session
+        yield session_factory(engine)
     except SetuError as exc:
         raise _fail(str(exc)) from None
     except OperationalError as exc:
@@ -77,6 +76,13 @@ def _session(database_url: str | None) -> Iterator[Session]:
     finally:
         if engine is not None:
             engine.dispose()
+
+
+@contextmanager
+def _session(database_url: str | None) -> Iterator[Session]:
+    """One transaction on the database; Setu's errors print and exit 2, with nothing stored."""
+    with _database(database_url) as sessions, transaction(sessions) as session:
+        yield session
 
 
 @partner_app.command("card")
@@ -206,18 +212,8 @@ def import_cmd(
         data = bundle_file.read_bytes()
     except OSError as exc:
         raise _fail(f"cannot read {bundle_file}: {exc}") from None
-    engine = None
-    try:
-        engine = make_engine(database_url)
-        prepare(engine)
-        report = import_bundle(session_factory(engine), data, str(bundle_file), actor_name=_operator())
-    except SetuError as exc:
-        raise _fail(str(exc)) from None
-    except OperationalError as exc:
-        raise _fail(f"cannot use the database: {exc.orig or exc}") from None
-    finally:
-        if engine is not None:
-            engine.dispose()
+    with _database(database_url) as sessions:
+        report = import_bundle(sessions, data, str(bundle_file), actor_name=_operator())
     out.print(describe(report))
 
 
@@ -352,33 +348,13 @@ def pull_cmd(
 
     def show(page: PageReport) -> None:
         report = page.report
-        out.print(
-            f"page {page.page}: seq {page.first_seq}-{page.last_seq}, applied {report.applied} "
-            f"({report.created} new, {report.updated} updated, {report.retracted} retracted, "
-            f"{report.receipts} receipts of ours)"
-        )
+        out.print(f"page {page.page}: seq {page.first_seq}-{page.last_seq}; {describe(report)}")
 
     party = partner.strip().upper()
-    engine = None
-    try:
-        engine = make_engine(database_url)
-        prepare(engine)
+    with _database(database_url) as sessions:
         result = pull(
-            session_factory(engine),
-            party,
-            cert=cert_file,
-            key=key_file,
-            page_size=page_size,
-            actor_name=_operator(),
-            on_page=show,
+            sessions, party, cert=cert_file, key=key_file, page_size=page_size, actor_name=_operator(), on_page=show
         )
-    except SetuError as exc:
-        raise _fail(str(exc)) from None
-    except OperationalError as exc:
-        raise _fail(f"cannot use the database: {exc.orig or exc}") from None
-    finally:
-        if engine is not None:
-            engine.dispose()
     pages = f"{len(result.pages)} page{'' if len(result.pages) == 1 else 's'}"
     out.print(
         f"pulled {pages} from {party}: {result.applied} entries applied, seq {result.start_seq} -> {result.last_seq}"
