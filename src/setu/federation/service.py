@@ -1,8 +1,9 @@
 """Federation operations as one call each: export a bundle, import one, and the state of every link.
 
-Each runs in the caller's transaction: an import checks the whole bundle before storing anything
-(:func:`setu.federation.bundles.check_bundle`) and stores all of it or nothing; an export publishes
-the latest changes first, so the file holds everything the partner may have up to now.
+An export runs in the caller's transaction and publishes the latest changes first, so the file holds
+everything the partner may have up to now. An import runs in a transaction of its own: it checks the
+whole bundle before storing anything (:func:`setu.federation.bundles.check_bundle`) and stores all of it
+or nothing, and keeps the evidence of a fork in a second one.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from setu.federation.feed import PublishReport, lock_partner, publish
 from setu.federation.identity import Instance, this_instance
 from setu.federation.partners import list_partners
 from setu.federation.receive import ApplyReport, apply_entries
-from setu.federation.witness import ForkDetected, keep_fork, witness_state
+from setu.federation.witness import ForkDetected, keep_fork, record_shown, witness_state
 from setu.models.federation import AppliedEntry, OutboundEntry, Partner, ReceivedObject, SentObject
 from setu.sharing.policy import Principal
 from setu.sharing.read import readable, unfiltered
@@ -33,22 +34,7 @@ def export(
     """Publish the latest changes to ``party`` and return its feed after ``since`` as a signed bundle (audited)."""
     report = publish(session, instance, party)
     bundle = export_bundle(session, instance, party, since)
-    header = bundle["objects"][0]
-    record(
-        session,
-        None,
-        "federation.export",
-        "partner",
-        party,
-        actor_name=actor_name,
-        party=instance.party,
-        details={
-            "first_seq": header["first_seq"],
-            "last_seq": header["last_seq"],
-            "count": header["count"],
-            "tree_size": header["checkpoint"]["tree_size"],
-        },
-    )
+    record_shown(session, instance.party, party, bundle["objects"][0], actor_name)
     return bundle, report
 
 

@@ -28,6 +28,7 @@ from setu.federation.bundles import export_bundle
 from setu.federation.feed import publish
 from setu.federation.identity import FederationError, this_instance
 from setu.federation.partners import get_partner
+from setu.federation.witness import record_shown
 from setu.models.federation import OutboundEntry
 from setu.sharing.read import unfiltered
 
@@ -207,19 +208,5 @@ def witness_header(sessions: sessionmaker[Session], local: str, partner: str, fi
         header: dict[str, Any] = bundle["objects"][0]
         if header["count"] != last - first + 1:
             raise LookupError(f"the feed holds no entries {first}-{last}")
-        record(
-            session,
-            None,
-            "federation.export",
-            "partner",
-            partner,
-            actor_name=f"partner {partner} (mutual TLS)",
-            party=local,
-            details={
-                "first_seq": first,
-                "last_seq": last,
-                "count": header["count"],
-                "tree_size": header["checkpoint"]["tree_size"],
-            },
-        )
+        record_shown(session, local, partner, header, f"partner {partner} (mutual TLS)")
     return header

@@ -106,6 +106,26 @@ def log_releases(session: Session, instance: Instance) -> None:
             )
 
 
+def record_shown(session: Session, local: str, party: str, header: dict[str, Any], actor_name: str) -> None:
+    """Audit that the signed header ``header`` (with its checkpoint) was handed to ``party``: a bundle written or
+    a TAXII page's header served. Later headers carry a consistency proof from each checkpoint shown."""
+    record(
+        session,
+        None,
+        EXPORT_ACTION,
+        "partner",
+        party,
+        actor_name=actor_name,
+        party=local,
+        details={
+            "first_seq": header["first_seq"],
+            "last_seq": header["last_seq"],
+            "count": header["count"],
+            "tree_size": header["checkpoint"]["tree_size"],
+        },
+    )
+
+
 def _cosigned_size(session: Session, instance: Instance, party: str) -> tuple[int, bytes] | None:
     """The largest checkpoint of ours that ``party`` cosigned: where its consistency proof starts."""
     row = session.execute(
