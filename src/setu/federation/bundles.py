@@ -9,7 +9,6 @@ one, has been truncated, reordered or altered in any byte, or leaves a gap after
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from setu.federation.stix import (
     timestamp,
 )
 from setu.federation.stix_types import BATCH_TYPE, validate
-from setu.federation.witness import check_checkpoint, check_releases, proofs
+from setu.federation.witness import check_checkpoint, check_releases, proofs, releases_digest
 from setu.models.base import utcnow
 from setu.models.federation import AppliedEntry, OutboundEntry, Partner
 from setu.sharing.read import unfiltered
@@ -54,10 +53,7 @@ class CheckedBundle:
 
 def objects_digest(objects: list[dict[str, Any]]) -> str:
     """SHA-256 over the objects' digests in order: a reordered, dropped or altered object changes it."""
-    hasher = hashlib.sha256()
-    for obj in objects:
-        hasher.update(digest(obj).encode())
-    return hasher.hexdigest()
+    return releases_digest([digest(obj) for obj in objects])
 
 
 def export_bundle(

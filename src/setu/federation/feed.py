@@ -138,7 +138,7 @@ class _Publisher:
         self.seq = next_seq(session, partner.party)
         self.current: set[str] = set()
         self.released: dict[str, dict[int, str]] = {}
-        self.markings: dict[int, str] = {}
+        self.markings: dict[int, list[str]] = {}
         self.counts = {"sent": 0, "changed": 0, "retracted": 0}
 
     def _emit(
@@ -187,16 +187,18 @@ class _Publisher:
         self.seq += 1
 
     def marking_ref(self, marking_id: int) -> list[str]:
-        """The marking-definition refs of a record marked ``marking_id``, sending the definition first if new."""
+        """The marking-definition refs of a record marked ``marking_id``, sending the definition first if new.
+
+        Worked out once per marking in a publish: a network of 10^5 nodes holds a handful of markings.
+        """
         if marking_id not in self.markings:
             stix_id = stix_ids(self.session, MARKING_KIND, "marking-definition", [marking_id], create=not self.dry_run)[
                 marking_id
             ]
             spec = specs_by_id(self.session, [marking_id])[marking_id]
             self._emit(MARKING_KIND, "marking-definition", stix_id, marking_id, marking_id, self._marking_content(spec))
-            self.markings[marking_id] = stix_id
-        spec = specs_by_id(self.session, [marking_id])[marking_id]
-        return [self.markings[marking_id], *tlp_refs(spec, self.link)]
+            self.markings[marking_id] = [stix_id, *tlp_refs(spec, self.link)]
+        return self.markings[marking_id]
 
     def _marking_content(self, spec: MarkingSpec) -> dict[str, Any]:
         ids = sorted(org for org, _ in spec.owners)

@@ -17,6 +17,7 @@ the cosignature back in the feed. The sender stores it as a countersignature of 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 from typing import Any
@@ -73,9 +74,7 @@ def note_appended(session: Session, partner: str, seq: int, digest: str) -> None
 
 
 def releases_digest(digests: list[str]) -> str:
-    """SHA-256 over the objects' digests in order (as :func:`setu.federation.bundles.objects_digest`)."""
-    import hashlib
-
+    """SHA-256 over the objects' digests in order: what a release entry and a batch header record."""
     hasher = hashlib.sha256()
     for value in digests:
         hasher.update(value.encode())
