@@ -358,10 +358,13 @@ def test_edit_a_draft_then_escalate_and_resolve(sessions: sessionmaker[Session],
             "UNDER_DETERMINATION",
             "no answer for weeks",
         )
-        assert service.actions_for(US_DESK, request) == ["resolve"] and service.actions_for(IN_DESK, request) == []
+        assert (
+            service.actions_for(session, US_DESK, request) == ["resolve"]
+            and service.actions_for(session, IN_DESK, request) == []
+        )
         advance(session, request_id, [(US_DESK, "resolve", {"note": "program confirmed"})])
         assert (request.state, request.escalated_from) == ("UNDER_DETERMINATION", "")
-        assert service.actions_for(US_DESK, request) == ["authorize", "decline"]
+        assert service.actions_for(session, US_DESK, request) == ["authorize", "decline"]
 
 
 def test_withdraw_and_decline_are_final(sessions: sessionmaker[Session], world: dict[str, int]) -> None:
@@ -400,7 +403,7 @@ def test_a_rejection_taken_up_puts_the_order_back_with_a_fresh_deadline(
             ("REJECTED", "ESCALATED"),
             ("ESCALATED", "RATED_ORDER_ISSUED"),
         ]
-        assert {"accept", "reject"} <= set(service.actions_for(US_DESK, resolved))
+        assert {"accept", "reject"} <= set(service.actions_for(session, US_DESK, resolved))
 
 
 def test_actor_names_name_only_the_users_the_reader_may_read(

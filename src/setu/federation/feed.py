@@ -28,7 +28,7 @@ from setu.federation.partners import get_partner, partner_reader
 from setu.federation.stix import content_digest, digest, marking_content, signed_object, tlp_refs
 from setu.federation.witness import log_releases, note_appended
 from setu.models.base import utcnow
-from setu.models.federation import OutboundEntry, Partner, SentObject, StixId
+from setu.models.federation import OutboundEntry, Partner, ReceivedObject, SentObject, StixId
 from setu.models.parties import Organization
 from setu.sharing.markings import MarkingSpec, specs_by_id
 from setu.sharing.read import readable, unfiltered
@@ -140,6 +140,7 @@ class _Publisher:
         self.released: dict[str, dict[int, str]] = {}
         self.markings: dict[int, list[str]] = {}
         self.counts = {"sent": 0, "changed": 0, "retracted": 0}
+        self.partners_own: dict[str, dict[int, str]] = {}
 
     def _emit(
         self, kind: str, stix_type: str, stix_id: str, local_id: int, marking_id: int, content: dict[str, Any]
@@ -247,6 +248,8 @@ class _Publisher:
         refs: dict[str, Any] = {}
         for position, ref in enumerate(kind.references, start=2 + len(kind.fields)):
             target = self.released.get(ref.kind, {}).get(row[position])
+            if target is None and row[position] is not None:
+                target = self._partners_own(ref.kind).get(row[position])
             if target is not None:
                 refs[ref.prop] = target
             elif ref.required:
@@ -262,6 +265,25 @@ class _Publisher:
                 value[key] = [released[int(local)] for local in local_ids]
             refs[kind.fields[column]] = value
         return refs
+
+    def _partners_own(self, kind: str) -> dict[int, str]:
+        """The partner's own records of ``kind`` held here, by local id, as the partner's STIX ids.
+
+        A record of ours may point at one (a request to a firm of the partner, a transition of a request the
+        partner filed): the reference crosses as the partner's own id, which tells it nothing it lacks.
+        """
+        if kind not in self.partners_own:
+            # The feed's own bookkeeping of what this partner sent, whatever the reader.
+            rows = self.session.execute(
+                unfiltered(ReceivedObject.local_id, ReceivedObject.stix_id).where(
+                    ReceivedObject.partner == self.partner.party,
+                    ReceivedObject.kind == kind,
+                    ReceivedObject.retracted_at.is_(None),
+                    ReceivedObject.local_id.is_not(None),
+                )
+            ).all()
+            self.partners_own[kind] = {int(local_id): stix_id for local_id, stix_id in rows}
+        return self.partners_own[kind]
 
     def retract_the_rest(self) -> None:
         order = {kind.name: position for position, kind in enumerate(KINDS)}

@@ -26,7 +26,9 @@ from setu.models.framework import ActionItem, Body, Decision, Meeting, Pillar, P
 from setu.models.networks import BomRecord, NetworkRecord, NodeRecord, ProductRecord, SiteCapacityRecord, SupplyRecord
 from setu.models.parties import Organization
 from setu.models.registry import Capability, RegistrySite
+from setu.models.sosa import PriorityRequest, RequestEvent
 from setu.models.stress import ResultRecord, RunRecord, ScenarioRecord
+from setu.sharing.read import unfiltered
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +65,16 @@ class Kind:
     id_lists: dict[str, tuple[str, str]] = field(default_factory=dict)
     """JSON columns holding, under a key, a list of local ids of another kind: ``{column: (key, kind)}``.
     The ids cross as STIX ids; a record naming one that does not cross does not cross either."""
+
+
+def _submitted(model: Any) -> ColumnElement[bool]:
+    """A request that reached its supplier party: a draft, or one withdrawn as a draft, stays with its drafters."""
+    # A condition on which requests cross, not a read of the events.
+    return (
+        unfiltered(RequestEvent.id)
+        .where(RequestEvent.request_id == model.id, RequestEvent.to_state == "SUBMITTED")
+        .exists()
+    )
 
 
 def to_json(kind: Kind, column: str, value: Any) -> Any:
@@ -341,6 +353,47 @@ KINDS: tuple[Kind, ...] = (
             Reference("network_id", "network_ref", "network", required=False),
         ),
         natural_key=("name",),
+    ),
+    Kind(
+        "request",
+        "x-setu-priority-request",
+        PriorityRequest,
+        {
+            "reference": "reference",
+            "requesting_party": "requesting_party",
+            "supplier_party": "supplier_party",
+            "program": "program",
+            "title": "title",
+            "item_node_id": "item_node_id",
+            "supplier_site": "supplier_site",
+            "quantity": "quantity",
+            "unit": "unit",
+            "justification": "justification",
+            "created_at": "request_created",
+        },
+        (
+            Reference("network_id", "network_ref", "network", required=False),
+            Reference("supplier_organization_id", "supplier_organization_ref", "organization", required=False),
+            Reference("scenario_pk", "scenario_ref", "scenario", required=False),
+        ),
+        # Its state crosses in its transitions (request events), made by the one instance holding it.
+        local={"created_by": 0, "state": "SUBMITTED", "rating": "DO"},
+        where=lambda model: _submitted(model),
+    ),
+    Kind(
+        "request_event",
+        "x-setu-request-event",
+        RequestEvent,
+        {
+            "from_state": "from_state",
+            "to_state": "to_state",
+            "actor_party": "actor_party",
+            "at": "event_at",
+            "note": "note",
+            "details": "details",
+        },
+        (Reference("request_id", "request_ref", "request"),),
+        local={"actor_id": 0},
     ),
 )
 """Every kind that crosses, each after the kinds it references (the order the feed sends them in)."""

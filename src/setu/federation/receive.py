@@ -24,6 +24,7 @@ from setu.audit.log import AuditError, record
 from setu.federation.feed import append, lock_partner, next_seq
 from setu.federation.identity import FederationError, Instance
 from setu.federation.kinds import BY_STIX_TYPE, MARKING_KIND, RECEIPT_TYPE, Kind, from_json
+from setu.federation.requests import apply_transition_received
 from setu.federation.stix import MARKING_EXTENSION, digest
 from setu.federation.witness import COSIGNATURE_TYPE, apply_cosignature, cosign, log_releases
 from setu.models.base import APPLYING_FEED, utcnow
@@ -87,6 +88,7 @@ class _Receiver:
         self.made_here: set[int] = set()
         """Organizations this batch created (named as an owner, or as a placeholder, before their own record)."""
         self.networks: list[Any] = []
+        self.sent_to_partner: dict[str, dict[str, int]] = {}
         self.withdrawn: dict[int, set[str]] = {}
         """Received networks that lost a record in this batch, with the ids of the nodes they lost."""
 
@@ -118,11 +120,26 @@ class _Receiver:
         found = self.held.get(ref)
         local = self._id_of(ref) if found is not None and found.kind == kind else None
         if local is None:
+            local = self._ours(kind).get(ref)
+        if local is None:
             raise FederationError(
                 f"{obj['id']} (seq {obj['x_setu_seq']}) refers in {prop} to {ref}, which is not a {kind} held from "
                 f"{self.partner.party}: the feed is out of order or was altered"
             )
         return local
+
+    def _ours(self, kind: str) -> dict[str, int]:
+        """This instance's records of ``kind`` sent to the partner and not retracted, by STIX id: what a partner's
+        record may point at of ours (its transition of a request we filed)."""
+        if kind not in self.sent_to_partner:
+            # The feed's own bookkeeping of what was sent to this partner, whatever the reader.
+            rows = self.session.execute(
+                unfiltered(SentObject.stix_id, SentObject.local_id).where(
+                    SentObject.partner == self.partner.party, SentObject.kind == kind, SentObject.revoked.is_(False)
+                )
+            ).all()
+            self.sent_to_partner[kind] = {stix_id: int(local_id) for stix_id, local_id in rows}
+        return self.sent_to_partner[kind]
 
     def _marking_id(self, obj: dict[str, Any]) -> int:
         for ref in obj.get("object_marking_refs") or []:
@@ -239,8 +256,9 @@ class _Receiver:
         # The partner's marking, as its signed feed says: the partner's authority decided it there (its own
         # check of who may lower a marking); here no user changes it, and received records are read-only.
         values["marking_id"] = self._marking_id(obj)
-        if "created_by" in values:
-            values["created_by"] = received_creator(obj["id"])
+        for creator in ("created_by", "actor_id"):
+            if creator in values:
+                values[creator] = received_creator(obj["id"])
         model: Any = kind.model
         row = self._row(model, obj["id"])
         if row is None and kind.name == "organization":
@@ -257,6 +275,7 @@ class _Receiver:
         if row is not None and row.received_from != self.partner.party:
             self._remember(obj, kind.name, row.id, values["marking_id"])  # ours: mapped, never changed by a partner
             return
+        created_before = self.report.created
         if row is None:
             row = model(received_from=self.partner.party, **values)
             self.session.add(row)
@@ -269,6 +288,8 @@ class _Receiver:
                 self.report.created += 1  # made a moment ago for a marking that names it: new to this instance
             else:
                 self.report.updated += 1
+        if kind.name == "request_event" and self.report.created > created_before:
+            apply_transition_received(self.session, self.instance, self.partner, row, obj)
         if kind.name == "network":
             self.networks.append(row)
         elif kind.name in NETWORK_PARTS:

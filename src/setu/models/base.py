@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, MetaData, String, event
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, MetaData, String, event, inspect
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, object_session, relationship
 
 # Stable constraint names, so Alembic migrations read the same on SQLite and PostgreSQL.
@@ -154,9 +154,20 @@ def _refuse_local_change(_mapper: Any, _connection: Any, target: Any) -> None:
         raise ReceivedReadOnly(target)
 
 
+def _refuse_local_update(mapper: Any, connection: Any, target: Any) -> None:
+    # A kind may name columns this instance holds even on a received row (a request's state, held by the
+    # supplier party's instance): an update touching only those is this instance's own.
+    held_here: frozenset[str] = getattr(type(target), "held_here", frozenset())
+    if held_here and target.received_from is not None:
+        state = inspect(target)
+        if all(attr.key in held_here or not attr.history.has_changes() for attr in state.attrs):
+            return
+    _refuse_local_change(mapper, connection, target)
+
+
 def guard_received(model: type[Received]) -> None:
     """Make the ORM refuse local updates and deletes of ``model``'s received rows."""
-    event.listen(model, "before_update", _refuse_local_change)
+    event.listen(model, "before_update", _refuse_local_update)
     event.listen(model, "before_delete", _refuse_local_change)
 
 

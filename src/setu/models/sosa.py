@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from setu.models.base import Base, Marked, utcnow
+from setu.models.base import Base, Marked, Received, guard_received, utcnow
 
 RATINGS = ("DO", "DX")
 """DPAS ratings (15 CFR 700.11): DX outranks DO."""
@@ -28,8 +28,28 @@ REQUEST_STATES = (
     "WITHDRAWN",
 )
 
+STATE_HELD = (
+    "state",
+    "escalated_from",
+    "rating",
+    "program_symbol",
+    "delivery_date",
+    "authorized_signer",
+    "certified",
+    "reason",
+    "earliest_date",
+    "received_on",
+    "response_due",
+    "delay_noticed_on",
+    "delay_confirm_due",
+    "delay_confirmed_on",
+    "revised_delivery_date",
+)
+"""A request's state and what its transitions set: once submitted, held by one instance (the supplier party's)
+and copied to the other from the transitions it makes (federation)."""
 
-class PriorityRequest(Marked, Base):
+
+class PriorityRequest(Received, Marked, Base):
     """A request by one party for priority delivery from the other party's industry, and its rated order.
 
     The state follows the workflow in DESIGN.md; ``version`` is the optimistic-locking counter, so two
@@ -80,11 +100,15 @@ class PriorityRequest(Marked, Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    awaiting: Mapped[str] = mapped_column(String(32), nullable=False, default="", server_default="")
+    """An action of the requesting party sent to the supplier party's instance, not answered yet (federation)."""
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+    held_here: ClassVar[frozenset[str]] = frozenset({*STATE_HELD, "version", "updated_at"})
+    """Columns the supplier party's instance changes on a request it received: the request's state is held there."""
 
 
-class RequestEvent(Marked, Base):
+class RequestEvent(Received, Marked, Base):
     """One transition of a request: who moved it from which state to which, when, and with what."""
 
     __tablename__ = "sosa_request_events"
@@ -119,3 +143,7 @@ class CalendarEntry(Marked, Base):
     working: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     created_by: Mapped[int] = mapped_column(Integer, nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+
+
+for _model in (PriorityRequest, RequestEvent):
+    guard_received(_model)

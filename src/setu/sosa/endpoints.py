@@ -50,7 +50,7 @@ CONFLICT: dict[int | str, dict[str, Any]] = {
 T = TypeVar("T")
 
 
-def request_out(marker: Marker, principal: Principal, request: PriorityRequest) -> RequestOut:
+def request_out(session: Session, marker: Marker, principal: Principal, request: PriorityRequest) -> RequestOut:
     """A request as answers show it.
 
     Parameters
@@ -97,8 +97,9 @@ def request_out(marker: Marker, principal: Principal, request: PriorityRequest) 
         delay_confirmed_on=request.delay_confirmed_on,
         revised_delivery_date=request.revised_delivery_date,
         escalated_from=request.escalated_from,
+        awaiting=request.awaiting,
         overdue=service.is_overdue(request),
-        actions=service.actions_for(principal, request),  # type: ignore[arg-type]
+        actions=service.actions_for(session, principal, request),  # type: ignore[arg-type]
         created_at=utc(request.created_at),
         updated_at=utc(request.updated_at),
         version=request.version,
@@ -237,7 +238,7 @@ def get_requests(
         offset=offset,
         limit=limit,
     )
-    items = [request_out(marker, auth.principal, row) for row in rows]
+    items = [request_out(session, marker, auth.principal, row) for row in rows]
     out = marker.listing(RequestPage, rows, items, total, offset, limit)
     session.commit()
     return out
@@ -249,7 +250,7 @@ def new_request(auth: AuthDep, session: SessionDep, marker: MarkerDep, body: Req
     values = body.model_dump(exclude_unset=True, exclude={"supplier_party", "marking"})
     spec = _marking(session, auth.principal, body.marking, body.supplier_party.upper())
     request = service.create_request(session, auth.principal, body.supplier_party, values, marking=spec)
-    out = request_out(marker, auth.principal, request)
+    out = request_out(session, marker, auth.principal, request)
     session.commit()
     return out
 
@@ -257,7 +258,7 @@ def new_request(auth: AuthDep, session: SessionDep, marker: MarkerDep, body: Req
 @router.get("/{request_id}")
 def get_one_request(auth: AuthDep, session: SessionDep, marker: MarkerDep, request_id: RequestId) -> RequestOut:
     """One request, with the actions you may take on it now."""
-    out = request_out(marker, auth.principal, service.get_request(session, auth.principal, request_id))
+    out = request_out(session, marker, auth.principal, service.get_request(session, auth.principal, request_id))
     session.commit()
     return out
 
@@ -274,7 +275,7 @@ def edit_draft(
         session,
         lambda: service.update_draft(session, auth.principal, request_id, values, body.version, marking=spec),
     )
-    return request_out(marker, auth.principal, request)
+    return request_out(session, marker, auth.principal, request)
 
 
 @router.post("/{request_id}/transitions", responses=CONFLICT)
@@ -288,7 +289,7 @@ def act(auth: AuthDep, session: SessionDep, marker: MarkerDep, request_id: Reque
         session,
         lambda: service.transition(session, auth.principal, request_id, body.action, body.fields, body.version),
     )
-    return request_out(marker, auth.principal, request)
+    return request_out(session, marker, auth.principal, request)
 
 
 @router.get("/{request_id}/history")

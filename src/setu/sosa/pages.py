@@ -316,7 +316,7 @@ def _action_forms(
 ) -> list[ActionForm]:
     """A form for each action this user may take in the request's state (the workflow decides which)."""
     forms = []
-    for action in service.actions_for(page.principal, record):
+    for action in service.actions_for(page.session, page.principal, record):
         transition: Transition = TRANSITIONS[action]
         defaults = {
             "rating": record.rating,

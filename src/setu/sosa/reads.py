@@ -17,6 +17,7 @@ from setu.models.sosa import RATINGS, REQUEST_STATES, PriorityRequest, RequestEv
 from setu.sharing.policy import Principal
 from setu.sharing.read import contains, count_readable, fetch_visible, page, readable
 from setu.sosa.common import _actor, _parties, today_utc
+from setu.sosa.federated import elsewhere
 from setu.sosa.workflow import RATING_RANK, TRANSITIONS, may_act
 
 
@@ -38,12 +39,21 @@ def is_overdue(request: PriorityRequest, today: date | None = None) -> bool:
     return False
 
 
-def actions_for(principal: Principal, request: PriorityRequest) -> list[str]:
-    """The actions ``principal`` may take on ``request`` in its present state (fields aside)."""
+def actions_for(session: Session, principal: Principal, request: PriorityRequest) -> list[str]:
+    """The actions ``principal`` may take on ``request`` here in its present state (fields aside).
+
+    Not those taken on another party's instance, nor any while an ask to the instance holding the
+    request's state awaits its answer (:mod:`setu.sosa.federated`).
+    """
+    if request.awaiting:
+        return []
+    taken_elsewhere = elsewhere(session, request)
     return [
         t.action
         for t in TRANSITIONS.values()
-        if request.state in t.sources and may_act(t, _actor(principal), _parties(request))
+        if request.state in t.sources
+        and t.side not in taken_elsewhere
+        and may_act(t, _actor(principal), _parties(request))
     ]
 
 

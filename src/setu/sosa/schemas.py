@@ -154,6 +154,11 @@ class RequestOut(Strict):
     delay_confirmed_on: date | None
     revised_delivery_date: date | None
     escalated_from: str
+    awaiting: str = Field(
+        "",
+        description="An action of the requesting party sent to the supplier party's instance, which holds the "
+        "request's state, and not answered yet (federation); empty when none.",
+    )
     overdue: bool
     actions: list[Action] = Field(description="The actions you may take in its present state.")
     created_at: datetime

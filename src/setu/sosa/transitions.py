@@ -1,4 +1,5 @@
-"""Taking an action on a request: locked, version-checked, applied with its deadlines, recorded and audited."""
+"""Taking an action on a request: locked, version-checked, applied with its deadlines (or asked of the instance
+holding its state), recorded and audited."""
 
 from __future__ import annotations
 
@@ -16,11 +17,13 @@ from setu.sharing.markings import MarkingSpec
 from setu.sharing.policy import Principal
 from setu.sosa.calendar import WorkingCalendar, add_working_days
 from setu.sosa.common import EDITABLE, _actor, _check_version, _flush, _locked, _parties, _refuse, today_utc
+from setu.sosa.federated import holder, route, snapshot
 from setu.sosa.party_calendars import calendar_for
 from setu.sosa.workflow import (
     DELAY_CONFIRM_DAYS,
     REOPENED_ON_RESOLUTION,
     RESPONSE_DAYS,
+    Transition,
     WorkflowError,
     check,
     parse_fields,
@@ -97,7 +100,9 @@ def transition(
     -------
     PriorityRequest
         The request in its new state, its version one higher; one :class:`RequestEvent` and one
-        ``sosa.transition`` audit entry are written with it.
+        ``sosa.transition`` audit entry are written with it. Where another instance holds the request's
+        state (:mod:`setu.sosa.federated`), the action is recorded as an ask to it instead
+        (``sosa.transition.ask``) and the request shows what it awaits.
 
     Raises
     ------
@@ -106,7 +111,7 @@ def transition(
     RequestConflict
         If it changed since ``expected_version`` (or concurrently, caught at flush).
     WorkflowError
-        If its state does not allow ``action``.
+        If its state does not allow ``action``, or the action is taken on another party's instance.
     AccessDenied
         If the user's role or party may not take ``action`` (audited).
     setu.errors.InputError
@@ -117,6 +122,12 @@ def transition(
     _check_version(session, principal, request, expected_version, "sosa.transition")
     try:
         chosen = check(request.state, action, _actor(principal), _parties(request))
+        where = route(session, request, chosen)
+        if where == "ask" and request.awaiting:
+            raise WorkflowError(
+                f"request {request.reference} already awaits the answer of {holder(request)}'s instance to "
+                f"{request.awaiting}; act again once it arrives"
+            )
     except (WorkflowError, AccessDenied) as exc:
         raise _refuse(session, principal, "sosa.transition", request_id, exc) from None
     parsed = parse_fields(chosen, fields)
@@ -134,26 +145,102 @@ def transition(
             )
     if problems:
         raise InputError(problems)
+    if where == "ask":
+        return _ask(session, principal, request, chosen, parsed)
+    note = parsed.pop("note", "")
+    event = apply_transition(
+        session, request, chosen, parsed, today, actor_id=principal.user_id, actor_party=principal.party, note=note
+    )
+    record(
+        session,
+        principal,
+        "sosa.transition",
+        "request",
+        request.id,
+        details={
+            "from": event.from_state,
+            "to": event.to_state,
+            "action": action,
+            "reference": request.reference,
+            **{k: v for k, v in event.details.items() if k in DEADLINES},
+        },
+    )
+    return request
+
+
+DEADLINES = ("received_on", "response_due", "delay_confirm_due")
+"""What a transition's event and audit entry show of the deadlines it set."""
+
+
+def apply_transition(
+    session: Session,
+    request: PriorityRequest,
+    chosen: Transition,
+    parsed: dict[str, Any],
+    today: date,
+    *,
+    actor_id: int,
+    actor_party: str,
+    note: str = "",
+    extra: Mapping[str, Any] | None = None,
+) -> RequestEvent:
+    """Apply a checked transition to a locked request here, where its state is held: state, deadlines, event.
+
+    The event carries the request's state after it (``held``), which the other instance of a federated
+    request copies. ``extra`` adds to the event's details (the ask it answers).
+    """
     source = request.state
     target = target_of(chosen, request.escalated_from)
     # Read the calendar before changing the request: a query would autoflush it, counting a version twice.
     calendar = calendar_for(session, request.supplier_party)
-    deadlines = _apply(request, action, parsed, today, calendar)
-    request.escalated_from = source if action == "escalate" else ("" if action == "resolve" else request.escalated_from)
+    deadlines = _apply(request, chosen.action, parsed, today, calendar)
+    if chosen.action == "escalate":
+        request.escalated_from = source
+    elif chosen.action == "resolve":
+        request.escalated_from = ""
     request.state = target
     request.updated_at = utcnow()
     _flush(session, request)
+    details = {
+        "action": chosen.action,
+        "fields": {k: _json(v) for k, v in parsed.items()},
+        **deadlines,
+        **(extra or {}),
+        "held": snapshot(request),
+    }
+    event = RequestEvent(
+        request_id=request.id,
+        from_state=source,
+        to_state=target,
+        actor_id=actor_id,
+        actor_party=actor_party,
+        note=note,
+        details=details,
+        marking_id=request.marking_id,
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def _ask(
+    session: Session, principal: Principal, request: PriorityRequest, chosen: Transition, parsed: dict[str, Any]
+) -> PriorityRequest:
+    """Record the requester's action as an ask to the instance holding the request's state; change nothing else."""
+    to = holder(request)
     note = parsed.pop("note", "")
-    details = {"action": action, "fields": {k: _json(v) for k, v in parsed.items()}, **deadlines}
+    request.awaiting = chosen.action
+    request.updated_at = utcnow()
+    _flush(session, request)
     session.add(
         RequestEvent(
             request_id=request.id,
-            from_state=source,
-            to_state=target,
+            from_state=request.state,
+            to_state=target_of(chosen, request.escalated_from),
             actor_id=principal.user_id,
             actor_party=principal.party,
             note=note,
-            details=details,
+            details={"action": chosen.action, "fields": {k: _json(v) for k, v in parsed.items()}, "ask": to},
             marking_id=request.marking_id,
         )
     )
@@ -161,9 +248,9 @@ def transition(
     record(
         session,
         principal,
-        "sosa.transition",
+        "sosa.transition.ask",
         "request",
         request.id,
-        details={"from": source, "to": target, "action": action, "reference": request.reference, **deadlines},
+        details={"action": chosen.action, "reference": request.reference, "sent_to": to, "state": request.state},
     )
     return request
