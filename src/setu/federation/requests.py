@@ -26,7 +26,7 @@ from setu.audit.log import record
 from setu.errors import InputError
 from setu.federation.identity import FederationError, Instance
 from setu.federation.kinds import BY_NAME, from_json
-from setu.models.federation import Partner
+from setu.models.federation import Partner, SentObject
 from setu.models.sosa import REQUEST_STATES, STATE_HELD, PriorityRequest, RequestEvent
 from setu.sharing.read import unfiltered
 from setu.sosa.common import today_utc
@@ -65,12 +65,48 @@ def apply_transition_received(
             f"{where}: a transition of request {request.reference} from {event.from_state}, but it is {request.state} "
             f"here: the partner's transitions arrive in order, so its feed was altered"
         )
+    transition = TRANSITIONS.get(str(details.get("action")))
+    if transition is None:
+        raise FederationError(f"{where}: details.action {details.get('action')!r} is not a request action")
+    answered = ""
+    if transition.side == "requesting" and request.requesting_party == instance.party:
+        # The holder applies our officers' actions only as they asked: it cannot withdraw in our name.
+        if not _answers_our_ask(session, partner, request, str(details.get("answers", "")), transition.action):
+            raise FederationError(
+                f"{where}: a {transition.action} of request {request.reference} in the name of {instance.party} "
+                f"that answers no ask of {instance.party}'s"
+            )
+        answered = request.awaiting
+    elif event.actor_party != partner.party:
+        raise FederationError(
+            f"{where}: a {transition.action} of request {request.reference} by a user of {event.actor_party}, "
+            f"taken on {partner.party}'s instance"
+        )
     _copy(request, details.get("held"), event.to_state, where)
-    answered = request.awaiting if "answers" in details else ""
     if answered:
         request.awaiting = ""
     session.flush()
     _audit(session, instance, partner, request, event, {"answered": answered} if answered else {})
+
+
+def _answers_our_ask(session: Session, partner: Partner, request: PriorityRequest, answers: str, action: str) -> bool:
+    """Whether ``answers`` names the ask of ``action`` on ``request`` that this instance sent and awaits."""
+    if request.awaiting != action:
+        return False
+    # The feed's own bookkeeping: which of our records went to the partner under that id.
+    local_id = session.scalar(
+        unfiltered(SentObject.local_id).where(
+            SentObject.partner == partner.party, SentObject.kind == "request_event", SentObject.stix_id == answers
+        )
+    )
+    ask = None if local_id is None else session.get(RequestEvent, local_id)
+    return (
+        ask is not None
+        and ask.received_from is None
+        and ask.request_id == request.id
+        and ask.details.get("action") == action
+        and "ask" in ask.details
+    )
 
 
 def _copy(request: PriorityRequest, held: Any, to_state: str, where: str) -> None:
