@@ -15,11 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from setu.federation.kinds import KINDS, Kind
-from setu.federation.partners import partner_reader
 from setu.models.federation import Partner, ReceivedObject
 from setu.models.parties import Organization
 from setu.sharing.markings import MarkingSpec, specs_by_id
-from setu.sharing.policy import allows
+from setu.sharing.policy import allows, partner_reader
 
 Picture = dict[str, set[tuple[Any, ...]]]
 

@@ -9,14 +9,13 @@ from federation.conftest import SQLITE_ONLY, Link
 from federation.picture import received_picture, released_picture
 from setu.db import transaction
 from setu.demo.seed import seed_demo, seed_demo_registry, seed_demo_runs
-from setu.federation.partners import partner_reader
 from setu.models.base import ReceivedReadOnly
 from setu.models.federation import OutboundEntry, Partner, ReceivedObject, SentObject
 from setu.models.networks import NodeRecord
 from setu.models.registry import RegistrySite
 from setu.models.stress import ResultRecord, RunRecord
 from setu.sharing.markings import LEVEL_OF, MarkingSpec, specs_by_id, store
-from setu.sharing.policy import allows
+from setu.sharing.policy import allows, partner_reader
 
 IN_ONLY = MarkingSpec(LEVEL_OF["RESTRICTED"], "IN", frozenset({"IN", "US"}), national_only=True)
 

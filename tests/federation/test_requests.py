@@ -15,11 +15,23 @@ import pytest
 from sqlalchemy import select, text
 
 from federation.conftest import Link, Side, held
-from principals import IN_DESK, IN_MOD, SHARED, US_ADMIN, US_DESK, US_DOD, US_GE, US_GE_INDUSTRY, US_OTHER_INDUSTRY
+from principals import (
+    IN_ADMIN,
+    IN_DESK,
+    IN_MOD,
+    SECRET_SHARED,
+    SHARED,
+    US_ADMIN,
+    US_DESK,
+    US_DOD,
+    US_GE,
+    US_GE_INDUSTRY,
+    US_OTHER_INDUSTRY,
+)
 from setu.audit.log import integrate
 from setu.audit.verify import verify_log
 from setu.db import transaction
-from setu.errors import AccessDenied
+from setu.errors import AccessDenied, InputError
 from setu.federation.feed import append, lock_partner, next_seq, stix_ids
 from setu.federation.identity import FederationError
 from setu.federation.witness import log_releases
@@ -291,3 +303,19 @@ def test_a_partner_cannot_move_what_it_does_not_hold_or_speak_for_our_officers(
     with pytest.raises(FederationError, match=error):
         parties.india.import_(parties.us.export("IN", since=0))
     assert (held(parties.india), _state(parties.india, reference)) == before
+
+
+def test_a_request_the_link_would_not_carry_is_refused_at_submission(parties: Link) -> None:
+    """A hurried officer marks a request SECRET for a link accredited to CONFIDENTIAL: told so, not left waiting."""
+    with transaction(parties.india.sessions) as session:
+        request = service.create_request(
+            session, IN_ADMIN, "US", DRAFT | {"supplier_organization_id": None}, marking=SECRET_SHARED
+        )
+        request_id, version = request.id, request.version
+    with (
+        transaction(parties.india.sessions) as session,
+        pytest.raises(InputError, match="does not carry a request marked"),
+    ):
+        service.transition(session, IN_ADMIN, request_id, "submit", {}, version, today=TODAY)
+    with transaction(parties.india.sessions) as session:
+        assert session.get_one(PriorityRequest, request_id).state == "DRAFT"

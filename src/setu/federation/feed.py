@@ -1,7 +1,7 @@
 """The outbound feed to a partner: what the partner may have, as numbered, signed changes.
 
 :func:`publish` does not rely on every write path remembering to tell the feed: it reads what the
-partner may have now, through the read filter as :func:`setu.federation.partners.partner_reader`, and
+partner may have now, through the read filter as :func:`setu.sharing.policy.partner_reader`, and
 compares it with what was sent (:class:`SentObject`). A record new to that set, or changed, is appended
 as its next version; a sent record no longer in it (deleted, re-marked beyond the partner, or now
 referencing a withheld record) is appended as a retraction. Records received from a partner are never
@@ -24,13 +24,14 @@ from sqlalchemy.orm import Session
 from setu.audit.keys import HeldKey
 from setu.federation.identity import Instance
 from setu.federation.kinds import KINDS, MARKING_KIND, Kind, to_json
-from setu.federation.partners import get_partner, partner_reader
+from setu.federation.partners import get_partner
 from setu.federation.stix import content_digest, digest, marking_content, signed_object, tlp_refs
 from setu.federation.witness import log_releases, note_appended
 from setu.models.base import utcnow
 from setu.models.federation import OutboundEntry, Partner, ReceivedObject, SentObject, StixId
 from setu.models.parties import Organization
 from setu.sharing.markings import MarkingSpec, specs_by_id
+from setu.sharing.policy import partner_reader
 from setu.sharing.read import readable, unfiltered
 
 

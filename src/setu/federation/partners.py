@@ -2,11 +2,11 @@
 
 A partner is a party whose instance this one exchanges records with. Adding one pins its public key
 (everything it signs is checked against it) and its TLS certificate. A record is released to the
-partner when its marking admits the partner party *as a whole*: :func:`partner_reader` is a reader of
-that party, of one of its government bodies, cleared to the link's accreditation and holding only the
-need-to-know groups both sides agreed to share. National-only records and records proprietary to an
-organization of any other party therefore never qualify; the rule is the read filter's own
-(:mod:`setu.sharing.policy`), not a second copy of it.
+partner when its marking admits the partner party *as a whole*:
+:func:`setu.sharing.policy.partner_reader` is a reader of that party, of one of its government bodies,
+cleared to the link's accreditation and holding only the need-to-know groups both sides agreed to
+share. National-only records and records proprietary to an organization of any other party therefore
+never qualify; the rule is the read filter's own (:mod:`setu.sharing.policy`), not a second copy of it.
 """
 
 from __future__ import annotations
@@ -21,26 +21,6 @@ from setu.federation.identity import FederationError, fingerprint, public_key_fr
 from setu.models.audit import SigningKey
 from setu.models.federation import Partner
 from setu.sharing.markings import GROUP_PATTERN, LEVELS
-from setu.sharing.policy import Principal
-
-PARTNER_READER_ID = 0
-"""The user id of :func:`partner_reader`: no stored user has it."""
-
-
-def partner_reader(partner: Partner) -> Principal:
-    """The reader whose view is exactly what ``partner`` may receive.
-
-    A government body of the partner party (so the partner's own firms' proprietary records qualify and
-    no one else's do), of no organization here, cleared to the link's accreditation, in the agreed groups.
-    """
-    return Principal(
-        user_id=PARTNER_READER_ID,
-        party=partner.party,
-        org_id=0,
-        org_is_government=True,
-        clearance=partner.max_classification,
-        groups=frozenset(partner.groups),
-    )
 
 
 def get_partner(session: Session, party: str) -> Partner:

@@ -23,6 +23,7 @@ from sqlalchemy import ColumnElement, Select, and_, exists, false, not_, or_, se
 from sqlalchemy.orm import InstrumentedAttribute
 
 from setu.models.base import Marking, MarkingGroup, MarkingOwner, MarkingRelease
+from setu.models.federation import Partner
 from setu.sharing.markings import MarkingSpec
 
 
@@ -98,3 +99,23 @@ def _readable_marking_ids(
 def visible(marking_id: InstrumentedAttribute[int] | Any, principal: Principal) -> ColumnElement[bool]:
     """The filter to add to any query on a marked model: ``.where(visible(Model.marking_id, user))``."""
     return marking_id.in_(readable_marking_ids(principal))
+
+
+PARTNER_READER_ID = 0
+"""The user id of :func:`partner_reader` (no user has it)."""
+
+
+def partner_reader(partner: Partner) -> Principal:
+    """The reader whose view is exactly what the partner instance ``partner`` may receive (federation).
+
+    A government body of the partner party (so the partner's own firms' proprietary records qualify and
+    no one else's do), of no organization here, cleared to the link's accreditation, in the agreed groups.
+    """
+    return Principal(
+        user_id=PARTNER_READER_ID,
+        party=partner.party,
+        org_id=0,
+        org_is_government=True,
+        clearance=partner.max_classification,
+        groups=frozenset(partner.groups),
+    )

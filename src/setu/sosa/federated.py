@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 
 from setu.models.federation import Partner
 from setu.models.sosa import STATE_HELD, PriorityRequest
-from setu.sharing.read import unfiltered
+from setu.sharing.policy import partner_reader
+from setu.sharing.read import readable, unfiltered
 from setu.sosa.workflow import Transition, WorkflowError
 
 Route = Literal["here", "ask"]
@@ -84,3 +85,21 @@ def snapshot(request: PriorityRequest) -> dict[str, Any]:
     """The request's state as the holder sets it, for the other instance to copy (JSON values)."""
     values = {column: getattr(request, column) for column in STATE_HELD}
     return {column: value.isoformat() if isinstance(value, date) else value for column, value in values.items()}
+
+
+def reaches_holder(session: Session, request: PriorityRequest) -> bool:
+    """Whether a request being submitted can reach the supplier party's instance: its marking is one the link
+    carries (the partner's own read filter, as the feed applies it). True without such an instance."""
+    partner = session.get(Partner, request.supplier_party)
+    if partner is None:
+        return True
+    found = session.scalar(
+        readable(partner_reader(partner), PriorityRequest.id).where(PriorityRequest.id == request.id)
+    )
+    return found is not None
+
+
+def held_elsewhere(session: Session, request: PriorityRequest) -> str:
+    """The partner party whose instance holds ``request``'s state, or ``""`` when it is held here."""
+    party = holder(request)
+    return party if request.state != "DRAFT" and party in partner_instances(session) else ""

@@ -394,6 +394,7 @@ def _render_request(
         network_name=network_name,
         scenario_name=scenario_name,
         firm=firm,
+        held_elsewhere=service.held_elsewhere(session, record),
         history=history,
         actors=service.actor_names(session, principal, events),
         forms=_action_forms(page, record, tried, entered, errors),

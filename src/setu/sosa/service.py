@@ -5,6 +5,7 @@
 - :mod:`setu.sosa.links`: links to networks, nodes, scenarios, firms and sites, and the marking against theirs;
 - :mod:`setu.sosa.drafts`: drafting a request and editing a draft;
 - :mod:`setu.sosa.transitions`: taking an action, with its deadlines, event and audit entry;
+- :mod:`setu.sosa.federated`: where an action is taken when each party runs its own instance;
 - :mod:`setu.sosa.reads`: requests, their history and who acted, and the firms a request may go to.
 
 Every read filters by marking in SQL (through :mod:`setu.sharing.read`); a request a user may not see is
@@ -17,6 +18,7 @@ from __future__ import annotations
 from setu.errors import NotFound
 from setu.sosa.common import EDITABLE, RequestConflict, today_utc
 from setu.sosa.drafts import create_request, may_draft, update_draft
+from setu.sosa.federated import held_elsewhere
 from setu.sosa.party_calendars import (
     add_calendar_entry,
     calendar_for,
@@ -50,6 +52,7 @@ __all__ = [
     "calendar_for",
     "create_request",
     "get_request",
+    "held_elsewhere",
     "is_overdue",
     "list_calendar_entries",
     "list_requests",

@@ -17,7 +17,7 @@ from setu.sharing.markings import MarkingSpec
 from setu.sharing.policy import Principal
 from setu.sosa.calendar import WorkingCalendar, add_working_days
 from setu.sosa.common import EDITABLE, _actor, _check_version, _flush, _locked, _parties, _refuse, today_utc
-from setu.sosa.federated import holder, route, snapshot
+from setu.sosa.federated import holder, reaches_holder, route, snapshot
 from setu.sosa.party_calendars import calendar_for
 from setu.sosa.workflow import (
     DELAY_CONFIRM_DAYS,
@@ -141,6 +141,15 @@ def transition(
                     "marking",
                     f"the supplier party {request.supplier_party} cannot read a request marked {spec.banner()}; "
                     "release it to them before submitting",
+                )
+            )
+        elif not reaches_holder(session, request):
+            problems.append(
+                Problem(
+                    "marking",
+                    f"the link to {request.supplier_party}'s instance does not carry a request marked "
+                    f"{spec.banner()} (the link's accreditation or shared groups fall short), so it would never "
+                    "reach the supplier party; mark it for the link before submitting",
                 )
             )
     if problems:
