@@ -17,15 +17,18 @@ import pytest
 from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from principals import IN_MOD, US_DOD, US_GE
 from registry.world import build
 from setu.db import create_schema, make_engine, session_factory, transaction
 from setu.federation.identity import Instance, this_instance
 from setu.federation.partners import add_partner
 from setu.federation.receive import ApplyReport
 from setu.federation.service import export, import_bundle
+from setu.models import Organization, Party
 from setu.models.federation import AppliedEntry, ReceivedObject
 from setu.models.networks import NodeRecord
 from setu.models.registry import RegistrySite
+from setu.sharing.markings import MarkingSpec, store
 
 SQLITE_ONLY = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 """For tests of the format and protocol, whatever the database: the suite's budget runs them on SQLite only
@@ -138,3 +141,32 @@ def held(side: Side) -> tuple[int, ...]:
             int(session.scalar(select(func.count()).select_from(model)) or 0)
             for model in (ReceivedObject, AppliedEntry, NodeRecord, RegistrySite)
         )
+
+
+OWN_ORGANIZATIONS = {
+    "IN": ((IN_MOD, "Ministry of Defence", "ministry"),),
+    "US": ((US_DOD, "Department of Defense", "ministry"), (US_GE, "GE Aerospace", "firm")),
+}
+"""Each instance's own organizations, under the ids tests/principals.py gives them."""
+
+
+def seed_own(side: Side) -> None:
+    """Both parties; only this side's own organizations (the other's arrive from its instance)."""
+    with transaction(side.sessions) as session:
+        session.add_all([Party(code="IN", name="India", holiday_country="IN"), Party(code="US", name="USA")])
+        session.flush()
+        public = store(session, MarkingSpec(0, side.party, frozenset({"IN", "US"})))
+        for org, name, kind in OWN_ORGANIZATIONS[side.party]:
+            session.add(Organization(id=org, party_code=side.party, name=name, kind=kind, marking=public))
+        session.flush()
+        if session.get_bind().dialect.name == "postgresql":  # rows the partner sends take ids after these
+            session.execute(text("SELECT setval(pg_get_serial_sequence('organizations', 'id'), 10)"))
+
+
+@pytest.fixture
+def parties(link: Link) -> Link:
+    """Each instance holding its own party's ministry (and the U.S. GE), then one exchange: GE reaches India."""
+    seed_own(link.india)
+    seed_own(link.us)
+    link.sync()
+    return link

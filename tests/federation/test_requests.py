@@ -12,18 +12,16 @@ import json
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from federation.conftest import Link, Side, held
 from principals import (
     IN_ADMIN,
     IN_DESK,
-    IN_MOD,
     SECRET_SHARED,
     SHARED,
     US_ADMIN,
     US_DESK,
-    US_DOD,
     US_GE,
     US_GE_INDUSTRY,
     US_OTHER_INDUSTRY,
@@ -35,40 +33,13 @@ from setu.errors import AccessDenied, InputError
 from setu.federation.feed import append, lock_partner, next_seq, stix_ids
 from setu.federation.identity import FederationError
 from setu.federation.witness import log_releases
-from setu.models import Organization, Party
+from setu.models import Organization
 from setu.models.audit import AuditEntry
 from setu.models.federation import ReceivedObject, SentObject
 from setu.models.sosa import STATE_HELD, PriorityRequest, RequestEvent
-from setu.sharing.markings import MarkingSpec, store
 from setu.sosa import service
 from setu.sosa.federated import TakenElsewhere
 from sosa.world import DRAFT, ORDER, TODAY
-
-ORGS = {
-    "IN": ((IN_MOD, "Ministry of Defence", "ministry"),),
-    "US": ((US_DOD, "Department of Defense", "ministry"), (US_GE, "GE Aerospace", "firm")),
-}
-
-
-def _seed(side: Side) -> None:
-    """Both parties; only this side's own organizations (the other's arrive from its instance)."""
-    with transaction(side.sessions) as session:
-        session.add_all([Party(code="IN", name="India", holiday_country="IN"), Party(code="US", name="USA")])
-        session.flush()
-        public = store(session, MarkingSpec(0, side.party, frozenset({"IN", "US"})))
-        for org, name, kind in ORGS[side.party]:
-            session.add(Organization(id=org, party_code=side.party, name=name, kind=kind, marking=public))
-        session.flush()
-        if session.get_bind().dialect.name == "postgresql":  # rows the partner sends take ids after these
-            session.execute(text("SELECT setval(pg_get_serial_sequence('organizations', 'id'), 10)"))
-
-
-@pytest.fixture
-def parties(link: Link) -> Link:
-    _seed(link.india)
-    _seed(link.us)
-    link.sync()  # the U.S. firms reach India: a request names the firm its order goes to
-    return link
 
 
 def _file(link: Link) -> str:
