@@ -1,7 +1,7 @@
 """The DX request in a real browser across two instances: India's officer on India's, the U.S. officer on the U.S.'s.
 
 Each instance is the app on its own database under uvicorn; between steps the instances exchange signed
-bundles as a guard would carry them. India files; the U.S. determines, issues the order and rejects it;
+bundles as a guard would carry them. India files; the U.S. determines and issues the order; GE rejects it;
 India escalates, which is an ask applied on the U.S. instance; both auditors see every step, and both
 logs verify.
 """
@@ -20,7 +20,7 @@ from sqlalchemy import select
 from browser import ARGS, CHROMIUM, needs_chromium, serve_in_thread
 from clients import PASSWORD, create_users
 from federation.conftest import Link
-from principals import IN_AUDITOR, IN_DESK, US_AUDITOR, US_DESK
+from principals import IN_AUDITOR, IN_DESK, US_AUDITOR, US_DESK, US_GE_INDUSTRY
 from setu.audit.log import integrate
 from setu.db import transaction
 from setu.models.audit import AuditEntry
@@ -38,7 +38,7 @@ def servers(parties: Link) -> Iterator[tuple[Link, str, str]]:
     with transaction(parties.india.sessions) as session:
         create_users(session, {"in-desk": IN_DESK, "in-auditor": IN_AUDITOR})
     with transaction(parties.us.sessions) as session:
-        create_users(session, {"us-desk": US_DESK, "us-auditor": US_AUDITOR})
+        create_users(session, {"us-desk": US_DESK, "us-ge": US_GE_INDUSTRY, "us-auditor": US_AUDITOR})
     india_engine, us_engine = parties.india.sessions.kw["bind"], parties.us.sessions.kw["bind"]
     with serve_in_thread(india_engine) as india, serve_in_thread(us_engine) as us:
         yield parties, india, us
@@ -109,7 +109,7 @@ def test_a_dx_request_across_two_instances(servers: tuple[Link, str, str]) -> No
             log_out(india)
             link.sync()
 
-            # The U.S. desk officer, on the U.S. instance, takes it to a rated order and rejects it.
+            # The U.S. desk officer, on the U.S. instance, takes it to a rated order.
             log_in(us, "us-desk")
             open_request(us)
             expect(page.get_by_test_id("federated")).to_contain_text("Filed on IN's instance and received here")
@@ -118,6 +118,11 @@ def test_a_dx_request_across_two_instances(servers: tuple[Link, str, str]) -> No
             page.get_by_test_id("action-issue_order").get_by_label("The order carries the certification").check()
             act("Issue order")
             expect(page.get_by_test_id("deadlines")).to_contain_text("working days left on US's calendar")
+            log_out(us)
+
+            # GE, the firm the order names, answers it on the U.S. instance: it rejects, offering a date.
+            log_in(us, "us-ge")
+            open_request(us)
             reject = page.get_by_test_id("action-reject")
             reject.get_by_label("Reason").fill("Furnace rebuild: no capacity before next year.")
             reject.get_by_label("Earliest date the firm can meet").fill(EARLIEST)
