@@ -7,13 +7,16 @@ from sqlalchemy import select
 
 from federation.conftest import SQLITE_ONLY, Link
 from federation.picture import received_picture, released_picture
+from principals import US_ANALYST
 from setu.db import transaction
 from setu.demo.seed import seed_demo, seed_demo_registry, seed_demo_runs
 from setu.models.base import ReceivedReadOnly
 from setu.models.federation import OutboundEntry, Partner, ReceivedObject, SentObject
 from setu.models.networks import NodeRecord
 from setu.models.registry import RegistrySite
-from setu.models.stress import ResultRecord, RunRecord
+from setu.models.stress import ResultRecord, RunRecord, ScenarioRecord
+from setu.registry.mitigation import rank_alternates, what_if
+from setu.registry.sources import find_sources
 from setu.sharing.markings import LEVEL_OF, MarkingSpec, specs_by_id, store
 from setu.sharing.policy import allows, partner_reader
 
@@ -164,3 +167,20 @@ def test_what_the_receiver_derived_from_a_retracted_record_goes_with_it(demo_lin
         assert us.get(RunRecord, run_id) is None
         names = " ".join(us.scalars(select(ResultRecord.label))) + " ".join(us.scalars(select(ResultRecord.disrupted)))
         assert withdrawn not in names
+
+
+def test_registry_sites_india_released_serve_us_source_search_and_mitigation(small_link: Link) -> None:
+    """A U.S. analyst on the U.S. instance finds India's released site, ranks it, and re-runs the scenario with it."""
+    small_link.sync()
+    with transaction(small_link.us.sessions) as session:
+        found = {s.site.name: s for s in find_sources(session, US_ANALYST, "m")}
+        assert {"HAL Nashik", "GE Lynn"} <= set(found) and not {"HAL Koraput", "BEL Pune"} & set(found)
+        assert found["HAL Nashik"].site.received_from == "IN"
+        scenario = session.scalars(select(ScenarioRecord).where(ScenarioRecord.scenario_id == "S-out")).one()
+        assert scenario.received_from == "IN"
+        ranked = rank_alternates(session, US_ANALYST, scenario.id)
+        assert "HAL Nashik" in {a.source.site.name for a in ranked.alternates}
+        nashik = found["HAL Nashik"].capability.id
+        effect = what_if(session, US_ANALYST, scenario.id, nashik).effect
+        # S (20/week) is out for 10 weeks; Nashik's 4/week of headroom from week 3 cuts what is lost.
+        assert effect.material == "m" and effect.capacity == 4.0 and effect.pi_with < effect.pi_without
