@@ -63,6 +63,7 @@ def pin(
     certificate: Path,
     url: str = "",
     max_classification: int = 2,
+    groups: list[str] | None = None,
 ) -> None:
     """Make ``party`` a partner of the instance behind ``sessions``, its key and certificate pinned."""
     with transaction(sessions) as session:
@@ -74,6 +75,7 @@ def pin(
             url=url,
             certificate=certificate.read_text(),
             max_classification=max_classification,
+            groups=groups,
             actor_name="test",
         )
 
@@ -139,3 +141,51 @@ def pull(
     return subprocess.run(
         [*command, "--cert", str(cert), "--key", str(key)], env=env, capture_output=True, text=True, timeout=300
     )
+
+
+@dataclass
+class WebServer:
+    """A running `setu serve` process: one instance's web app and API."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    log: Path
+
+    @property
+    def base(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(15)
+
+
+def serve_web(env: dict[str, str], log: Path) -> WebServer:
+    """Start `setu serve` on a free loopback port with ``env`` and wait until its health check answers."""
+    import httpx
+
+    port = free_port()
+    with log.open("ab") as handle:
+        process = subprocess.Popen(
+            [*SETU, "serve", "--host", HOST, "--port", str(port), "--workers", "1", "--run-workers", "0"],
+            env={**env, "SETU_COOKIE_SECURE": "0"},
+            stdout=handle,
+            stderr=handle,
+        )
+    server = WebServer(process, port, log)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"setu serve exited {process.returncode}:\n{log.read_text(errors='replace')}")
+        try:
+            if httpx.get(f"{server.base}/api/v1/health", timeout=2).status_code == 200:
+                return server
+        except httpx.TransportError:
+            time.sleep(0.1)
+    server.stop()
+    raise AssertionError(f"setu serve did not answer within 90 s:\n{log.read_text(errors='replace')}")
