@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from clients import TEST_SETTINGS, create_users
 from federation.conftest import SQLITE_ONLY, Link
 from federation.picture import received_picture, released_picture
-from principals import US_ANALYST
+from principals import US_ADMIN, US_ANALYST
+from setu.accounts.tokens import issue_token
+from setu.api import create_app
 from setu.db import transaction
 from setu.demo.seed import seed_demo, seed_demo_registry, seed_demo_runs
+from setu.models import Organization
 from setu.models.base import ReceivedReadOnly
 from setu.models.federation import OutboundEntry, Partner, ReceivedObject, SentObject
+from setu.models.framework import ActionItem
 from setu.models.networks import NodeRecord
 from setu.models.registry import RegistrySite
 from setu.models.stress import ResultRecord, RunRecord, ScenarioRecord
@@ -184,3 +192,27 @@ def test_registry_sites_india_released_serve_us_source_search_and_mitigation(sma
         effect = what_if(session, US_ANALYST, scenario.id, nashik).effect
         # S (20/week) is out for 10 weeks; Nashik's 4/week of headroom from week 3 cuts what is lost.
         assert effect.material == "m" and effect.capacity == 4.0 and effect.pi_with < effect.pi_without
+
+
+def test_a_change_to_a_received_record_is_answered_409_naming_its_instance(demo_link: Link) -> None:
+    """A U.S. admin updating an action item India shared is told it is India's to change, not given a 500."""
+    demo_link.sync()
+    with transaction(demo_link.us.sessions) as session:
+        dod = session.scalar(
+            select(Organization.id).where(Organization.party_code == "US", Organization.kind == "ministry")
+        )
+        action = session.scalars(select(ActionItem).where(ActionItem.received_from == "IN")).first()
+        assert dod is not None and action is not None
+        user = create_users(session, {"us-admin": replace(US_ADMIN, org_id=dod)})["us-admin"]
+        token = issue_token(session, user, "api")
+        action_id, version, status = action.id, action.version, action.status
+    with TestClient(create_app(demo_link.us.sessions.kw["bind"], settings=TEST_SETTINGS)) as client:
+        answer = client.patch(
+            f"/api/v1/framework/actions/{action_id}",
+            json={"status": "done" if status != "done" else "open", "version": version},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    assert answer.status_code == 409, answer.text
+    assert "received from IN's instance and is read-only here" in answer.json()["detail"]
+    with transaction(demo_link.us.sessions) as session:
+        assert session.get_one(ActionItem, action_id).status == status

@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, MetaData, String, event, inspect
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, object_session, relationship
 
+from setu.errors import Conflict
+
 # Stable constraint names, so Alembic migrations read the same on SQLite and PostgreSQL.
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -135,8 +137,8 @@ APPLYING_FEED = "setu.federation.applying"
 """``session.info`` key set while a partner's feed is applied: the one writer of received records."""
 
 
-class ReceivedReadOnly(RuntimeError):
-    """Raised on a local change to a record received from a partner (it is the partner's to change)."""
+class ReceivedReadOnly(Conflict):
+    """Raised on a local change to a record received from a partner (it is the partner's to change; 409)."""
 
     def __init__(self, target: Any) -> None:
         self.partner = str(target.received_from)
