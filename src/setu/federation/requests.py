@@ -99,7 +99,11 @@ def _answers_our_ask(session: Session, partner: Partner, request: PriorityReques
             SentObject.partner == partner.party, SentObject.kind == "request_event", SentObject.stix_id == answers
         )
     )
-    ask = None if local_id is None else session.get(RequestEvent, local_id)
+    ask = (
+        None
+        if local_id is None
+        else session.scalars(unfiltered(RequestEvent).where(RequestEvent.id == local_id)).one_or_none()
+    )
     return (
         ask is not None
         and ask.received_from is None
