@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from clients import TEST_SETTINGS, create_users
+from clients import TEST_SETTINGS, create_users, sign_in
 from federation.conftest import SQLITE_ONLY, Link
 from federation.picture import received_picture, released_picture
 from principals import US_ADMIN, US_ANALYST
@@ -211,6 +211,12 @@ def test_a_change_to_a_received_record_is_answered_409_naming_its_instance(demo_
             f"/api/v1/framework/actions/{action_id}",
             json={"status": "done" if status != "done" else "open", "version": version},
             headers={"Authorization": f"Bearer {token}"},
+        )
+        assert sign_in(client, "us-admin").status_code == 303
+        shown = client.get(f"/framework/actions/{action_id}")
+        assert (
+            "Shared by IN's instance: it is changed there" in shown.text
+            and 'data-testid="change-form"' not in shown.text
         )
     assert answer.status_code == 409, answer.text
     assert "received from IN's instance and is read-only here" in answer.json()["detail"]

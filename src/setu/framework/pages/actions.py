@@ -24,6 +24,7 @@ from setu.framework.forms import (
 )
 from setu.framework.meetings import list_decisions, list_meetings
 from setu.framework.pages.rows import ICS_URL, STATUS_WORDS, action_rows, marking_choices
+from setu.models.base import ReceivedReadOnly
 from setu.models.framework import ACTION_STATUSES, ActionItem
 from setu.sharing.read import MAX_LIMIT
 from setu.web.shell import PAGE_SIZE, FormPageDep, Page, PageDep
@@ -248,7 +249,7 @@ def update_action_submit(
     except NotFound:
         session.rollback()
         return page.not_found(request)
-    except StaleVersion as exc:
+    except (StaleVersion, ReceivedReadOnly) as exc:
         session.rollback()
         return _render_action(request, page, action_id, status_code=409, message=f"Not changed: {exc}.")
     except InputError as exc:
