@@ -14,6 +14,7 @@ import numpy as np
 
 from setu.network.compile import CompiledNetwork, FloatArray
 from setu.stress.local import LocalTTS
+from setu.stress.local_ttr import LocalTTR
 from setu.stress.lp import StressLP
 from setu.stress.scenarios import Scenario, validate_scenario
 
@@ -95,8 +96,22 @@ class _Worker:
 
     def __init__(self, net: CompiledNetwork, compute_tts: bool) -> None:
         self.ttr_model = StressLP(net, "ttr")
+        self.local_ttr: LocalTTR | None = None
         self.tts_model = StressLP(net, "tts") if compute_tts else None
         self.local = LocalTTS(self.tts_model) if self.tts_model is not None else None
+
+    def lost_profit(self, nodes: np.ndarray, remaining: np.ndarray, ttr: float) -> float:
+        """PI of one scenario: from the base plan, else the certified local LP, else the full model."""
+        if self.ttr_model.horizon != ttr or self.local_ttr is None:
+            self.ttr_model.set_horizon(ttr)
+            self.ttr_model.solve_base()
+            self.local_ttr = LocalTTR(self.ttr_model)
+        if self.ttr_model.survives_with_base(nodes, remaining):
+            return self.ttr_model.base.value
+        value = self.local_ttr.solve(nodes, remaining)
+        if value is None:
+            value = self.ttr_model.solve_scenario(nodes, remaining, use_shortcut=False).value
+        return value
 
     def time_to_survive(self, nodes: np.ndarray, remaining: np.ndarray) -> float:
         """TTS of one scenario: from the base plan, else the local bracket, else the full model."""
@@ -117,10 +132,7 @@ class _Worker:
         for i, task in enumerate(sorted(tasks, key=lambda task: task.ttr)):
             positions[i] = task.position
             start = time.perf_counter()
-            if self.ttr_model.horizon != task.ttr:
-                self.ttr_model.set_horizon(task.ttr)
-                self.ttr_model.solve_base()
-            pi[i] = self.ttr_model.solve_scenario(task.nodes, task.remaining).value
+            pi[i] = self.lost_profit(task.nodes, task.remaining, task.ttr)
             pi_time[i] = time.perf_counter() - start
             if self.tts_model is not None:
                 start = time.perf_counter()
