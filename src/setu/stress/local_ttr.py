@@ -37,7 +37,7 @@ _MAX_SHARE = 0.25
 """Past this share of the columns a restricted LP is no cheaper than the warm full model."""
 _SMALL = 200
 """A restricted LP this small is cheap whatever share of the network it is."""
-_MAX_ROUNDS = 8
+_MAX_ROUNDS = 3
 """Past this many growths the disruption is coupled far across the network: the warm full model is cheaper."""
 _BOUND_TOL = 1e-9
 """Relative distance within which a column sits at its bound."""
