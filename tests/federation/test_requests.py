@@ -253,7 +253,20 @@ HELD |= {"authorized_signer": "", "certified": False, "reason": ""}
             id="withdrawn-in-indias-name",
         ),
         pytest.param(
-            {"from_state": "SUBMITTED", "to_state": "DELIVERED", "details": {"action": "deliver"}},
+            {
+                "from_state": "SUBMITTED",
+                "to_state": "DELIVERED",
+                "details": {"action": "deliver", "held": {**HELD, "state": "DELIVERED"}},
+            },
+            "deliver does not take request .* from SUBMITTED to DELIVERED",
+            id="a-step-the-workflow-does-not-have",
+        ),
+        pytest.param(
+            {
+                "from_state": "SUBMITTED",
+                "to_state": "UNDER_DETERMINATION",
+                "details": {"action": "begin_determination"},
+            },
             "details.held must give",
             id="no-state-given",
         ),

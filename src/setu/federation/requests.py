@@ -32,7 +32,7 @@ from setu.sharing.read import unfiltered
 from setu.sosa.common import today_utc
 from setu.sosa.federated import holder, snapshot
 from setu.sosa.transitions import apply_transition
-from setu.sosa.workflow import TRANSITIONS, parse_fields, required_problems
+from setu.sosa.workflow import TRANSITIONS, parse_fields, required_problems, target_of
 
 
 def apply_transition_received(
@@ -81,6 +81,14 @@ def apply_transition_received(
         raise FederationError(
             f"{where}: a {transition.action} of request {request.reference} by a user of {event.actor_party}, "
             f"taken on {partner.party}'s instance"
+        )
+    # A refusal answers an ask of ours (checked above) and changes nothing; any other step is one the workflow has.
+    refusal = transition.side == "requesting" and "refused" in details and event.to_state == event.from_state
+    legal = event.from_state in transition.sources and event.to_state == target_of(transition, request.escalated_from)
+    if not (legal or refusal):
+        raise FederationError(
+            f"{where}: {transition.action} does not take request {request.reference} from {event.from_state} "
+            f"to {event.to_state}; the workflow allows it from {', '.join(sorted(transition.sources))}"
         )
     _copy(request, details.get("held"), event.to_state, where)
     if answered:
