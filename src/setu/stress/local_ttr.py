@@ -240,14 +240,14 @@ class _Restricted:
         if first:
             local.highs.clearModel()
         if len(fresh):
-            nothing = np.zeros(len(fresh) + 1, dtype=np.int32)
+            # The rows come empty: their entries are the new columns', added next.
             local.highs.addRows(
                 len(fresh),
                 local.row_lower[fresh] - fresh_shift,
                 local.row_upper[fresh] - fresh_shift,
                 0,
-                nothing,
-                nothing[:0],
+                np.zeros(len(fresh), dtype=np.int32),
+                np.zeros(0, dtype=np.int32),
                 np.zeros(0),
             )
         local.highs.addCols(
