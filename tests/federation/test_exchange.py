@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from clients import TEST_SETTINGS, create_users, sign_in
+from clients import TEST_SETTINGS, create_users, csrf_of, sign_in
 from federation.conftest import SQLITE_ONLY, Link
 from federation.picture import received_picture, released_picture
 from principals import US_ADMIN, US_ANALYST
@@ -206,6 +206,12 @@ def test_a_change_to_a_received_record_is_answered_409_naming_its_instance(demo_
         user = create_users(session, {"us-admin": replace(US_ADMIN, org_id=dod)})["us-admin"]
         token = issue_token(session, user, "api")
         action_id, version, status = action.id, action.version, action.status
+        site_id = session.scalar(
+            select(RegistrySite.id)
+            .join(Organization, Organization.id == RegistrySite.organization_id)
+            .where(RegistrySite.received_from == "IN", Organization.party_code == "US")
+        )
+        assert site_id is not None
     with TestClient(create_app(demo_link.us.sessions.kw["bind"], settings=TEST_SETTINGS)) as client:
         answer = client.patch(
             f"/api/v1/framework/actions/{action_id}",
@@ -218,6 +224,14 @@ def test_a_change_to_a_received_record_is_answered_409_naming_its_instance(demo_
             "Shared by IN's instance: it is changed there" in shown.text
             and 'data-testid="change-form"' not in shown.text
         )
+        # A U.S. firm's site India recorded and shared: a U.S. admin keeps U.S. firms' entries, but not this copy.
+        page = client.get(f"/registry/sites/{site_id}")
+        assert "Shared by IN's instance" in page.text and 'data-testid="edit-site"' not in page.text
+        posted = client.post(
+            f"/registry/sites/{site_id}/edit",
+            data={"csrf": csrf_of(page.text), "name": "Renamed", "country": "US"},
+        )
+        assert posted.status_code == 409 and "read-only here" in posted.text
     assert answer.status_code == 409, answer.text
     assert "received from IN's instance and is read-only here" in answer.json()["detail"]
     with transaction(demo_link.us.sessions) as session:

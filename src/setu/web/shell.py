@@ -178,6 +178,11 @@ class Page:
         self.specs.clear()
         return self.render(request, "not_found.html", status_code=404)
 
+    def conflict(self, request: Request, message: str, back: str = "/") -> HTMLResponse:
+        """A 409 page: the change conflicts with the record (it is a partner's, say); nothing was changed."""
+        self.specs.clear()
+        return self.render(request, "conflict.html", status_code=409, message=message, back=back)
+
     def forbidden(self, request: Request, message: str) -> HTMLResponse:
         """A 403 page saying what is missing (a role, a valid form token)."""
         self.specs.clear()

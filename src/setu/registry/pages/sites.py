@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from setu.errors import AccessDenied, NotFound, SetuError
+from setu.models.base import ReceivedReadOnly
 from setu.models.parties import Organization
 from setu.registry.access import may_write
 from setu.registry.capabilities import (
@@ -56,6 +57,9 @@ def _saved(
         return page.not_found(request)
     except AccessDenied as exc:
         return page.forbidden(request, str(exc))
+    except ReceivedReadOnly as exc:
+        page.session.rollback()
+        return page.conflict(request, f"Not changed: {exc}.", back=done.split("?")[0])
     except SetuError as exc:
         page.session.rollback()
         add_problems(errors, exc, "form")
@@ -172,7 +176,8 @@ def _site_page(
         firm_marking=page.label(firm),
         rows=rows,
         total=total,
-        can_write=may_write(page.principal, firm),
+        # A site shared by a partner's instance is changed there (its capabilities with it).
+        can_write=site.received_from is None and may_write(page.principal, firm),
         site_form=site_form or SiteForm.of(site),
         site_form_open=site_form is not None,
         new_capability=new_capability or CapabilityForm(),
