@@ -136,3 +136,34 @@ def test_explain_names_the_binding_supplier_of_a_generated_network(accelerator: 
     # T2_8 is the only source of material aac for T1_4 (tests/generated.py); the loss is the reference model's.
     assert "T1_4" in run.stdout and "aac from T2_8" in run.stdout
     assert "812.00" in run.stdout
+
+
+def test_generate_writes_the_same_network_for_a_seed_and_never_over_one(tmp_path: Path) -> None:
+    from setu.network.industrial_base import industrial_base
+    from setu.network.io.accelerator import read_accelerator
+
+    out = tmp_path / "base.json"
+    run = setu("generate", "--nodes", "150", "--seed", "7", "--out", out)
+    assert run.returncode == 0, run.stderr
+    assert "industrial base of 150 nodes (seed 7)" in run.stdout and "accelerator" in run.stdout
+    made = industrial_base(150, seed=7)
+    back = read_accelerator(out)
+    assert (back.supplies, back.bom, back.products) == (made.supplies, made.bom, made.products)
+    swept = setu("stress", out, "--ttr", "13", "--no-tts", "--out", tmp_path / "r.csv")
+    assert swept.returncode == 0, swept.stderr
+    again = setu("generate", "--nodes", "150", "--seed", "8", "--out", out)
+    assert again.returncode == 2 and "base.json: already exists; pass --overwrite" in again.stderr
+    assert read_accelerator(out).supplies == made.supplies
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (["--format", "willems"], "Invalid value for --format: expected one of auto, setu, accelerator"),
+        (["--programs", "99"], "Invalid value for --programs: programs must be between 1 and 42"),
+    ],
+)
+def test_generate_names_a_bad_option(tmp_path: Path, options: list[str], expected: str) -> None:
+    run = setu("generate", "--nodes", "50", *options, "--out", tmp_path / "base")
+    assert run.returncode == 2 and expected in run.stderr and "Traceback" not in run.stderr
+    assert not (tmp_path / "base").exists()

@@ -1,9 +1,10 @@
-"""The ``setu`` command: stress, explain, validate, template, demo, serve, users and audit."""
+"""The ``setu`` command: stress, explain, validate, template, generate, demo, serve, users and audit."""
 
 from __future__ import annotations
 
 import math
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 from setu.accounts.cli import accounts_app
 from setu.audit.cli import audit_app
@@ -21,7 +22,9 @@ from setu.federation.cli import federation_app, partner_app
 from setu.framework.cli import framework_app
 from setu.jobs.cli import jobs_app
 from setu.network.compile import CompiledNetwork, compile_network
+from setu.network.industrial_base import MIN_NODES, industrial_base
 from setu.network.io.loader import FORMATS, read_network
+from setu.network.io.saver import WRITE_FORMATS, check_free, write_network
 from setu.registry.cli import registry_app
 from setu.sosa.cli import sosa_app
 from setu.stress import scenarios as build
@@ -302,6 +305,40 @@ def template(
     with _user_errors():
         written = write_template(path)
         out.print(f"wrote template to {written}")
+
+
+@app.command()
+def generate(
+    nodes: Annotated[int, typer.Option("--nodes", help=f"Number of nodes, exactly (>= {MIN_NODES}).", min=MIN_NODES)],
+    out_path: Annotated[Path, typer.Option("--out", help="A .xlsx workbook, a folder for CSV tables, or a .json.")],
+    seed: Annotated[int, typer.Option("--seed", help="The same options and seed give the same network.", min=0)] = 0,
+    programs: Annotated[int | None, typer.Option(help="Weapons programs (default: grows with --nodes).", min=1)] = None,
+    tiers: Annotated[int, typer.Option("--tiers", help="Supplier tiers below the end products.", min=3, max=5)] = 4,
+    format: Annotated[str, typer.Option("--format", help=f"Output format: {'|'.join(WRITE_FORMATS)}.")] = "auto",
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing file or tables.")] = False,
+) -> None:
+    """Write a synthetic defense industrial base (programs, 3-5 supplier tiers, alternates, shared sites)."""
+    if format not in WRITE_FORMATS:
+        raise typer.BadParameter(f"expected one of {', '.join(WRITE_FORMATS)}", param_hint="--format")
+    with _user_errors():
+        check_free(out_path, format, overwrite=overwrite)  # before minutes of work, not after
+        start = time.perf_counter()
+        try:
+            network = industrial_base(nodes, seed, programs=programs, tiers=tiers)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--programs") from None
+        written = write_network(network, out_path, format, overwrite=True)
+        counts = {
+            "nodes": len(network.nodes), "supply edges": len(network.supplies), "BOM lines": len(network.bom),
+            "products": len(network.products), "programs": len({n.program for n in network.nodes if n.program}),
+            "sites": len({n.site for n in network.nodes}),
+            "shared site capacities": len(network.site_capacities) if written == "setu" else 0,
+        }  # fmt: skip
+        table = Table(network.name, Column(f"{out_path} ({written})", justify="right"))
+        for label, count in counts.items():
+            table.add_row(label, f"{count:,}")
+        table.add_row("seconds", f"{time.perf_counter() - start:.2f}")
+        out.print(table)
 
 
 @app.command()
