@@ -23,7 +23,9 @@ from setu.stress.lp import StressLP
 from stress.test_properties import close, halves, networks, scenarios_on
 
 
-def _full_and_local(net: object, model: StressLP, local: LocalTTR, nodes: np.ndarray, remaining: np.ndarray):
+def _full_and_local(
+    model: StressLP, local: LocalTTR, nodes: np.ndarray, remaining: np.ndarray
+) -> tuple[float, float | None]:
     full = model.solve_scenario(nodes, remaining, use_shortcut=False).value
     return full, local.solve(nodes, remaining)
 
@@ -48,7 +50,7 @@ def _check_random(data: st.DataObject) -> None:
     local = LocalTTR(model)
     nodes = np.array([net.index_of(node) for node in disrupted])
     remaining = 1.0 - np.array(list(disrupted.values()))
-    full, got = _full_and_local(net, model, local, nodes, remaining)
+    full, got = _full_and_local(model, local, nodes, remaining)
     assert got is not None  # a restricted LP of a network this small is always small enough
     assert close(got, full, rel=1e-9, abs_=1e-7), (disrupted, got, full)
 
@@ -84,7 +86,7 @@ def test_local_equals_full_on_three_tier_networks_and_grows_when_it_must(
         remaining = rng.choice([0.0, 0.3, 0.7], size=len(nodes))
         if model.survives_with_base(nodes, remaining):
             continue
-        full, got = _full_and_local(net, model, local, nodes, remaining)
+        full, got = _full_and_local(model, local, nodes, remaining)
         if got is None:
             continue
         answered += 1
