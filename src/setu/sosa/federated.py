@@ -39,11 +39,11 @@ class TakenElsewhere(WorkflowError):
 def partner_instances(session: Session) -> frozenset[str]:
     """The parties that run an instance this one exchanges records with (read once per session: a list of
     requests asks for each)."""
-    cached = session.info.get(_PARTNERS)
+    cached: frozenset[str] | None = session.info.get(_PARTNERS)
     if cached is None:
         # The instance's own configuration, not a user's read of records.
         cached = session.info[_PARTNERS] = frozenset(session.scalars(unfiltered(Partner.party)).all())
-    return frozenset(cached)
+    return cached
 
 
 def holder(request: PriorityRequest) -> str:
@@ -59,16 +59,13 @@ def route(session: Session, request: PriorityRequest, transition: Transition) ->
     TakenElsewhere
         If the party owning the action runs its own instance: the action is taken there.
     """
-    partners = partner_instances(session)
-    if not partners:
-        return "here"
-    owner = request.requesting_party if transition.side == "requesting" else request.supplier_party
-    if owner in partners:
+    if transition.side in elsewhere(session, request):
+        owner = request.requesting_party if transition.side == "requesting" else request.supplier_party
         raise TakenElsewhere(
             f"{transition.action} on request {request.reference} is {owner}'s to take, on {owner}'s own instance; "
             f"it reaches this one from there"
         )
-    return "ask" if holder(request) in partners else "here"
+    return "ask" if held_elsewhere(session, request) else "here"
 
 
 def elsewhere(session: Session, request: PriorityRequest) -> frozenset[str]:
