@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from setu.network.compile import CompiledNetwork, compile_network
+from setu.network.generate import three_tier
 from setu.network.io.accelerator import read_accelerator
 from setu.network.model import Network
+from setu.stress import lp as lp_module
 from setu.stress.lp import Kind, StressLP
 from setu.stress.scenarios import read_ttr_csv
 
@@ -160,3 +163,52 @@ def test_tts_model_has_no_horizon() -> None:
     model = StressLP(compile_network(single_supplier()), "tts")
     with pytest.raises(ValueError, match="no fixed horizon"):
         model.set_horizon(3.0)
+
+
+def _base_solved_by(monkeypatch: pytest.MonkeyPatch, model: StressLP) -> tuple[float, str]:
+    """Solve ``model``'s base; its value and the HiGHS solvers its runs used."""
+    solvers: list[object] = []
+    real_run = lp_module.run_highs
+
+    def spy(highs: object) -> object:
+        solvers.append(highs.getOptionValue("solver"))  # type: ignore[attr-defined]
+        return real_run(highs)
+
+    monkeypatch.setattr(lp_module, "run_highs", spy)
+    try:
+        return model.solve_base().value, str(solvers)
+    finally:
+        monkeypatch.setattr(lp_module, "run_highs", real_run)
+
+
+def test_a_base_past_its_simplex_allowance_goes_to_the_interior_point_with_the_same_values(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    net = compile_network(three_tier(20, 60, 120, seed=4))
+    nodes = [np.array([i]) for i in range(0, net.n_nodes, 9)]
+    results = {}
+    for allowance in (60.0, 0.0):  # all the time it needs; none, so the interior point solves every base
+        monkeypatch.setattr(lp_module, "BASE_SIMPLEX_SECONDS", allowance)
+        model = StressLP(net, "ttr")
+        model.set_horizon(7.0)
+        base, solvers = _base_solved_by(monkeypatch, model)
+        results[allowance] = [base, *(model.solve_scenario(n, use_shortcut=False).value for n in nodes)]
+        assert ("ipm" in solvers) == (allowance == 0.0)
+    assert results[60.0] == pytest.approx(results[0.0], rel=1e-9, abs=1e-7)
+
+
+def test_the_allowance_is_per_base_not_over_the_models_life(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HiGHS counts run time from the instance's creation: a long-used model still gives each base its seconds."""
+    monkeypatch.setattr(lp_module, "BASE_SIMPLEX_SECONDS", 0.5)
+    net = compile_network(three_tier(20, 60, 120, seed=4))
+    model = StressLP(net, "ttr")
+    model.set_horizon(5.0)
+    model.solve_base()
+    started = time.perf_counter()
+    while model.highs.getRunTime() < 0.6:  # more run time than one allowance, spent on scenarios
+        for i in range(net.n_nodes):
+            model.solve_scenario(np.array([i]), use_shortcut=False)
+    assert time.perf_counter() - started < 60
+    model.set_horizon(6.0)
+    _, solvers = _base_solved_by(monkeypatch, model)
+    assert "ipm" not in solvers

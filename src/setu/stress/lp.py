@@ -305,7 +305,8 @@ class StressLP:
         also leaves a basis the scenarios' repairs run much faster from. Either way the optimum is the
         same; only the time differs.
         """
-        self.highs.setOptionValue("time_limit", BASE_SIMPLEX_SECONDS)
+        # HiGHS counts run time over the instance's whole life: the limit is that plus this solve's allowance.
+        self.highs.setOptionValue("time_limit", self.highs.getRunTime() + BASE_SIMPLEX_SECONDS)
         try:
             status = run_highs(self.highs)
         finally:
