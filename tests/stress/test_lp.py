@@ -189,6 +189,7 @@ def test_a_base_past_its_simplex_allowance_goes_to_the_interior_point_with_the_s
     results = {}
     for allowance in (60.0, 0.0):  # all the time it needs; none, so the interior point solves every base
         monkeypatch.setattr(lp_module, "BASE_SIMPLEX_SECONDS", allowance)
+        monkeypatch.setattr(lp_module, "BASE_SIMPLEX_SECONDS_PER_ROW", 0.0)
         model = StressLP(net, "ttr")
         model.set_horizon(7.0)
         base, solvers = _base_solved_by(monkeypatch, model)
