@@ -9,6 +9,7 @@ officers, is refused and nothing is stored.
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 import pytest
@@ -35,9 +36,11 @@ from setu.federation.identity import FederationError
 from setu.federation.witness import log_releases
 from setu.models import Organization
 from setu.models.audit import AuditEntry
+from setu.models.base import ReceivedReadOnly
 from setu.models.federation import ReceivedObject, SentObject
-from setu.models.sosa import STATE_HELD, PriorityRequest, RequestEvent
+from setu.models.sosa import STATE_HELD, CalendarEntry, PriorityRequest, RequestEvent
 from setu.sosa import service
+from setu.sosa.calendar import working_days_between
 from setu.sosa.federated import TakenElsewhere
 from sosa.world import DRAFT, ORDER, TODAY
 
@@ -303,3 +306,31 @@ def test_a_request_the_link_would_not_carry_is_refused_at_submission(parties: Li
         service.transition(session, IN_ADMIN, request_id, "submit", {}, version, today=TODAY)
     with transaction(parties.india.sessions) as session:
         assert session.get_one(PriorityRequest, request_id).state == "DRAFT"
+
+
+def test_the_supplier_partys_calendar_entries_reach_the_requester_so_both_count_the_same_days(parties: Link) -> None:
+    """A U.S. admin closes a plant day on the U.S. instance: India's copy counts working days left without it."""
+    shutdown = date(2025, 10, 21)
+    with transaction(parties.us.sessions) as session:
+        service.add_calendar_entry(session, US_ADMIN, "US", shutdown, name="Plant shutdown")
+    reference = _file(parties)
+    parties.sync()
+    _act(
+        parties.us,
+        reference,
+        [(US_DESK, "begin_determination", {}), (US_DESK, "authorize", {}), (US_DESK, "issue_order", ORDER)],
+    )
+    parties.sync()
+    parties.sync()
+    counted = []
+    for side in (parties.india, parties.us):
+        with transaction(side.sessions) as session:
+            calendar = service.calendar_for(session, "US")
+            due = _state(side, reference)["response_due"]
+            counted.append((calendar.is_working_day(shutdown), working_days_between(TODAY, due, calendar)))
+    assert counted[0] == counted[1] and counted[0][0] is False
+    with transaction(parties.india.sessions) as session, pytest.raises(ReceivedReadOnly):
+        entry = session.scalars(select(CalendarEntry).where(CalendarEntry.day == shutdown)).one()
+        assert entry.received_from == "US"
+        session.delete(entry)
+        session.flush()

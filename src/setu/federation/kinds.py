@@ -26,7 +26,7 @@ from setu.models.framework import ActionItem, Body, Decision, Meeting, Pillar, P
 from setu.models.networks import BomRecord, NetworkRecord, NodeRecord, ProductRecord, SiteCapacityRecord, SupplyRecord
 from setu.models.parties import Organization
 from setu.models.registry import Capability, RegistrySite
-from setu.models.sosa import PriorityRequest, RequestEvent
+from setu.models.sosa import CalendarEntry, PriorityRequest, RequestEvent
 from setu.models.stress import ResultRecord, RunRecord, ScenarioRecord
 from setu.sharing.read import unfiltered
 
@@ -353,6 +353,15 @@ KINDS: tuple[Kind, ...] = (
             Reference("network_id", "network_ref", "network", required=False),
         ),
         natural_key=("name",),
+    ),
+    Kind(
+        "calendar_entry",
+        "x-setu-calendar-entry",
+        CalendarEntry,
+        {"party_code": "party", "day": "day", "name": "name", "working": "working"},
+        # A party's working days, kept by its admins on its instance: the partner counts deadlines on them.
+        local={"created_by": 0},
+        natural_key=("party_code", "day"),
     ),
     Kind(
         "request",

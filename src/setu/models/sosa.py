@@ -126,7 +126,7 @@ class RequestEvent(Received, Marked, Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
 
 
-class CalendarEntry(Marked, Base):
+class CalendarEntry(Received, Marked, Base):
     """A day an admin adds to a party's working-day calendar, on top of the public holidays.
 
     ``working`` False makes the day a non-working day (a closure, a holiday the package lacks);
@@ -145,5 +145,5 @@ class CalendarEntry(Marked, Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
 
 
-for _model in (PriorityRequest, RequestEvent):
+for _model in (PriorityRequest, RequestEvent, CalendarEntry):
     guard_received(_model)
