@@ -167,3 +167,17 @@ def test_generate_names_a_bad_option(tmp_path: Path, options: list[str], expecte
     run = setu("generate", "--nodes", "50", *options, "--out", tmp_path / "base")
     assert run.returncode == 2 and expected in run.stderr and "Traceback" not in run.stderr
     assert not (tmp_path / "base").exists()
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (["--executor", "dask"], "unknown executor 'dask'; expected one of serial, process, ray"),
+        (["--address", "auto"], "Invalid value for --address: only the Ray executor joins a cluster"),
+        (["--out", "nowhere/r.parquet"], "the output folder does not exist"),
+    ],
+)
+def test_stress_names_a_bad_option(accelerator: Path, tmp_path: Path, options: list[str], expected: str) -> None:
+    run = setu("stress", accelerator / "dataset_small.json", "--ttr", "4", *options, cwd=tmp_path)
+    assert run.returncode == 2 and expected in run.stderr and "Traceback" not in run.stderr
+    assert list(tmp_path.iterdir()) == [], "nothing written"

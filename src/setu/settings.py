@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 MIB = 1024 * 1024
 DEFAULT_MAX_UPLOAD = 50 * MIB
@@ -11,6 +12,8 @@ DEFAULT_MAX_UPLOAD_ROWS = 200_000
 DEFAULT_MAX_NODES = 100_000
 DEFAULT_MAX_SUPPLIES = 1_000_000
 DEFAULT_RUN_WORKERS = 2
+RUN_EXECUTORS = ("serial", "process", "ray")
+"""The names :func:`setu.stress.executors.make_executor` knows."""
 DEFAULT_RUN_QUEUE = 20
 DEFAULT_MAX_ACTIVE_RUNS = 3
 DEFAULT_JOB_QUEUE = 50
@@ -66,6 +69,14 @@ def _env_float(name: str, default: float) -> float:
     return number
 
 
+def _env_choice(name: str, choices: tuple[str, ...]) -> str | None:
+    """One of ``choices`` from the environment, ``None`` when unset or blank; anything else stops the start."""
+    value = os.environ.get(name, "").strip()
+    if value and value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value or None
+
+
 def _env_int(name: str, default: int, minimum: int = 1) -> int:
     value = os.environ.get(name, "").strip()
     if not value:
@@ -99,8 +110,11 @@ class ApiSettings:
         Most supply edges an uploaded network may have (``SETU_MAX_SUPPLIES``).
     secure_cookies
         Send the session cookie with ``Secure`` (HTTPS only); ``SETU_COOKIE_SECURE=0`` turns it off.
-    run_jobs
-        Worker processes each stress run uses (0: one per CPU).
+    run_jobs, run_executor, ray_address
+        Workers each stress run uses (``SETU_RUN_JOBS``; 0: one per CPU), where they run
+        (``SETU_RUN_EXECUTOR``: ``serial``, ``process`` or ``ray``; unset: serial for one job, else
+        local processes), and the Ray cluster a ``ray`` run joins (``SETU_RAY_ADDRESS``, e.g.
+        ``ray://head:10001``; unset: a local cluster started for the run).
     run_workers
         Run workers the app runs as threads of its own process (``SETU_RUN_WORKERS``; 0: runs are
         executed by ``setu worker`` processes, which ``setu serve`` starts and sets this to 0 for).
@@ -171,6 +185,8 @@ class ApiSettings:
     max_supplies: int = DEFAULT_MAX_SUPPLIES
     secure_cookies: bool = True
     run_jobs: int = 1
+    run_executor: str | None = None
+    ray_address: str | None = None
     run_workers: int = DEFAULT_RUN_WORKERS
     run_queue: int = DEFAULT_RUN_QUEUE
     max_active_runs: int = DEFAULT_MAX_ACTIVE_RUNS
@@ -194,6 +210,10 @@ class ApiSettings:
     max_concurrent_hashes: int = 2
     hash_queue: int = 64
     hash_wait_seconds: int = 5
+
+    def run_placement(self) -> dict[str, Any]:
+        """Where a stress run started here runs: ``jobs``, ``executor`` and ``ray_address`` for ``start_run``."""
+        return {"jobs": self.run_jobs, "executor": self.run_executor, "ray_address": self.ray_address}
 
     @classmethod
     def from_env(cls) -> ApiSettings:
@@ -224,6 +244,9 @@ class ApiSettings:
             max_supplies=_env_int("SETU_MAX_SUPPLIES", DEFAULT_MAX_SUPPLIES),
             run_workers=_env_int("SETU_RUN_WORKERS", DEFAULT_RUN_WORKERS, minimum=0),
             run_queue=_env_int("SETU_RUN_QUEUE", DEFAULT_RUN_QUEUE),
+            run_jobs=_env_int("SETU_RUN_JOBS", 1, minimum=0),
+            run_executor=_env_choice("SETU_RUN_EXECUTOR", RUN_EXECUTORS),
+            ray_address=os.environ.get("SETU_RAY_ADDRESS", "").strip() or None,
             max_active_runs=_env_int("SETU_MAX_ACTIVE_RUNS", DEFAULT_MAX_ACTIVE_RUNS),
             run_heartbeat_seconds=_env_float("SETU_RUN_HEARTBEAT_SECONDS", 1.0),
             run_stale_seconds=_env_float("SETU_RUN_STALE_SECONDS", 10.0),

@@ -30,7 +30,7 @@ from networks.world import (
     small_network,
 )
 from principals import IN_ANALYST, IN_ONLY, SHARED, US_ANALYST, US_ONLY, seed
-from setu.errors import AccessDenied, NotFound, ScenarioError
+from setu.errors import AccessDenied, InputError, NotFound, ScenarioError
 from setu.models.networks import NodeRecord
 from setu.models.stress import ResultRecord, RunRecord
 from setu.network.compile import CompiledNetwork
@@ -397,3 +397,20 @@ def test_only_analysts_and_admins_create_scenarios_and_start_and_cancel_runs(ses
             cancel_run(session, US_ANALYST, run_id)
         assert ended.value.run_status == "completed"
         assert build_scenario(session, US_ANALYST, world, body).nodes == ("T2_2",)
+
+
+def test_a_run_on_local_processes_stores_what_a_serial_run_stores(sessions: Factory, shared_net: int) -> None:
+    serial = run(sessions, US_ANALYST, shared_net)
+    spread = run(sessions, US_ANALYST, shared_net, jobs=2, executor="process")
+    with sessions() as session:
+        want, _ = list_results(session, US_ANALYST, serial, sort="position", limit=1000)
+        got, _ = list_results(session, US_ANALYST, spread, sort="position", limit=1000)
+        assert [r.scenario_id for r in got] == [r.scenario_id for r in want] and len(want) == 30
+        assert [r.lost_profit for r in got] == pytest.approx([r.lost_profit for r in want], rel=1e-9)
+        assert [r.at_risk for r in got] == [r.at_risk for r in want]
+        record = session.scalars(select(RunRecord).where(RunRecord.id == spread)).one()
+        assert record.parameters["executor"] == "process" and record.parameters["jobs"] == 2
+    with sessions() as session, session.begin(), pytest.raises(InputError, match="unknown executor 'dask'"):
+        start_run(session, US_ANALYST, shared_net, "sweep", executor="dask")
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(RunRecord)) == 2, "nothing stored for the refused run"

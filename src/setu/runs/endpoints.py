@@ -237,8 +237,8 @@ def new_run(
             body.network_id,
             chosen,
             ttr=body.ttr,
-            jobs=state.settings.run_jobs,
             compute_tts=body.compute_tts,
+            **state.settings.run_placement(),
             views=state.views,
         ),
     )

@@ -26,6 +26,7 @@ from setu.sharing.policy import Principal
 from setu.sharing.read import count_readable, deny, fetch_visible, page, readable, unfiltered
 from setu.sharing.roles import require_role
 from setu.stress.engine import run_scenarios
+from setu.stress.executors import EXECUTORS, make_executor
 from setu.stress.scenarios import Scenario, node_sweep, validate_scenario
 
 __all__ = [
@@ -107,6 +108,8 @@ def start_run(
     *,
     ttr: float | None = None,
     jobs: int = 1,
+    executor: str | None = None,
+    ray_address: str | None = None,
     compute_tts: bool = True,
     views: ViewCache | None = None,
 ) -> RunRecord:
@@ -127,7 +130,10 @@ def start_run(
         For the sweep, the TTR of every scenario (default: each node's own estimate); for stored
         scenarios, replaces their TTR when given.
     jobs
-        Worker processes for :func:`setu.stress.engine.run_scenarios` (0: one per CPU).
+        Workers for :func:`setu.stress.engine.run_scenarios` (0: one per CPU).
+    executor, ray_address
+        Where the run's batches run (:func:`setu.stress.executors.make_executor`: serial, process or
+        ray; default: serial for one job, else local processes) and the Ray cluster to join.
     compute_tts
         Also compute time-to-survive.
     views
@@ -152,12 +158,18 @@ def start_run(
     require_role(session, principal, "run.start", *RUNNERS)
     if jobs < 0:
         raise InputError(f"jobs must be >= 0, got {jobs}")
+    if executor is not None and executor not in EXECUTORS:
+        raise InputError(f"unknown executor {executor!r}; expected one of {', '.join(EXECUTORS)}")
     if ttr is not None and (not math.isfinite(ttr) or ttr < 0):
         raise ScenarioError(f"TTR must be a finite number >= 0, got {ttr!r}")
     chosen: list[int] | str = "sweep" if scenarios == "sweep" else [int(pk) for pk in scenarios]
     if not chosen:
         raise ScenarioError("a run needs at least one scenario")
     parameters: dict[str, Any] = {"scenarios": chosen, "ttr": ttr, "jobs": jobs, "compute_tts": compute_tts}
+    if executor is not None:
+        parameters["executor"] = executor
+    if ray_address is not None:
+        parameters["ray_address"] = ray_address
     require_network(session, principal, network_id, "run.start")
     view, used = compiled_view(session, principal, network_id, cache=views)
     selected, scenario_specs = _scenarios_of(session, principal, network_id, parameters, view, "run.start")
@@ -323,8 +335,12 @@ def _compute(
 
     if cancel is not None and cancel.is_set():
         raise _Cancelled
+    jobs = int(parameters["jobs"])
+    executor = make_executor(
+        parameters.get("executor") or ("serial" if jobs == 1 else "process"), jobs, parameters.get("ray_address")
+    )
     result = run_scenarios(
-        view, scenarios, jobs=int(parameters["jobs"]), compute_tts=bool(parameters["compute_tts"]), progress=report
+        view, scenarios, executor=executor, compute_tts=bool(parameters["compute_tts"]), progress=report
     )
     if cancel is not None and cancel.is_set():
         raise _Cancelled

@@ -1,30 +1,31 @@
-"""Run a set of scenarios through the warm TTR and TTS models: serially or in worker processes."""
+"""Run a set of scenarios through the warm TTR and TTS models, on any executor, streaming to resumable parts."""
 
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from setu.network.compile import CompiledNetwork, FloatArray
-from setu.stress.local import LocalTTS
-from setu.stress.local_ttr import LocalTTR
-from setu.stress.lp import StressLP
+from setu.stress.executors import Executor, ProcessExecutor, SerialExecutor
 from setu.stress.scenarios import Scenario, validate_scenario
+from setu.stress.solver import BatchResult, Task
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from setu.stress.parts import ResultParts
 
 Progress = Callable[[int, int], None]
 """Called with (scenarios done, scenarios in all) as work completes."""
 
 RESULT_COLUMNS = ("scenario_id", "disrupted", "ttr", "lost_profit", "tts", "rei")
+BATCH_LIMIT = 500
+"""Most scenarios in one batch: what a lost worker or a killed sweep has to solve again."""
 
 
 @dataclass
@@ -83,81 +84,11 @@ class StressResult:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class _Task:
-    position: int
-    nodes: np.ndarray
-    remaining: np.ndarray
-    ttr: float
-
-
-class _Worker:
-    """The warm models one process holds; built once, reused for every batch it gets."""
-
-    def __init__(self, net: CompiledNetwork, compute_tts: bool) -> None:
-        self.ttr_model = StressLP(net, "ttr")
-        self.local_ttr: LocalTTR | None = None
-        self.tts_model = StressLP(net, "tts") if compute_tts else None
-        self.local = LocalTTS(self.tts_model) if self.tts_model is not None else None
-
-    def lost_profit(self, nodes: np.ndarray, remaining: np.ndarray, ttr: float) -> float:
-        """PI of one scenario: from the base plan, else the certified local LP, else the full model."""
-        if self.ttr_model.horizon != ttr or self.local_ttr is None:
-            self.ttr_model.set_horizon(ttr)
-            self.ttr_model.solve_base()
-            self.local_ttr = LocalTTR(self.ttr_model)
-        if self.ttr_model.survives_with_base(nodes, remaining):
-            return self.ttr_model.base.value
-        value = self.local_ttr.solve(nodes, remaining)
-        if value is None:
-            value = self.ttr_model.solve_scenario(nodes, remaining, use_shortcut=False).value
-        return value
-
-    def time_to_survive(self, nodes: np.ndarray, remaining: np.ndarray) -> float:
-        """TTS of one scenario: from the base plan, else the local bracket, else the full model."""
-        assert self.tts_model is not None and self.local is not None
-        if self.tts_model.survives_with_base(nodes, remaining):
-            return self.tts_model.base.value
-        value = self.local.solve(nodes, remaining)
-        if value is None or math.isnan(value):
-            value = self.tts_model.solve_scenario(nodes, remaining, use_shortcut=False).value
-        return value
-
-    def run(self, tasks: Sequence[_Task]) -> tuple[np.ndarray, FloatArray, FloatArray, FloatArray, FloatArray]:
-        k = len(tasks)
-        positions = np.empty(k, dtype=np.int64)
-        pi, tts = np.empty(k), np.full(k, math.nan)
-        pi_time, tts_time = np.empty(k), np.zeros(k)
-        # Horizons are sorted within a batch, so each TTR base is solved once per distinct TTR.
-        for i, task in enumerate(sorted(tasks, key=lambda task: task.ttr)):
-            positions[i] = task.position
-            start = time.perf_counter()
-            pi[i] = self.lost_profit(task.nodes, task.remaining, task.ttr)
-            pi_time[i] = time.perf_counter() - start
-            if self.tts_model is not None:
-                start = time.perf_counter()
-                tts[i] = self.time_to_survive(task.nodes, task.remaining)
-                tts_time[i] = time.perf_counter() - start
-        return positions, pi, tts, pi_time, tts_time
-
-
-_worker: _Worker | None = None
-
-
-def _init_worker(net: CompiledNetwork, compute_tts: bool) -> None:
-    global _worker
-    _worker = _Worker(net, compute_tts)
-
-
-def _run_batch(tasks: Sequence[_Task]) -> tuple[np.ndarray, FloatArray, FloatArray, FloatArray, FloatArray]:
-    assert _worker is not None, "worker process was not initialised"
-    return _worker.run(tasks)
-
-
-def _batches(tasks: list[_Task], jobs: int) -> list[list[_Task]]:
-    """Contiguous runs of TTR-sorted tasks: few horizon changes per batch, enough batches to balance."""
+def _batches(tasks: list[Task], workers: int) -> list[list[Task]]:
+    """Contiguous runs of TTR-sorted tasks: few horizon changes per batch, enough batches to balance the
+    workers, and none over :data:`BATCH_LIMIT` so that a lost worker or a killed sweep costs little."""
     ordered = sorted(tasks, key=lambda task: task.ttr)
-    count = max(1, min(len(ordered), jobs * 16))
+    count = max(1, min(len(ordered), max(workers * 16, math.ceil(len(ordered) / BATCH_LIMIT))))
     size = math.ceil(len(ordered) / count)
     return [ordered[i : i + size] for i in range(0, len(ordered), size)]
 
@@ -167,8 +98,10 @@ def run_scenarios(
     scenarios: Sequence[Scenario],
     *,
     jobs: int = 1,
+    executor: Executor | None = None,
     compute_tts: bool = True,
     progress: Progress | None = None,
+    parts: ResultParts | None = None,
 ) -> StressResult:
     """Compute PI, TTS and REI for each scenario.
 
@@ -180,54 +113,66 @@ def run_scenarios(
         The scenarios; each is validated against ``net`` first.
     jobs
         Worker processes, each holding its own warm models; 1 runs in this process.
-        0 means one per CPU.
+        0 means one per CPU. Ignored when ``executor`` is given.
+    executor
+        Where the batches run (:mod:`setu.stress.executors`): serial, local processes or a Ray cluster.
     compute_tts
         Also solve the TTS program (otherwise ``tts`` is ``nan``).
     progress
         Called with (done, total) as batches complete.
+    parts
+        Stream each completed batch to these Parquet parts, and skip the scenarios they already hold
+        (a killed sweep resumes where it stopped).
 
     Returns
     -------
     StressResult
         Results in the order of ``scenarios``.
+
+    Examples
+    --------
+    >>> from setu.network.compile import compile_network
+    >>> from setu.network.generate import three_tier
+    >>> from setu.stress.scenarios import node_sweep
+    >>> net = compile_network(three_tier(4, 6, 8, seed=1))
+    >>> result = run_scenarios(net, node_sweep(net, ttr=2.0))
+    >>> len(result.scenarios) == len(result.lost_profit) and bool((result.rei <= 1).all())
+    True
     """
     for scenario in scenarios:
         validate_scenario(net, scenario)
-    if jobs <= 0:
-        jobs = os.cpu_count() or 1
-    tasks = [_Task(i, s.node_indices(net), s.remaining(), float(s.ttr)) for i, s in enumerate(scenarios)]
-    n = len(tasks)
+    if executor is None:
+        executor = SerialExecutor() if jobs == 1 else ProcessExecutor(jobs)
+    n = len(scenarios)
     pi, tts = np.zeros(n), np.full(n, math.nan)
     pi_time, tts_time = np.zeros(n), np.zeros(n)
+    solved = np.zeros(n, dtype=bool)
     started = time.perf_counter()
 
-    def store(out: tuple[np.ndarray, FloatArray, FloatArray, FloatArray, FloatArray]) -> int:
+    def store(out: BatchResult) -> int:
         positions, batch_pi, batch_tts, batch_pi_time, batch_tts_time = out
+        if solved[positions].any() or len(np.unique(positions)) != len(positions):
+            raise RuntimeError("a scenario's result arrived twice; the sweep's results are not trusted")
+        solved[positions] = True
         pi[positions], tts[positions] = batch_pi, batch_tts
         pi_time[positions], tts_time[positions] = batch_pi_time, batch_tts_time
         return len(positions)
 
-    done = 0
-    batches = _batches(tasks, jobs)
-    if jobs == 1 or len(batches) <= 1:
-        worker = _Worker(net, compute_tts)
-        for batch in batches:
-            done += store(worker.run(batch))
-            if progress:
-                progress(done, n)
-    else:
-        with ProcessPoolExecutor(
-            max_workers=min(jobs, len(batches)), initializer=_init_worker, initargs=(net, compute_tts)
-        ) as pool:
-            pending: set[Future[tuple[np.ndarray, FloatArray, FloatArray, FloatArray, FloatArray]]] = {
-                pool.submit(_run_batch, batch) for batch in batches
-            }
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    done += store(future.result())
-                if progress:
-                    progress(done, n)
+    done = sum(store(out) for out in parts.completed()) if parts is not None else 0
+    resumed = done
+    tasks = [
+        Task(i, s.node_indices(net), s.remaining(), float(s.ttr)) for i, s in enumerate(scenarios) if not solved[i]
+    ]
+    if resumed and progress:
+        progress(done, n)
+    for out in executor.run(net, compute_tts, _batches(tasks, executor.workers())):
+        if parts is not None:
+            parts.write(out)
+        done += store(out)
+        if progress:
+            progress(done, n)
+    if not solved.all():
+        raise RuntimeError(f"{int((~solved).sum())} scenarios got no result")
     return StressResult(
         network=net.name,
         scenarios=list(scenarios),
@@ -236,5 +181,6 @@ def run_scenarios(
         ttr_seconds=pi_time,
         tts_seconds=tts_time,
         wall_seconds=time.perf_counter() - started,
-        jobs=jobs,
+        jobs=executor.workers(),
+        meta={"executor": executor.name, "resumed": resumed, "retried": executor.retried},
     )

@@ -41,13 +41,8 @@ def results_csv(frame: pd.DataFrame) -> bytes:
     return str(table.to_csv(index=False, float_format="%.12g")).encode("utf-8")
 
 
-def write_results(result: StressResult, path: str | Path) -> Path:
-    """Write ``result`` to ``path`` (.csv, .parquet or .json) and return the path.
-
-    CSV and JSON hold exactly the columns ``scenario_id, disrupted, ttr, lost_profit, tts, rei``,
-    with an unbounded TTS written as ``inf``; Parquet adds ``kind`` and ``label``. The file
-    is written to a temporary name first, so a failed write never leaves half a file.
-    """
+def check_output(path: str | Path) -> Path:
+    """``path`` if results can be written there (a known type, in a folder that exists), else :class:`InputError`."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
@@ -56,6 +51,18 @@ def write_results(result: StressResult, path: str | Path) -> Path:
         )
     if not path.parent.exists():
         raise InputError("the output folder does not exist", str(path.parent))
+    return path
+
+
+def write_results(result: StressResult, path: str | Path) -> Path:
+    """Write ``result`` to ``path`` (.csv, .parquet or .json) and return the path.
+
+    CSV and JSON hold exactly the columns ``scenario_id, disrupted, ttr, lost_profit, tts, rei``,
+    with an unbounded TTS written as ``inf``; Parquet adds ``kind`` and ``label``. The file
+    is written to a temporary name first, so a failed write never leaves half a file.
+    """
+    path = check_output(path)
+    suffix = path.suffix.lower()
     frame = result.to_frame()
     partial = path.with_name(path.name + ".partial")
     if suffix == ".csv":

@@ -212,8 +212,8 @@ def runs_start(
                 network,
                 "sweep" if mode == "sweep" else chosen,
                 ttr=override,
-                jobs=state.settings.run_jobs,
                 views=state.views,
+                **state.settings.run_placement(),
             ),
         )
     except TooManyRequests as exc:

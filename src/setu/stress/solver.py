@@ -1,0 +1,90 @@
+"""The warm TTR and TTS models one worker holds, and the batch of scenarios it solves with them."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from setu.network.compile import CompiledNetwork, FloatArray, IntArray
+from setu.stress.local import LocalTTS
+from setu.stress.local_ttr import LocalTTR
+from setu.stress.lp import StressLP
+
+BatchResult = tuple[IntArray, FloatArray, FloatArray, FloatArray, FloatArray]
+"""Positions, PI, TTS, PI solve seconds and TTS solve seconds of a batch's scenarios, in one order."""
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """One scenario as a worker needs it: its position in the sweep, node indices, capacity kept, TTR."""
+
+    position: int
+    nodes: IntArray
+    remaining: FloatArray
+    ttr: float
+
+
+class WarmSolver:
+    """The warm models one process holds; built once, reused for every batch it gets.
+
+    Examples
+    --------
+    >>> from setu.network.generate import three_tier
+    >>> from setu.network.compile import compile_network
+    >>> net = compile_network(three_tier(4, 6, 8, seed=1))
+    >>> solver = WarmSolver(net, compute_tts=False)
+    >>> positions, pi, tts, _, _ = solver.run([Task(0, np.array([5]), np.zeros(1), 2.0)])
+    >>> bool(pi[0] >= 0) and math.isnan(tts[0])
+    True
+    """
+
+    def __init__(self, net: CompiledNetwork, compute_tts: bool) -> None:
+        self.ttr_model = StressLP(net, "ttr")
+        self.local_ttr: LocalTTR | None = None
+        self.tts_model = StressLP(net, "tts") if compute_tts else None
+        self.local = LocalTTS(self.tts_model) if self.tts_model is not None else None
+
+    def lost_profit(self, nodes: IntArray, remaining: FloatArray, ttr: float) -> float:
+        """PI of one scenario: from the base plan, else the certified local LP, else the full model."""
+        if self.ttr_model.horizon != ttr or self.local_ttr is None:
+            self.ttr_model.set_horizon(ttr)
+            self.ttr_model.solve_base()
+            self.local_ttr = LocalTTR(self.ttr_model)
+        if self.ttr_model.survives_with_base(nodes, remaining):
+            return self.ttr_model.base.value
+        value = self.local_ttr.solve(nodes, remaining)
+        if value is None:
+            value = self.ttr_model.solve_scenario(nodes, remaining, use_shortcut=False).value
+        return value
+
+    def time_to_survive(self, nodes: IntArray, remaining: FloatArray) -> float:
+        """TTS of one scenario: from the base plan, else the local bracket, else the full model."""
+        assert self.tts_model is not None and self.local is not None
+        if self.tts_model.survives_with_base(nodes, remaining):
+            return self.tts_model.base.value
+        value = self.local.solve(nodes, remaining)
+        if value is None or math.isnan(value):
+            value = self.tts_model.solve_scenario(nodes, remaining, use_shortcut=False).value
+        return value
+
+    def run(self, tasks: Sequence[Task]) -> BatchResult:
+        """Solve every task of a batch; results come back with each task's position."""
+        k = len(tasks)
+        positions = np.empty(k, dtype=np.int64)
+        pi, tts = np.empty(k), np.full(k, math.nan)
+        pi_time, tts_time = np.empty(k), np.zeros(k)
+        # Horizons are sorted within a batch, so each TTR base is solved once per distinct TTR.
+        for i, task in enumerate(sorted(tasks, key=lambda task: task.ttr)):
+            positions[i] = task.position
+            start = time.perf_counter()
+            pi[i] = self.lost_profit(task.nodes, task.remaining, task.ttr)
+            pi_time[i] = time.perf_counter() - start
+            if self.tts_model is not None:
+                start = time.perf_counter()
+                tts[i] = self.time_to_survive(task.nodes, task.remaining)
+                tts_time[i] = time.perf_counter() - start
+        return positions, pi, tts, pi_time, tts_time
