@@ -1,20 +1,25 @@
-"""Benchmark the per-scenario cost of the TTR sweep as networks grow: the local, certified LP against the full model.
+"""Benchmark the cost per scenario as networks grow, 10^4 to 10^6 nodes: the engine's path against the full model.
 
-Run ``python bench/bench_scaling.py [--sizes 10000 100000] [--sample 300] [--seed 5]``. For each size it
-generates a three-tier network of the accelerator's shape (1% products, 33% suppliers, the rest
-sub-suppliers), compiles it, and takes ``--sample`` single-node scenarios spread evenly over the nodes,
-each at its node's own TTR as the sweep does. Every scenario is answered twice in one run:
+Run ``python bench/bench_scaling.py [--sizes 10000 100000 1000000] [--sample 300] [--full-sample 60] [--seed 5]``.
+Each size runs in its own process (so its peak memory is its own): it generates a three-tier network of the
+accelerator's shape (1% products, 33% suppliers, the rest sub-suppliers), compiles it, builds the TTR and
+TTS models, and takes ``--sample`` single-node scenarios spread evenly over the nodes, each at its node's
+own TTR as the sweep does. Each scenario's PI and TTS are found by
 
-- *full*: the warm full model, as the engine did before (the undisrupted plan when it survives, else a
-  dual simplex repair of the whole LP from the undisrupted basis);
-- *local*: the undisrupted plan when it survives, else :class:`setu.stress.local_ttr.LocalTTR` (a
-  restricted LP over what the disruption reaches, grown until its dual certificate holds), else the
-  full model when it grows too far.
+- the *engine's path* (:class:`setu.stress.solver.WarmSolver`, what every sweep runs): the undisrupted plan
+  when it survives the disruption, else the certified local LP (``setu.stress.local_ttr``,
+  ``setu.stress.local``), else the warm full model;
+- the *full path* (the engine before the local LPs), on the first ``--full-sample`` of them: the undisrupted
+  plan when it survives, else a dual simplex repair of the whole model from the undisrupted basis.
 
-It checks both give the same PI (to 1e-9 relative), then prints, per size: scenarios per second, median
-and p99 per scenario of each path and their ratio, how the local path answered (undisrupted plan,
-restricted LP, full model), the restricted LPs' rounds and columns, the models' build time and the
-process's peak memory. Writes ``bench/results/scaling.json``. Figures only: nothing here asserts a time.
+Both must agree (1e-7 relative). It also times one wide scenario: every tenth sub-supplier out at once (a
+tenth of the raw-material sources, as an export ban would take). The network is generated and compiled in
+a process of its own and handed over pickled, so the peak memory reported is the engine's, not the
+generator's Python objects'. Prints per size: scenarios per second,
+per-scenario median and p99 of TTR and TTS on each path (over all scenarios, and over those the undisrupted
+plan does not answer), the ratio of means, how each answer was found, build and base-solve times, and peak
+memory; writes ``bench/results/scaling.json`` and the plot ``docs/img/scaling.png`` (matplotlib, the
+``bench`` extra). Figures only: nothing here asserts a time.
 """
 
 from __future__ import annotations
@@ -22,9 +27,13 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
+import pickle
 import platform
 import resource
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -35,11 +44,11 @@ from rich.table import Table
 
 from setu.network.compile import compile_network
 from setu.network.generate import three_tier
-from setu.stress.local_ttr import LocalTTR
 from setu.stress.lp import StressLP
+from setu.stress.solver import WarmSolver
 
 HERE = Path(__file__).resolve().parent
-console = Console(width=None if sys.stdout.isatty() else 160)
+console = Console(width=None if sys.stdout.isatty() else 200)
 
 
 def shape(nodes: int) -> tuple[int, int, int]:
@@ -53,149 +62,223 @@ def peak_rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
 
 
-def measure(nodes: int, sample: int, seed: int) -> dict[str, Any]:
-    started = time.perf_counter()
+def stats(times: list[float]) -> dict[str, float]:
+    if not times:
+        return {"n": 0}
+    values = np.array(times)
+    return {
+        "n": len(values),
+        "median_ms": float(np.median(values) * 1e3),
+        "p99_ms": float(np.percentile(values, 99) * 1e3),
+        "mean_ms": float(values.mean() * 1e3),
+    }
+
+
+def make(nodes: int, seed: int, path: Path) -> dict[str, float]:
+    """Generate and compile the network of ``nodes`` nodes, pickled to ``path`` (run in a process of its own:
+    the generator's Python objects are not the engine's memory)."""
+    clock = time.perf_counter()
     net = compile_network(three_tier(*shape(nodes), seed=seed))
-    compiled = time.perf_counter() - started
-    model = StressLP(net, "ttr")
-    built = time.perf_counter() - started - compiled
+    seconds = time.perf_counter() - clock
+    with path.open("wb") as file:
+        pickle.dump(net, file, protocol=pickle.HIGHEST_PROTOCOL)
+    return {"generate_compile_s": seconds, "generate_peak_rss_gb": peak_rss_gb()}
+
+
+def measure(path: Path, sample: int, full_sample: int) -> dict[str, Any]:
+    """Every figure of one size, on the compiled network pickled at ``path`` (run in a process of its own)."""
+    with path.open("rb") as file:
+        net = pickle.load(file)
+    clock = time.perf_counter()
+    solver = WarmSolver(net, compute_tts=True)
+    built = time.perf_counter() - clock  # both models, the TTS base and its local bracket's lean plan
+    full_ttr, full_tts = StressLP(net, "ttr"), solver.tts_model
+    assert full_tts is not None
     picks = np.linspace(0, net.n_nodes - 1, min(sample, net.n_nodes)).astype(np.int64)
-    # Grouped by horizon as the engine's batches are: one base (and one LocalTTR) per distinct TTR.
-    by_ttr: dict[float, list[int]] = {}
-    for node in picks:
-        ttr = float(net.ttr[node]) if np.isfinite(net.ttr[node]) and net.ttr[node] > 0 else 1.0
-        by_ttr.setdefault(ttr, []).append(int(node))
-    full_times, local_times, rounds, columns = [], [], [], []
-    needing: list[bool] = []
-    """Whether each scenario needed an LP (the undisrupted plan did not survive it)."""
-    answered = {"undisrupted plan": 0, "restricted LP": 0, "full model": 0}
-    base_seconds = local_setup = worst = 0.0
-    for ttr, group in sorted(by_ttr.items()):
-        start = time.perf_counter()
-        model.set_horizon(ttr)
-        model.solve_base()
-        base_seconds += time.perf_counter() - start
-        start = time.perf_counter()
-        local = LocalTTR(model)
-        local_setup += time.perf_counter() - start
-        for node in group:
-            nodes, remaining = np.array([node]), np.zeros(1)
-            start = time.perf_counter()
-            full = model.solve_scenario(nodes, remaining).value
-            full_times.append(time.perf_counter() - start)
-            start = time.perf_counter()
-            survives = model.survives_with_base(nodes, remaining)
-            needing.append(not survives)
-            if survives:
-                value, how = model.base.value, "undisrupted plan"
-            else:
-                got = local.solve(nodes, remaining)
-                if got is None:
-                    value, how = model.solve_scenario(nodes, remaining, use_shortcut=False).value, "full model"
-                else:
-                    value, how = got, "restricted LP"
-                    rounds.append(local.rounds)
-                    columns.append(local.size)
-            local_times.append(time.perf_counter() - start)
-            answered[how] += 1
-            worst = max(worst, abs(value - full) / max(1.0, abs(full)))
-    full_arr, local_arr = np.array(full_times), np.array(local_times)
-    mask = np.array(needing)
-    needs_lp, needs_full = local_arr[mask], full_arr[mask]
+    horizon = {int(i): float(net.ttr[i]) if np.isfinite(net.ttr[i]) and net.ttr[i] > 0 else 1.0 for i in picks}
+    # Grouped by horizon as the engine's batches are: one TTR base per distinct TTR.
+    order = sorted(horizon, key=lambda i: horizon[i])
+    compared = set(order[:: max(1, len(order) // max(1, full_sample))][:full_sample])
+    times: dict[str, list[float]] = {k: [] for k in ("ttr", "tts", "full_ttr", "full_tts", "lp_ttr", "lp_tts")}
+    lp_full: dict[str, list[float]] = {"ttr": [], "tts": []}
+    base_seconds, worst = 0.0, 0.0
+    for node in order:
+        nodes_, remaining = np.array([node]), np.zeros(1)
+        t = horizon[node]
+        if solver.ttr_model.horizon != t:
+            clock = time.perf_counter()
+            solver.prepare(t)  # the horizon's undisrupted base, timed apart
+            base_seconds += time.perf_counter() - clock
+        clock = time.perf_counter()
+        pi = solver.lost_profit(nodes_, remaining, t)
+        times["ttr"].append(time.perf_counter() - clock)
+        clock = time.perf_counter()
+        tts = solver.time_to_survive(nodes_, remaining)
+        times["tts"].append(time.perf_counter() - clock)
+        ttr_lp = not solver.ttr_model.survives_with_base(nodes_, remaining)
+        tts_lp = not full_tts.survives_with_base(nodes_, remaining)
+        if ttr_lp:
+            times["lp_ttr"].append(times["ttr"][-1])
+        if tts_lp:
+            times["lp_tts"].append(times["tts"][-1])
+        if node in compared:
+            if full_ttr.horizon != t:
+                full_ttr.set_horizon(t)
+                full_ttr.solve_base()
+            clock = time.perf_counter()
+            want_pi = full_ttr.solve_scenario(nodes_, remaining).value
+            times["full_ttr"].append(time.perf_counter() - clock)
+            if ttr_lp:
+                lp_full["ttr"].append(times["full_ttr"][-1])
+            clock = time.perf_counter()
+            want_tts = full_tts.solve_scenario(nodes_, remaining).value
+            times["full_tts"].append(time.perf_counter() - clock)
+            if tts_lp:
+                lp_full["tts"].append(times["full_tts"][-1])
+            worst = max(worst, abs(pi - want_pi) / max(1.0, abs(want_pi)))
+            if not (np.isinf(tts) and np.isinf(want_tts)):
+                worst = max(worst, abs(tts - want_tts) / max(1.0, abs(want_tts)))
+    subs = np.array([i for i in range(net.n_nodes) if net.node_ids[i].startswith("T3_")])[::10]
+    wide_ttr = float(np.nanmax(net.ttr[subs]))
+    clock = time.perf_counter()
+    solver.lost_profit(subs, np.zeros(len(subs)), wide_ttr)
+    wide_pi_s = time.perf_counter() - clock
+    clock = time.perf_counter()
+    solver.time_to_survive(subs, np.zeros(len(subs)))
+    wide_tts_s = time.perf_counter() - clock
+    engine_mean = (np.mean(times["ttr"]) + np.mean(times["tts"])) if order else float("nan")
+    full_mean = (np.mean(times["full_ttr"]) + np.mean(times["full_tts"])) if compared else float("nan")
     return {
         "nodes": net.n_nodes,
         "edges": net.n_edges,
-        "scenarios": len(picks),
-        "horizons": len(by_ttr),
-        "compile_s": compiled,
-        "model_build_s": built,
-        "base_solves_s": base_seconds,
-        "local_setup_s": local_setup,
-        "full": _stats(full_arr),
-        "local": _stats(local_arr),
-        "needing_lp": {
-            "scenarios": int(mask.sum()),
-            "full": _stats(needs_full) if mask.any() else {},
-            "local": _stats(needs_lp) if mask.any() else {},
+        "supplying_nodes": len(net.supplying_nodes()),
+        "scenarios": len(order),
+        "compared_with_full": len(compared),
+        "horizons": len(set(horizon.values())),
+        "models_s": built,
+        "ttr_base_solves_s": base_seconds,
+        "engine": {k: stats(times[k]) for k in ("ttr", "tts", "lp_ttr", "lp_tts")},
+        "full": {
+            "ttr": stats(times["full_ttr"]),
+            "tts": stats(times["full_tts"]),
+            "lp_ttr": stats(lp_full["ttr"]),
+            "lp_tts": stats(lp_full["tts"]),
         },
-        "ratio_mean": float(full_arr.mean() / local_arr.mean()),
-        "answered": answered,
-        "rounds_median": float(np.median(rounds)) if rounds else 0.0,
-        "rounds_max": int(max(rounds)) if rounds else 0,
-        "columns_median": float(np.median(columns)) if columns else 0.0,
-        "columns_max": int(max(columns)) if columns else 0,
+        "per_second": float(1.0 / engine_mean),
+        "ratio_mean": float(full_mean / engine_mean),
+        "answered": {f"{kind} {how}": n for (kind, how), n in sorted(solver.answered.items())},
+        "wide_scenario": {"nodes": len(subs), "ttr": wide_ttr, "pi_s": wide_pi_s, "tts_s": wide_tts_s},
         "worst_relative_difference": worst,
         "peak_rss_gb": peak_rss_gb(),
     }
 
 
-def _needing(figures: dict[str, Any]) -> str:
-    if not figures["scenarios"]:
-        return "0"
-    full, local = figures["full"], figures["local"]
-    return f"{figures['scenarios']}: {full['median_ms']:.2f} / {local['median_ms']:.2f}"
+def plot(rows: list[dict[str, Any]], path: Path) -> None:
+    """Per-scenario median and p99 of each path against the network's size, log-log."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = [row["nodes"] for row in rows]
+    figure, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    for ax, kind, title in ((axes[0], "ttr", "Lost profit (TTR model)"), (axes[1], "tts", "Time to survive")):
+        for path_name, style in (("engine", "-o"), ("full", "--s")):
+            for stat, alpha in (("median_ms", 1.0), ("p99_ms", 0.45)):
+                values = [row[path_name][f"lp_{kind}"].get(stat, np.nan) for row in rows]
+                label = f"{'engine' if path_name == 'engine' else 'full model'}, {stat.split('_')[0]}"
+                ax.plot(sizes, values, style, alpha=alpha, label=label)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(f"{title}: scenarios that need an LP")
+        ax.set_xlabel("nodes in the network")
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].set_ylabel("milliseconds per scenario")
+    axes[0].legend(fontsize=8)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
 
 
-def _stats(times: np.ndarray) -> dict[str, float]:
-    return {
-        "per_second": float(len(times) / times.sum()),
-        "median_ms": float(np.median(times) * 1e3),
-        "p99_ms": float(np.percentile(times, 99) * 1e3),
-        "mean_ms": float(times.mean() * 1e3),
-    }
+def _ms(figures: dict[str, float]) -> str:
+    if not figures.get("n"):
+        return "-"
+    return f"{figures['median_ms']:.2f} / {figures['p99_ms']:.1f}"
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
-    parser.add_argument("--sample", type=int, default=300)
-    parser.add_argument("--seed", type=int, default=5)
-    args = parser.parse_args(argv)
-    rows = []
-    for size in args.sizes:
-        console.print(f"[bold]{size:,} nodes[/bold] ...")
-        rows.append(measure(size, args.sample, args.seed))
-    table = Table(title="TTR per scenario: full model against the certified local LP (one run)")
+def report(rows: list[dict[str, Any]]) -> None:
+    table = Table(title="Per scenario, median / p99 ms: the engine's path against the full model (one run per size)")
     for column in (
         "nodes",
-        "full median / p99 / mean ms",
-        "local median / p99 / mean ms",
+        "TTR engine / full",
+        "TTS engine / full",
+        "needing an LP: TTR engine / full",
+        "needing an LP: TTS engine / full",
+        "scenarios/s",
         "mean ratio",
-        "needing an LP: n, full / local median ms",
-        "answered by plan / local / full",
-        "rounds med / max",
-        "columns med / max",
+        "wide scenario PI / TTS s",
+        "generate, models, TTR bases s",
         "worst rel. diff",
         "peak RSS GB",
     ):
-        table.add_column(column)
+        table.add_column(column, justify="right")
     for row in rows:
-        full, local, answered = row["full"], row["local"], row["answered"]
+        engine, full, wide = row["engine"], row["full"], row["wide_scenario"]
         table.add_row(
             f"{row['nodes']:,}",
-            f"{full['median_ms']:.2f} / {full['p99_ms']:.1f} / {full['mean_ms']:.2f}",
-            f"{local['median_ms']:.2f} / {local['p99_ms']:.1f} / {local['mean_ms']:.2f}",
+            f"{_ms(engine['ttr'])} | {_ms(full['ttr'])}",
+            f"{_ms(engine['tts'])} | {_ms(full['tts'])}",
+            f"{engine['lp_ttr'].get('n', 0)}: {_ms(engine['lp_ttr'])} | {_ms(full['lp_ttr'])}",
+            f"{engine['lp_tts'].get('n', 0)}: {_ms(engine['lp_tts'])} | {_ms(full['lp_tts'])}",
+            f"{row['per_second']:,.0f}",
             f"{row['ratio_mean']:.1f}x",
-            _needing(row["needing_lp"]),
-            " / ".join(str(answered[k]) for k in ("undisrupted plan", "restricted LP", "full model")),
-            f"{row['rounds_median']:.0f} / {row['rounds_max']}",
-            f"{row['columns_median']:.0f} / {row['columns_max']}",
+            f"{wide['pi_s']:.2f} / {wide['tts_s']:.2f}",
+            f"{row['generate_compile_s']:.1f}, {row['models_s']:.1f}, {row['ttr_base_solves_s']:.1f}",
             f"{row['worst_relative_difference']:.1e}",
             f"{row['peak_rss_gb']:.2f}",
         )
     console.print(table)
+    for row in rows:
+        console.print(f"{row['nodes']:,} nodes: answered {row['answered']}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--sample", type=int, default=300)
+    parser.add_argument("--full-sample", type=int, default=60)
+    parser.add_argument("--seed", type=int, default=5)
+    # A child process: make one size's network (--make), or measure it (--measure), writing JSON to --to.
+    parser.add_argument("--make", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--to", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.make is not None:
+        args.to.write_text(json.dumps(make(args.sizes[0], args.seed, args.make)))
+        return
+    if args.measure is not None:
+        args.to.write_text(json.dumps(measure(args.measure, args.sample, args.full_sample)))
+        return
+    rows = []
     out = HERE / "results" / "scaling.json"
     out.parent.mkdir(exist_ok=True)
-    machine = {"python": platform.python_version(), "machine": platform.machine(), "cpus": _cpus()}
+    for size in args.sizes:
+        console.print(f"[bold]{size:,} nodes[/bold] ...")
+        with tempfile.TemporaryDirectory() as scratch:
+            network, made, measured = (Path(scratch) / name for name in ("net.pickle", "made.json", "row.json"))
+            options = ["--sample", str(args.sample), "--full-sample", str(args.full_sample), "--seed", str(args.seed)]
+            for step, to in (("--make", made), ("--measure", measured)):
+                child = [sys.executable, __file__, "--sizes", str(size), *options, step, str(network), "--to", str(to)]
+                subprocess.run(child, check=True)
+            rows.append({**json.loads(made.read_text()), **json.loads(measured.read_text())})
+    report(rows)
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    machine = {"python": platform.python_version(), "machine": platform.machine(), "cpus": cpus}
     when = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     out.write_text(json.dumps({"when": when, "machine": machine, "runs": rows}, indent=2) + "\n")
-    console.print(f"Wrote {out}")
-
-
-def _cpus() -> int:
-    import os
-
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    image = HERE.parent / "docs" / "img" / "scaling.png"
+    plot(rows, image)
+    console.print(f"Wrote {out} and {image}")
 
 
 if __name__ == "__main__":

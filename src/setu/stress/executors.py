@@ -259,7 +259,15 @@ class RayExecutor:
 
 
 def make_executor(name: str, jobs: int = 1, address: str | None = None) -> Executor:
-    """The executor called ``name`` (``serial``, ``process`` or ``ray``) with ``jobs`` workers (0: one per CPU)."""
+    """The executor called ``name`` (``serial``, ``process`` or ``ray``) with ``jobs`` workers (0: one per CPU).
+
+    Examples
+    --------
+    >>> make_executor("process", jobs=2).workers()
+    2
+    >>> make_executor("serial").name
+    'serial'
+    """
     if name == "serial":
         return SerialExecutor()
     if name == "process":

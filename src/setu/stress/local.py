@@ -22,9 +22,9 @@ import math
 import highspy
 import numpy as np
 from scipy.sparse import csc_matrix, csr_matrix
-from scipy.sparse.csgraph import breadth_first_order
 
 from setu.network.compile import FloatArray, IntArray
+from setu.stress.graph import closure, ranges
 from setu.stress.lp import StressLP, new_highs, run_highs
 
 _INF = highspy.kHighsInf
@@ -56,7 +56,6 @@ class LocalTTS:
             (np.asarray(lp.a_matrix_.value_), np.asarray(lp.a_matrix_.index_), np.asarray(lp.a_matrix_.start_)),
             shape=(lp.num_row_, lp.num_col_),
         )
-        self.rows_of = self.matrix.tocsr()
         self.row_lower = np.asarray(lp.row_lower_)
         self.row_upper = np.asarray(lp.row_upper_)
         self.base_tts = model.base.value
@@ -66,13 +65,25 @@ class LocalTTS:
         self.backward = self.forward.T.tocsr()
         self.is_product = np.zeros(n, dtype=bool)
         self.is_product[net.product_nodes] = True
-        # Row blocks owned by each node: its BOM rows, its ship row, its demand row.
+        # Row blocks owned by each node: its BOM rows, its ship row, its demand row (CSR by node).
         owner = np.full(lp.num_row_, -1, dtype=np.int64)
         owner[: lay.b] = net.bom_node[lay.pooled_rows]
         owner[lay.ship0 : lay.demand0] = lay.ship_nodes
         owner[lay.demand0 : lay.site0] = net.product_nodes
-        self.row_owner = owner
+        owned = np.flatnonzero(owner >= 0)
+        self.rows_owned = csr_matrix((owned, (owner[owned], np.arange(len(owned)))), shape=(n, len(owned)))
+        # Shipment columns into each node, from its pooled suppliers (CSR by customer).
+        self.into = csr_matrix(
+            (lay.y0 + np.arange(lay.e, dtype=np.int64), (net.edge_customer[lay.pooled_edges], np.arange(lay.e))),
+            shape=(n, lay.e),
+        )
         self.site_rows = lay.site0 + np.arange(len(net.shared_sites))
+        self.col_counts = np.diff(self.matrix.indptr)
+        self.lean_activity = self.matrix @ self.lean if self.lean is not None else None
+        # Scratch arrays of the whole model, each left clean by the call that uses it.
+        self.seen = np.zeros(n, dtype=bool)
+        self.inside = np.zeros(n, dtype=bool)
+        self.row_at = np.full(lp.num_row_, -1, dtype=np.int64)
         self.highs = new_highs()
 
     def _lean_plan(self, lp: highspy.HighsLp) -> FloatArray | None:
@@ -97,21 +108,14 @@ class LocalTTS:
         return np.array(lean.getSolution().col_value)
 
     def reach(self, nodes: IntArray) -> tuple[IntArray, IntArray]:
-        """The products downstream of ``nodes`` and every node upstream of those products."""
-        down = np.zeros(self.net.n_nodes, dtype=bool)
-        for start in nodes:
-            if not down[start]:
-                down[breadth_first_order(self.forward, int(start), directed=True, return_predecessors=False)] = True
-        products = np.flatnonzero(down & self.is_product)
-        up = np.zeros(self.net.n_nodes, dtype=bool)
-        for start in products:
-            if not up[start]:
-                up[breadth_first_order(self.backward, int(start), directed=True, return_predecessors=False)] = True
-        return products, np.flatnonzero(up)
+        """The products downstream of ``nodes`` and every node upstream of those products (sorted)."""
+        down = closure(self.forward, nodes, self.seen)
+        products = down[self.is_product[down]]
+        return products, closure(self.backward, products, self.seen)
 
     def solve(self, nodes: IntArray, remaining: FloatArray) -> float | None:
         """The exact TTS of the scenario, or ``None`` when the local bounds do not meet."""
-        net, lay = self.net, self.model.layout
+        net = self.net
         if self.lean is None:
             return self.base_tts if self.base_tts == 0.0 else None
         products, upstream = self.reach(nodes)
@@ -119,32 +123,59 @@ class LocalTTS:
             return self.base_tts
         if len(upstream) > _MAX_SHARE * net.n_nodes:
             return None
-        inside = np.zeros(net.n_nodes, dtype=bool)
-        inside[upstream] = True
-        # Shipment columns into inside nodes (their suppliers are inside too, by construction).
-        edges = np.flatnonzero(inside[net.edge_customer[lay.pooled_edges]])
-        cols = np.concatenate([upstream, lay.y0 + edges, [lay.last0]]).astype(np.int64)
-        owned = self.row_owner >= 0
-        row_mask = np.zeros(len(self.row_owner), dtype=bool)
-        row_mask[owned] = inside[self.row_owner[owned]]
-        if len(self.site_rows):
-            touched = np.unique(net.site_of_node[upstream])
-            row_mask[self.site_rows[touched[touched >= 0]]] = True
-        rows = np.flatnonzero(row_mask)
-        sub = self.matrix[rows][:, cols].tocsc()
+        self.inside[upstream] = True
+        try:
+            return self._bracket(nodes, remaining, upstream)
+        finally:
+            self.inside[upstream] = False
 
-        outside = np.ones(self.matrix.shape[1], dtype=bool)
-        outside[cols] = False
-        fixed = np.where(outside, self.lean, 0.0)
-        fixed[nodes] = np.minimum(fixed[nodes], remaining * net.capacity[nodes])
-        carried = self.rows_of[rows] @ fixed  # what the fixed outside plan uses of each row
+    def _bracket(self, nodes: IntArray, remaining: FloatArray, upstream: IntArray) -> float | None:
+        net, lay, matrix = self.net, self.model.layout, self.matrix
+        assert self.lean is not None and self.lean_activity is not None
+        # Every array below is the size of the sub-network: nothing scans the whole model.
+        into = self.into
+        edges = into.data[ranges(into.indptr[upstream], into.indptr[upstream + 1])]
+        cols = np.concatenate([upstream, edges, [lay.last0]]).astype(np.int64)
+        owned = self.rows_owned
+        rows = owned.data[ranges(owned.indptr[upstream], owned.indptr[upstream + 1])].astype(np.int64)
+        if len(self.site_rows):
+            sites = net.site_of_node[upstream]
+            rows = np.concatenate([rows, self.site_rows[np.unique(sites[sites >= 0])]])
+        row_at = self.row_at
+        row_at[rows] = np.arange(len(rows))
+        try:
+            entries = ranges(matrix.indptr[cols], matrix.indptr[cols + 1])
+            kept = row_at[matrix.indices[entries]] >= 0
+            entries = entries[kept]
+            column_of = np.repeat(np.arange(len(cols)), self.col_counts[cols])[kept]
+            starts = np.searchsorted(column_of, np.arange(len(cols) + 1)).astype(np.int32)
+            index = row_at[matrix.indices[entries]].astype(np.int32)
+            values = matrix.data[entries]
+            # What the fixed outside plan uses of each row: the lean plan's activity, less the inside
+            # columns' share, less what a disrupted node outside can no longer make.
+            carried = self.lean_activity[rows] - np.bincount(
+                index, weights=values * self.lean[cols[column_of]], minlength=len(rows)
+            )
+            out = nodes[~self.inside[nodes]]
+            if len(out):
+                cut = np.minimum(self.lean[out], remaining[~self.inside[nodes]] * net.capacity[out]) - self.lean[out]
+                hits = ranges(matrix.indptr[out], matrix.indptr[out + 1])
+                at = row_at[matrix.indices[hits]]
+                use = at >= 0
+                carried += np.bincount(
+                    at[use],
+                    weights=matrix.data[hits][use] * np.repeat(cut, self.col_counts[out])[use],
+                    minlength=len(rows),
+                )
+        finally:
+            row_at[rows] = -1
 
         k = len(cols)
         upper = np.full(k, _INF)
         upper[: len(upstream)] = net.capacity[upstream]
         # A disrupted node that feeds none of these products cannot change the TTS: only the
         # others get their outage bound here.
-        hit = inside[nodes]
+        hit = self.inside[nodes]
         upper[np.searchsorted(upstream, nodes[hit])] = remaining[hit] * net.capacity[nodes[hit]]
         cost = np.zeros(k)
         cost[-1] = 1.0
@@ -157,9 +188,9 @@ class LocalTTS:
         lp.row_lower_ = self.row_lower[rows]
         lp.row_upper_ = self.row_upper[rows]
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = sub.indptr.astype(np.int32)
-        lp.a_matrix_.index_ = sub.indices.astype(np.int32)
-        lp.a_matrix_.value_ = sub.data
+        lp.a_matrix_.start_ = starts
+        lp.a_matrix_.index_ = index
+        lp.a_matrix_.value_ = values
         lp.a_matrix_.num_col_ = k
         lp.a_matrix_.num_row_ = len(rows)
         self.highs.passModel(lp)

@@ -21,14 +21,12 @@ answers ``None`` and the caller solves the full model.
 
 from __future__ import annotations
 
-from typing import Any
-
 import highspy
 import numpy as np
-from numpy.typing import NDArray
 from scipy.sparse import csc_matrix, csr_matrix
 
 from setu.network.compile import FloatArray, IntArray
+from setu.stress.graph import closure, ranges
 from setu.stress.lp import StressLP, new_highs, run_highs
 
 _INF = highspy.kHighsInf
@@ -43,17 +41,6 @@ _BOUND_TOL = 1e-9
 """Relative distance within which a column sits at its bound."""
 _DUAL_TOL = 1e-9
 """Reduced costs within this (relative to the largest weight) count as of the right sign."""
-
-
-def _ranges(starts: NDArray[np.integer[Any]], ends: NDArray[np.integer[Any]]) -> IntArray:
-    """The concatenation of ``arange(s, e)`` for each pair, without a Python loop."""
-    lengths = (ends - starts).astype(np.int64)
-    total = int(lengths.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    offsets = np.repeat(ends.astype(np.int64) - lengths.cumsum(), lengths)
-    found: IntArray = np.arange(total, dtype=np.int64) + offsets
-    return found
 
 
 class LocalTTR:
@@ -96,6 +83,8 @@ class LocalTTR:
             shape=(lp.num_row_, lp.num_col_),
         )
         self.rows = csr_matrix(self.cols)
+        self.col_counts = np.diff(self.cols.indptr)
+        self.row_counts = np.diff(self.rows.indptr)
         self.cost = np.asarray(lp.col_cost_, dtype=np.float64)
         self.col_lower = np.asarray(lp.col_lower_, dtype=np.float64)
         self.col_upper = np.asarray(lp.col_upper_, dtype=np.float64)
@@ -123,6 +112,8 @@ class LocalTTR:
             shape=(n, lay.e),
         )
         self.highs = new_highs()
+        self.seen = np.zeros(n, dtype=bool)
+        """Scratch mask of the nodes a reach has visited; every reach clears what it set."""
         self.in_lp = np.zeros(self.cols.shape[1], dtype=bool)
         self.row_at = np.full(self.cols.shape[0], -1, dtype=np.int64)
         self.rounds = 0
@@ -132,20 +123,11 @@ class LocalTTR:
 
     def reach(self, nodes: IntArray) -> IntArray:
         """The disrupted nodes and every node downstream of them, as a sorted index array."""
-        seen = np.zeros(self.net.n_nodes, dtype=bool)
-        frontier = np.unique(np.asarray(nodes, dtype=np.int64))
-        seen[frontier] = True
-        indptr, indices = self.forward.indptr, self.forward.indices
-        while len(frontier):
-            nxt = indices[_ranges(indptr[frontier], indptr[frontier + 1])].astype(np.int64)
-            nxt = np.unique(nxt[~seen[nxt]])
-            seen[nxt] = True
-            frontier = nxt
-        return np.flatnonzero(seen)
+        return closure(self.forward, nodes, self.seen)
 
     def _start(self, nodes: IntArray) -> IntArray:
         down = self.reach(nodes)
-        shipments = self.into.data[_ranges(self.into.indptr[down], self.into.indptr[down + 1])]
+        shipments = self.into.data[ranges(self.into.indptr[down], self.into.indptr[down + 1])]
         lost = self.lost_col[down]
         return np.unique(np.concatenate([down, shipments, lost[lost >= 0]]))
 
@@ -201,10 +183,10 @@ class _Restricted:
     def add(self, new: IntArray) -> None:
         local = self.local
         cols = local.cols
-        entries = _ranges(cols.indptr[new], cols.indptr[new + 1])
+        entries = ranges(cols.indptr[new], cols.indptr[new + 1])
         entry_rows = cols.indices[entries]
         values = cols.data[entries]
-        counts = np.diff(cols.indptr)[new]
+        counts = local.col_counts[new]
         used = values * np.repeat(local.x[new], counts)
         fresh = np.unique(entry_rows[self.row_at[entry_rows] < 0])
         first = len(self.columns) == 0
@@ -232,9 +214,9 @@ class _Restricted:
         self.rows = np.concatenate([self.rows, fresh])
         self.shift = np.concatenate([self.shift, fresh_shift])
         upper = local.col_upper[new].copy()
-        hit = np.isin(self.nodes, new)
-        if hit.any():
-            upper[np.searchsorted(new, self.nodes[hit])] = self.disrupted_upper[hit]
+        if first:
+            # The first columns hold the disrupted nodes (node i's production is column i; new is sorted).
+            upper[np.searchsorted(new, self.nodes)] = self.disrupted_upper
         starts = np.zeros(len(new), dtype=np.int32)
         np.cumsum(counts[:-1], out=starts[1:])
         if first:
@@ -276,9 +258,9 @@ class _Restricted:
         moving = np.abs(change) > 0
         rows, change = self.rows[moving], change[moving]
         csr = local.rows
-        entries = _ranges(csr.indptr[rows], csr.indptr[rows + 1])
+        entries = ranges(csr.indptr[rows], csr.indptr[rows + 1])
         touched = csr.indices[entries]
-        moved = np.repeat(change, np.diff(csr.indptr)[rows]) * csr.data[entries]
+        moved = np.repeat(change, local.row_counts[rows]) * csr.data[entries]
         outside = ~self.in_lp[touched]
         touched, moved = touched[outside], moved[outside]
         if len(touched) == 0:

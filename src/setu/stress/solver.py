@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -47,28 +48,41 @@ class WarmSolver:
         self.local_ttr: LocalTTR | None = None
         self.tts_model = StressLP(net, "tts") if compute_tts else None
         self.local = LocalTTS(self.tts_model) if self.tts_model is not None else None
+        self.answered: Counter[tuple[str, str]] = Counter()
+        """How each answer was found: ("ttr" or "tts", "plan", "local" or "full") -> scenarios (for benchmarks)."""
 
-    def lost_profit(self, nodes: IntArray, remaining: FloatArray, ttr: float) -> float:
-        """PI of one scenario: from the base plan, else the certified local LP, else the full model."""
+    def prepare(self, ttr: float) -> LocalTTR:
+        """The TTR model at horizon ``ttr``: its undisrupted optimum solved, and the local LP built on it."""
         if self.ttr_model.horizon != ttr or self.local_ttr is None:
             self.ttr_model.set_horizon(ttr)
             self.ttr_model.solve_base()
             self.local_ttr = LocalTTR(self.ttr_model)
+        return self.local_ttr
+
+    def lost_profit(self, nodes: IntArray, remaining: FloatArray, ttr: float) -> float:
+        """PI of one scenario: from the base plan, else the certified local LP, else the full model."""
+        local_ttr = self.prepare(ttr)
         if self.ttr_model.survives_with_base(nodes, remaining):
+            self.answered["ttr", "plan"] += 1
             return self.ttr_model.base.value
-        value = self.local_ttr.solve(nodes, remaining)
+        value = local_ttr.solve(nodes, remaining)
         if value is None:
-            value = self.ttr_model.solve_scenario(nodes, remaining, use_shortcut=False).value
+            self.answered["ttr", "full"] += 1
+            return self.ttr_model.solve_scenario(nodes, remaining, use_shortcut=False).value
+        self.answered["ttr", "local"] += 1
         return value
 
     def time_to_survive(self, nodes: IntArray, remaining: FloatArray) -> float:
         """TTS of one scenario: from the base plan, else the local bracket, else the full model."""
         assert self.tts_model is not None and self.local is not None
         if self.tts_model.survives_with_base(nodes, remaining):
+            self.answered["tts", "plan"] += 1
             return self.tts_model.base.value
         value = self.local.solve(nodes, remaining)
         if value is None or math.isnan(value):
-            value = self.tts_model.solve_scenario(nodes, remaining, use_shortcut=False).value
+            self.answered["tts", "full"] += 1
+            return self.tts_model.solve_scenario(nodes, remaining, use_shortcut=False).value
+        self.answered["tts", "local"] += 1
         return value
 
     def run(self, tasks: Sequence[Task]) -> BatchResult:
