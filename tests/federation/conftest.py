@@ -106,6 +106,7 @@ def us_engine(engine: Engine, tmp_path: Path, request: pytest.FixtureRequest) ->
     admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
+        connection.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit TO off'))  # as tests/conftest.py
     us = make_engine(f"{server}/{name}")
     try:
         create_schema(us)
