@@ -45,12 +45,17 @@ def assert_same(got: StressResult, want: StressResult) -> None:
     assert not np.isnan(got.lost_profit).any()
 
 
-def children() -> list[int]:
-    """This process's child processes (Linux /proc)."""
+def children(pid: int) -> list[int]:
+    """The child processes of ``pid`` (Linux /proc)."""
     found: list[int] = []
-    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
-        found += [int(pid) for pid in (task / "children").read_text().split()]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
     return found
+
+
+def pool_workers() -> list[int]:
+    """The local executor's worker processes: forked by the fork server, a child of this process."""
+    return [worker for child in children(os.getpid()) for worker in children(child)]
 
 
 class Counting:
@@ -86,7 +91,7 @@ def test_a_killed_worker_process_costs_only_its_batches(
     killed: list[int] = []
 
     def kill_a_worker() -> None:
-        pid = children()[0]
+        pid = pool_workers()[0]
         os.kill(pid, signal.SIGKILL)
         killed.append(pid)
 

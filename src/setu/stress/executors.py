@@ -7,6 +7,8 @@ run again on a fresh worker, up to :data:`MAX_ATTEMPTS` times each, before the s
 
 from __future__ import annotations
 
+import multiprocessing
+import multiprocessing.context
 import os
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -61,6 +63,20 @@ class SerialExecutor:
 _solver: WarmSolver | None = None
 
 
+def _clean_start() -> multiprocessing.context.BaseContext:
+    """Workers forked from a clean server process, not from this one.
+
+    This process may hold database connections (a forked copy closing one at exit ends the parent's
+    session) and threads (a fork copies their locks held); the fork server holds neither, and keeps the
+    solver's modules imported so a worker starts in milliseconds.
+    """
+    if "forkserver" not in multiprocessing.get_all_start_methods():  # pragma: no cover - not Linux or macOS
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["setu.stress.executors"])
+    return context
+
+
 def _init_process(net: CompiledNetwork, compute_tts: bool) -> None:
     global _solver
     _solver = WarmSolver(net, compute_tts)
@@ -94,6 +110,7 @@ class ProcessExecutor:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             pool = ProcessPoolExecutor(
                 max_workers=min(self.workers(), len(remaining)),
+                mp_context=_clean_start(),
                 initializer=_init_process,
                 initargs=(net, compute_tts),
             )
