@@ -137,8 +137,8 @@ def _stream_parts(out_file: Path, net: CompiledNetwork, chosen: list[Scenario], 
     resuming = folder.exists()
     parts = ResultParts.open(folder, net, chosen, compute_tts)
     if resuming:
-        done = sum(len(out[0]) for out in parts.completed())
-        err.print(f"resuming the sweep in {folder}: {done:,} of {len(chosen):,} scenarios were already solved")
+        solved = parts.solved()
+        err.print(f"resuming the sweep in {folder}: {solved:,} of {len(chosen):,} scenarios were already solved")
     return parts
 
 
@@ -215,7 +215,7 @@ def stress(
 ) -> None:
     """Run a stress test: the single-node sweep by default, or the scenarios you name."""
     with _user_errors():
-        runner = make_executor(executor or ("serial" if jobs == 1 else "process"), jobs, address)
+        runner = make_executor(executor, jobs, address)
         if address is not None and runner.name != "ray":
             raise typer.BadParameter("only the Ray executor joins a cluster", param_hint="--address")
         net = _load(network, format)

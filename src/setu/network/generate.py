@@ -43,6 +43,9 @@ INVENTORY = (1500, 3000)
 """Units of its own output any node holds on hand (whole units, inclusive)."""
 TTR = (1, 10)
 """Time to recover of a supplier or sub-supplier, in time units (whole, inclusive); products have none."""
+PERMUTED_PRODUCTS = 1000
+"""Up to this many products, suppliers pick theirs from a whole permutation (as every earlier version did,
+so those networks are unchanged); above it, from a partial one."""
 
 
 def material_name(index: int) -> str:
@@ -124,7 +127,15 @@ def three_tier(products: int, suppliers: int, sub_suppliers: int, seed: int = 0)
     low, high = CUSTOMERS_PER_SUPPLIER
     for supplier in tier2:
         wanted = min(int(rng.integers(low, high + 1)), products)
-        for i in rng.permutation(products):
+        # A random order of the products, from which the supplier takes the first it lacks. Over
+        # PERMUTED_PRODUCTS products only the first few places of that order are drawn (the same
+        # distribution): a whole permutation per supplier would make a 10^6-node network cost 10^9 draws.
+        order = (
+            rng.permutation(products)
+            if products <= PERMUTED_PRODUCTS
+            else rng.choice(products, size=min(products, high + len(customers[supplier])), replace=False)
+        )
+        for i in order:
             if len(customers[supplier]) >= wanted:
                 break
             customers[supplier].add(tier1[int(i)])

@@ -336,9 +336,7 @@ def _compute(
     if cancel is not None and cancel.is_set():
         raise _Cancelled
     jobs = int(parameters["jobs"])
-    executor = make_executor(
-        parameters.get("executor") or ("serial" if jobs == 1 else "process"), jobs, parameters.get("ray_address")
-    )
+    executor = make_executor(parameters.get("executor"), jobs, parameters.get("ray_address"))
     result = run_scenarios(
         view, scenarios, executor=executor, compute_tts=bool(parameters["compute_tts"]), progress=report
     )

@@ -275,8 +275,10 @@ class RayExecutor:
             yield out
 
 
-def make_executor(name: str, jobs: int = 1, address: str | None = None) -> Executor:
+def make_executor(name: str | None = None, jobs: int = 1, address: str | None = None) -> Executor:
     """The executor called ``name`` (``serial``, ``process`` or ``ray``) with ``jobs`` workers (0: one per CPU).
+
+    Without a name: ``serial`` for one job, else ``process``.
 
     Examples
     --------
@@ -284,7 +286,11 @@ def make_executor(name: str, jobs: int = 1, address: str | None = None) -> Execu
     2
     >>> make_executor("serial").name
     'serial'
+    >>> make_executor(jobs=2).name
+    'process'
     """
+    if name is None:
+        name = "serial" if jobs == 1 else "process"
     if name == "serial":
         return SerialExecutor()
     if name == "process":

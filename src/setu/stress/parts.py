@@ -60,6 +60,8 @@ class ResultParts:
     >>> scenarios = node_sweep(net, ttr=2.0)
     >>> parts = ResultParts.open(Path(tempfile.mkdtemp()) / "sweep.parts", net, scenarios, compute_tts=True)
     >>> parts.write((np.array([0]), np.array([1.5]), np.array([3.0]), np.zeros(1), np.zeros(1)))
+    >>> parts.solved()
+    1
     >>> [out[1].tolist() for out in parts.completed()]
     [[1.5]]
     """
@@ -136,7 +138,12 @@ class ResultParts:
         with open(tmp, "rb") as written:
             os.fsync(written.fileno())
         tmp.replace(final)
+        _fsync_folder(self.folder)  # the rename itself must survive a crash, not only the part's bytes
         self._next += 1
+
+    def solved(self) -> int:
+        """How many scenarios the stored parts hold, read from their footers (no data is read)."""
+        return sum(pq.ParquetFile(part).metadata.num_rows for part in self._part_files())
 
     def completed(self) -> Iterator[BatchResult]:
         """Every stored part as a batch result, after checking it belongs to this sweep's scenarios."""
@@ -167,3 +174,12 @@ def _write_atomically(path: Path, data: bytes) -> None:
         file.flush()
         os.fsync(file.fileno())
     tmp.replace(path)
+    _fsync_folder(path.parent)
+
+
+def _fsync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
