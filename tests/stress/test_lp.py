@@ -213,3 +213,67 @@ def test_the_allowance_is_per_base_not_over_the_models_life(monkeypatch: pytest.
     model.set_horizon(6.0)
     _, solvers = _base_solved_by(monkeypatch, model)
     assert "ipm" not in solvers
+
+
+def _presolved_runs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record, for every HiGHS run from now on, whether it ran with presolve."""
+    seen: list[str] = []
+    real_run = lp_module.run_highs
+
+    def spy(highs: object) -> object:
+        seen.append(highs.getOptionValue("presolve")[1])  # type: ignore[attr-defined]
+        return real_run(highs)
+
+    monkeypatch.setattr(lp_module, "run_highs", spy)
+    return seen
+
+
+@pytest.mark.parametrize("kind", ["ttr", "tts"])
+@pytest.mark.parametrize("every", [2, 5])
+def test_a_wide_scenario_is_solved_cold_and_equals_the_repair_and_the_reference(
+    monkeypatch: pytest.MonkeyPatch, kind: Kind, every: int
+) -> None:
+    """Every ``every``-th sub-supplier out (an export ban's width): past COLD_CUT_NODES cut nodes the model is
+    solved from scratch with presolve; the value is the warm repair's and the independent dense reference's, and
+    the model is the undisrupted one again afterwards. (The threshold is lowered so that the dense reference
+    can solve the network.)"""
+    monkeypatch.setattr(lp_module, "COLD_CUT_NODES", 20)
+    network = three_tier(10, 120, 600, seed=11)
+    net = compile_network(network)
+    out = np.array([i for i, node in enumerate(net.node_ids) if node.startswith("T3_")])[::every]
+    model = StressLP(net, kind)
+    if kind == "ttr":
+        model.set_horizon(6.0)
+    base = model.solve_base().value
+    assert model.is_wide(out, np.zeros(len(out)))  # the case under test: wide enough to go cold
+    runs = _presolved_runs(monkeypatch)
+    cold = model.solve_scenario(out, np.zeros(len(out))).value
+    assert runs == ["on"]
+    monkeypatch.setattr(lp_module, "COLD_CUT_NODES", 10**9)
+    runs.clear()
+    warm = model.solve_scenario(out, np.zeros(len(out))).value
+    assert runs == ["off"]
+    disrupted = {net.node_ids[i]: 1.0 for i in out}  # severity: wholly out
+    want = reference_pi(network, disrupted, 6.0) if kind == "ttr" else reference_tts(network, disrupted)
+    assert cold == pytest.approx(warm, rel=1e-9, abs=1e-9)
+    assert cold == pytest.approx(want, rel=1e-7, abs=1e-7)
+    assert model.solve_scenario(np.array([], dtype=np.int64), np.zeros(0), use_shortcut=False).value == (
+        pytest.approx(base, rel=1e-9, abs=1e-9)
+    )
+
+
+@pytest.mark.parametrize("kind", ["ttr", "tts"])
+def test_cold_and_warm_agree_on_every_single_node_scenario(monkeypatch: pytest.MonkeyPatch, kind: Kind) -> None:
+    """With the threshold at one cut node every scenario that needs a solve goes cold: the same values as the
+    warm repairs, scenario by scenario, so the threshold only ever changes the time."""
+    net = compile_network(three_tier(12, 40, 80, seed=3))
+    values = {}
+    for threshold in (10**9, 1):
+        monkeypatch.setattr(lp_module, "COLD_CUT_NODES", threshold)
+        model = StressLP(net, kind)
+        if kind == "ttr":
+            model.set_horizon(4.0)
+        values[threshold] = [
+            model.solve_scenario(np.array([i]), np.array([r])).value for i in range(net.n_nodes) for r in (0.0, 0.4)
+        ]
+    assert_same(np.array(values[1]), np.array(values[10**9]))

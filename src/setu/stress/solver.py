@@ -60,12 +60,13 @@ class WarmSolver:
         return self.local_ttr
 
     def lost_profit(self, nodes: IntArray, remaining: FloatArray, ttr: float) -> float:
-        """PI of one scenario: from the base plan, else the certified local LP, else the full model."""
+        """PI of one scenario: from the base plan, else the certified local LP, else the full model (at once for
+        a wide scenario, which the full model solves cold faster than any local LP)."""
         local_ttr = self.prepare(ttr)
         if self.ttr_model.survives_with_base(nodes, remaining):
             self.answered["ttr", "plan"] += 1
             return self.ttr_model.base.value
-        value = local_ttr.solve(nodes, remaining)
+        value = None if self.ttr_model.is_wide(nodes, remaining) else local_ttr.solve(nodes, remaining)
         if value is None:
             self.answered["ttr", "full"] += 1
             return self.ttr_model.solve_scenario(nodes, remaining, use_shortcut=False).value
@@ -78,7 +79,7 @@ class WarmSolver:
         if self.tts_model.survives_with_base(nodes, remaining):
             self.answered["tts", "plan"] += 1
             return self.tts_model.base.value
-        value = self.local.solve(nodes, remaining)
+        value = None if self.tts_model.is_wide(nodes, remaining) else self.local.solve(nodes, remaining)
         if value is None or math.isnan(value):
             self.answered["tts", "full"] += 1
             return self.tts_model.solve_scenario(nodes, remaining, use_shortcut=False).value
