@@ -1,6 +1,6 @@
 """Benchmark the cost per scenario as networks grow, 10^4 to 10^6 nodes: the engine's path against the full model.
 
-Run ``python bench/bench_scaling.py [--sizes 10000 100000 1000000] [--sample 300] [--full-sample 60] [--seed 5]``.
+Run ``python bench/bench_scaling.py [--sizes 10000 100000 1000000] [--sample 300] [--full-sample 60 60 3] [--seed 5]``.
 Each size runs in its own process (so its peak memory is its own): it generates a three-tier network of the
 accelerator's shape (1% products, 33% suppliers, the rest sub-suppliers), compiles it, builds the TTR and
 TTS models, and takes ``--sample`` single-node scenarios spread evenly over the nodes, each at its node's
@@ -14,8 +14,9 @@ own TTR as the sweep does. Each scenario's PI and TTS are found by
 
 Both must agree (1e-7 relative). It also times one wide scenario: every tenth sub-supplier out at once (a
 tenth of the raw-material sources, as an export ban would take). The network is generated and compiled in
-a process of its own and handed over pickled, so the peak memory reported is the engine's, not the
-generator's Python objects'. Prints per size: scenarios per second,
+a process of its own and handed over pickled, and the engine's scenarios run before the full path's second
+TTR model is built, so the peak memory reported is the engine's alone (not the generator's Python objects',
+nor the comparison's; the peak with the comparison is in the JSON). Prints per size: scenarios per second,
 per-scenario median and p99 of TTR and TTS on each path (over all scenarios, and over those the undisrupted
 plan does not answer), the ratio of means, how each answer was found, build and base-solve times, and peak
 memory; writes ``bench/results/scaling.json`` and the plot ``docs/img/scaling.png`` (matplotlib, the
@@ -62,6 +63,11 @@ def peak_rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
 
 
+def progress(message: str) -> None:
+    """A line on stderr, so that a long size shows where it is."""
+    print(f"  {datetime.datetime.now():%H:%M:%S} {message}", file=sys.stderr, flush=True)
+
+
 def stats(times: list[float]) -> dict[str, float]:
     if not times:
         return {"n": 0}
@@ -92,17 +98,19 @@ def measure(path: Path, sample: int, full_sample: int) -> dict[str, Any]:
     clock = time.perf_counter()
     solver = WarmSolver(net, compute_tts=True)
     built = time.perf_counter() - clock  # both models, the TTS base and its local bracket's lean plan
-    full_ttr, full_tts = StressLP(net, "ttr"), solver.tts_model
+    progress(f"models built in {built:.1f} s, peak {peak_rss_gb():.2f} GB")
+    full_tts = solver.tts_model
     assert full_tts is not None
     picks = np.linspace(0, net.n_nodes - 1, min(sample, net.n_nodes)).astype(np.int64)
     horizon = {int(i): float(net.ttr[i]) if np.isfinite(net.ttr[i]) and net.ttr[i] > 0 else 1.0 for i in picks}
     # Grouped by horizon as the engine's batches are: one TTR base per distinct TTR.
     order = sorted(horizon, key=lambda i: horizon[i])
-    compared = set(order[:: max(1, len(order) // max(1, full_sample))][:full_sample])
+    compared = order[:: max(1, len(order) // max(1, full_sample))][:full_sample]
     times: dict[str, list[float]] = {k: [] for k in ("ttr", "tts", "full_ttr", "full_tts", "lp_ttr", "lp_tts")}
     lp_full: dict[str, list[float]] = {"ttr": [], "tts": []}
+    answers: dict[int, tuple[float, float, bool, bool]] = {}
     base_seconds, worst = 0.0, 0.0
-    for node in order:
+    for node in order:  # the engine's path first, alone, so that its peak memory is its own
         nodes_, remaining = np.array([node]), np.zeros(1)
         t = horizon[node]
         if solver.ttr_model.horizon != t:
@@ -121,23 +129,7 @@ def measure(path: Path, sample: int, full_sample: int) -> dict[str, Any]:
             times["lp_ttr"].append(times["ttr"][-1])
         if tts_lp:
             times["lp_tts"].append(times["tts"][-1])
-        if node in compared:
-            if full_ttr.horizon != t:
-                full_ttr.set_horizon(t)
-                full_ttr.solve_base()
-            clock = time.perf_counter()
-            want_pi = full_ttr.solve_scenario(nodes_, remaining).value
-            times["full_ttr"].append(time.perf_counter() - clock)
-            if ttr_lp:
-                lp_full["ttr"].append(times["full_ttr"][-1])
-            clock = time.perf_counter()
-            want_tts = full_tts.solve_scenario(nodes_, remaining).value
-            times["full_tts"].append(time.perf_counter() - clock)
-            if tts_lp:
-                lp_full["tts"].append(times["full_tts"][-1])
-            worst = max(worst, abs(pi - want_pi) / max(1.0, abs(want_pi)))
-            if not (np.isinf(tts) and np.isinf(want_tts)):
-                worst = max(worst, abs(tts - want_tts) / max(1.0, abs(want_tts)))
+        answers[node] = (pi, tts, ttr_lp, tts_lp)
     subs = np.array([i for i in range(net.n_nodes) if net.node_ids[i].startswith("T3_")])[::10]
     wide_ttr = float(np.nanmax(net.ttr[subs]))
     clock = time.perf_counter()
@@ -146,6 +138,32 @@ def measure(path: Path, sample: int, full_sample: int) -> dict[str, Any]:
     clock = time.perf_counter()
     solver.time_to_survive(subs, np.zeros(len(subs)))
     wide_tts_s = time.perf_counter() - clock
+    engine_peak = peak_rss_gb()
+    progress(f"engine path done: {len(order)} scenarios, wide scenario {wide_pi_s:.1f} / {wide_tts_s:.1f} s")
+    # The full path: a second TTR model (the TTS one is the solver's own, used without its local bracket).
+    full_ttr = StressLP(net, "ttr")
+    for node in compared:
+        nodes_, remaining = np.array([node]), np.zeros(1)
+        t = horizon[node]
+        pi, tts, ttr_lp, tts_lp = answers[node]
+        if full_ttr.horizon != t:
+            full_ttr.set_horizon(t)
+            full_ttr.solve_base()
+        clock = time.perf_counter()
+        want_pi = full_ttr.solve_scenario(nodes_, remaining).value
+        times["full_ttr"].append(time.perf_counter() - clock)
+        if ttr_lp:
+            lp_full["ttr"].append(times["full_ttr"][-1])
+        clock = time.perf_counter()
+        want_tts = full_tts.solve_scenario(nodes_, remaining).value
+        times["full_tts"].append(time.perf_counter() - clock)
+        if tts_lp:
+            lp_full["tts"].append(times["full_tts"][-1])
+        worst = max(worst, abs(pi - want_pi) / max(1.0, abs(want_pi)))
+        if not (np.isinf(tts) and np.isinf(want_tts)):
+            worst = max(worst, abs(tts - want_tts) / max(1.0, abs(want_tts)))
+        if len(times["full_tts"]) % max(1, len(compared) // 4) == 0:
+            progress(f"full path: {len(times['full_tts'])} of {len(compared)} compared")
     engine_mean = (np.mean(times["ttr"]) + np.mean(times["tts"])) if order else float("nan")
     full_mean = (np.mean(times["full_ttr"]) + np.mean(times["full_tts"])) if compared else float("nan")
     return {
@@ -169,7 +187,8 @@ def measure(path: Path, sample: int, full_sample: int) -> dict[str, Any]:
         "answered": {f"{kind} {how}": n for (kind, how), n in sorted(solver.answered.items())},
         "wide_scenario": {"nodes": len(subs), "ttr": wide_ttr, "pi_s": wide_pi_s, "tts_s": wide_tts_s},
         "worst_relative_difference": worst,
-        "peak_rss_gb": peak_rss_gb(),
+        "peak_rss_gb": engine_peak,
+        "peak_rss_with_full_gb": peak_rss_gb(),
     }
 
 
@@ -246,7 +265,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--sample", type=int, default=300)
-    parser.add_argument("--full-sample", type=int, default=60)
+    parser.add_argument(
+        "--full-sample",
+        type=int,
+        nargs="+",
+        default=[60, 60, 3],
+        help="Scenarios also solved on the full path, per size (the last repeats): a full TTS solve of a "
+        "10^6-node network takes tens of seconds.",
+    )
     parser.add_argument("--seed", type=int, default=5)
     # A child process: make one size's network (--make), or measure it (--measure), writing JSON to --to.
     parser.add_argument("--make", type=Path, help=argparse.SUPPRESS)
@@ -257,25 +283,27 @@ def main(argv: list[str] | None = None) -> None:
         args.to.write_text(json.dumps(make(args.sizes[0], args.seed, args.make)))
         return
     if args.measure is not None:
-        args.to.write_text(json.dumps(measure(args.measure, args.sample, args.full_sample)))
+        args.to.write_text(json.dumps(measure(args.measure, args.sample, args.full_sample[0])))
         return
-    rows = []
+    rows: list[dict[str, Any]] = []
     out = HERE / "results" / "scaling.json"
     out.parent.mkdir(exist_ok=True)
-    for size in args.sizes:
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    machine = {"python": platform.python_version(), "machine": platform.machine(), "cpus": cpus}
+    for k, size in enumerate(args.sizes):
         console.print(f"[bold]{size:,} nodes[/bold] ...")
+        full_sample = args.full_sample[min(k, len(args.full_sample) - 1)]
         with tempfile.TemporaryDirectory() as scratch:
             network, made, measured = (Path(scratch) / name for name in ("net.pickle", "made.json", "row.json"))
-            options = ["--sample", str(args.sample), "--full-sample", str(args.full_sample), "--seed", str(args.seed)]
+            options = ["--sample", str(args.sample), "--full-sample", str(full_sample), "--seed", str(args.seed)]
             for step, to in (("--make", made), ("--measure", measured)):
                 child = [sys.executable, __file__, "--sizes", str(size), *options, step, str(network), "--to", str(to)]
                 subprocess.run(child, check=True)
             rows.append({**json.loads(made.read_text()), **json.loads(measured.read_text())})
+        # Written after every size, so that the sizes already measured survive a run stopped in a larger one.
+        when = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+        out.write_text(json.dumps({"when": when, "machine": machine, "runs": rows}, indent=2) + "\n")
     report(rows)
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    machine = {"python": platform.python_version(), "machine": platform.machine(), "cpus": cpus}
-    when = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-    out.write_text(json.dumps({"when": when, "machine": machine, "runs": rows}, indent=2) + "\n")
     image = HERE.parent / "docs" / "img" / "scaling.png"
     plot(rows, image)
     console.print(f"Wrote {out} and {image}")

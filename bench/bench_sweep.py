@@ -1,13 +1,13 @@
 """Benchmark whole sweeps on each executor: the same TTR+TTS node sweep serially, on local processes and on Ray.
 
-Run ``python bench/bench_sweep.py [--nodes 10000] [--jobs 2] [--limit N] [--no-ray] [--seed 5]``. It generates
-a three-tier network of the accelerator's shape (``bench_scaling.shape``), takes its single-node sweep
-(every supplying node at its own TTR; the first ``--limit`` of them, spread over the horizons, if given)
+Run ``python bench/bench_sweep.py [--nodes 10000] [--jobs 2] [--limit N] [--no-ray] [--seed 5] [--output PATH]``.
+It generates a three-tier network of the accelerator's shape (``bench_scaling.shape``), takes its single-node
+sweep (every supplying node at its own TTR; the first ``--limit`` of them, spread over the horizons, if given)
 and runs it with the serial executor, the local-process executor with ``--jobs`` workers and, when Ray
 is installed, the Ray executor with as many actors on a local cluster. It checks that every executor gives
 the serial results (to 1e-7 relative), then prints per executor: wall time, scenarios per second, the
 speedup over serial and the parallel efficiency, and the CPUs this process may use (the speedup cannot
-pass it). Writes ``bench/results/sweep.json``. Figures only: nothing here asserts a time.
+pass it). Writes ``--output`` (default ``bench/results/sweep.json``). Figures only: nothing here asserts a time.
 """
 
 from __future__ import annotations
@@ -75,6 +75,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--limit", type=int, default=None, help="Sweep only this many scenarios, spread evenly.")
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--no-ray", action="store_true", help="Skip the Ray executor.")
+    parser.add_argument("--output", type=Path, default=HERE / "results" / "sweep.json", help="Where the JSON goes.")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
@@ -119,8 +120,8 @@ def main(argv: list[str] | None = None) -> None:
             f"{row['ttr_solve_s']:.1f} / {row['tts_solve_s']:.1f}",
         )
     console.print(table)
-    out = HERE / "results" / "sweep.json"
-    out.parent.mkdir(exist_ok=True)
+    out = args.output
+    out.parent.mkdir(parents=True, exist_ok=True)
     machine = {"python": platform.python_version(), "machine": platform.machine(), "cpus": cpus()}
     when = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     record = {"when": when, "machine": machine, "nodes": net.n_nodes, "scenarios": len(scenarios), "runs": rows}
