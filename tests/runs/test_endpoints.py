@@ -293,7 +293,18 @@ def test_stopping_the_server_gives_its_runs_back_to_the_queue(api: Api, shared_n
             if session.scalar(select(RunRecord.status).where(RunRecord.id == run["id"])) == "running":
                 break
         time.sleep(0.05)
-    opener = threading.Timer(0.3, gate.set)
+
+    def open_once_given_back() -> None:
+        # The run is released only after the stopping worker gave it back: released any earlier, a fast
+        # machine finishes the whole sweep before the stop reaches the worker, and nothing is tested.
+        for _ in range(400):
+            with api.sessions() as session:
+                if session.scalar(select(RunRecord.status).where(RunRecord.id == run["id"])) == "queued":
+                    break
+            time.sleep(0.025)
+        gate.set()
+
+    opener = threading.Thread(target=open_once_given_back)
     opener.start()
     api.client.__exit__(None, None, None)  # the app's shutdown stops its workers, which give their run back
     opener.join()

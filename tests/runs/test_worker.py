@@ -127,6 +127,32 @@ def test_a_stopped_worker_gives_its_run_back_and_exits_at_once(
     assert run_of(sessions, run_id).attempts == 1
 
 
+def test_a_worker_stopped_between_its_claim_and_the_run_gives_the_run_back_and_never_computes_it(
+    sessions: Factory, world_of: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM can arrive after the claim commits and before the worker records what it holds, when stop()
+    finds nothing to give back: the worker itself must give the run back, not compute it after all."""
+    from setu.runs import worker as worker_module
+
+    owner, network_id = world_of(False)
+    run_id = queue_sweep(sessions, owner, network_id)
+    worker = Worker(sessions, WorkerTimings(poll=0.05))
+    real_claim = worker_module.claim_next
+
+    def claim_then_stop(*args: Any, **kwargs: Any) -> Any:
+        claimed = real_claim(*args, **kwargs)
+        worker.stop()  # in the gap: nothing is recorded as held yet
+        return claimed
+
+    monkeypatch.setattr(worker_module, "claim_next", claim_then_stop)
+    assert worker.step()
+    given = run_of(sessions, run_id)
+    assert (given.status, given.runner, given.attempts, given.done) == ("queued", "", 0, 0)
+    assert actions(sessions, run_id).count("run.retry") == 1
+    with sessions() as session:
+        assert session.scalar(select(func.count()).where(ResultRecord.run_id == run_id)) == 0
+
+
 def test_a_cancel_from_another_process_stops_the_run_its_worker_executes(
     sessions: Factory, workers: Callable[..., subprocess.Popen[bytes]], world_of: World
 ) -> None:

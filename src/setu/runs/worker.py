@@ -176,6 +176,16 @@ class Worker:
         cancel = threading.Event()
         with self._lock:
             self._current = (claimed, cancel)
+        if self.stopping.is_set():
+            # Stopped between the claim and the line above: stop() found nothing to give back, so this does.
+            try:
+                give_back(self._sessions, claimed.id, self.runner, claimed.table)
+            except SQLAlchemyError:
+                log.exception("%s %s could not be given back; the reaper will", kind, record_id)
+            finally:
+                with self._lock:
+                    self._current = None
+            return
         done = threading.Event()
         heart = threading.Thread(
             target=self._beat, args=(claimed, cancel, done), name=f"setu-heartbeat-{kind}-{record_id}"
