@@ -253,6 +253,11 @@ def test_a_wide_scenario_is_solved_cold_and_equals_the_repair_and_the_reference(
     runs.clear()
     warm = model.solve_scenario(out, np.zeros(len(out))).value
     assert runs == ["off"]
+    monkeypatch.setattr(lp_module, "COLD_CUT_NODES", 20)
+    runs.clear()
+    explained = model.solve_scenario(out, np.zeros(len(out)), keep_columns=True)
+    assert runs == ["off"]  # an explanation's solution is the repair's, whatever the width
+    assert explained.value == pytest.approx(warm, rel=1e-9, abs=1e-9)
     disrupted = {net.node_ids[i]: 1.0 for i in out}  # severity: wholly out
     want = reference_pi(network, disrupted, 6.0) if kind == "ttr" else reference_tts(network, disrupted)
     assert cold == pytest.approx(warm, rel=1e-9, abs=1e-9)

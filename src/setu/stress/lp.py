@@ -410,7 +410,9 @@ class StressLP:
         idx = nodes.astype(np.int32)
         k = len(idx)
         self.highs.changeColsBounds(k, idx, np.zeros(k), remaining * self._capacity[idx])
-        if self.is_wide(nodes, remaining):
+        # An explanation (keep_columns) is always repaired from the base: what it shows as changed is then
+        # what the disruption changed, not a move to another vertex of the same optimum.
+        if not keep_columns and self.is_wide(nodes, remaining):
             solution = self._result(self._run_cold(), keep_columns)
         else:
             solution = self._run(keep_columns)
