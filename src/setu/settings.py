@@ -150,6 +150,9 @@ class ApiSettings:
     max_active_runs
         Most runs one user may have queued or running at once (``SETU_MAX_ACTIVE_RUNS``); one more is
         refused with 429 and ``Retry-After``, and nothing is stored.
+    reference_on_import
+        Queue the reference sweep of the importer's view of each network version an upload stores
+        (``SETU_REFERENCE_ON_IMPORT``, on unless ``0``); the dashboard offers it otherwise.
     map_nodes
         Most nodes a network map holds (``SETU_MAP_NODES``): above it, the visible products and their
         suppliers nearest first, with how many are shown of how many.
@@ -190,6 +193,7 @@ class ApiSettings:
     run_workers: int = DEFAULT_RUN_WORKERS
     run_queue: int = DEFAULT_RUN_QUEUE
     max_active_runs: int = DEFAULT_MAX_ACTIVE_RUNS
+    reference_on_import: bool = True
     run_heartbeat_seconds: float = 1.0
     run_stale_seconds: float = 10.0
     run_attempts: int = 2
@@ -220,7 +224,8 @@ class ApiSettings:
         """Settings from the environment, else the defaults.
 
         ``SETU_MAX_UPLOAD_MB``, ``SETU_MAX_UPLOAD_ROWS``, ``SETU_MAX_NODES``, ``SETU_MAX_SUPPLIES``,
-        ``SETU_RUN_WORKERS``, ``SETU_RUN_QUEUE``, ``SETU_MAX_ACTIVE_RUNS``, the run worker timings,
+        ``SETU_RUN_WORKERS``, ``SETU_RUN_QUEUE``, ``SETU_MAX_ACTIVE_RUNS``, ``SETU_REFERENCE_ON_IMPORT``,
+        the run worker timings,
         ``SETU_JOB_QUEUE``, ``SETU_MAX_ACTIVE_JOBS``,
         the serving limits ``SETU_MAX_IN_FLIGHT``, ``SETU_DB_POOL_TIMEOUT`` and ``SETU_READ_TIMEOUT``,
         ``SETU_MAP_NODES``, ``SETU_DASHBOARD_NODES``, ``SETU_COOKIE_SECURE``,
@@ -248,6 +253,7 @@ class ApiSettings:
             run_executor=_env_choice("SETU_RUN_EXECUTOR", RUN_EXECUTORS),
             ray_address=os.environ.get("SETU_RAY_ADDRESS", "").strip() or None,
             max_active_runs=_env_int("SETU_MAX_ACTIVE_RUNS", DEFAULT_MAX_ACTIVE_RUNS),
+            reference_on_import=_env_flag("SETU_REFERENCE_ON_IMPORT", True),
             run_heartbeat_seconds=_env_float("SETU_RUN_HEARTBEAT_SECONDS", 1.0),
             run_stale_seconds=_env_float("SETU_RUN_STALE_SECONDS", 10.0),
             run_attempts=_env_int("SETU_RUN_ATTEMPTS", 2),

@@ -26,10 +26,11 @@ def dash(engine: Engine, sessions: sessionmaker[Session], world: Network) -> Ite
     yield from make_api(engine, sessions, settings, lambda session: build_world(session, world))
 
 
-def sweep(api: Api, user: str) -> int:
-    """Run the node sweep on the world network as ``user``; the run id once it completed."""
+def sweep(api: Api, user: str, *, reference: bool = True) -> int:
+    """Run the node sweep on the world network as ``user`` (their reference sweep); the run id once it completed."""
     network = api.get(user, "/api/v1/networks").json()["items"][0]["id"]
-    queued = api.post(user, "/api/v1/runs", json={"network_id": network, "sweep": True})
+    body = {"network_id": network, "sweep": True, "reference": reference}
+    queued = api.post(user, "/api/v1/runs", json=body)
     assert queued.status_code == 202, queued.text
     assert api.wait(user, queued.json()["id"])["status"] == "completed"
     run_id: int = queued.json()["id"]
@@ -60,7 +61,7 @@ def test_dashboard_shows_each_program_with_risks_and_exposure(dash: Api, world: 
     page = client.get("/")
     assert page.status_code == 200
     text = page.text
-    assert f'href="/runs/{run_id}"' in text and "latest completed run you may see" in text
+    assert f'href="/runs/{run_id}"' in text and "Risk figures from your reference sweep" in text
     programs = sections(text)
     assert list(programs) == ["F414", "Project Agni", "Tejas", "Nodes in no program"]
     tejas = programs["Tejas"]
@@ -108,8 +109,8 @@ def test_a_user_without_a_completed_run_is_told_where_to_start_one(dash: Api) ->
     client = dash.client
     sign_in(client, "in-industry")  # the analyst's run holds need-to-know records this user may not see
     text = client.get("/").text
-    assert 'data-testid="no-run"' in text and 'href="/runs/scenarios"' in text
-    assert "Riskiest nodes" in text and "No completed run yet." in text
+    assert 'data-testid="no-run"' in text and 'data-testid="reference-form"' not in text  # not an analyst
+    assert "Riskiest nodes" in text and "No reference sweep of your view yet." in text
     assert 'data-testid="at-risk-count"' not in text
     assert len(sections(text)) == 4  # programs and exposure still show, over what they may see
 

@@ -27,6 +27,7 @@ from setu.errors import NotFound
 from setu.network.model import Network
 from setu.networks import import_network
 from setu.runs import execute_run, start_run
+from setu.runs.reference import chosen_run
 from setu.runs.results import list_results
 from setu.runs.scenarios import create_scenario
 from setu.settings import DEFAULT_CONCERN_COUNTRIES, ApiSettings, parse_countries
@@ -48,20 +49,26 @@ def built(sessions: Factory, world: Network) -> int:
     with sessions() as session, session.begin():
         network_id = build_world(session, world).id
     for analyst in (IN_ANALYST, US_ANALYST):
-        run(sessions, analyst, network_id, "sweep")
+        run(sessions, analyst, network_id, "sweep", reference=True)
     return network_id
 
 
-def run(sessions: Factory, principal: Principal, network_id: int, scenarios: list[int] | str) -> int:
+def run(
+    sessions: Factory, principal: Principal, network_id: int, scenarios: list[int] | str, *, reference: bool = False
+) -> int:
     with sessions() as session, session.begin():
-        run_id = start_run(session, principal, network_id, scenarios if scenarios == "sweep" else list(scenarios)).id
+        chosen = scenarios if scenarios == "sweep" else list(scenarios)
+        run_id = start_run(session, principal, network_id, chosen, reference=reference).id
     execute_run(sessions, run_id, principal)
     return run_id
 
 
-def overview(sessions: Factory, principal: Principal, network_id: int, concern: set[str]) -> NetworkOverview:
+def overview(
+    sessions: Factory, principal: Principal, network_id: int, concern: set[str], run_id: int | None = None
+) -> NetworkOverview:
     with sessions() as session, session.begin():
-        return network_overview(session, principal, network_id, concern=concern)
+        choice = chosen_run(session, principal, network_id, run_id)
+        return network_overview(session, principal, network_id, concern=concern, choice=choice)
 
 
 def programs(view: NetworkOverview) -> dict[str, ProgramOverview]:
@@ -226,8 +233,9 @@ def test_products_at_risk_follow_the_disruption_downstream(sessions: Factory, bu
             scenario = Scenario(id="-".join(nodes), nodes=nodes, ttr=20.0, kind="custom")
             stored = create_scenario(session, IN_ANALYST, built, scenario).id
         run_id = run(sessions, IN_ANALYST, built, [stored])
-        view = overview(sessions, IN_ANALYST, built, set())
-        assert view.run is not None and view.run.id == run_id and view.results == 1
+        assert overview(sessions, IN_ANALYST, built, set()).run.id != run_id  # type: ignore[union-attr]
+        view = overview(sessions, IN_ANALYST, built, set(), run_id)  # the run, picked
+        assert view.run is not None and view.run.id == run_id and view.results == 1 and not view.reference
         tejas = programs(view)["Tejas"]
         assert sorted(p.node.node_id for p in tejas.at_risk) == products
         assert all(p.direct is direct and p.scenarios == 1 for p in tejas.at_risk)
@@ -242,11 +250,12 @@ def test_without_a_visible_completed_run_nothing_is_ranked(sessions: Factory, bu
         assert view.run is None and view.results == 0
         assert all(p.riskiest == [] and p.at_risk == [] and p.risk_spec is None for p in view.programs)
         assert view.exposure.scope > 0
-    # A queued run is not the latest completed one.
+    # A queued reference sweep is not used until it completes; the overview says it is coming.
     with sessions() as session, session.begin():
-        queued = start_run(session, IN_ANALYST, built, "sweep").id
+        queued = start_run(session, IN_ANALYST, built, "sweep", reference=True).id
     view = overview(sessions, IN_ANALYST, built, set())
     assert view.run is not None and view.run.id < queued and view.run.status == "completed"
+    assert view.pending is not None and view.pending.id == queued and view.reference
 
 
 # --- networks, settings, audit -----------------------------------------------------------------------

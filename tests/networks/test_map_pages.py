@@ -20,6 +20,7 @@ from setu.models.networks import NetworkRecord
 from setu.network.io.willems import read_willems
 from setu.network.model import Network
 from setu.networks import import_network
+from setu.networks.pages.map import NO_RUN
 
 STATIC = Path(__file__).parents[2] / "src" / "setu" / "web" / "static"
 NODE_KEYS = {"id", "name", "material", "organization", "site", "country", "party", "program", "tier", "x", "y"}
@@ -66,7 +67,7 @@ def test_map_json_holds_exactly_the_visible_graph_with_labels(web: Api, world: N
         assert {node["id"] for node in body["nodes"] if node["product"]} == products
         for field in ("program", "country", "material", "organization"):
             assert body["filters"][field] == sorted({getattr(n, field) for n in world.nodes if n.id in seen} - {""})
-        assert body["run"] is None and body["risk_note"] == "no run yet"
+        assert body["run"] is None and body["risk_note"] == NO_RUN
         assert all(node["risk"] is None for node in body["nodes"])
     us = map_of(web, "us-analyst", nid)
     text = json.dumps(us)
@@ -93,7 +94,7 @@ def test_map_page_links_styles_script_and_table_for_each_user(web: Api, world: N
     assert f'data-json="/networks/{nid}/map.json"' in html
     assert banner(html) == "RESTRICTED // US ONLY // NTK ENGINE"
     seen = visible_ids(world, web.principals["us-analyst"])
-    assert f"{len(seen)} node(s)" in html and "no run yet" in html
+    assert f"{len(seen)} node(s)" in html and NO_RUN in html
     assert not [word for word in SECRET_WORDS if word in html]
     for field in ("filter-program", "filter-country", "filter-material", "filter-organization", "colour-by"):
         assert f'<label for="{field}">' in html
@@ -178,15 +179,15 @@ def test_hidden_and_missing_networks_answer_the_same_404(web: Api, world: Networ
     assert web.client.get(f"/networks/{secret}/map", follow_redirects=False).headers["location"] == "/accounts/login"
 
 
-def test_risk_comes_from_the_latest_run_the_user_may_see(web: Api, world: Network) -> None:
+def test_risk_comes_from_the_users_reference_sweep_never_an_ad_hoc_run(web: Api, world: Network) -> None:
     nid = world_id(web)
-    started = web.post("us-analyst", "/api/v1/runs", json={"network_id": nid, "sweep": True})
+    started = web.post("us-analyst", "/api/v1/runs", json={"network_id": nid, "sweep": True, "reference": True})
     assert started.status_code == 202, started.text
     run = web.wait("us-analyst", started.json()["id"])
     assert run["status"] == "completed"
     us = map_of(web, "us-analyst", nid)
     assert us["run"]["id"] == run["id"] and us["run"]["marking"]["banner"]
-    assert us["risk_note"] != "no run yet"
+    assert us["risk_note"] != NO_RUN and "reference sweep" in us["risk_note"]
     risky = {node["id"]: node["risk"] for node in us["nodes"] if node["risk"] is not None}
     # The sweep disrupts each supplying node alone; products ship to no one and have no scenario of their own.
     ids = [node["id"] for node in us["nodes"]]
@@ -194,10 +195,14 @@ def test_risk_comes_from_the_latest_run_the_user_may_see(web: Api, world: Networ
     assert all(0 <= r["rei"] <= 1 and r["pi"] >= 0 for r in risky.values())
     assert max(r["rei"] for r in risky.values()) == 1.0
     html = web.client.get(f"/networks/{nid}/map").text
-    assert f"run {run['id']}" in html and "no run yet" not in html
+    assert f"run {run['id']}" in html and NO_RUN not in html
+    # A later ad-hoc sweep with another TTR does not recolour the map.
+    adhoc = web.post("us-analyst", "/api/v1/runs", json={"network_id": nid, "sweep": True, "ttr": 0.5})
+    assert web.wait("us-analyst", adhoc.json()["id"])["status"] == "completed"
+    assert map_of(web, "us-analyst", nid) == us
     # The run holds the US-only node, so the Indian analyst cannot see it, nor learn from the map that it exists.
     india = map_of(web, "in-analyst", nid)
-    assert india["run"] is None and india["risk_note"] == "no run yet"
+    assert india["run"] is None and india["risk_note"] == NO_RUN
     assert all(node["risk"] is None for node in india["nodes"])
 
 

@@ -156,7 +156,7 @@ def test_a_worker_stopped_between_its_claim_and_the_run_gives_the_run_back_and_n
 def test_a_cancel_from_another_process_stops_the_run_its_worker_executes(
     sessions: Factory, workers: Callable[..., subprocess.Popen[bytes]], world_of: World
 ) -> None:
-    from setu.runs.service import cancel_run
+    from setu.runs.manage import cancel_run
 
     owner, network_id = world_of(True)
     run_id = queue_sweep(sessions, owner, network_id)

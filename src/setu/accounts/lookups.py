@@ -363,3 +363,27 @@ def user_status(user: User, now: datetime | None = None) -> str:
     if until is not None and until > now_utc(now):
         return f"locked until {format_time(until)}"
     return "active"
+
+
+def usernames(session: Session, principal: Principal, user_ids: Iterable[int]) -> dict[int, str]:
+    """The usernames of ``user_ids`` that ``principal`` may read (a user is a marked record; others are left out).
+
+    Parameters
+    ----------
+    session
+        The session to read in.
+    principal
+        The reader.
+    user_ids
+        The users (e.g. who started each run on a page).
+
+    Returns
+    -------
+    dict
+        Username by user id, for the readable ones.
+    """
+    wanted = sorted(set(user_ids))
+    if not wanted:
+        return {}
+    rows = session.execute(readable(principal, User.id, User.username).where(User.id.in_(wanted)))
+    return {user_id: name for user_id, name in rows}

@@ -140,7 +140,7 @@ class NetworkOverview:
     nodes
         How many of its nodes the user may see.
     run
-        The latest completed run of it the user may see, or ``None``.
+        The run the risk figures come from (the reader's reference sweep, or the run they picked), or ``None``.
     results
         How many visible results that run has.
     exposure
@@ -152,6 +152,12 @@ class NetworkOverview:
     note
         Empty, or what the overview leaves out and why (a network over the dashboard's node limit
         gets counts only: no programs, no dependency tracing, no ranking).
+    reference
+        Whether ``run`` is the reader's reference sweep (False: a run they picked).
+    pending
+        A reference sweep of the reader's view still queued or running, if any.
+    stale
+        Whether there is no reference sweep on the reader's view but one on another view they may read.
     """
 
     network: NetworkRecord
@@ -162,3 +168,6 @@ class NetworkOverview:
     programs: list[ProgramOverview]
     concern: frozenset[str]
     note: str = ""
+    reference: bool = True
+    pending: RunRecord | None = None
+    stale: bool = False

@@ -2,42 +2,70 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
 from setu.dashboard.figures import Exposure, NetworkOverview
-from setu.dashboard.service import network_overview, overview_networks
+from setu.dashboard.service import OVERVIEW_NETWORKS, network_overview, overview_networks
 from setu.deps import ApiState, StateDep
+from setu.errors import AccessDenied, InputError, NotFound, TooManyRequests, Unavailable
 from setu.models.base import Marked
-from setu.networks.reads import list_networks, list_nodes
+from setu.models.networks import NetworkRecord
+from setu.networks.reads import require_network, visible_node_counts
 from setu.networks.stamps import network_stamp
-from setu.runs.service import list_runs
+from setu.runs.forms import JobsDep
+from setu.runs.reference import chosen_run, start_reference_sweep
+from setu.runs.service import RUNNERS, list_runs
+from setu.schemas import MAX_ID
 from setu.sharing.cache import cached, snapshot, view_key
 from setu.sharing.markings import MarkingSpec
-from setu.web.shell import Page, PageDep
+from setu.sharing.read import count_readable
+from setu.sharing.roles import has_role
+from setu.web.shell import FormPageDep, Page, PageDep
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/", response_class=HTMLResponse)
-def dashboard(request: Request, page: PageDep, state: StateDep) -> Response:
+def dashboard(
+    request: Request,
+    page: PageDep,
+    state: StateDep,
+    network: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    run: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+) -> Response:
     """The user's networks and, per program of each, the riskiest nodes, products at risk and exposure; recent runs.
 
-    Every record shown carries its label; every figure carries the most restrictive label of the
-    records it was computed from.
+    Risk figures come from the reader's reference sweep of each network (never from an ad-hoc run), or,
+    with ``network`` and ``run``, from the run the reader picked for that network. Every record shown
+    carries its label; every figure carries the most restrictive label of the records it was computed from.
     """
     session, principal = page.session, page.principal
-    networks, total = list_networks(session, principal, limit=50)
-    rows = []
-    for network in networks:
-        _nodes, visible = list_nodes(session, principal, network.id, limit=1)
-        rows.append({"record": network, "nodes": visible, "marking": page.label(network)})
-    sections = [_section(page, state, network.id) for network in overview_networks(session, principal)]
+    if run is not None and network is None:
+        return _refused(request, page, "Pick a run for a network: give network= with run=.")
+    chosen = overview_networks(session, principal, limit=OVERVIEW_NETWORKS)
+    if network is not None and network not in {n.id for n in chosen}:
+        try:
+            chosen.insert(0, require_network(session, principal, network, "network.overview"))
+        except NotFound:
+            return page.not_found(request)
+    sections = []
+    for record in chosen:
+        try:
+            sections.append(_section(page, state, record.id, run if record.id == network else None))
+        except NotFound:
+            return page.not_found(request)
+        except InputError as exc:
+            return _refused(request, page, "; ".join(p.message for p in exc.problems))
+    counts = visible_node_counts(session, principal, [n.id for n in chosen])
+    rows = [{"record": n, "nodes": counts.get(n.id, 0), "marking": page.label(n)} for n in chosen]
+    total = count_readable(session, principal, NetworkRecord)
     runs, run_total = list_runs(session, principal, limit=10)
-    run_rows = [{"record": run, "marking": page.label(run)} for run in runs]
+    run_rows = [{"record": r, "marking": page.label(r)} for r in runs]
     return page.render(
         request,
         "dashboard/home.html",
@@ -47,32 +75,92 @@ def dashboard(request: Request, page: PageDep, state: StateDep) -> Response:
         concern=sorted(state.settings.concern_countries),
         runs=run_rows,
         run_total=run_total,
+        can_run=has_role(principal, *RUNNERS),
     )
 
 
-def _section(page: Page, state: ApiState, network_id: int) -> Markup:
+def _refused(request: Request, page: Page, message: str) -> Response:
+    page.specs.clear()
+    return page.render(request, "dashboard/refused.html", status_code=422, message=message)
+
+
+@router.post("/dashboard/reference", response_class=HTMLResponse)
+def dashboard_reference(
+    request: Request, page: FormPageDep, state: StateDep, jobs: JobsDep, network: Annotated[int, Form(ge=1, le=MAX_ID)]
+) -> Response:
+    """Queue the reference sweep of the user's view of a network (analyst or admin) and follow it."""
+    session, principal = page.session, page.principal
+    try:
+        run = jobs.submit(
+            session, principal, lambda: start_reference_sweep(session, principal, network, views=state.views)
+        )
+    except AccessDenied:
+        return page.forbidden(request, "Running the reference sweep needs the analyst or admin role.")
+    except NotFound:
+        return page.not_found(request)
+    except (TooManyRequests, Unavailable) as exc:
+        session.rollback()
+        answer = _refused(request, page, str(exc))
+        answer.status_code = exc.status
+        answer.headers.update(exc.http_headers)
+        return answer
+    return RedirectResponse(f"/runs/{run.id}", status_code=303)
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """One network's part of the dashboard: its rendered figures and what the page offers around them."""
+
+    html: Markup
+    network_id: int
+    offer_reference: bool
+
+
+def _section(page: Page, state: ApiState, network_id: int, run_id: int | None) -> Section:
     """One network's section of the dashboard, computed once per network version, run and reader's view.
 
-    The key holds the reader's view and the stamp of what they see of the network (read through the
-    filter on every request), so readers with different views never share a section, and a new run, a
-    new record or a changed marking computes it again. The section holds plain values, its labels and
-    the markings they carry (for the page's banner), rendered once; a reader served from the cache is
-    audited as the one it was computed for.
+    The key holds the reader's view, the stamp of what they see of the network and the run the figures
+    come from (all read through the filter on every request), so readers with different views never
+    share a section, and a new reference sweep, a new record or a changed marking computes it again. The
+    section holds plain values, its labels and the markings they carry (for the page's banner), rendered
+    once; a reader served from the cache is audited as the one it was computed for. What belongs to the
+    reader alone (a form with their token) is rendered around it, never inside.
+
+    Raises
+    ------
+    NotFound, InputError
+        As :func:`setu.runs.reference.chosen_run`.
     """
     settings = state.settings
     session, principal = page.session, page.principal
     concern, limit = frozenset(settings.concern_countries), settings.dashboard_nodes
-    stamp = network_stamp(session, principal, network_id)
-    key = ("dashboard.section", network_id, view_key(principal), concern, limit, stamp)
+    choice = chosen_run(session, principal, network_id, run_id)
+    picked = (
+        choice.run.id if choice.run else None,
+        choice.reference,
+        choice.pending.id if choice.pending else None,
+        choice.pending.done if choice.pending else None,
+        choice.stale,
+    )
+    key = (
+        "dashboard.section",
+        network_id,
+        view_key(principal),
+        concern,
+        limit,
+        network_stamp(session, principal, network_id),
+        picked,
+    )
 
     def compute() -> tuple[Markup, frozenset[MarkingSpec]]:
         own = Page(session, page.auth)  # collects the markings this section shows
-        overview = network_overview(session, principal, network_id, concern=concern, node_limit=limit)
+        overview = network_overview(session, principal, network_id, concern=concern, node_limit=limit, choice=choice)
         return own.fragment("dashboard/_overview.html", ov=_overview_view(own, overview)), frozenset(own.specs)
 
     answer = cached(state.figures, key, session, principal, compute)
     page.specs.update(answer.specs)
-    return answer.value
+    offer = choice.pending is None and (choice.run is None or not choice.reference)
+    return Section(answer.value, network_id, offer)
 
 
 def _plain(record: Marked | None) -> Any:
@@ -129,6 +217,9 @@ def _overview_view(page: Page, overview: NetworkOverview) -> dict[str, Any]:
         )
     run = overview.run
     return {
+        "reference": overview.reference,
+        "pending": _plain(overview.pending),
+        "stale": overview.stale,
         "network": _plain(overview.network),
         "marking": page.label(overview.network),
         "nodes": overview.nodes,

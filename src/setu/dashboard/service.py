@@ -18,9 +18,10 @@ from setu.dashboard.figures import Exposure, NetworkOverview, ProductRisk, Progr
 from setu.models.base import Marking
 from setu.models.networks import NetworkRecord, NodeRecord, ProductRecord
 from setu.models.stress import ResultRecord
-from setu.networks.reads import list_networks, readable_nodes, require_network, visible_edges
+from setu.networks.reads import readable_nodes, require_network, visible_edges
+from setu.runs.recent import recent_networks
+from setu.runs.reference import RunChoice, chosen_run
 from setu.runs.results import list_results
-from setu.runs.service import list_runs
 from setu.settings import DEFAULT_CONCERN_COUNTRIES
 from setu.sharing.markings import MarkingSpec, combine
 from setu.sharing.policy import Principal
@@ -178,7 +179,13 @@ class _Risks:
 
 
 def _summary(
-    session: Session, principal: Principal, network: NetworkRecord, wanted: frozenset[str], total: int, limit: int
+    session: Session,
+    principal: Principal,
+    network: NetworkRecord,
+    wanted: frozenset[str],
+    total: int,
+    limit: int,
+    choice: RunChoice,
 ) -> NetworkOverview:
     """A network over the dashboard's node limit, in counts the database computes (no graph is loaded)."""
     nid, specs = network.id, _Specs(session, principal)
@@ -205,8 +212,7 @@ def _summary(
     used = {network.marking_id, *(marking_id for marking_id, _count in products)}
     used |= set(session.scalars(readable_nodes(principal, nid, NodeRecord.marking_id).distinct()))
     used |= set(session.scalars(select(edges.c.marking_id).distinct()))
-    runs, _ = list_runs(session, principal, network_id=nid, status="completed", limit=1)
-    run = runs[0] if runs else None
+    run = choice.run
     results = count_readable(session, principal, ResultRecord, ResultRecord.run_id == run.id) if run else 0
     exposure = Exposure(
         nodes=[],
@@ -225,7 +231,9 @@ def _summary(
     )
     details = {"nodes": total, "summary": True, "run": run.id if run else None, "concern": sorted(wanted)}
     record(session, principal, "network.overview", "network", nid, details=details)
-    return NetworkOverview(network, total, run, results, exposure, [], wanted, note)
+    return NetworkOverview(
+        network, total, run, results, exposure, [], wanted, note, choice.reference, choice.pending, choice.stale
+    )
 
 
 def network_overview(
@@ -236,6 +244,7 @@ def network_overview(
     concern: Collection[str] = DEFAULT_CONCERN_COUNTRIES,
     top: int = TOP_NODES,
     node_limit: int | None = None,
+    choice: RunChoice | None = None,
 ) -> NetworkOverview:
     """The dashboard's figures for one network, over what ``principal`` may see.
 
@@ -254,12 +263,15 @@ def network_overview(
     node_limit
         Most visible nodes to load the network's graph for (None: no limit); above it the overview
         holds counts computed in the database and a ``note`` saying what is left out.
+    choice
+        The run the risk figures come from (:func:`setu.runs.reference.chosen_run`); default: the
+        reader's reference sweep. Ad-hoc runs never change it.
 
     Returns
     -------
     NetworkOverview
         Per program among the visible nodes: the riskiest nodes and the products at risk in the
-        latest completed run the reader may see, and the exposure to origins of concern (the
+        chosen run, and the exposure to origins of concern (the
         nodes of concern among the program's nodes and everything upstream of them, and the
         program's products that depend on one). Counts include visible records only.
 
@@ -270,13 +282,14 @@ def network_overview(
     """
     wanted = frozenset(code.upper() for code in concern)
     network = require_network(session, principal, network_id, "network.overview")
+    if choice is None:
+        choice = chosen_run(session, principal, network_id, None)
     total = count_readable(session, principal, NodeRecord, NodeRecord.network_id == network_id)
     if node_limit is not None and total > node_limit:
-        return _summary(session, principal, network, wanted, total, node_limit)
+        return _summary(session, principal, network, wanted, total, node_limit, choice)
     graph = _Graph(session, principal, network)
     specs = _Specs(session, principal)
-    runs, _ = list_runs(session, principal, network_id=network_id, status="completed", limit=1)
-    run = runs[0] if runs else None
+    run = choice.run
     results = _load_results(session, principal, run.id) if run is not None else []
     risks = _Risks(graph, results) if run is not None else None
     result_markings = {r.marking_id for r in results} | ({run.marking_id} if run is not None else set())
@@ -314,6 +327,9 @@ def network_overview(
         exposure=_exposure(graph, specs, everything, set(graph.products), wanted),
         programs=programs,
         concern=wanted,
+        reference=choice.reference,
+        pending=choice.pending,
+        stale=choice.stale,
     )
     record(
         session,
@@ -332,7 +348,7 @@ def network_overview(
 
 
 def overview_networks(session: Session, principal: Principal, *, limit: int = OVERVIEW_NETWORKS) -> list[NetworkRecord]:
-    """The networks the dashboard gives an overview of: the latest visible version of each, by name.
+    """The networks the dashboard gives an overview of (:func:`setu.runs.recent.recent_networks`).
 
     Parameters
     ----------
@@ -344,15 +360,9 @@ def overview_networks(session: Session, principal: Principal, *, limit: int = OV
     Returns
     -------
     list of NetworkRecord
-        One per network name (and importing organization), the newest visible version of each.
+        The newest visible version of each network, those the user last worked on first.
     """
-    networks, _total = list_networks(session, principal, limit=MAX_LIMIT)
-    latest: dict[tuple[int, str], NetworkRecord] = {}
-    for network in networks:
-        key = (network.org_id, network.name)
-        if key not in latest or network.version > latest[key].version:
-            latest[key] = network
-    return sorted(latest.values(), key=lambda n: (n.name, n.id))[:limit]
+    return recent_networks(session, principal, limit=limit)
 
 
 def dashboard_overview(

@@ -173,7 +173,7 @@ def seed_demo(factory: sessionmaker[Session]) -> list[SeededUser]:
 
 
 def seed_demo_runs(factory: sessionmaker[Session], analysts: tuple[str, ...] = ("in.analyst", "us.analyst")) -> int:
-    """Store the demo scenario library and run it, then the node sweep, as each party's analyst.
+    """Store the demo scenario library and run it, then the reference sweep, as each party's analyst.
 
     Each analyst's scenarios are built on their own view of the network, so a scenario never names a
     node its runner may not see; a library event with nothing to disrupt in that view is left out.
@@ -182,6 +182,7 @@ def seed_demo_runs(factory: sessionmaker[Session], analysts: tuple[str, ...] = (
     from setu.accounts.lookups import get_user
     from setu.demo.scenarios import demo_scenarios
     from setu.networks.views import compiled_view
+    from setu.runs.reference import start_reference_sweep
     from setu.runs.scenarios import create_scenario
     from setu.runs.service import execute_run, start_run
 
@@ -199,8 +200,8 @@ def seed_demo_runs(factory: sessionmaker[Session], analysts: tuple[str, ...] = (
                 if scenario.nodes
             ]
             queued = [
-                start_run(session, principal, network_id, stored).id,
-                start_run(session, principal, network_id, "sweep").id,
+                start_run(session, principal, network_id, stored, name="Demo scenario library").id,
+                start_reference_sweep(session, principal, network_id).id,
             ]
         for run_id in queued:
             execute_run(factory, run_id, principal)

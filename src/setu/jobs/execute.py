@@ -28,7 +28,8 @@ from setu.models.jobs import JobRecord
 from setu.networks.imports import import_upload
 from setu.networks.uploads import UploadFormat, UploadLimits
 from setu.registry.mitigation import what_if
-from setu.runs.queue import JOBS, fail_held
+from setu.runs.queue import JOBS, RUNS, active, fail_held
+from setu.runs.reference import start_reference_sweep
 from setu.runs.service import ERROR_CHARS
 from setu.runs.worker import Source
 from setu.sharing.markings import LEVELS, MarkingSpec, owner_names, store
@@ -159,8 +160,25 @@ def run_import(session: Session, owner: Principal, payload: dict[str, Any], uplo
         "nodes": stored.node_count,
         "edges": stored.edge_count,
         "marking": marking_json(session, spec),
+        **_queue_reference(session, owner, stored.id, payload.get("reference")),
     }
     return Outcome(result, spec, stored.id)
+
+
+def _queue_reference(
+    session: Session, owner: Principal, network_id: int, limits: dict[str, int] | None
+) -> dict[str, Any]:
+    """Queue the reference sweep of the importer's view of the version just stored, if the run queue has room.
+
+    It commits with the import; the dashboard offers it again when it was not queued.
+    """
+    if limits is None:
+        return {}
+    if active(session, RUNS, owner.user_id) >= limits["per_user"] or active(session, RUNS) >= limits["queue"]:
+        note = "not queued: the run queue is full; run it from the dashboard"
+        return {"reference_run_id": None, "reference_note": note}
+    run = start_reference_sweep(session, owner, network_id)
+    return {"reference_run_id": run.id, "reference_note": "queued"}
 
 
 EXECUTORS: dict[str, Executor] = {"network.import": run_import, "registry.what_if": run_what_if}

@@ -28,6 +28,7 @@ from setu.networks.uploads import (
     safe_filename,
 )
 from setu.registry.capabilities import get_capability
+from setu.runs.jobs import RunLimits
 from setu.runs.scenarios import get_scenario
 from setu.sharing.markings import MarkingSpec
 from setu.sharing.policy import Principal
@@ -45,6 +46,7 @@ def submit_import(
     marking: MarkingSpec,
     upload_limits: UploadLimits,
     limits: JobLimits,
+    reference: RunLimits | None = None,
 ) -> JobRecord:
     """Queue the import of an uploaded network file (what the API's upload and the import page both do).
 
@@ -66,6 +68,9 @@ def submit_import(
         The upload's size limits (the file's now, the rest when the worker reads it).
     limits
         The job caps.
+    reference
+        The run queue's limits, to queue the reference sweep of the uploader's view of the stored version
+        when they leave room (:func:`setu.jobs.execute.run_import`); None: queue none.
 
     Returns
     -------
@@ -98,6 +103,7 @@ def submit_import(
         "name": name,
         "marking": spec_to_json(marking),
         "limits": asdict(upload_limits),
+        "reference": None if reference is None else {"queue": reference.queue, "per_user": reference.per_user},
     }
     return enqueue(session, principal, "network.import", payload, limits=limits, upload=data)
 

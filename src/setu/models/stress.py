@@ -65,6 +65,7 @@ class RunRecord(Received, Marked, Base):
     __table_args__ = (
         Index("ix_stress_runs_network_status", "network_id", "status"),
         Index("ix_stress_runs_status_id", "status", "id"),
+        Index("ix_stress_runs_reference", "network_id", "reference", "view_digest"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -89,6 +90,13 @@ class RunRecord(Received, Marked, Base):
     """Set by a cancel from any process; the executing worker sees it at its next heartbeat and stops."""
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
     """How many times a worker took the run (a run whose worker died is queued again, up to a limit)."""
+    name: Mapped[str] = mapped_column(String(200), nullable=False, default="", server_default="")
+    """What its owner calls the run (empty: shown as "Run N")."""
+    reference: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    """A reference sweep: the node sweep the dashboard, the map and node pages use for readers of its view."""
+    view_digest: Mapped[str] = mapped_column(String(64), nullable=False, default="", server_default="")
+    """The digest of the view the run was computed on (:func:`setu.networks.stamps.view_digest`): readers
+    whose view has the same digest see exactly the records the run used."""
 
 
 class ResultRecord(Received, Marked, Base):

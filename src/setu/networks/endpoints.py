@@ -42,6 +42,7 @@ from setu.networks.schemas import (
     ValueCountOut,
 )
 from setu.networks.uploads import UploadFormat, UploadLimits
+from setu.runs.jobs import RunLimits
 from setu.schemas import ERROR_RESPONSES, MAX_ID, ErrorBody, Text, utc
 from setu.sharing.markings import MarkingSpec, combine
 from setu.sharing.read import MAX_LIMIT
@@ -194,6 +195,7 @@ def upload_network(
         marking=spec,
         upload_limits=UploadLimits.of(state.settings),
         limits=job_limits(state),
+        reference=RunLimits.of(state.settings) if state.settings.reference_on_import else None,
     )
     return accepted(request, response, job)
 

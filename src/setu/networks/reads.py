@@ -8,7 +8,7 @@ the commit to the caller.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -131,6 +131,38 @@ def list_networks(
     ).all()
     record(session, principal, "network.list", "network", "", details={"name": name, "total": total})
     return list(rows), total
+
+
+def visible_node_counts(session: Session, principal: Principal, network_ids: Sequence[int]) -> dict[int, int]:
+    """How many nodes of each of ``network_ids`` ``principal`` may see, in one query (audited as one count).
+
+    Parameters
+    ----------
+    session
+        The request's session.
+    principal
+        The reader.
+    network_ids
+        The networks.
+
+    Returns
+    -------
+    dict
+        Visible nodes by network id; networks the reader may not see, or of which they see no node, are left out.
+    """
+    if not network_ids:
+        return {}
+    networks = readable(principal, NetworkRecord.id).where(NetworkRecord.id.in_(list(network_ids)))
+    counts = {
+        network_id: count
+        for network_id, count in session.execute(
+            readable(principal, NodeRecord.network_id, func.count())
+            .where(NodeRecord.network_id.in_(networks.scalar_subquery()))
+            .group_by(NodeRecord.network_id)
+        )
+    }
+    record(session, principal, "node.count", "network", "", details={"networks": list(network_ids)})
+    return counts
 
 
 def get_network(session: Session, principal: Principal, network_id: int) -> NetworkRecord:

@@ -12,6 +12,8 @@ row changes a sum; the stamp itself is never shown to anyone.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Hashable
 from typing import Any
 
@@ -19,7 +21,6 @@ from sqlalchemy import BigInteger, cast, func, literal, union_all
 from sqlalchemy.orm import Session
 
 from setu.models.networks import BomRecord, NetworkRecord, NodeRecord, ProductRecord, SiteCapacityRecord, SupplyRecord
-from setu.models.stress import RunRecord
 from setu.sharing.policy import Principal
 from setu.sharing.read import readable, unfiltered
 
@@ -27,7 +28,26 @@ _TABLES: tuple[Any, ...] = (NodeRecord, SupplyRecord, BomRecord, ProductRecord, 
 
 
 def network_stamp(session: Session, principal: Principal, network_id: int) -> tuple[Hashable, ...]:
-    """:func:`records_stamp` and the latest completed run ``principal`` may see (the dashboard's and map's stamp).
+    """The stamp of the figures of a network (the dashboard's, the map's): :func:`records_stamp`.
+
+    The run the figures come from is the caller's to add to its key (its choice depends on the reader's
+    view: :func:`setu.runs.reference.chosen_run`).
+    """
+    return records_stamp(session, principal, network_id)
+
+
+def view_stamp(session: Session, principal: Principal, network_id: int) -> tuple[Hashable, ...]:
+    """The stamp of a compiled view of the network (:func:`records_stamp`: it covers BOM lines and sites too)."""
+    return records_stamp(session, principal, network_id)
+
+
+def view_digest(session: Session, principal: Principal, network_id: int) -> str:
+    """A digest of the records of the network ``principal`` may read: equal digests, equal views.
+
+    Unlike :func:`records_stamp` this one goes through the read filter: it tells apart two readers of
+    the same version who see different records, or the same records under different markings. A run
+    stores the digest of the view it was computed on, so a reader's figures come from a run on exactly
+    their view (:func:`setu.runs.reference.reference_run`), never from a partner's partial one.
 
     Parameters
     ----------
@@ -40,24 +60,28 @@ def network_stamp(session: Session, principal: Principal, network_id: int) -> tu
 
     Returns
     -------
-    tuple
-        The records' stamp and the run's id; empty when the reader may not see the network.
+    str
+        64 hex digits; empty when the reader may not see the network.
     """
-    records = records_stamp(session, principal, network_id)
-    if not records:
-        return ()
-    run = session.scalar(
-        readable(principal, RunRecord.id)
-        .where(RunRecord.network_id == network_id, RunRecord.status == "completed")
-        .order_by(RunRecord.id.desc())
-        .limit(1)
+    network = session.execute(
+        readable(principal, NetworkRecord.id, NetworkRecord.version, NetworkRecord.marking_id).where(
+            NetworkRecord.id == network_id
+        )
+    ).one_or_none()
+    if network is None:
+        return ""
+    # A column of each model first, so that the read filter applies to the aggregates.
+    per_table = union_all(
+        *(
+            readable(principal, model.network_id, literal(index), *_sums(model.id, model.marking_id))
+            .where(model.network_id == network_id)
+            .group_by(model.network_id)
+            for index, model in enumerate(_TABLES)
+        )
     )
-    return (*records, run)
-
-
-def view_stamp(session: Session, principal: Principal, network_id: int) -> tuple[Hashable, ...]:
-    """The stamp of a compiled view of the network (:func:`records_stamp`: it covers BOM lines and sites too)."""
-    return records_stamp(session, principal, network_id)
+    rows = {row[1]: [None if v is None else int(v) for v in row[2:]] for row in session.execute(per_table)}
+    content = [list(network), *(rows.get(index, []) for index in range(len(_TABLES)))]
+    return hashlib.sha256(json.dumps(content).encode()).hexdigest()
 
 
 def records_stamp(session: Session, principal: Principal, network_id: int) -> tuple[Hashable, ...]:

@@ -7,22 +7,28 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response
 
+from setu.accounts.lookups import usernames
+from setu.audit.log import record
 from setu.deps import AuthDep, Marker, MarkerDep, SessionDep, StateDep
 from setu.models.stress import ResultRecord, RunRecord, ScenarioRecord
-from setu.runs import service as runs_service
+from setu.networks.reads import require_network
+from setu.runs import manage
 from setu.runs.explanations import ExplainedResult, explain_result
 from setu.runs.forms import JobsDep
+from setu.runs.reference import reference_run
 from setu.runs.results import RESULT_SORTS, export_results, list_results, require_run
 from setu.runs.scenarios import build_scenario, create_scenario, get_scenario, list_scenarios
 from setu.runs.schemas import (
     ExplanationOut,
     FlowChangeOut,
     ProductLossOut,
+    ReferenceOut,
     ResultOut,
     ResultPage,
     RunIn,
     RunOut,
     RunPage,
+    RunRename,
     RunStatus,
     ScenarioIn,
     ScenarioOut,
@@ -109,7 +115,7 @@ def scenario_out(marker: Marker, record: ScenarioRecord) -> ScenarioOut:
     )
 
 
-def run_out(marker: Marker, run: RunRecord) -> RunOut:
+def run_out(marker: Marker, run: RunRecord, owners: dict[int, str] | None = None) -> RunOut:
     """A run as answers show it.
 
     Parameters
@@ -118,6 +124,8 @@ def run_out(marker: Marker, run: RunRecord) -> RunOut:
         The request's marker.
     run
         The run.
+    owners
+        Usernames by user id the reader may see (read once for a page); read here when None.
 
     Returns
     -------
@@ -126,9 +134,21 @@ def run_out(marker: Marker, run: RunRecord) -> RunOut:
     """
     parameters = run.parameters or {}
     chosen = parameters.get("scenarios", [])
+    if owners is None:
+        owners = usernames(marker.session, marker.principal, [run.created_by])
+    if run.received_from:
+        started_by = ""
+    elif run.created_by == marker.principal.user_id:
+        started_by = "you"
+    else:
+        started_by = owners.get(run.created_by, "")
     return RunOut(
         id=run.id,
         network_id=run.network_id,
+        name=run.name,
+        reference=run.reference,
+        started_by=started_by,
+        origin_party=run.origin_party,
         status=run.status,  # type: ignore[arg-type]
         done=run.done,
         total=run.total,
@@ -240,6 +260,8 @@ def new_run(
             compute_tts=body.compute_tts,
             **state.settings.run_placement(),
             views=state.views,
+            name=body.name,
+            reference=body.reference,
         ),
     )
     return run_out(marker, run)
@@ -257,8 +279,40 @@ def get_runs(
 ) -> RunPage:
     """Visible runs, newest first, optionally of one network and in one status."""
     rows, total = list_runs(session, auth.principal, network_id=network_id, status=status, offset=offset, limit=limit)
-    items = [run_out(marker, row) for row in rows]
+    owners = usernames(session, auth.principal, (row.created_by for row in rows))
+    items = [run_out(marker, row, owners) for row in rows]
     out = marker.listing(RunPage, rows, items, total, offset, limit)
+    session.commit()
+    return out
+
+
+@router.get("/reference")
+def get_reference(auth: AuthDep, session: SessionDep, marker: MarkerDep, network_id: NetworkQuery) -> ReferenceOut:
+    """Your reference sweep of a network: the newest completed node sweep flagged ``reference`` that was computed
+    on exactly your view (the records you may see, under the markings they carry now).
+
+    Ad-hoc runs never take its place. A sweep computed on another view (a partner's narrower one) is not
+    your picture of the network and is never used, even when you may read it; ``other_views`` says one
+    exists. Start one with ``POST /runs`` and ``sweep: true, reference: true``.
+    """
+    require_network(session, auth.principal, network_id, "run.reference")
+    choice = reference_run(session, auth.principal, network_id)
+    record(
+        session,
+        auth.principal,
+        "run.reference",
+        "network",
+        network_id,
+        details={
+            "run": choice.run.id if choice.run else None,
+            "pending": choice.pending.id if choice.pending else None,
+        },
+    )
+    out = ReferenceOut(
+        run=run_out(marker, choice.run) if choice.run else None,
+        pending=run_out(marker, choice.pending) if choice.pending else None,
+        other_views=choice.stale,
+    )
     session.commit()
     return out
 
@@ -278,9 +332,25 @@ def cancel_run(auth: AuthDep, session: SessionDep, marker: MarkerDep, run_id: Ru
     A queued run is ``cancelled`` at once; a running one at its worker's next heartbeat, in whichever
     process executes it (the answer shows it ``running`` with ``cancel_requested``).
     """
-    out = run_out(marker, runs_service.cancel_run(session, auth.principal, run_id))
+    out = run_out(marker, manage.cancel_run(session, auth.principal, run_id))
     session.commit()
     return out
+
+
+@router.patch("/{run_id}")
+def patch_run(auth: AuthDep, session: SessionDep, marker: MarkerDep, run_id: RunId, body: RunRename) -> RunOut:
+    """Rename a run (its starter, or an admin)."""
+    out = run_out(marker, manage.rename_run(session, auth.principal, run_id, body.name))
+    session.commit()
+    return out
+
+
+@router.delete("/{run_id}", status_code=204, responses=CONFLICT)
+def remove_run(auth: AuthDep, session: SessionDep, run_id: RunId) -> Response:
+    """Delete an ended run and its results (its starter, or an admin); a queued or running one is answered 409."""
+    manage.delete_run(session, auth.principal, run_id)
+    session.commit()
+    return Response(status_code=204)
 
 
 @router.get("/{run_id}/results")

@@ -92,12 +92,26 @@ class RunIn(Strict):
     sweep: bool = False
     ttr: Ttr | None = Field(default=None, description="Replaces the scenarios' TTR; the sweep's TTR.")
     compute_tts: bool = True
+    name: str = Field(default="", max_length=200, description="What to call the run (empty: `Run N`).")
+    reference: bool = Field(
+        default=False,
+        description="Make it the reference sweep of your view of the network, which the dashboard, the map "
+        "and node pages use: only the sweep, with each node's own TTR and TTS.",
+    )
 
     @model_validator(mode="after")
     def _one_choice(self) -> RunIn:
         if self.sweep == bool(self.scenario_ids):
             raise ValueError("give either scenario_ids (at least one) or sweep: true")
+        if self.reference and (not self.sweep or self.ttr is not None or not self.compute_tts):
+            raise ValueError("a reference run is the sweep (sweep: true) with no ttr and compute_tts: true")
         return self
+
+
+class RunRename(Strict):
+    """A run's new name."""
+
+    name: str = Field(max_length=200, description="What to call the run (empty: `Run N`).")
 
 
 class RunOut(Strict):
@@ -105,6 +119,12 @@ class RunOut(Strict):
 
     id: int
     network_id: int
+    name: str = Field(description="What its owner calls it; empty for `Run N`.")
+    reference: bool = Field(description="A reference sweep (see `GET /runs/reference`).")
+    started_by: str = Field(
+        description="`you`, the starter's username when you may see their account, else empty (see origin_party)."
+    )
+    origin_party: str = Field(description="The party of the user who started it.")
     status: RunStatus
     done: int = Field(ge=0, description="Scenarios computed so far.")
     total: int = Field(ge=0, description="Scenarios in the run.")
@@ -127,6 +147,17 @@ class RunPage(Paged):
     """A page of visible runs, newest first."""
 
     items: list[RunOut]
+
+
+class ReferenceOut(Strict):
+    """Your reference sweep of a network: the run your dashboard, map and node pages use."""
+
+    run: RunOut | None = Field(description="The newest completed reference sweep on exactly your view; null if none.")
+    pending: RunOut | None = Field(description="A reference sweep on your view still queued or running.")
+    other_views: bool = Field(
+        description="When run is null: a completed reference sweep you may see exists, computed on another view "
+        "(a partner's, or yours before its records or markings changed); it is not used for your figures."
+    )
 
 
 class ResultOut(Strict):

@@ -12,13 +12,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from setu.audit.log import record
 from setu.db import transaction
-from setu.errors import AccessDenied, Conflict, InputError, ScenarioError
+from setu.errors import Conflict, InputError, ScenarioError
 from setu.models.base import utcnow
-from setu.models.stress import FINAL_STATUSES, ResultRecord, RunRecord, ScenarioRecord
+from setu.models.stress import ResultRecord, RunRecord, ScenarioRecord
 from setu.network.compile import CompiledNetwork
 from setu.networks.reads import require_network
+from setu.networks.stamps import view_digest
 from setu.networks.views import compiled_view
-from setu.runs.queue import request_cancel
 from setu.runs.scenarios import to_scenario
 from setu.sharing.cache import ViewCache
 from setu.sharing.markings import MarkingSpec, combine, marking_specs, store
@@ -31,7 +31,6 @@ from setu.stress.scenarios import Scenario, node_sweep, validate_scenario
 
 __all__ = [
     "RunStateError",
-    "cancel_run",
     "execute_run",
     "finish_run",
     "get_run",
@@ -40,6 +39,7 @@ __all__ = [
 ]
 
 ERROR_CHARS = 4000
+NAME_CHARS = 200
 RUNNERS = ("analyst", "admin")
 """Roles that may start and cancel runs."""
 
@@ -112,6 +112,8 @@ def start_run(
     ray_address: str | None = None,
     compute_tts: bool = True,
     views: ViewCache | None = None,
+    name: str = "",
+    reference: bool = False,
 ) -> RunRecord:
     """Queue a stress run of ``scenarios`` on the user's view of network ``network_id``.
 
@@ -138,6 +140,11 @@ def start_run(
         Also compute time-to-survive.
     views
         The app's cache of compiled views (see :func:`setu.networks.views.compiled_view`), if any.
+    name
+        What the run is called (at most :data:`NAME_CHARS` characters; empty: "Run N").
+    reference
+        Make it a reference sweep (:mod:`setu.runs.reference`): only for the sweep with each node's
+        own TTR and TTS.
 
     Returns
     -------
@@ -154,8 +161,13 @@ def start_run(
         If the network or a scenario does not exist or the user may not see it.
     setu.errors.ScenarioError
         If a scenario does not fit the user's view or the sweep has no TTR.
+    setu.errors.InputError
+        If the name is too long or holds control characters, or a reference run is not the plain sweep.
     """
     require_role(session, principal, "run.start", *RUNNERS)
+    name = check_name(name)
+    if reference and (scenarios != "sweep" or ttr is not None or not compute_tts):
+        raise InputError("a reference run is the node sweep with each node's own TTR and TTS", "reference")
     if jobs < 0:
         raise InputError(f"jobs must be >= 0, got {jobs}")
     if executor is not None and executor not in EXECUTORS:
@@ -183,11 +195,30 @@ def start_run(
         total=len(selected),
         parameters=parameters,
         marking_id=store(session, spec).id,
+        name=name,
+        reference=reference,
+        view_digest=view_digest(session, principal, network_id),
     )
     session.add(run)
     session.flush()
     record(session, principal, "run.start", "run", run.id, details={"network_id": network_id, **parameters})
     return run
+
+
+def check_name(name: str) -> str:
+    """A run's name as stored: stripped, at most :data:`NAME_CHARS` characters, no control characters.
+
+    Raises
+    ------
+    setu.errors.InputError
+        If it is too long or holds a control character.
+    """
+    name = name.strip()
+    if len(name) > NAME_CHARS:
+        raise InputError(f"at most {NAME_CHARS} characters, got {len(name)}", "name")
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise InputError("no control characters (tabs, line breaks)", "name")
+    return name
 
 
 def _owned_run(session: Session, run_id: int, *statuses: str, runner: str | None = None) -> RunRecord | None:
@@ -317,9 +348,10 @@ def _compute(
         scenarios, scenario_specs = _scenarios_of(session, principal, network_id, parameters, view, "run.execute")
         # The view may have changed since the run was queued: derive the marking again from what it uses now.
         marking_id = store(session, combine(used | scenario_specs, principal.party)).id
+        digest = view_digest(session, principal, network_id)
         run = _owned_run(session, run_id, runner=held)
         if run is not None:
-            run.marking_id, run.total = marking_id, len(scenarios)
+            run.marking_id, run.total, run.view_digest = marking_id, len(scenarios), digest
 
     def report(done: int, total: int) -> None:
         with transaction(factory) as step:
@@ -401,48 +433,6 @@ def get_run(session: Session, principal: Principal, run_id: int) -> RunRecord:
     return fetch_visible(
         session, principal, RunRecord, [RunRecord.id == run_id], action="run.read", kind="run", key=run_id
     )
-
-
-def cancel_run(session: Session, principal: Principal, run_id: int) -> RunRecord:
-    """Cancel the run ``run_id``, from any process: a queued run ends ``cancelled`` now, a running one at its
-    worker's next heartbeat (:func:`setu.runs.queue.request_cancel`).
-
-    Parameters
-    ----------
-    session
-        The caller's session; the caller commits.
-    principal
-        The user asking: the run's starter or an admin, holding the analyst or admin role.
-    run_id
-        The run.
-
-    Returns
-    -------
-    RunRecord
-        The run: ``cancelled``, or ``running`` with ``cancel_requested`` set.
-
-    Raises
-    ------
-    setu.errors.AccessDenied
-        If the user is neither analyst nor admin (audited as denied), or neither started the run nor is an admin.
-    setu.errors.NotFound
-        If there is no such run or the user may not see it.
-    RunStateError
-        If the run already ended (its status in ``run_status``).
-    """
-    require_role(session, principal, "run.cancel", *RUNNERS)
-    run = get_run(session, principal, run_id)
-    if run.created_by != principal.user_id and "admin" not in principal.roles:
-        raise AccessDenied("only the user who started a run, or an admin, may cancel it")
-    if run.status in FINAL_STATUSES:
-        raise RunStateError(f"run {run_id} already ended: {run.status}", run_status=run.status)
-    outcome = request_cancel(session, run_id)
-    if outcome == "ended":
-        session.refresh(run)
-        raise RunStateError(f"run {run_id} already ended: {run.status}", run_status=run.status)
-    record(session, principal, "run.cancel", "run", run_id, details={"outcome": outcome})
-    session.refresh(run)
-    return run
 
 
 def list_runs(

@@ -9,7 +9,7 @@ policy cannot tell them apart, and the data only while it is the same:
   at (party, organization and whether it is a government body, clearance, groups). Two principals with
   equal keys read exactly the same records (:func:`setu.sharing.policy.allows` reads nothing else);
 - the data's *stamp*, which the caller reads through the read filter on every request (the network,
-  a fingerprint of the records in the reader's view, the latest run the reader may see), so that a new
+  a fingerprint of the records in the reader's view, the run the figures come from), so that a new
   record, a removed one or a changed marking gives a new key.
 
 An entry holds plain values only (no database rows), so it never reaches back into a session. The

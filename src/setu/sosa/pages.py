@@ -14,6 +14,7 @@ from setu.errors import AccessDenied, InputError, MarkingError, NotFound, Proble
 from setu.models.sosa import RATINGS, REQUEST_STATES, PriorityRequest
 from setu.networks.reads import get_node, list_networks, list_nodes
 from setu.registry.sites import list_sites
+from setu.runs.recent import recent_networks
 from setu.runs.scenarios import get_scenario, list_scenarios
 from setu.sharing.markings import LEVELS, MarkingSpec
 from setu.sharing.requested import release_parties, requested_marking
@@ -128,7 +129,9 @@ def _render_draft(request: Request, page: Page, form: DraftForm, *, status_code:
     """The draft form with its choices, every one read through the marking-filtered services."""
     session, principal = page.session, page.principal
     networks, _ = list_networks(session, principal, limit=MAX_CHOICES)
-    chosen = int(form.network_id) if form.network_id.isdigit() else (networks[0].id if networks else None)
+    recent = recent_networks(session, principal, limit=1)
+    networks = recent + [n for n in networks if n not in recent]
+    chosen = int(form.network_id) if form.network_id.isdigit() else (recent[0].id if recent else None)
     nodes: list[Any] = []
     scenarios: list[Any] = []
     if chosen is not None and any(n.id == chosen for n in networks):

@@ -17,6 +17,7 @@ from setu.network.io.setu_format import write_template
 from setu.networks.forms import FORMATS, ImportForm, form_problems, posted_import, problem_row
 from setu.networks.imports import may_import
 from setu.networks.uploads import UploadFormat, UploadLimits, UploadTooLarge, safe_filename
+from setu.runs.jobs import RunLimits
 from setu.sharing.markings import LEVELS
 from setu.sharing.requested import release_parties, requested_marking
 from setu.web.shell import FormPageDep, Page, PageDep, size_text
@@ -133,6 +134,7 @@ def import_submit(
             marking=spec,
             upload_limits=UploadLimits.of(settings),
             limits=job_limits(state),
+            reference=RunLimits.of(settings) if settings.reference_on_import else None,
         )
     except InputError as exc:
         return refused(422, problems=exc.problems)

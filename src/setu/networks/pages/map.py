@@ -1,7 +1,7 @@
 """The network explorer: an interactive map of a network's visible nodes and edges, with a side panel per node.
 
 Everything on the map comes from :func:`setu.networks.graph.network_graph` (visible nodes, the
-visible edges between them, visible products) and the user's latest visible completed run; the
+visible edges between them, visible products) and the user's reference sweep; the
 layout is computed on that visible graph only, so a hidden node leaves no gap and shifts nothing.
 """
 
@@ -23,8 +23,8 @@ from setu.network.layout import Layout, layered_layout
 from setu.networks.graph import NetworkGraph, network_graph
 from setu.networks.reads import Neighbourhood, get_network, node_neighbourhood
 from setu.networks.stamps import network_stamp
+from setu.runs.reference import reference_run
 from setu.runs.results import single_node_results
-from setu.runs.service import list_runs
 from setu.sharing.cache import cached, view_key
 from setu.sharing.markings import MarkingSpec
 from setu.web.shell import PAGE_SIZE, Page, PageDep, signed_in_page, templates
@@ -36,7 +36,7 @@ FILTERS = ("program", "country", "material", "organization")
 COLOURINGS = ("country", "risk")
 DEPENDENTS_SHOWN = 50
 """Dependents the side panel lists by name (it counts them all; the node page lists more)."""
-NO_RUN = "no run yet"
+NO_RUN = "no reference sweep of your view yet (the dashboard offers to run one)"
 NO_STORE = {"Cache-Control": "no-store"}
 
 Choice = Annotated[str, Query(max_length=200)]
@@ -44,7 +44,7 @@ Choice = Annotated[str, Query(max_length=200)]
 
 @dataclass(frozen=True)
 class Risk:
-    """The risk of the nodes of a network: from the latest completed run the user may see, if any.
+    """The risk of the nodes of a network: from the user's reference sweep of it, if any.
 
     Attributes
     ----------
@@ -69,7 +69,7 @@ class MapData:
 
 
 def node_risk(page: Page, network_id: int, nodes: set[str]) -> Risk:
-    """PI and REI of ``nodes`` from the latest completed run of ``network_id`` that the page's user may see.
+    """PI and REI of ``nodes`` from the page user's reference sweep of ``network_id`` (never an ad-hoc run).
 
     A node's risk is that of the run's scenario disrupting that node alone (a sweep has one per node);
     scenarios disrupting several nodes at once colour none of them. Only the results of ``nodes`` (the
@@ -87,13 +87,13 @@ def node_risk(page: Page, network_id: int, nodes: set[str]) -> Risk:
     Returns
     -------
     Risk
-        The run and the risk by node id; no run and no risk when the user sees no completed run.
+        The run and the risk by node id; no run and no risk when the user has no reference sweep of their view
+        (:func:`setu.runs.reference.reference_run`).
     """
     session, principal = page.session, page.principal
-    runs, _total = list_runs(session, principal, network_id=network_id, status="completed", limit=1)
-    if not runs:
+    run = reference_run(session, principal, network_id).run
+    if run is None:
         return Risk(None, {})
-    run = runs[0]
     page.label(run)
     by_node: dict[str, tuple[float, float]] = {}
     for result in single_node_results(session, principal, run.id, sorted(nodes)):
@@ -202,7 +202,7 @@ def risk_note(risk: Risk) -> str:
     """What the risk colours show: the run they come from, or that there is none yet."""
     if risk.run is None:
         return NO_RUN
-    return f"PI and REI of each node's single-node scenario in run {risk.run.id}"
+    return f"PI and REI of each node's single-node scenario in your reference sweep (run {risk.run.id})"
 
 
 @router.get("/networks/{network_id}/map.json")
@@ -215,7 +215,9 @@ def map_json_route(request: Request, session: SessionDep, state: StateDep, netwo
     limit = state.settings.map_nodes
     # Computed once per network version, run and reader's view (see setu.sharing.cache): the stamp is read
     # through the filter now, so a new run, record or marking computes it again.
-    key = ("map.json", network_id, view_key(page.principal), limit, network_stamp(session, page.principal, network_id))
+    stamp = network_stamp(session, page.principal, network_id)
+    reference = reference_run(session, page.principal, network_id).run
+    key = ("map.json", network_id, view_key(page.principal), limit, stamp, reference.id if reference else None)
 
     def compute() -> tuple[bytes, frozenset[MarkingSpec]]:
         own = Page(session, page.auth)

@@ -14,6 +14,7 @@ from setu.deps import StateDep
 from setu.errors import AccessDenied, NotFound, SetuError, TooManyRequests
 from setu.networks.reads import filter_suggestions, get_network, list_networks, list_nodes
 from setu.runs.forms import KIND_NAMES, FormError, JobsDep, ScenarioForm, messages_of, number, scenario_in
+from setu.runs.recent import recent_networks
 from setu.runs.scenarios import build_scenario, create_scenario, list_scenarios
 from setu.runs.service import start_run
 from setu.schemas import MAX_ID
@@ -92,8 +93,9 @@ def _library(
     session, principal = page.session, page.principal
     networks, _total = list_networks(session, principal, limit=500)
     choices = [{"record": n, "marking": page.label(n)} for n in networks]
-    if network_id is None and networks:
-        network_id = networks[0].id
+    if network_id is None:
+        recent = recent_networks(session, principal, limit=1)
+        network_id = recent[0].id if recent else None
     if network_id is None:
         return page.render(request, "runs/scenarios.html", status_code=status_code, networks=choices, network=None)
     try:
@@ -195,6 +197,7 @@ def runs_start(
     mode: Annotated[str, Form(max_length=20)] = "selected",
     scenario: Annotated[list[int] | None, Form(max_length=10_000)] = None,
     ttr: Annotated[str, Form(max_length=40)] = "",
+    name: Annotated[str, Form(max_length=400)] = "",
 ) -> Response:
     """Queue a run of the chosen scenarios (or the node sweep), start it, and go to its progress page."""
     session, principal = page.session, page.principal
@@ -213,6 +216,7 @@ def runs_start(
                 "sweep" if mode == "sweep" else chosen,
                 ttr=override,
                 views=state.views,
+                name=name,
                 **state.settings.run_placement(),
             ),
         )

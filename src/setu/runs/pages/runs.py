@@ -5,18 +5,21 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
+from setu.accounts.lookups import usernames
 from setu.deps import ApiState, StateDep
-from setu.errors import AccessDenied, NotFound
+from setu.errors import AccessDenied, InputError, NotFound
 from setu.models.networks import NetworkRecord
 from setu.models.stress import FINAL_STATUSES, ResultRecord, RunRecord
 from setu.networks.reads import get_network, list_networks
 from setu.report.charts import ChartPoint, fmt, rei_bars, tts_ttr_scatter
+from setu.runs.manage import cancel_run, delete_run, rename_run
+from setu.runs.reference import reference_run
 from setu.runs.results import RESULT_SORTS, list_results, results_stamp
-from setu.runs.service import RunStateError, cancel_run, get_run, list_runs
+from setu.runs.service import RUNNERS, RunStateError, get_run, list_runs
 from setu.schemas import MAX_ID
 from setu.sharing.cache import cached, view_key
 from setu.sharing.markings import MarkingSpec
@@ -56,6 +59,20 @@ def network_of(page: Page, network_id: int) -> NetworkRecord | None:
         return None
 
 
+def owner_names(page: Page, runs: list[RunRecord]) -> dict[int, str]:
+    """Who started each run, as the page's user may know them: "you", a username, or the starter's party."""
+    names = usernames(page.session, page.principal, (run.created_by for run in runs))
+    owners = {}
+    for run in runs:
+        if run.created_by == page.principal.user_id:
+            owners[run.id] = "you"
+        elif run.received_from:
+            owners[run.id] = f"a user of {run.origin_party} (received)"
+        else:
+            owners[run.id] = names.get(run.created_by) or f"a user of {run.origin_party}"
+    return owners
+
+
 def _progress(run: RunRecord) -> dict[str, Any]:
     chosen = (run.parameters or {}).get("scenarios")
     return {
@@ -70,13 +87,21 @@ def runs_page(
     page: PageDep,
     network: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+    deleted: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Response:
     """The visible runs, newest first: status, progress, network and marking."""
     offset = (page_number - 1) * PAGE_SIZE
     runs, total = list_runs(page.session, page.principal, network_id=network, offset=offset, limit=PAGE_SIZE)
     names = network_names(page)
+    owners = owner_names(page, runs)
     rows = [
-        {"record": run, "marking": page.label(run), "network": names.get(run.network_id), **_progress(run)}
+        {
+            "record": run,
+            "marking": page.label(run),
+            "network": names.get(run.network_id),
+            "owner": owners[run.id],
+            **_progress(run),
+        }
         for run in runs
     ]
     return page.render(
@@ -89,6 +114,7 @@ def runs_page(
         pages=max(1, -(-total // PAGE_SIZE)),
         first=offset + 1 if rows else 0,
         last=offset + len(rows),
+        deleted=deleted,
     )
 
 
@@ -228,7 +254,9 @@ def _run_page(
         sort = "-rei"
     results = _results(page, state, run, sort, q, at_risk, page_number) if run.status == "completed" else None
     final = run.status in FINAL_STATUSES
-    may_cancel = not final and (run.created_by == principal.user_id or "admin" in principal.roles)
+    may_change = has_role(principal, *RUNNERS) and (run.created_by == principal.user_id or "admin" in principal.roles)
+    may_cancel = not final and may_change
+    mine = reference_run(session, principal, run.network_id) if run.reference else None
     return page.render(
         request,
         "runs/detail.html",
@@ -238,6 +266,9 @@ def _run_page(
         network=network_of(page, run.network_id),
         final=final,
         may_cancel=may_cancel,
+        may_change=may_change and not run.received_from,
+        owner=owner_names(page, [run])[run.id],
+        is_your_reference=mine is not None and mine.run is not None and mine.run.id == run.id,
         results=results,
         sort=sort,
         q=q,
@@ -281,3 +312,46 @@ def run_cancel(request: Request, page: FormPageDep, state: StateDep, run_id: int
         return _run_page(request, page, state, run_id, message=message, status_code=409)
     page.session.commit()
     return RedirectResponse(f"/runs/{run_id}", status_code=303)
+
+
+@router.post("/runs/{run_id}/rename", response_class=HTMLResponse)
+def run_rename(
+    request: Request,
+    page: FormPageDep,
+    state: StateDep,
+    run_id: int,
+    name: Annotated[str, Form(max_length=400)] = "",
+) -> Response:
+    """Rename a run (its starter, or an admin), then show it again; a refused name shows the page with why."""
+    if not 1 <= run_id <= MAX_ID:
+        return page.not_found(request)
+    try:
+        rename_run(page.session, page.principal, run_id, name)
+    except NotFound:
+        return page.not_found(request)
+    except AccessDenied:
+        return page.forbidden(request, "Only the user who started a run, or an admin, may rename it.")
+    except InputError as exc:
+        page.session.rollback()
+        message = "; ".join(str(problem) for problem in exc.problems)
+        return _run_page(request, page, state, run_id, message=message, status_code=422)
+    page.session.commit()
+    return RedirectResponse(f"/runs/{run_id}", status_code=303)
+
+
+@router.post("/runs/{run_id}/delete", response_class=HTMLResponse)
+def run_delete(request: Request, page: FormPageDep, state: StateDep, run_id: int) -> Response:
+    """Delete an ended run and its results (its starter, or an admin), then list the runs."""
+    if not 1 <= run_id <= MAX_ID:
+        return page.not_found(request)
+    try:
+        delete_run(page.session, page.principal, run_id)
+    except NotFound:
+        return page.not_found(request)
+    except AccessDenied:
+        return page.forbidden(request, "Only the user who started a run, or an admin, may delete it.")
+    except RunStateError as exc:
+        message = f"The run is {exc.run_status}: cancel it before deleting it."
+        return _run_page(request, page, state, run_id, message=message, status_code=409)
+    page.session.commit()
+    return RedirectResponse(f"/runs?deleted={run_id}", status_code=303)

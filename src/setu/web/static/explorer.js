@@ -194,7 +194,7 @@
       title.textContent = "Risk:";
       items.push(title);
       if (!data.run) {
-        items.push(swatch(NO_RESULT, `${data.risk_note} (run a stress test to colour by risk)`));
+        items.push(swatch(NO_RESULT, `${data.risk_note} (the dashboard runs the reference sweep that colours the map)`));
       } else {
         for (const band of RISK) items.push(swatch(band.colour, band.label));
         items.push(swatch(NO_RESULT, "No single-node result"));
@@ -288,7 +288,7 @@
     if (node.risk) {
       risk.textContent = `Risk if it stops alone: PI ${node.risk.pi.toFixed(2)}, REI ${node.risk.rei.toFixed(3)} (run ${data.run.id}).`;
     } else {
-      risk.textContent = data.run ? "No single-node result for it in the latest run." : `Risk: ${data.risk_note}.`;
+      risk.textContent = data.run ? "No single-node result for it in your reference sweep." : `Risk: ${data.risk_note}.`;
     }
     fetch(root.dataset.panel + encodeURIComponent(node.id), { headers: { Accept: "text/html" } })
       .then((answer) => answer.text())
