@@ -24,7 +24,6 @@ from setu.sharing.cache import ViewCache
 from setu.sharing.policy import Principal
 from setu.sharing.read import readable
 
-REFERENCE_NAME = "Reference sweep"
 ACTIVE = ("queued", "running")
 
 
@@ -70,14 +69,14 @@ def start_reference_sweep(
     Returns
     -------
     RunRecord
-        The queued run, named :data:`REFERENCE_NAME`, flagged ``reference``.
+        The queued run, named :data:`setu.runs.service.REFERENCE_NAME`, flagged ``reference``.
 
     Raises
     ------
     setu.errors.AccessDenied, setu.errors.NotFound, setu.errors.ScenarioError
         As :func:`setu.runs.service.start_run`.
     """
-    return start_run(session, principal, network_id, "sweep", name=REFERENCE_NAME, reference=True, views=views)
+    return start_run(session, principal, network_id, "sweep", reference=True, views=views)
 
 
 def _newest(session: Session, principal: Principal, network_id: int, *conditions: object) -> RunRecord | None:

@@ -40,6 +40,8 @@ __all__ = [
 
 ERROR_CHARS = 4000
 NAME_CHARS = 200
+REFERENCE_NAME = "Reference sweep"
+"""What a reference sweep is called when its starter gives it no name."""
 RUNNERS = ("analyst", "admin")
 """Roles that may start and cancel runs."""
 
@@ -165,7 +167,7 @@ def start_run(
         If the name is too long or holds control characters, or a reference run is not the plain sweep.
     """
     require_role(session, principal, "run.start", *RUNNERS)
-    name = check_name(name)
+    name = check_name(name) or (REFERENCE_NAME if reference else "")
     if reference and (scenarios != "sweep" or ttr is not None or not compute_tts):
         raise InputError("a reference run is the node sweep with each node's own TTR and TTS", "reference")
     if jobs < 0:
