@@ -6,6 +6,8 @@ The users are the shared principals of :mod:`principals` (:data:`USERS`); the ro
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import time
@@ -29,6 +31,7 @@ from setu.db import transaction
 from setu.models.accounts import User
 from setu.models.base import Base
 from setu.settings import ApiSettings
+from setu.sharing.markings import LEVELS
 from setu.sharing.policy import Principal
 
 PASSWORD = "correct horse battery staple"
@@ -49,6 +52,7 @@ TEST_SETTINGS = ApiSettings(
     reference_on_import=False,
 )
 FINAL = ("completed", "failed", "cancelled")
+LEVEL_NAMES = tuple(LEVELS.values())
 JOB_FINAL = ("succeeded", "failed", "cancelled")
 
 
@@ -225,3 +229,11 @@ def table_counts(engine: Engine) -> dict[str, int]:
             table.name: connection.execute(select(func.count()).select_from(table)).scalar_one()
             for table in Base.metadata.sorted_tables
         }
+
+
+def csv_export_rows(text: str) -> list[dict[str, str]]:
+    """The rows of an exported CSV file, between its banner rows (which it checks are there and equal)."""
+    lines = text.splitlines(keepends=True)
+    top, bottom = next(csv.reader([lines[0]])), next(csv.reader([lines[-1]]))
+    assert len(top) == 1 and top == bottom and (" // " in top[0] or top[0] in LEVEL_NAMES), (top, bottom)
+    return list(csv.DictReader(io.StringIO("".join(lines[1:-1]))))

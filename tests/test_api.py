@@ -64,8 +64,10 @@ def test_real_http_login_upload_run_export(server: str, generated_data: Path) ->
         assert status["status"] == "completed" and status["done"] == status["total"] == 30
         export = client.get(f"/api/v1/runs/{rid}/export", headers=auth, params={"format": "csv"})
         assert export.status_code == 200
-        assert export.text.splitlines()[0] == "scenario_id,disrupted,ttr,lost_profit,tts,rei"
-        assert len(export.text.splitlines()) == 31
+        lines = export.text.splitlines()
+        assert lines[1] == "scenario_id,disrupted,ttr,lost_profit,tts,rei" and len(lines) == 33
+        banner = export.headers["x-setu-marking"]
+        assert lines[0].strip('"') == lines[-1].strip('"') == banner  # the banner, inside the file
         # The session cookie signs in a browser-like client (the tests serve plain HTTP, so not Secure).
         client.cookies.clear()
         client.cookies.set("setu_session", login.cookies["setu_session"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import threading
@@ -11,11 +10,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
-from clients import Api, import_file, outcome
+from clients import Api, csv_export_rows, import_file, outcome
 from networks.world import expected_small, published_small_network, small_network
 from setu.audit.log import integrate
 from setu.models.audit import AuditEntry
@@ -24,6 +24,7 @@ from setu.network.compile import compile_network
 from setu.network.io.loader import read_network
 from setu.network.io.setu_format import write_setu
 from setu.network.model import Network
+from setu.sharing.files import parquet_marking, read_marked_csv
 from setu.stress.engine import run_scenarios
 from setu.stress.export import write_results
 from setu.stress.scenarios import Scenario
@@ -175,7 +176,8 @@ def test_a_run_of_stored_scenarios_results_and_exports(
     assert exported.headers["content-type"] == "text/csv; charset=utf-8"
     assert exported.headers["content-disposition"] == f'attachment; filename="setu-run-{run["id"]}-results.csv"'
     assert exported.headers["x-setu-marking"] == "RESTRICTED // REL TO IN, US"
-    got = pd.read_csv(io.StringIO(exported.text))
+    top, bottom, got = read_marked_csv(exported.content)
+    assert top == bottom == "RESTRICTED // REL TO IN, US"
     assert list(got.columns) == list(expected.columns)
     pd.testing.assert_frame_equal(got, expected, rtol=1e-9)
 
@@ -202,13 +204,22 @@ def test_a_run_of_stored_scenarios_results_and_exports(
 
     as_json = api.get("us-analyst", f"{API}/runs/{run['id']}/export", params={"format": "json"})
     assert as_json.headers["content-type"] == "application/json"
-    assert [r["scenario_id"] for r in json.loads(as_json.text)] == [s["scenario_id"] for s in made]
+    document = json.loads(as_json.text)
+    assert document["marking"]["banner"] == as_json.headers["x-setu-marking"] == "RESTRICTED // REL TO IN, US"
+    assert [r["scenario_id"] for r in document["results"]] == [s["scenario_id"] for s in made]
     parquet = api.get("us-analyst", f"{API}/runs/{run['id']}/export", params={"format": "parquet"})
     assert parquet.headers["content-type"] == "application/vnd.apache.parquet"
     assert parquet.headers["content-disposition"].endswith('results.parquet"')
     frame = pd.read_parquet(io.BytesIO(parquet.content))
     assert list(frame["scenario_id"]) == [s["scenario_id"] for s in made]
-    assert api.get("us-analyst", f"{API}/runs/{run['id']}/export", params={"format": "xlsx"}).status_code == 422
+    assert parquet_marking(parquet.content)["banner"] == "RESTRICTED // REL TO IN, US"
+    excel = api.get("us-analyst", f"{API}/runs/{run['id']}/export", params={"format": "xlsx"})
+    assert excel.status_code == 200 and excel.headers["content-disposition"].endswith('results.xlsx"')
+    sheet = openpyxl.load_workbook(io.BytesIO(excel.content)).active
+    assert sheet is not None
+    assert sheet.cell(1, 1).value == sheet.cell(sheet.max_row, 1).value == "RESTRICTED // REL TO IN, US"
+    assert [sheet.cell(r, 1).value for r in range(3, sheet.max_row)] == [s["scenario_id"] for s in made]
+    assert api.get("us-analyst", f"{API}/runs/{run['id']}/export", params={"format": "ods"}).status_code == 422
 
     listing = api.get("in-industry", f"{API}/runs", params={"network_id": shared_net}).json()
     assert [r["id"] for r in listing["items"]] == [run["id"]]
@@ -223,7 +234,7 @@ def test_a_sweep_matches_the_reference_values(api: Api, shared_data: Path, tmp_p
     assert run["scenarios"] == "sweep" and run["ttr"] is None and run["total"] == 30
     assert api.wait("in-analyst", run["id"])["status"] == "completed"
     exported = api.get("in-analyst", f"{API}/runs/{run['id']}/export").text
-    rows = {row["scenario_id"]: row for row in csv.DictReader(io.StringIO(exported))}
+    rows = {row["scenario_id"]: row for row in csv_export_rows(exported)}
     expected = expected_small(shared_data)
     assert set(rows) == set(expected)
     for node, (pi, _tts) in expected.items():

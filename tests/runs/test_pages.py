@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import html
-import io
 import re
 from collections.abc import Iterator
 from dataclasses import replace
@@ -15,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from clients import TEST_SETTINGS, Api, csrf_of, make_api, sign_in
+from clients import TEST_SETTINGS, Api, csrf_of, csv_export_rows, make_api, sign_in
 from networks.world import IN_ONLY_NODES, SECRET_WORDS, build_world
 from setu.models.stress import ResultRecord, RunRecord, ScenarioRecord
 from setu.network.model import Network
@@ -180,14 +178,14 @@ def test_results_sort_filter_page_chart_ranking_and_downloads(web: Api) -> None:
     best = max(everything["items"], key=lambda r: r["rei"])
     assert 'aria-label="REI ranking"' in ranking and html.escape(best["label"]) in ranking
 
-    for kind in ("csv", "json", "parquet"):
+    for kind in ("csv", "json", "parquet", "xlsx"):
         link = f'href="/api/v1/runs/{run_id}/export?format={kind}"'
         assert link in full
         download = client.get(f"/api/v1/runs/{run_id}/export", params={"format": kind})
         assert download.status_code == 200 and download.headers["x-setu-marking"]
-    rows = list(csv.DictReader(io.StringIO(client.get(f"/api/v1/runs/{run_id}/export?format=csv").text)))
+    rows = csv_export_rows(client.get(f"/api/v1/runs/{run_id}/export?format=csv").text)
     assert len(rows) == total
-    assert len(client.get(f"/api/v1/runs/{run_id}/export?format=json").json()) == total
+    assert len(client.get(f"/api/v1/runs/{run_id}/export?format=json").json()["results"]) == total
 
     listing = client.get("/runs").text
     assert f'href="/runs/{run_id}"' in listing and "completed" in listing and "node sweep" in listing

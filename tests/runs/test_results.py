@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import replace
 from pathlib import Path
 
-from clients import Api, import_file
+import openpyxl
+
+from clients import Api, csv_export_rows, import_file
 from networks.world import small_network
 from setu.network.io.cells import FORMULA_STARTS
 from setu.network.io.setu_format import write_setu
@@ -49,10 +50,17 @@ def test_a_node_named_as_a_formula_exports_as_text(api: Api, tmp_path: Path) -> 
         assert api.wait("in-analyst", run["id"])["status"] == "completed"
         exported = api.get("us-analyst", f"{API}/runs/{run['id']}/export", params={"format": "csv"})
         assert exported.status_code == 200, exported.text
-        rows = list(csv.DictReader(io.StringIO(exported.text)))
+        rows = csv_export_rows(exported.text)
         assert rows
         for row in rows:
             for column in ("scenario_id", "disrupted"):
                 assert not row[column].startswith(FORMULA_STARTS), row
         texts = {row["scenario_id"] for row in rows} | {row["disrupted"] for row in rows}
         assert ("'" + PAYLOAD in texts) or ("'@SUM(A1)" in texts)
+        # In Excel the same names are stored as text: no cell of the workbook is a formula.
+        excel = api.get("us-analyst", f"{API}/runs/{run['id']}/export", params={"format": "xlsx"})
+        sheet = openpyxl.load_workbook(io.BytesIO(excel.content)).active
+        assert sheet is not None
+        cells = [cell for row in sheet.iter_rows() for cell in row if cell.value is not None]
+        assert all(cell.data_type != "f" for cell in cells)
+        assert {PAYLOAD, "@SUM(A1)"} & {cell.value for cell in cells}

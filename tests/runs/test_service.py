@@ -58,6 +58,12 @@ from setu.stress.scenarios import Scenario
 Factory = sessionmaker[Session]
 
 
+def csv_rows(data: bytes) -> list[dict[str, str]]:
+    """The rows of an exported CSV, between its two banner rows."""
+    lines = data.decode().splitlines(keepends=True)
+    return list(csv.DictReader(io.StringIO("".join(lines[1:-1]))))
+
+
 @pytest.fixture
 def shared_net(sessions: Factory) -> int:
     """The small network, every record released to both parties."""
@@ -151,15 +157,15 @@ def test_results_sort_filter_page_and_export(sessions: Factory, shared_net: int)
         rows, total = list_results(session, US_ANALYST, run_id, text="t3_1", sort="scenario_id", limit=3)
         assert total == 11 and [r.scenario_id for r in rows] == ["T3_1", "T3_10", "T3_11"]
 
-        table = list(csv.DictReader(io.StringIO(export_results(session, US_ANALYST, run_id, "csv").decode())))
+        table = csv_rows(export_results(session, US_ANALYST, run_id, "csv")[0])
         assert tuple(table[0]) == RESULT_COLUMNS and len(table) == 30
         assert [row["scenario_id"] for row in table] == [r.scenario_id for r in everything]
-        records = json.loads(export_results(session, US_ANALYST, run_id, "json"))
+        records = json.loads(export_results(session, US_ANALYST, run_id, "json")[0])["results"]
         assert [r["lost_profit"] for r in records] == [r.lost_profit for r in everything]
-        frame = pd.read_parquet(io.BytesIO(export_results(session, US_ANALYST, run_id, "parquet")))
+        frame = pd.read_parquet(io.BytesIO(export_results(session, US_ANALYST, run_id, "parquet")[0]))
         assert list(frame.columns) == [*RESULT_COLUMNS, "kind", "label", "at_risk"] and len(frame) == 30
         with pytest.raises(Exception, match="format"):
-            export_results(session, US_ANALYST, run_id, "xlsx")
+            export_results(session, US_ANALYST, run_id, "ods")
         session.commit()
         assert audit_count(session, "results.export") == 3
         assert audit_count(session, "results.list") == 2 * len(RESULT_SORTS) + 4
@@ -252,7 +258,7 @@ def test_a_run_is_visible_only_to_users_who_see_every_record_it_used(sessions: F
         session.commit()
         assert audit_count(session, "results.export", "deny") == 3 * 3 * 2
         # What the US analyst does see holds nothing of India's national-only records.
-        exported = b"".join(export_results(session, US_ANALYST, us_run, f) for f in ("csv", "json"))
+        exported = b"".join(export_results(session, US_ANALYST, us_run, f)[0] for f in ("csv", "json"))
         rows, total = list_results(session, US_ANALYST, us_run, limit=1000)
         india_rows, india_total = list_results(session, IN_ANALYST, in_run, limit=1000)
     assert total == len(rows) == len(us_view.supplying_nodes()) < 30
@@ -337,11 +343,11 @@ def test_an_unbounded_tts_round_trips(sessions: Factory, shared_net: int, monkey
         rows, _ = list_results(session, US_ANALYST, run_id, sort="-tts", limit=1000)
         assert math.isinf(rows[0].tts_value) and math.isnan(rows[-1].tts_value)
         assert not rows[0].at_risk and not rows[-1].at_risk
-        table = list(csv.DictReader(io.StringIO(export_results(session, US_ANALYST, run_id, "csv").decode())))
+        table = csv_rows(export_results(session, US_ANALYST, run_id, "csv")[0])
         assert (table[0]["tts"], table[1]["tts"]) == ("inf", "")
-        records = json.loads(export_results(session, US_ANALYST, run_id, "json"))
+        records = json.loads(export_results(session, US_ANALYST, run_id, "json")[0])["results"]
         assert (records[0]["tts"], records[1]["tts"]) == ("inf", None)
-        frame = pd.read_parquet(io.BytesIO(export_results(session, US_ANALYST, run_id, "parquet")))
+        frame = pd.read_parquet(io.BytesIO(export_results(session, US_ANALYST, run_id, "parquet")[0]))
         assert math.isinf(frame["tts"][0]) and math.isnan(frame["tts"][1])
         stored = session.scalars(select(RunRecord).where(RunRecord.id == run_id)).one()
         assert stored.wall_seconds == 0.5

@@ -32,7 +32,8 @@ from setu.runs.queue import JOBS, RUNS, active, fail_held
 from setu.runs.reference import start_reference_sweep
 from setu.runs.service import ERROR_CHARS
 from setu.runs.worker import Source
-from setu.sharing.markings import LEVELS, MarkingSpec, owner_names, store
+from setu.sharing.files import marking_fields
+from setu.sharing.markings import MarkingSpec, store
 from setu.sharing.policy import Principal
 from setu.sharing.read import unfiltered, unfiltered_update
 
@@ -79,17 +80,6 @@ def spec_of_json(data: dict[str, Any]) -> MarkingSpec:
     )
 
 
-def marking_json(session: Session, spec: MarkingSpec) -> dict[str, Any]:
-    """A marking as answers carry it (the fields of :class:`setu.schemas.MarkingOut`), owners by name."""
-    return {
-        "classification": LEVELS[spec.classification],
-        "banner": spec.banner(owner_names(session, [spec])),
-        "releases": sorted(spec.releases),
-        "national_only": spec.national_only,
-        "groups": sorted(spec.groups),
-    }
-
-
 def _finite(value: float) -> float | None:
     return None if math.isinf(value) else value
 
@@ -129,7 +119,7 @@ def run_what_if(session: Session, owner: Principal, payload: dict[str, Any], _up
         "tts_with_infinite": math.isinf(e.tts_with),
         "tts_gained": _finite(e.tts_gained),
         "closes_gap": e.closes_gap,
-        "marking": marking_json(session, answer.marking),
+        "marking": marking_fields(session, answer.marking),
     }
     return Outcome(result, answer.marking)
 
@@ -159,7 +149,7 @@ def run_import(session: Session, owner: Principal, payload: dict[str, Any], uplo
         "source": stored.source,
         "nodes": stored.node_count,
         "edges": stored.edge_count,
-        "marking": marking_json(session, spec),
+        "marking": marking_fields(session, spec),
         **_queue_reference(session, owner, stored.id, payload.get("reference")),
     }
     return Outcome(result, spec, stored.id)

@@ -19,6 +19,8 @@ from setu.runs.reference import reference_run
 from setu.runs.results import RESULT_SORTS, export_results, list_results, require_run
 from setu.runs.scenarios import build_scenario, create_scenario, get_scenario, list_scenarios
 from setu.runs.schemas import (
+    EXPORT_RESPONSES,
+    MEDIA_TYPES,
     ExplanationOut,
     FlowChangeOut,
     ProductLossOut,
@@ -46,43 +48,11 @@ RunId = Annotated[int, Path(ge=1, le=MAX_ID, description="The run's id.")]
 Offset = Annotated[int, Query(ge=0, le=MAX_ID, description="Items to skip.")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Most items to return.")]
 RESULT_SORT_PATTERN = "^-?(" + "|".join(RESULT_SORTS) + ")$"
-MEDIA_TYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "json": "application/json",
-    "parquet": "application/vnd.apache.parquet",
-}
 CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorBody, "description": "The run is not in a state that allows it."}
 }
 LIMITED: dict[int | str, dict[str, Any]] = {
     429: {"model": ErrorBody, "description": "You have as many runs queued or running as one user may (Retry-After)."}
-}
-_EXPORT_ROW = {
-    "type": "object",
-    "properties": {
-        "scenario_id": {"type": "string"},
-        "disrupted": {"type": "string"},
-        "ttr": {"type": "number"},
-        "lost_profit": {"type": "number"},
-        "tts": {"anyOf": [{"type": "number"}, {"type": "string", "enum": ["inf"]}, {"type": "null"}]},
-        "rei": {"type": "number"},
-    },
-    "required": ["scenario_id", "disrupted", "ttr", "lost_profit", "tts", "rei"],
-}
-EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "The results as a file (CSV, JSON or Parquet).",
-        "content": {
-            "text/csv": {"schema": {"type": "string"}},
-            "application/json": {"schema": {"type": "array", "items": _EXPORT_ROW}},
-            "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}},
-        },
-        "headers": {
-            "Content-Disposition": {"description": "attachment; filename=...", "schema": {"type": "string"}},
-            "X-Setu-Marking": {"description": "The banner of the run's marking (ASCII).", "schema": {"type": "string"}},
-        },
-    },
-    **CONFLICT,
 }
 
 
@@ -394,15 +364,20 @@ def export(
     session: SessionDep,
     marker: MarkerDep,
     run_id: RunId,
-    format: Literal["csv", "json", "parquet"] = "csv",
+    format: Literal["csv", "json", "parquet", "xlsx"] = "csv",
 ) -> Response:
-    """Every result of a completed run as a file download: CSV, JSON or Parquet."""
+    """Every result of a completed run as a file download: CSV, JSON, Parquet or Excel, its marking inside.
+
+    CSV: the banner in the first and last rows; JSON: ``{"marking": {...}, "results": [...]}``; Parquet:
+    the ``setu.marking`` schema metadata; Excel: the banner above and below the table and in every
+    printed page's header and footer. ``X-Setu-Marking`` repeats the banner.
+    """
     # Read as the export it is: a refusal is audited as a denied results.export, not a denied read.
     run = require_run(session, auth.principal, run_id, "results.export")
     if run.status != "completed":
         raise RunStateError(f"run {run_id} is {run.status}; only a completed run's results can be exported")
-    data = export_results(session, auth.principal, run_id, format)
-    banner = marker.banner(marker.spec(run)).encode("ascii", "replace").decode("ascii")
+    data, spec = export_results(session, auth.principal, run_id, format)
+    banner = marker.banner(spec).encode("ascii", "replace").decode("ascii")
     session.commit()
     headers = {
         "Content-Disposition": f'attachment; filename="setu-run-{run_id}-results.{format}"',

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import json
 from collections.abc import Hashable
 from typing import Any
 
@@ -14,6 +12,8 @@ from sqlalchemy.orm import Session
 from setu.audit.log import record
 from setu.errors import InputError
 from setu.models.stress import ResultRecord, RunRecord
+from setu.sharing.files import marked_csv, marked_json, marked_parquet, marked_xlsx, marking_fields
+from setu.sharing.markings import MarkingSpec, combine, marking_specs
 from setu.sharing.policy import Principal
 from setu.sharing.read import MAX_LIMIT, contains, count_readable, fetch_visible, page, readable, unfiltered
 from setu.stress.export import results_csv
@@ -28,7 +28,7 @@ __all__ = [
     "single_node_results",
 ]
 
-EXPORT_FORMATS = ("csv", "json", "parquet")
+EXPORT_FORMATS = ("csv", "json", "parquet", "xlsx")
 RESULT_SORTS = ("position", "scenario_id", "kind", "label", "disrupted", "ttr", "lost_profit", "tts", "rei")
 """Columns :func:`list_results` sorts on; prefix ``-`` for descending."""
 
@@ -190,15 +190,21 @@ def single_node_results(
     return rows
 
 
-def export_results(session: Session, principal: Principal, run_id: int, format: str) -> bytes:
-    """Every visible result of a run as a file: ``csv``, ``json`` or ``parquet``.
+def export_results(session: Session, principal: Principal, run_id: int, format: str) -> tuple[bytes, MarkingSpec]:
+    """Every visible result of a run as a file, ``csv``, ``json``, ``parquet`` or ``xlsx``, marked inside.
 
-    CSV and JSON hold the columns ``scenario_id, disrupted, ttr, lost_profit, tts, rei`` (as
-    :func:`setu.stress.export.write_results` writes them; CSV through
-    :func:`setu.stress.export.results_csv`, so a text cell starting as a formula is quoted), with an
-    unbounded TTS written ``inf``
-    (a TTS not computed is empty in CSV, ``null`` in JSON); Parquet adds ``kind``, ``label`` and
-    ``at_risk`` and holds TTS as a float (``inf``, ``NaN``).
+    The columns are ``scenario_id, disrupted, ttr, lost_profit, tts, rei`` (CSV through
+    :func:`setu.stress.export.results_csv`, so a text cell starting as a formula is quoted; an
+    unbounded TTS is ``inf``, one not computed is empty in CSV, ``null`` in JSON); Parquet and Excel add
+    ``kind``, ``label`` and ``at_risk``. Each file carries the most restrictive marking of the run and
+    of every result in it, where its format's reader looks (:mod:`setu.sharing.files`): CSV in its first
+    and last rows, JSON as ``{"marking": ..., "results": [...]}``, Parquet in its schema metadata,
+    Excel above and below the table and on every printed page.
+
+    Returns
+    -------
+    tuple[bytes, MarkingSpec]
+        The file and its marking.
 
     Raises
     ------
@@ -209,11 +215,13 @@ def export_results(session: Session, principal: Principal, run_id: int, format: 
     """
     if format not in EXPORT_FORMATS:
         raise InputError(f"unknown export format {format!r}; expected one of {', '.join(EXPORT_FORMATS)}")
-    require_run(session, principal, run_id, "results.export")
+    run = require_run(session, principal, run_id, "results.export")
     rows = session.scalars(
         readable(principal, ResultRecord).where(ResultRecord.run_id == run_id).order_by(ResultRecord.position)
     ).all()
     record(session, principal, "results.export", "run", run_id, details={"format": format, "rows": len(rows)})
+    spec = combine(marking_specs(session, {run.marking_id, *(r.marking_id for r in rows)}), principal.party)
+    fields = marking_fields(session, spec)
     if format == "json":
         records = [
             {
@@ -226,7 +234,7 @@ def export_results(session: Session, principal: Principal, run_id: int, format: 
             }
             for r in rows
         ]
-        return (json.dumps(records, indent=1) + "\n").encode()
+        return marked_json(fields, "results", records), spec
     frame = pd.DataFrame(
         {
             "scenario_id": [r.scenario_id for r in rows],
@@ -242,7 +250,7 @@ def export_results(session: Session, principal: Principal, run_id: int, format: 
     )
     if format == "csv":
         # The one CSV writer of results: text cells (node and scenario names) are defused for spreadsheets.
-        return results_csv(frame)
-    buffer = io.BytesIO()
-    frame.to_parquet(buffer, index=False)
-    return buffer.getvalue()
+        return marked_csv(results_csv(frame), fields["banner"]), spec
+    if format == "xlsx":
+        return marked_xlsx(frame, fields, f"Run {run_id} results"), spec
+    return marked_parquet(frame, fields), spec

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from setu.schemas import MAX_ID, MarkingOut, Paged, Strict, Text
+from setu.schemas import MAX_ID, ErrorBody, MarkingOut, Paged, Strict, Text
 
 ScenarioKind = Literal[
     "node", "site", "organization", "party", "country", "material", "chokepoint", "export_control", "custom"
@@ -226,3 +226,50 @@ class ExplanationOut(Strict):
     losses: list[ProductLossOut] = Field(description="Products that lose, largest loss first.")
     rerouted: list[FlowChangeOut] = Field(description="Shipments that change, largest change first.")
     marking: MarkingOut = Field(description="The run's marking (with that of the view it was computed on).")
+
+
+MEDIA_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json",
+    "parquet": "application/vnd.apache.parquet",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+"""The media type of each export format."""
+_EXPORT_ROW = {
+    "type": "object",
+    "properties": {
+        "scenario_id": {"type": "string"},
+        "disrupted": {"type": "string"},
+        "ttr": {"type": "number"},
+        "lost_profit": {"type": "number"},
+        "tts": {"anyOf": [{"type": "number"}, {"type": "string", "enum": ["inf"]}, {"type": "null"}]},
+        "rei": {"type": "number"},
+    },
+    "required": ["scenario_id", "disrupted", "ttr", "lost_profit", "tts", "rei"],
+}
+EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The results as a file (CSV, JSON, Parquet or Excel), its marking inside.",
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "marking": {"$ref": "#/components/schemas/MarkingOut"},
+                        "results": {"type": "array", "items": _EXPORT_ROW},
+                    },
+                    "required": ["marking", "results"],
+                }
+            },
+            "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}},
+            MEDIA_TYPES["xlsx"]: {"schema": {"type": "string", "format": "binary"}},
+        },
+        "headers": {
+            "Content-Disposition": {"description": "attachment; filename=...", "schema": {"type": "string"}},
+            "X-Setu-Marking": {"description": "The file's banner (ASCII).", "schema": {"type": "string"}},
+        },
+    },
+    409: {"model": ErrorBody, "description": "The run is not in a state that allows it."},
+}
+"""The export's answers as OpenAPI documents them."""
