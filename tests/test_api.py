@@ -65,7 +65,9 @@ def test_real_http_login_upload_run_export(server: str, generated_data: Path) ->
         export = client.get(f"/api/v1/runs/{rid}/export", headers=auth, params={"format": "csv"})
         assert export.status_code == 200
         lines = export.text.splitlines()
-        assert lines[1] == "scenario_id,disrupted,ttr,lost_profit,tts,rei" and len(lines) == 33
+        assert (
+            lines[1] == "scenario_id,disrupted,ttr,lost_profit,tts,rei,baseline_loss,tts_relative" and len(lines) == 33
+        )
         banner = export.headers["x-setu-marking"]
         assert lines[0].strip('"') == lines[-1].strip('"') == banner  # the banner, inside the file
         # The session cookie signs in a browser-like client (the tests serve plain HTTP, so not Secure).

@@ -97,9 +97,9 @@ def test_map_zooms_filters_and_opens_a_node_offline(explorer_server: tuple[str, 
             expect(panel.locator('[data-section="suppliers"] h3')).to_contain_text("Suppliers")
             expect(page.locator("#map-ring")).to_have_attribute("display", "inline")
 
-            # Colour by risk: no run yet, and the legend says so.
+            # Colour by risk: no reference sweep yet, and the legend says so.
             page.get_by_label("Colour by").select_option("risk")
-            expect(page.locator("#map-legend")).to_contain_text("no run yet")
+            expect(page.locator("#map-legend")).to_contain_text("no reference sweep of your view yet")
 
             # Find a node by name and press Enter: the panel follows, focus moves to it.
             page.get_by_label("Find a node").fill("T3_2")

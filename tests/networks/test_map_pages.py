@@ -181,29 +181,30 @@ def test_hidden_and_missing_networks_answer_the_same_404(web: Api, world: Networ
 
 def test_risk_comes_from_the_users_reference_sweep_never_an_ad_hoc_run(web: Api, world: Network) -> None:
     nid = world_id(web)
-    started = web.post("us-analyst", "/api/v1/runs", json={"network_id": nid, "sweep": True, "reference": True})
+    started = web.post("in-analyst", "/api/v1/runs", json={"network_id": nid, "sweep": True, "reference": True})
     assert started.status_code == 202, started.text
-    run = web.wait("us-analyst", started.json()["id"])
+    run = web.wait("in-analyst", started.json()["id"])
     assert run["status"] == "completed"
-    us = map_of(web, "us-analyst", nid)
-    assert us["run"]["id"] == run["id"] and us["run"]["marking"]["banner"]
-    assert us["risk_note"] != NO_RUN and "reference sweep" in us["risk_note"]
-    risky = {node["id"]: node["risk"] for node in us["nodes"] if node["risk"] is not None}
+    ours = map_of(web, "in-analyst", nid)
+    assert ours["run"]["id"] == run["id"] and ours["run"]["marking"]["banner"]
+    assert ours["risk_note"] != NO_RUN and "reference sweep" in ours["risk_note"]
+    risky = {node["id"]: node["risk"] for node in ours["nodes"] if node["risk"] is not None}
     # The sweep disrupts each supplying node alone; products ship to no one and have no scenario of their own.
-    ids = [node["id"] for node in us["nodes"]]
-    assert set(risky) == {ids[s] for s, _c in us["edges"]}
+    ids = [node["id"] for node in ours["nodes"]]
+    assert set(risky) == {ids[s] for s, _c in ours["edges"]}
     assert all(0 <= r["rei"] <= 1 and r["pi"] >= 0 for r in risky.values())
     assert max(r["rei"] for r in risky.values()) == 1.0
+    sign_in(web.client, "in-analyst")
     html = web.client.get(f"/networks/{nid}/map").text
     assert f"run {run['id']}" in html and NO_RUN not in html
     # A later ad-hoc sweep with another TTR does not recolour the map.
-    adhoc = web.post("us-analyst", "/api/v1/runs", json={"network_id": nid, "sweep": True, "ttr": 0.5})
-    assert web.wait("us-analyst", adhoc.json()["id"])["status"] == "completed"
-    assert map_of(web, "us-analyst", nid) == us
-    # The run holds the US-only node, so the Indian analyst cannot see it, nor learn from the map that it exists.
-    india = map_of(web, "in-analyst", nid)
-    assert india["run"] is None and india["risk_note"] == NO_RUN
-    assert all(node["risk"] is None for node in india["nodes"])
+    adhoc = web.post("in-analyst", "/api/v1/runs", json={"network_id": nid, "sweep": True, "ttr": 0.5})
+    assert web.wait("in-analyst", adhoc.json()["id"])["status"] == "completed"
+    assert map_of(web, "in-analyst", nid) == ours
+    # The run holds India-only nodes, so the US analyst cannot see it, nor learn from the map that it exists.
+    us = map_of(web, "us-analyst", nid)
+    assert us["run"] is None and us["risk_note"] == NO_RUN
+    assert all(node["risk"] is None for node in us["nodes"])
 
 
 def test_a_2025_node_chain_maps_every_node_in_a_small_answer(web: Api, shared_data: Path) -> None:

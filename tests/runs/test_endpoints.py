@@ -178,8 +178,10 @@ def test_a_run_of_stored_scenarios_results_and_exports(
     assert exported.headers["x-setu-marking"] == "RESTRICTED // REL TO IN, US"
     top, bottom, got = read_marked_csv(exported.content)
     assert top == bottom == "RESTRICTED // REL TO IN, US"
-    assert list(got.columns) == list(expected.columns)
-    pd.testing.assert_frame_equal(got, expected, rtol=1e-9)
+    assert list(got.columns) == [*expected.columns, "baseline_loss", "tts_relative"]
+    assert (got["baseline_loss"] == 0).all()  # the analyst's view meets every demand undisrupted
+    pd.testing.assert_frame_equal(got[list(expected.columns)], expected, rtol=1e-9)
+    pd.testing.assert_series_equal(got["tts_relative"], got["tts"], check_names=False)
 
     rows = api.get("us-analyst", f"{API}/runs/{run['id']}/results").json()
     assert rows["total"] == 5 and rows["banner"] == "RESTRICTED // REL TO IN, US"

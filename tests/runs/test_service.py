@@ -158,12 +158,15 @@ def test_results_sort_filter_page_and_export(sessions: Factory, shared_net: int)
         assert total == 11 and [r.scenario_id for r in rows] == ["T3_1", "T3_10", "T3_11"]
 
         table = csv_rows(export_results(session, US_ANALYST, run_id, "csv")[0])
-        assert tuple(table[0]) == RESULT_COLUMNS and len(table) == 30
+        assert tuple(table[0]) == (*RESULT_COLUMNS, "baseline_loss", "tts_relative") and len(table) == 30
         assert [row["scenario_id"] for row in table] == [r.scenario_id for r in everything]
         records = json.loads(export_results(session, US_ANALYST, run_id, "json")[0])["results"]
         assert [r["lost_profit"] for r in records] == [r.lost_profit for r in everything]
         frame = pd.read_parquet(io.BytesIO(export_results(session, US_ANALYST, run_id, "parquet")[0]))
-        assert list(frame.columns) == [*RESULT_COLUMNS, "kind", "label", "at_risk"] and len(frame) == 30
+        assert (
+            list(frame.columns) == [*RESULT_COLUMNS, "kind", "label", "at_risk", "baseline_loss", "tts_relative"]
+            and len(frame) == 30
+        )
         with pytest.raises(Exception, match="format"):
             export_results(session, US_ANALYST, run_id, "ods")
         session.commit()

@@ -13,6 +13,7 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "setu"
 CSV_WRITERS = {
     "stress/export.py": "results_csv: stress results",
     "network/io/setu_format/writer.py": "_write_folder: network tables, each cell through _csv_cell",
+    "sharing/files.py": "marked_csv: the banner rows around a results_csv body, through spreadsheet_text",
 }
 """The modules allowed to write CSV, and what each writes (both quote formula-like text cells)."""
 

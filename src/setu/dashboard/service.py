@@ -46,8 +46,8 @@ def _upstream(start: Iterable[int], suppliers: Mapping[int, list[int]]) -> set[i
 
 
 def _worse(a: ResultRecord, b: ResultRecord) -> bool:
-    """Whether ``a`` costs more than ``b`` (REI, then lost profit, then the earlier scenario)."""
-    return (a.rei, a.lost_profit, -a.position) > (b.rei, b.lost_profit, -b.position)
+    """Whether ``a`` costs more than ``b`` (REI, then loss beyond the baseline, then the earlier scenario)."""
+    return (a.rei, a.excess_loss, -a.position) > (b.rei, b.excess_loss, -b.position)
 
 
 class _Graph:
@@ -153,8 +153,8 @@ class _Risks:
         self.worst = {**worst_any, **worst_alone}
 
     def riskiest(self, graph: _Graph, scope: set[int], top: int) -> list[RiskyNode]:
-        losing = [RiskyNode(graph.nodes[pk], r) for pk, r in self.worst.items() if pk in scope and r.lost_profit > 0]
-        losing.sort(key=lambda item: (-item.result.rei, -item.result.lost_profit, item.node.node_id))
+        losing = [RiskyNode(graph.nodes[pk], r) for pk, r in self.worst.items() if pk in scope and r.excess_loss > 0]
+        losing.sort(key=lambda item: (-item.result.rei, -item.result.excess_loss, item.node.node_id))
         return losing[:top]
 
     def at_risk(self, graph: _Graph, products: Iterable[int]) -> list[ProductRisk]:
@@ -165,8 +165,8 @@ class _Risks:
             threats = [
                 (result, pk in hit)
                 for result, hit in zip(self.results, self.disrupted, strict=True)
-                if (pk in hit and (result.at_risk or result.lost_profit > 0))
-                or (result.lost_profit > 0 and hit & upstream)
+                if (pk in hit and (result.at_risk or result.excess_loss > 0))
+                or (result.excess_loss > 0 and hit & upstream)
             ]
             if threats:
                 worst, direct = threats[0]

@@ -97,10 +97,19 @@ class RunRecord(Received, Marked, Base):
     view_digest: Mapped[str] = mapped_column(String(64), nullable=False, default="", server_default="")
     """The digest of the view the run was computed on (:func:`setu.networks.stamps.view_digest`): readers
     whose view has the same digest see exactly the records the run used."""
+    baseline: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    """What the view loses with nothing disrupted (:mod:`setu.stress.baseline`): ``loss_rate`` (weighted
+    loss per time unit), ``tts`` (None when unbounded), ``short`` (product node id -> demand per time unit it
+    cannot meet). None for runs computed before baselines were measured."""
 
 
 class ResultRecord(Received, Marked, Base):
     """PI, TTS and REI of one scenario of a completed run; marked with the run's marking.
+
+    ``lost_profit`` and ``tts`` are the plain figures (the paper's, the published data sets'). On a view that
+    runs short with nothing disrupted they include the view's own shortfall, so the run also stores what it
+    loses anyway (``baseline_loss``) and TTS measured from the baseline (``tts_relative``); REI ranks the loss
+    beyond the baseline and ``at_risk`` compares the relative TTS with the TTR.
 
     TTS round-trips through two columns: ``tts`` holds a finite value; an unbounded TTS (the
     network survives indefinitely) is ``tts = NULL`` with ``tts_infinite = True``; a TTS that was
@@ -128,7 +137,28 @@ class ResultRecord(Received, Marked, Base):
     tts: Mapped[float | None] = mapped_column(Float, nullable=True)
     tts_infinite: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     rei: Mapped[float] = mapped_column(Float, nullable=False)
+    """Loss beyond the baseline over the largest such loss in the run."""
     at_risk: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    baseline_loss: Mapped[float] = mapped_column(Float, nullable=False, default=0.0, server_default="0")
+    """PI of the undisrupted view over the scenario's TTR: what it loses anyway (0 on a view that never runs
+    short). ``lost_profit`` includes it; :attr:`excess_loss` does not."""
+
+    tts_relative: Mapped[float | None] = mapped_column(Float, nullable=True)
+    """TTS measured from the baseline (:attr:`setu.stress.engine.StressResult.tts_relative`) where it differs
+    from ``tts``: a finite value, or NULL with ``tts_relative_infinite``; NULL and False: the same as ``tts``."""
+    tts_relative_infinite: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+
+    @property
+    def tts_relative_value(self) -> float:
+        """TTS measured from the baseline, as a float (``tts_value`` where they are the same); ``at_risk`` uses it."""
+        if self.tts_relative is not None:
+            return self.tts_relative
+        return float("inf") if self.tts_relative_infinite else self.tts_value
+
+    @property
+    def excess_loss(self) -> float:
+        """PI beyond the baseline: what the disruption itself costs."""
+        return max(self.lost_profit - self.baseline_loss, 0.0)
 
     @property
     def tts_value(self) -> float:

@@ -21,6 +21,7 @@ from setu.runs.scenarios import build_scenario, create_scenario, get_scenario, l
 from setu.runs.schemas import (
     EXPORT_RESPONSES,
     MEDIA_TYPES,
+    BaselineOut,
     ExplanationOut,
     FlowChangeOut,
     ProductLossOut,
@@ -132,6 +133,7 @@ def run_out(marker: Marker, run: RunRecord, owners: dict[int, str] | None = None
         error=run.error,
         cancel_requested=bool(run.cancel_requested),
         attempts=int(run.attempts or 0),
+        baseline=BaselineOut(**run.baseline) if run.baseline else None,
         marking=marker.of(run),
     )
 
@@ -159,8 +161,14 @@ def result_out(marker: Marker, row: ResultRecord) -> ResultOut:
         disrupted=[n for n in row.disrupted.split(";") if n],
         ttr=row.ttr,
         lost_profit=row.lost_profit,
+        baseline_loss=row.baseline_loss,
+        excess_loss=row.excess_loss,
         tts=row.tts,
         tts_infinite=row.tts_infinite,
+        tts_relative=_finite_or_none(row.tts_relative_value)
+        if row.tts_relative_value == row.tts_relative_value
+        else None,
+        tts_relative_infinite=math.isinf(row.tts_relative_value),
         rei=row.rei,
         at_risk=row.at_risk,
         marking=marker.of(row),

@@ -190,13 +190,22 @@ def single_node_results(
     return rows
 
 
+def _json_tts(value: float) -> float | str | None:
+    """A TTS as JSON holds it: ``"inf"`` when unbounded, null when not computed."""
+    if value != value:
+        return None
+    return "inf" if value == float("inf") else value
+
+
 def export_results(session: Session, principal: Principal, run_id: int, format: str) -> tuple[bytes, MarkingSpec]:
     """Every visible result of a run as a file, ``csv``, ``json``, ``parquet`` or ``xlsx``, marked inside.
 
-    The columns are ``scenario_id, disrupted, ttr, lost_profit, tts, rei`` (CSV through
+    The columns are ``scenario_id, disrupted, ttr, lost_profit, tts, rei, baseline_loss, tts_relative`` (CSV through
     :func:`setu.stress.export.results_csv`, so a text cell starting as a formula is quoted; an
     unbounded TTS is ``inf``, one not computed is empty in CSV, ``null`` in JSON); Parquet and Excel add
-    ``kind``, ``label`` and ``at_risk``. Each file carries the most restrictive marking of the run and
+    ``kind``, ``label`` and ``at_risk``. ``lost_profit`` includes ``baseline_loss``, what the view loses with
+    nothing disrupted; REI ranks the difference; ``tts_relative`` is TTS measured from the baseline, which
+    ``at_risk`` compares with the TTR. Each file carries the most restrictive marking of the run and
     of every result in it, where its format's reader looks (:mod:`setu.sharing.files`): CSV in its first
     and last rows, JSON as ``{"marking": ..., "results": [...]}``, Parquet in its schema metadata,
     Excel above and below the table and on every printed page.
@@ -231,6 +240,8 @@ def export_results(session: Session, principal: Principal, run_id: int, format: 
                 "lost_profit": r.lost_profit,
                 "tts": "inf" if r.tts_infinite else r.tts,
                 "rei": r.rei,
+                "baseline_loss": r.baseline_loss,
+                "tts_relative": _json_tts(r.tts_relative_value),
             }
             for r in rows
         ]
@@ -246,11 +257,13 @@ def export_results(session: Session, principal: Principal, run_id: int, format: 
             "kind": [r.kind for r in rows],
             "label": [r.label for r in rows],
             "at_risk": [r.at_risk for r in rows],
+            "baseline_loss": [r.baseline_loss for r in rows],
+            "tts_relative": [r.tts_relative_value for r in rows],
         }
     )
     if format == "csv":
         # The one CSV writer of results: text cells (node and scenario names) are defused for spreadsheets.
-        return marked_csv(results_csv(frame), fields["banner"]), spec
+        return marked_csv(results_csv(frame, extra=("baseline_loss", "tts_relative")), fields["banner"]), spec
     if format == "xlsx":
         return marked_xlsx(frame, fields, f"Run {run_id} results"), spec
     return marked_parquet(frame, fields), spec

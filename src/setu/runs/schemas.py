@@ -114,6 +114,14 @@ class RunRename(Strict):
     name: str = Field(max_length=200, description="What to call the run (empty: `Run N`).")
 
 
+class BaselineOut(Strict):
+    """What a view loses with nothing disrupted: partial views lack suppliers, so some products run short."""
+
+    loss_rate: float = Field(ge=0, description="Weighted units lost per time unit in steady state.")
+    tts: float | None = Field(description="When the undisrupted view runs short; null: never.")
+    short: dict[str, float] = Field(description="Product node id -> demand per time unit it cannot meet.")
+
+
 class RunOut(Strict):
     """A stress run: its state, progress and parameters."""
 
@@ -140,6 +148,9 @@ class RunOut(Strict):
         description="A cancel was asked; a running run stops at its worker's next heartbeat."
     )
     attempts: int = Field(ge=0, description="Times a worker took the run (a run whose worker died is tried again).")
+    baseline: BaselineOut | None = Field(
+        description="What the view the run was computed on loses with nothing disrupted; null before it completes."
+    )
     marking: MarkingOut = Field(description="Derived: admits only those who see every record the run used.")
 
 
@@ -169,10 +180,20 @@ class ResultOut(Strict):
     label: str
     disrupted: list[str]
     ttr: float
-    lost_profit: float
+    lost_profit: float = Field(description="PI: weighted units lost over the TTR, baseline_loss included.")
+    baseline_loss: float = Field(
+        description="What your view loses over the TTR with nothing disrupted (0 on a view that never runs short)."
+    )
+    excess_loss: float = Field(description="Loss beyond the baseline: what the disruption itself costs.")
     tts: float | None = Field(description="Null when unbounded (see tts_infinite) or not computed.")
     tts_infinite: bool = Field(description="The network survives the disruption indefinitely.")
-    rei: float
+    tts_relative: float | None = Field(
+        description="TTS measured from the baseline (at_risk compares it with the TTR): the scenario's own TTS where "
+        "it runs short before the undisrupted view does, else how long the view keeps delivering what it sustains. "
+        "Null when unbounded (tts_relative_infinite) or equal to tts."
+    )
+    tts_relative_infinite: bool
+    rei: float = Field(description="Loss beyond the baseline over the run's largest.")
     at_risk: bool = Field(description="TTS is shorter than TTR.")
     marking: MarkingOut
 
@@ -244,8 +265,10 @@ _EXPORT_ROW = {
         "lost_profit": {"type": "number"},
         "tts": {"anyOf": [{"type": "number"}, {"type": "string", "enum": ["inf"]}, {"type": "null"}]},
         "rei": {"type": "number"},
+        "baseline_loss": {"type": "number"},
+        "tts_relative": {"anyOf": [{"type": "number"}, {"type": "string", "enum": ["inf"]}, {"type": "null"}]},
     },
-    "required": ["scenario_id", "disrupted", "ttr", "lost_profit", "tts", "rei"],
+    "required": ["scenario_id", "disrupted", "ttr", "lost_profit", "tts", "rei", "baseline_loss", "tts_relative"],
 }
 EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {

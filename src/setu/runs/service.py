@@ -20,6 +20,7 @@ from setu.networks.reads import require_network
 from setu.networks.stamps import view_digest
 from setu.networks.views import compiled_view
 from setu.runs.scenarios import to_scenario
+from setu.runs.stored import baseline_summary, result_rows
 from setu.sharing.cache import ViewCache
 from setu.sharing.markings import MarkingSpec, combine, marking_specs, store
 from setu.sharing.policy import Principal
@@ -372,29 +373,11 @@ def _compute(
     jobs = int(parameters["jobs"])
     executor = make_executor(parameters.get("executor"), jobs, parameters.get("ray_address"))
     result = run_scenarios(
-        view, scenarios, executor=executor, compute_tts=bool(parameters["compute_tts"]), progress=report
+        view, scenarios, executor=executor, compute_tts=bool(parameters["compute_tts"]), progress=report, relative=True
     )
     if cancel is not None and cancel.is_set():
         raise _Cancelled
-    rei, ttr = result.rei, result.ttr
-    rows = [
-        {
-            "run_id": run_id,
-            "position": i,
-            "scenario_id": s.id,
-            "kind": s.kind,
-            "label": s.label,
-            "disrupted": ";".join(s.nodes),
-            "ttr": float(ttr[i]),
-            "lost_profit": float(result.lost_profit[i]),
-            "tts": float(result.tts[i]) if math.isfinite(result.tts[i]) else None,
-            "tts_infinite": bool(math.isinf(result.tts[i])),
-            "rei": float(rei[i]),
-            "at_risk": bool(result.tts[i] < ttr[i]),
-            "marking_id": marking_id,
-        }
-        for i, s in enumerate(result.scenarios)
-    ]
+    rows = result_rows(run_id, result, marking_id)
     with transaction(factory) as session:
         finished = _owned_run(session, run_id, "running", runner=held)
         if finished is None:
@@ -404,6 +387,7 @@ def _compute(
         if rows:
             session.execute(insert(ResultRecord), rows)
         finished.status, finished.done = "completed", len(rows)
+        finished.baseline = baseline_summary(view, result.baseline)
         finished.finished_at, finished.wall_seconds = utcnow(), result.wall_seconds
         record(session, principal, "run.complete", "run", run_id, details={"results": len(rows)})
 

@@ -28,6 +28,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from sqlalchemy.orm import Session
 
+from setu.network.io.cells import spreadsheet_text
 from setu.sharing.markings import LEVELS, MarkingSpec, owner_names
 
 PARQUET_KEY = b"setu.marking"
@@ -62,7 +63,8 @@ def marking_fields(session: Session, spec: MarkingSpec) -> dict[str, Any]:
 
 def _banner_row(banner: str) -> str:
     out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerow([banner])
+    # A banner starts with a classification level; made safe anyway, like every text cell Setu writes.
+    csv.writer(out, lineterminator="\n").writerow([spreadsheet_text(banner)])
     return out.getvalue()
 
 

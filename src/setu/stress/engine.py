@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from setu.network.compile import CompiledNetwork, FloatArray
+from setu.stress.baseline import Baseline, baseline, baseline_losses, sustainable
 from setu.stress.executors import Executor, ProcessExecutor, SerialExecutor
 from setu.stress.scenarios import Scenario, validate_scenario
 from setu.stress.solver import BatchResult, Task
@@ -24,6 +25,8 @@ Progress = Callable[[int, int], None]
 """Called with (scenarios done, scenarios in all) as work completes."""
 
 RESULT_COLUMNS = ("scenario_id", "disrupted", "ttr", "lost_profit", "tts", "rei")
+BASELINE_TTS_TOLERANCE = 1e-9
+"""Relative gap under which a scenario's TTS is the undisrupted network's own."""
 BATCH_LIMIT = 500
 """Most scenarios in one batch: what a lost worker or a killed sweep has to solve again."""
 
@@ -42,14 +45,30 @@ class StressResult:
     wall_seconds: float = 0.0
     jobs: int = 1
     meta: dict[str, object] = field(default_factory=dict)
+    baseline: Baseline | None = None
+    """The undisrupted network's shortfall, when the run measured from it (``relative``)."""
+    baseline_loss: FloatArray | None = None
+    """Per scenario, PI of the undisrupted network over its TTR (zeros on a network that never runs short)."""
+    tts_relative: FloatArray | None = None
+    """Per scenario, TTS measured from the baseline: its own TTS where it runs short before the undisrupted
+    network does; otherwise how long the network keeps delivering what it sustains undisrupted (at least the
+    baseline's TTS). Equal to ``tts`` on a network that never runs short."""
+
+    @property
+    def excess_loss(self) -> FloatArray:
+        """PI beyond the baseline: what the disruption itself costs (PI where no baseline was measured)."""
+        if self.baseline_loss is None:
+            return self.lost_profit
+        return np.clip(self.lost_profit - self.baseline_loss, 0.0, None)
 
     @property
     def rei(self) -> FloatArray:
-        """Risk exposure index: PI over the largest PI of the scenario set (0 when all PI are 0)."""
-        top = float(self.lost_profit.max()) if len(self.lost_profit) else 0.0
+        """Risk exposure index: loss beyond the baseline over its largest in the scenario set (0 when all are 0)."""
+        loss = self.excess_loss
+        top = float(loss.max()) if len(loss) else 0.0
         if top <= 0:
-            return np.zeros_like(self.lost_profit)
-        return self.lost_profit / top
+            return np.zeros_like(loss)
+        return loss / top
 
     @property
     def ttr(self) -> FloatArray:
@@ -57,8 +76,9 @@ class StressResult:
 
     @property
     def at_risk(self) -> np.ndarray:
-        """Scenarios whose TTS is shorter than their TTR: they need mitigation."""
-        return self.tts < self.ttr
+        """Scenarios whose TTS (relative to the baseline, when measured) is shorter than their TTR."""
+        tts = self.tts if self.tts_relative is None else self.tts_relative
+        return tts < self.ttr
 
     def ranking(self, limit: int | None = None) -> np.ndarray:
         """Scenario positions from riskiest down: by REI, then by how far TTS falls short of TTR."""
@@ -102,6 +122,7 @@ def run_scenarios(
     compute_tts: bool = True,
     progress: Progress | None = None,
     parts: ResultParts | None = None,
+    relative: bool = False,
 ) -> StressResult:
     """Compute PI, TTS and REI for each scenario.
 
@@ -123,6 +144,11 @@ def run_scenarios(
     parts
         Stream each completed batch to these Parquet parts, and skip the scenarios they already hold
         (a killed sweep resumes where it stopped).
+    relative
+        Also measure from the undisrupted network (:mod:`setu.stress.baseline`): each scenario's baseline
+        loss (REI then ranks the loss beyond it) and its TTS relative to the baseline
+        (:attr:`StressResult.tts_relative`). ``lost_profit`` and ``tts`` stay the plain figures. Not with
+        ``parts``.
 
     Returns
     -------
@@ -143,6 +169,10 @@ def run_scenarios(
         validate_scenario(net, scenario)
     if executor is None:
         executor = SerialExecutor() if jobs == 1 else ProcessExecutor(jobs)
+    if relative:
+        if parts is not None:
+            raise ValueError("a relative run does not stream to parts")
+        return _relative(net, scenarios, executor, compute_tts, progress)
     n = len(scenarios)
     pi, tts = np.zeros(n), np.full(n, math.nan)
     pi_time, tts_time = np.zeros(n), np.zeros(n)
@@ -184,3 +214,44 @@ def run_scenarios(
         jobs=executor.workers(),
         meta={"executor": executor.name, "resumed": resumed, "retried": executor.retried},
     )
+
+
+def _relative(
+    net: CompiledNetwork,
+    scenarios: Sequence[Scenario],
+    executor: Executor,
+    compute_tts: bool,
+    progress: Progress | None,
+) -> StressResult:
+    """:func:`run_scenarios` measured from the baseline too (see ``relative`` and :attr:`StressResult.tts_relative`)."""
+    started = time.perf_counter()
+    base = baseline(net)
+    n = len(scenarios)
+    second = base.short and compute_tts
+
+    def first_half(done: int, _total: int) -> None:
+        if progress:
+            progress(done // 2 if second else done, n)
+
+    result = run_scenarios(net, scenarios, executor=executor, compute_tts=compute_tts, progress=first_half)
+    result.baseline = base
+    result.baseline_loss = np.zeros(n)
+    result.tts_relative = result.tts.copy()
+    if base.short:
+        losses = baseline_losses(net, (s.ttr for s in scenarios))
+        result.baseline_loss = np.array([losses.get(float(s.ttr), 0.0) for s in scenarios])
+    if second:
+
+        def second_half(done: int, _total: int) -> None:
+            if progress:
+                progress(n // 2 + done // 2 if done < n else n, n)
+
+        sustained = run_scenarios(
+            sustainable(net, base), scenarios, executor=executor, compute_tts=True, progress=second_half
+        )
+        # A scenario that runs short before the undisrupted network does keeps its own TTS; one whose TTS is the
+        # baseline's own is measured against what the network sustains instead (never less than the baseline's).
+        own = result.tts < base.tts * (1 - BASELINE_TTS_TOLERANCE)
+        result.tts_relative = np.where(own, result.tts, np.maximum(sustained.tts, base.tts))
+    result.wall_seconds = time.perf_counter() - started
+    return result

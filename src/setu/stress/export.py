@@ -21,20 +21,22 @@ TEXT_COLUMNS = ("scenario_id", "disrupted", "kind", "label")
 """Result columns holding text from the network (node and scenario names) rather than numbers."""
 
 
-def results_csv(frame: pd.DataFrame) -> bytes:
+def results_csv(frame: pd.DataFrame, extra: tuple[str, ...] = ()) -> bytes:
     """The result columns of ``frame`` as UTF-8 CSV, every text cell safe to open in a spreadsheet.
 
     Parameters
     ----------
     frame
-        Results as :meth:`setu.stress.engine.StressResult.to_frame` makes them (extra columns are ignored).
+        Results as :meth:`setu.stress.engine.StressResult.to_frame` makes them (other columns are ignored).
+    extra
+        Numeric columns of ``frame`` to write after the result columns.
 
     Returns
     -------
     bytes
         ``scenario_id, disrupted, ttr, lost_profit, tts, rei``, numbers to 12 significant digits.
     """
-    table = frame.loc[:, list(RESULT_COLUMNS)].copy()
+    table = frame.loc[:, [*RESULT_COLUMNS, *extra]].copy()
     for column in TEXT_COLUMNS:
         if column in table:
             table[column] = table[column].astype(str).map(spreadsheet_text)

@@ -98,7 +98,7 @@ def node_risk(page: Page, network_id: int, nodes: set[str]) -> Risk:
     by_node: dict[str, tuple[float, float]] = {}
     for result in single_node_results(session, principal, run.id, sorted(nodes)):
         page.label(result)
-        by_node.setdefault(result.disrupted, (result.lost_profit, result.rei))
+        by_node.setdefault(result.disrupted, (result.excess_loss, result.rei))
     return Risk(run, by_node)
 
 

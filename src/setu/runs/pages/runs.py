@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any
 
@@ -35,7 +36,7 @@ RESULT_COLUMNS = (
     ("disrupted", "Disrupted", "text"),
     ("ttr", "TTR", "num"),
     ("tts", "TTS", "num"),
-    ("lost_profit", "Lost profit (PI)", "num"),
+    ("lost_profit", "Loss (PI)", "num"),
     ("rei", "REI", "num"),
 )
 """Sortable columns of the results table: field, heading, and whether it is text or a number."""
@@ -118,12 +119,12 @@ def runs_page(
     )
 
 
-def _tts_text(row: ResultRecord) -> str:
-    if row.tts_infinite:
+def _tts_text(value: float) -> str:
+    if math.isinf(value):
         return "∞"
-    if row.tts is None:
+    if math.isnan(value):
         return "not computed"
-    return fmt(row.tts)
+    return fmt(value)
 
 
 def _result_row(page: Page, row: ResultRecord) -> dict[str, Any]:
@@ -132,9 +133,11 @@ def _result_row(page: Page, row: ResultRecord) -> dict[str, Any]:
         "record": row,
         "marking": page.label(row),
         "nodes": nodes,
-        "tts": _tts_text(row),
+        "tts": _tts_text(row.tts_relative_value),
+        "tts_plain": _tts_text(row.tts_value) if row.tts_relative_value != row.tts_value else "",
         "ttr": fmt(row.ttr),
-        "lost_profit": fmt(row.lost_profit),
+        "lost_profit": fmt(row.excess_loss),
+        "baseline_loss": fmt(row.baseline_loss) if row.baseline_loss > 0 else "",
         "rei": f"{row.rei:.3f}",
     }
 
