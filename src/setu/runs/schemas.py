@@ -160,6 +160,50 @@ class RunPage(Paged):
     items: list[RunOut]
 
 
+class FiguresOut(Strict):
+    """One scenario's figures in one run of a comparison."""
+
+    loss: float = Field(description="Loss beyond the baseline.")
+    tts: float | None = Field(description="TTS measured from the baseline; null when unbounded or not computed.")
+    tts_infinite: bool
+    ttr: float
+    at_risk: bool
+    rei: float = Field(description="The loss over the comparison's scale (the same yardstick in both runs).")
+
+
+class ChangeOut(Strict):
+    """A scenario both runs hold."""
+
+    scenario_id: str
+    label: str
+    disrupted: list[str]
+    a: FiguresOut
+    b: FiguresOut
+    loss_change: float = Field(description="b minus a.")
+    tts_change: float | None = Field(description="b minus a; null when either is unbounded or not computed.")
+    changed: bool
+
+
+class ComparisonOut(Strict):
+    """Two runs side by side, the largest change first (``GET /runs/compare``)."""
+
+    a: RunOut
+    b: RunOut
+    both: int = Field(description="Scenarios both runs hold.")
+    changed: int = Field(description="Of those, how many changed.")
+    only_a: int
+    only_b: int
+    newly_at_risk: int = Field(description="At risk in b, not in a.")
+    no_longer_at_risk: int = Field(description="At risk in a, not in b.")
+    scale: float = Field(description="The loss an REI of 1 stands for, in both runs.")
+    scale_run_id: int | None = Field(description="The reference sweep the scale comes from; null: the two runs.")
+    offset: int
+    limit: int
+    items: list[ChangeOut]
+    banner: str
+    marking: MarkingOut
+
+
 class ReferenceOut(Strict):
     """Your reference sweep of a network: the run your dashboard, map and node pages use."""
 

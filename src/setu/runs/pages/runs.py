@@ -74,6 +74,17 @@ def owner_names(page: Page, runs: list[RunRecord]) -> dict[int, str]:
     return owners
 
 
+COMPARE_CHOICES = 200
+"""Completed runs a comparison form offers (newest first)."""
+
+
+def compare_choices(page: Page) -> list[dict[str, Any]]:
+    """The completed runs the page's user may compare, newest first, each with its network and marking."""
+    runs, _total = list_runs(page.session, page.principal, status="completed", limit=COMPARE_CHOICES)
+    names = network_names(page)
+    return [{"record": run, "network": names.get(run.network_id), "marking": page.label(run)} for run in runs]
+
+
 def _progress(run: RunRecord) -> dict[str, Any]:
     chosen = (run.parameters or {}).get("scenarios")
     return {
@@ -272,6 +283,7 @@ def _run_page(
         may_change=may_change and not run.received_from,
         owner=owner_names(page, [run])[run.id],
         is_your_reference=mine is not None and mine.run is not None and mine.run.id == run.id,
+        others=[c for c in compare_choices(page) if c["record"].id != run.id] if run.status == "completed" else [],
         results=results,
         sort=sort,
         q=q,

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response
 
 from setu.accounts.lookups import usernames
 from setu.audit.log import record
-from setu.deps import AuthDep, Marker, MarkerDep, SessionDep, StateDep
-from setu.models.stress import ResultRecord, RunRecord, ScenarioRecord
+from setu.deps import AuthDep, MarkerDep, SessionDep, StateDep
 from setu.networks.reads import require_network
 from setu.runs import manage
-from setu.runs.explanations import ExplainedResult, explain_result
+from setu.runs.compare import compare_runs
+from setu.runs.endpoints.answers import comparison_out, explanation_out, result_out, run_out, scenario_out
+from setu.runs.explanations import explain_result
 from setu.runs.forms import JobsDep
 from setu.runs.reference import reference_run
 from setu.runs.results import RESULT_SORTS, export_results, list_results, require_run
@@ -21,12 +21,9 @@ from setu.runs.scenarios import build_scenario, create_scenario, get_scenario, l
 from setu.runs.schemas import (
     EXPORT_RESPONSES,
     MEDIA_TYPES,
-    BaselineOut,
+    ComparisonOut,
     ExplanationOut,
-    FlowChangeOut,
-    ProductLossOut,
     ReferenceOut,
-    ResultOut,
     ResultPage,
     RunIn,
     RunOut,
@@ -38,7 +35,7 @@ from setu.runs.schemas import (
     ScenarioPage,
 )
 from setu.runs.service import RunStateError, get_run, list_runs, start_run
-from setu.schemas import ERROR_RESPONSES, MAX_ID, ErrorBody, Text, utc, utc_or_none
+from setu.schemas import ERROR_RESPONSES, MAX_ID, ErrorBody, Text
 from setu.sharing.read import MAX_LIMIT
 
 router = APIRouter(prefix="/runs", tags=["scenarios and runs"], responses=ERROR_RESPONSES)
@@ -55,124 +52,6 @@ CONFLICT: dict[int | str, dict[str, Any]] = {
 LIMITED: dict[int | str, dict[str, Any]] = {
     429: {"model": ErrorBody, "description": "You have as many runs queued or running as one user may (Retry-After)."}
 }
-
-
-def scenario_out(marker: Marker, record: ScenarioRecord) -> ScenarioOut:
-    """A stored scenario as answers show it.
-
-    Parameters
-    ----------
-    marker
-        The request's marker.
-    record
-        The scenario.
-
-    Returns
-    -------
-    ScenarioOut
-        The scenario and its marking.
-    """
-    return ScenarioOut(
-        id=record.id,
-        network_id=record.network_id,
-        scenario_id=record.scenario_id,
-        kind=record.kind,  # type: ignore[arg-type]
-        label=record.label,
-        ttr=record.ttr,
-        nodes=list(record.nodes),
-        severities=None if record.severities is None else list(record.severities),
-        created_at=utc(record.created_at),
-        marking=marker.of(record),
-    )
-
-
-def run_out(marker: Marker, run: RunRecord, owners: dict[int, str] | None = None) -> RunOut:
-    """A run as answers show it.
-
-    Parameters
-    ----------
-    marker
-        The request's marker.
-    run
-        The run.
-    owners
-        Usernames by user id the reader may see (read once for a page); read here when None.
-
-    Returns
-    -------
-    RunOut
-        Its state, progress, parameters and derived marking.
-    """
-    parameters = run.parameters or {}
-    chosen = parameters.get("scenarios", [])
-    if owners is None:
-        owners = usernames(marker.session, marker.principal, [run.created_by])
-    if run.received_from:
-        started_by = ""
-    elif run.created_by == marker.principal.user_id:
-        started_by = "you"
-    else:
-        started_by = owners.get(run.created_by, "")
-    return RunOut(
-        id=run.id,
-        network_id=run.network_id,
-        name=run.name,
-        reference=run.reference,
-        started_by=started_by,
-        origin_party=run.origin_party,
-        status=run.status,  # type: ignore[arg-type]
-        done=run.done,
-        total=run.total,
-        scenarios="sweep" if chosen == "sweep" else [int(pk) for pk in chosen],
-        ttr=parameters.get("ttr"),
-        compute_tts=bool(parameters.get("compute_tts", True)),
-        created_at=utc(run.created_at),
-        started_at=utc_or_none(run.started_at),
-        finished_at=utc_or_none(run.finished_at),
-        wall_seconds=run.wall_seconds,
-        error=run.error,
-        cancel_requested=bool(run.cancel_requested),
-        attempts=int(run.attempts or 0),
-        baseline=BaselineOut(**run.baseline) if run.baseline else None,
-        marking=marker.of(run),
-    )
-
-
-def result_out(marker: Marker, row: ResultRecord) -> ResultOut:
-    """A result as answers show it.
-
-    Parameters
-    ----------
-    marker
-        The request's marker.
-    row
-        The result.
-
-    Returns
-    -------
-    ResultOut
-        PI, TTS, REI and the marking.
-    """
-    return ResultOut(
-        position=row.position,
-        scenario_id=row.scenario_id,
-        kind=row.kind,
-        label=row.label,
-        disrupted=[n for n in row.disrupted.split(";") if n],
-        ttr=row.ttr,
-        lost_profit=row.lost_profit,
-        baseline_loss=row.baseline_loss,
-        excess_loss=row.excess_loss,
-        tts=row.tts,
-        tts_infinite=row.tts_infinite,
-        tts_relative=_finite_or_none(row.tts_relative_value)
-        if row.tts_relative_value == row.tts_relative_value
-        else None,
-        tts_relative_infinite=math.isinf(row.tts_relative_value),
-        rei=row.rei,
-        at_risk=row.at_risk,
-        marking=marker.of(row),
-    )
 
 
 @router.post("/scenarios", status_code=201)
@@ -295,6 +174,31 @@ def get_reference(auth: AuthDep, session: SessionDep, marker: MarkerDep, network
     return out
 
 
+@router.get("/compare", responses={413: {"model": ErrorBody, "description": "A run has too many results."}})
+def get_comparison(
+    auth: AuthDep,
+    session: SessionDep,
+    marker: MarkerDep,
+    a: Annotated[int, Query(ge=1, le=MAX_ID, description="The first run.")],
+    b: Annotated[int, Query(ge=1, le=MAX_ID, description="The run compared with it.")],
+    changed_only: bool = False,
+    offset: Offset = 0,
+    limit: Limit = 100,
+) -> ComparisonOut:
+    """Two completed runs, scenario by scenario: what changed from ``a`` to ``b``, the largest change first.
+
+    Scenarios are matched by id, whichever network version each run was computed on. REI is rescaled to
+    one yardstick for both runs: the largest loss beyond the baseline in your reference sweep of ``a``'s
+    network (``scale_run_id``), else in the two runs together. The answer carries the most restrictive
+    marking of both runs, their results and that sweep.
+    """
+    comparison = compare_runs(session, auth.principal, a, b)
+    shown = [c for c in comparison.changes if c.changed] if changed_only else comparison.changes
+    out = comparison_out(marker, comparison, shown[offset : offset + limit], offset, limit)
+    session.commit()
+    return out
+
+
 @router.get("/{run_id}")
 def get_one_run(auth: AuthDep, session: SessionDep, marker: MarkerDep, run_id: RunId) -> RunOut:
     """A run: status (queued, running, completed, failed, cancelled) and progress (done of total)."""
@@ -392,69 +296,6 @@ def export(
         "X-Setu-Marking": banner,
     }
     return Response(content=data, media_type=MEDIA_TYPES[format], headers=headers)
-
-
-def _finite_or_none(value: float) -> float | None:
-    return None if math.isinf(value) else value
-
-
-def explanation_out(marker: Marker, explained: ExplainedResult) -> ExplanationOut:
-    """An explained scenario as answers show it.
-
-    Parameters
-    ----------
-    marker
-        The request's marker.
-    explained
-        The explanation from :func:`setu.runs.explanations.explain_result`.
-
-    Returns
-    -------
-    ExplanationOut
-        Losses, binding materials, re-routed shipments and the marking.
-    """
-    e = explained.explanation
-    s = e.scenario
-    return ExplanationOut(
-        run_id=explained.run.id,
-        scenario_id=s.id,
-        kind=s.kind,
-        label=s.label,
-        disrupted=list(s.nodes),
-        severities=None if s.severity is None else list(s.severity),
-        ttr=s.ttr,
-        lost_profit=e.lost_profit,
-        base_lost_profit=e.base_lost_profit,
-        tts=_finite_or_none(e.tts),
-        tts_infinite=math.isinf(e.tts),
-        base_tts=_finite_or_none(e.base_tts),
-        base_tts_infinite=math.isinf(e.base_tts),
-        at_risk=e.tts < s.ttr,
-        first_short=list(e.first_short),
-        losses=[
-            ProductLossOut(
-                product=loss.product,
-                lost_units=loss.lost_units,
-                lost_value=loss.lost_value,
-                demand_over_ttr=loss.demand_over_ttr,
-                binding=loss.binding,
-                binding_suppliers=list(loss.binding_suppliers),
-            )
-            for loss in e.losses
-        ],
-        rerouted=[
-            FlowChangeOut(
-                supplier=f.supplier,
-                customer=f.customer,
-                material=f.material,
-                base=f.base,
-                scenario=f.scenario,
-                change=f.change,
-            )
-            for f in e.rerouted
-        ],
-        marking=marker.out(explained.marking),
-    )
 
 
 @router.get("/{run_id}/explain", responses=CONFLICT)
