@@ -165,11 +165,17 @@ def _render_draft(request: Request, page: Page, form: DraftForm, *, status_code:
 
 
 @router.get("/sosa/new", response_class=HTMLResponse)
-def new_request_page(request: Request, page: PageDep, network: Annotated[str, Query(max_length=12)] = "") -> Response:
-    """The draft form (desk officers and admins); ``network`` picks whose nodes and scenarios it suggests."""
+def new_request_page(
+    request: Request,
+    page: PageDep,
+    network: Annotated[str, Query(max_length=12)] = "",
+    item: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    """The draft form (desk officers and admins); ``network`` picks whose nodes and scenarios it suggests, ``item``
+    the node whose material is asked for (a node page's action; checked against the user's view when stored)."""
     if not service.may_draft(page.principal):
         return page.forbidden(request, "Filing a request needs the desk_officer or admin role.")
-    return _render_draft(request, page, DraftForm(network_id=network))
+    return _render_draft(request, page, DraftForm(network_id=network, item_node_id=item))
 
 
 @router.post("/sosa", response_class=HTMLResponse)

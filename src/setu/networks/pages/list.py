@@ -9,7 +9,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from setu.errors import NotFound
 from setu.networks.pages.map import neighbourhood_context
-from setu.networks.reads import get_network, list_networks, list_nodes, node_neighbourhood
+from setu.networks.pages.node_risk import node_risk_context
+from setu.networks.reads import get_network, list_networks, list_nodes, node_neighbourhood, visible_node_counts
 from setu.web.shell import PAGE_SIZE, PageDep
 
 router = APIRouter(include_in_schema=False)
@@ -20,10 +21,8 @@ def networks_page(request: Request, page: PageDep) -> Response:
     """Every network the user may see, with its visible node count, marking and links to its table and map."""
     session, principal = page.session, page.principal
     networks, total = list_networks(session, principal, limit=500)
-    rows = []
-    for network in networks:
-        _nodes, visible = list_nodes(session, principal, network.id, limit=1)
-        rows.append({"record": network, "nodes": visible, "marking": page.label(network)})
+    counts = visible_node_counts(session, principal, [n.id for n in networks])
+    rows = [{"record": n, "nodes": counts.get(n.id, 0), "marking": page.label(n)} for n in networks]
     return page.render(request, "networks/list.html", networks=rows, network_total=total)
 
 
@@ -63,7 +62,8 @@ def network_page(
 
 @router.get("/networks/{network_id}/nodes/{node_id}", response_class=HTMLResponse)
 def node_page(request: Request, page: PageDep, network_id: int, node_id: str) -> Response:
-    """A node's details with its visible suppliers, customers, alternates and dependents.
+    """A node's details, its risk in the reader's reference sweep, the scenarios naming it, what to do about it,
+    and its visible suppliers, customers, alternates and dependents.
 
     Hidden and missing nodes answer the same 404.
     """
@@ -78,5 +78,6 @@ def node_page(request: Request, page: PageDep, network_id: int, node_id: str) ->
         "networks/node.html",
         network=network,
         network_marking=network_marking,
+        **node_risk_context(page, network_id, node_id),
         **neighbourhood_context(page, around),
     )

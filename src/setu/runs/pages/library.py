@@ -143,9 +143,15 @@ def scenarios_page(
     page: PageDep,
     network: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+    disrupt: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
-    """The visible scenarios of a network, and the forms to create a scenario of any kind and to run them."""
-    return _library(request, page, network, page_number, ScenarioForm())
+    """The visible scenarios of a network, and the forms to create a scenario of any kind and to run them.
+
+    ``disrupt`` fills the form with the outage of that node (a node page's action); nothing is stored until
+    the user submits it, and the node is checked against their view then.
+    """
+    form = ScenarioForm(kind="custom", nodes=disrupt, label=f"{disrupt} out") if disrupt.strip() else ScenarioForm()
+    return _library(request, page, network, page_number, form)
 
 
 @router.post("/runs/scenarios", response_class=HTMLResponse)
