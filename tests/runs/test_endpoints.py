@@ -114,7 +114,11 @@ def test_scenarios_of_every_kind(api: Api, shared_net: int, network: Network) ->
 @pytest.mark.parametrize(
     ("body", "status", "detail"),
     [
-        ({"kind": "country", "value": "FR", "ttr": 1}, 422, "country 'FR': no node of the network matches"),
+        (
+            {"kind": "country", "value": "FR", "ttr": 1},
+            422,
+            "country FR (France): no node of the network is there; it has IN (India), US (United States)",
+        ),
         ({"kind": "node", "nodes": ["NOPE"], "ttr": 1}, 404, "no such node: 'NOPE'"),
         ({"kind": "node", "nodes": ["T2_1"], "ttr": -1}, 422, "invalid request"),
         ({"kind": "country", "ttr": 1}, 422, "invalid request"),

@@ -203,7 +203,10 @@ def test_forms_refuse_a_bad_token_and_bad_input_stores_nothing(web: Api) -> None
     bad = {
         "TTR must be a number": {"kind": "country", "value": "US", "ttr": "soon"},
         "Severity must be between 0 and 1": {"kind": "custom", "nodes": "T1_1", "severity": "2"},
-        "country &#39;Atlantis&#39;: no node of the network matches": {"kind": "country", "value": "Atlantis"},
+        "country &#39;Atlantis&#39; names no country (a name or an ISO code, e.g. CN or China)": {
+            "kind": "country",
+            "value": "Atlantis",
+        },
         "needs at least one node id": {"kind": "node", "nodes": " , "},
         "needs materials and countries": {"kind": "export_control", "materials": "aac"},
         "no node &#39;NOPE&#39; on this network": {"kind": "node", "nodes": "NOPE"},

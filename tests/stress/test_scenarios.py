@@ -125,8 +125,13 @@ def test_by_attribute(net: CompiledNetwork, attribute: str, value: str, nodes: t
 def test_by_attribute_errors(net: CompiledNetwork) -> None:
     with pytest.raises(ScenarioError, match="cannot build a scenario by 'material_class'"):
         by_attribute(net, "material_class", "metal")
-    with pytest.raises(ScenarioError, match="country 'FR': no node of the network matches"):
-        by_attribute(net, "country", "FR")
+    with pytest.raises(ScenarioError, match=r"country FR \(France\): no node of the network is there; it has CN"):
+        by_attribute(net, "country", "france")
+    with pytest.raises(ScenarioError, match=r"'Chnia' names no country .*; did you mean CN \(China\)\?"):
+        by_attribute(net, "country", "Chnia")
+    # A name, a code or a three-letter code in any case: the same scenario.
+    named = [by_attribute(net, "country", value, ttr=3.0) for value in ("China", "cn", "CHN")]
+    assert {(s.id, s.nodes) for s in named} == {(named[0].id, named[0].nodes)} and named[0].id == "country:CN"
     with pytest.raises(ScenarioError, match="no TTR given"):
         by_attribute(net, "organization", "HAL")  # P1 has no TTR estimate
     assert by_attribute(net, "organization", "HAL", ttr=2.0).nodes == ("P1",)

@@ -12,6 +12,7 @@ import numpy as np
 
 from setu.errors import InputError, Problem, ScenarioError
 from setu.network.compile import CompiledNetwork, IntArray
+from setu.network.countries import country_code, country_label, country_suggestions, same_country
 
 KINDS = ("node", "site", "organization", "party", "country", "material", "chokepoint", "export_control", "custom")
 
@@ -124,7 +125,25 @@ def by_attribute(net: CompiledNetwork, attribute: str, value: str, ttr: float | 
     if attribute not in ("site", "organization", "party", "country"):
         raise ScenarioError(f"cannot build a scenario by {attribute!r}")
     column = net.attributes[attribute]
+    if attribute == "country":
+        code = _country(net, value)
+        return _select(net, np.array([same_country(v, code) for v in column], dtype=bool), attribute, code, ttr)
     return _select(net, np.array([v == value for v in column], dtype=bool), attribute, value, ttr)
+
+
+def _country(net: CompiledNetwork, value: str) -> str:
+    """``value`` as the ISO code of the country it names (any case, name or code); a clear error with suggestions
+    when it names none, or when no node of the network is there (listing the countries that are)."""
+    code = country_code(value)
+    present = sorted({country_label(v) for v in net.attributes["country"] if v})
+    if code is None:
+        hint = country_suggestions(value)
+        meant = f"; did you mean {' or '.join(hint)}?" if hint else ""
+        raise ScenarioError(f"country {value!r} names no country (a name or an ISO code, e.g. CN or China){meant}")
+    if not any(same_country(v, code) for v in net.attributes["country"]):
+        shown = ", ".join(present[:12]) + (" ..." if len(present) > 12 else "")
+        raise ScenarioError(f"country {country_label(code)}: no node of the network is there; it has {shown}")
+    return code
 
 
 def by_material(net: CompiledNetwork, material: str, ttr: float | None = None) -> Scenario:
@@ -155,10 +174,10 @@ def export_control(
     ``severity`` below 1 models licensing that lets part of the volume through.
     """
     wanted = set(materials)
-    countries = set(origin_countries)
+    countries = {country_code(c) or c.strip() for c in origin_countries}
     mask = np.array(
         [
-            (m in wanted or c in wanted) and country in countries
+            (m in wanted or c in wanted) and (country_code(country) or country.strip()) in countries
             for m, c, country in zip(
                 net.materials, net.attributes["material_class"], net.attributes["country"], strict=True
             )
