@@ -18,11 +18,17 @@ from pathlib import Path
 import httpx
 import uvicorn
 from playwright.sync_api import Page, sync_playwright
+from sqlalchemy.orm import Session, sessionmaker
 
+from setu.accounts.login import principal_of
+from setu.accounts.lookups import get_user
 from setu.api import create_app
 from setu.db import make_engine, prepare, session_factory
 from setu.demo.seed import seed_whole_demo
+from setu.models.networks import NetworkRecord
+from setu.runs.service import execute_run, start_run
 from setu.settings import ApiSettings
+from setu.sharing.read import readable
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -51,6 +57,17 @@ def _first(pattern: str, html: str) -> str:
     return found.group(1)
 
 
+def _long_outage(factory: sessionmaker[Session]) -> int:
+    """An ad-hoc sweep as in.analyst, every supplier out for 26 weeks, to compare with the reference sweep."""
+    with factory() as session, session.begin():
+        principal = principal_of(get_user(session, "in.analyst"))
+        network = session.scalar(readable(principal, NetworkRecord.id).order_by(NetworkRecord.id.desc()))
+        assert network is not None
+        run_id = start_run(session, principal, network, "sweep", ttr=26.0, name="Every supplier out for 26 weeks").id
+    execute_run(factory, run_id, principal)
+    return run_id
+
+
 def main(out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -58,6 +75,7 @@ def main(out_dir: Path) -> None:
         prepare(engine)
         factory = session_factory(engine)
         passwords = {user.username: user.password for user in seed_whole_demo(factory)}
+        adhoc = _long_outage(factory)
         port = _port()
         settings = ApiSettings.from_env()
         server = uvicorn.Server(uvicorn.Config(create_app(engine, settings=settings), port=port, log_level="warning"))
@@ -74,13 +92,20 @@ def main(out_dir: Path) -> None:
                 shots: list[tuple[str, str, bool]] = [("web-dashboard.png", "/", False)]
                 network = _first(r'href="/networks/(\d+)"', httpx.get(f"{base}/networks", cookies=_cookies(page)).text)
                 runs = re.findall(r'href="/runs/(\d+)"', httpx.get(f"{base}/runs", cookies=_cookies(page)).text)
-                run = min(runs, key=int)  # the scenario library's run (the sweep comes after it)
+                run = min(runs, key=int)  # the scenario library's run (the reference sweep comes after it)
                 shots += [
                     ("web-network.png", f"/networks/{network}", False),
                     ("web-map.png", f"/networks/{network}/map", False),
                     ("web-scenarios.png", f"/runs/scenarios?network={network}", False),
                     ("web-run.png", f"/runs/{run}", False),
                     ("web-import.png", "/networks/import", False),
+                ]
+                dashboard = httpx.get(f"{base}/", cookies=_cookies(page)).text
+                reference = _first(r'your reference sweep: <a href="/runs/(\d+)"', dashboard)
+                risky = _first(r'href="(/networks/\d+/nodes/[^"]+)"', dashboard.split('data-testid="program"', 1)[1])
+                shots += [
+                    ("web-node.png", risky, False),
+                    ("web-compare.png", f"/runs/compare?a={reference}&b={adhoc}", False),
                 ]
                 run_html = httpx.get(f"{base}/runs/{run}", cookies=_cookies(page)).text
                 explain = re.search(r'href="(/runs/\d+/scenarios/forge-fire/explain)"', run_html)
@@ -100,6 +125,11 @@ def main(out_dir: Path) -> None:
                     page.goto(base + path)
                     page.screenshot(path=str(out_dir / name), full_page=False)
                     print(f"{out_dir / name}  <- {path}")
+                page.context.clear_cookies()
+                _log_in(page, base, "us.analyst", passwords["us.analyst"])
+                page.goto(f"{base}/")
+                page.screenshot(path=str(out_dir / "web-dashboard-partial.png"), full_page=False)
+                print(f"{out_dir / 'web-dashboard-partial.png'}  <- / as us.analyst")
                 page.context.clear_cookies()
                 _log_in(page, base, "in.desk", passwords["in.desk"])
                 board = httpx.get(f"{base}/sosa", cookies=_cookies(page)).text
