@@ -377,3 +377,16 @@ def test_an_import_queues_the_importers_reference_sweep(web: Api, tmp_path: Path
     assert isinstance(run_id, int) and job["result"]["reference_note"] == "queued"
     run = web.wait("us-analyst", run_id)
     assert run["status"] == "completed" and run["reference"] and run["network_id"] == job["result"]["network_id"]
+
+
+def test_an_import_whose_sweep_cannot_be_queued_still_stores_the_network(web: Api, tmp_path: Path) -> None:
+    # No node has a TTR estimate: the sweep has no TTR to run with, and says so; the import stands.
+    network = small_network()
+    network.nodes = [dataclasses.replace(node, ttr=None) for node in network.nodes]
+    path = write_setu(network, tmp_path / "no-ttr.xlsx")
+    answer = web.post("us-analyst", f"{API}/networks", files={"file": ("no-ttr.xlsx", path.read_bytes())})
+    job = web.finished("us-analyst", answer)
+    assert job["status"] == "succeeded", job
+    assert job["result"]["reference_run_id"] is None and job["result"]["reference_note"].startswith("not queued: ")
+    stored = web.get("us-analyst", f"{API}/networks/{job['result']['network_id']}")
+    assert stored.status_code == 200

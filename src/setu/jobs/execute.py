@@ -167,7 +167,11 @@ def _queue_reference(
     if active(session, RUNS, owner.user_id) >= limits["per_user"] or active(session, RUNS) >= limits["queue"]:
         note = "not queued: the run queue is full; run it from the dashboard"
         return {"reference_run_id": None, "reference_note": note}
-    run = start_reference_sweep(session, owner, network_id)
+    try:
+        # Refused before it writes anything (no TTR for some node, no product in the view): the import stands.
+        run = start_reference_sweep(session, owner, network_id)
+    except SetuError as exc:
+        return {"reference_run_id": None, "reference_note": f"not queued: {exc}"}
     return {"reference_run_id": run.id, "reference_note": "queued"}
 
 
