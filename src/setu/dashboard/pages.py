@@ -15,6 +15,7 @@ from setu.deps import ApiState, StateDep
 from setu.errors import AccessDenied, InputError, NotFound, TooManyRequests, Unavailable
 from setu.models.base import Marked
 from setu.models.networks import NetworkRecord
+from setu.network.countries import country_label
 from setu.networks.reads import require_network, visible_node_counts
 from setu.networks.stamps import network_stamp
 from setu.runs.forms import JobsDep
@@ -174,7 +175,7 @@ def _exposure_view(page: Page, exposure: Exposure) -> dict[str, Any]:
         "traced": exposure.traced,
         "scope": exposure.scope,
         "percent": f"{100 * exposure.share:.1f}",
-        "by_country": exposure.by_country,
+        "by_country": [(country_label(code), count) for code, count in exposure.by_country],
         "products": [{"record": _plain(n), "marking": page.label(n)} for n in exposure.products],
         "products_total": exposure.products_total,
         "marking": page.label_spec(exposure.spec),
@@ -221,6 +222,7 @@ def _overview_view(page: Page, overview: NetworkOverview) -> dict[str, Any]:
         "pending": _plain(overview.pending),
         "stale": overview.stale,
         "network": _plain(overview.network),
+        "concern": [country_label(code) for code in sorted(overview.concern)],
         "marking": page.label(overview.network),
         "nodes": overview.nodes,
         "run": _plain(run),
