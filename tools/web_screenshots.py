@@ -106,6 +106,7 @@ def main(out_dir: Path) -> None:
                 shots += [
                     ("web-node.png", risky, False),
                     ("web-compare.png", f"/runs/compare?a={reference}&b={adhoc}", False),
+                    ("web-tree.png", f"/networks/{network}/tree?program=F414-engine", False),
                 ]
                 run_html = httpx.get(f"{base}/runs/{run}", cookies=_cookies(page)).text
                 explain = re.search(r'href="(/runs/\d+/scenarios/forge-fire/explain)"', run_html)
