@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
 from setu.errors import InputError
@@ -79,11 +80,12 @@ def start_reference_sweep(
     return start_run(session, principal, network_id, "sweep", reference=True, views=views)
 
 
-def _newest(session: Session, principal: Principal, network_id: int, *conditions: object) -> RunRecord | None:
+def _newest(
+    session: Session, principal: Principal, network_id: int, *conditions: ColumnElement[bool]
+) -> RunRecord | None:
+    """The newest reference sweep of the network the reader may read that meets ``conditions``."""
     statement = readable(principal, RunRecord).where(
-        RunRecord.network_id == network_id,
-        RunRecord.reference.is_(True),
-        *conditions,  # type: ignore[arg-type]
+        RunRecord.network_id == network_id, RunRecord.reference.is_(True), *conditions
     )
     return session.scalars(statement.order_by(RunRecord.id.desc()).limit(1)).first()
 
