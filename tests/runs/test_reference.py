@@ -390,3 +390,18 @@ def test_an_import_whose_sweep_cannot_be_queued_still_stores_the_network(web: Ap
     assert job["result"]["reference_run_id"] is None and job["result"]["reference_note"].startswith("not queued: ")
     stored = web.get("us-analyst", f"{API}/networks/{job['result']['network_id']}")
     assert stored.status_code == 200
+
+
+def test_a_reference_sweep_the_view_cannot_run_is_refused_with_the_reason(web: Api, sessions: Factory) -> None:
+    network = small_network()
+    network.nodes = [dataclasses.replace(node, ttr=None) for node in network.nodes]
+    with sessions() as session, session.begin():
+        no_ttr = import_network(
+            session, IN_ANALYST, network, name="no ttr", format="accelerator", source="t", marking=SHARED
+        ).id
+    sign_in(web.client, "us-analyst")
+    page = web.client.get("/").text
+    answer = web.client.post("/dashboard/reference", data={"network": no_ttr, "csrf": csrf_of(page)})
+    assert answer.status_code == 422 and "TTR" in answer.text and 'data-testid="refused"' in answer.text  # a page
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(RunRecord).where(RunRecord.network_id == no_ttr)) == 0

@@ -12,7 +12,7 @@ from markupsafe import Markup
 from setu.dashboard.figures import Exposure, NetworkOverview
 from setu.dashboard.service import OVERVIEW_NETWORKS, network_overview, overview_networks
 from setu.deps import ApiState, StateDep
-from setu.errors import AccessDenied, InputError, NotFound, TooManyRequests, Unavailable
+from setu.errors import AccessDenied, InputError, NotFound, SetuError, TooManyRequests, Unavailable
 from setu.models.base import Marked
 from setu.models.networks import NetworkRecord
 from setu.network.countries import country_label
@@ -104,6 +104,11 @@ def dashboard_reference(
         answer = _refused(request, page, str(exc))
         answer.status_code = exc.status
         answer.headers.update(exc.http_headers)
+        return answer
+    except SetuError as exc:  # a view with no product, a node with no TTR estimate: said, nothing stored
+        session.rollback()
+        answer = _refused(request, page, str(exc))
+        answer.status_code = exc.status
         return answer
     return RedirectResponse(f"/runs/{run.id}", status_code=303)
 
