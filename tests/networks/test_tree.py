@@ -8,6 +8,7 @@ from collections import deque
 from clients import Api, sign_in
 from networks.world import IN_ONLY_NODES, SECRET_WORDS, edge_spec, visible_ids
 from setu.network.model import Network
+from setu.networks.pages.tree import MAX_DEPTH
 from setu.sharing.policy import allows
 
 API = "/api/v1"
@@ -66,3 +67,27 @@ def test_the_tree_shows_each_nodes_risk_from_the_reference_sweep(web: Api, world
     worst = next(r for r in results["items"] if r["disrupted"] == ["T3_8"])
     shown = re.search(r'nodes/T3_8">T3_8</a>.*?loss ([\d,.]+), REI ([\d.]+)', page, re.S)
     assert shown and float(shown.group(2)) == round(worst["rei"], 3)
+
+
+def test_a_chain_deeper_than_the_tree_goes_is_cut_with_a_link_not_an_error(web: Api) -> None:
+    # 1,200 stages: unfolded whole, it would nest past Python's and the renderer's recursion limits.
+    from principals import SHARED
+    from setu.network.model import BomLine, Node, Product, Supply
+    from setu.networks import import_network
+
+    stages = 1200
+    chain = Network(
+        name="chain",
+        nodes=[Node(f"S{i}", f"m{i}", capacity=10.0, inventory=1.0, ttr=2.0) for i in range(stages)],
+        products=[Product("S0", demand=1.0, weight=1.0)],
+        bom=[BomLine(f"S{i}", f"m{i + 1}", 1.0) for i in range(stages - 1)],
+        supplies=[Supply(f"S{i + 1}", f"S{i}") for i in range(stages - 1)],
+    )
+    with web.sessions() as session, session.begin():
+        principal = web.principals["in-analyst"]
+        nid = import_network(session, principal, chain, name="chain", format="generated", source="", marking=SHARED).id
+    sign_in(web.client, "in-analyst")
+    page = web.client.get(f"/networks/{nid}/tree")
+    assert page.status_code == 200
+    assert set(tree_nodes(page.text)) == {f"S{i}" for i in range(MAX_DEPTH + 1)}
+    assert "1 supplier deeper than the tree goes" in page.text

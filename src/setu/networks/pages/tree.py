@@ -8,6 +8,7 @@ node shows its loss beyond the baseline and REI in the reader's reference sweep.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -26,6 +27,10 @@ from setu.web.shell import Page, PageDep
 
 router = APIRouter(include_in_schema=False)
 
+MAX_DEPTH = 40
+"""Tiers the tree unfolds below a product; deeper suppliers are reached from the last node's own page (a
+2,000-stage chain would otherwise nest 2,000 levels, past what a page or the renderer holds)."""
+
 
 @dataclass
 class Branch:
@@ -36,6 +41,8 @@ class Branch:
     risk: dict[str, Any] | None
     repeat: bool
     suppliers: list[Branch] = field(default_factory=list)
+    cut: int = 0
+    """Suppliers not unfolded here because the tree is :data:`MAX_DEPTH` tiers deep at this node."""
 
 
 def _risk(page: Page, network_id: int, nodes: list[str]) -> tuple[Any, dict[str, dict[str, Any]]]:
@@ -53,25 +60,38 @@ def _risk(page: Page, network_id: int, nodes: list[str]) -> tuple[Any, dict[str,
     return run, risks
 
 
-def program_tree(page: Page, graph: NetworkGraph, program: str, risks: dict[str, dict[str, Any]]) -> list[Branch]:
-    """The program's products (all visible products when ``program`` is empty), each with its supplier tree."""
+def program_tree(
+    graph: NetworkGraph,
+    program: str,
+    risks: dict[str, dict[str, Any]],
+    label: Callable[[NodeRecord], dict[str, str]],
+    max_depth: int = MAX_DEPTH,
+) -> list[Branch]:
+    """The program's products (all visible products when ``program`` is empty), each with its supplier tree.
+
+    ``label`` gives each node's marking as the page shows it (and counts it into the page's banner). Below
+    ``max_depth`` tiers a node's suppliers are counted (``cut``) rather than unfolded.
+    """
     suppliers_of: dict[int, list[int]] = {}
     for supplier, customer in zip(graph.suppliers, graph.customers, strict=True):
         suppliers_of.setdefault(customer, []).append(supplier)
     seen: set[int] = set()
 
-    def grow(index: int) -> Branch:
+    def grow(index: int, depth: int) -> Branch:
         node = graph.nodes[index]
-        branch = Branch(node, page.label(node), risks.get(node.node_id), index in seen)
+        branch = Branch(node, label(node), risks.get(node.node_id), index in seen)
         if index in seen:
             return branch
         seen.add(index)
         ordered = sorted(suppliers_of.get(index, []), key=lambda i: graph.nodes[i].node_id)
-        branch.suppliers = [grow(i) for i in ordered]
+        if depth >= max_depth:
+            branch.cut = len(ordered)
+        else:
+            branch.suppliers = [grow(i, depth + 1) for i in ordered]
         return branch
 
     roots = [i for i in graph.products if not program or graph.nodes[i].program == program]
-    return [grow(i) for i in sorted(roots, key=lambda i: graph.nodes[i].node_id)]
+    return [grow(i, 0) for i in sorted(roots, key=lambda i: graph.nodes[i].node_id)]
 
 
 @router.get("/networks/{network_id}/tree", response_class=HTMLResponse)
@@ -92,7 +112,7 @@ def tree_page(
     if program and program not in programs:
         program = ""  # a program no visible product has shows every product, not arbitrary text echoed back
     run, risks = _risk(page, network_id, [n.node_id for n in graph.nodes])
-    roots = program_tree(page, graph, program, risks)
+    roots = program_tree(graph, program, risks, page.label)
     for spec in graph.markings:
         page.label_spec(spec)
     return page.render(
