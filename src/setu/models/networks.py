@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from setu.models.base import Base, Marked, Received, guard_received, utcnow
@@ -71,6 +72,10 @@ class NodeRecord(Received, Marked, Base):
     ttr: Mapped[float | None] = mapped_column(Float, nullable=True)
     name: Mapped[str] = mapped_column(String(300), nullable=False, default="")
     program: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    tear_line_id: Mapped[int | None] = mapped_column(
+        ForeignKey("network_tear_lines.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    """The tear line this node is a stand-in of (:class:`TearLineRecord`); local, it never crosses."""
 
 
 class SupplyRecord(Received, Marked, Base):
@@ -124,6 +129,50 @@ class SiteCapacityRecord(Received, Marked, Base):
     network_id: Mapped[int] = mapped_column(ForeignKey("networks.id", ondelete="CASCADE"), nullable=False)
     site: Mapped[str] = mapped_column(String(200), nullable=False)
     capacity: Mapped[float] = mapped_column(Float, nullable=False)
+    tear_line_id: Mapped[int | None] = mapped_column(
+        ForeignKey("network_tear_lines.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    """The tear line whose undisclosed site this is; local, it never crosses."""
+
+
+class TearLineRecord(Marked, Base):
+    """Stand-ins an owner made for the nodes of a network that ``audience`` may not see.
+
+    Marked as the hidden records it was made from, so only those who may read all of them see it. While
+    ``state`` is ``draft`` its stand-ins carry that marking too; releasing re-marks them
+    with :func:`setu.networks.standins.service.release_marking`. Deleting it deletes its stand-ins.
+    """
+
+    __tablename__ = "network_tear_lines"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("networks.id", ondelete="CASCADE"), nullable=False, index=True)
+    audience: Mapped[str] = mapped_column(String(8), nullable=False)
+    classification: Mapped[int] = mapped_column(Integer, nullable=False)
+    """The level stand-ins are released at (releasable to the owner's party and ``audience``)."""
+    state: Mapped[str] = mapped_column(String(16), nullable=False, default="draft")
+    hidden_nodes: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    standins: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    check: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    """What :func:`setu.stress.tearline.check_views` found, and why figures may still differ (``inexact``)."""
+    created_by: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+    released_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class TearLineCover(Marked, Base):
+    """A hidden node a stand-in stands for, marked as that node: a reader who sees it leaves the stand-in out."""
+
+    __tablename__ = "network_tear_line_covers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("networks.id", ondelete="CASCADE"), nullable=False, index=True)
+    tear_line_id: Mapped[int] = mapped_column(
+        ForeignKey("network_tear_lines.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    standin_id: Mapped[int] = mapped_column(ForeignKey("network_nodes.id", ondelete="CASCADE"), nullable=False)
+    covered_id: Mapped[int] = mapped_column(ForeignKey("network_nodes.id", ondelete="CASCADE"), nullable=False)
 
 
 for _model in (NetworkRecord, NodeRecord, SupplyRecord, BomRecord, ProductRecord, SiteCapacityRecord):

@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from setu.audit.log import record
 from setu.errors import ViewError
-from setu.models.networks import BomRecord, NodeRecord, ProductRecord, SiteCapacityRecord
+from setu.models.networks import (
+    BomRecord,
+    NetworkRecord,
+    NodeRecord,
+    ProductRecord,
+    SiteCapacityRecord,
+    TearLineCover,
+)
 from setu.network.compile import CompiledNetwork, compile_network
 from setu.network.model import BomLine, Network, Node, Product, SiteCapacity, Supply
 from setu.networks.reads import readable_nodes, require_network, visible_edges
 from setu.networks.stamps import view_stamp
 from setu.sharing.cache import ViewCache, cached, view_key
-from setu.sharing.markings import MarkingSpec, marking_specs
-from setu.sharing.policy import Principal
+from setu.sharing.markings import MarkingSpec, marking_specs, specs_by_id
+from setu.sharing.policy import Principal, allows
 from setu.sharing.read import join_readable, readable
 
 
@@ -35,7 +45,8 @@ def compiled_view(
     but gives it capacity 0 (it can still ship its inventory) and leaves the unsourced line out (the
     compiler requires every line to be sourced). An edge feeding a BOM line the user cannot see is
     left out. A shared site capacity the user may not see is not applied to the visible nodes at
-    that site (each keeps its own capacity): importers mark it with all its nodes' markings.
+    that site (each keeps its own capacity): importers mark it with all its nodes' markings. A stand-in
+    for nodes the user may see is left out (:func:`view_network`).
 
     Returns
     -------
@@ -64,6 +75,25 @@ def compiled_view(
 
 
 def _compiled_view(session: Session, principal: Principal, network_id: int) -> tuple[CompiledNetwork, set[MarkingSpec]]:
+    view, used = view_network(session, principal, network_id)
+    return compile_network(view), used
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """The records of a network one reader may read, each with its marking id."""
+
+    network: NetworkRecord
+    nodes: list[Any]
+    bom: list[Any]
+    edges: list[Any]
+    products: list[Any]
+    sites: list[Any]
+    covers: list[Any]
+    """Cover rows (stand-in node, marking) the reader may read: each names a stand-in they compute without."""
+
+
+def _rows(session: Session, principal: Principal, network_id: int) -> _Rows:
     network = require_network(session, principal, network_id, "network.view")
     nodes = session.execute(
         readable_nodes(
@@ -84,10 +114,9 @@ def _compiled_view(session: Session, principal: Principal, network_id: int) -> t
             NodeRecord.name,
             NodeRecord.program,
             NodeRecord.marking_id,
+            NodeRecord.tear_line_id,
         ).order_by(NodeRecord.id)
     ).all()
-    node_of = {row.id: row.node_id for row in nodes}
-    material_of = {row.id: row.material for row in nodes}
     bom_node = aliased(NodeRecord)
     bom_lines = readable(principal, BomRecord.node_id, BomRecord.material, BomRecord.quantity, BomRecord.marking_id)
     bom = session.execute(
@@ -106,21 +135,89 @@ def _compiled_view(session: Session, principal: Principal, network_id: int) -> t
         .where(ProductRecord.network_id == network_id)
         .order_by(ProductRecord.id)
     ).all()
-    sites_in_view = {row.site for row in nodes if row.site}
-    site_capacities = [
-        row
-        for row in session.execute(
-            readable(principal, SiteCapacityRecord.site, SiteCapacityRecord.capacity, SiteCapacityRecord.marking_id)
-            .where(SiteCapacityRecord.network_id == network_id)
-            .order_by(SiteCapacityRecord.site)
-        ).all()
-        if row.site in sites_in_view
+    sites = session.execute(
+        readable(
+            principal,
+            SiteCapacityRecord.site,
+            SiteCapacityRecord.capacity,
+            SiteCapacityRecord.marking_id,
+            SiteCapacityRecord.tear_line_id,
+        )
+        .where(SiteCapacityRecord.network_id == network_id)
+        .order_by(SiteCapacityRecord.site)
+    ).all()
+    covers = session.execute(
+        readable(principal, TearLineCover.standin_id, TearLineCover.marking_id).where(
+            TearLineCover.network_id == network_id
+        )
+    ).all()
+    return _Rows(network, list(nodes), list(bom), list(edges), list(products), list(sites), list(covers))
+
+
+def view_network(
+    session: Session,
+    principal: Principal,
+    network_id: int,
+    *,
+    audience: Principal | None = None,
+    draft: int | None = None,
+) -> tuple[Network, set[MarkingSpec]]:
+    """The network as ``principal`` sees it, before compilation (see :func:`compiled_view`).
+
+    A stand-in (:mod:`setu.networks.standins`) is left out when the reader may read a node it stands for:
+    they compute on that node itself. With ``audience``, the view holds only what ``principal`` and
+    ``audience`` may both read, plus the stand-ins of the draft tear line ``draft`` as if released: what
+    the partner will compute on, worked out from what ``principal`` may read (an owner checking a tear
+    line before release).
+
+    Returns
+    -------
+    tuple[Network, set[MarkingSpec]]
+        The view, and the marking of every record that went into it.
+    """
+    rows = _rows(session, principal, network_id)
+    specs = specs_by_id(
+        session,
+        {
+            r.marking_id
+            for part in (rows.nodes, rows.bom, rows.edges, rows.products, rows.sites, rows.covers)
+            for r in part
+        },
+    )
+
+    def keep(marking_id: int, tear_line_id: int | None = None) -> bool:
+        if audience is None or (draft is not None and tear_line_id == draft):
+            return True
+        return allows(audience, specs[marking_id])
+
+    left_out = {c.standin_id for c in rows.covers if keep(c.marking_id)}
+    nodes = [r for r in rows.nodes if r.id not in left_out and keep(r.marking_id, r.tear_line_id)]
+    node_of = {row.id: row.node_id for row in nodes}
+    material_of = {row.id: row.material for row in nodes}
+    draft_nodes = {r.id for r in nodes if draft is not None and r.tear_line_id == draft}
+    bom = [
+        r for r in rows.bom if r.node_id in node_of and keep(r.marking_id, draft if r.node_id in draft_nodes else None)
     ]
+    edges = [
+        e
+        for e in rows.edges
+        if e.supplier_id in node_of
+        and e.customer_id in node_of
+        and keep(e.marking_id, draft if {e.supplier_id, e.customer_id} & draft_nodes else None)
+    ]
+    products = [
+        r
+        for r in rows.products
+        if r.node_id in node_of and keep(r.marking_id, draft if r.node_id in draft_nodes else None)
+    ]
+    sites_in_view = {row.site for row in nodes if row.site}
+    site_capacities = [r for r in rows.sites if r.site in sites_in_view and keep(r.marking_id, r.tear_line_id)]
 
     needs = {(row.node_id, row.material) for row in bom}
     kept_edges = [e for e in edges if (e.customer_id, material_of[e.supplier_id]) in needs]
     sourced = {(e.customer_id, material_of[e.supplier_id]) for e in kept_edges}
     starved = {row.node_id for row in bom if (row.node_id, row.material) not in sourced}
+    network = rows.network
     view = Network(
         name=f"{network.name} v{network.version}",
         nodes=[
@@ -153,24 +250,20 @@ def _compiled_view(session: Session, principal: Principal, network_id: int) -> t
     )
     if not view.products:
         raise ViewError(f"you see no product of network {network_id}: there is nothing to stress-test")
-    compiled = compile_network(view)
-    used = marking_specs(
-        session,
-        [
-            network.marking_id,
+    used = {
+        specs[m]
+        for m in (
             *(row.marking_id for row in nodes),
             *(row.marking_id for row in bom),
             *(e.marking_id for e in kept_edges),
             *(row.marking_id for row in products),
             *(row.marking_id for row in site_capacities),
-        ],
-    )
-    record(
-        session,
-        principal,
-        "network.view",
-        "network",
-        network_id,
-        details={"nodes": len(view.nodes), "edges": len(view.supplies), "starved": len(starved)},
-    )
-    return compiled, used
+        )
+    } | marking_specs(session, [network.marking_id])
+    details: dict[str, object] = {"nodes": len(view.nodes), "edges": len(view.supplies), "starved": len(starved)}
+    if left_out:
+        details["stand_ins_left_out"] = len(left_out)
+    if audience is not None:
+        details["audience"] = audience.party
+    record(session, principal, "network.view", "network", network_id, details=details)
+    return view, used

@@ -1,0 +1,1 @@
+"""Tear-line stand-ins of stored networks: the service, its API and its pages."""
