@@ -33,6 +33,8 @@ from setu.jobs.execute import JOB_SOURCE
 from setu.middleware import FORM_OVERHEAD, PREFIX, BodyLimit, RefuseNul, SecurityHeaders, install_error_handlers
 from setu.networks import pages as network_pages
 from setu.networks.endpoints import router as networks_router
+from setu.networks.standins import pages as standin_pages
+from setu.networks.standins.endpoints import router as standins_router
 from setu.registry import pages as registry_pages
 from setu.registry.endpoints import router as registry_router
 from setu.runs import pages as run_pages
@@ -48,6 +50,7 @@ from setu.web.shell import STATIC_DIR, install_page_handlers, signed_out_not_fou
 ENDPOINTS = (
     accounts_router,
     networks_router,
+    standins_router,
     runs_router,
     audit_router,
     sosa_router,
@@ -61,6 +64,7 @@ PAGES = (
     accounts_pages.router,
     dashboard_pages.router,
     network_pages.router,
+    standin_pages.router,
     run_pages.router,
     audit_pages.router,
     sosa_pages.router,

@@ -309,6 +309,16 @@ def tear_lines(session: Session, principal: Principal, network_id: int) -> list[
     )
 
 
+def left_out(session: Session, principal: Principal, network_id: int) -> set[int]:
+    """Ids of the stand-in nodes ``principal`` computes without: they may see a node each stands for.
+
+    The same rule :func:`setu.networks.views.view_network` applies, for pages that say which stand-ins count.
+    """
+    return set(
+        session.scalars(readable(principal, TearLineCover.standin_id).where(TearLineCover.network_id == network_id))
+    )
+
+
 def get_tear_line(
     session: Session, principal: Principal, tear_line_id: int, action: str, *, audit_permit: bool = True
 ) -> TearLineRecord:
