@@ -26,6 +26,7 @@ from setu.api import create_app
 from setu.db import make_engine, prepare, session_factory
 from setu.demo.seed import seed_whole_demo
 from setu.models.networks import NetworkRecord
+from setu.networks.standins import generate, release
 from setu.runs.service import execute_run, start_run
 from setu.settings import ApiSettings
 from setu.sharing.read import readable
@@ -66,6 +67,18 @@ def _long_outage(factory: sessionmaker[Session]) -> int:
         run_id = start_run(session, principal, network, "sweep", ttr=26.0, name="Every supplier out for 26 weeks").id
     execute_run(factory, run_id, principal)
     return run_id
+
+
+def _draft_standins(factory: sessionmaker[Session], network: int) -> int:
+    """in.analyst drafts stand-ins of the demo network for the US, as the stand-ins page's form does."""
+    with factory() as session, session.begin():
+        principal = principal_of(get_user(session, "in.analyst"))
+        return generate(session, principal, network, audience="US", classification=1).id
+
+
+def _release_standins(factory: sessionmaker[Session], tear_line: int) -> None:
+    with factory() as session, session.begin():
+        release(session, principal_of(get_user(session, "in.analyst")), tear_line)
 
 
 def main(out_dir: Path) -> None:
@@ -112,6 +125,10 @@ def main(out_dir: Path) -> None:
                 explain = re.search(r'href="(/runs/\d+/scenarios/forge-fire/explain)"', run_html)
                 if explain:
                     shots.append(("web-explain.png", explain.group(1), False))
+                started = time.monotonic()
+                tear_line = _draft_standins(factory, int(network))
+                print(f"stand-ins drafted and checked in {time.monotonic() - started:.1f} s")
+                shots.append(("web-standins.png", f"/networks/{network}/standins", False))
                 for name, path, full in shots:
                     page.goto(base + path)
                     page.wait_for_load_state("networkidle")
@@ -131,6 +148,10 @@ def main(out_dir: Path) -> None:
                 page.goto(f"{base}/")
                 page.screenshot(path=str(out_dir / "web-dashboard-partial.png"), full_page=False)
                 print(f"{out_dir / 'web-dashboard-partial.png'}  <- / as us.analyst")
+                _release_standins(factory, tear_line)
+                page.goto(f"{base}/networks/{network}/standins")
+                page.screenshot(path=str(out_dir / "web-standins-partner.png"), full_page=False)
+                print(f"{out_dir / 'web-standins-partner.png'}  <- /networks/{network}/standins as us.analyst")
                 page.context.clear_cookies()
                 _log_in(page, base, "in.desk", passwords["in.desk"])
                 board = httpx.get(f"{base}/sosa", cookies=_cookies(page)).text

@@ -33,8 +33,7 @@ from setu.jobs.execute import JOB_SOURCE
 from setu.middleware import FORM_OVERHEAD, PREFIX, BodyLimit, RefuseNul, SecurityHeaders, install_error_handlers
 from setu.networks import pages as network_pages
 from setu.networks.endpoints import router as networks_router
-from setu.networks.standins import pages as standin_pages
-from setu.networks.standins.endpoints import router as standins_router
+from setu.networks.endpoints.standins import router as standins_router
 from setu.registry import pages as registry_pages
 from setu.registry.endpoints import router as registry_router
 from setu.runs import pages as run_pages
@@ -64,7 +63,6 @@ PAGES = (
     accounts_pages.router,
     dashboard_pages.router,
     network_pages.router,
-    standin_pages.router,
     run_pages.router,
     audit_pages.router,
     sosa_pages.router,

@@ -17,7 +17,7 @@ from principals import IN_ANALYST, IN_ONLY, SHARED, US_ANALYST
 from setu.db import transaction
 from setu.models.networks import NetworkRecord, NodeRecord
 from setu.networks import compiled_view, import_network
-from setu.networks.standins.service import generate, release, withdraw
+from setu.networks.standins import generate, release, withdraw
 
 
 def _us_view(link: Link):  # type: ignore[no-untyped-def]

@@ -30,7 +30,7 @@ from setu.models.networks import NodeRecord, SupplyRecord, TearLineRecord
 from setu.network.compile import CompiledNetwork
 from setu.network.model import BomLine, Network, Node, Product, Supply
 from setu.networks import compiled_view, import_network, list_nodes, node_neighbourhood
-from setu.networks.standins.service import generate, release, standins, tear_lines, withdraw
+from setu.networks.standins import generate, release, standins, tear_lines, withdraw
 from setu.sharing.markings import specs_by_id
 from setu.sharing.policy import Principal
 from setu.stress.engine import run_scenarios
@@ -276,7 +276,7 @@ def test_bad_requests_are_refused_with_the_field_and_nothing_is_stored(
     with sessions() as session, pytest.raises(AccessDenied):
         generate(session, IN_HAL_INDUSTRY, stored, audience="US", classification=1)
     # The US analyst sees no India-only node: for them the partner (India) sees everything they do.
-    with sessions() as session, pytest.raises(InputError, match="nothing to stand in for"):
+    with sessions() as session, pytest.raises(InputError, match="sees every node"):
         generate(session, US_ANALYST, stored, audience="IN", classification=1)
     released(sessions, stored)
     with sessions() as session, pytest.raises(Conflict, match="withdraw them"):

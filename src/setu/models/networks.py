@@ -140,7 +140,7 @@ class TearLineRecord(Marked, Base):
 
     Marked as the hidden records it was made from, so only those who may read all of them see it. While
     ``state`` is ``draft`` its stand-ins carry that marking too; releasing re-marks them
-    with :func:`setu.networks.standins.service.release_marking`. Deleting it deletes its stand-ins.
+    with :func:`setu.networks.standins.release_marking`. Deleting it deletes its stand-ins.
     """
 
     __tablename__ = "network_tear_lines"

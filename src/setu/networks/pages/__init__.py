@@ -1,4 +1,4 @@
-"""Network pages under ``/networks``: the list, node table and node, the map, the supply tree, the import page."""
+"""Network pages under ``/networks``: the list, node table and node, map, supply tree, stand-ins and import."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from setu.networks.pages import imports as import_pages
 from setu.networks.pages import list as list_pages
 from setu.networks.pages import map as map_pages
+from setu.networks.pages import standins as standin_pages
 from setu.networks.pages import tree as tree_pages
 
 router = APIRouter(include_in_schema=False)
@@ -15,5 +16,6 @@ router.include_router(import_pages.router)
 router.include_router(list_pages.router)
 router.include_router(map_pages.router)
 router.include_router(tree_pages.router)
+router.include_router(standin_pages.router)
 
 __all__ = ["router"]

@@ -11,8 +11,8 @@ from setu.deps import AuthDep, Marker, MarkerDep, SessionDep
 from setu.errors import NotFound
 from setu.models.networks import TearLineRecord
 from setu.networks.endpoints import NetworkId, node_out
-from setu.networks.standins.schemas import StandInOut, TearLineIn, TearLineOut
-from setu.networks.standins.service import (
+from setu.networks.schemas import StandInOut, TearLineIn, TearLineOut
+from setu.networks.standins import (
     generate,
     get_tear_line,
     release,

@@ -142,21 +142,26 @@ def generate(
     covered = set(session.scalars(unfiltered(TearLineCover.covered_id).where(TearLineCover.network_id == network_id)))
     specs = specs_by_id(session, {r.marking_id for r in rows.values()})
     reader = audience_reader(audience, classification)
+    unreleasable = [n.id for n in full.nodes if not allows(reader, specs[rows[n.id].marking_id])]
+    foreign = sorted({specs[rows[h].marking_id].origin_party for h in unreleasable} - {principal.party})
+    notes = []
+    if foreign:
+        count = sum(specs[rows[h].marking_id].origin_party != principal.party for h in unreleasable)
+        notes.append(
+            f"{count} hidden node(s) are records of {', '.join(foreign)}: only their owner can stand in for them"
+        )
+    already = [h for h in unreleasable if rows[h].id in covered]
+    if already:
+        notes.append(f"{len(already)} hidden node(s) are stood in for by another tear line")
     hidden = [
-        n.id for n in full.nodes if not allows(reader, specs[rows[n.id].marking_id]) and rows[n.id].id not in covered
+        h
+        for h in unreleasable
+        if specs[rows[h].marking_id].origin_party == principal.party and rows[h].id not in covered
     ]
     if not hidden:
+        why = f"; {'; '.join(notes)}" if notes else ""
         raise InputError(
-            [
-                Problem(
-                    "audience", f"{audience} sees every node you see of network {network_id}: nothing to stand in for"
-                )
-            ]
-        )
-    foreign = sorted({specs[rows[h].marking_id].origin_party for h in hidden} - {principal.party})
-    if foreign:
-        raise InputError(
-            [Problem("audience", f"some hidden nodes are {', '.join(foreign)} records: only their owner releases them")]
+            [Problem("audience", f"{audience} sees every node of network {network_id} you could stand in for{why}")]
         )
     # Ids are unique per network over every node, including ones this owner cannot see.
     taken = set(
@@ -183,7 +188,7 @@ def generate(
     session.flush()
     _write_standins(session, network_id, tear_record, tear, {k: r.id for k, r in rows.items()}, rows)
     tear_record.check = _check(session, principal, network_id, full, tear_record, reader, tear.covers()) | {
-        "inexact": tear.inexact
+        "inexact": tear.inexact + notes
     }
     record(
         session,

@@ -13,7 +13,7 @@ from setu.models.parties import Party
 from setu.network.tearline import STANDIN_PREFIX
 from setu.networks.imports import may_import
 from setu.networks.reads import get_network, list_nodes
-from setu.networks.standins.service import (
+from setu.networks.standins import (
     generate,
     get_tear_line,
     left_out,
@@ -79,7 +79,10 @@ def _render(request: Request, page: Page, network_id: int, *, message: str = "",
         )
     nodes, _ = list_nodes(session, principal, network_id, search=STANDIN_PREFIX, limit=500)
     skipped = left_out(session, principal, network_id)
-    visible = [n for n in nodes if n.node_id.startswith(STANDIN_PREFIX) and n.node_id not in owned]
+    visible = sorted(
+        (n for n in nodes if n.node_id.startswith(STANDIN_PREFIX) and n.node_id not in owned),
+        key=lambda n: (len(n.node_id), n.node_id),  # standin-2 before standin-10
+    )
     in_view = [{"node": n, "marking": page.label(n)} for n in visible if n.id not in skipped]
     beside = [{"node": n, "marking": page.label(n)} for n in visible if n.id in skipped]
     parties = [p for p in session.scalars(select(Party.code).order_by(Party.code)) if p != principal.party]

@@ -1,1 +1,0 @@
-"""Tear-line stand-ins of stored networks: the service, its API and its pages."""
