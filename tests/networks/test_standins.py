@@ -306,3 +306,21 @@ def test_on_the_shared_world_a_need_to_know_node_stays_out_of_the_view_of_who_ho
         len([n for n in industry.node_ids if n.startswith("standin-")])
         == len([n for n in analyst.node_ids if n.startswith("standin-")]) + 1
     )
+
+
+def test_maps_and_trees_draw_a_stand_in_only_for_who_computes_with_it(
+    sessions: sessionmaker[Session], stored: int
+) -> None:
+    from setu.networks.graph import network_graph
+
+    def drawn(principal: Principal) -> tuple[set[str], int, int]:
+        with sessions() as session:
+            graph = network_graph(session, principal, stored)
+            return {n.node_id for n in graph.nodes}, graph.total, len(graph.suppliers)
+
+    before = drawn(IN_ANALYST)
+    released(sessions, stored)
+    # India sees the forges themselves: the stand-ins are neither drawn beside them nor counted.
+    assert drawn(IN_ANALYST) == before
+    us_nodes, us_total, us_edges = drawn(US_ANALYST)
+    assert {n for n in us_nodes if n.startswith("standin-")} and us_total == len(us_nodes) == 5 and us_edges == 4

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, aliased
 
 from setu.audit.log import record
 from setu.models.networks import NodeRecord, ProductRecord
-from setu.networks.reads import readable_nodes, require_network, visible_edges
+from setu.networks.reads import readable_nodes, require_network, standins_left_out, visible_edges
 from setu.sharing.markings import MarkingSpec, marking_specs
 from setu.sharing.policy import Principal
 from setu.sharing.read import count_readable, join_readable, readable
@@ -122,9 +122,18 @@ def network_graph(session: Session, principal: Principal, network_id: int, *, li
         statement = statement.where(NodeRecord.id.in_(ids))
         shown = set(ids)
         products = [p for p in products if p.node_id in shown]
-    nodes = list(session.scalars(statement.order_by(NodeRecord.node_id)))
+    # A stand-in for nodes the reader sees is drawn as those nodes, not beside them.
+    skipped = standins_left_out(session, principal, network_id)
+    if skipped:
+        total -= count_readable(session, principal, NodeRecord, NodeRecord.id.in_(skipped))
+    nodes = [n for n in session.scalars(statement.order_by(NodeRecord.node_id)) if n.id not in skipped]
     position = {node.id: i for i, node in enumerate(nodes)}
-    edges = _edges_among(session, principal, network_id, ids)
+    products = [p for p in products if p.node_id in position]
+    edges = [
+        e
+        for e in _edges_among(session, principal, network_id, ids)
+        if e.supplier_id in position and e.customer_id in position
+    ]
     markings = marking_specs(session, [*(e.marking_id for e in edges), *(p.marking_id for p in products)])
     details = {"nodes": len(nodes), "of": total, "edges": len(edges), "products": len(products)}
     record(session, principal, "network.graph", "network", network_id, details=details)

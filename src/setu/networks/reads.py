@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, aliased
 
 from setu.audit.log import record
 from setu.errors import InputError
-from setu.models.networks import NetworkRecord, NodeRecord, SupplyRecord
+from setu.models.networks import NetworkRecord, NodeRecord, SupplyRecord, TearLineCover
 from setu.sharing.policy import Principal
 from setu.sharing.read import (
     MAX_LIMIT,
@@ -198,6 +198,18 @@ def readable_nodes(principal: Principal, network_id: int, *columns: Any) -> Sele
         The statement, to refine with ``where``, ``order_by`` and the like.
     """
     return readable(principal, *(columns or (NodeRecord,))).where(NodeRecord.network_id == network_id)
+
+
+def standins_left_out(session: Session, principal: Principal, network_id: int) -> set[int]:
+    """Ids of the stand-in nodes of ``network_id`` that ``principal`` computes without (and maps and trees omit).
+
+    A stand-in (:mod:`setu.networks.standins`) is left out for a reader who may read a node it stands for:
+    they see and compute on that node itself, never on both. Cover rows carry their node's marking, so the
+    read filter alone decides it; :func:`setu.networks.views.view_network` applies the same rule.
+    """
+    return set(
+        session.scalars(readable(principal, TearLineCover.standin_id).where(TearLineCover.network_id == network_id))
+    )
 
 
 def _node_order(sort: str) -> list[Any]:

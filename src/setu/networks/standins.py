@@ -51,6 +51,8 @@ from setu.sharing.roles import require_role
 from setu.stress.tearline import check_views
 
 STATES = ("draft", "released")
+CHECK_SECONDS = 15.0
+"""How long drafting spends checking the partner's figures before it answers with what it compared."""
 
 
 def audience_reader(audience: str, classification: int) -> Principal:
@@ -298,7 +300,9 @@ def _check(
         }
     known = [n.ttr for n in full.nodes if n.ttr is not None and math.isfinite(n.ttr)]
     default_ttr = statistics.median(known) if known else 1.0
-    result = check_views(compile_network(full), compile_network(partner), covers, default_ttr=default_ttr)
+    result = check_views(
+        compile_network(full), compile_network(partner), covers, default_ttr=default_ttr, budget_seconds=CHECK_SECONDS
+    )
     return result.summary() | {"default_ttr": default_ttr}
 
 
@@ -311,16 +315,6 @@ def tear_lines(session: Session, principal: Principal, network_id: int) -> list[
             .where(TearLineRecord.network_id == network_id)
             .order_by(TearLineRecord.id)
         )
-    )
-
-
-def left_out(session: Session, principal: Principal, network_id: int) -> set[int]:
-    """Ids of the stand-in nodes ``principal`` computes without: they may see a node each stands for.
-
-    The same rule :func:`setu.networks.views.view_network` applies, for pages that say which stand-ins count.
-    """
-    return set(
-        session.scalars(readable(principal, TearLineCover.standin_id).where(TearLineCover.network_id == network_id))
     )
 
 

@@ -90,7 +90,8 @@ class _Rows:
     products: list[Any]
     sites: list[Any]
     covers: list[Any]
-    """Cover rows (stand-in node, marking) the reader may read: each names a stand-in they compute without."""
+    """Cover rows (stand-in node, marking) the reader may read: each names a stand-in they compute without
+    (the rule of :func:`setu.networks.reads.standins_left_out`, here with each row's marking for an audience)."""
 
 
 def _rows(session: Session, principal: Principal, network_id: int) -> _Rows:

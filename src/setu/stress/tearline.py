@@ -27,6 +27,7 @@ Examples
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -38,6 +39,8 @@ RELATIVE_TOLERANCE = 1e-6
 """Two figures agree when they differ by at most this fraction of the larger (solver round-off)."""
 CHECK_LIMIT = 5_000
 """The most scenarios a check solves (twice); a larger view is checked on its first scenarios by node id."""
+CHUNK = 200
+"""Scenarios solved between two looks at the clock (``budget_seconds``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +105,7 @@ def check_views(
     *,
     default_ttr: float = 1.0,
     limit: int = CHECK_LIMIT,
+    budget_seconds: float | None = None,
 ) -> ViewCheck:
     """Disrupt each supplying node of ``partner`` in both networks and compare PI and TTS.
 
@@ -117,6 +121,9 @@ def check_views(
         The TTR of a node with no estimate of its own.
     limit
         The most scenarios compared.
+    budget_seconds
+        Stop starting new chunks of :data:`CHUNK` scenarios after this long (a request must answer); the
+        result says how many of the candidates were compared.
 
     Returns
     -------
@@ -133,15 +140,21 @@ def check_views(
         ttr = estimate if math.isfinite(estimate) else default_ttr
         theirs.append(Scenario(id=node, nodes=(node,), ttr=ttr, kind="node"))
         ours.append(Scenario(id=node, nodes=covers.get(node, (node,)), ttr=ttr, kind="node"))
-    if not chosen:
-        return ViewCheck(scenarios=0, candidates=0)
-    in_full = run_scenarios(full, ours)
-    in_partner = run_scenarios(partner, theirs)
-    differences = [
-        Difference(s.id, float(a_pi), float(b_pi), float(a_tts), float(b_tts))
-        for s, a_pi, b_pi, a_tts, b_tts in zip(
-            theirs, in_full.lost_profit, in_partner.lost_profit, in_full.tts, in_partner.tts, strict=True
-        )
-        if not (_agree(float(a_pi), float(b_pi)) and _agree(float(a_tts), float(b_tts)))
-    ]
-    return ViewCheck(scenarios=len(chosen), candidates=len(candidates), differences=differences)
+    started = time.monotonic()
+    differences: list[Difference] = []
+    compared = 0
+    for first in range(0, len(chosen), CHUNK):
+        if budget_seconds is not None and first and time.monotonic() - started > budget_seconds:
+            break
+        mine, yours = ours[first : first + CHUNK], theirs[first : first + CHUNK]
+        in_full = run_scenarios(full, mine)
+        in_partner = run_scenarios(partner, yours)
+        differences += [
+            Difference(s.id, float(a_pi), float(b_pi), float(a_tts), float(b_tts))
+            for s, a_pi, b_pi, a_tts, b_tts in zip(
+                yours, in_full.lost_profit, in_partner.lost_profit, in_full.tts, in_partner.tts, strict=True
+            )
+            if not (_agree(float(a_pi), float(b_pi)) and _agree(float(a_tts), float(b_tts)))
+        ]
+        compared += len(yours)
+    return ViewCheck(scenarios=compared, candidates=len(candidates), differences=differences)

@@ -12,11 +12,10 @@ from setu.errors import AccessDenied, Conflict, InputError, MarkingError, NotFou
 from setu.models.parties import Party
 from setu.network.tearline import STANDIN_PREFIX
 from setu.networks.imports import may_import
-from setu.networks.reads import get_network, list_nodes
+from setu.networks.reads import get_network, list_nodes, standins_left_out
 from setu.networks.standins import (
     generate,
     get_tear_line,
-    left_out,
     release,
     release_marking,
     standins,
@@ -78,7 +77,7 @@ def _render(request: Request, page: Page, network_id: int, *, message: str = "",
             }
         )
     nodes, _ = list_nodes(session, principal, network_id, search=STANDIN_PREFIX, limit=500)
-    skipped = left_out(session, principal, network_id)
+    skipped = standins_left_out(session, principal, network_id)
     visible = sorted(
         (n for n in nodes if n.node_id.startswith(STANDIN_PREFIX) and n.node_id not in owned),
         key=lambda n: (len(n.node_id), n.node_id),  # standin-2 before standin-10
