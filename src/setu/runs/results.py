@@ -26,6 +26,7 @@ __all__ = [
     "require_run",
     "results_stamp",
     "single_node_results",
+    "visible_results",
 ]
 
 EXPORT_FORMATS = ("csv", "json", "parquet", "xlsx")
@@ -197,6 +198,29 @@ def _json_tts(value: float) -> float | str | None:
     return "inf" if value == float("inf") else value
 
 
+def visible_results(
+    session: Session, principal: Principal, run_id: int, format: str
+) -> tuple[RunRecord, list[ResultRecord], MarkingSpec]:
+    """A run, every result of it ``principal`` may see (in scenario order) and their combined marking, for a file.
+
+    Audited as an export in ``format``: every file made of a run's results (CSV to a PDF report) reads them here.
+
+    Raises
+    ------
+    setu.errors.NotFound
+        If there is no such run or the user may not see it (audited as a denied export).
+    """
+    run = require_run(session, principal, run_id, "results.export")
+    rows = list(
+        session.scalars(
+            readable(principal, ResultRecord).where(ResultRecord.run_id == run_id).order_by(ResultRecord.position)
+        )
+    )
+    record(session, principal, "results.export", "run", run_id, details={"format": format, "rows": len(rows)})
+    spec = combine(marking_specs(session, {run.marking_id, *(r.marking_id for r in rows)}), principal.party)
+    return run, rows, spec
+
+
 def export_results(session: Session, principal: Principal, run_id: int, format: str) -> tuple[bytes, MarkingSpec]:
     """Every visible result of a run as a file, ``csv``, ``json``, ``parquet`` or ``xlsx``, marked inside.
 
@@ -224,12 +248,7 @@ def export_results(session: Session, principal: Principal, run_id: int, format: 
     """
     if format not in EXPORT_FORMATS:
         raise InputError(f"unknown export format {format!r}; expected one of {', '.join(EXPORT_FORMATS)}")
-    run = require_run(session, principal, run_id, "results.export")
-    rows = session.scalars(
-        readable(principal, ResultRecord).where(ResultRecord.run_id == run_id).order_by(ResultRecord.position)
-    ).all()
-    record(session, principal, "results.export", "run", run_id, details={"format": format, "rows": len(rows)})
-    spec = combine(marking_specs(session, {run.marking_id, *(r.marking_id for r in rows)}), principal.party)
+    _, rows, spec = visible_results(session, principal, run_id, format)
     fields = marking_fields(session, spec)
     if format == "json":
         records = [

@@ -340,3 +340,14 @@ EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorBody, "description": "The run is not in a state that allows it."},
 }
 """The export's answers as OpenAPI documents them."""
+REPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The report as a PDF, the banner on every page.",
+        "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+        "headers": {"X-Setu-Marking": {"description": "The report's banner (ASCII).", "schema": {"type": "string"}}},
+    },
+    409: {"model": ErrorBody, "description": "The run has not completed."},
+    429: {"model": ErrorBody, "description": "Reports are being printed; retry after the Retry-After seconds."},
+    503: {"model": ErrorBody, "description": "The server cannot print now (no Chromium, or it did not finish)."},
+}
+"""The answers of the PDF report."""

@@ -10,6 +10,7 @@ from setu.accounts.lookups import usernames
 from setu.audit.log import record
 from setu.deps import AuthDep, MarkerDep, SessionDep, StateDep
 from setu.networks.reads import require_network
+from setu.report.run import run_report_pdf
 from setu.runs import manage
 from setu.runs.compare import compare_runs
 from setu.runs.endpoints.answers import comparison_out, explanation_out, result_out, run_out, scenario_out
@@ -21,6 +22,7 @@ from setu.runs.scenarios import build_scenario, create_scenario, get_scenario, l
 from setu.runs.schemas import (
     EXPORT_RESPONSES,
     MEDIA_TYPES,
+    REPORT_RESPONSES,
     ComparisonOut,
     ExplanationOut,
     ReferenceOut,
@@ -296,6 +298,24 @@ def export(
         "X-Setu-Marking": banner,
     }
     return Response(content=data, media_type=MEDIA_TYPES[format], headers=headers)
+
+
+@router.get("/{run_id}/report.pdf", response_class=Response, responses=REPORT_RESPONSES)
+def report_pdf(auth: AuthDep, session: SessionDep, marker: MarkerDep, run_id: RunId) -> Response:
+    """A completed run's report as a PDF printed by Chromium on the server: its figures and riskiest scenarios.
+
+    The banner of the results you may see is printed at the top and the bottom of every page and is the
+    document's title; ``X-Setu-Marking`` repeats it. 503 where the server has no Chromium, 429 while
+    :data:`setu.report.pdf.MAX_PRINTS` reports are printing.
+    """
+    run = require_run(session, auth.principal, run_id, "results.export")
+    if run.status != "completed":
+        raise RunStateError(f"run {run_id} is {run.status}; only a completed run has a report")
+    data, spec = run_report_pdf(session, auth.principal, run_id)
+    banner = marker.banner(spec).encode("ascii", "replace").decode("ascii")
+    session.commit()
+    headers = {"Content-Disposition": f'attachment; filename="setu-run-{run_id}-report.pdf"', "X-Setu-Marking": banner}
+    return Response(content=data, media_type="application/pdf", headers=headers)
 
 
 @router.get("/{run_id}/explain", responses=CONFLICT)
