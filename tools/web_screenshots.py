@@ -121,6 +121,7 @@ def main(out_dir: Path) -> None:
                     ("web-compare.png", f"/runs/compare?a={reference}&b={adhoc}", False),
                     ("web-tree.png", f"/networks/{network}/tree?program=F414-engine", False),
                 ]
+                _report_png(base, reference, _cookies(page), out_dir / "report-pdf.png")
                 run_html = httpx.get(f"{base}/runs/{run}", cookies=_cookies(page)).text
                 explain = re.search(r'href="(/runs/\d+/scenarios/forge-fire/explain)"', run_html)
                 if explain:
@@ -172,6 +173,20 @@ def main(out_dir: Path) -> None:
             server.should_exit = True
             thread.join(20)
             engine.dispose()
+
+
+def _report_png(base: str, run: str, cookies: dict[str, str], path: Path) -> None:
+    """The first page of a run's PDF report, rendered as a PNG (what a reader sees when they open the file)."""
+    import pypdfium2 as pdfium
+
+    answer = httpx.get(f"{base}/api/v1/runs/{run}/report.pdf", cookies=cookies, timeout=120)
+    answer.raise_for_status()
+    document = pdfium.PdfDocument(answer.content)
+    try:
+        document[0].render(scale=1.5).to_pil().save(path)
+    finally:
+        document.close()
+    print(f"{path}  <- /api/v1/runs/{run}/report.pdf, page 1 of {len(answer.content)} bytes")
 
 
 def _cookies(page: Page) -> dict[str, str]:
