@@ -120,6 +120,7 @@ def main(out_dir: Path) -> None:
                     ("web-node.png", risky, False),
                     ("web-compare.png", f"/runs/compare?a={reference}&b={adhoc}", False),
                     ("web-tree.png", f"/networks/{network}/tree?program=F414-engine", False),
+                    ("web-geo.png", f"/networks/{network}/geo", False),
                 ]
                 _report_png(base, reference, _cookies(page), out_dir / "report-pdf.png")
                 run_html = httpx.get(f"{base}/runs/{run}", cookies=_cookies(page)).text

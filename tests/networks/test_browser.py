@@ -114,3 +114,61 @@ def test_map_zooms_filters_and_opens_a_node_offline(explorer_server: tuple[str, 
             assert external == []
         finally:
             browser.close()
+
+
+@pytest.fixture
+def big_server(engine: Engine, sessions: sessionmaker[Session], world: Network) -> Iterator[tuple[str, int]]:
+    """The world, and a generated 2,000-node network spread over twelve countries, served; the big one's id."""
+    import dataclasses
+
+    from principals import SHARED
+    from setu.network.generate import three_tier
+    from setu.networks import import_network
+
+    countries = ("IN", "US", "JP", "DE", "FR", "GB", "KR", "AU", "CN", "RU", "BR", "ZA")
+    big = three_tier(products=40, suppliers=960, sub_suppliers=1000, seed=7)
+    big.nodes = [
+        dataclasses.replace(
+            n, country=countries[i // 3 % len(countries)], site=f"site-{i // 3}", chokepoints=("Suez Canal",)
+        )
+        for i, n in enumerate(big.nodes)
+    ]
+    with transaction(sessions) as session:
+        build_world(session, world)
+        network_id = import_network(
+            session, IN_ANALYST, big, name="big", format="json", source="big.json", marking=SHARED
+        ).id
+    add_users(sessions)
+    with serve_in_thread(engine) as url:
+        yield url, network_id
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_the_world_map_and_the_tree_render_2000_nodes_from_this_server_alone(big_server: tuple[str, int]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    server, network_id = big_server
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            external: list[str] = []
+            page.on("request", lambda r: None if r.url.startswith(server) else external.append(r.url))
+            page.goto(f"{server}/accounts/login")
+            page.fill("#username", "in-analyst")
+            page.fill("#password", PASSWORD)
+            page.keyboard.press("Enter")
+            page.wait_for_url(f"{server}/")
+            page.goto(f"{server}/networks/{network_id}/geo")
+            page.wait_for_load_state("networkidle")
+            assert page.locator("svg.geo circle.site").count() == 667  # 2,000 nodes, three to a site
+            assert page.locator("svg.geo .chokepoint").count() == 1
+            assert page.locator("svg.geo path.land.concern").count() >= 2  # CN and RU, shaded
+            box = page.locator("svg.geo").bounding_box()
+            assert box is not None and box["width"] > 1000
+            page.goto(f"{server}/networks/{network_id}/tree")
+            page.wait_for_load_state("networkidle")
+            assert page.get_by_test_id("tree").locator("li").count() >= 2000
+            assert external == []
+        finally:
+            browser.close()

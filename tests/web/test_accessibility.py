@@ -84,6 +84,7 @@ def test_main_pages_have_no_wcag_a_or_aa_violations_and_fit_a_phone(server: str)
             for username, paths in (
                 ("in-analyst", ["/", "/networks", "/networks/1", "/networks/1/nodes/T2_7", "/networks/1/map"]),
                 ("in-analyst", ["/runs/compare?a=1&b=2", "/networks/1/tree?program=Tejas"]),
+                ("in-analyst", ["/networks/1/geo", "/networks/1/standins"]),
                 (
                     "in-analyst",
                     ["/runs/scenarios?network=1", "/runs", "/runs/1", "/runs/2", "/networks/import", "/jobs/1"],
@@ -105,7 +106,7 @@ def test_main_pages_have_no_wcag_a_or_aa_violations_and_fit_a_phone(server: str)
                     link = page.locator("a[href*='/explain']").first.get_attribute("href")
                     assert link
                     check(link)
-            assert len(found) == 23
+            assert len(found) == 25
             assert {path: problems for path, problems in found.items() if problems} == {}
             assert overflow == {}
             # The check can fail: grey text on white is reported.

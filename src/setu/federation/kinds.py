@@ -174,6 +174,8 @@ KINDS: tuple[Kind, ...] = (
             "ttr": "ttr",
             "name": "name",
             "program": "program",
+            "latitude": "latitude",
+            "longitude": "longitude",
         },
         (Reference("network_id", "network_ref", "network"),),
     ),

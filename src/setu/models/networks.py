@@ -72,6 +72,8 @@ class NodeRecord(Received, Marked, Base):
     ttr: Mapped[float | None] = mapped_column(Float, nullable=True)
     name: Mapped[str] = mapped_column(String(300), nullable=False, default="")
     program: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    latitude: Mapped[float | None] = mapped_column(Float, nullable=True)
+    longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
     tear_line_id: Mapped[int | None] = mapped_column(
         ForeignKey("network_tear_lines.id", ondelete="CASCADE"), nullable=True, index=True
     )

@@ -20,6 +20,8 @@ from functools import lru_cache
 import pycountry
 
 SUGGESTIONS = 3
+ALIASES = {"UK": "GB"}
+"""Codes people use that ISO 3166 does not (the United Kingdom's is GB)."""
 
 
 @lru_cache(maxsize=4096)
@@ -28,10 +30,15 @@ def country_code(text: str) -> str | None:
     value = text.strip()
     if not value:
         return None
+    if value.upper() in ALIASES:
+        return ALIASES[value.upper()]
     try:
         return str(pycountry.countries.lookup(value).alpha_2)
     except LookupError:
         pass
+    if len(value) <= 3:
+        # Not a code: fuzzy search would match it inside subdivision codes ("XX" finds Malta's MT-XX).
+        return None
     try:
         found = pycountry.countries.search_fuzzy(value)
     except LookupError:

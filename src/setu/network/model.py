@@ -27,6 +27,9 @@ class Node:
     ttr: float | None = None
     name: str = ""
     program: str = ""
+    latitude: float | None = None
+    """Where the site is, in degrees (WGS 84), for the geographic map; ``None`` places it at its country's centre."""
+    longitude: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from setu.errors import InputError, Problem
-from setu.network.model import Network
+from setu.network.model import Network, Node
 
 
 def _bad_number(value: float | None, *, allow_none: bool = False) -> bool:
@@ -42,6 +42,7 @@ def network_problems(network: Network) -> list[Problem]:
                 problems.append(Problem(where, f"{attr} must be a finite number >= 0, got {getattr(node, attr)!r}"))
         if node.ttr is not None and _bad_number(node.ttr):
             problems.append(Problem(where, f"ttr must be a finite number >= 0, got {node.ttr!r}"))
+        problems += _coordinate_problems(node, where)
 
     product_ids: set[str] = set()
     for product in network.products:
@@ -131,3 +132,21 @@ def validate(network: Network) -> None:
     problems = network_problems(network)
     if problems:
         raise InputError(problems)
+
+
+def _coordinate_problems(node: Node, where: str) -> list[Problem]:
+    """Latitude and longitude come together, in degrees, within their ranges."""
+    given = (node.latitude is not None, node.longitude is not None)
+    if given == (False, False):
+        return []
+    if not all(given):
+        missing = "longitude" if given[0] else "latitude"
+        return [Problem(where, f"{missing} is empty: give both latitude and longitude, or neither")]
+    problems = []
+    for attr, limit in (("latitude", 90.0), ("longitude", 180.0)):
+        value = getattr(node, attr)
+        if not isinstance(value, (int, float)) or not math.isfinite(value) or abs(value) > limit:
+            problems.append(
+                Problem(where, f"{attr} must be a number of degrees from -{limit:g} to {limit:g}, got {value!r}")
+            )
+    return problems

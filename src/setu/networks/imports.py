@@ -211,6 +211,8 @@ def _write_network(
                 "ttr": node.ttr,
                 "name": node.name,
                 "program": node.program,
+                "latitude": node.latitude,
+                "longitude": node.longitude,
                 "marking_id": marking_id(spec_of[node.id]),
             }
             for node in network.nodes

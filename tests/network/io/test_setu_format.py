@@ -450,3 +450,22 @@ def test_table_twice_in_workbook(workbook: Path) -> None:
     book.copy_worksheet(book["bom"]).title = "BOM "
     book.save(workbook)
     assert f"{workbook}, sheet BOM : the bom table is also in sheet 'bom'" in error_of(workbook)
+
+
+def test_coordinates_round_trip_and_bad_ones_are_named(folder: Path, tmp_path: Path) -> None:
+    net = template_network()
+    assert [(n.id, n.latitude, n.longitude) for n in net.nodes if n.latitude is not None] == [("CHIP_A", 34.69, 135.5)]
+    back = read_setu(write_setu(net, tmp_path / "coords.xlsx"))
+    assert [(n.latitude, n.longitude) for n in back.nodes] == [(n.latitude, n.longitude) for n in net.nodes]
+    edit_csv(folder, "nodes", "34.69,135.5", "95,-200")
+    message = error_of(folder)
+    assert "column latitude: expected degrees from -90 to 90, got 95" in message
+    assert "column longitude: expected degrees from -180 to 180, got -200" in message
+
+
+def test_a_latitude_without_its_longitude_is_refused() -> None:
+    net = template_network()
+    net.nodes[0] = dataclasses.replace(net.nodes[0], latitude=20.0)
+    assert [str(p) for p in network_problems(net)] == [
+        "nodes[RADAR]: longitude is empty: give both latitude and longitude, or neither"
+    ]

@@ -1,4 +1,4 @@
-"""Tear lines: stand-ins an owner releases in place of the nodes a partner may not see.
+"""Tear lines: stand-ins an owner releases in place of the nodes a partner may not see; nodes' coordinates.
 
 Revision ID: 0012
 Revises: 0011
@@ -56,6 +56,9 @@ def upgrade() -> None:
     op.create_index("ix_network_tear_line_covers_network_id", "network_tear_line_covers", ["network_id"])
     op.create_index("ix_network_tear_line_covers_tear_line_id", "network_tear_line_covers", ["tear_line_id"])
     op.create_index("ix_network_tear_line_covers_marking_id", "network_tear_line_covers", ["marking_id"])
+    with op.batch_alter_table("network_nodes", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("latitude", sa.Float(), nullable=True))
+        batch_op.add_column(sa.Column("longitude", sa.Float(), nullable=True))
     for table in ("network_nodes", "network_site_capacities"):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.add_column(sa.Column("tear_line_id", sa.Integer(), nullable=True))
@@ -71,5 +74,8 @@ def downgrade() -> None:
             batch_op.drop_constraint(f"fk_{table}_tear_line_id", type_="foreignkey")
             batch_op.drop_index(f"ix_{table}_tear_line_id")
             batch_op.drop_column("tear_line_id")
+    with op.batch_alter_table("network_nodes", schema=None) as batch_op:
+        batch_op.drop_column("longitude")
+        batch_op.drop_column("latitude")
     op.drop_table("network_tear_line_covers")
     op.drop_table("network_tear_lines")

@@ -50,6 +50,8 @@ def _build(
             material_class=row.text("material_class"),
             program=row.text("program"),
             chokepoints=row.names("chokepoints"),
+            latitude=row.degrees("latitude", 90.0),
+            longitude=row.degrees("longitude", 180.0),
         )
         if not node.id:
             continue

@@ -14,7 +14,7 @@ from openpyxl.utils import get_column_letter
 
 from setu.errors import Problem
 
-Kind = Literal["text", "number", "positive", "optional_number", "names"]
+Kind = Literal["text", "number", "positive", "optional_number", "degrees", "names"]
 Cell = str | float | None
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
@@ -30,8 +30,8 @@ class Column:
     name
         The header, as written in the header row.
     kind
-        ``text``, ``number`` (>= 0), ``positive`` (> 0), ``optional_number`` (>= 0 or empty)
-        or ``names`` (texts joined by ``;``).
+        ``text``, ``number`` (>= 0), ``positive`` (> 0), ``optional_number`` (>= 0 or empty), ``degrees``
+        (signed, or empty) or ``names`` (texts joined by ``;``).
     required
         Whether the column must be in the header row (and its cells filled in).
     meaning
@@ -62,6 +62,20 @@ TABLES: dict[str, tuple[Column, ...]] = {
         Column("material_class", "text", False, "Material class (semiconductor, energetics, ...) for scenarios."),
         Column("program", "text", False, "Program the node serves."),
         Column("chokepoints", "names", False, "Chokepoints on the node's outbound route, joined by ';'."),
+        Column(
+            "latitude",
+            "optional_number",
+            False,
+            "Latitude of the site, degrees north (WGS 84).",
+            "its country's centre",
+        ),
+        Column(
+            "longitude",
+            "optional_number",
+            False,
+            "Longitude of the site, degrees east (WGS 84).",
+            "its country's centre",
+        ),
     ),
     "products": (
         Column("node", "text", True, "A node whose output is delivered to an end user."),
@@ -90,6 +104,7 @@ KIND_TEXT: dict[Kind, str] = {
     "number": "number >= 0",
     "positive": "number > 0",
     "optional_number": "number >= 0",
+    "degrees": "degrees, signed",
     "names": "names joined by ;",
 }
 KEYED = re.compile(r"^(\w+)\[(.*)\]$", re.DOTALL)
@@ -202,6 +217,17 @@ class Row:
         else:
             return number
         return 1.0 if positive else 0.0
+
+    def degrees(self, column: str, limit: float) -> float | None:
+        """The cell as degrees from ``-limit`` to ``limit``, or None when empty."""
+        value = self.cells.get(column)
+        if blank(value):
+            return None
+        number = _to_number(value)
+        if number is None or not math.isfinite(number) or abs(number) > limit:
+            self.fail(column, f"expected degrees from -{limit:g} to {limit:g}, got {shown(value)}")
+            return None
+        return number
 
 
 def _required(table: str, column: str) -> bool:

@@ -38,6 +38,8 @@ def _table_rows(network: Network) -> dict[str, list[list[Cell]]]:
                 node.material_class,
                 node.program,
                 ";".join(node.chokepoints),
+                node.latitude,
+                node.longitude,
             ]
             for node in network.nodes
         ],
@@ -188,6 +190,7 @@ def template_network() -> Network:
 
     program = {"RADAR": "Air defense", "MISSILE": "Air defense"}
     chokepoints = {"CHIP_A": ("Malacca", "Suez")}
+    coordinates = {"CHIP_A": (34.69, 135.5)}  # the others are placed at their country's centre on the world map
     rows: list[tuple[str, str, str, float, float, float | None, str, str, str, str, str]] = [
         ("RADAR", "Radar assembly", "radar", 10, 2, 8, "Plant North", "Prime A", "India", "IN", "electronics"),
         ("MISSILE", "Missile integration", "missile", 20, 5, 12, "Plant South", "Prime B", "United States", "US",
@@ -213,6 +216,8 @@ def template_network() -> Network:
             material_class=mclass,
             program=program.get(node_id, ""),
             chokepoints=chokepoints.get(node_id, ()),
+            latitude=coordinates.get(node_id, (None, None))[0],
+            longitude=coordinates.get(node_id, (None, None))[1],
         )
         for node_id, name, material, capacity, inventory, ttr, site, organization, party, country, mclass in rows
     ]
