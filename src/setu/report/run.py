@@ -63,7 +63,7 @@ def render_run_report(
     riskiest = sorted(rows, key=lambda r: (-r.rei, r.position))
     at_risk = sum(r.at_risk for r in rows)
     charted = [r for r in riskiest[:CHART_POINTS] if r.tts is not None or r.tts_infinite]
-    points = [ChartPoint(r.label or r.scenario_id, r.ttr, r.tts_value) for r in charted]
+    points = [ChartPoint(r.label or r.scenario_id, r.ttr, r.tts_relative_value) for r in charted]
     bars = [(r.label or r.scenario_id, r.rei) for r in riskiest[:15] if r.rei > 0]
     worst = riskiest[0].excess_loss if riskiest else 0.0
     baseline = run.baseline or {}
@@ -88,7 +88,12 @@ def render_run_report(
             "baseline, and TTS is measured from it.</p>"
         )
     if points:
-        body += ["<h2>Time to survive against time to recover</h2>", tts_ttr_scatter(points, tagged=False)]
+        heading = (
+            "Time to survive (from the baseline) against time to recover"
+            if baseline.get("short")
+            else ("Time to survive against time to recover")
+        )
+        body += [f"<h2>{heading}</h2>", tts_ttr_scatter(points, tagged=False)]
     if bars:
         body += ["<h2>Risk exposure index (loss beyond the baseline over the worst)</h2>", rei_bars(bars)]
     shown = riskiest[:TABLE_ROWS]

@@ -219,7 +219,9 @@ def _figures(page: Page, state: ApiState, run: RunRecord) -> dict[str, Any]:
         for row in (*charted, *riskiest):
             own.label(row)
         drawn = [r for r in charted if r.tts is not None or r.tts_infinite]
-        points = [ChartPoint(r.label or r.scenario_id, r.ttr, r.tts_value) for r in drawn]
+        # TTS measured from the view's baseline, as "at risk" is: on a view that runs short undisrupted, plain
+        # TTS is the baseline's for nearly every scenario, a flat line that puts them all under the diagonal.
+        points = [ChartPoint(r.label or r.scenario_id, r.ttr, r.tts_relative_value) for r in drawn]
         bars = [(r.label or r.scenario_id, r.rei) for r in riskiest if r.rei > 0]
         figures = {
             "everything": everything,
