@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -12,8 +13,10 @@ from setu.jobs.service import JobStateError, cancel_job, get_job, payload_of, re
 from setu.models.jobs import JOB_FINAL_STATUSES, JobRecord
 from setu.networks.forms import problem_row
 from setu.report.charts import fmt
+from setu.runs.scenarios import get_scenario
 from setu.schemas import MAX_ID
 from setu.sharing.markings import specs_by_id
+from setu.sosa import service as sosa_service
 from setu.web.shell import FormPageDep, Page, PageDep
 
 router = APIRouter(include_in_schema=False)
@@ -51,7 +54,45 @@ def effect_of(page: Page, job: JobRecord, result: dict[str, Any]) -> dict[str, A
         "closes_gap": result["closes_gap"],
         "marking": page.label_spec(spec) if spec is not None else None,
         "scenario": result["scenario"],
+        "request_url": request_url(page, result),
     }
+
+
+def request_url(page: Page, result: dict[str, Any]) -> str | None:
+    """The draft form of a priority request for what the what-if found, or None when there is none to file.
+
+    None for a user who may not file requests, and for an alternate of the user's own party (a priority
+    request goes to the partner's firms).
+
+    The form holds the firm and site of the alternate, the scenario and its first disrupted node (the item), a
+    title and a justification quoting the figures: what a desk officer would otherwise copy by hand.
+    """
+    if not sosa_service.may_draft(page.principal):
+        return None
+    if result["firm"]["id"] not in {f.id for f in sosa_service.supplier_firms(page.session, page.principal)}:
+        return None  # a firm of the user's own party: no request between the governments is needed
+    try:
+        scenario = get_scenario(page.session, page.principal, int(result["scenario"]))
+    except NotFound:
+        return None
+    tts_without, tts_with = fmt(_unbounded(result, "tts_without")), fmt(_unbounded(result, "tts_with"))
+    justification = (
+        f"Registry what-if on scenario {scenario.scenario_id} ({scenario.label or 'no label'}): qualifying "
+        f"{result['site']['name']} of {result['firm']['name']} for {result['material']} "
+        f"({fmt(result['capacity'])} a week from week {fmt(result['qualification_weeks'])}) cuts the loss over the "
+        f"TTR of {fmt(result['ttr'])} from {fmt(result['pi_without'])} to {fmt(result['pi_with'])} and moves TTS "
+        f"from {tts_without} to {tts_with}."
+    )
+    query = {
+        "network": scenario.network_id,
+        "item": scenario.nodes[0] if scenario.nodes else "",
+        "supplier": result["firm"]["id"],
+        "site": result["site"]["name"],
+        "scenario": scenario.id,
+        "title": f"Priority delivery of {result['material']} from {result['site']['name']}"[:300],
+        "justification": justification[:2000],
+    }
+    return "/sosa/new?" + urlencode(query)
 
 
 def _job_page(request: Request, page: Page, job_id: int, *, message: str = "", status_code: int = 200) -> Response:

@@ -138,6 +138,11 @@ def _render_draft(request: Request, page: Page, form: DraftForm, *, status_code:
         nodes, _ = list_nodes(session, principal, chosen, limit=MAX_CHOICES)
         scenarios, _ = list_scenarios(session, principal, chosen, limit=MAX_CHOICES)
     firms = service.supplier_firms(session, principal)
+    if form.supplier_organization_id and not form.supplier_party:
+        # A firm filled in from a what-if: its party is the supplier party.
+        form.supplier_party = next(
+            (f.party_code for f in firms if str(f.id) == form.supplier_organization_id), form.supplier_party
+        )
     sites, _ = list_sites(session, principal, limit=MAX_CHOICES)
     firm_names = {f.id: f.name for f in firms}
     parties = [p for p in release_parties(session) if p.code != principal.party]
@@ -170,12 +175,28 @@ def new_request_page(
     page: PageDep,
     network: Annotated[str, Query(max_length=12)] = "",
     item: Annotated[str, Query(max_length=200)] = "",
+    supplier: Annotated[str, Query(max_length=12)] = "",
+    site: Annotated[str, Query(max_length=200)] = "",
+    scenario: Annotated[str, Query(max_length=12)] = "",
+    title: Annotated[str, Query(max_length=300)] = "",
+    justification: Annotated[str, Query(max_length=2000)] = "",
 ) -> Response:
     """The draft form (desk officers and admins); ``network`` picks whose nodes and scenarios it suggests, ``item``
-    the node whose material is asked for (a node page's action; checked against the user's view when stored)."""
+    the node whose material is asked for (a node page's action), and a what-if result fills in the supplier
+    firm and site, the scenario, a title and the justification. Every value is only a starting point: the
+    service checks each against the user's view when the draft is stored."""
     if not service.may_draft(page.principal):
         return page.forbidden(request, "Filing a request needs the desk_officer or admin role.")
-    return _render_draft(request, page, DraftForm(network_id=network, item_node_id=item))
+    form = DraftForm(
+        network_id=network,
+        item_node_id=item,
+        supplier_organization_id=supplier,
+        supplier_site=site,
+        scenario_pk=scenario,
+        title=title,
+        justification=justification,
+    )
+    return _render_draft(request, page, form)
 
 
 @router.post("/sosa", response_class=HTMLResponse)
