@@ -192,6 +192,8 @@ def build_demo_network(seed: int = 2025) -> Network:
         supplies=[Supply(s, c) for (c, _), chosen in suppliers_of.items() for s in chosen],
         site_capacities=[SiteCapacity(FORGE_SITE, press_capacity)],
         source=f"setu.demo.network (illustrative, seed={seed})",
+        time_unit="week",
+        weight_unit="criticality-weighted $M",
     )
 
 

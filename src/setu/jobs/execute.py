@@ -25,6 +25,7 @@ from setu.audit.log import record
 from setu.errors import InputError, SetuError
 from setu.models.base import utcnow
 from setu.models.jobs import JobRecord
+from setu.network.units import Units
 from setu.networks.imports import import_upload
 from setu.networks.uploads import UploadFormat, UploadLimits
 from setu.registry.mitigation import what_if
@@ -140,6 +141,7 @@ def run_import(session: Session, owner: Principal, payload: dict[str, Any], uplo
         name=payload.get("name"),
         marking=spec,
         limits=limits,
+        units=Units(**payload["units"]) if payload.get("units") else None,
     )
     result = {
         "network_id": stored.id,

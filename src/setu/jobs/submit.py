@@ -18,6 +18,7 @@ from setu.errors import InputError
 from setu.jobs.execute import spec_to_json
 from setu.jobs.service import JobLimits, enqueue
 from setu.models.jobs import JobRecord
+from setu.network.units import Units, unit_problems
 from setu.networks.imports import IMPORT_ROLES, check_assignable
 from setu.networks.uploads import (
     UploadFormat,
@@ -47,6 +48,7 @@ def submit_import(
     upload_limits: UploadLimits,
     limits: JobLimits,
     reference: RunLimits | None = None,
+    units: Units | None = None,
 ) -> JobRecord:
     """Queue the import of an uploaded network file (what the API's upload and the import page both do).
 
@@ -96,6 +98,8 @@ def submit_import(
     choose_format(safe, format)
     if name and (problems := name_problems(name.strip())):
         raise InputError(problems)
+    if units is not None and (problems := unit_problems(units.time, units.weight)):
+        raise InputError(problems)
     data = read_limited(stream, upload_limits.max_upload_bytes, safe)
     payload = {
         "filename": safe,
@@ -104,6 +108,7 @@ def submit_import(
         "marking": spec_to_json(marking),
         "limits": asdict(upload_limits),
         "reference": None if reference is None else {"queue": reference.queue, "per_user": reference.per_user},
+        "units": None if units is None else {"time": units.time, "weight": units.weight},
     }
     return enqueue(session, principal, "network.import", payload, limits=limits, upload=data)
 

@@ -29,6 +29,9 @@ class NetworkRecord(Received, Marked, Base):
     format: Mapped[str] = mapped_column(String(32), nullable=False, default="")
     source: Mapped[str] = mapped_column(String(500), nullable=False, default="")
     """The file the network was read from, as the importer named it."""
+    time_unit: Mapped[str] = mapped_column(String(16), nullable=False, default="", server_default="")
+    """The time unit of its rates and TTRs (:mod:`setu.network.units`); empty: not declared."""
+    weight_unit: Mapped[str] = mapped_column(String(60), nullable=False, default="", server_default="")
     node_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     edge_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)

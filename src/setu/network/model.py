@@ -80,6 +80,10 @@ class Network:
     supplies: list[Supply]
     site_capacities: list[SiteCapacity] = field(default_factory=list)
     source: str = ""
+    time_unit: str = ""
+    """The time unit of rates and TTRs (:data:`setu.network.units.TIME_UNITS`); empty: not declared."""
+    weight_unit: str = ""
+    """The unit of the products' loss weights (e.g. ``USD k``); empty: not declared."""
 
     def node_index(self) -> dict[str, int]:
         """Map each node id to its position in ``nodes``."""

@@ -107,6 +107,8 @@ class ImportForm:
     national_only: bool = False
     groups: tuple[str, ...] = ()
     owners: tuple[str, ...] = ()
+    time_unit: str = ""
+    weight_unit: str = ""
 
 
 def posted_import(
@@ -117,6 +119,8 @@ def posted_import(
     national_only: Annotated[str, Form()] = "",
     groups: Annotated[list[str] | None, Form()] = None,
     owners: Annotated[list[str] | None, Form()] = None,
+    time_unit: Annotated[str, Form(max_length=16)] = "",
+    weight_unit: Annotated[str, Form(max_length=200)] = "",
 ) -> ImportForm:
     """The import form's fields as posted (every one arrives as text and is checked by :func:`form_problems`)."""
     return ImportForm(
@@ -127,6 +131,8 @@ def posted_import(
         national_only=national_only.strip().lower() in ("on", "true", "1", "yes"),
         groups=tuple(groups or ()),
         owners=tuple(owners or ()),
+        time_unit=time_unit.strip(),
+        weight_unit=weight_unit.strip(),
     )
 
 

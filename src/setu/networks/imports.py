@@ -24,6 +24,7 @@ from setu.models.networks import (
     SupplyRecord,
 )
 from setu.network.model import Network, Supply
+from setu.network.units import Units, unit_problems
 from setu.network.validate import network_problems
 from setu.networks.uploads import UploadFormat, UploadLimits, read_uploaded_network, storable_problems
 from setu.sharing.markings import MarkingSpec, combine, store
@@ -134,6 +135,7 @@ def import_network(
     # Texts the database could not store (too long for their column, NUL, bad Unicode) are bad
     # input here, for every caller, rather than a database error half-way through the import.
     problems += storable_problems(network, name=name, source=source)
+    problems += unit_problems(network.time_unit, network.weight_unit)
     known = {node.id for node in network.nodes}
     problems += [Problem(f"node_markings[{k}]", "unknown node") for k in node_markings if k not in known]
     if problems:
@@ -184,6 +186,8 @@ def _write_network(
         version=(last or 0) + 1,
         format=format,
         source=source,
+        time_unit=network.time_unit,
+        weight_unit=network.weight_unit,
         node_count=len(network.nodes),
         edge_count=len(network.supplies),
         created_by=principal.user_id,
@@ -317,6 +321,7 @@ def import_upload(
     name: str | None,
     marking: MarkingSpec,
     limits: UploadLimits,
+    units: Units | None = None,
 ) -> NetworkRecord:
     """Read an uploaded network file and store it: what the API's upload and the import page both do.
 
@@ -338,6 +343,8 @@ def import_upload(
         The marking of every record (from :func:`requested_marking`).
     limits
         The upload's size limits.
+    units
+        The time and weight units the uploader declares (the file's own otherwise).
 
     Returns
     -------
@@ -357,6 +364,9 @@ def import_upload(
     """
     require_role(session, principal, "network.import", *IMPORT_ROLES)
     upload = read_uploaded_network(stream, filename, format, name, limits)
+    if units is not None:
+        upload.network.time_unit = units.time or upload.network.time_unit
+        upload.network.weight_unit = units.weight or upload.network.weight_unit
     return import_network(
         session,
         principal,

@@ -18,6 +18,8 @@ class NetworkSummary(Strict):
     version: int = Field(ge=1, description="Counts per importing organization and name.")
     format: str = Field(description="The format it was read in: setu, accelerator or willems.")
     source: str = Field(description="The uploaded file's name.")
+    time_unit: str = Field(description="The time unit of its rates and TTRs (hour ... year); empty: not declared.")
+    weight_unit: str = Field(description="The unit of its products' loss weights; empty: not declared.")
     created_at: datetime
     marking: MarkingOut
 

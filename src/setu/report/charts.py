@@ -52,7 +52,9 @@ def fmt(value: float, digits: int = 2) -> str:
     return f"{value:,.{digits}f}"
 
 
-def tts_ttr_scatter(points: Sequence[ChartPoint], width: int = 560, height: int = 380, *, tagged: bool = False) -> str:
+def tts_ttr_scatter(
+    points: Sequence[ChartPoint], width: int = 560, height: int = 380, *, tagged: bool = False, unit: str = ""
+) -> str:
     """TTS (y) against TTR (x); points under the diagonal (TTS < TTR) need mitigation.
 
     Parameters
@@ -63,6 +65,8 @@ def tts_ttr_scatter(points: Sequence[ChartPoint], width: int = 560, height: int 
         The drawing's size in pixels.
     tagged
         Give each point ``class="at-risk"`` or ``class="survives"`` (for pages that style or count them).
+    unit
+        The time unit of both axes (plural, e.g. ``weeks``); none named when empty.
 
     Returns
     -------
@@ -97,9 +101,13 @@ def tts_ttr_scatter(points: Sequence[ChartPoint], width: int = 560, height: int 
         v = top * k / 5
         parts.append(f'<text x="{x(v):.1f}" y="{height - 26}" text-anchor="middle">{v:,.0f}</text>')
         parts.append(f'<text x="{pad_l - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{v:,.0f}</text>')
-    parts.append(f'<text x="{pad_l + w / 2}" y="{height - 6}" text-anchor="middle">time to recover (TTR)</text>')
+    in_unit = f", {escape(unit)}" if unit else ""
     parts.append(
-        f'<text transform="translate(14 {pad_t + h / 2}) rotate(-90)" text-anchor="middle">time to survive (TTS)</text>'
+        f'<text x="{pad_l + w / 2}" y="{height - 6}" text-anchor="middle">time to recover (TTR{in_unit})</text>'
+    )
+    parts.append(
+        f'<text transform="translate(14 {pad_t + h / 2}) rotate(-90)" text-anchor="middle">'
+        f"time to survive (TTS{in_unit})</text>"
     )
     parts.append(f'<text x="{x(top) - 6}" y="{y(0) - 8}" text-anchor="end" fill="#b3261e">TTS &lt; TTR: at risk</text>')
     parts.append(f'<text x="{x(0) + 6}" y="{pad_t + 12}">▲ TTS beyond the chart (or unbounded)</text>')

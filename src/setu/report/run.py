@@ -14,6 +14,7 @@ from html import escape
 from sqlalchemy.orm import Session
 
 from setu.models.stress import ResultRecord, RunRecord
+from setu.network.units import Units, units_of
 from setu.networks.reads import get_network
 from setu.report.charts import ChartPoint, fmt, rei_bars, tts_ttr_scatter
 from setu.report.pdf import html_to_pdf
@@ -57,9 +58,16 @@ def _tts(row: ResultRecord) -> str:
 
 
 def render_run_report(
-    run: RunRecord, rows: list[ResultRecord], banner: str, network: str, *, now: datetime | None = None
+    run: RunRecord,
+    rows: list[ResultRecord],
+    banner: str,
+    network: str,
+    *,
+    units: Units | None = None,
+    now: datetime | None = None,
 ) -> str:
     """The report of ``run`` over ``rows`` as one HTML document (inline CSS and SVG), ``banner`` on every page."""
+    units = units or Units()
     riskiest = sorted(rows, key=lambda r: (-r.rei, r.position))
     at_risk = sum(r.at_risk for r in rows)
     charted = [r for r in riskiest[:CHART_POINTS] if r.tts is not None or r.tts_infinite]
@@ -76,11 +84,11 @@ def render_run_report(
         '<div class="kpis">',
         f'<div class="kpi"><b>{len(rows)}</b>scenarios</div>',
         f'<div class="kpi"><b>{at_risk}</b>with TTS &lt; TTR</div>',
-        f'<div class="kpi"><b>{fmt(worst)}</b>worst loss beyond the baseline</div></div>',
+        f'<div class="kpi"><b>{fmt(worst)}</b>worst loss beyond the baseline ({escape(units.loss)})</div></div>',
     ]
     if baseline.get("short"):
         short = ", ".join(
-            f"{escape(str(k))} ({fmt(float(v))} a time unit short)" for k, v in sorted(baseline["short"].items())
+            f"{escape(str(k))} ({fmt(float(v))} {units.per_time} short)" for k, v in sorted(baseline["short"].items())
         )
         body.append(
             '<p class="note">The view this run was computed on runs short with nothing disrupted: '
@@ -93,14 +101,15 @@ def render_run_report(
             if baseline.get("short")
             else ("Time to survive against time to recover")
         )
-        body += [f"<h2>{heading}</h2>", tts_ttr_scatter(points, tagged=False)]
+        body += [f"<h2>{heading}</h2>", tts_ttr_scatter(points, tagged=False, unit=units.times if units.time else "")]
     if bars:
         body += ["<h2>Risk exposure index (loss beyond the baseline over the worst)</h2>", rei_bars(bars)]
     shown = riskiest[:TABLE_ROWS]
     body.append(
         f"<h2>{'Every scenario' if len(shown) == len(rows) else f'The {len(shown)} riskiest of {len(rows)} scenarios'}"
-        "</h2><table><thead><tr><th>Scenario</th><th>Disrupted</th><th class=num>TTR</th>"
-        "<th class=num>Loss beyond baseline</th><th class=num>TTS</th><th class=num>REI</th></tr></thead><tbody>"
+        "</h2><table><thead><tr><th>Scenario</th><th>Disrupted</th>"
+        f"<th class=num>TTR ({escape(units.times)})</th><th class=num>Loss beyond baseline ({escape(units.loss)})</th>"
+        f"<th class=num>TTS ({escape(units.times)})</th><th class=num>REI</th></tr></thead><tbody>"
     )
     for r in shown:
         disrupted = r.disrupted.replace(";", ", ")
@@ -139,5 +148,5 @@ def run_report_pdf(session: Session, principal: Principal, run_id: int) -> tuple
     run, rows, spec = visible_results(session, principal, run_id, "pdf")
     network = get_network(session, principal, run.network_id)
     banner = str(marking_fields(session, spec)["banner"])
-    html = render_run_report(run, rows, banner, f"{network.name} version {network.version}")
+    html = render_run_report(run, rows, banner, f"{network.name} version {network.version}", units=units_of(network))
     return html_to_pdf(html), spec

@@ -1,4 +1,4 @@
-"""Tear lines: stand-ins an owner releases in place of the nodes a partner may not see; nodes' coordinates.
+"""Tear lines (stand-ins in place of the nodes a partner may not see); nodes' coordinates; networks' units.
 
 Revision ID: 0012
 Revises: 0011
@@ -56,6 +56,9 @@ def upgrade() -> None:
     op.create_index("ix_network_tear_line_covers_network_id", "network_tear_line_covers", ["network_id"])
     op.create_index("ix_network_tear_line_covers_tear_line_id", "network_tear_line_covers", ["tear_line_id"])
     op.create_index("ix_network_tear_line_covers_marking_id", "network_tear_line_covers", ["marking_id"])
+    with op.batch_alter_table("networks", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("time_unit", sa.String(length=16), nullable=False, server_default=""))
+        batch_op.add_column(sa.Column("weight_unit", sa.String(length=60), nullable=False, server_default=""))
     with op.batch_alter_table("network_nodes", schema=None) as batch_op:
         batch_op.add_column(sa.Column("latitude", sa.Float(), nullable=True))
         batch_op.add_column(sa.Column("longitude", sa.Float(), nullable=True))
@@ -77,5 +80,8 @@ def downgrade() -> None:
     with op.batch_alter_table("network_nodes", schema=None) as batch_op:
         batch_op.drop_column("longitude")
         batch_op.drop_column("latitude")
+    with op.batch_alter_table("networks", schema=None) as batch_op:
+        batch_op.drop_column("weight_unit")
+        batch_op.drop_column("time_unit")
     op.drop_table("network_tear_line_covers")
     op.drop_table("network_tear_lines")

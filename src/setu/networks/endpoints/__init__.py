@@ -14,6 +14,7 @@ from setu.jobs.forms import JOB_LIMITED, accepted, job_limits
 from setu.jobs.schemas import JobOut
 from setu.jobs.submit import submit_import
 from setu.models.networks import NetworkRecord, NodeRecord
+from setu.network.units import Units
 from setu.networks.reads import (
     NODE_SORTS,
     SEARCH_FIELDS,
@@ -84,6 +85,8 @@ def network_summary(marker: Marker, record: NetworkRecord) -> NetworkSummary:
         version=record.version,
         format=record.format,
         source=record.source,
+        time_unit=record.time_unit,
+        weight_unit=record.weight_unit,
         created_at=utc(record.created_at),
         marking=marker.of(record),
     )
@@ -166,6 +169,10 @@ def upload_network(
     owners: Annotated[
         list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None, Form(description="Owning organization ids.")
     ] = None,
+    time_unit: Annotated[
+        Literal["", "hour", "day", "week", "month", "year"], Form(description="The time unit of rates and TTRs.")
+    ] = "",
+    weight_unit: Annotated[Text, Form(max_length=60, description="The unit of the loss weights, e.g. USD k.")] = "",
 ) -> JobOut:
     """Queue the import of a network file as the next version of its name (analyst or admin).
 
@@ -196,6 +203,7 @@ def upload_network(
         upload_limits=UploadLimits.of(state.settings),
         limits=job_limits(state),
         reference=RunLimits.of(state.settings) if state.settings.reference_on_import else None,
+        units=Units(time_unit, weight_unit.strip()),
     )
     return accepted(request, response, job)
 

@@ -14,6 +14,7 @@ from setu.errors import AccessDenied, InputError, MarkingError, Problem, TooMany
 from setu.jobs.forms import job_limits, page_path, wake
 from setu.jobs.submit import submit_import
 from setu.network.io.setu_format import write_template
+from setu.network.units import TIME_UNITS, Units
 from setu.networks.forms import FORMATS, ImportForm, form_problems, posted_import, problem_row
 from setu.networks.imports import may_import
 from setu.networks.uploads import UploadFormat, UploadLimits, UploadTooLarge, safe_filename
@@ -52,6 +53,7 @@ def _render(
     values: dict[str, Any] = {
         "form": form,
         "formats": FORMATS,
+        "time_units": TIME_UNITS,
         "levels": levels,
         "parties": parties,
         "own_party": principal.party,
@@ -135,6 +137,7 @@ def import_submit(
             upload_limits=UploadLimits.of(settings),
             limits=job_limits(state),
             reference=RunLimits.of(settings) if settings.reference_on_import else None,
+            units=Units(form.time_unit, form.weight_unit),
         )
     except InputError as exc:
         return refused(422, problems=exc.problems)

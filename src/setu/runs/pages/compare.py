@@ -9,9 +9,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from setu.errors import InputError, NotFound, TooLarge
+from setu.network.units import Units, units_of
 from setu.report.charts import fmt
 from setu.runs.compare import Comparison, Figures, ScenarioChange, compare_runs
-from setu.runs.pages.runs import compare_choices
+from setu.runs.pages.runs import compare_choices, network_of
 from setu.schemas import MAX_ID
 from setu.web.shell import PAGE_SIZE, Page, PageDep
 
@@ -53,7 +54,9 @@ def _view(page: Page, comparison: Comparison, changed_only: bool, page_number: i
     offset = (page_number - 1) * PAGE_SIZE
     page.label(comparison.a)
     page.label(comparison.b)
+    first, second = (units_of(network_of(page, run.network_id)) for run in (comparison.a, comparison.b))
     return {
+        "units": first if first == second else Units(),  # two networks in different units: name none
         "a": comparison.a,
         "b": comparison.b,
         "rows": [_change(c) for c in shown[offset : offset + PAGE_SIZE]],

@@ -15,6 +15,7 @@ from setu.deps import ApiState, StateDep
 from setu.errors import AccessDenied, InputError, NotFound
 from setu.models.networks import NetworkRecord
 from setu.models.stress import FINAL_STATUSES, ResultRecord, RunRecord
+from setu.network.units import Units, units_of
 from setu.networks.reads import get_network, list_networks
 from setu.report.charts import ChartPoint, fmt, rei_bars, tts_ttr_scatter
 from setu.runs.manage import cancel_run, delete_run, rename_run
@@ -167,11 +168,13 @@ def _all_results(page: Page, run_id: int, total: int) -> tuple[list[ResultRecord
     return rows, total > CHART_POINTS
 
 
-def _sort_links(sort: str) -> list[dict[str, str]]:
-    """Each sortable column's heading, its aria-sort, and the sort a click on it asks for."""
+def _sort_links(sort: str, units: Units) -> list[dict[str, str]]:
+    """Each sortable column's heading (in the network's units), its aria-sort, and the sort a click on it asks for."""
     field_, descending = sort.removeprefix("-"), sort.startswith("-")
+    headings = {"ttr": f"TTR ({units.times})", "tts": f"TTS ({units.times})", "lost_profit": f"Loss (PI, {units.loss})"}
     links = []
     for name, heading, kind in RESULT_COLUMNS:
+        heading = headings.get(name, heading)
         if name == field_:
             aria = "descending" if descending else "ascending"
             target = name if descending else f"-{name}"
@@ -187,21 +190,22 @@ def _results(
 ) -> dict[str, Any]:
     """The results table's page, with the run's chart, REI ranking and counts (:func:`_figures`)."""
     offset = (page_number - 1) * PAGE_SIZE
+    units = units_of(network_of(page, run.network_id))
     rows, matching = list_results(
         page.session, page.principal, run.id, sort=sort, at_risk_only=at_risk, text=q, offset=offset, limit=PAGE_SIZE
     )
     return {
-        **_figures(page, state, run),
+        **_figures(page, state, run, units),
         "rows": [_result_row(page, row) for row in rows],
         "matching": matching,
         "first": offset + 1 if rows else 0,
         "last": offset + len(rows),
         "pages": max(1, -(-matching // PAGE_SIZE)),
-        "columns": _sort_links(sort),
+        "columns": _sort_links(sort, units),
     }
 
 
-def _figures(page: Page, state: ApiState, run: RunRecord) -> dict[str, Any]:
+def _figures(page: Page, state: ApiState, run: RunRecord, units: Units) -> dict[str, Any]:
     """The chart, the REI ranking and the counts of a completed run, computed once per reader's view.
 
     A completed run's results do not change; the key still holds a fingerprint of them
@@ -226,7 +230,9 @@ def _figures(page: Page, state: ApiState, run: RunRecord) -> dict[str, Any]:
         figures = {
             "everything": everything,
             "at_risk_total": at_risk_total,
-            "chart": Markup(tts_ttr_scatter(points, tagged=True)) if points else None,
+            "chart": Markup(tts_ttr_scatter(points, tagged=True, unit=units.times if units.time else ""))
+            if points
+            else None,
             "charted": len(points),
             "clipped": clipped,
             "not_computed": len(charted) - len(drawn),
