@@ -78,12 +78,12 @@ def test_browser_creates_runs_follows_sorts_and_explains_a_scenario(slow_server:
 
             table = page.get_by_test_id("results")
             expect(table.locator("th[aria-sort]")).to_have_text("REI ▼")
-            page.get_by_role("link", name="TTS", exact=True).click()
+            page.get_by_role("link", name="TTS (time units)", exact=True).click()
             page.wait_for_url("**sort=-tts**")
             expect(table.locator("th[aria-sort]")).to_have_attribute("aria-sort", "descending")
             expect(table.locator("th[aria-sort]")).to_contain_text("TTS")
             # The arrow is hidden from assistive technology: the link is still named "TTS".
-            page.get_by_role("link", name="TTS", exact=True).click()
+            page.get_by_role("link", name="TTS (time units)", exact=True).click()
             page.wait_for_url("**sort=tts**")
             expect(table.locator("th[aria-sort]")).to_have_attribute("aria-sort", "ascending")
             assert page.locator("figure[data-testid=chart] svg circle, figure[data-testid=chart] svg polygon").count()
