@@ -172,3 +172,42 @@ def test_the_world_map_and_the_tree_render_2000_nodes_from_this_server_alone(big
             assert external == []
         finally:
             browser.close()
+
+
+@pytest.fixture
+def demo_server(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[tuple[str, dict[str, str]]]:
+    """The demo's parties, users and network served; the base URL and the users' one-time passwords."""
+    from setu.demo.seed import seed_demo
+
+    passwords = {user.username: user.password for user in seed_demo(sessions)}
+    with serve_in_thread(engine) as url:
+        yield url, passwords
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_the_demos_world_map_and_tree_render_from_this_server_alone(demo_server: tuple[str, dict[str, str]]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    server, passwords = demo_server
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            external: list[str] = []
+            page.on("request", lambda r: None if r.url.startswith(server) else external.append(r.url))
+            page.goto(f"{server}/accounts/login")
+            page.fill("#username", "us.analyst")
+            page.fill("#password", passwords["us.analyst"])
+            page.keyboard.press("Enter")
+            page.wait_for_url(f"{server}/")
+            page.goto(f"{server}/networks/1/geo")
+            page.wait_for_load_state("networkidle")
+            sites = page.locator("svg.geo circle.site").count()
+            assert sites > 100 and page.locator("svg.geo .chokepoint").count() == 6  # the demo's six straits
+            assert page.get_by_test_id("geo-sites").locator("tbody tr").count() == sites
+            page.goto(f"{server}/networks/1/tree?program=F414-engine")
+            page.wait_for_load_state("networkidle")
+            assert page.get_by_test_id("tree").locator("li").count() > 20
+            assert external == []
+        finally:
+            browser.close()
