@@ -17,7 +17,7 @@ import pytest
 import uvicorn
 from sqlalchemy import Engine
 
-from clients import TEST_SETTINGS
+from clients import PASSWORD, TEST_SETTINGS
 from setu.api import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -67,3 +67,12 @@ def violations(page: Any) -> list[str]:
         for violation in results.response["violations"]
         for node in violation["nodes"]
     ]
+
+
+def log_in(page: Any, server: str, username: str, password: str = PASSWORD) -> None:
+    """Sign ``page`` in as ``username`` through the login form, with the keyboard, and wait for the dashboard."""
+    page.goto(f"{server}/accounts/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{server}/")

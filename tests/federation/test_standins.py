@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import func, select
 
 from federation.conftest import Link
-from networks.test_standins import HIDDEN, SECRETS, engine_line, figures
-from principals import IN_ANALYST, IN_ONLY, SHARED, US_ANALYST
+from networks.test_standins import SECRETS, figures, import_engine_line
+from principals import IN_ANALYST, US_ANALYST
 from setu.db import transaction
 from setu.models.networks import NetworkRecord, NodeRecord
-from setu.networks import compiled_view, import_network
+from setu.networks import compiled_view
 from setu.networks.standins import generate, release, withdraw
 
 
@@ -28,16 +28,7 @@ def _us_view(link: Link):  # type: ignore[no-untyped-def]
 
 def test_released_stand_ins_reach_the_partner_instance_and_give_the_full_figures(parties: Link) -> None:
     with transaction(parties.india.sessions) as session:
-        network_id = import_network(
-            session,
-            IN_ANALYST,
-            engine_line(),
-            name="engines",
-            format="json",
-            source="engines.json",
-            marking=SHARED,
-            node_markings=dict.fromkeys(HIDDEN, IN_ONLY),
-        ).id
+        network_id = import_engine_line(session)
     with transaction(parties.india.sessions) as session:
         full = compiled_view(session, IN_ANALYST, network_id)[0]
     parties.sync()

@@ -18,17 +18,23 @@ from setu.stress.tearline import check_views
 from stress.test_properties import networks
 
 
-def _engine_line() -> Network:
-    """An engine maker (visible) fed by two Indian forges (hidden) and one US forge; forges need titanium."""
+def engine_line() -> Network:
+    """An engine maker (visible) fed by two Indian forges (hidden twins) and one US forge; forges need titanium.
+
+    The hidden nodes carry names, sites, organizations and a program that nothing released may repeat.
+    """
     return Network(
         "engines",
         nodes=[
-            Node("ENG", "engine", 10, 4, ttr=8, country="US"),
-            Node("F-IN-1", "forging", 5, 2, ttr=30, site="Pune Works", organization="Bharat Forge", country="IN"),
-            Node("F-IN-2", "forging", 3, 1, ttr=20, site="Nagpur", organization="Bharat Forge", country="IN"),
-            Node("F-US", "forging", 2, 0, ttr=10, country="US"),
-            Node("TI-IN", "titanium", 9, 3, ttr=40, site="Hyderabad", organization="MIDHANI", country="IN"),
-            Node("TI-US", "titanium", 2, 0, ttr=12, country="US"),
+            Node("ENG", "engine", 10, 4, ttr=8, country="US", name="GE Lynn"),
+            Node("F-IN-1", "forging", 5, 2, ttr=30, site="Pune Works", organization="Bharat Forge", country="IN",
+                 name="Bharat Forge Pune", program="Kaveri"),
+            Node("F-IN-2", "forging", 3, 1, ttr=20, site="Nagpur", organization="Bharat Forge", country="IN",
+                 name="Bharat Forge Nagpur", program="Kaveri"),
+            Node("F-US", "forging", 2, 0, ttr=10, country="US", name="PCC Forge"),
+            Node("TI-IN", "titanium", 9, 3, ttr=40, site="Hyderabad", organization="MIDHANI", country="IN",
+                 name="MIDHANI Hyderabad"),
+            Node("TI-US", "titanium", 2, 0, ttr=12, country="US", name="Timet"),
         ],
         products=[Product("ENG", 9, 2.0)],
         bom=[BomLine("ENG", "forging", 1.0), BomLine("F-IN-1", "titanium", 2.0), BomLine("F-IN-2", "titanium", 2.0)],
@@ -41,15 +47,15 @@ def _engine_line() -> Network:
             Supply("TI-US", "F-IN-1"),
             Supply("TI-US", "F-IN-2"),
         ],
-    )
+    )  # fmt: skip
 
 
 HIDDEN = {"F-IN-1", "F-IN-2", "TI-IN"}
 
 
-def test_without_stand_ins_the_partner_computes_on_a_starved_engine_line() -> None:
+def test_without_stand_ins_the_partner_computes_on_a_starvedengine_line() -> None:
     # The reason stand-ins exist: the partner's figures for the same scenario are wrong without them.
-    net = _engine_line()
+    net = engine_line()
     bare = partner_network(net, HIDDEN)
     assert {n.id for n in bare.nodes} == {"ENG", "F-US", "TI-US"}
     full = compile_network(net)
@@ -59,7 +65,7 @@ def test_without_stand_ins_the_partner_computes_on_a_starved_engine_line() -> No
 
 
 def test_stand_ins_give_the_full_networks_figures_and_fold_twins() -> None:
-    net = _engine_line()
+    net = engine_line()
     tear = tear_line(net, HIDDEN)
     # The two forges are twins (same material, country, suppliers, customers, BOM): one stand-in.
     forges = [s for s in tear.standins if s.material == "forging"]
@@ -72,7 +78,7 @@ def test_stand_ins_give_the_full_networks_figures_and_fold_twins() -> None:
 
 
 def test_stand_ins_name_no_hidden_name_site_or_organization() -> None:
-    net = _engine_line()
+    net = engine_line()
     tear = tear_line(net, HIDDEN)
     text = repr([dataclasses.asdict(s) | {"name": s.name} for s in tear.standins]) + repr(tear.supplies)
     for hidden in (n for n in net.nodes if n.id in HIDDEN):
@@ -84,7 +90,7 @@ def test_stand_ins_name_no_hidden_name_site_or_organization() -> None:
 
 
 def test_a_hidden_product_stands_in_with_its_demand() -> None:
-    net = _engine_line()
+    net = engine_line()
     net.nodes.append(Node("HAL", "engine", 4, 1, ttr=5, country="IN", name="HAL Koraput"))
     net.products.append(Product("HAL", 3, 5.0))
     net.bom.append(BomLine("HAL", "forging", 1.0))
@@ -98,7 +104,7 @@ def test_a_hidden_product_stands_in_with_its_demand() -> None:
 
 
 def test_a_shared_site_all_hidden_becomes_an_undisclosed_site_and_a_mixed_one_is_reported() -> None:
-    net = _engine_line()
+    net = engine_line()
     net.nodes[1] = dataclasses.replace(net.nodes[1], site="Pune Works")
     net.nodes[4] = dataclasses.replace(net.nodes[4], site="Pune Works")
     net.site_capacities.append(SiteCapacity("Pune Works", 6))

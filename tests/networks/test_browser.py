@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from browser import ARGS, CHROMIUM, needs_chromium, serve_in_thread
+from browser import ARGS, CHROMIUM, log_in, needs_chromium, serve_in_thread
 from clients import PASSWORD, add_users
 from networks.world import build_world, visible_ids
 from principals import IN_ANALYST
@@ -154,11 +154,7 @@ def test_the_world_map_and_the_tree_render_2000_nodes_from_this_server_alone(big
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             external: list[str] = []
             page.on("request", lambda r: None if r.url.startswith(server) else external.append(r.url))
-            page.goto(f"{server}/accounts/login")
-            page.fill("#username", "in-analyst")
-            page.fill("#password", PASSWORD)
-            page.keyboard.press("Enter")
-            page.wait_for_url(f"{server}/")
+            log_in(page, server, "in-analyst")
             page.goto(f"{server}/networks/{network_id}/geo")
             page.wait_for_load_state("networkidle")
             assert page.locator("svg.geo circle.site").count() == 667  # 2,000 nodes, three to a site
@@ -195,11 +191,7 @@ def test_the_demos_world_map_and_tree_render_from_this_server_alone(demo_server:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             external: list[str] = []
             page.on("request", lambda r: None if r.url.startswith(server) else external.append(r.url))
-            page.goto(f"{server}/accounts/login")
-            page.fill("#username", "us.analyst")
-            page.fill("#password", passwords["us.analyst"])
-            page.keyboard.press("Enter")
-            page.wait_for_url(f"{server}/")
+            log_in(page, server, "us.analyst", passwords["us.analyst"])
             page.goto(f"{server}/networks/1/geo")
             page.wait_for_load_state("networkidle")
             sites = page.locator("svg.geo circle.site").count()

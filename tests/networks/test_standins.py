@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from network.test_tearline import engine_line
 from networks.world import audit_count, build_world, small_network
 from principals import (
     HAL_PROPRIETARY,
@@ -28,91 +29,37 @@ from principals import (
 from setu.errors import AccessDenied, Conflict, InputError, NotFound
 from setu.models.networks import NodeRecord, SupplyRecord, TearLineRecord
 from setu.network.compile import CompiledNetwork
-from setu.network.model import BomLine, Network, Node, Product, Supply
 from setu.networks import compiled_view, import_network, list_nodes, node_neighbourhood
 from setu.networks.standins import generate, release, standins, tear_lines, withdraw
-from setu.sharing.markings import specs_by_id
+from setu.sharing.markings import MarkingSpec, specs_by_id
 from setu.sharing.policy import Principal
 from setu.stress.engine import run_scenarios
 from setu.stress.scenarios import Scenario
 
 HIDDEN = ("F-IN-1", "F-IN-2", "TI-IN")
 SECRETS = ("F-IN-1", "F-IN-2", "TI-IN", "Pune", "Nagpur", "Bharat Forge", "MIDHANI", "Hyderabad", "Kaveri")
+"""What the hidden nodes of the engine line hold and no released record may repeat."""
 
 
-def engine_line() -> Network:
-    """An engine maker fed by two Indian forges (twins) and a US forge; the forges need titanium."""
-    return Network(
-        "engines",
-        nodes=[
-            Node("ENG", "engine", 10, 4, ttr=8, country="US", name="GE Lynn"),
-            Node(
-                "F-IN-1",
-                "forging",
-                5,
-                2,
-                ttr=30,
-                site="Pune",
-                organization="Bharat Forge",
-                country="IN",
-                name="Bharat Forge Pune",
-                program="Kaveri",
-            ),
-            Node(
-                "F-IN-2",
-                "forging",
-                3,
-                1,
-                ttr=20,
-                site="Nagpur",
-                organization="Bharat Forge",
-                country="IN",
-                name="Bharat Forge Nagpur",
-                program="Kaveri",
-            ),
-            Node("F-US", "forging", 2, 0, ttr=10, country="US", name="PCC Forge"),
-            Node(
-                "TI-IN",
-                "titanium",
-                9,
-                3,
-                ttr=40,
-                site="Hyderabad",
-                organization="MIDHANI",
-                country="IN",
-                name="MIDHANI Hyderabad",
-            ),
-            Node("TI-US", "titanium", 2, 0, ttr=12, country="US", name="Timet"),
-        ],
-        products=[Product("ENG", 9, 2.0)],
-        bom=[BomLine("ENG", "forging", 1.0), BomLine("F-IN-1", "titanium", 2.0), BomLine("F-IN-2", "titanium", 2.0)],
-        supplies=[
-            Supply("F-IN-1", "ENG"),
-            Supply("F-IN-2", "ENG"),
-            Supply("F-US", "ENG"),
-            Supply("TI-IN", "F-IN-1"),
-            Supply("TI-IN", "F-IN-2"),
-            Supply("TI-US", "F-IN-1"),
-            Supply("TI-US", "F-IN-2"),
-        ],
-    )
+def import_engine_line(session: Session, **markings: MarkingSpec) -> int:
+    """The engine line imported by the Indian analyst, its hidden nodes India-only (and ``markings`` by node)."""
+    return import_network(
+        session,
+        IN_ANALYST,
+        engine_line(),
+        name="engines",
+        format="json",
+        source="engines.json",
+        marking=SHARED,
+        node_markings=dict.fromkeys(HIDDEN, IN_ONLY) | markings,
+    ).id
 
 
 @pytest.fixture
 def stored(sessions: sessionmaker[Session]) -> int:
     with sessions() as session, session.begin():
         seed(session)
-        record = import_network(
-            session,
-            IN_ANALYST,
-            engine_line(),
-            name="engines",
-            format="json",
-            source="engines.json",
-            marking=SHARED,
-            node_markings=dict.fromkeys(HIDDEN, IN_ONLY),
-        )
-        return record.id
+        return import_engine_line(session)
 
 
 def view(sessions: sessionmaker[Session], principal: Principal, network_id: int) -> CompiledNetwork:
@@ -215,16 +162,7 @@ def test_an_edge_to_a_node_the_partner_may_not_see_stays_as_restricted_as_that_n
 ) -> None:
     with sessions() as session, session.begin():
         seed(session)
-        stored = import_network(
-            session,
-            IN_ANALYST,
-            engine_line(),
-            name="engines",
-            format="json",
-            source="engines.json",
-            marking=SHARED,
-            node_markings=dict.fromkeys(HIDDEN, IN_ONLY) | {"ENG": HAL_PROPRIETARY},
-        ).id
+        stored = import_engine_line(session, ENG=HAL_PROPRIETARY)
         tear = generate(session, IN_ANALYST, stored, audience="US", classification=1)
         tear_id = tear.id
         # ENG is hidden too (HAL's), so it has a stand-in of its own; the check says the US sees no product.
