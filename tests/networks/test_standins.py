@@ -262,3 +262,26 @@ def test_maps_and_trees_draw_a_stand_in_only_for_who_computes_with_it(
     assert drawn(IN_ANALYST) == before
     us_nodes, us_total, us_edges = drawn(US_ANALYST)
     assert {n for n in us_nodes if n.startswith("standin-")} and us_total == len(us_nodes) == 5 and us_edges == 4
+
+
+def test_releasing_changes_the_partners_view_digest_and_never_the_owners(
+    sessions: sessionmaker[Session], stored: int
+) -> None:
+    # The owner's reference sweep stays theirs: stand-ins they compute without are not part of their view.
+    from setu.networks.stamps import view_digest
+
+    def digests() -> tuple[str, str]:
+        with sessions() as session:
+            return view_digest(session, IN_ANALYST, stored), view_digest(session, US_ANALYST, stored)
+
+    owner, partner = digests()
+    with sessions() as session, session.begin():
+        tear_id = generate(session, IN_ANALYST, stored, audience="US", classification=1).id
+    assert digests() == (owner, partner)  # a draft changes no one's view
+    with sessions() as session, session.begin():
+        release(session, IN_ANALYST, tear_id)
+    after_owner, after_partner = digests()
+    assert after_owner == owner and after_partner != partner
+    with sessions() as session, session.begin():
+        withdraw(session, IN_ANALYST, tear_id)
+    assert digests() == (owner, partner)

@@ -17,10 +17,18 @@ import json
 from collections.abc import Hashable
 from typing import Any
 
-from sqlalchemy import BigInteger, cast, func, literal, union_all
+from sqlalchemy import BigInteger, ColumnElement, and_, cast, func, literal, or_, union_all
 from sqlalchemy.orm import Session
 
-from setu.models.networks import BomRecord, NetworkRecord, NodeRecord, ProductRecord, SiteCapacityRecord, SupplyRecord
+from setu.models.networks import (
+    BomRecord,
+    NetworkRecord,
+    NodeRecord,
+    ProductRecord,
+    SiteCapacityRecord,
+    SupplyRecord,
+    TearLineCover,
+)
 from setu.sharing.policy import Principal
 from setu.sharing.read import readable, unfiltered
 
@@ -70,11 +78,24 @@ def view_digest(session: Session, principal: Principal, network_id: int) -> str:
     ).one_or_none()
     if network is None:
         return ""
+    # Stand-ins the reader computes without (they see a node each stands for) are not part of their view:
+    # releasing a tear line changes the partner's digest, never the owner's.
+    left_out = readable(principal, TearLineCover.standin_id).where(TearLineCover.network_id == network_id)
+    left_lines = readable(principal, TearLineCover.tear_line_id).where(TearLineCover.network_id == network_id)
+    outside: dict[Any, ColumnElement[bool]] = {
+        NodeRecord: NodeRecord.id.not_in(left_out),
+        SupplyRecord: and_(SupplyRecord.supplier_id.not_in(left_out), SupplyRecord.customer_id.not_in(left_out)),
+        BomRecord: BomRecord.node_id.not_in(left_out),
+        ProductRecord: ProductRecord.node_id.not_in(left_out),
+        SiteCapacityRecord: or_(
+            SiteCapacityRecord.tear_line_id.is_(None), SiteCapacityRecord.tear_line_id.not_in(left_lines)
+        ),
+    }
     # A column of each model first, so that the read filter applies to the aggregates.
     per_table = union_all(
         *(
             readable(principal, model.network_id, literal(index), *_sums(model.id, model.marking_id))
-            .where(model.network_id == network_id)
+            .where(model.network_id == network_id, outside[model])
             .group_by(model.network_id)
             for index, model in enumerate(_TABLES)
         )
