@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from setu.accounts.tokens import SESSION_COOKIE, csrf_matches, csrf_token_of
 from setu.deps import Authenticated, Marker, SessionDep, request_holder
 from setu.models.base import Marked
+from setu.network.countries import country_label
 from setu.network.units import units_of
 from setu.sharing.markings import LEVELS, MarkingSpec
 
@@ -45,6 +46,8 @@ def _loader() -> ChoiceLoader:
 
 templates = Jinja2Templates(env=Environment(loader=_loader(), autoescape=select_autoescape()))
 templates.env.globals["units_of"] = units_of
+templates.env.filters["country"] = country_label
+"""``{{ node.country|country }}``: a country as pages show it, ``CN (China)`` (the text itself when it names none)."""
 """``units_of(network)`` in every template: the units its figures are in (:class:`setu.network.units.Units`)."""
 
 
