@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -317,24 +318,53 @@ def run_page(
     return _run_page(request, page, state, run_id, sort=sort, q=q, at_risk=at_risk, page_number=page_number)
 
 
-@router.post("/runs/{run_id}/cancel", response_class=HTMLResponse)
-def run_cancel(request: Request, page: FormPageDep, state: StateDep, run_id: int) -> Response:
-    """Ask a queued or running run to stop (its starter, or an admin), then show it again."""
+def _manage(
+    request: Request,
+    page: Page,
+    state: ApiState,
+    run_id: int,
+    act: Callable[[], object],
+    verb: str,
+    done: str,
+    ended: Callable[[str], str],
+) -> Response:
+    """Do ``act`` to a run (cancel, rename, delete) and go to ``done``; a refusal shows why, with its status.
+
+    ``verb`` names the act in a refusal; ``ended`` says why a run in the state it names cannot take it.
+    """
     if not 1 <= run_id <= MAX_ID:
         return page.not_found(request)
     try:
-        cancel_run(page.session, page.principal, run_id)
+        act()
     except NotFound:
         return page.not_found(request)
     except AccessDenied:
         if not has_role(page.principal, "analyst", "admin"):
-            return page.forbidden(request, "Cancelling runs needs the analyst or admin role.")
-        return page.forbidden(request, "Only the user who started a run, or an admin, may cancel it.")
+            return page.forbidden(request, f"Only analysts and admins may {verb} runs.")
+        return page.forbidden(request, f"Only the user who started a run, or an admin, may {verb} it.")
     except RunStateError as exc:
-        message = f"The run already ended: {exc.run_status}."
-        return _run_page(request, page, state, run_id, message=message, status_code=409)
+        return _run_page(request, page, state, run_id, message=ended(exc.run_status), status_code=409)
+    except InputError as exc:
+        page.session.rollback()
+        message = "; ".join(str(problem) for problem in exc.problems)
+        return _run_page(request, page, state, run_id, message=message, status_code=422)
     page.session.commit()
-    return RedirectResponse(f"/runs/{run_id}", status_code=303)
+    return RedirectResponse(done, status_code=303)
+
+
+@router.post("/runs/{run_id}/cancel", response_class=HTMLResponse)
+def run_cancel(request: Request, page: FormPageDep, state: StateDep, run_id: int) -> Response:
+    """Ask a queued or running run to stop (its starter, or an admin), then show it again."""
+    return _manage(
+        request,
+        page,
+        state,
+        run_id,
+        lambda: cancel_run(page.session, page.principal, run_id),
+        "cancel",
+        f"/runs/{run_id}",
+        lambda status: f"The run already ended: {status}.",
+    )
 
 
 @router.post("/runs/{run_id}/rename", response_class=HTMLResponse)
@@ -346,35 +376,28 @@ def run_rename(
     name: Annotated[str, Form(max_length=400)] = "",
 ) -> Response:
     """Rename a run (its starter, or an admin), then show it again; a refused name shows the page with why."""
-    if not 1 <= run_id <= MAX_ID:
-        return page.not_found(request)
-    try:
-        rename_run(page.session, page.principal, run_id, name)
-    except NotFound:
-        return page.not_found(request)
-    except AccessDenied:
-        return page.forbidden(request, "Only the user who started a run, or an admin, may rename it.")
-    except InputError as exc:
-        page.session.rollback()
-        message = "; ".join(str(problem) for problem in exc.problems)
-        return _run_page(request, page, state, run_id, message=message, status_code=422)
-    page.session.commit()
-    return RedirectResponse(f"/runs/{run_id}", status_code=303)
+    return _manage(
+        request,
+        page,
+        state,
+        run_id,
+        lambda: rename_run(page.session, page.principal, run_id, name),
+        "rename",
+        f"/runs/{run_id}",
+        lambda status: f"The run is {status}.",
+    )
 
 
 @router.post("/runs/{run_id}/delete", response_class=HTMLResponse)
 def run_delete(request: Request, page: FormPageDep, state: StateDep, run_id: int) -> Response:
     """Delete an ended run and its results (its starter, or an admin), then list the runs."""
-    if not 1 <= run_id <= MAX_ID:
-        return page.not_found(request)
-    try:
-        delete_run(page.session, page.principal, run_id)
-    except NotFound:
-        return page.not_found(request)
-    except AccessDenied:
-        return page.forbidden(request, "Only the user who started a run, or an admin, may delete it.")
-    except RunStateError as exc:
-        message = f"The run is {exc.run_status}: cancel it before deleting it."
-        return _run_page(request, page, state, run_id, message=message, status_code=409)
-    page.session.commit()
-    return RedirectResponse(f"/runs?deleted={run_id}", status_code=303)
+    return _manage(
+        request,
+        page,
+        state,
+        run_id,
+        lambda: delete_run(page.session, page.principal, run_id),
+        "delete",
+        f"/runs?deleted={run_id}",
+        lambda status: f"The run is {status}: cancel it before deleting it.",
+    )
