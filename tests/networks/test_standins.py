@@ -285,3 +285,25 @@ def test_releasing_changes_the_partners_view_digest_and_never_the_owners(
     with sessions() as session, session.begin():
         withdraw(session, IN_ANALYST, tear_id)
     assert digests() == (owner, partner)
+
+
+def test_the_database_refuses_a_second_stand_in_for_one_node(sessions: sessionmaker[Session], stored: int) -> None:
+    # The service leaves covered nodes out; the unique cover is what holds when two owners draft at once.
+    from sqlalchemy.exc import IntegrityError
+
+    from setu.models.networks import TearLineCover
+
+    released(sessions, stored)
+    with sessions() as session:
+        cover = session.scalars(select(TearLineCover)).first()
+        assert cover is not None
+        twin = TearLineCover(
+            network_id=cover.network_id,
+            tear_line_id=cover.tear_line_id,
+            standin_id=cover.standin_id,
+            covered_id=cover.covered_id,
+            marking_id=cover.marking_id,
+        )
+        session.add(twin)
+        with pytest.raises(IntegrityError):
+            session.flush()

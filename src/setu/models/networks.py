@@ -167,9 +167,14 @@ class TearLineRecord(Marked, Base):
 
 
 class TearLineCover(Marked, Base):
-    """A hidden node a stand-in stands for, marked as that node: a reader who sees it leaves the stand-in out."""
+    """A hidden node a stand-in stands for, marked as that node: a reader who sees it leaves the stand-in out.
+
+    A node has at most one stand-in (``covered_id`` is unique), so two owners drafting at once cannot make
+    the partner count a hidden supplier twice.
+    """
 
     __tablename__ = "network_tear_line_covers"
+    __table_args__ = (UniqueConstraint("covered_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     network_id: Mapped[int] = mapped_column(ForeignKey("networks.id", ondelete="CASCADE"), nullable=False, index=True)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from setu.audit.log import record
@@ -188,7 +189,14 @@ def generate(
     )
     session.add(tear_record)
     session.flush()
-    _write_standins(session, network_id, tear_record, tear, {k: r.id for k, r in rows.items()}, rows)
+    try:
+        with session.begin_nested():
+            _write_standins(session, network_id, tear_record, tear, {k: r.id for k, r in rows.items()}, rows)
+    except IntegrityError as exc:
+        # Another owner's tear line took one of these nodes between our look and our write.
+        raise Conflict(
+            "another tear line now stands in for some of these nodes: draft again to leave them out"
+        ) from exc
     tear_record.check = _check(session, principal, network_id, full, tear_record, reader, tear.covers()) | {
         "inexact": tear.inexact + notes
     }

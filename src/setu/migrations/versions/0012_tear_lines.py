@@ -52,6 +52,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["standin_id"], ["network_nodes.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["tear_line_id"], ["network_tear_lines.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("covered_id"),
     )
     op.create_index("ix_network_tear_line_covers_network_id", "network_tear_line_covers", ["network_id"])
     op.create_index("ix_network_tear_line_covers_tear_line_id", "network_tear_line_covers", ["tear_line_id"])
