@@ -469,3 +469,18 @@ def test_a_latitude_without_its_longitude_is_refused() -> None:
     assert [str(p) for p in network_problems(net)] == [
         "nodes[RADAR]: longitude is empty: give both latitude and longitude, or neither"
     ]
+
+
+def test_units_travel_in_the_file_and_a_wrong_one_is_named(tmp_path: Path) -> None:
+    net = dataclasses.replace(template_network(), time_unit="week", weight_unit="USD k")
+    for target in ("units.xlsx", "units_folder"):
+        back = read_setu(write_setu(net, tmp_path / target))
+        assert (back.time_unit, back.weight_unit) == ("week", "USD k")
+    folder = tmp_path / "units_folder"
+    (folder / "units.csv").write_text("time_unit,weight_unit\nfortnight,USD k\nweek,\n", encoding="utf-8")
+    message = error_of(folder)
+    assert f"{folder / 'units.csv'}, line 2, column time_unit: expected one of hour, day, week" in message
+    assert f"{folder / 'units.csv'}, line 3: the units table holds one row" in message
+    # A network that declares none writes no units table.
+    plain = dataclasses.replace(template_network(), time_unit="", weight_unit="")
+    assert not (write_setu(plain, tmp_path / "plain") / "units.csv").exists()

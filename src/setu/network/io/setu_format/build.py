@@ -10,6 +10,7 @@ from setu.errors import InputError, Problem
 from setu.network.io.setu_format.reader import csv_tables, parse_rows, workbook_tables
 from setu.network.io.setu_format.tables import KEYED, REQUIRED_TABLES, WORKBOOK_SUFFIXES, RawTable, Row
 from setu.network.model import BomLine, Network, Node, Product, SiteCapacity, Supply
+from setu.network.units import unit_problems
 from setu.network.validate import network_problems
 
 
@@ -106,6 +107,14 @@ def _build(
             continue
         keyed["site_capacities", site.site] = row
         network.site_capacities.append(site)
+
+    for number, row in enumerate(rows.get("units", [])):
+        if number:
+            row.fail(None, "the units table holds one row: the network's time unit and weight unit")
+            continue
+        network.time_unit, network.weight_unit = row.text("time_unit"), row.text("weight_unit")
+        for problem in unit_problems(network.time_unit, network.weight_unit):
+            row.fail(problem.where, problem.message)
     return _Parsed(network, keyed, tables)
 
 

@@ -95,9 +95,21 @@ TABLES: dict[str, tuple[Column, ...]] = {
         Column("site", "text", True, "A site named in the nodes table."),
         Column("capacity", "number", True, "Capacity shared by every node at the site, units per time unit."),
     ),
+    "units": (
+        Column(
+            "time_unit", "text", False, "hour, day, week, month or year: of capacities, demand and ttr.", "not stated"
+        ),
+        Column(
+            "weight_unit",
+            "text",
+            False,
+            "What a product's weight is in, e.g. USD k (pages label losses so).",
+            "not stated",
+        ),
+    ),
 }
 REQUIRED_TABLES = ("nodes", "products", "bom", "supplies")
-OPTIONAL_TABLES = ("site_capacities",)
+OPTIONAL_TABLES = ("site_capacities", "units")
 
 KIND_TEXT: dict[Kind, str] = {
     "text": "text",

@@ -22,7 +22,7 @@ def _table_rows(network: Network) -> dict[str, list[list[Cell]]]:
         bad = [c for c in node.chokepoints if ";" in c or not c.strip()]
         if bad:
             raise ValueError(f"node {node.id!r}: chokepoint names cannot be empty or contain ';', got {bad!r}")
-    return {
+    tables: dict[str, list[list[Cell]]] = {
         "nodes": [
             [
                 node.id,
@@ -48,6 +48,9 @@ def _table_rows(network: Network) -> dict[str, list[list[Cell]]]:
         "supplies": [[s.supplier, s.customer] for s in network.supplies],
         "site_capacities": [[s.site, s.capacity] for s in network.site_capacities],
     }
+    if network.time_unit or network.weight_unit:
+        tables["units"] = [[network.time_unit, network.weight_unit]]
+    return tables
 
 
 def _csv_cell(value: Cell) -> str:
@@ -241,6 +244,8 @@ def template_network() -> Network:
         ],
         site_capacities=[SiteCapacity("Works 1", 100)],
         source="template",
+        time_unit="week",
+        weight_unit="USD k",
     )
 
 
