@@ -157,3 +157,39 @@ def test_with_stand_ins_every_partner_scenario_has_the_full_networks_figures(cas
         return
     check = check_views(compile_network(net), compile_network(partner), tear.covers())
     assert check.exact, check.differences
+
+
+def test_folding_by_material_crosses_fewer_records_and_the_check_says_what_it_costs() -> None:
+    net = engine_line()
+    # A second engine maker, fed only by the Nagpur forge: the two forges are no longer twins.
+    net.nodes.append(Node("ENG-2", "engine", 6, 1, ttr=6, country="US", name="GE Evendale"))
+    net.products.append(Product("ENG-2", 5, 3.0))
+    net.bom.append(BomLine("ENG-2", "forging", 1.0))
+    net.supplies.append(Supply("F-IN-2", "ENG-2"))
+    exact = tear_line(net, HIDDEN)
+    folded = tear_line(net, HIDDEN, fold="material")
+    assert [len(s.covers) for s in exact.standins if s.material == "forging"] == [1, 1]
+    (forge,) = [s for s in folded.standins if s.material == "forging"]
+    assert (forge.covers, forge.capacity) == (("F-IN-1", "F-IN-2"), 8.0)
+    full = compile_network(net)
+    assert check_views(full, compile_network(partner_network(net, HIDDEN, exact)), exact.covers()).exact
+    pooled = check_views(full, compile_network(partner_network(net, HIDDEN, folded)), folded.covers())
+    # Pooled, the Pune forge can now ship to ENG-2 as well: the partner's figures are rosier, and the check says so.
+    assert pooled.differences and all(d.partner_pi <= d.full_pi + 1e-9 for d in pooled.differences)
+
+
+@settings(max_examples=100, deadline=None)
+@given(hidden_cases())
+def test_folding_by_material_never_makes_more_stand_ins_and_always_yields_a_computable_view(
+    case: tuple[Network, set[str]],
+) -> None:
+    net, hidden = case
+    exact, folded = tear_line(net, hidden), tear_line(net, hidden, fold="material")
+    assert len(folded.standins) <= len(exact.standins)
+    assert sum(len(s.covers) for s in folded.standins) == len(hidden)
+    assert len({(s.material, s.country, s.party, s.demand is None or s.covers) for s in folded.standins}) == len(
+        folded.standins
+    )
+    partner = partner_network(net, hidden, folded)
+    if partner.products:
+        check_views(compile_network(net), compile_network(partner), folded.covers())  # computes, whatever it finds

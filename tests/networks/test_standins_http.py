@@ -109,3 +109,16 @@ def test_the_page_walks_an_owner_from_draft_to_release_and_shows_the_partner_onl
         f"/networks/{nid}/standins/{tid}/withdraw", data={"csrf": csrf_of(again)}, follow_redirects=True
     )
     assert "Withdrawn." in gone.text and 'data-testid="tear-line"' not in gone.text
+
+
+def test_folding_by_material_is_asked_for_and_reported(web: Api) -> None:
+    nid = _network(web)
+    url = f"{API}/networks/{nid}/standins"
+    exact = web.post("in-analyst", url, json={"audience": "US", "classification": "RESTRICTED"}).json()
+    folded = web.post("in-analyst", url, json={"audience": "US", "classification": "RESTRICTED", "fold": "material"})
+    assert folded.status_code == 201 and folded.json()["fold"] == "material"
+    body = folded.json()
+    assert len(body["standins"]) <= len(exact["standins"])
+    assert body["hidden_nodes"] == exact["hidden_nodes"]  # the same nodes, fewer records
+    wrong = web.post("in-analyst", url, json={"audience": "US", "classification": "RESTRICTED", "fold": "site"})
+    assert wrong.status_code == 422 and "fold" in wrong.text

@@ -156,6 +156,8 @@ class TearLineRecord(Marked, Base):
     classification: Mapped[int] = mapped_column(Integer, nullable=False)
     """The level stand-ins are released at (releasable to the owner's party and ``audience``)."""
     state: Mapped[str] = mapped_column(String(16), nullable=False, default="draft")
+    fold: Mapped[str] = mapped_column(String(16), nullable=False, default="twins")
+    """How hidden nodes were folded (:data:`setu.network.tearline.FOLDS`): ``twins`` exactly, or by ``material``."""
     hidden_nodes: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     standins: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     check: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)

@@ -39,9 +39,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 from setu.network.model import BomLine, Network, Node, Product, SiteCapacity, Supply
 
+Fold = Literal["twins", "material"]
+FOLDS: tuple[Fold, ...] = ("twins", "material")
 STANDIN_PREFIX = "standin-"
 """Stand-in node ids are this prefix and a number (a number already taken by a node is skipped)."""
 
@@ -127,6 +130,7 @@ def tear_line(
     hidden: Collection[str],
     keys: Mapping[str, object] | None = None,
     reserved: Collection[str] = (),
+    fold: Fold = "twins",
 ) -> TearLine:
     """The stand-ins that let a reader who sees every node but ``hidden`` compute the full network's figures.
 
@@ -142,6 +146,12 @@ def tear_line(
     reserved
         Node ids the stand-ins may not take besides the network's own (nodes of the stored network its
         owner cannot see, stand-ins of another tear line).
+    fold
+        ``twins`` (exact): fold only interchangeable nodes. ``material``: fold every hidden node of one
+        material, country and party (and key) into one stand-in, as a tear line usually reads ("an
+        undisclosed IN source of titanium forgings"): fewer records cross, and the partner's figures may
+        differ from the full network's (suppliers and customers pooled, BOM quantities averaged by
+        capacity, a shared site dropped when the nodes do not all share it); the check says by how much.
 
     Returns
     -------
@@ -182,19 +192,17 @@ def tear_line(
     for node in network.nodes:
         if node.id not in hidden_set:
             continue
-        key: tuple[object, ...] = (
-            node.material,
-            node.country,
-            node.party,
-            node.material_class,
-            node.chokepoints,
-            undisclosed_site.get(node.site, ""),
-            tuple(sorted(bom[node.id])),
-            frozenset(suppliers[node.id]),
-            frozenset(customers[node.id]),
-            node.id if node.id in demand else "",
-            keys.get(node.id) if keys else None,
-        )
+        own = node.id if node.id in demand else ""
+        key: tuple[object, ...] = (node.material, node.country, node.party, own, keys.get(node.id) if keys else None)
+        if fold == "twins":
+            key += (
+                node.material_class,
+                node.chokepoints,
+                undisclosed_site.get(node.site, ""),
+                tuple(sorted(bom[node.id])),
+                frozenset(suppliers[node.id]),
+                frozenset(customers[node.id]),
+            )
         classes.setdefault(key, []).append(node.id)
 
     taken = set(by_id) | set(reserved)
@@ -210,6 +218,9 @@ def tear_line(
         first = by_id[members[0]]
         ttrs = [by_id[m].ttr for m in members if by_id[m].ttr is not None]
         product = demand.get(first.id) if len(members) == 1 else None
+        at = {undisclosed_site.get(by_id[m].site, "") for m in members}
+        if len(at) > 1:
+            inexact.append(f"{len(members)} folded nodes of {first.material} sit at different undisclosed sites")
         standins.append(
             StandIn(
                 id=standin_id,
@@ -220,14 +231,14 @@ def tear_line(
                 country=first.country,
                 party=first.party,
                 material_class=first.material_class,
-                chokepoints=first.chokepoints,
+                chokepoints=tuple(sorted({c for m in members for c in by_id[m].chokepoints})),
                 ttr=max(t for t in ttrs if t is not None) if ttrs else None,
-                site=undisclosed_site.get(first.site, ""),
+                site=at.pop() if len(at) == 1 else "",
                 demand=product.demand if product else None,
                 weight=product.weight if product else None,
             )
         )
-        lines.extend(BomLine(standin_id, material, quantity) for material, quantity in bom[first.id])
+        lines.extend(BomLine(standin_id, material, quantity) for material, quantity in _pooled_bom(members, bom, by_id))
         for member in members:
             standin_of[member] = standin_id
 
@@ -238,8 +249,28 @@ def tear_line(
             if edge.supplier in hidden_set or edge.customer in hidden_set
         )
     )
-    sites = [SiteCapacity(name, site_capacity[site]) for site, name in undisclosed_site.items()]
+    used = {s.site for s in standins}
+    sites = [SiteCapacity(name, site_capacity[site]) for site, name in undisclosed_site.items() if name in used]
     return TearLine(standins=standins, bom=lines, supplies=supplies, site_capacities=sites, inexact=inexact)
+
+
+def _pooled_bom(
+    members: list[str], bom: Mapping[str, list[tuple[str, float]]], by_id: Mapping[str, Node]
+) -> list[tuple[str, float]]:
+    """The BOM of folded nodes: each material any of them needs, its quantity averaged by their capacities.
+
+    Twins share one BOM, so theirs comes back unchanged.
+    """
+    need: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for member in members:
+        for material, quantity in bom[member]:
+            need[material].append((by_id[member].capacity, quantity))
+    pooled = []
+    for material, pairs in need.items():
+        total = sum(c for c, _ in pairs)
+        quantity = sum(c * q for c, q in pairs) / total if total > 0 else max(q for _, q in pairs)
+        pooled.append((material, quantity))
+    return pooled
 
 
 def partner_network(network: Network, hidden: Collection[str], tear: TearLine | None = None) -> Network:

@@ -112,6 +112,11 @@ class TearLineIn(Strict):
     classification: Literal["UNCLASSIFIED", "RESTRICTED", "CONFIDENTIAL", "SECRET"] = Field(
         description="The level the stand-ins are released at (releasable to your party and the audience)."
     )
+    fold: Literal["twins", "material"] = Field(
+        default="twins",
+        description="twins: fold only interchangeable nodes (the partner's figures stay exact); material: one "
+        "stand-in per material, country and marking (fewer records; the check says what the figures lose).",
+    )
 
 
 class StandInOut(Strict):
@@ -131,6 +136,7 @@ class TearLineOut(Strict):
     network_id: int
     audience: str
     state: Literal["draft", "released"]
+    fold: Literal["twins", "material"]
     release_marking: str = Field(description="The banner its stand-ins carry once released.")
     hidden_nodes: int = Field(description="Nodes the audience may not see that the stand-ins take the place of.")
     check: dict[str, Any] = Field(

@@ -41,7 +41,7 @@ from setu.models.networks import (
 from setu.models.parties import Party
 from setu.network.compile import compile_network
 from setu.network.model import Network
-from setu.network.tearline import STANDIN_PREFIX, tear_line
+from setu.network.tearline import FOLDS, STANDIN_PREFIX, tear_line
 from setu.networks.imports import IMPORT_ROLES
 from setu.networks.reads import readable_nodes, require_network
 from setu.networks.views import view_network
@@ -97,7 +97,13 @@ def _check_audience(session: Session, principal: Principal, audience: str, class
 
 
 def generate(
-    session: Session, principal: Principal, network_id: int, *, audience: str, classification: int
+    session: Session,
+    principal: Principal,
+    network_id: int,
+    *,
+    audience: str,
+    classification: int,
+    fold: str = "twins",
 ) -> TearLineRecord:
     """Draft stand-ins for the nodes of ``network_id`` that ``audience`` may not see, and check them.
 
@@ -105,7 +111,8 @@ def generate(
     ``classification`` would not (less any another tear line already covers). The check compares, for
     every node the audience would see, PI and TTS in the audience's view with the draft released against
     ``principal``'s own view (:func:`setu.stress.tearline.check_views`); it is stored with the tear line.
-    A draft for the same audience that ``principal`` may read is replaced.
+    A draft for the same audience that ``principal`` may read is replaced. ``fold`` is ``twins`` (exact) or
+    ``material`` (fewer stand-ins; the check says what the partner's figures lose by it).
 
     Raises
     ------
@@ -123,6 +130,8 @@ def generate(
     if network.received_from:
         raise Conflict(f"network {network_id} was received from {network.received_from}: only its owner stands in")
     _check_audience(session, principal, audience, classification)
+    if fold not in FOLDS:
+        raise InputError([Problem("fold", f"one of {', '.join(FOLDS)}")])
     for existing in session.scalars(
         readable(principal, TearLineRecord).where(
             TearLineRecord.network_id == network_id, TearLineRecord.audience == audience
@@ -174,13 +183,14 @@ def generate(
             )
         )
     )
-    tear = tear_line(full, hidden, keys={h: rows[h].marking_id for h in hidden}, reserved=taken)
+    tear = tear_line(full, hidden, keys={h: rows[h].marking_id for h in hidden}, reserved=taken, fold=fold)
     draft_spec = combine({specs[rows[h].marking_id] for h in hidden}, principal.party)
     tear_record = TearLineRecord(
         network_id=network_id,
         audience=audience,
         classification=classification,
         state="draft",
+        fold=fold,
         hidden_nodes=len(hidden),
         standins=len(tear.standins),
         check={},

@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column("audience", sa.String(length=8), nullable=False),
         sa.Column("classification", sa.Integer(), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("fold", sa.String(length=16), nullable=False),
         sa.Column("hidden_nodes", sa.Integer(), nullable=False),
         sa.Column("standins", sa.Integer(), nullable=False),
         sa.Column("check", sa.JSON(), nullable=False),

@@ -38,6 +38,7 @@ def tear_line_out(session: Session, principal: Principal, marker: Marker, tear: 
         network_id=tear.network_id,
         audience=tear.audience,
         state="released" if tear.state == "released" else "draft",
+        fold="material" if tear.fold == "material" else "twins",
         release_marking=spec.banner(),
         hidden_nodes=tear.hidden_nodes,
         check=dict(tear.check),
@@ -85,7 +86,12 @@ def post_tear_line(
     A draft for the same audience is replaced; released stand-ins must be withdrawn first (409).
     """
     tear = generate(
-        session, auth.principal, network_id, audience=body.audience, classification=LEVEL_OF[body.classification]
+        session,
+        auth.principal,
+        network_id,
+        audience=body.audience,
+        classification=LEVEL_OF[body.classification],
+        fold=body.fold,
     )
     out = tear_line_out(session, auth.principal, marker, tear)
     session.commit()

@@ -117,13 +117,14 @@ def standins_draft(
     network_id: int,
     audience: Annotated[str, Form(max_length=8)] = "",
     classification: Annotated[str, Form(max_length=20)] = "",
+    fold: Annotated[str, Form(max_length=16)] = "twins",
 ) -> Response:
     """Draft stand-ins for the nodes ``audience`` may not see; a refusal shows the page with why."""
     if not 1 <= network_id <= MAX_ID:
         return page.not_found(request)
     level = {name: k for k, name in LEVELS.items()}.get(classification, -1)
     try:
-        tear = generate(page.session, page.principal, network_id, audience=audience, classification=level)
+        tear = generate(page.session, page.principal, network_id, audience=audience, classification=level, fold=fold)
     except NotFound:
         return page.not_found(request)
     except MarkingError as exc:
