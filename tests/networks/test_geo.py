@@ -43,3 +43,14 @@ def test_a_site_with_coordinates_is_drawn_there_and_the_rest_by_country(web: Api
     after = web.client.get(f"/networks/{nid}/geo").text
     # T1_1 shares its site (Bengaluru) with other nodes: the site is drawn at the mean of its nodes' coordinates.
     assert f"{placed - 1} of " in after and "Bengaluru, IN (India)" in after and "at its coordinates" in after
+
+
+def test_names_from_a_file_are_text_on_the_map_never_markup(web: Api) -> None:
+    nid = _network(web)
+    evil = '<script>alert(1)</script>" onmouseover="x'
+    with web.sessions() as session, session.begin():
+        session.execute(update(NodeRecord).where(NodeRecord.node_id == "T2_7").values(site=evil, node_id=evil))
+    sign_in(web.client, "in-analyst")
+    html = web.client.get(f"/networks/{nid}/geo").text
+    assert "<script>alert(1)" not in html and '" onmouseover="x' not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html

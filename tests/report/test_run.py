@@ -98,3 +98,28 @@ def test_a_report_beyond_the_printers_is_asked_to_wait(web: Api, sessions: sessi
             if taken:
                 pdf._SLOTS.release()
     assert all(held) and answer.status_code == 429 and int(answer.headers["retry-after"]) >= 1
+
+
+def test_the_report_prints_names_as_text() -> None:
+    from types import SimpleNamespace
+
+    from setu.report.run import render_run_report
+
+    run = SimpleNamespace(id=7, name="<b>bold</b>", reference=False, status="completed", baseline=None)
+    row = SimpleNamespace(
+        label="<img src=x onerror=alert(1)>",
+        scenario_id="s",
+        disrupted="a;b",
+        ttr=2.0,
+        tts=1.0,
+        tts_infinite=False,
+        tts_value=1.0,
+        tts_relative_value=1.0,
+        excess_loss=3.0,
+        rei=1.0,
+        at_risk=True,
+        position=0,
+    )
+    html = render_run_report(run, [row], "RESTRICTED // REL TO IN, US", "<i>net</i>")  # type: ignore[arg-type]
+    assert "<img" not in html and "<b>bold" not in html and "<i>net" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
