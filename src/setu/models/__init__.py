@@ -1,6 +1,6 @@
 """SQLAlchemy models of every stored record; importing this package registers them all on Base.metadata."""
 
-from setu.models import accounts, audit, federation, framework, jobs, networks, registry, sosa, stress
+from setu.models import accounts, audit, federation, framework, jobs, networks, registry, revisions, sosa, stress
 from setu.models.base import Base, Marked, Marking, MarkingGroup, MarkingOwner, MarkingRelease, Owned
 from setu.models.parties import Organization, Party
 
@@ -21,6 +21,7 @@ __all__ = [
     "jobs",
     "networks",
     "registry",
+    "revisions",
     "sosa",
     "stress",
 ]

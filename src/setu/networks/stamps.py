@@ -1,13 +1,14 @@
 """A stamp of a network's data: equal stamps and equal reader views, equal figures (for :mod:`setu.sharing.cache`).
 
 A stored network version's nodes, edges, BOM lines, products and site capacities are written once, when
-it is imported; what could change them afterwards is an operator's hand (a marking changed, a record
-added or removed in the database) and, for the dashboard and map, the runs computed on it. Which records
-a reader sees is a function of the reader's view (:func:`setu.sharing.cache.view_key`, part of every
-cache key) and of the records' markings, so the stamp need not go through the read filter: it is the
-network's row as the reader may see it, then per table the count, largest id and two marking-weighted
-sums of *all* the version's rows, in one statement on indexed columns. Any added, removed or re-marked
-row changes a sum; the stamp itself is never shown to anyone.
+it is imported; what could change them afterwards is a tear line's release, an operator's hand (a marking
+changed, a record added or removed in the database) and, for the dashboard and map, the runs computed on
+it. Which records a reader sees is a function of the reader's view (:func:`setu.sharing.cache.view_key`,
+part of every cache key) and of the records' markings, so the stamp need not go through the read filter:
+it is the network's row as the reader may see it and the network's revision, which the database's own
+triggers change with any added, removed or re-marked record (:mod:`setu.models.revisions`). Without a
+revision it is, per table, the count, largest id and two marking-weighted sums of *all* the version's
+rows. The stamp itself is never shown to anyone.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import json
 from collections.abc import Hashable
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, and_, cast, func, literal, or_, union_all
+from sqlalchemy import BigInteger, ColumnElement, and_, cast, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from setu.models.networks import (
@@ -29,8 +30,13 @@ from setu.models.networks import (
     SupplyRecord,
     TearLineCover,
 )
+from setu.models.revisions import NetworkRevision
+from setu.sharing.cache import Cached, ViewCache, view_key
 from setu.sharing.policy import Principal
 from setu.sharing.read import readable, unfiltered
+
+_DIGESTS = ViewCache(entries=4096)
+"""Readers' view digests by (view, network row, revision): a revision is never reused (see its module)."""
 
 _TABLES: tuple[Any, ...] = (NodeRecord, SupplyRecord, BomRecord, ProductRecord, SiteCapacityRecord)
 
@@ -78,6 +84,10 @@ def view_digest(session: Session, principal: Principal, network_id: int) -> str:
     ).one_or_none()
     if network is None:
         return ""
+    revision = _revision(session, network_id)
+    key = (view_key(principal), tuple(network), revision)
+    if revision is not None and (known := _DIGESTS.get(key)) is not None:
+        return str(known.value)
     # Stand-ins the reader computes without (they see a node each stands for) are not part of their view:
     # releasing a tear line changes the partner's digest, never the owner's.
     left_out = readable(principal, TearLineCover.standin_id).where(TearLineCover.network_id == network_id)
@@ -102,7 +112,15 @@ def view_digest(session: Session, principal: Principal, network_id: int) -> str:
     )
     rows = {row[1]: [None if v is None else int(v) for v in row[2:]] for row in session.execute(per_table)}
     content = [list(network), *(rows.get(index, []) for index in range(len(_TABLES)))]
-    return hashlib.sha256(json.dumps(content).encode()).hexdigest()
+    digest = hashlib.sha256(json.dumps(content).encode()).hexdigest()
+    if revision is not None:
+        _DIGESTS.put(key, Cached(digest))
+    return digest
+
+
+def _revision(session: Session, network_id: int) -> int | None:
+    """The network's revision (read before its records, so a concurrent change can only make it older), or None."""
+    return session.scalar(select(NetworkRevision.revision).where(NetworkRevision.network_id == network_id))
 
 
 def records_stamp(session: Session, principal: Principal, network_id: int) -> tuple[Hashable, ...]:
@@ -120,9 +138,9 @@ def records_stamp(session: Session, principal: Principal, network_id: int) -> tu
     Returns
     -------
     tuple
-        The network's id, version and marking; then, for nodes, edges, BOM lines, products and site
-        capacities, the count, largest id and two marking-weighted sums of the version's rows. Empty
-        when the reader may not see the network.
+        The network's id, version and marking; then its revision, or without one, for nodes, edges, BOM
+        lines, products and site capacities, the count, largest id and two marking-weighted sums of the
+        version's rows. Empty when the reader may not see the network.
 
     """
     network = session.execute(
@@ -132,6 +150,9 @@ def records_stamp(session: Session, principal: Principal, network_id: int) -> tu
     ).one_or_none()
     if network is None:
         return ()
+    revision = _revision(session, network_id)
+    if revision is not None:
+        return (tuple(network), ("revision", revision))
     # Not a read for the reader: a fingerprint of the data, keyed with the reader's view (see the module).
     per_table = union_all(
         *(
