@@ -86,15 +86,15 @@ def trigger_statements(dialect: str) -> list[str]:
     statements: list[str] = []
     if dialect == "sqlite":
         for table in REVISED_TABLES:
-            for event_name, rows in (("INSERT", ("NEW",)), ("DELETE", ("OLD",)), ("UPDATE", ("OLD", "NEW"))):
-                bumps = " ".join(_SQLITE_BUMP.format(row=row) for row in rows)
+            for event_name, changed in (("INSERT", ("NEW",)), ("DELETE", ("OLD",)), ("UPDATE", ("OLD", "NEW"))):
+                bumps = " ".join(_SQLITE_BUMP.format(row=row) for row in changed)
                 statements.append(
                     f"CREATE TRIGGER IF NOT EXISTS {table}_revise_{event_name.lower()} "
                     f"AFTER {event_name} ON {table} FOR EACH ROW BEGIN {bumps} END"
                 )
     elif dialect == "postgresql":
-        for name, rows in _POSTGRES_ROWS.items():
-            statements.append(_POSTGRES_FUNCTION.format(name=name, rows=rows))
+        for name, selected in _POSTGRES_ROWS.items():
+            statements.append(_POSTGRES_FUNCTION.format(name=name, rows=selected))
         for table in REVISED_TABLES:
             for name, (event_name, referencing) in _POSTGRES_EVENTS.items():
                 trigger = f"{table}_revise_{event_name.lower()}"
