@@ -19,7 +19,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from setu.audit.checkpoints import issue_checkpoint
-from setu.audit.log import integrate, pending_count, record
+from setu.audit.log import integrate, pending_count, record, write_recorded
 from setu.audit.sequencer import Sequencer, SequencerSettings, integrate_pending
 from setu.audit.verify import verify_log
 from setu.models.audit import AuditEntry, AuditPending
@@ -172,7 +172,8 @@ def test_an_audited_transaction_does_not_wait_for_another_open_one(sessions: ses
     postgres = sessions.kw["bind"].dialect.name == "postgresql"
     holder = sessions()
     holder.begin()
-    record(holder, ANALYST, "network.import", "network", "slow")  # flushed: its transaction is open
+    record(holder, ANALYST, "network.import", "network", "slow")
+    write_recorded(holder)  # written (entries are otherwise written at the commit): its transaction is open
     committed = threading.Event()
 
     def other() -> None:
@@ -207,6 +208,7 @@ def test_timestamps_are_of_the_event_and_need_not_rise_with_seq(sessions: sessio
         record(session, ANALYST, "node.read", "node", "late")
     with sessions.begin() as session:
         record(session, ANALYST, "node.read", "node", "early")
+        write_recorded(session)
         # An event whose transaction began earlier commits later (PostgreSQL): its time is earlier.
         session.execute(
             text("UPDATE audit_pending SET at = :at WHERE object_id = 'early'"), {"at": utcnow() - timedelta(hours=1)}

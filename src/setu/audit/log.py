@@ -15,12 +15,13 @@ hundred milliseconds, and every reader of the log integrates first, so it reads 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, event, func, insert, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from setu.audit.merkle import hash_leaf
 from setu.errors import SetuError
@@ -207,7 +208,7 @@ def _subject_party(session: Session, object_type: str, object_id: str | int, det
     return str(found) if found else ""
 
 
-def _pending_row(
+def _pending_values(
     session: Session,
     actor: Principal | None,
     action: str,
@@ -217,7 +218,7 @@ def _pending_row(
     actor_name: str,
     details: dict[str, Any] | None,
     party: str | None,
-) -> AuditPending:
+) -> dict[str, Any]:
     if decision not in DECISIONS:
         raise ValueError(f"decision must be one of {', '.join(DECISIONS)}, got {decision!r}")
     if party is None:
@@ -229,15 +230,14 @@ def _pending_row(
         "object_type": object_type,
         "object_id": str(object_id),
     }
-    cut = {name: value[: _WIDTHS[name]] for name, value in values.items()}
-    return AuditPending(
+    return {
         # The time of the event, not of its sequencing: timestamps need not rise with seq.
-        at=utcnow(),
-        actor_id=actor.user_id if actor else None,
-        decision=decision,
-        details=json.dumps(details or {}, sort_keys=True, default=str),
-        **cut,
-    )
+        "at": utcnow(),
+        "actor_id": actor.user_id if actor else None,
+        "decision": decision,
+        "details": json.dumps(details or {}, sort_keys=True, default=str),
+        **{name: value[: _WIDTHS[name]] for name, value in values.items()},
+    }
 
 
 def record(
@@ -292,16 +292,29 @@ def record(
     Returns
     -------
     AuditPending or AuditEntry
-        The flushed pending row; with ``sequenced``, the entry with its ``seq`` and ``leaf_hash``.
+        The pending entry as it will be written (no ``id`` yet); with ``sequenced``, the entry with its
+        ``seq`` and ``leaf_hash``.
+
+    Notes
+    -----
+    A transaction's pending entries are written together, in one statement, when it commits (or when
+    something in it reads the pending entries: :func:`write_recorded`), not one insert each: a page
+    that records eight reads costs one round trip. Inside a savepoint an entry is written at once, so
+    that it rolls back with the savepoint's change.
     """
-    row = _pending_row(session, actor, action, object_type, object_id, decision, actor_name, details, party)
+    values = _pending_values(session, actor, action, object_type, object_id, decision, actor_name, details, party)
+    for collector in session.info.get(_COLLECTORS, ()):
+        collector.append(values)
     if not sequenced:
-        session.add(row)
-        session.flush()
+        if session.in_nested_transaction():
+            session.execute(insert(AuditPending), [values])
+        else:
+            session.connection()  # begins the transaction whose end (commit or rollback) the entry follows
+            _recorded_in(session).append(values)
         _count_on_commit(session)
-        return row
+        return AuditPending(**values)
     lock_log(session)
-    entry = AuditEntry(seq=log_size(session), **{name: getattr(row, name) for name in _PENDING_FIELDS})
+    entry = AuditEntry(seq=log_size(session), **{name: values[name] for name in _PENDING_FIELDS})
     entry.leaf_hash = leaf_hash(leaf_data(entry))
     session.add(entry)
     session.flush()
@@ -325,10 +338,48 @@ def on_record(callback: Callable[[int], None]) -> Callable[[], None]:
     return lambda: _recorded.remove(callback) if callback in _recorded else None
 
 
+_UNWRITTEN = "setu_audit_unwritten"
+_COLLECTORS = "setu_audit_collectors"
+
+
+def _recorded_in(session: Session) -> list[dict[str, Any]]:
+    unwritten: list[dict[str, Any]] = session.info.setdefault(_UNWRITTEN, [])
+    return unwritten
+
+
+def write_recorded(session: Session) -> None:
+    """Insert the entries recorded in ``session``'s transaction and not yet written, in one statement."""
+    unwritten = session.info.pop(_UNWRITTEN, None)
+    if unwritten:
+        session.execute(insert(AuditPending), unwritten)
+
+
+@contextmanager
+def collecting(session: Session) -> Iterator[list[dict[str, Any]]]:
+    """The values of every entry recorded in ``session`` inside the block, in the order recorded.
+
+    Yields
+    ------
+    list of dict
+        Filled as entries are recorded (the fields of :class:`AuditPending`).
+    """
+    found: list[dict[str, Any]] = []
+    collectors: list[list[dict[str, Any]]] = session.info.setdefault(_COLLECTORS, [])
+    collectors.append(found)
+    try:
+        yield found
+    finally:
+        collectors.remove(found)
+
+
 def _count_on_commit(session: Session) -> None:
     """Count the entry in ``session``'s transaction; the count is reported when it commits."""
     if not session.info.get("setu_recorded_listening"):
         session.info["setu_recorded_listening"] = True
+
+        @event.listens_for(session, "before_commit")
+        def write(done: Session) -> None:
+            write_recorded(done)
 
         # After the commit, not at the record: a sequencer woken before the commit would find nothing.
         @event.listens_for(session, "after_commit")
@@ -341,11 +392,18 @@ def _count_on_commit(session: Session) -> None:
         def forget(done: Session) -> None:
             done.info.pop("setu_recorded", None)
 
+        @event.listens_for(session, "after_transaction_end")
+        def ended(done: Session, transaction: SessionTransaction) -> None:
+            # Only the outermost transaction: a savepoint rolled back keeps the entries recorded around it.
+            if transaction.parent is None:
+                done.info.pop(_UNWRITTEN, None)
+
     session.info["setu_recorded"] = session.info.get("setu_recorded", 0) + 1
 
 
 def pending_count(session: Session) -> int:
     """Entries recorded and committed (or in ``session``'s transaction) but not yet sequenced."""
+    write_recorded(session)
     return int(session.scalar(select(func.count()).select_from(AuditPending)) or 0)
 
 
@@ -376,6 +434,7 @@ def integrate(session: Session, limit: int | None = None, *, if_pending: bool = 
     int
         The number of entries sequenced.
     """
+    write_recorded(session)  # this transaction's own entries are pending too
     if if_pending and session.scalar(select(AuditPending.id).limit(1)) is None:
         return 0
     lock_log(session)

@@ -28,11 +28,10 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import event, inspect
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
-from setu.audit.log import record
-from setu.models.audit import AuditEntry, AuditPending
+from setu.audit.log import collecting, record
 from setu.sharing.markings import MarkingSpec
 from setu.sharing.policy import Principal
 
@@ -134,21 +133,12 @@ def capture(session: Session) -> Iterator[list[AuditCall]]:
     list of AuditCall
         Filled when the block ends.
     """
-    written: list[AuditEntry | AuditPending] = []
-
-    def attached(_session: Session, instance: object) -> None:
-        # Entries are recorded pending (and sequenced later); a few are appended to the log at once.
-        if isinstance(instance, AuditEntry | AuditPending):
-            written.append(instance)
-
     calls: list[AuditCall] = []
-    event.listen(session, "after_attach", attached)
-    try:
+    with collecting(session) as written:
         yield calls
-    finally:
-        event.remove(session, "after_attach", attached)
     calls.extend(
-        AuditCall(e.action, e.object_type, e.object_id, e.decision, json.loads(e.details or "{}")) for e in written
+        AuditCall(e["action"], e["object_type"], e["object_id"], e["decision"], json.loads(e["details"] or "{}"))
+        for e in written
     )
 
 
