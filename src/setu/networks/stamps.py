@@ -118,6 +118,18 @@ def view_digest(session: Session, principal: Principal, network_id: int) -> str:
     return digest
 
 
+def revisions(session: Session, network_ids: list[int]) -> dict[int, int]:
+    """The revisions of ``network_ids`` that have one (:mod:`setu.models.revisions`), by network id.
+
+    Not a read of anyone's data: a revision says nothing but that something changed. Callers key
+    cached figures with it and the reader's view, for networks the reader may see.
+    """
+    if not network_ids:
+        return {}
+    query = select(NetworkRevision.network_id, NetworkRevision.revision)
+    return {int(n): int(r) for n, r in session.execute(query.where(NetworkRevision.network_id.in_(network_ids)))}
+
+
 def _revision(session: Session, network_id: int) -> int | None:
     """The network's revision (read before its records, so a concurrent change can only make it older), or None."""
     return session.scalar(select(NetworkRevision.revision).where(NetworkRevision.network_id == network_id))

@@ -116,8 +116,19 @@ def reference_run(session: Session, principal: Principal, network_id: int) -> Ru
     digest = view_digest(session, principal, network_id)
     if not digest:
         return RunChoice(None, True)
-    done = _newest(session, principal, network_id, RunRecord.status == "completed", RunRecord.view_digest == digest)
-    pending = _newest(session, principal, network_id, RunRecord.status.in_(ACTIVE), RunRecord.view_digest == digest)
+    newest = [
+        readable(principal, RunRecord.id)
+        .where(RunRecord.network_id == network_id, RunRecord.reference.is_(True), RunRecord.view_digest == digest)
+        .where(status)
+        .order_by(RunRecord.id.desc())
+        .limit(1)
+        .scalar_subquery()
+        for status in (RunRecord.status == "completed", RunRecord.status.in_(ACTIVE))
+    ]
+    # One statement for both: the newest completed one on the reader's view and the newest being computed.
+    found = session.scalars(readable(principal, RunRecord).where(RunRecord.id.in_(newest))).all()
+    done = next((run for run in found if run.status == "completed"), None)
+    pending = next((run for run in found if run.status in ACTIVE), None)
     stale = False
     if done is None:
         stale = _newest(session, principal, network_id, RunRecord.status == "completed") is not None

@@ -17,7 +17,7 @@ from setu.errors import AccessDenied, InputError, NotFound
 from setu.models.networks import NetworkRecord
 from setu.models.stress import FINAL_STATUSES, ResultRecord, RunRecord
 from setu.network.units import Units, units_of
-from setu.networks.reads import get_network, list_networks
+from setu.networks.reads import get_network, list_networks, networks_by_id
 from setu.report.charts import ChartPoint, fmt, rei_bars, tts_ttr_scatter
 from setu.runs.manage import cancel_run, delete_run, rename_run
 from setu.runs.reference import reference_run
@@ -83,7 +83,7 @@ COMPARE_CHOICES = 200
 def compare_choices(page: Page) -> list[dict[str, Any]]:
     """The completed runs the page's user may compare, newest first, each with its network and marking."""
     runs, _total = list_runs(page.session, page.principal, status="completed", limit=COMPARE_CHOICES)
-    names = network_names(page)
+    names = networks_by_id(page.session, page.principal, {run.network_id for run in runs})
     return [{"record": run, "network": names.get(run.network_id), "marking": page.label(run)} for run in runs]
 
 
@@ -187,11 +187,16 @@ def _sort_links(sort: str, units: Units) -> list[dict[str, str]]:
 
 
 def _results(
-    page: Page, state: ApiState, run: RunRecord, sort: str, q: str, at_risk: bool, page_number: int
+    page: Page,
+    state: ApiState,
+    run: RunRecord,
+    network: NetworkRecord | None,
+    listing: tuple[str, str, bool, int],
 ) -> dict[str, Any]:
-    """The results table's page, with the run's chart, REI ranking and counts (:func:`_figures`)."""
+    """The results table's page (sort, search, at risk only, page number), with the run's figures (:func:`_figures`)."""
+    sort, q, at_risk, page_number = listing
     offset = (page_number - 1) * PAGE_SIZE
-    units = units_of(network_of(page, run.network_id))
+    units = units_of(network)
     rows, matching = list_results(
         page.session, page.principal, run.id, sort=sort, at_risk_only=at_risk, text=q, offset=offset, limit=PAGE_SIZE
     )
@@ -275,7 +280,9 @@ def _run_page(
     run_marking = page.label(run)
     if not SORT_PATTERN.match(sort):
         sort = "-rei"
-    results = _results(page, state, run, sort, q, at_risk, page_number) if run.status == "completed" else None
+    network = network_of(page, run.network_id)
+    listing = (sort, q, at_risk, page_number)
+    results = _results(page, state, run, network, listing) if run.status == "completed" else None
     final = run.status in FINAL_STATUSES
     may_change = has_role(principal, *RUNNERS) and (run.created_by == principal.user_id or "admin" in principal.roles)
     may_cancel = not final and may_change
@@ -286,7 +293,7 @@ def _run_page(
         status_code=status_code,
         run=run,
         run_marking=run_marking,
-        network=network_of(page, run.network_id),
+        network=network,
         final=final,
         may_cancel=may_cancel,
         may_change=may_change and not run.received_from,
