@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from networks.world import build_world
@@ -172,3 +172,24 @@ def test_a_warm_digest_always_equals_a_cold_one(
         for reader in (IN_ANALYST, US_ANALYST):
             warm = figures(sessions, reader, network_id)[1]
             assert warm == cold_digest(sessions, reader, network_id)
+
+
+def test_a_write_in_the_readers_own_transaction_changes_what_it_reads_next(
+    sessions: sessionmaker[Session], network_id: int
+) -> None:
+    """The network's row and revision are read once per transaction, but never across a write in it."""
+    with transaction(sessions) as session:
+        in_only, shared = store(session, IN_ONLY).id, store(session, SHARED).id
+        first = stamps.records_stamp(session, US_ANALYST, network_id)
+        digest = stamps.view_digest(session, US_ANALYST, network_id)
+        assert stamps.records_stamp(session, US_ANALYST, network_id) == first
+        node = session.scalars(
+            select(NodeRecord).where(NodeRecord.network_id == network_id, NodeRecord.marking_id == shared).limit(1)
+        ).one()
+        node.marking_id = in_only  # an ORM write, flushed before the next read
+        session.flush()
+        second = stamps.records_stamp(session, US_ANALYST, network_id)
+        assert second != first
+        assert stamps.view_digest(session, US_ANALYST, network_id) != digest
+        session.execute(update(NodeRecord).where(NodeRecord.network_id == network_id).values(latitude=None))
+        assert stamps.records_stamp(session, US_ANALYST, network_id) != second

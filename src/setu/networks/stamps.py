@@ -18,8 +18,8 @@ import json
 from collections.abc import Hashable
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, and_, cast, func, literal, or_, select, union_all
-from sqlalchemy.orm import Session
+from sqlalchemy import BigInteger, ColumnElement, and_, cast, event, func, literal, or_, select, union_all
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from setu.models.networks import (
     BomRecord,
@@ -77,15 +77,10 @@ def view_digest(session: Session, principal: Principal, network_id: int) -> str:
     str
         64 hex digits; empty when the reader may not see the network.
     """
-    network = session.execute(
-        readable(principal, NetworkRecord.id, NetworkRecord.version, NetworkRecord.marking_id).where(
-            NetworkRecord.id == network_id
-        )
-    ).one_or_none()
+    network, revision = _network_revision(session, principal, network_id)
     if network is None:
         return ""
-    revision = _revision(session, network_id)
-    key = (view_key(principal), tuple(network), revision)
+    key = (view_key(principal), network, revision)
     if revision is not None and (known := _DIGESTS.get(key)) is not None:
         return str(known.value)
     # Stand-ins the reader computes without (they see a node each stands for) are not part of their view:
@@ -130,9 +125,47 @@ def revisions(session: Session, network_ids: list[int]) -> dict[int, int]:
     return {int(n): int(r) for n, r in session.execute(query.where(NetworkRevision.network_id.in_(network_ids)))}
 
 
-def _revision(session: Session, network_id: int) -> int | None:
-    """The network's revision (read before its records, so a concurrent change can only make it older), or None."""
-    return session.scalar(select(NetworkRevision.revision).where(NetworkRevision.network_id == network_id))
+_MEMO = "setu_network_revisions"
+_MEMO_LISTENING = "setu_network_revisions_listening"
+
+
+def _network_revision(
+    session: Session, principal: Principal, network_id: int
+) -> tuple[tuple[int, int, int] | None, int | None]:
+    """The network's row as the reader may see it (id, version, marking) and its revision, in one statement.
+
+    Read once per transaction and reader's view: a dashboard asks for each network's stamp and digest.
+    The revision is read with or before the records a caller fingerprints, so a concurrent change can
+    only make it older than what was computed, never newer (such an entry is keyed by a revision no
+    later request reads).
+    """
+    memo: dict[tuple[Hashable, int], tuple[Any, Any]] = session.info.setdefault(_MEMO, {})
+    key = (view_key(principal), network_id)
+    if key not in memo:
+        found = session.execute(
+            readable(principal, NetworkRecord.id, NetworkRecord.version, NetworkRecord.marking_id)
+            .add_columns(NetworkRevision.revision)
+            .outerjoin(NetworkRevision, NetworkRevision.network_id == NetworkRecord.id)
+            .where(NetworkRecord.id == network_id)
+        ).one_or_none()
+        if not session.info.get(_MEMO_LISTENING):
+            session.info[_MEMO_LISTENING] = True
+            event.listen(session, "after_transaction_end", _forget)
+            event.listen(session, "after_flush", _forget)
+            event.listen(session, "do_orm_execute", _forget_on_write)
+        memo[key] = (None, None) if found is None else ((found[0], found[1], found[2]), found[3])
+    network, revision = memo[key]
+    return network, revision
+
+
+def _forget(session: Session, *_: Any) -> None:
+    # A write, or a later transaction, may see other records: the memo serves only reads between writes.
+    session.info.pop(_MEMO, None)
+
+
+def _forget_on_write(execution: ORMExecuteState) -> None:
+    if not execution.is_select:
+        _forget(execution.session)
 
 
 def records_stamp(session: Session, principal: Principal, network_id: int) -> tuple[Hashable, ...]:
@@ -155,16 +188,11 @@ def records_stamp(session: Session, principal: Principal, network_id: int) -> tu
         version's rows. Empty when the reader may not see the network.
 
     """
-    network = session.execute(
-        readable(principal, NetworkRecord.id, NetworkRecord.version, NetworkRecord.marking_id).where(
-            NetworkRecord.id == network_id
-        )
-    ).one_or_none()
+    network, revision = _network_revision(session, principal, network_id)
     if network is None:
         return ()
-    revision = _revision(session, network_id)
     if revision is not None:
-        return (tuple(network), ("revision", revision))
+        return (network, ("revision", revision))
     # Not a read for the reader: a fingerprint of the data, keyed with the reader's view (see the module).
     per_table = union_all(
         *(
@@ -173,7 +201,7 @@ def records_stamp(session: Session, principal: Principal, network_id: int) -> tu
         )
     )
     rows = {row[0]: tuple(row[1:]) for row in session.execute(per_table)}
-    return (tuple(network), *(rows.get(index, ()) for index in range(len(_TABLES))))
+    return (network, *(rows.get(index, ()) for index in range(len(_TABLES))))
 
 
 def _sums(key: Any, marking_id: Any) -> tuple[Any, ...]:
