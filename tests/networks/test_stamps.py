@@ -193,3 +193,24 @@ def test_a_write_in_the_readers_own_transaction_changes_what_it_reads_next(
         assert stamps.view_digest(session, US_ANALYST, network_id) != digest
         session.execute(update(NodeRecord).where(NodeRecord.network_id == network_id).values(latitude=None))
         assert stamps.records_stamp(session, US_ANALYST, network_id) != second
+
+
+def test_figures_read_between_two_writes_of_one_transaction_are_never_served_after_it(
+    sessions: sessionmaker[Session], network_id: int
+) -> None:
+    """PostgreSQL changes the revision once per transaction: what was read after the first write is stale."""
+    with transaction(sessions) as session:
+        in_only, shared = store(session, IN_ONLY).id, store(session, SHARED).id
+        first, second = session.scalars(
+            select(NodeRecord.id).where(NodeRecord.network_id == network_id, NodeRecord.marking_id == shared).limit(2)
+        ).all()
+    for reader in (IN_ANALYST, US_ANALYST):
+        figures(sessions, reader, network_id)
+    with transaction(sessions) as session:
+        session.execute(update(NodeRecord).where(NodeRecord.id == first).values(marking_id=in_only))
+        between = {reader: stamps.view_digest(session, reader, network_id) for reader in (IN_ANALYST, US_ANALYST)}
+        session.execute(update(NodeRecord).where(NodeRecord.id == second).values(marking_id=in_only))
+    after = figures(sessions, US_ANALYST, network_id)
+    assert after[1] != between[US_ANALYST], "the US reader lost a second node and was served the view with it"
+    assert after[1] == cold_digest(sessions, US_ANALYST, network_id)
+    assert figures(sessions, IN_ANALYST, network_id)[1] == cold_digest(sessions, IN_ANALYST, network_id)

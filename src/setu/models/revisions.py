@@ -45,16 +45,19 @@ _SQLITE_BUMP = (
     "ON CONFLICT (network_id) DO UPDATE SET revision = excluded.revision;"
 )
 
-# PostgreSQL fires one trigger per statement with the changed rows as a table (a bulk import is one
-# update of the revision, not one per row). An upsert may touch a row once per statement, hence DISTINCT
-# before the random value.
+# PostgreSQL fires one trigger per statement with the changed rows as a table. An upsert may touch a
+# row once per statement, hence DISTINCT before the random value. A revision is changed once per
+# transaction: updating one row for each of a bulk import's thousands of statements would leave a chain
+# of dead versions that every later update walks (an import of 30,000 nodes took 82 s instead of 4 s).
+# What that asks of readers: a transaction that has written uses no cached figure (see stamps).
 _POSTGRES_FUNCTION = """
 CREATE OR REPLACE FUNCTION setu_revise_{name}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO network_revisions (network_id, revision)
   SELECT changed.network_id, (random() * 9.2e18 - 4.6e18)::bigint
   FROM ({rows}) AS changed
-  ON CONFLICT (network_id) DO UPDATE SET revision = excluded.revision;
+  ON CONFLICT (network_id) DO UPDATE SET revision = excluded.revision
+  WHERE network_revisions.xmin <> pg_current_xact_id()::xid;
   RETURN NULL;
 END $$
 """

@@ -14,11 +14,24 @@ rows. The stamp itself is never shown to anyone.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from collections.abc import Hashable
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, and_, cast, event, func, literal, or_, select, union_all
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    and_,
+    cast,
+    event,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from setu.models.networks import (
@@ -77,9 +90,10 @@ def view_digest(session: Session, principal: Principal, network_id: int) -> str:
     str
         64 hex digits; empty when the reader may not see the network.
     """
-    network, revision = _network_revision(session, principal, network_id)
+    network, revision, cacheable = _network_revision(session, principal, network_id)
     if network is None:
         return ""
+    revision = revision if cacheable else None
     key = (view_key(principal), network, revision)
     if revision is not None and (known := _DIGESTS.get(key)) is not None:
         return str(known.value)
@@ -117,34 +131,51 @@ def revisions(session: Session, network_ids: list[int]) -> dict[int, int]:
     """The revisions of ``network_ids`` that have one (:mod:`setu.models.revisions`), by network id.
 
     Not a read of anyone's data: a revision says nothing but that something changed. Callers key
-    cached figures with it and the reader's view, for networks the reader may see.
+    cached figures with it and the reader's view, for networks the reader may see. Left out: those
+    whose revision the session's own transaction changed on PostgreSQL (:func:`_wrote`).
     """
     if not network_ids:
         return {}
-    query = select(NetworkRevision.network_id, NetworkRevision.revision)
-    return {int(n): int(r) for n, r in session.execute(query.where(NetworkRevision.network_id.in_(network_ids)))}
+    query = select(NetworkRevision.network_id, NetworkRevision.revision, _wrote(session))
+    found = session.execute(query.where(NetworkRevision.network_id.in_(network_ids))).all()
+    return {int(row[0]): int(row[1]) for row in found if not row[2]}
 
 
 _MEMO = "setu_network_revisions"
 _MEMO_LISTENING = "setu_network_revisions_listening"
+_UNCACHED = itertools.count()
+"""Stamps of what a writing transaction reads: each one new, so that no cached entry ever matches."""
+
+
+def _wrote(session: Session) -> ColumnElement[bool]:
+    """Whether the session's own transaction changed the revision row read beside it (PostgreSQL; else false).
+
+    PostgreSQL changes a network's revision once per transaction (:mod:`setu.models.revisions`), so
+    what a transaction reads after its own second write to a network has the revision of its first:
+    such a reader must neither use nor fill a cache. On SQLite every write changes the revision.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return literal_column("coalesce(network_revisions.xmin = pg_current_xact_id_if_assigned()::xid, false)")
+    return literal(False)
 
 
 def _network_revision(
     session: Session, principal: Principal, network_id: int
-) -> tuple[tuple[int, int, int] | None, int | None]:
-    """The network's row as the reader may see it (id, version, marking) and its revision, in one statement.
+) -> tuple[tuple[int, int, int] | None, int | None, bool]:
+    """The network's row as the reader may see it (id, version, marking), its revision and whether to cache.
 
-    Read once per transaction and reader's view: a dashboard asks for each network's stamp and digest.
-    The revision is read with or before the records a caller fingerprints, so a concurrent change can
-    only make it older than what was computed, never newer (such an entry is keyed by a revision no
-    later request reads).
+    One statement, once per transaction and reader's view between writes: a dashboard asks for each
+    network's stamp and digest. The revision is read with or before the records a caller fingerprints,
+    so a concurrent change can only make it older than what was computed, never newer (such an entry
+    is keyed by a revision no later request reads). Not to cache: the transaction changed the
+    network's revision itself (:func:`_wrote`).
     """
-    memo: dict[tuple[Hashable, int], tuple[Any, Any]] = session.info.setdefault(_MEMO, {})
+    memo: dict[tuple[Hashable, int], tuple[Any, Any, bool]] = session.info.setdefault(_MEMO, {})
     key = (view_key(principal), network_id)
     if key not in memo:
         found = session.execute(
             readable(principal, NetworkRecord.id, NetworkRecord.version, NetworkRecord.marking_id)
-            .add_columns(NetworkRevision.revision)
+            .add_columns(NetworkRevision.revision, _wrote(session))
             .outerjoin(NetworkRevision, NetworkRevision.network_id == NetworkRecord.id)
             .where(NetworkRecord.id == network_id)
         ).one_or_none()
@@ -153,9 +184,9 @@ def _network_revision(
             event.listen(session, "after_transaction_end", _forget)
             event.listen(session, "after_flush", _forget)
             event.listen(session, "do_orm_execute", _forget_on_write)
-        memo[key] = (None, None) if found is None else ((found[0], found[1], found[2]), found[3])
-    network, revision = memo[key]
-    return network, revision
+        memo[key] = (None, None, False) if found is None else ((found[0], found[1], found[2]), found[3], not found[4])
+    network, revision, cacheable = memo[key]
+    return network, revision, cacheable
 
 
 def _forget(session: Session, *_: Any) -> None:
@@ -188,9 +219,11 @@ def records_stamp(session: Session, principal: Principal, network_id: int) -> tu
         version's rows. Empty when the reader may not see the network.
 
     """
-    network, revision = _network_revision(session, principal, network_id)
+    network, revision, cacheable = _network_revision(session, principal, network_id)
     if network is None:
         return ()
+    if not cacheable:
+        return (network, ("written", next(_UNCACHED)))
     if revision is not None:
         return (network, ("revision", revision))
     # Not a read for the reader: a fingerprint of the data, keyed with the reader's view (see the module).
