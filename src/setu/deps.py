@@ -330,6 +330,7 @@ class Marker:
     principal: Principal
     _specs: dict[int, MarkingSpec] = field(default_factory=dict)
     _names: dict[int, str] = field(default_factory=dict)
+    _unnamed: set[int] = field(default_factory=set)
 
     def spec(self, record: Marked) -> MarkingSpec:
         """The marking of a stored record.
@@ -350,8 +351,11 @@ class Marker:
         return self._specs[marking_id]
 
     def _owner_names(self, spec: MarkingSpec) -> dict[int, str]:
-        if any(org_id not in self._names for org_id, _ in spec.owners):
+        wanted = [org_id for org_id, _ in spec.owners if org_id not in self._names and org_id not in self._unnamed]
+        if wanted:
             self._names.update(owner_names(self.session, [spec]))
+            # An owner with no organization row here (a partner's) is asked for once, not once a record.
+            self._unnamed.update(org_id for org_id in wanted if org_id not in self._names)
         return self._names
 
     def banner(self, spec: MarkingSpec) -> str:
