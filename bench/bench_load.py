@@ -129,6 +129,23 @@ def tree_cpu(pid: int) -> float:
     return total
 
 
+def database_cpu() -> float:
+    """CPU seconds of every local PostgreSQL server process (the backends included), from /proc; 0 without one."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            name, rest = (entry / "stat").read_text().split(") ", 1)
+        except (OSError, ValueError):
+            continue
+        if name.endswith("(postgres"):
+            fields = rest.split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def operations(demo: dict[str, Any]) -> dict[str, tuple[str, str, int]]:
     """name -> (method, path, weight in the mix); ``cookie`` paths are pages, the rest the API."""
     nid = demo["network_id"]
@@ -284,9 +301,10 @@ async def bench_server(
     phases = []
     for rate in rates:
         sweep = start_sweep(client)
-        cpu = tree_cpu(pid)
+        cpu, database = tree_cpu(pid), database_cpu()
         result = await phase(client, mix, rate, duration)
         result["server_cpu_s"] = tree_cpu(pid) - cpu
+        result["database_cpu_s"] = database_cpu() - database
         result["sweep_run"] = sweep
         phases.append(result)
         print(
@@ -301,11 +319,16 @@ async def bench_server(
     await wait_for_runs(client, [p["sweep_run"] for p in phases if p["sweep_run"]])
     per_op = {}
     for name, (method, path, _weight) in ops.items():
-        cpu = tree_cpu(pid)
+        cpu, database = tree_cpu(pid), database_cpu()
         result = await phase(client, [(name, method, path)], 20, 5)
-        per_op[name] = {"cpu_ms_per_request": (tree_cpu(pid) - cpu) * 1000 / max(1, result["ok"]), **result}
+        per_op[name] = {
+            "cpu_ms_per_request": (tree_cpu(pid) - cpu) * 1000 / max(1, result["ok"]),
+            "database_cpu_ms_per_request": (database_cpu() - database) * 1000 / max(1, result["ok"]),
+            **result,
+        }
         print(
-            f"  {name:<14} {per_op[name]['cpu_ms_per_request']:7.1f} ms CPU/request, "
+            f"  {name:<14} {per_op[name]['cpu_ms_per_request']:7.1f} ms CPU/request "
+            f"(+ {per_op[name]['database_cpu_ms_per_request']:.1f} ms the database server's), "
             f"p50 {result['p50_ms']:.0f} ms, {result['statuses']}",
             flush=True,
         )
