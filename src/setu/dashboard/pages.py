@@ -16,7 +16,8 @@ from setu.errors import AccessDenied, InputError, NotFound, SetuError, TooManyRe
 from setu.models.base import Marked
 from setu.models.networks import NetworkRecord
 from setu.network.countries import country_label
-from setu.networks.reads import require_network, visible_node_counts
+from setu.networks.counts import visible_node_counts
+from setu.networks.reads import require_network
 from setu.networks.stamps import network_stamp
 from setu.runs.forms import JobsDep
 from setu.runs.reference import chosen_run, start_reference_sweep

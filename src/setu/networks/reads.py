@@ -8,7 +8,7 @@ the commit to the caller.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -18,8 +18,6 @@ from sqlalchemy.orm import Session, aliased
 from setu.audit.log import record
 from setu.errors import InputError
 from setu.models.networks import NetworkRecord, NodeRecord, SupplyRecord, TearLineCover
-from setu.networks import stamps
-from setu.sharing.cache import Cached, ViewCache, view_key
 from setu.sharing.policy import Principal
 from setu.sharing.read import (
     MAX_LIMIT,
@@ -146,59 +144,6 @@ def networks_by_id(session: Session, principal: Principal, network_ids: Collecti
     networks = {network.id: network for network in found}
     record(session, principal, "network.list", "network", "", details={"ids": sorted(networks)})
     return networks
-
-
-_NODE_COUNTS = ViewCache(entries=4096)
-"""Visible nodes by (reader's view, network, revision): a revision is never reused (:mod:`setu.models.revisions`)."""
-
-
-def visible_node_counts(session: Session, principal: Principal, network_ids: Sequence[int]) -> dict[int, int]:
-    """How many nodes of each of ``network_ids`` ``principal`` may see, in one query (audited as one count).
-
-    Parameters
-    ----------
-    session
-        The request's session.
-    principal
-        The reader.
-    network_ids
-        The networks.
-
-    Returns
-    -------
-    dict
-        Visible nodes by network id; networks the reader may not see, or of which they see no node, are left out.
-    """
-    if not network_ids:
-        return {}
-    visible = list(
-        session.scalars(readable(principal, NetworkRecord.id).where(NetworkRecord.id.in_(list(network_ids))))
-    )
-    revisions = stamps.revisions(session, visible)
-    view = view_key(principal)
-    counts: dict[int, int] = {}
-    missing = []
-    for network_id in visible:
-        known = _NODE_COUNTS.get((view, network_id, revisions[network_id])) if network_id in revisions else None
-        if known is None:
-            missing.append(network_id)
-        elif known.value:
-            counts[network_id] = int(known.value)
-    if missing:
-        found: dict[int, int] = dict(
-            session.execute(
-                readable(principal, NodeRecord.network_id, func.count())
-                .where(NodeRecord.network_id.in_(missing))
-                .group_by(NodeRecord.network_id)
-            ).all()
-        )
-        for network_id in missing:
-            if found.get(network_id):
-                counts[network_id] = int(found[network_id])
-            if network_id in revisions:
-                _NODE_COUNTS.put((view, network_id, revisions[network_id]), Cached(found.get(network_id, 0)))
-    record(session, principal, "node.count", "network", "", details={"networks": list(network_ids)})
-    return counts
 
 
 def get_network(session: Session, principal: Principal, network_id: int) -> NetworkRecord:

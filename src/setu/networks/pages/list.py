@@ -8,9 +8,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from setu.errors import NotFound
+from setu.networks.counts import visible_node_counts
 from setu.networks.pages.map import neighbourhood_context
 from setu.networks.pages.node_risk import node_risk_context
-from setu.networks.reads import get_network, list_networks, list_nodes, node_neighbourhood, visible_node_counts
+from setu.networks.reads import get_network, list_networks, list_nodes, node_neighbourhood
 from setu.web.shell import PAGE_SIZE, PageDep
 
 router = APIRouter(include_in_schema=False)
