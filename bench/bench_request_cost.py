@@ -27,6 +27,7 @@ import socket
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ import httpx
 from fastapi.testclient import TestClient
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
 
 # The app must not issue audit checkpoints from a thread while requests are timed; keys in a throwaway folder.
 os.environ.setdefault("SETU_CHECKPOINT_AUTO", "0")
@@ -171,15 +172,33 @@ def operations(app: Any, demo: Demo, users: dict[str, Session]) -> dict[str, tup
     }
 
 
+class Statements:
+    """SQL statements the app sends on behalf of requests (not its background threads'), counted on the engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.count = 0
+        event.listen(engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, *_args: Any) -> None:
+        if not threading.current_thread().name.startswith("setu-"):  # the sequencer, the checkpoint thread
+            self.count += 1
+
+
+STATEMENTS: Statements | None = None
+
+
 def measure(operation: Operation, after: Callable[[], None], repeat: int) -> dict[str, Any]:
-    """CPU and wall seconds of each of ``repeat`` requests after two untimed ones."""
+    """CPU and wall seconds and SQL statements of each of ``repeat`` requests after two untimed ones."""
     cpu: list[float] = []
     wall: list[float] = []
+    statements: list[int] = []
     status = 0
     for attempt in range(repeat + 2):
+        sent = STATEMENTS.count if STATEMENTS else 0
         start_cpu, start_wall = time.process_time(), time.perf_counter()
         answer = operation()
         spent_cpu, spent_wall = time.process_time() - start_cpu, time.perf_counter() - start_wall
+        statements.append((STATEMENTS.count if STATEMENTS else 0) - sent)
         after()
         status = answer.status_code
         assert status < 400, f"{answer.request.method} {answer.request.url}: {status} {answer.text[:300]}"
@@ -191,6 +210,7 @@ def measure(operation: Operation, after: Callable[[], None], repeat: int) -> dic
         "cpu_ms": statistics.median(cpu) * 1e3,
         "cpu_p90_ms": sorted(cpu)[int(0.9 * (len(cpu) - 1))] * 1e3,
         "wall_ms": statistics.median(wall) * 1e3,
+        "statements": statistics.median(statements[2:]),
         "repeat": repeat,
     }
 
@@ -234,7 +254,9 @@ def app_on(engine: Engine) -> Iterator[Any]:
 
 def bench_backend(label: str, url: str, repeat: int, profile: str) -> dict[str, Any]:
     """Seed, sign in and time every operation on one database."""
+    global STATEMENTS
     engine = make_engine(url)
+    STATEMENTS = Statements(engine)
     try:
         start = time.perf_counter()
         demo, passwords = seed(engine)
@@ -249,7 +271,8 @@ def bench_backend(label: str, url: str, repeat: int, profile: str) -> dict[str, 
                     figures[name] = profiled(operation, after, repeat)
                     continue
                 figures[name] = measure(operation, after, repeat if not name.startswith("write") else max(1, repeat))
-                console.log(f"[{label}] {name}: {figures[name]['cpu_ms']:.1f} ms CPU")
+                row = figures[name]
+                console.log(f"[{label}] {name}: {row['cpu_ms']:.1f} ms CPU, {row['statements']:g} statements")
             for session in users.values():
                 session.client.__exit__(None, None, None)
     finally:
@@ -267,13 +290,14 @@ def postgres_reachable(url: str) -> bool:
 
 def print_backend(result: dict[str, Any], baseline: dict[str, Any] | None) -> None:
     table = Table(title=f"CPU per request on the demo, {result['database']} (ms)", title_justify="left")
-    columns = ["operation", "status", "CPU median", "CPU p90", "wall median"]
+    columns = ["operation", "status", "CPU median", "CPU p90", "wall median", "statements"]
     if baseline is not None:
         columns += ["CPU before", "before / now"]
     for column in columns:
         table.add_column(column, justify="left" if column == "operation" else "right")
     for name, row in result["operations"].items():
         cells = [name, str(row["status"]), f"{row['cpu_ms']:.1f}", f"{row['cpu_p90_ms']:.1f}", f"{row['wall_ms']:.1f}"]
+        cells.append(f"{row['statements']:g}" if "statements" in row else "-")
         if baseline is not None:
             old = baseline.get(name)
             cells += [f"{old['cpu_ms']:.1f}", f"{old['cpu_ms'] / row['cpu_ms']:.1f}x"] if old else ["-", "-"]
