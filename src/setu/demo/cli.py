@@ -40,7 +40,7 @@ def run_demo(out_dir: Path, *, jobs: int = 1, console: Console, err: Console) ->
 
     table = Table(title="Scenario library (illustrative; TTR and TTS in weeks)", title_justify="left")
     table.add_column("scenario", no_wrap=True)
-    for name in ("nodes", "TTR", "TTS", "lost (PI)", "REI"):
+    for name in ("nodes", "TTR", "TTS", "loss (PI)", "REI"):
         table.add_column(name, justify="right")
     for s, pi, tts, rei in zip(
         library, library_result.lost_profit, library_result.tts, library_result.rei, strict=True
