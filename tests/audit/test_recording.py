@@ -71,3 +71,11 @@ def test_a_denial_committed_after_a_rollback_is_kept(sessions: sessionmaker[Sess
         record(session, READER, "network.read", "network", "2", decision="deny")
         session.commit()
     assert logged(sessions) == ["2"]
+
+
+def test_a_transaction_that_records_thousands_of_entries_commits_them_all(sessions: sessionmaker[Session]) -> None:
+    """More entries than one statement may carry parameters for (SQLite: 32,766; PostgreSQL: 65,535)."""
+    with sessions.begin() as session:
+        for index in range(7_000):
+            record(session, READER, "node.read", "node", f"n{index}")
+    assert logged(sessions) == [f"n{index}" for index in range(7_000)]

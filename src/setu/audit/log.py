@@ -339,6 +339,7 @@ def on_record(callback: Callable[[int], None]) -> Callable[[], None]:
 
 
 _UNWRITTEN = "setu_audit_unwritten"
+_ROWS_PER_INSERT = 500
 _COLLECTORS = "setu_audit_collectors"
 
 
@@ -350,9 +351,10 @@ def _recorded_in(session: Session) -> list[dict[str, Any]]:
 def write_recorded(session: Session) -> None:
     """Insert the entries recorded in ``session``'s transaction and not yet written, in one statement."""
     unwritten = session.info.pop(_UNWRITTEN, None)
-    if unwritten:
-        # One INSERT with a row of VALUES each: an executemany costs a round trip a row on PostgreSQL.
-        session.execute(insert(AuditPending).values(unwritten))
+    # One INSERT with a row of VALUES each (an executemany costs a round trip a row on PostgreSQL), in
+    # chunks that keep under both databases' limits on parameters per statement (SQLite's is 32,766).
+    for start in range(0, len(unwritten or ()), _ROWS_PER_INSERT):
+        session.execute(insert(AuditPending).values(unwritten[start : start + _ROWS_PER_INSERT]))
 
 
 @contextmanager
