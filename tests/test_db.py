@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, column, select, table, text
+from sqlalchemy.orm import sessionmaker
 
 from setu.db import create_schema, make_engine
 
@@ -47,3 +49,42 @@ def test_an_in_memory_database_creates_no_file(tmp_path: Path, monkeypatch: pyte
     for url in ("sqlite://", "sqlite:///:memory:"):
         make_engine(url).dispose()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_row_read_for_update_cannot_change_under_its_reader(engine: Engine) -> None:
+    """Read-check-write under ``FOR UPDATE`` holds on both databases (a worker's progress and a give-back).
+
+    Python's sqlite3 runs a SELECT outside any transaction, so without a lock taken at the read another
+    writer could commit between the check and the write, and the write would undo it: a run given back to
+    its queue came back with the stopped worker's progress.
+    """
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE probe_lock (id INTEGER PRIMARY KEY, status TEXT, done INTEGER)"))
+        connection.execute(text("INSERT INTO probe_lock VALUES (1, 'running', 0)"))
+    factory = sessionmaker(bind=engine)
+    probe = table("probe_lock", column("id"), column("status"), column("done"))
+    given_back = threading.Event()
+
+    def give_back() -> None:
+        with factory.begin() as other:
+            other.execute(text("UPDATE probe_lock SET status = 'queued', done = 0 WHERE id = 1"))
+        given_back.set()
+
+    try:
+        with factory.begin() as session:
+            held = session.execute(
+                select(probe.c.status).where(probe.c.id == 1, probe.c.status == "running").with_for_update()
+            ).scalar_one_or_none()
+            assert held == "running"
+            rival = threading.Thread(target=give_back)
+            rival.start()
+            # The rival must wait for this transaction; without the lock it commits at once.
+            assert not given_back.wait(0.5), "another writer changed a row locked FOR UPDATE"
+            session.execute(text("UPDATE probe_lock SET done = 94 WHERE id = 1"))
+        rival.join(15)
+        assert given_back.is_set()
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT status, done FROM probe_lock")).one() == ("queued", 0)
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text("DROP TABLE probe_lock"))

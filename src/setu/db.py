@@ -28,6 +28,24 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_lock_for_update(
+    connection: Any, cursor: Any, _statement: str, _parameters: Any, context: Any, _executemany: bool
+) -> None:
+    """Take SQLite's write lock before a ``SELECT ... FOR UPDATE``, as PostgreSQL takes the row's.
+
+    Python's sqlite3 runs a SELECT outside any transaction and begins one only at the first write, so a
+    read-check-write (a worker's progress against a give-back, a request's state against a decision)
+    could check a row another writer then changed and undo that change. SQLite drops ``FOR UPDATE``
+    from the SQL; ``BEGIN IMMEDIATE`` makes the rest of the transaction the only writer, waiting out
+    ``busy_timeout`` for the current one.
+    """
+    compiled = getattr(context, "compiled", None)
+    if compiled is None or getattr(compiled.statement, "_for_update_arg", None) is None:
+        return
+    if not connection.connection.dbapi_connection.in_transaction:
+        cursor.execute("BEGIN IMMEDIATE")
+
+
 def _create_private(path: Path) -> None:
     """Create the SQLite file readable and writable by its owner only, if it does not exist yet.
 
@@ -70,6 +88,7 @@ def make_engine(
         memory = not path or path == ":memory:"  # one shared connection (SingletonThreadPool/StaticPool)
         engine = create_engine(url, connect_args={"check_same_thread": False}, **({} if memory else pool))
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "before_cursor_execute", _sqlite_lock_for_update)
         return engine
     # Pre-ping: a connection the server closed (restart, pg_terminate_backend) is replaced at checkout.
     return create_engine(url, pool_pre_ping=True, **pool)

@@ -288,8 +288,8 @@ def test_a_run_that_fails_part_way_is_failed_with_no_results(
         assert list_results(session, US_ANALYST, run_id) == ([], 0)
         session.commit()
         assert audit_count(session, "run.fail") == 1
-        with pytest.raises(RunStateError, match="failed"):
-            execute_run(sessions, run_id, US_ANALYST)
+    with pytest.raises(RunStateError, match="failed"):
+        execute_run(sessions, run_id, US_ANALYST)
 
 
 def test_a_cancelled_run_is_cancelled_with_no_results(sessions: Factory, shared_net: int) -> None:

@@ -25,9 +25,7 @@ from sosa.world import DRAFT, TO_ORDER, TODAY, advance, build
 
 @pytest.fixture
 def ordered(engine: Engine, sessions: sessionmaker[Session]) -> tuple[int, int]:
-    """A rated order awaiting the firm's answer: its id and version. PostgreSQL only."""
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite has no row locks and serializes writers: concurrent transactions are a PostgreSQL test")
+    """A rated order awaiting the firm's answer: its id and version."""
     with transaction(sessions) as session:
         build(session)
         request_id = service.create_request(session, IN_DESK, "US", DRAFT).id
