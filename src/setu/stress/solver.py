@@ -87,19 +87,24 @@ class WarmSolver:
         return value
 
     def run(self, tasks: Sequence[Task]) -> BatchResult:
-        """Solve every task of a batch; results come back with each task's position."""
+        """Solve every task of a batch; results come back with each task's position.
+
+        PI in order of TTR, so that each TTR base is solved once per distinct TTR; then TTS in order of the
+        products each scenario reaches, so that scenarios sharing a local restriction LP take it in turn.
+        """
         k = len(tasks)
-        positions = np.empty(k, dtype=np.int64)
+        ordered = sorted(tasks, key=lambda task: task.ttr)
+        positions = np.array([task.position for task in ordered], dtype=np.int64)
         pi, tts = np.empty(k), np.full(k, math.nan)
         pi_time, tts_time = np.empty(k), np.zeros(k)
-        # Horizons are sorted within a batch, so each TTR base is solved once per distinct TTR.
-        for i, task in enumerate(sorted(tasks, key=lambda task: task.ttr)):
-            positions[i] = task.position
+        for i, task in enumerate(ordered):
             start = time.perf_counter()
             pi[i] = self.lost_profit(task.nodes, task.remaining, task.ttr)
             pi_time[i] = time.perf_counter() - start
-            if self.tts_model is not None:
+        if self.local is not None:
+            local = self.local
+            for i in sorted(range(k), key=lambda i: local.key(ordered[i].nodes)):
                 start = time.perf_counter()
-                tts[i] = self.time_to_survive(task.nodes, task.remaining)
+                tts[i] = self.time_to_survive(ordered[i].nodes, ordered[i].remaining)
                 tts_time[i] = time.perf_counter() - start
         return positions, pi, tts, pi_time, tts_time
