@@ -66,15 +66,26 @@ def _sweep(local: LocalTTS, model: StressLP, seed: int) -> Counter[str]:
     return found
 
 
-@pytest.mark.parametrize(("seed", "kept"), [(1, local_tts.KEPT_RESTRICTIONS), (2, local_tts.KEPT_RESTRICTIONS), (1, 1)])
+KEPT, NONZEROS = local_tts.KEPT_RESTRICTIONS, local_tts.KEPT_NONZEROS
+
+
+@pytest.mark.parametrize(
+    ("seed", "kept", "nonzeros"), [(1, KEPT, NONZEROS), (2, KEPT, NONZEROS), (1, 1, NONZEROS), (2, 64, 300)]
+)
 def test_local_tts_equals_full_on_three_tier_networks_with_shared_sites(
-    seed: int, kept: int, monkeypatch: pytest.MonkeyPatch
+    seed: int, kept: int, nonzeros: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(local_tts, "KEPT_RESTRICTIONS", kept)  # 1: every other scenario builds its LP afresh
+    # 1 kept, or room for about one: scenarios build their LP afresh, and what is kept stays within bounds.
+    monkeypatch.setattr(local_tts, "KEPT_RESTRICTIONS", kept)
+    monkeypatch.setattr(local_tts, "KEPT_NONZEROS", nonzeros)
     net = compile_network(_shared_sites(three_tier(20, 60, 120, seed=seed), every=7))
     model = StressLP(net, "tts")
     model.solve_base()
-    found = _sweep(LocalTTS(model), model, seed)
+    local = LocalTTS(model)
+    found = _sweep(local, model, seed)
+    held = [sub.matrix.nnz for sub in local._kept.values() if sub is not None]
+    assert len(local._kept) <= kept and (sum(held) <= nonzeros or len(local._kept) == 1), held
+    assert local._kept_nonzeros == sum(held)
     # Of the scenarios answered locally (the rest reach past a third of this small network), most are
     # answered by the restriction and its prices alone.
     assert found["certified"] >= 0.8 * (found["certified"] + found["bracket"]) and found["certified"] >= 30, found

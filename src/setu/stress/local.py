@@ -20,10 +20,10 @@ re-solve of the restriction.
 
 The restriction depends on the scenario only through its bounds: its rows, columns and matrix are
 those of the products the disruption reaches. So it is built once per set of reached products and
-kept (the last :data:`KEPT_RESTRICTIONS`); each scenario changes its bounds and re-solves from the
-optimal basis the one before it left, which stays dual feasible because no cost ever changes: some
-fifty dual simplex pivots instead of three hundred from scratch. :meth:`LocalTTS.key` tells the
-caller which scenarios share one, so that it can take them in turn.
+kept (the last :data:`KEPT_RESTRICTIONS`, within :data:`KEPT_NONZEROS`); each scenario changes its
+bounds and re-solves from the optimal basis the one before it left, which stays dual feasible
+because no cost ever changes: some fifty dual simplex pivots instead of three hundred from scratch.
+:meth:`LocalTTS.key` tells the caller which scenarios share one, so that it can take them in turn.
 """
 
 from __future__ import annotations
@@ -50,6 +50,10 @@ _TAU_FLOOR = 1e-12
 _MAX_SHARE = 0.35
 KEPT_RESTRICTIONS = 64
 """Restriction LPs kept warm, least recently used first out (a few hundred rows each on three-tier networks)."""
+KEPT_NONZEROS = 2_000_000
+"""Matrix entries of the kept LPs together, past which the oldest go (at least one is kept, the one in use):
+the memory they hold stays some hundred MB at most, whatever the network's size (a reach of a third of a
+10^6-node network is an LP of a million entries)."""
 
 
 @dataclass(slots=True)
@@ -125,6 +129,7 @@ class LocalTTS:
         self.inside = np.zeros(n, dtype=bool)
         self.row_at = np.full(lp.num_row_, -1, dtype=np.int64)
         self._kept: OrderedDict[bytes, _Restriction | None] = OrderedDict()
+        self._kept_nonzeros = 0
         self.answered = ""
         """How the last scenario's TTS was found: ``certified`` (the restriction and its prices),
         ``bracket`` (both LPs), ``undisrupted`` or ``""`` (none: the caller solves the full model)."""
@@ -203,8 +208,10 @@ class LocalTTS:
         upstream = closure(self.backward, products, self.seen)
         sub = None if len(upstream) > _MAX_SHARE * self.net.n_nodes else self._build(upstream)
         self._kept[key] = sub
-        if len(self._kept) > KEPT_RESTRICTIONS:
-            self._kept.popitem(last=False)
+        self._kept_nonzeros += sub.matrix.nnz if sub is not None else 0
+        while len(self._kept) > 1 and (len(self._kept) > KEPT_RESTRICTIONS or self._kept_nonzeros > KEPT_NONZEROS):
+            _, gone = self._kept.popitem(last=False)
+            self._kept_nonzeros -= gone.matrix.nnz if gone is not None else 0
         return sub
 
     def _build(self, upstream: IntArray) -> _Restriction:
