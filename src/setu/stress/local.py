@@ -331,13 +331,15 @@ class LocalTTS:
             self.answered = ""
             return None
         finally:
+            # Read before the bounds change, which resets it: did the last solve leave an optimal basis?
+            ended = highs.getModelStatus() in (_OPTIMAL, _INFEASIBLE)
             # Back to the undisrupted restriction for the next scenario that reaches these products.
             highs.changeColsBounds(len(at_cols), at_cols, np.zeros(len(at_cols)), sub.upper[at_cols])
             if shift is not None or relaxed:
                 highs.changeRowsBounds(n_rows, every_row, sub.row_lower, sub.row_upper)
             if relaxed:
                 highs.changeColBounds(k - 1, float(self.lean[self.model.layout.last0]), _INF)
-            if highs.getModelStatus() not in (_OPTIMAL, _INFEASIBLE):
+            if not ended:
                 highs.clearSolver()  # no optimal basis to start the next one from: it starts afresh
 
     def _certified(self, highs: HighsHandle, sub: _Restriction, col_upper: FloatArray) -> bool:
