@@ -138,7 +138,9 @@ def _stream_parts(out_file: Path, net: CompiledNetwork, chosen: list[Scenario], 
     parts = ResultParts.open(folder, net, chosen, compute_tts)
     if resuming:
         solved = parts.solved()
-        err.print(f"resuming the sweep in {folder}: {solved:,} of {len(chosen):,} scenarios were already solved")
+        # PI and TTS are stored apart: a scenario with one of them stored counts as half done.
+        done = f"the work of {solved:,} of {len(chosen):,} scenarios was already done"
+        err.print(f"resuming the sweep in {folder}: {done}")
     return parts
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +16,9 @@ from setu.network.compile import CompiledNetwork, compile_network
 from setu.network.industrial_base import industrial_base
 from setu.stress.engine import StressResult, run_scenarios
 from setu.stress.executors import ProcessExecutor, RayExecutor, SerialExecutor, make_executor
+from setu.stress.graph import Downstream
 from setu.stress.scenarios import Scenario, by_attribute, node_sweep
+from setu.stress.solver import PI_HALF, TTS_HALF, BatchResult, Task
 
 
 @pytest.fixture(scope="module")
@@ -149,3 +151,40 @@ def test_a_killed_ray_worker_costs_only_its_batch(
     assert killed and executor.retried >= 1
     assert_same(result, serial)
     assert progress.calls[-1][0] == len(scenarios)
+
+
+class Recording(SerialExecutor):
+    """The serial executor, keeping the batches it was given; ``twice`` sends the first result again."""
+
+    def __init__(self, twice: bool = False) -> None:
+        self.batches: list[list[Task]] = []
+        self.twice = twice
+
+    def run(self, net: CompiledNetwork, compute_tts: bool, batches: Sequence[Sequence[Task]]) -> Iterator[BatchResult]:
+        self.batches = [list(batch) for batch in batches]
+        for k, out in enumerate(super().run(net, compute_tts, batches)):
+            yield out
+            if self.twice and k == 0:
+                yield out
+
+
+def test_a_sweep_batches_pi_by_horizon_and_tts_by_the_products_reached(
+    net: CompiledNetwork, scenarios: list[Scenario], serial: StressResult
+) -> None:
+    executor = Recording()
+    assert_same(run_scenarios(net, scenarios, executor=executor), serial)
+    downstream = Downstream(net)
+    kinds = [{task.halves for task in batch} for batch in executor.batches]
+    assert all(len(kind) == 1 for kind in kinds), "a batch holds one half of its scenarios"
+    pi = [task for batch in executor.batches if batch[0].halves == PI_HALF for task in batch]
+    tts = [task for batch in executor.batches if batch[0].halves == TTS_HALF for task in batch]
+    assert sorted(task.position for task in pi) == sorted(task.position for task in tts) == list(range(len(scenarios)))
+    assert [task.ttr for task in pi] == sorted(task.ttr for task in pi)
+    keys = [downstream.products(task.nodes).tobytes() for task in tts]
+    assert keys == sorted(keys), "scenarios that reach the same products are taken together"
+    assert [kind.pop() for kind in kinds[:2]] == [PI_HALF, TTS_HALF], "the two halves advance together"
+
+
+def test_a_result_sent_twice_is_refused(net: CompiledNetwork, scenarios: list[Scenario]) -> None:
+    with pytest.raises(RuntimeError, match="arrived twice"):
+        run_scenarios(net, scenarios, executor=Recording(twice=True))

@@ -20,6 +20,7 @@ from setu.network.io.saver import write_network
 from setu.stress.engine import run_scenarios
 from setu.stress.parts import ResultParts
 from setu.stress.scenarios import Scenario, node_sweep
+from setu.stress.solver import PI_HALF, TTS_HALF
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +49,11 @@ def test_an_interrupted_sweep_resumes_and_solves_only_the_rest(
 
     with pytest.raises(Stop):
         run_scenarios(net, scenarios, parts=parts, progress=stop_after_three)
-    stored = sum(len(out[0]) for out in parts.completed())
-    assert 0 < stored < len(scenarios)
+    # Each scenario's PI and TTS are stored apart, a row each.
+    rows = sum(len(out.positions) for out in parts.completed())
+    assert 0 < rows < 2 * len(scenarios)
+    stored = parts.solved()
+    assert stored == rows // 2
 
     calls: list[int] = []
     again = ResultParts.open(tmp_path / "sweep.parts", net, scenarios, compute_tts=True)
@@ -59,8 +63,10 @@ def test_an_interrupted_sweep_resumes_and_solves_only_the_rest(
     # Equal to the warm solver's round-off: a batch's values depend a little on what was solved before it.
     np.testing.assert_allclose(result.lost_profit, whole.lost_profit, rtol=1e-9)
     np.testing.assert_allclose(result.tts, whole.tts, rtol=1e-9)
-    positions = np.concatenate([out[0] for out in again.completed()])
-    assert sorted(positions.tolist()) == list(range(len(scenarios))), "every scenario stored exactly once"
+    halves = [(int(p), int(h)) for out in again.completed() for p, h in zip(out.positions, out.halves, strict=True)]
+    for half in (PI_HALF, TTS_HALF):
+        stored_once = sorted(p for p, h in halves if h & half)
+        assert stored_once == list(range(len(scenarios))), f"every scenario's half {half} stored exactly once"
 
 
 def test_parts_of_another_sweep_are_refused(tmp_path: Path, net: CompiledNetwork, scenarios: list[Scenario]) -> None:
@@ -106,7 +112,7 @@ def test_the_cli_resumes_a_killed_sweep(tmp_path: Path) -> None:
 
     again = subprocess.run([*command, "--out", str(out)], capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
-    assert "resuming the sweep in" in again.stderr and "scenarios were already solved" in again.stderr
+    assert "resuming the sweep in" in again.stderr and "scenarios was already done" in again.stderr
     assert not folder.exists(), "the parts are removed once the results are written"
     got, want = pd.read_parquet(out), pd.read_parquet(whole)
     assert got["scenario_id"].is_unique and len(got) == len(want)

@@ -13,8 +13,9 @@ import numpy as np
 from setu.network.compile import CompiledNetwork, FloatArray
 from setu.stress.baseline import Baseline, baseline, baseline_losses, sustainable
 from setu.stress.executors import Executor, ProcessExecutor, SerialExecutor
+from setu.stress.graph import Downstream
 from setu.stress.scenarios import Scenario, validate_scenario
-from setu.stress.solver import BatchResult, Task
+from setu.stress.solver import BOTH_HALVES, PI_HALF, TTS_HALF, BatchResult, Task
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -104,13 +105,28 @@ class StressResult:
         )
 
 
-def _batches(tasks: list[Task], workers: int) -> list[list[Task]]:
-    """Contiguous runs of TTR-sorted tasks: few horizon changes per batch, enough batches to balance the
-    workers, and none over :data:`BATCH_LIMIT` so that a lost worker or a killed sweep costs little."""
-    ordered = sorted(tasks, key=lambda task: task.ttr)
+def _chunks(ordered: list[Task], workers: int) -> list[list[Task]]:
+    """Contiguous runs of ``ordered``: enough to balance the workers, none over :data:`BATCH_LIMIT` so that a
+    lost worker or a killed sweep costs little."""
+    if not ordered:
+        return []
     count = max(1, min(len(ordered), max(workers * 16, math.ceil(len(ordered) / BATCH_LIMIT))))
     size = math.ceil(len(ordered) / count)
     return [ordered[i : i + size] for i in range(0, len(ordered), size)]
+
+
+def _batches(net: CompiledNetwork, pi: list[Task], tts: list[Task], workers: int) -> list[list[Task]]:
+    """The PI halves by TTR (each batch then solves few TTR bases) and the TTS halves by the products they
+    reach (scenarios that share a local restriction LP then meet in one batch, in turn), alternating, so
+    that both advance together."""
+    by_ttr = _chunks(sorted(pi, key=lambda task: task.ttr), workers)
+    downstream = Downstream(net)
+    keys = {task.position: downstream.products(task.nodes).tobytes() for task in tts}
+    by_products = _chunks(sorted(tts, key=lambda task: keys[task.position]), workers)
+    batches: list[list[Task]] = []
+    for k in range(max(len(by_ttr), len(by_products))):
+        batches.extend(chunk[k] for chunk in (by_ttr, by_products) if k < len(chunk))
+    return batches
 
 
 def run_scenarios(
@@ -176,33 +192,52 @@ def run_scenarios(
     n = len(scenarios)
     pi, tts = np.zeros(n), np.full(n, math.nan)
     pi_time, tts_time = np.zeros(n), np.zeros(n)
-    solved = np.zeros(n, dtype=bool)
+    wanted = BOTH_HALVES if compute_tts else PI_HALF
+    stored = np.zeros(n, dtype=np.uint8)
+    """Per scenario, the halves whose results are in."""
     started = time.perf_counter()
 
-    def store(out: BatchResult) -> int:
-        positions, batch_pi, batch_tts, batch_pi_time, batch_tts_time = out
-        if solved[positions].any() or len(np.unique(positions)) != len(positions):
-            raise RuntimeError("a scenario's result arrived twice; the sweep's results are not trusted")
-        solved[positions] = True
-        pi[positions], tts[positions] = batch_pi, batch_tts
-        pi_time[positions], tts_time[positions] = batch_pi_time, batch_tts_time
-        return len(positions)
+    def store(out: BatchResult) -> None:
+        for half, values, seconds, into, into_seconds in (
+            (PI_HALF, out.lost_profit, out.ttr_seconds, pi, pi_time),
+            (TTS_HALF, out.tts, out.tts_seconds, tts, tts_time),
+        ):
+            rows = (out.halves & half) != 0
+            at = out.positions[rows]
+            if (stored[at] & half).any() or len(np.unique(at)) != len(at):
+                raise RuntimeError("a scenario's result arrived twice; the sweep's results are not trusted")
+            stored[at] |= half
+            into[at], into_seconds[at] = values[rows], seconds[rows]
 
-    done = sum(store(out) for out in parts.completed()) if parts is not None else 0
-    resumed = done
-    tasks = [
-        Task(i, s.node_indices(net), s.remaining(), float(s.ttr)) for i, s in enumerate(scenarios) if not solved[i]
-    ]
+    def done() -> int:
+        """Scenarios' worth of work done: halves stored, over the halves a scenario needs."""
+        halves = np.count_nonzero(stored & PI_HALF) + (np.count_nonzero(stored & TTS_HALF) if compute_tts else 0)
+        return int(halves) // (2 if compute_tts else 1)
+
+    if parts is not None:
+        for out in parts.completed():
+            store(out)
+    resumed = done()
+    pi_tasks: list[Task] = []
+    tts_tasks: list[Task] = []
+    for i, scenario in enumerate(scenarios):
+        missing = wanted & ~int(stored[i])
+        if missing:
+            nodes, remaining, ttr = scenario.node_indices(net), scenario.remaining(), float(scenario.ttr)
+            if missing & PI_HALF:
+                pi_tasks.append(Task(i, nodes, remaining, ttr, halves=PI_HALF))
+            if missing & TTS_HALF:
+                tts_tasks.append(Task(i, nodes, remaining, ttr, halves=TTS_HALF))
     if resumed and progress:
-        progress(done, n)
-    for out in executor.run(net, compute_tts, _batches(tasks, executor.workers())):
+        progress(resumed, n)
+    for out in executor.run(net, compute_tts, _batches(net, pi_tasks, tts_tasks, executor.workers())):
         if parts is not None:
             parts.write(out)
-        done += store(out)
+        store(out)
         if progress:
-            progress(done, n)
-    if not solved.all():
-        raise RuntimeError(f"{int((~solved).sum())} scenarios got no result")
+            progress(done(), n)
+    if (stored != wanted).any():
+        raise RuntimeError(f"{int((stored != wanted).sum())} scenarios got no result")
     return StressResult(
         network=net.name,
         scenarios=list(scenarios),

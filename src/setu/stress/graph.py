@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 
-from setu.network.compile import IntArray
+from setu.network.compile import CompiledNetwork, IntArray
 
 
 def ranges(starts: NDArray[np.integer[Any]], ends: NDArray[np.integer[Any]]) -> IntArray:
@@ -54,3 +54,36 @@ def closure(graph: csr_matrix, starts: IntArray, scratch: NDArray[np.bool_]) -> 
     scratch[reached] = False
     reached.sort()
     return reached
+
+
+class Downstream:
+    """What sets of nodes reach along a network's supply edges: every node downstream, and the products.
+
+    Parameters
+    ----------
+    net
+        The compiled network.
+
+    Examples
+    --------
+    >>> from setu.network.compile import compile_network
+    >>> from setu.network.generate import three_tier
+    >>> net = compile_network(three_tier(4, 6, 8, seed=1))
+    >>> down = Downstream(net)
+    >>> bool(set(down.products(np.array([10]))) <= set(net.product_nodes.tolist()))
+    True
+    """
+
+    def __init__(self, net: CompiledNetwork) -> None:
+        n = net.n_nodes
+        self.forward = csr_matrix((np.ones(net.n_edges), (net.edge_supplier, net.edge_customer)), shape=(n, n))
+        self.is_product = np.zeros(n, dtype=bool)
+        self.is_product[net.product_nodes] = True
+        self.seen = np.zeros(n, dtype=bool)
+        """Scratch mask of the walks, left clear by each."""
+
+    def products(self, nodes: IntArray) -> IntArray:
+        """The products downstream of ``nodes`` (theirs included), sorted."""
+        down = closure(self.forward, np.asarray(nodes, dtype=np.int64), self.seen)
+        found: IntArray = down[self.is_product[down]]
+        return found

@@ -37,7 +37,7 @@ import numpy as np
 from scipy.sparse import csc_matrix, csr_matrix
 
 from setu.network.compile import FloatArray, IntArray
-from setu.stress.graph import closure, ranges
+from setu.stress.graph import Downstream, closure, ranges
 from setu.stress.lp import HighsHandle, StressLP, new_highs, run_highs
 
 _INF = highspy.kHighsInf
@@ -105,10 +105,8 @@ class LocalTTS:
         self.base_tts = model.base.value
         self.lean = self._lean_plan(lp)
         n = net.n_nodes
-        self.forward = csr_matrix((np.ones(net.n_edges), (net.edge_supplier, net.edge_customer)), shape=(n, n))
-        self.backward = self.forward.T.tocsr()
-        self.is_product = np.zeros(n, dtype=bool)
-        self.is_product[net.product_nodes] = True
+        self.downstream = Downstream(net)
+        self.backward = self.downstream.forward.T.tocsr()
         # Row blocks owned by each node: its BOM rows, its ship row, its demand row (CSR by node).
         owner = np.full(lp.num_row_, -1, dtype=np.int64)
         owner[: lay.b] = net.bom_node[lay.pooled_rows]
@@ -161,8 +159,7 @@ class LocalTTS:
         return products, closure(self.backward, products, self.seen)
 
     def _products(self, nodes: IntArray) -> IntArray:
-        down = closure(self.forward, nodes, self.seen)
-        return down[self.is_product[down]]
+        return self.downstream.products(nodes)
 
     def key(self, nodes: IntArray) -> bytes:
         """What scenarios that share a restriction LP have in common: the products they reach.

@@ -23,11 +23,12 @@ import pyarrow.parquet as pq
 from setu.errors import InputError
 from setu.network.compile import CompiledNetwork
 from setu.stress.scenarios import Scenario
-from setu.stress.solver import BatchResult
+from setu.stress.solver import PI_HALF, TTS_HALF, BatchResult
 
 MANIFEST = "sweep.json"
-FORMAT = 1
-_COLUMNS = ("position", "scenario_id", "lost_profit", "tts", "ttr_seconds", "tts_seconds")
+FORMAT = 2
+"""2: each row holds a scenario's PI, its TTS or both (``halves``), as a sweep batches the two apart."""
+_COLUMNS = ("position", "scenario_id", "halves", "lost_profit", "tts", "ttr_seconds", "tts_seconds")
 
 
 def sweep_digest(net: CompiledNetwork, scenarios: Sequence[Scenario], compute_tts: bool) -> str:
@@ -59,16 +60,18 @@ class ResultParts:
     >>> net = compile_network(three_tier(4, 6, 8, seed=1))
     >>> scenarios = node_sweep(net, ttr=2.0)
     >>> parts = ResultParts.open(Path(tempfile.mkdtemp()) / "sweep.parts", net, scenarios, compute_tts=True)
-    >>> parts.write((np.array([0]), np.array([1.5]), np.array([3.0]), np.zeros(1), np.zeros(1)))
+    >>> both = np.array([PI_HALF | TTS_HALF], dtype=np.uint8)
+    >>> parts.write(BatchResult(np.array([0]), both, np.array([1.5]), np.array([3.0]), np.zeros(1), np.zeros(1)))
     >>> parts.solved()
     1
-    >>> [out[1].tolist() for out in parts.completed()]
+    >>> [out.lost_profit.tolist() for out in parts.completed()]
     [[1.5]]
     """
 
-    def __init__(self, folder: Path, scenario_ids: Sequence[str]) -> None:
+    def __init__(self, folder: Path, scenario_ids: Sequence[str], compute_tts: bool = True) -> None:
         self.folder = folder
         self.scenario_ids = scenario_ids
+        self.halves_per_scenario = 2 if compute_tts else 1
         self._next = 1 + max((int(p.stem.split("-")[1]) for p in self._part_files()), default=0)
 
     @classmethod
@@ -100,6 +103,12 @@ class ResultParts:
                     f"{folder} exists and is not the parts folder of a sweep; move it away or choose another --out",
                     str(folder),
                 ) from None
+            if found.get("format") != FORMAT:
+                raise InputError(
+                    f"{folder} holds parts in another format (version {found.get('format')}, this Setu writes "
+                    f"version {FORMAT}): remove the folder to start again",
+                    str(folder),
+                )
             if found != manifest:
                 raise InputError(
                     f"{folder} holds the parts of a different sweep (of {found.get('network')!r}, "
@@ -114,22 +123,22 @@ class ResultParts:
                 raise InputError("the output folder does not exist", str(folder.parent))
             folder.mkdir()
             _write_atomically(path, json.dumps(manifest, indent=1).encode())
-        return cls(folder, [s.id for s in scenarios])
+        return cls(folder, [s.id for s in scenarios], compute_tts)
 
     def _part_files(self) -> list[Path]:
         return sorted(self.folder.glob("part-*.parquet"))
 
     def write(self, out: BatchResult) -> None:
         """Store one completed batch as the next part, durably, before the sweep counts it done."""
-        positions, pi, tts, pi_time, tts_time = out
         table = pa.table(
             {
-                "position": pa.array(positions, pa.int64()),
-                "scenario_id": pa.array([self.scenario_ids[int(p)] for p in positions], pa.string()),
-                "lost_profit": pa.array(pi, pa.float64()),
-                "tts": pa.array(tts, pa.float64()),
-                "ttr_seconds": pa.array(pi_time, pa.float64()),
-                "tts_seconds": pa.array(tts_time, pa.float64()),
+                "position": pa.array(out.positions, pa.int64()),
+                "scenario_id": pa.array([self.scenario_ids[int(p)] for p in out.positions], pa.string()),
+                "halves": pa.array(out.halves, pa.uint8()),
+                "lost_profit": pa.array(out.lost_profit, pa.float64()),
+                "tts": pa.array(out.tts, pa.float64()),
+                "ttr_seconds": pa.array(out.ttr_seconds, pa.float64()),
+                "tts_seconds": pa.array(out.tts_seconds, pa.float64()),
             }
         )
         final = self.folder / f"part-{self._next:06d}.parquet"
@@ -142,8 +151,15 @@ class ResultParts:
         self._next += 1
 
     def solved(self) -> int:
-        """How many scenarios the stored parts hold, read from their footers (no data is read)."""
-        return sum(pq.ParquetFile(part).metadata.num_rows for part in self._part_files())
+        """How many scenarios' worth of results the stored parts hold (only their ``halves`` column is read).
+
+        A sweep stores each scenario's PI and TTS apart: the halves stored, over the halves a scenario needs.
+        """
+        halves = 0
+        for part in self._part_files():
+            held = pq.read_table(part, columns=["halves"])["halves"].to_numpy()
+            halves += int(np.count_nonzero(held & PI_HALF)) + int(np.count_nonzero(held & TTS_HALF))
+        return halves // self.halves_per_scenario
 
     def completed(self) -> Iterator[BatchResult]:
         """Every stored part as a batch result, after checking it belongs to this sweep's scenarios."""
@@ -154,8 +170,9 @@ class ResultParts:
             n = len(self.scenario_ids)
             if any(p < 0 or p >= n or self.scenario_ids[int(p)] != i for p, i in zip(positions, ids, strict=True)):
                 raise InputError(f"{part} holds scenarios this sweep does not have; remove {self.folder}", str(part))
-            yield (
+            yield BatchResult(
                 positions.astype(np.int64),
+                table["halves"].to_numpy().astype(np.uint8),
                 table["lost_profit"].to_numpy(),
                 table["tts"].to_numpy(),
                 table["ttr_seconds"].to_numpy(),

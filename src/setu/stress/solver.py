@@ -9,24 +9,48 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from setu.network.compile import CompiledNetwork, FloatArray, IntArray
 from setu.stress.local import LocalTTS
 from setu.stress.local_ttr import LocalTTR
 from setu.stress.lp import StressLP
 
-BatchResult = tuple[IntArray, FloatArray, FloatArray, FloatArray, FloatArray]
-"""Positions, PI, TTS, PI solve seconds and TTS solve seconds of a batch's scenarios, in one order."""
+PI_HALF = 1
+"""A task's or a result's PI (lost profit over the TTR)."""
+TTS_HALF = 2
+"""A task's or a result's TTS."""
+BOTH_HALVES = PI_HALF | TTS_HALF
 
 
 @dataclass(frozen=True, slots=True)
 class Task:
-    """One scenario as a worker needs it: its position in the sweep, node indices, capacity kept, TTR."""
+    """One scenario as a worker needs it: its position in the sweep, node indices, capacity kept, TTR.
+
+    ``halves`` says what to compute of it: :data:`PI_HALF`, :data:`TTS_HALF` or both. A sweep sends the
+    two apart, each in the order its solver works fastest in (PI by TTR, TTS by the products reached).
+    """
 
     position: int
     nodes: IntArray
     remaining: FloatArray
     ttr: float
+    halves: int = BOTH_HALVES
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """What a batch gives back, a row per task in one order: what each row holds, and its values.
+
+    A value a row does not hold (its ``halves`` lacks it) is NaN, with 0 seconds.
+    """
+
+    positions: IntArray
+    halves: NDArray[np.uint8]
+    lost_profit: FloatArray
+    tts: FloatArray
+    ttr_seconds: FloatArray
+    tts_seconds: FloatArray
 
 
 class WarmSolver:
@@ -38,8 +62,8 @@ class WarmSolver:
     >>> from setu.network.compile import compile_network
     >>> net = compile_network(three_tier(4, 6, 8, seed=1))
     >>> solver = WarmSolver(net, compute_tts=False)
-    >>> positions, pi, tts, _, _ = solver.run([Task(0, np.array([5]), np.zeros(1), 2.0)])
-    >>> bool(pi[0] >= 0) and math.isnan(tts[0])
+    >>> out = solver.run([Task(0, np.array([5]), np.zeros(1), 2.0)])
+    >>> bool(out.lost_profit[0] >= 0) and math.isnan(out.tts[0]) and int(out.halves[0]) == PI_HALF
     True
     """
 
@@ -91,20 +115,25 @@ class WarmSolver:
 
         PI in order of TTR, so that each TTR base is solved once per distinct TTR; then TTS in order of the
         products each scenario reaches, so that scenarios sharing a local restriction LP take it in turn.
+        A worker without the TTS model computes no TTS, whatever a task asks.
         """
         k = len(tasks)
         ordered = sorted(tasks, key=lambda task: task.ttr)
         positions = np.array([task.position for task in ordered], dtype=np.int64)
-        pi, tts = np.empty(k), np.full(k, math.nan)
-        pi_time, tts_time = np.empty(k), np.zeros(k)
-        for i, task in enumerate(ordered):
+        kept = BOTH_HALVES if self.local is not None else PI_HALF
+        halves = np.array([task.halves & kept for task in ordered], dtype=np.uint8)
+        pi, tts = np.full(k, math.nan), np.full(k, math.nan)
+        pi_time, tts_time = np.zeros(k), np.zeros(k)
+        for i in np.flatnonzero(halves & PI_HALF):
+            task = ordered[i]
             start = time.perf_counter()
             pi[i] = self.lost_profit(task.nodes, task.remaining, task.ttr)
             pi_time[i] = time.perf_counter() - start
         if self.local is not None:
             local = self.local
-            for i in sorted(range(k), key=lambda i: local.key(ordered[i].nodes)):
+            asked = np.flatnonzero(halves & TTS_HALF)
+            for i in sorted(asked, key=lambda i: local.key(ordered[i].nodes)):
                 start = time.perf_counter()
                 tts[i] = self.time_to_survive(ordered[i].nodes, ordered[i].remaining)
                 tts_time[i] = time.perf_counter() - start
-        return positions, pi, tts, pi_time, tts_time
+        return BatchResult(positions, halves, pi, tts, pi_time, tts_time)
