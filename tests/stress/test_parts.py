@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -80,6 +81,18 @@ def test_parts_of_another_sweep_are_refused(tmp_path: Path, net: CompiledNetwork
     (tmp_path / "photos").mkdir()
     with pytest.raises(InputError, match="is not the parts folder of a sweep"):
         ResultParts.open(tmp_path / "photos", net, scenarios, compute_tts=True)
+
+
+def test_parts_an_older_setu_wrote_are_refused_by_name(
+    tmp_path: Path, net: CompiledNetwork, scenarios: list[Scenario]
+) -> None:
+    """Parts of format 1 hold each scenario's PI and TTS in one row; read as halves they would mislead."""
+    folder = tmp_path / "sweep.parts"
+    ResultParts.open(folder, net, scenarios, compute_tts=True)
+    manifest = json.loads((folder / "sweep.json").read_text())
+    (folder / "sweep.json").write_text(json.dumps({**manifest, "format": 1}))
+    with pytest.raises(InputError, match="holds parts in another format"):
+        ResultParts.open(folder, net, scenarios, compute_tts=True)
 
 
 def test_a_part_being_written_when_killed_is_discarded(
