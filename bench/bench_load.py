@@ -223,6 +223,7 @@ async def phase(client: Client, mix: list[tuple[str, str, str]], rate: float, du
     """Send ``rate`` requests a second for ``duration`` seconds; statuses and latencies from when each was due."""
     latencies: list[float] = []
     statuses: Counter[str] = Counter()
+    seconds: dict[int, list[float]] = {}  # latencies (ok) per second of the phase, NaN for a refusal
     tasks: list[asyncio.Task[None]] = []
     loop = asyncio.get_running_loop()
     start = loop.time()
@@ -235,8 +236,10 @@ async def phase(client: Client, mix: list[tuple[str, str, str]], rate: float, du
         except aiohttp.ClientError as error:
             status = f"connection error ({type(error).__name__})"
         statuses[status] += 1
-        if status in ("200", "201"):
+        ok = status in ("200", "201")
+        if ok:
             latencies.append(loop.time() - due)
+        seconds.setdefault(int(due - start), []).append(loop.time() - due if ok else float("nan"))
 
     for index in range(int(rate * duration)):
         due = start + index / rate
@@ -254,6 +257,19 @@ async def phase(client: Client, mix: list[tuple[str, str, str]], rate: float, du
         "p50_ms": float(np.percentile(ms, 50)),
         "p99_ms": float(np.percentile(ms, 99)),
         "elapsed_s": loop.time() - start,
+        "timeline": [_second(second, seconds[second]) for second in sorted(seconds)],
+    }
+
+
+def _second(second: int, latencies: list[float]) -> dict[str, Any]:
+    """One second of a phase: requests due in it, those answered 200/201, and their slowest latency."""
+    ms = np.array(latencies) * 1000
+    answered = ms[~np.isnan(ms)]
+    return {
+        "second": second,
+        "sent": len(ms),
+        "ok": len(answered),
+        "max_ms": float(answered.max()) if len(answered) else None,
     }
 
 
@@ -292,15 +308,20 @@ async def wait_for_runs(client: Client, runs: list[int], timeout: float = 600) -
             await asyncio.sleep(0.5)
 
 
+def _shown(second: dict[str, Any]) -> str:
+    slowest = "-" if second["max_ms"] is None else f"{second['max_ms']:.0f}"
+    return f"{second['ok']}/{second['sent']} {slowest}"
+
+
 async def bench_server(
-    base: str, pid: int, demo: dict[str, Any], rates: list[float], duration: float
+    base: str, pid: int, demo: dict[str, Any], rates: list[float], duration: float, sweeps: bool = True
 ) -> dict[str, Any]:
     client = Client(base, demo)
     ops = operations(demo)
     mix = [(name, method, path) for name, (method, path, weight) in ops.items() for _ in range(weight)]
     phases = []
     for rate in rates:
-        sweep = start_sweep(client)
+        sweep = start_sweep(client) if sweeps else None
         cpu, database = tree_cpu(pid), database_cpu()
         result = await phase(client, mix, rate, duration)
         result["server_cpu_s"] = tree_cpu(pid) - cpu
@@ -312,6 +333,8 @@ async def bench_server(
             f"p99 {result['p99_ms']:.0f} ms, {result['statuses']}",
             flush=True,
         )
+        timeline = ", ".join(_shown(second) for second in result["timeline"])
+        print(f"         per second (ok/sent, slowest ms): {timeline}", flush=True)
         if rate != rates[-1]:
             await asyncio.sleep(2)
     health_s = await health_after(base)
@@ -357,7 +380,7 @@ def bench_backend(label: str, url: str, args: argparse.Namespace) -> dict[str, A
     print(f"{label}: seeded in {time.perf_counter() - started:.0f} s ({checkout})", flush=True)
     rates = [float(r) for r in args.rates.split(",")]
     with served(url, sys.executable, environment, not args.checkout, args.workers) as (base, pid):
-        result = asyncio.run(bench_server(base, pid, demo, rates, args.duration))
+        result = asyncio.run(bench_server(base, pid, demo, rates, args.duration, not args.no_sweep))
     return {"backend": label, "checkout": str(checkout), **result}
 
 
@@ -370,6 +393,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sqlite-only", action="store_true", help="Skip PostgreSQL.")
     parser.add_argument("--pg-only", action="store_true", help="Skip SQLite.")
     parser.add_argument("--analyze", action="store_true", help="ANALYZE PostgreSQL's tables after seeding.")
+    parser.add_argument("--no-sweep", action="store_true", help="Start no sweep with each phase (a baseline).")
     parser.add_argument("--checkout", help="Serve the code of this checkout (before/after).")
     parser.add_argument("--output", default=str(HERE / "results" / "load.json"))
     args = parser.parse_args(argv)

@@ -9,6 +9,7 @@ import anyio.to_thread
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
+from sqlalchemy.orm import configure_mappers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from setu import __version__
@@ -44,7 +45,7 @@ from setu.schemas import ErrorBody, Health
 from setu.settings import ApiSettings
 from setu.sosa import pages as sosa_pages
 from setu.sosa.endpoints import router as sosa_router
-from setu.web.shell import STATIC_DIR, install_page_handlers, signed_out_not_found
+from setu.web.shell import STATIC_DIR, compile_templates, install_page_handlers, signed_out_not_found
 
 ENDPOINTS = (
     accounts_router,
@@ -125,6 +126,8 @@ def create_app(engine_or_url: Engine | str | None = None, *, settings: ApiSettin
         # Sync endpoints run in anyio's worker threads: enough for every request admitted at once.
         threads = anyio.to_thread.current_default_thread_limiter()
         threads.total_tokens = max(threads.total_tokens, settings.max_in_flight + BACKGROUND_CONNECTIONS)
+        configure_mappers()  # what the first query of each process would do
+        compile_templates()
         jobs.start_workers()
         sequencer.start()
         checkpoints.start()

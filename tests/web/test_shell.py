@@ -9,8 +9,11 @@ import re
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 
-from clients import Api, sign_in
+from clients import TEST_SETTINGS, Api, sign_in
+from setu.api import create_app
+from setu.web.shell import templates
 
 STATIC = Path(__file__).parents[2] / "src" / "setu" / "web" / "static"
 REFERENCE = re.compile(r"""\b(?:src|href|action)\s*=\s*["']?([^"'\s>]+)""", re.IGNORECASE)
@@ -54,3 +57,15 @@ def test_unknown_paths_get_an_html_404_and_api_paths_json(web: Api) -> None:
     assert "There is no such page" in page.text
     api = client.get("/api/v1/no/such/thing")
     assert api.status_code == 404 and api.json() == {"detail": "Not Found"}
+
+
+def test_a_started_server_has_compiled_every_template_before_its_first_request(engine: Engine) -> None:
+    """A process just started must not compile templates while its first burst of requests waits (10-80 ms each)."""
+    env = templates.env
+    assert env.cache is not None
+    env.cache.clear()  # as in a process that has served nothing yet
+    with TestClient(create_app(engine, settings=TEST_SETTINGS)):
+        compiled = {key[1] for key in env.cache}  # the cache's keys: (the loader's weak reference, the name)
+    names = env.list_templates()
+    assert len(names) > 40
+    assert set(names) <= compiled, f"not compiled at start: {sorted(set(names) - compiled)[:5]}"

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, event, func, insert, select, text
+from sqlalchemy import Table, delete, event, func, insert, select, text
 from sqlalchemy.orm import Session, SessionTransaction
 
 from setu.audit.merkle import hash_leaf
@@ -339,7 +339,7 @@ def on_record(callback: Callable[[int], None]) -> Callable[[], None]:
 
 
 _UNWRITTEN = "setu_audit_unwritten"
-_ROWS_PER_INSERT = 500
+_PENDING: Table = AuditPending.__table__  # type: ignore[assignment]  # a mapped class's table is a Table
 _COLLECTORS = "setu_audit_collectors"
 
 
@@ -351,10 +351,11 @@ def _recorded_in(session: Session) -> list[dict[str, Any]]:
 def write_recorded(session: Session) -> None:
     """Insert the entries recorded in ``session``'s transaction and not yet written, in one statement."""
     unwritten = session.info.pop(_UNWRITTEN, None)
-    # One INSERT with a row of VALUES each (an executemany costs a round trip a row on PostgreSQL), in
-    # chunks that keep under both databases' limits on parameters per statement (SQLite's is 32,766).
-    for start in range(0, len(unwritten or ()), _ROWS_PER_INSERT):
-        session.execute(insert(AuditPending).values(unwritten[start : start + _ROWS_PER_INSERT]))
+    if unwritten:
+        # The table's own INSERT with the rows as parameters: compiled once per process and sent as an
+        # executemany (pipelined by psycopg, one prepared statement on SQLite). A multi-row VALUES built
+        # per call went through the ORM's bulk path and a fresh compilation each time: 3 ms a request.
+        session.execute(insert(_PENDING), unwritten)
 
 
 @contextmanager

@@ -11,7 +11,7 @@ from setu.jobs.schemas import JobOut, job_out
 from setu.jobs.service import JobLimits
 from setu.middleware import PREFIX
 from setu.models.jobs import JobRecord
-from setu.runs.forms import run_jobs
+from setu.runs.forms import jobs_of
 from setu.schemas import ErrorBody
 
 JOB_LIMITED: dict[int | str, dict[str, Any]] = {
@@ -61,4 +61,4 @@ def accepted(request: Request, response: Response, job: JobRecord) -> JobOut:
 
 def wake(request: Request) -> None:
     """Make an idle worker thread of this app look at the queues now (``setu worker`` processes poll)."""
-    run_jobs(request).wake()
+    jobs_of(request).wake()

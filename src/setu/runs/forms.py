@@ -33,10 +33,15 @@ KIND_NAMES = {
 _LIST_SPLIT = re.compile(r"[,;\n]+")
 
 
-def run_jobs(request: Request) -> RunJobs:
+def jobs_of(request: Request) -> RunJobs:
     """The runs this app executes (set up by :func:`setu.api.create_app` as ``app.state.run_jobs``)."""
     jobs: RunJobs = request.app.state.run_jobs
     return jobs
+
+
+async def run_jobs(request: Request) -> RunJobs:
+    """:func:`jobs_of` as a dependency (a coroutine: no worker-thread hop for what does no I/O)."""
+    return jobs_of(request)
 
 
 JobsDep = Annotated[RunJobs, Depends(run_jobs)]

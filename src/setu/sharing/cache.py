@@ -15,6 +15,11 @@ policy cannot tell them apart, and the data only while it is the same:
 An entry holds plain values only (no database rows), so it never reaches back into a session. The
 reads' audit entries are part of an answer: :func:`capture` notes those a computation wrote, and a
 request served from the cache writes the same ones again (:func:`replay`), as its own reader.
+
+A key is computed by one request at a time: others that miss it meanwhile wait for that answer
+(:attr:`ViewCache.wait_seconds` at most) instead of doing the same work beside it. After a restart, a
+new run or a new network version every reader's figures are cold at once, and a burst that each
+computed them would load every core with one page's work.
 """
 
 from __future__ import annotations
@@ -85,9 +90,12 @@ class ViewCache:
     """
 
     entries: int = DEFAULT_ENTRIES
+    wait_seconds: float = 30.0
+    """How long a request that missed waits for another's computation of the same key, then computes itself."""
     hits: int = 0
     misses: int = 0
     _items: OrderedDict[Hashable, Cached[Any]] = field(default_factory=OrderedDict)
+    _computing: dict[Hashable, threading.Event] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def get(self, key: Hashable) -> Cached[Any] | None:
@@ -108,6 +116,37 @@ class ViewCache:
             self._items.move_to_end(key)
             while len(self._items) > self.entries:
                 self._items.popitem(last=False)
+
+    def begin(self, key: Hashable) -> tuple[Cached[Any] | None, bool]:
+        """The answer under ``key``, waiting for another request's computation of it; and whether to lead.
+
+        Returns ``(answer, False)`` when there is one, ``(None, True)`` when the caller is the one to
+        compute it (it :meth:`put` s the answer and calls :meth:`end` however the computation ends), and
+        ``(None, False)`` when the computation it waited for failed or outlasted :attr:`wait_seconds`: the
+        caller computes too, and leaves :meth:`end` to the one it waited for.
+        """
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                return found, False
+            running = self._computing.get(key)
+            if running is None:
+                self._computing[key] = threading.Event()
+                return None, True
+        running.wait(self.wait_seconds)
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+        return found, False
+
+    def end(self, key: Hashable) -> None:
+        """The computation of ``key`` is over (stored or failed): release the requests waiting for it."""
+        with self._lock:
+            running = self._computing.pop(key, None)
+        if running is not None:
+            running.set()
 
     def clear(self) -> None:
         """Forget every entry."""
@@ -214,11 +253,18 @@ def cached(
         The answer.
     """
     found: Cached[V] | None = cache.get(key)
+    leading = False
+    if found is None:
+        found, leading = cache.begin(key)  # another request may have computed it meanwhile
     if found is not None:
         replay(session, principal, found.audit)
         return found
-    with capture(session) as calls:
-        value, specs = compute()
-    answer = Cached(value, specs, tuple(calls))
-    cache.put(key, answer)
+    try:
+        with capture(session) as calls:
+            value, specs = compute()
+        answer = Cached(value, specs, tuple(calls))
+        cache.put(key, answer)
+    finally:
+        if leading:
+            cache.end(key)
     return answer
