@@ -340,6 +340,7 @@ class Marker:
     _specs: dict[int, MarkingSpec] = field(default_factory=dict)
     _names: dict[int, str] = field(default_factory=dict)
     _unnamed: set[int] = field(default_factory=set)
+    _outs: dict[MarkingSpec, MarkingOut] = field(default_factory=dict)
 
     def spec(self, record: Marked) -> MarkingSpec:
         """The marking of a stored record.
@@ -393,15 +394,19 @@ class Marker:
         Returns
         -------
         MarkingOut
-            Classification, banner, releases, national-only flag and groups.
+            Classification, banner, releases, national-only flag and groups (one frozen object per
+            marking and request: a page of results shares a handful of markings).
         """
-        return MarkingOut(
-            classification=LEVELS[spec.classification],
-            banner=self.banner(spec),
-            releases=sorted(spec.releases),
-            national_only=spec.national_only,
-            groups=sorted(spec.groups),
-        )
+        found = self._outs.get(spec)
+        if found is None:
+            found = self._outs[spec] = MarkingOut(
+                classification=LEVELS[spec.classification],
+                banner=self.banner(spec),
+                releases=sorted(spec.releases),
+                national_only=spec.national_only,
+                groups=sorted(spec.groups),
+            )
+        return found
 
     def of(self, record: Marked) -> MarkingOut:
         """The marking of a stored record as answers carry it.

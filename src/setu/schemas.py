@@ -53,7 +53,9 @@ class ErrorBody(Strict):
 
 
 class MarkingOut(Strict):
-    """A record's marking as every item of every answer carries it."""
+    """A record's marking as every item of every answer carries it (frozen: the items of an answer share one)."""
+
+    model_config = ConfigDict(frozen=True)
 
     classification: ClassificationName = Field(description="UNCLASSIFIED, RESTRICTED, CONFIDENTIAL or SECRET.")
     banner: str = Field(description="The marking as users read it, e.g. `RESTRICTED // REL TO IN, US // NTK ENGINE`.")
