@@ -1,4 +1,5 @@
-"""The shared auth dependency: every API write a cookie signs needs the session's CSRF token, structurally.
+"""The shared dependencies: every API write a cookie signs needs the session's CSRF token, structurally; every
+request's database session ends with it.
 
 A cross-site page can make a browser send its ``SameSite`` cookie only in some cases, but it can never
 read the CSRF token; every endpoint that asks who the user is gets the check, so none can forget it.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy.orm import Session
 
 from clients import PASSWORD, Api
 from setu.accounts.tokens import CSRF_HEADER, csrf_token_of
@@ -62,3 +64,36 @@ def test_bearer_writes_and_cookie_reads_need_no_csrf_header(api: Api) -> None:
     assert api.client.get("/api/v1/accounts/me").status_code == 200
     api.client.cookies.clear()
     assert api.post("in-analyst", "/api/v1/runs/999999/cancel").status_code == 404
+
+
+def test_every_request_ends_its_session_whatever_it_left_open(api: Api) -> None:
+    """A request that read and then failed, or read without committing, still ends its transaction.
+
+    The request's session is closed on the event loop when nothing is left to roll back, and in a worker
+    thread otherwise; a session either path left open would hold its connection, and its locks, until the
+    garbage collector found it.
+    """
+    state = api.app.state.setu
+    made: list[Session] = []
+    factory = state.sessions
+
+    def recorded() -> Session:
+        session = factory()
+        made.append(session)
+        return session
+
+    state.sessions = recorded
+    try:
+        bearer = {"Authorization": f"Bearer {api.tokens['in-analyst']}"}
+        answers = [
+            api.client.get("/api/v1/networks/999999", headers=bearer).status_code,  # read, then refused
+            api.client.get("/api/v1/networks/999999/nodes?limit=0", headers=bearer).status_code,  # invalid
+            api.client.get("/api/v1/networks", headers=bearer).status_code,
+            api.client.get("/api/v1/accounts/me").status_code,  # no token
+        ]
+    finally:
+        state.sessions = factory
+    assert answers == [404, 422, 200, 401]
+    assert made, "the requests made no session"
+    left_open = [session for session in made if session.in_transaction()]
+    assert not left_open, f"{len(left_open)} of {len(made)} sessions were left in a transaction"

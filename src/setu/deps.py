@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -144,8 +144,13 @@ async def api_state(request: Request) -> ApiState:
 StateDep = Annotated[ApiState, Depends(api_state)]
 
 
-def db_session(request: Request) -> Iterator[Session]:
+async def db_session(request: Request) -> AsyncIterator[Session]:
     """A session for one request; endpoints commit their work, anything left uncommitted is rolled back.
+
+    A coroutine, not a plain generator, which FastAPI would enter and leave in two worker-thread hops:
+    making the session touches no database. Leaving it does only while a transaction is still open
+    (the endpoint failed, or read without committing); that rollback runs in a worker thread, shielded
+    from the request's cancellation so that a client gone away cannot keep the connection from the pool.
 
     Parameters
     ----------
@@ -160,11 +165,12 @@ def db_session(request: Request) -> Iterator[Session]:
     session = state_of(request).sessions()
     try:
         yield session
-    except BaseException:
-        session.rollback()
-        raise
     finally:
-        session.close()
+        if session.in_transaction():
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(session.close)
+        else:
+            session.close()  # nothing to roll back: the connection went back to the pool at the commit
 
 
 SessionDep = Annotated[Session, Depends(db_session, scope="function")]
