@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from principals import IN_ANALYST, IN_AUDITOR, IN_HAL_INDUSTRY, US_ANALYST, US_GE_INDUSTRY, seed
@@ -29,7 +30,10 @@ from setu.api import create_app
 from setu.audit.sequencer import integrate_pending
 from setu.db import transaction
 from setu.models.accounts import User
-from setu.models.base import Base
+from setu.models.base import Base, utcnow
+from setu.models.stress import RunRecord
+from setu.runs import execute_run
+from setu.runs.queue import beat
 from setu.settings import ApiSettings
 from setu.sharing.markings import LEVELS
 from setu.sharing.policy import Principal
@@ -237,3 +241,47 @@ def csv_export_rows(text: str) -> list[dict[str, str]]:
     top, bottom = next(csv.reader([lines[0]])), next(csv.reader([lines[-1]]))
     assert len(top) == 1 and top == bottom and (" // " in top[0] or top[0] in LEVEL_NAMES), (top, bottom)
     return list(csv.DictReader(io.StringIO("".join(lines[1:-1]))))
+
+
+TEST_RUNNER = "test:0:here"
+"""The worker name under which a test executes a run in its own thread."""
+
+
+def execute_here(sessions: sessionmaker[Session], run_id: int, principal: Principal) -> RunRecord:
+    """Execute a queued run in the test's thread, or wait for the app's worker that took it first.
+
+    A test that queues a run in the database while an app is serving races the app's worker threads,
+    which take any queued run: executing it unclaimed would fail when a worker had just claimed it. The
+    run is claimed here first, as a worker claims it; if a worker was quicker, its result is awaited.
+    """
+    with transaction(sessions) as session:
+        now = utcnow()
+        claimed = session.execute(
+            update(RunRecord)
+            .where(RunRecord.id == run_id, RunRecord.status == "queued")
+            .values(
+                status="running", runner=TEST_RUNNER, heartbeat_at=now, started_at=now, attempts=RunRecord.attempts + 1
+            )
+        ).rowcount
+    if claimed:
+        # A worker's heartbeat, so that the app's reaper never takes the run from a slow test for a dead worker.
+        done = threading.Event()
+
+        def heartbeat() -> None:
+            while not done.wait(0.5):
+                beat(sessions, run_id, TEST_RUNNER)
+
+        beating = threading.Thread(target=heartbeat, daemon=True)
+        beating.start()
+        try:
+            return execute_run(sessions, run_id, principal, runner=TEST_RUNNER)
+        finally:
+            done.set()
+            beating.join()
+    for _ in range(1200):
+        with sessions() as session:
+            run = session.scalars(select(RunRecord).where(RunRecord.id == run_id)).one()
+            if run.status in ("completed", "failed", "cancelled"):
+                return run
+        time.sleep(0.05)
+    raise AssertionError(f"run {run_id} did not end within 60 s")

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from clients import Api, sign_in
+from clients import Api, execute_here, sign_in
 from networks.test_endpoints import refused, upload
 from networks.world import small_network
 from principals import IN_ANALYST
@@ -17,7 +17,6 @@ from setu.db import transaction
 from setu.network.io.setu_format import write_setu
 from setu.network.model import Network
 from setu.network.units import Units, unit_problems, units_of
-from setu.runs import execute_run
 from setu.runs.reference import start_reference_sweep
 
 
@@ -41,7 +40,7 @@ def test_declared_units_are_stored_and_label_the_run(
     assert (body["time_unit"], body["weight_unit"]) == ("week", "USD k")
     with transaction(sessions) as session:
         run_id = start_reference_sweep(session, IN_ANALYST, body["id"]).id
-    execute_run(sessions, run_id, IN_ANALYST)
+    execute_here(sessions, run_id, IN_ANALYST)
     sign_in(api.client, "in-analyst")
     page = api.client.get(f"/runs/{run_id}").text
     assert "TTR (weeks)" in page and "TTS (weeks)" in page and "Loss (PI, USD k)" in page

@@ -13,12 +13,11 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from browser import needs_chromium
-from clients import Api
+from clients import Api, execute_here
 from networks.world import SECRET_WORDS
 from principals import IN_ANALYST, US_ANALYST
 from setu.db import transaction
 from setu.report import pdf
-from setu.runs import execute_run
 from setu.runs.reference import start_reference_sweep
 from setu.sharing.policy import Principal
 
@@ -30,7 +29,7 @@ def _sweep(web: Api, sessions: sessionmaker[Session], principal: Principal, user
     nid = web.get(user, f"{API}/networks").json()["items"][0]["id"]
     with transaction(sessions) as session:
         run_id = start_reference_sweep(session, principal, nid).id
-    execute_run(sessions, run_id, principal)
+    execute_here(sessions, run_id, principal)
     return run_id
 
 

@@ -11,12 +11,12 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from browser import ARGS, CHROMIUM, needs_chromium, serve_in_thread
-from clients import PASSWORD, add_users
+from clients import PASSWORD, add_users, execute_here
 from networks.world import build_world
 from principals import IN_ANALYST
 from setu.db import transaction
 from setu.network.model import Network
-from setu.runs import execute_run, start_run
+from setu.runs import start_run
 from setu.runs.reference import start_reference_sweep
 
 pytestmark = needs_chromium
@@ -30,10 +30,10 @@ def server(engine: Engine, sessions: sessionmaker[Session], world: Network) -> I
     with transaction(sessions) as session:
         network_id = build_world(session, world).id
         reference = start_reference_sweep(session, IN_ANALYST, network_id).id
-    execute_run(sessions, reference, IN_ANALYST)
+    execute_here(sessions, reference, IN_ANALYST)
     with transaction(sessions) as session:
         adhoc = start_run(session, IN_ANALYST, network_id, "sweep", ttr=0.01, name="A short ad-hoc sweep").id
-    execute_run(sessions, adhoc, IN_ANALYST)
+    execute_here(sessions, adhoc, IN_ANALYST)
     add_users(sessions)
     with serve_in_thread(engine) as url:
         yield url, reference, adhoc

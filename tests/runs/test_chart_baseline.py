@@ -10,10 +10,9 @@ import re
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from clients import Api, sign_in
+from clients import Api, execute_here, sign_in
 from principals import US_ANALYST
 from setu.db import transaction
-from setu.runs import execute_run
 from setu.runs.reference import start_reference_sweep
 
 
@@ -21,7 +20,7 @@ def test_the_chart_and_the_count_agree_on_a_short_view(web: Api, sessions: sessi
     nid = web.get("us-analyst", "/api/v1/networks").json()["items"][0]["id"]
     with transaction(sessions) as session:
         run_id = start_reference_sweep(session, US_ANALYST, nid).id
-    execute_run(sessions, run_id, US_ANALYST)
+    execute_here(sessions, run_id, US_ANALYST)
     run = web.get("us-analyst", f"/api/v1/runs/{run_id}").json()
     assert run["baseline"] and run["baseline"]["short"], "the US view of the world runs short undisrupted"
     sign_in(web.client, "us-analyst")

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from clients import TEST_SETTINGS, Api, csrf_of, make_api, sign_in
+from clients import TEST_SETTINGS, Api, csrf_of, execute_here, make_api, sign_in
 from networks.world import IN_ONLY_NODES, audit_count, small_network
 from principals import (
     ENGINE_NTK,
@@ -31,7 +31,7 @@ from setu.models.stress import ResultRecord, RunRecord
 from setu.network.io.setu_format import write_setu
 from setu.networks import import_network
 from setu.networks.stamps import view_digest
-from setu.runs import delete_run, execute_run, rename_run, start_run
+from setu.runs import delete_run, rename_run, start_run
 from setu.runs.recent import recent_networks
 from setu.runs.reference import chosen_run, reference_run, start_reference_sweep
 from setu.runs.service import RunStateError
@@ -71,7 +71,7 @@ def computed(sessions: Factory, principal: Principal, network_id: int, *, refere
             run_id = start_reference_sweep(session, principal, network_id).id
         else:
             run_id = start_run(session, principal, network_id, "sweep", **kw).id  # type: ignore[arg-type]
-    assert execute_run(sessions, run_id, principal).status == "completed"
+    assert execute_here(sessions, run_id, principal).status == "completed"
     return run_id
 
 

@@ -31,6 +31,7 @@ from setu.db import transaction
 from setu.models.audit import AuditEntry
 from setu.models.base import utcnow
 from setu.models.stress import ResultRecord, RunRecord
+from setu.runs.jobs import RunJobs, RunLimits
 from setu.runs.queue import claim_next, reap_stale
 from setu.runs.service import start_run
 from setu.runs.worker import Worker, WorkerTimings
@@ -151,6 +152,53 @@ def test_a_worker_stopped_between_its_claim_and_the_run_gives_the_run_back_and_n
     assert actions(sessions, run_id).count("run.retry") == 1
     with sessions() as session:
         assert session.scalar(select(func.count()).where(ResultRecord.run_id == run_id)) == 0
+
+
+def test_stopping_the_app_gives_a_run_back_once_while_another_worker_is_claiming(
+    sessions: Factory, world_of: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app's shutdown stops all its workers: one gives its run back while another is in the middle of a
+    claim. That claim must not take the run just given back, only to give it back (and audit it) again."""
+    from setu.runs import service
+    from setu.runs import worker as worker_module
+
+    owner, network_id = world_of(False)
+    run_id = queue_sweep(sessions, owner, network_id)
+    gate, armed, entered, release = threading.Event(), threading.Event(), threading.Event(), threading.Event()
+    real_run, real_claim = service.run_scenarios, worker_module.claim_next
+
+    def held_run(*args: Any, **kwargs: Any) -> Any:
+        assert gate.wait(30), "the test never opened the gate"
+        return real_run(*args, **kwargs)
+
+    def slow_claim(*args: Any, **kwargs: Any) -> Any:
+        if armed.is_set() and not entered.is_set():
+            entered.set()  # this claim is in flight when the shutdown begins
+            assert release.wait(30)
+        return real_claim(*args, **kwargs)
+
+    monkeypatch.setattr(service, "run_scenarios", held_run)
+    monkeypatch.setattr(worker_module, "claim_next", slow_claim)
+    jobs = RunJobs(sessions, RunLimits(workers=2), WorkerTimings(poll=0.02))
+    jobs.start_workers()
+    try:
+        wait_for(lambda: run_of(sessions, run_id).status == "running", what="a worker to take the run")
+        armed.set()
+        wait_for(entered.is_set, what="the other worker's next claim")
+        stopping = threading.Thread(target=jobs.shutdown)
+        stopping.start()
+        time.sleep(0.3)  # long enough for the holder to give its run back, if nothing waits for the claim
+        release.set()
+        gate.set()
+        stopping.join(30)
+        assert not stopping.is_alive()
+    finally:
+        release.set()
+        gate.set()
+        jobs.shutdown()
+    given = run_of(sessions, run_id)
+    assert (given.status, given.runner, given.attempts) == ("queued", "", 0)
+    assert actions(sessions, run_id).count("run.retry") == 1
 
 
 def test_a_cancel_from_another_process_stops_the_run_its_worker_executes(

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from browser import ARGS, CHROMIUM, needs_chromium, serve_in_thread, violations
-from clients import PASSWORD, USERS, add_users
+from clients import PASSWORD, USERS, add_users, execute_here
 from networks.world import build_world
 from setu.accounts.login import principal_of
 from setu.accounts.lookups import get_user
@@ -21,7 +21,7 @@ from setu.jobs.service import JobLimits, enqueue
 from setu.network.model import Network
 from setu.networks.uploads import UploadLimits
 from setu.runs.scenarios import create_scenario
-from setu.runs.service import execute_run, start_run
+from setu.runs.service import start_run
 from setu.sharing.markings import MarkingSpec
 from setu.stress.scenarios import Scenario
 
@@ -42,7 +42,7 @@ def server(engine: Engine, sessions: sessionmaker[Session], world: Network) -> I
         runs = [start_run(session, principal, 1, [stored.id]).id, start_run(session, principal, 1, "sweep").id]
         seed_framework(session, network_id=1)
     for run_id in runs:
-        execute_run(sessions, run_id, principal)
+        execute_here(sessions, run_id, principal)
     with sessions() as session:  # an import of a broken file: its job page lists the problems
         payload = {
             "filename": "broken.json",

@@ -10,12 +10,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from browser import ARGS, CHROMIUM, needs_chromium, serve_in_thread
-from clients import PASSWORD, add_users
+from clients import PASSWORD, add_users, execute_here
 from networks.world import build_world
 from principals import IN_ANALYST
 from setu.db import transaction
 from setu.network.model import Network
-from setu.runs import execute_run
 from setu.runs.reference import start_reference_sweep
 
 pytestmark = needs_chromium
@@ -29,7 +28,7 @@ def server(engine: Engine, sessions: sessionmaker[Session], world: Network) -> I
     with transaction(sessions) as session:
         network_id = build_world(session, world).id
         run_id = start_reference_sweep(session, IN_ANALYST, network_id).id
-    execute_run(sessions, run_id, IN_ANALYST)
+    execute_here(sessions, run_id, IN_ANALYST)
     add_users(sessions)
     with serve_in_thread(engine) as url:
         yield url, run_id

@@ -181,7 +181,7 @@ class RunJobs:
         # Every worker stops taking work before any gives its run back: else a run one gives back could be
         # claimed by another that has not been told yet, and given back (and audited) a second time.
         for worker in self.workers:
-            worker.stopping.set()
+            worker.quiesce()
         for worker in self.workers:
             worker.stop()
         for thread in self._threads:

@@ -126,6 +126,9 @@ class Worker:
         self.stopping = threading.Event()
         self._wake = wake or threading.Event()
         self._lock = threading.Lock()
+        # Held from the check of ``stopping`` to the claimed record being ``_current``: stopping waits for it.
+        # Reentrant: a stop() that interrupts the claim in its own thread must not wait for itself.
+        self._claiming = threading.RLock()
         self._current: tuple[Claimed, threading.Event] | None = None
         self._last_reap = -float("inf")
 
@@ -159,32 +162,35 @@ class Worker:
                     self._sessions, self.timings.stale, self.timings.attempts, table=table
                 ):
                     log.warning("%s %s: its worker stopped answering; it is %s", table.kind, record_id, became)
-        if self.stopping.is_set():
-            return False
         for offset in range(len(self.sources)):
             source = self.sources[(self._turn + offset) % len(self.sources)]
-            claimed = claim_next(self._sessions, self.runner, source.table)
-            if claimed is not None:
-                # The next step looks at the following queue first: a long run queue cannot starve the jobs.
-                self._turn = (self._turn + offset + 1) % len(self.sources)
-                self._execute(claimed, source)
-                return True
+            with self._claiming:
+                if self.stopping.is_set():
+                    return False
+                claimed = claim_next(self._sessions, self.runner, source.table)
+                if claimed is None:
+                    continue
+                cancel = threading.Event()
+                with self._lock:
+                    self._current = (claimed, cancel)
+            # The next step looks at the following queue first: a long run queue cannot starve the jobs.
+            self._turn = (self._turn + offset + 1) % len(self.sources)
+            self._execute(claimed, source, cancel)
+            return True
         return False
 
-    def _execute(self, claimed: Claimed, source: Source) -> None:
+    def quiesce(self) -> None:
+        """Take no more work: once this returns, no claim of this worker's is in flight or still to come."""
+        self.stopping.set()
+        self._wake.set()
+        with self._claiming:
+            pass
+
+    def _execute(self, claimed: Claimed, source: Source, cancel: threading.Event) -> None:
         record_id, kind = claimed.id, claimed.table.kind
-        cancel = threading.Event()
-        with self._lock:
-            self._current = (claimed, cancel)
         if self.stopping.is_set():
-            # Stopped between the claim and the line above: stop() found nothing to give back, so this does.
-            try:
-                give_back(self._sessions, claimed.id, self.runner, claimed.table)
-            except SQLAlchemyError:
-                log.exception("%s %s could not be given back; the reaper will", kind, record_id)
-            finally:
-                with self._lock:
-                    self._current = None
+            # Stopped since the claim: give it back unless stop() already has (whoever takes it gives it back).
+            self._give_back_current()
             return
         done = threading.Event()
         heart = threading.Thread(
@@ -237,10 +243,13 @@ class Worker:
 
     def stop(self) -> None:
         """Stop taking work and give the record executing back to its queue for another worker (SIGTERM)."""
-        self.stopping.set()
-        self._wake.set()
+        self.quiesce()  # a claim in flight ends as the record executing, given back below
+        self._give_back_current()
+
+    def _give_back_current(self) -> None:
+        """Give the record executing back and cancel its computation; once, whichever thread comes first."""
         with self._lock:
-            current = self._current
+            current, self._current = self._current, None
         if current is None:
             return
         claimed, cancel = current
