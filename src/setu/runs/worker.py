@@ -179,12 +179,16 @@ class Worker:
             return True
         return False
 
-    def quiesce(self) -> None:
-        """Take no more work: once this returns, no claim of this worker's is in flight or still to come."""
+    def quiesce(self, timeout: float = 10.0) -> None:
+        """Take no more work: once this returns, no claim of this worker's is in flight or still to come.
+
+        A claim that hangs on an unreachable database is waited for ``timeout`` seconds at most, so a
+        stopping server never hangs with it (the claim, should it ever succeed, is then given back).
+        """
         self.stopping.set()
         self._wake.set()
-        with self._claiming:
-            pass
+        if self._claiming.acquire(timeout=timeout):
+            self._claiming.release()
 
     def _execute(self, claimed: Claimed, source: Source, cancel: threading.Event) -> None:
         record_id, kind = claimed.id, claimed.table.kind
