@@ -65,9 +65,22 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+class _Text(vText):
+    """TEXT escaped by RFC 5545 alone (3.3.11).
+
+    ``vText`` first turns a literal backslash-N in the value into a line break, so a title typed as
+    ``C:\\Notes`` would come back from a calendar as two lines. Here every backslash is escaped first.
+    """
+
+    def to_ical(self) -> bytes:
+        escaped = str(self).replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+        escaped = escaped.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\\n")
+        return escaped.encode(self.encoding)  # type: ignore[attr-defined]  # set by vText.__new__
+
+
 def _text(component: Calendar | Event, name: str, value: str) -> None:
     """Add a text property of our own; VALUE=TEXT tells readers to unescape it (``\\,`` back to ``,``)."""
-    component.add(name, vText(value), parameters={"VALUE": "TEXT"})
+    component.add(name, _Text(value), parameters={"VALUE": "TEXT"})
 
 
 def event_of(item: CalendarItem) -> Event:
@@ -93,7 +106,7 @@ def event_of(item: CalendarItem) -> Event:
     event.add("dtstamp", _utc(item.updated_at))
     event.add("dtstart", item.due_on)
     event.add("dtend", item.due_on + timedelta(days=1))
-    event.add("summary", f"{item.title} ({item.owner})")
+    event.add("summary", _Text(f"{item.title} ({item.owner})"))
     lines = [item.banner, f"Status: {STATUS_WORDS.get(item.status, item.status)}"]
     if item.completed_on is not None:
         lines.append(f"Completed: {item.completed_on.isoformat()}")
@@ -104,7 +117,7 @@ def event_of(item: CalendarItem) -> Event:
         lines.append(f"Pillar: {item.pillar}")
     if item.notes:
         lines.extend(["", item.notes])
-    event.add("description", "\n".join(lines))
+    event.add("description", _Text("\n".join(lines)))
     event.add("status", EVENT_STATUS.get(item.status, "CONFIRMED"))
     event.add("categories", ["Setu action item", STATUS_WORDS.get(item.status, item.status)])
     event.add("transp", "TRANSPARENT")
