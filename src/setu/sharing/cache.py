@@ -125,10 +125,12 @@ class ViewCache:
         ``(None, False)`` when the computation it waited for failed or outlasted :attr:`wait_seconds`: the
         caller computes too, and leaves :meth:`end` to the one it waited for.
         """
+        found = self.get(key)
+        if found is not None:
+            return found, False
         with self._lock:
-            found = self._items.get(key)
+            found = self._items.get(key)  # stored since the look above
             if found is not None:
-                self._items.move_to_end(key)
                 return found, False
             running = self._computing.get(key)
             if running is None:
@@ -252,10 +254,7 @@ def cached(
     Cached
         The answer.
     """
-    found: Cached[V] | None = cache.get(key)
-    leading = False
-    if found is None:
-        found, leading = cache.begin(key)  # another request may have computed it meanwhile
+    found, leading = cache.begin(key)  # waits for another request computing it, if one is
     if found is not None:
         replay(session, principal, found.audit)
         return found
