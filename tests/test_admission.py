@@ -13,11 +13,13 @@ from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
+from typing import Any
 
 import anyio
 import httpx
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from hypothesis import given
 from hypothesis import settings as examples
 from hypothesis import strategies as st
@@ -35,9 +37,10 @@ Sender = Callable[[dict[str, object]], Awaitable[None]]
 
 
 @contextmanager
-def serving(engine: Engine, settings: ApiSettings) -> Iterator[str]:
-    """The app on ``engine`` served over HTTP on a free loopback port; its base URL."""
-    config = uvicorn.Config(create_app(engine, settings=settings), host="127.0.0.1", port=0, log_level="warning")
+def serving(engine: Engine, settings: ApiSettings, app: FastAPI | None = None) -> Iterator[str]:
+    """The app on ``engine`` (or ``app``) served over HTTP on a free loopback port; its base URL."""
+    app = app if app is not None else create_app(engine, settings=settings)
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -50,6 +53,21 @@ def serving(engine: Engine, settings: ApiSettings) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(30)
+
+
+def in_flight_limit(app: FastAPI) -> InFlightLimit:
+    """The admission gate of a started app (the outermost layers of its middleware stack)."""
+    layer: Any = app.middleware_stack
+    while not isinstance(layer, InFlightLimit):
+        layer = layer.app
+    return layer
+
+
+def until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the server did not get there in time"
+        time.sleep(0.005)
 
 
 @pytest.fixture
@@ -114,23 +132,26 @@ def test_a_request_waits_a_moment_for_a_place_but_the_queue_and_the_wait_are_bou
     engine: Engine, tokens: dict[str, str]
 ) -> None:
     settings = replace(
-        TEST_SETTINGS, max_in_flight=1, admission_queue=1, admission_wait=5.0, read_timeout=1.5, run_workers=0
+        TEST_SETTINGS, max_in_flight=1, admission_queue=1, admission_wait=5.0, read_timeout=3.0, run_workers=0
     )
     auth = {"Authorization": f"Bearer {tokens['in-analyst']}"}
-    with serving(engine, settings) as base, ThreadPoolExecutor(1) as pool:
-        held = stalled_upload(base)  # the one place, until its body times out (408 after 1.5 s)
-        time.sleep(0.3)
+    app = create_app(engine, settings=settings)
+    with serving(engine, settings, app) as base, ThreadPoolExecutor(1) as pool:
+        limit = in_flight_limit(app)
         began = time.monotonic()
+        held = stalled_upload(base)  # the one place, until its body times out (408 after 3 s)
+        until(lambda: limit.in_flight == 1)
         waiting = pool.submit(httpx.get, f"{base}/api/v1/networks", headers=auth, timeout=10)
-        time.sleep(0.3)
+        # Waited for, not slept on: on a busy machine the waiting request may take a while to arrive.
+        until(lambda: len(limit._waiting) == 1)
         # The queue's one place is taken: the next request is refused at once, not queued.
         refused = httpx.get(f"{base}/api/v1/networks", headers=auth, timeout=10)
         assert refused.status_code == 503, refused.text
         assert refused.headers["retry-after"] == "1"
-        assert time.monotonic() - began < 1.2
+        assert time.monotonic() - began < 3.0  # refused before the stalled upload's place came free
         # The waiting one gets the place the stalled upload frees, and is answered.
         assert waiting.result().status_code == 200
-        assert time.monotonic() - began >= 1.0
+        assert time.monotonic() - began >= 2.9  # it waited for the stalled upload to time out
         assert answer_of(held).startswith(b"HTTP/1.1 408")
         held.close()
 

@@ -25,7 +25,7 @@ from setu.models.jobs import JOB_FINAL_STATUSES, JOB_KINDS, JobRecord
 from setu.runs.queue import JOBS, active, request_cancel
 from setu.settings import DEFAULT_JOB_QUEUE, DEFAULT_MAX_ACTIVE_JOBS, ApiSettings
 from setu.sharing.policy import Principal
-from setu.sharing.read import count_readable, deny, fetch_visible, page, readable, unfiltered
+from setu.sharing.read import count_readable, deny, fetch_visible_id, page, readable, unfiltered
 
 USER_RETRY_AFTER = 10
 """Seconds a user at their cap is told to wait: about the time an import or a what-if takes."""
@@ -162,9 +162,7 @@ def get_job(session: Session, principal: Principal, job_id: int) -> JobRecord:
         If there is no such job, another user created it, or its result's marking is beyond the
         reader now (audited as denied; the answer is the same in every case).
     """
-    return fetch_visible(
-        session, principal, JobRecord, [JobRecord.id == job_id], action="job.read", kind="job", key=job_id
-    )
+    return fetch_visible_id(session, principal, JobRecord, job_id, action="job.read", kind="job")
 
 
 def list_jobs(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import Select, bindparam, func
 from sqlalchemy.orm import Session
 
 from setu.audit.log import record
@@ -12,10 +13,15 @@ from setu.models.networks import NetworkRecord, NodeRecord
 from setu.networks import stamps
 from setu.sharing.cache import Cached, ViewCache, view_key
 from setu.sharing.policy import Principal
-from setu.sharing.read import readable
+from setu.sharing.read import built_once, readable
 
 _NODE_COUNTS = ViewCache(entries=4096)
 """Visible nodes by (reader's view, network, revision): a revision is never reused (:mod:`setu.models.revisions`)."""
+
+
+@built_once
+def _visible_networks(principal: Principal) -> Select[Any]:
+    return readable(principal, NetworkRecord.id).where(NetworkRecord.id.in_(bindparam("network_ids", expanding=True)))
 
 
 def visible_node_counts(session: Session, principal: Principal, network_ids: Sequence[int]) -> dict[int, int]:
@@ -37,9 +43,7 @@ def visible_node_counts(session: Session, principal: Principal, network_ids: Seq
     """
     if not network_ids:
         return {}
-    visible = list(
-        session.scalars(readable(principal, NetworkRecord.id).where(NetworkRecord.id.in_(list(network_ids))))
-    )
+    visible = list(session.scalars(_visible_networks(principal), {"network_ids": list(network_ids)}))
     revisions = stamps.revisions(session, visible)
     view = view_key(principal)
     counts: dict[int, int] = {}

@@ -12,7 +12,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, Subquery, func, or_, select
+from sqlalchemy import Select, Subquery, bindparam, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from setu.audit.log import record
@@ -21,12 +21,17 @@ from setu.models.networks import NetworkRecord, NodeRecord, SupplyRecord, TearLi
 from setu.sharing.policy import Principal
 from setu.sharing.read import (
     MAX_LIMIT,
+    built_once,
+    contained,
     contains,
+    contains_bound,
     count_readable,
     fetch_visible,
+    fetch_visible_id,
     join_readable,
     page,
     readable,
+    readable_count,
     starts_with,
 )
 
@@ -94,15 +99,8 @@ def require_network(
     session: Session, principal: Principal, network_id: int, action: str, *, audit_permit: bool = False
 ) -> NetworkRecord:
     """The network ``network_id`` if ``principal`` may see it, else :class:`NotFound` (audited as ``action``)."""
-    return fetch_visible(
-        session,
-        principal,
-        NetworkRecord,
-        [NetworkRecord.id == network_id],
-        action=action,
-        kind="network",
-        key=network_id,
-        audit_permit=audit_permit,
+    return fetch_visible_id(
+        session, principal, NetworkRecord, network_id, action=action, kind="network", audit_permit=audit_permit
     )
 
 
@@ -202,6 +200,20 @@ def _node_order(sort: str) -> list[Any]:
     return [key, NodeRecord.node_id.asc()] if field != "node_id" else [key]
 
 
+@built_once
+def _node_page(
+    principal: Principal, sort: str, filtered: tuple[str, ...], by_search: bool
+) -> tuple[Select[Any], Select[Any]]:
+    """How many visible nodes of a network match, and a page of them, the values given as bind parameters."""
+    conditions: list[Any] = [NodeRecord.network_id == bindparam("network_id")]
+    conditions += [getattr(NodeRecord, field) == bindparam(f"filter_{field}") for field in filtered]
+    if by_search:
+        conditions.append(or_(*(contains_bound(getattr(NodeRecord, f), "pattern") for f in SEARCH_FIELDS)))
+    count = readable_count(principal, NodeRecord).where(*conditions)
+    listed = readable(principal, NodeRecord).where(*conditions).order_by(*_node_order(sort))
+    return count, listed.offset(bindparam("offset")).limit(bindparam("limit"))
+
+
 def list_nodes(
     session: Session,
     principal: Principal,
@@ -237,18 +249,16 @@ def list_nodes(
         If there is no such network or the user may not see it.
     """
     offset, limit = page(offset, limit)
+    _node_order(sort)  # a bad sort is refused before anything is read
     require_network(session, principal, network_id, "node.list")
-    conditions: list[Any] = [NodeRecord.network_id == network_id]
-    for field, value in (filters or {}).items():
+    for field in filters or {}:
         if field not in FILTER_FIELDS:
             raise InputError(f"cannot filter nodes by {field!r}; expected one of {', '.join(FILTER_FIELDS)}")
-        conditions.append(getattr(NodeRecord, field) == value)
-    if search:
-        conditions.append(or_(*(contains(getattr(NodeRecord, f), search) for f in SEARCH_FIELDS)))
-    total = count_readable(session, principal, NodeRecord, *conditions)
-    rows = session.scalars(
-        readable(principal, NodeRecord).where(*conditions).order_by(*_node_order(sort)).offset(offset).limit(limit)
-    ).all()
+    count, listed = _node_page(principal, sort, tuple(sorted(filters or {})), bool(search))
+    values: dict[str, Any] = {f"filter_{field}": value for field, value in (filters or {}).items()}
+    values.update(network_id=network_id, pattern=contained(search), offset=offset, limit=limit)
+    total = int(session.scalar(count, values) or 0)
+    rows = session.scalars(listed, values).all()
     record(
         session,
         principal,

@@ -22,7 +22,9 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    Select,
     and_,
+    bindparam,
     cast,
     event,
     func,
@@ -46,7 +48,7 @@ from setu.models.networks import (
 from setu.models.revisions import NetworkRevision
 from setu.sharing.cache import Cached, ViewCache, view_key
 from setu.sharing.policy import Principal
-from setu.sharing.read import readable, unfiltered
+from setu.sharing.read import built_once, readable, unfiltered
 
 _DIGESTS = ViewCache(entries=4096)
 """Readers' view digests by (view, network row, revision): a revision is never reused (see its module)."""
@@ -136,8 +138,7 @@ def revisions(session: Session, network_ids: list[int]) -> dict[int, int]:
     """
     if not network_ids:
         return {}
-    query = select(NetworkRevision.network_id, NetworkRevision.revision, _wrote(session))
-    found = session.execute(query.where(NetworkRevision.network_id.in_(network_ids))).all()
+    found = session.execute(_revisions_of(_dialect(session)), {"network_ids": network_ids}).all()
     return {int(row[0]): int(row[1]) for row in found if not row[2]}
 
 
@@ -147,14 +148,35 @@ _UNCACHED = itertools.count()
 """Stamps of what a writing transaction reads: each one new, so that no cached entry ever matches."""
 
 
-def _wrote(session: Session) -> ColumnElement[bool]:
+def _dialect(session: Session) -> str:
+    return str(session.get_bind().dialect.name)
+
+
+@built_once
+def _revisions_of(dialect: str) -> Select[int, int, bool]:
+    query = select(NetworkRevision.network_id, NetworkRevision.revision, _wrote(dialect))
+    return query.where(NetworkRevision.network_id.in_(bindparam("network_ids", expanding=True)))
+
+
+@built_once
+def _readable_revision(principal: Principal, dialect: str) -> Select[Any]:
+    """The network's row as the reader may see it, its revision, and whether this transaction wrote that."""
+    return (
+        readable(principal, NetworkRecord.id, NetworkRecord.version, NetworkRecord.marking_id)
+        .add_columns(NetworkRevision.revision, _wrote(dialect))
+        .outerjoin(NetworkRevision, NetworkRevision.network_id == NetworkRecord.id)
+        .where(NetworkRecord.id == bindparam("network_id"))
+    )
+
+
+def _wrote(dialect: str) -> ColumnElement[bool]:
     """Whether the session's own transaction changed the revision row read beside it (PostgreSQL; else false).
 
     PostgreSQL changes a network's revision once per transaction (:mod:`setu.models.revisions`), so
     what a transaction reads after its own second write to a network has the revision of its first:
     such a reader must neither use nor fill a cache. On SQLite every write changes the revision.
     """
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect == "postgresql":
         return literal_column("coalesce(network_revisions.xmin = pg_current_xact_id_if_assigned()::xid, false)")
     return literal(False)
 
@@ -173,12 +195,8 @@ def _network_revision(
     memo: dict[tuple[Hashable, int], tuple[Any, Any, bool]] = session.info.setdefault(_MEMO, {})
     key = (view_key(principal), network_id)
     if key not in memo:
-        found = session.execute(
-            readable(principal, NetworkRecord.id, NetworkRecord.version, NetworkRecord.marking_id)
-            .add_columns(NetworkRevision.revision, _wrote(session))
-            .outerjoin(NetworkRevision, NetworkRevision.network_id == NetworkRecord.id)
-            .where(NetworkRecord.id == network_id)
-        ).one_or_none()
+        statement = _readable_revision(principal, _dialect(session))
+        found = session.execute(statement, {"network_id": network_id}).one_or_none()
         if not session.info.get(_MEMO_LISTENING):
             session.info[_MEMO_LISTENING] = True
             event.listen(session, "after_transaction_end", _forget)

@@ -9,8 +9,9 @@ networks there are.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import Select, bindparam, func
 from sqlalchemy.orm import Session
 
 from setu.accounts.lookups import as_utc
@@ -18,7 +19,7 @@ from setu.audit.log import record
 from setu.models.networks import NetworkRecord
 from setu.models.stress import RunRecord
 from setu.sharing.policy import Principal
-from setu.sharing.read import readable
+from setu.sharing.read import built_once, readable
 
 SCANNED = 500
 """The newest visible network versions looked at (a user works on recent ones; older ones are on the list pages)."""
@@ -27,6 +28,22 @@ SCANNED = 500
 def _seconds(when: datetime | None) -> int:
     stamp = as_utc(when)
     return int(stamp.timestamp()) if stamp is not None else 0
+
+
+@built_once
+def _newest_networks(principal: Principal) -> Select[Any]:
+    return readable(principal, NetworkRecord).order_by(NetworkRecord.id.desc()).limit(SCANNED)
+
+
+@built_once
+def _run_activity(principal: Principal) -> Select[Any]:
+    """When the reader last started a run on each of the networks ``network_ids``."""
+    return (
+        readable(principal, RunRecord.network_id, func.max(RunRecord.created_at))
+        .where(RunRecord.created_by == principal.user_id)
+        .where(RunRecord.network_id.in_(bindparam("network_ids", expanding=True)))
+        .group_by(RunRecord.network_id)
+    )
 
 
 def recent_networks(session: Session, principal: Principal, *, limit: int = 5) -> list[NetworkRecord]:
@@ -48,18 +65,14 @@ def recent_networks(session: Session, principal: Principal, *, limit: int = 5) -
         on which the user started a run or imported a version come first, most recent activity first;
         then the others, most recently imported first.
     """
-    newest = session.scalars(readable(principal, NetworkRecord).order_by(NetworkRecord.id.desc()).limit(SCANNED)).all()
+    newest = session.scalars(_newest_networks(principal)).all()
     latest: dict[tuple[int, str], NetworkRecord] = {}
     for network in newest:
         latest.setdefault((network.org_id, network.name), network)
     by_id = {network.id: (network.org_id, network.name) for network in newest}
     activity: dict[tuple[int, str], int] = {}
     # Runs and imports share no clock column that orders both; their creation times do.
-    for network_id, when in session.execute(
-        readable(principal, RunRecord.network_id, func.max(RunRecord.created_at))
-        .where(RunRecord.created_by == principal.user_id, RunRecord.network_id.in_(list(by_id)))
-        .group_by(RunRecord.network_id)
-    ):
+    for network_id, when in session.execute(_run_activity(principal), {"network_ids": list(by_id)}):
         key = by_id[network_id]
         activity[key] = max(activity.get(key, 0), _seconds(when))
     for network in newest:

@@ -13,8 +13,9 @@ network and is never used as one. Other runs are used only when a reader picks o
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import Select, bindparam
 from sqlalchemy.orm import Session
 
 from setu.errors import InputError
@@ -23,7 +24,7 @@ from setu.networks.stamps import view_digest
 from setu.runs.service import get_run, start_run
 from setu.sharing.cache import ViewCache
 from setu.sharing.policy import Principal
-from setu.sharing.read import readable
+from setu.sharing.read import built_once, readable
 
 ACTIVE = ("queued", "running")
 
@@ -80,14 +81,35 @@ def start_reference_sweep(
     return start_run(session, principal, network_id, "sweep", reference=True, views=views)
 
 
-def _newest(
-    session: Session, principal: Principal, network_id: int, *conditions: ColumnElement[bool]
-) -> RunRecord | None:
-    """The newest reference sweep of the network the reader may read that meets ``conditions``."""
+@built_once
+def _reference_runs(principal: Principal) -> Select[Any]:
+    """The newest completed reference sweep of a network on the view ``digest`` and the newest being computed."""
+    newest = [
+        readable(principal, RunRecord.id)
+        .where(
+            RunRecord.network_id == bindparam("network_id"),
+            RunRecord.reference.is_(True),
+            RunRecord.view_digest == bindparam("digest"),
+        )
+        .where(status)
+        .order_by(RunRecord.id.desc())
+        .limit(1)
+        .scalar_subquery()
+        for status in (RunRecord.status == "completed", RunRecord.status.in_(ACTIVE))
+    ]
+    # One statement for both.
+    return readable(principal, RunRecord).where(RunRecord.id.in_(newest))
+
+
+@built_once
+def _newest_completed(principal: Principal) -> Select[Any]:
+    """The newest completed reference sweep of a network, on any view the reader may read."""
     statement = readable(principal, RunRecord).where(
-        RunRecord.network_id == network_id, RunRecord.reference.is_(True), *conditions
+        RunRecord.network_id == bindparam("network_id"),
+        RunRecord.reference.is_(True),
+        RunRecord.status == "completed",
     )
-    return session.scalars(statement.order_by(RunRecord.id.desc()).limit(1)).first()
+    return statement.order_by(RunRecord.id.desc()).limit(1)
 
 
 def reference_run(session: Session, principal: Principal, network_id: int) -> RunChoice:
@@ -116,22 +138,12 @@ def reference_run(session: Session, principal: Principal, network_id: int) -> Ru
     digest = view_digest(session, principal, network_id)
     if not digest:
         return RunChoice(None, True)
-    newest = [
-        readable(principal, RunRecord.id)
-        .where(RunRecord.network_id == network_id, RunRecord.reference.is_(True), RunRecord.view_digest == digest)
-        .where(status)
-        .order_by(RunRecord.id.desc())
-        .limit(1)
-        .scalar_subquery()
-        for status in (RunRecord.status == "completed", RunRecord.status.in_(ACTIVE))
-    ]
-    # One statement for both: the newest completed one on the reader's view and the newest being computed.
-    found = session.scalars(readable(principal, RunRecord).where(RunRecord.id.in_(newest))).all()
+    found = session.scalars(_reference_runs(principal), {"network_id": network_id, "digest": digest}).all()
     done = next((run for run in found if run.status == "completed"), None)
     pending = next((run for run in found if run.status in ACTIVE), None)
     stale = False
     if done is None:
-        stale = _newest(session, principal, network_id, RunRecord.status == "completed") is not None
+        stale = session.scalars(_newest_completed(principal), {"network_id": network_id}).first() is not None
     return RunChoice(done, True, pending, stale)
 
 

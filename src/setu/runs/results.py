@@ -6,7 +6,7 @@ from collections.abc import Hashable
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import BigInteger, ColumnElement, cast, false, func, or_, true
+from sqlalchemy import BigInteger, Select, bindparam, cast, false, func, or_, true
 from sqlalchemy.orm import Session
 
 from setu.audit.log import record
@@ -15,7 +15,17 @@ from setu.models.stress import ResultRecord, RunRecord
 from setu.sharing.files import marked_csv, marked_json, marked_parquet, marked_xlsx, marking_fields
 from setu.sharing.markings import MarkingSpec, combine, marking_specs
 from setu.sharing.policy import Principal
-from setu.sharing.read import MAX_LIMIT, contains, count_readable, fetch_visible, page, readable, unfiltered
+from setu.sharing.read import (
+    MAX_LIMIT,
+    built_once,
+    contained,
+    contains_bound,
+    fetch_visible_id,
+    page,
+    readable,
+    readable_count,
+    unfiltered,
+)
 from setu.stress.export import results_csv
 
 __all__ = [
@@ -50,21 +60,27 @@ def _result_order(sort: str) -> list[Any]:
     return [*keys, ResultRecord.position.asc()]
 
 
-def _result_conditions(run_id: int, min_rei: float | None, at_risk_only: bool, text: str) -> list[ColumnElement[bool]]:
-    conditions = [ResultRecord.run_id == run_id]
-    if min_rei is not None:
-        conditions.append(ResultRecord.rei >= min_rei)
+@built_once
+def _results_page(
+    principal: Principal, sort: str, by_rei: bool, at_risk_only: bool, by_text: bool
+) -> tuple[Select[Any], Select[Any]]:
+    """How many visible results of a run match, and a page of them, the values given as bind parameters."""
+    conditions = [ResultRecord.run_id == bindparam("run_id")]
+    if by_rei:
+        conditions.append(ResultRecord.rei >= bindparam("min_rei"))
     if at_risk_only:
         conditions.append(ResultRecord.at_risk.is_(true()))
-    if text:
+    if by_text:
         conditions.append(
             or_(
-                contains(ResultRecord.scenario_id, text),
-                contains(ResultRecord.label, text),
-                contains(ResultRecord.disrupted, text),
+                contains_bound(ResultRecord.scenario_id, "pattern"),
+                contains_bound(ResultRecord.label, "pattern"),
+                contains_bound(ResultRecord.disrupted, "pattern"),
             )
         )
-    return conditions
+    count = readable_count(principal, ResultRecord).where(*conditions)
+    listed = readable(principal, ResultRecord).where(*conditions).order_by(*_result_order(sort))
+    return count, listed.offset(bindparam("offset")).limit(bindparam("limit"))
 
 
 def require_run(session: Session, principal: Principal, run_id: int, action: str) -> RunRecord:
@@ -75,16 +91,7 @@ def require_run(session: Session, principal: Principal, run_id: int, action: str
     setu.errors.NotFound
         If there is no such run or the user may not see it.
     """
-    return fetch_visible(
-        session,
-        principal,
-        RunRecord,
-        [RunRecord.id == run_id],
-        action=action,
-        kind="run",
-        key=run_id,
-        audit_permit=False,
-    )
+    return fetch_visible_id(session, principal, RunRecord, run_id, action=action, kind="run", audit_permit=False)
 
 
 def results_stamp(session: Session, run: RunRecord) -> tuple[Hashable, ...]:
@@ -145,13 +152,12 @@ def list_results(
         If there is no such run or the user may not see it.
     """
     offset, limit = page(offset, limit)
-    order = _result_order(sort)
+    _result_order(sort)  # a bad sort is refused before anything is read
     require_run(session, principal, run_id, "results.list")
-    conditions = _result_conditions(run_id, min_rei, at_risk_only, text)
-    total = count_readable(session, principal, ResultRecord, *conditions)
-    rows = session.scalars(
-        readable(principal, ResultRecord).where(*conditions).order_by(*order).offset(offset).limit(limit)
-    ).all()
+    count, listed = _results_page(principal, sort, min_rei is not None, at_risk_only, bool(text))
+    values = {"run_id": run_id, "min_rei": min_rei, "pattern": contained(text), "offset": offset, "limit": limit}
+    total = int(session.scalar(count, values) or 0)
+    rows = session.scalars(listed, values).all()
     record(
         session,
         principal,

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, insert
+from sqlalchemy import ColumnElement, Select, bindparam, insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from setu.audit.log import record
@@ -24,7 +24,16 @@ from setu.runs.stored import baseline_summary, result_rows
 from setu.sharing.cache import ViewCache
 from setu.sharing.markings import MarkingSpec, combine, marking_specs, store
 from setu.sharing.policy import Principal
-from setu.sharing.read import count_readable, deny, fetch_visible, page, readable, unfiltered
+from setu.sharing.read import (
+    built_once,
+    deny,
+    fetch_visible,
+    fetch_visible_id,
+    page,
+    readable,
+    readable_count,
+    unfiltered,
+)
 from setu.sharing.roles import require_role
 from setu.stress.engine import run_scenarios
 from setu.stress.executors import EXECUTORS, make_executor
@@ -416,9 +425,20 @@ def get_run(session: Session, principal: Principal, run_id: int) -> RunRecord:
     setu.errors.NotFound
         If there is no such run or the user may not see it (under its derived marking).
     """
-    return fetch_visible(
-        session, principal, RunRecord, [RunRecord.id == run_id], action="run.read", kind="run", key=run_id
-    )
+    return fetch_visible_id(session, principal, RunRecord, run_id, action="run.read", kind="run")
+
+
+@built_once
+def _run_list(principal: Principal, by_network: bool, by_status: bool) -> tuple[Select[Any], Select[Any]]:
+    """How many visible runs match, and a page of them, with the filters asked for as bind parameters."""
+    conditions: list[ColumnElement[bool]] = []
+    if by_network:
+        conditions.append(RunRecord.network_id == bindparam("network_id"))
+    if by_status:
+        conditions.append(RunRecord.status == bindparam("status"))
+    count = readable_count(principal, RunRecord).where(*conditions)
+    listed = readable(principal, RunRecord).where(*conditions).order_by(RunRecord.id.desc())
+    return count, listed.offset(bindparam("offset")).limit(bindparam("limit"))
 
 
 def list_runs(
@@ -438,15 +458,10 @@ def list_runs(
         The page and how many visible runs match in all.
     """
     offset, limit = page(offset, limit)
-    conditions: list[ColumnElement[bool]] = []
-    if network_id is not None:
-        conditions.append(RunRecord.network_id == network_id)
-    if status is not None:
-        conditions.append(RunRecord.status == status)
-    total = count_readable(session, principal, RunRecord, *conditions)
-    rows = session.scalars(
-        readable(principal, RunRecord).where(*conditions).order_by(RunRecord.id.desc()).offset(offset).limit(limit)
-    ).all()
+    count, listed = _run_list(principal, network_id is not None, status is not None)
+    values = {"network_id": network_id, "status": status, "offset": offset, "limit": limit}
+    total = int(session.scalar(count, values) or 0)
+    rows = session.scalars(listed, values).all()
     record(
         session, principal, "run.list", "run", "", details={"network_id": network_id, "status": status, "total": total}
     )

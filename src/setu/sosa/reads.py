@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_
+from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, case, func, or_
 from sqlalchemy.orm import Session
 
 from setu.audit.log import record
@@ -15,13 +16,21 @@ from setu.models.networks import NetworkRecord
 from setu.models.parties import GOVERNMENT_KINDS, Organization
 from setu.models.sosa import RATINGS, REQUEST_STATES, PriorityRequest, RequestEvent
 from setu.sharing.policy import Principal
-from setu.sharing.read import contains, count_readable, fetch_visible, page, readable
+from setu.sharing.read import (
+    built_once,
+    contained,
+    contains_bound,
+    fetch_visible_id,
+    page,
+    readable,
+    readable_count,
+)
 from setu.sosa.common import _actor, _parties, today_utc
 from setu.sosa.federated import elsewhere
 from setu.sosa.workflow import RATING_RANK, TRANSITIONS, may_act
 
 
-def overdue_condition(today: date) -> ColumnElement[bool]:
+def overdue_condition(today: date | BindParameter[date]) -> ColumnElement[bool]:
     """SQL: a response past due while the order awaits it, or a delay confirmation past due."""
     return or_(
         and_(PriorityRequest.state == "RATED_ORDER_ISSUED", PriorityRequest.response_due < today),
@@ -65,15 +74,34 @@ def get_request(session: Session, principal: Principal, request_id: int) -> Prio
     NotFound
         If there is no such request or the user may not see it (the same answer).
     """
-    return fetch_visible(
-        session,
-        principal,
-        PriorityRequest,
-        [PriorityRequest.id == request_id],
-        action="sosa.read",
-        kind="request",
-        key=request_id,
-    )
+    return fetch_visible_id(session, principal, PriorityRequest, request_id, action="sosa.read", kind="request")
+
+
+@built_once
+def _request_page(
+    principal: Principal, by_state: bool, by_rating: bool, overdue: bool, by_party: bool, by_text: bool
+) -> tuple[Select[Any], Select[Any]]:
+    """How many visible requests match, and a page of them in board order, the values given as bind parameters."""
+    conditions: list[ColumnElement[bool]] = []
+    if by_state:
+        conditions.append(PriorityRequest.state == bindparam("state"))
+    if by_rating:
+        conditions.append(PriorityRequest.rating == bindparam("rating"))
+    if overdue:
+        conditions.append(overdue_condition(bindparam("today")))
+    if by_party:
+        party: BindParameter[str] = bindparam("party")
+        conditions.append(or_(PriorityRequest.requesting_party == party, PriorityRequest.supplier_party == party))
+    if by_text:
+        request = PriorityRequest
+        fields = (request.reference, request.title, request.program, request.item_node_id)
+        conditions.append(or_(*(contains_bound(field, "pattern") for field in fields)))
+    rank = case(*((PriorityRequest.rating == r, n) for r, n in RATING_RANK.items()), else_=len(RATING_RANK))
+    deadline = func.coalesce(PriorityRequest.delay_confirm_due, PriorityRequest.response_due)
+    listed = readable(principal, PriorityRequest).where(*conditions)
+    listed = listed.order_by(rank, deadline.is_(None), deadline, PriorityRequest.id)
+    count = readable_count(principal, PriorityRequest).where(*conditions)
+    return count, listed.offset(bindparam("offset")).limit(bindparam("limit"))
 
 
 def list_requests(
@@ -128,34 +156,20 @@ def list_requests(
         problems.append(Problem("rating", f"expected one of {', '.join(RATINGS)}, got {rating!r}"))
     if problems:
         raise InputError(problems)
-    conditions: list[ColumnElement[bool]] = []
-    if state is not None:
-        conditions.append(PriorityRequest.state == state)
-    if rating is not None:
-        conditions.append(PriorityRequest.rating == rating)
-    if overdue:
-        conditions.append(overdue_condition(today or today_utc()))
-    if party is not None:
-        conditions.append(or_(PriorityRequest.requesting_party == party, PriorityRequest.supplier_party == party))
-    if text:
-        conditions.append(
-            or_(
-                contains(PriorityRequest.reference, text),
-                contains(PriorityRequest.title, text),
-                contains(PriorityRequest.program, text),
-                contains(PriorityRequest.item_node_id, text),
-            )
-        )
-    total = count_readable(session, principal, PriorityRequest, *conditions)
-    rank = case(*((PriorityRequest.rating == r, n) for r, n in RATING_RANK.items()), else_=len(RATING_RANK))
-    deadline = func.coalesce(PriorityRequest.delay_confirm_due, PriorityRequest.response_due)
-    rows = session.scalars(
-        readable(principal, PriorityRequest)
-        .where(*conditions)
-        .order_by(rank, deadline.is_(None), deadline, PriorityRequest.id)
-        .offset(offset)
-        .limit(limit)
-    ).all()
+    count, listed = _request_page(
+        principal, state is not None, rating is not None, overdue, party is not None, bool(text)
+    )
+    values = {
+        "state": state,
+        "rating": rating,
+        "today": today or today_utc(),
+        "party": party,
+        "pattern": contained(text),
+        "offset": offset,
+        "limit": limit,
+    }
+    total = int(session.scalar(count, values) or 0)
+    rows = session.scalars(listed, values).all()
     record(session, principal, "sosa.list", "request", "", details={"total": total, "overdue": overdue})
     return list(rows), total
 
