@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Engine, literal, select, union_all
+from sqlalchemy import Engine, bindparam, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from setu.models.base import Marking, MarkingGroup, MarkingOwner, MarkingRelease
@@ -251,5 +251,9 @@ def owner_names(session: Session, specs: Iterable[MarkingSpec]) -> dict[int, str
     ids = sorted({org for spec in specs for org, _ in spec.owners})
     if not ids:
         return {}
-    rows = session.execute(select(Organization.id, Organization.name).where(Organization.id.in_(ids)))
+    rows = session.execute(_OWNER_NAMES, {"ids": ids})
     return {org_id: name for org_id, name in rows}
+
+
+_OWNER_NAMES = select(Organization.id, Organization.name).where(Organization.id.in_(bindparam("ids", expanding=True)))
+"""Built once: it is on every answer with a proprietary marking."""
