@@ -10,8 +10,9 @@ import getpass
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from setu.accounts.errors import AccountError
@@ -19,7 +20,7 @@ from setu.models.accounts import ROLES, User
 from setu.models.parties import Organization, Party
 from setu.sharing.markings import LEVEL_OF, LEVELS
 from setu.sharing.policy import Principal
-from setu.sharing.read import readable, unfiltered
+from setu.sharing.read import built_once, readable, unfiltered
 
 USERNAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,63}")
 """ASCII only, so case-insensitive comparison reads the same in Python, SQLite and PostgreSQL."""
@@ -385,5 +386,10 @@ def usernames(session: Session, principal: Principal, user_ids: Iterable[int]) -
     wanted = sorted(set(user_ids))
     if not wanted:
         return {}
-    rows = session.execute(readable(principal, User.id, User.username).where(User.id.in_(wanted)))
+    rows = session.execute(_usernames_in(principal), {"user_ids": wanted})
     return {user_id: name for user_id, name in rows}
+
+
+@built_once
+def _usernames_in(principal: Principal) -> Select[Any]:
+    return readable(principal, User.id, User.username).where(User.id.in_(bindparam("user_ids", expanding=True)))

@@ -131,6 +131,11 @@ def list_networks(
     return list(rows), total
 
 
+@built_once
+def _networks_in(principal: Principal) -> Select[Any]:
+    return readable(principal, NetworkRecord).where(NetworkRecord.id.in_(bindparam("network_ids", expanding=True)))
+
+
 def networks_by_id(session: Session, principal: Principal, network_ids: Collection[int]) -> dict[int, NetworkRecord]:
     """The networks of ``network_ids`` the reader may see, by id (to name what other records point to).
 
@@ -138,7 +143,7 @@ def networks_by_id(session: Session, principal: Principal, network_ids: Collecti
     """
     if not network_ids:
         return {}
-    found = session.scalars(readable(principal, NetworkRecord).where(NetworkRecord.id.in_(sorted(network_ids))))
+    found = session.scalars(_networks_in(principal), {"network_ids": sorted(network_ids)})
     networks = {network.id: network for network in found}
     record(session, principal, "network.list", "network", "", details={"ids": sorted(networks)})
     return networks

@@ -101,16 +101,17 @@ def results_stamp(session: Session, run: RunRecord) -> tuple[Hashable, ...]:
     results: a result added, removed or re-marked changes it. Which of them a reader sees follows from
     that and the reader's view, which every cache key holds too.
     """
-    # Not a read for a user: a fingerprint keyed with the reader's view (see above).
-    sums = session.execute(
-        unfiltered(
-            func.count(),
-            func.max(ResultRecord.id),
-            func.sum(ResultRecord.marking_id),
-            func.sum(cast(ResultRecord.id, BigInteger) * ResultRecord.marking_id),
-        ).where(ResultRecord.run_id == run.id)
-    ).one()
+    sums = session.execute(_RESULT_SUMS, {"run_id": run.id}).one()
     return (run.id, run.status, run.marking_id, run.finished_at, tuple(sums))
+
+
+# Not a read for a user: a fingerprint keyed with the reader's view (see results_stamp). Built once.
+_RESULT_SUMS = unfiltered(
+    func.count(),
+    func.max(ResultRecord.id),
+    func.sum(ResultRecord.marking_id),
+    func.sum(cast(ResultRecord.id, BigInteger) * ResultRecord.marking_id),
+).where(ResultRecord.run_id == bindparam("run_id"))
 
 
 def list_results(
