@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import configure_mappers
@@ -35,6 +35,7 @@ from setu.middleware import FORM_OVERHEAD, PREFIX, BodyLimit, RefuseNul, Securit
 from setu.networks import pages as network_pages
 from setu.networks.endpoints import router as networks_router
 from setu.networks.endpoints.standins import router as standins_router
+from setu.query_params import known_query_parameters
 from setu.registry import pages as registry_pages
 from setu.registry.endpoints import router as registry_router
 from setu.runs import pages as run_pages
@@ -173,7 +174,8 @@ def create_app(engine_or_url: Engine | str | None = None, *, settings: ApiSettin
         InFlightLimit, limit=settings.max_in_flight, queue=settings.admission_queue, wait=settings.admission_wait
     )
 
-    api = APIRouter(prefix=PREFIX)
+    # A misspelt filter is refused (422), never ignored into an answer of everything.
+    api = APIRouter(prefix=PREFIX, dependencies=[Depends(known_query_parameters)])
 
     @api.get(
         "/health",
