@@ -65,6 +65,6 @@ async def known_query_parameters(request: Request) -> None:
     unknown = sorted(set(request.query_params.keys()) - taken)
     if unknown:
         expected = f"one of {', '.join(sorted(taken))}" if taken else "none"
-        path = route.path
+        path = request.url.path  # as sent: the route's own path may lack the prefix it is mounted under
         problems = [Problem(f"query.{n}", f"{path} takes no parameter {n!r}; expected {expected}") for n in unknown]
         raise InputError(problems)
