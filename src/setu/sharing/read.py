@@ -262,6 +262,13 @@ def fetch_visible(
         If there is none, or none visible (audited as denied, see :func:`deny`).
     """
     row: M | None = session.scalars(readable(principal, model).where(*conditions)).one_or_none()
+    return _found(session, principal, row, action=action, kind=kind, key=key, audit_permit=audit_permit)
+
+
+def _found(
+    session: Session, principal: Principal, row: M | None, *, action: str, kind: str, key: object, audit_permit: bool
+) -> M:
+    """``row``, its read audited (``audit_permit``); or, when it is None, the denial audited and raised."""
     if row is None:
         raise deny(session, principal, action, kind, key)
     if audit_permit:
@@ -286,11 +293,7 @@ def fetch_visible_id(
 ) -> M:
     """:func:`fetch_visible` of the record whose ``id`` is ``record_id``, by one statement per reader and model."""
     row: M | None = session.scalars(_by_id(principal, model), {"record_id": record_id}).one_or_none()
-    if row is None:
-        raise deny(session, principal, action, kind, record_id)
-    if audit_permit:
-        record(session, principal, action, kind, str(record_id))
-    return row
+    return _found(session, principal, row, action=action, kind=kind, key=record_id, audit_permit=audit_permit)
 
 
 def page(offset: int, limit: int) -> tuple[int, int]:
