@@ -31,7 +31,7 @@ from setu.sharing.read import (
     join_readable,
     page,
     readable,
-    readable_count,
+    readable_page,
     starts_with,
 )
 
@@ -214,9 +214,7 @@ def _node_page(
     conditions += [getattr(NodeRecord, field) == bindparam(f"filter_{field}") for field in filtered]
     if by_search:
         conditions.append(or_(*(contains_bound(getattr(NodeRecord, f), "pattern") for f in SEARCH_FIELDS)))
-    count = readable_count(principal, NodeRecord).where(*conditions)
-    listed = readable(principal, NodeRecord).where(*conditions).order_by(*_node_order(sort))
-    return count, listed.offset(bindparam("offset")).limit(bindparam("limit"))
+    return readable_page(principal, NodeRecord, conditions, _node_order(sort))
 
 
 def list_nodes(

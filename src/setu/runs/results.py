@@ -23,7 +23,7 @@ from setu.sharing.read import (
     fetch_visible_id,
     page,
     readable,
-    readable_count,
+    readable_page,
     unfiltered,
 )
 from setu.stress.export import results_csv
@@ -78,9 +78,7 @@ def _results_page(
                 contains_bound(ResultRecord.disrupted, "pattern"),
             )
         )
-    count = readable_count(principal, ResultRecord).where(*conditions)
-    listed = readable(principal, ResultRecord).where(*conditions).order_by(*_result_order(sort))
-    return count, listed.offset(bindparam("offset")).limit(bindparam("limit"))
+    return readable_page(principal, ResultRecord, conditions, _result_order(sort))
 
 
 def require_run(session: Session, principal: Principal, run_id: int, action: str) -> RunRecord:

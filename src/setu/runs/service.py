@@ -31,7 +31,7 @@ from setu.sharing.read import (
     fetch_visible_id,
     page,
     readable,
-    readable_count,
+    readable_page,
     unfiltered,
 )
 from setu.sharing.roles import require_role
@@ -436,9 +436,7 @@ def _run_list(principal: Principal, by_network: bool, by_status: bool) -> tuple[
         conditions.append(RunRecord.network_id == bindparam("network_id"))
     if by_status:
         conditions.append(RunRecord.status == bindparam("status"))
-    count = readable_count(principal, RunRecord).where(*conditions)
-    listed = readable(principal, RunRecord).where(*conditions).order_by(RunRecord.id.desc())
-    return count, listed.offset(bindparam("offset")).limit(bindparam("limit"))
+    return readable_page(principal, RunRecord, conditions, [RunRecord.id.desc()])
 
 
 def list_runs(

@@ -173,6 +173,18 @@ def readable_count(principal: Principal, model: type[Marked | Owned]) -> Select[
     return _with_filters(select(func.count()).select_from(model), principal, [model])
 
 
+def readable_page(
+    principal: Principal, model: type[Marked | Owned], conditions: Sequence[Any], order: Sequence[Any]
+) -> tuple[Select[Any], Select[Any]]:
+    """How many rows of ``model`` matching ``conditions`` the reader may read, and a page of them in ``order``.
+
+    The page takes its ``offset`` and ``limit`` as bind parameters, for a :func:`built_once` builder.
+    """
+    count = readable_count(principal, model).where(*conditions)
+    listed = readable(principal, model).where(*conditions).order_by(*order)
+    return count, listed.offset(bindparam("offset")).limit(bindparam("limit"))
+
+
 def count_readable(session: Session, principal: Principal, model: type[Marked | Owned], *conditions: Any) -> int:
     """How many rows of ``model`` matching ``conditions`` the reader may read."""
     return int(session.scalar(readable_count(principal, model).where(*conditions)) or 0)

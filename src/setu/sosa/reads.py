@@ -23,7 +23,7 @@ from setu.sharing.read import (
     fetch_visible_id,
     page,
     readable,
-    readable_count,
+    readable_page,
 )
 from setu.sosa.common import _actor, _parties, today_utc
 from setu.sosa.federated import elsewhere
@@ -98,10 +98,8 @@ def _request_page(
         conditions.append(or_(*(contains_bound(field, "pattern") for field in fields)))
     rank = case(*((PriorityRequest.rating == r, n) for r, n in RATING_RANK.items()), else_=len(RATING_RANK))
     deadline = func.coalesce(PriorityRequest.delay_confirm_due, PriorityRequest.response_due)
-    listed = readable(principal, PriorityRequest).where(*conditions)
-    listed = listed.order_by(rank, deadline.is_(None), deadline, PriorityRequest.id)
-    count = readable_count(principal, PriorityRequest).where(*conditions)
-    return count, listed.offset(bindparam("offset")).limit(bindparam("limit"))
+    order = [rank, deadline.is_(None), deadline, PriorityRequest.id]
+    return readable_page(principal, PriorityRequest, conditions, order)
 
 
 def list_requests(
