@@ -160,7 +160,7 @@ def operations(app: Any, demo: Demo, users: dict[str, Session]) -> dict[str, tup
     return {
         "me (API, auth only)": (get(analyst, "/api/v1/accounts/me"), nothing),
         "dashboard page": (get(analyst, "/", page=True), nothing),
-        "node search (API)": (get(analyst, f"/api/v1/networks/{nid}/nodes?search=CN&limit=25"), nothing),
+        "node search (API)": (get(analyst, f"/api/v1/networks/{nid}/nodes?q=CN&limit=25"), nothing),
         "node search (page)": (get(analyst, f"/networks/{nid}?q=CN", page=True), nothing),
         "run results (API)": (get(analyst, f"/api/v1/runs/{demo.library_run}/results?limit=100"), nothing),
         "map JSON": (get(analyst, f"/networks/{nid}/map.json", page=True), nothing),
