@@ -29,6 +29,7 @@ from setu.audit.log import integrate
 from setu.db import transaction
 from setu.models.audit import AuditEntry
 from setu.models.networks import NodeRecord
+from setu.models.stress import ResultRecord
 from setu.network.model import Network
 from setu.sharing.markings import store
 
@@ -124,6 +125,52 @@ def test_a_new_node_a_changed_marking_or_a_new_run_is_seen_at_once(
     assert "T9_NEW" in same_as_cold("in-analyst")[1]
     sweep(dash, "us-analyst")  # a newer run: its id on the dashboard
     assert same_as_cold("us-analyst") != hidden
+
+
+def test_a_renamed_deleted_or_re_marked_run_is_seen_at_once(
+    dash: Api, engine: Engine, sessions: sessionmaker[Session], cookies: dict[str, str]
+) -> None:
+    """The run behind the figures is keyed by what it is, not by its id alone.
+
+    SQLite gives a new row the id of the newest one deleted before it, so a run that replaces a deleted one
+    can carry its id: its figures must not be the deleted run's. A rename must reach every page (a rename
+    may be meant to remove a word), and results re-marked for fewer readers must leave their figures.
+    """
+    user = "us-analyst"
+    nid = network_id(dash)
+
+    def ad_hoc(ttr: float) -> int:
+        body = {"network_id": nid, "sweep": True, "reference": False, "ttr": ttr}
+        queued = dash.post(user, "/api/v1/runs", json=body)
+        assert queued.status_code == 202, queued.text
+        assert dash.wait(user, queued.json()["id"])["status"] == "completed"
+        run_id: int = queued.json()["id"]
+        return run_id
+
+    def pages(run_id: int) -> list[str]:
+        paths = {f"/?network={nid}&run={run_id}": dashboard_figures, f"/networks/{nid}/map.json": lambda t: t}
+        warm = [figures(body(dash.client, cookies[user], path)) for path, figures in paths.items()]
+        assert warm == [figures(cold(engine, cookies[user], path)) for path, figures in paths.items()]
+        return warm
+
+    short = ad_hoc(0.5)
+    first = pages(short)
+    assert dash.client.delete(f"/api/v1/runs/{short}", headers=dash.auth(user)).status_code == 204
+    replaced = ad_hoc(80.0)  # the same id again on SQLite
+    assert pages(replaced) != first
+
+    reference = sweep(dash, user)
+    before = pages(reference)
+    renamed = dash.client.patch(f"/api/v1/runs/{reference}", headers=dash.auth(user), json={"name": "Renamed sweep"})
+    assert renamed.status_code == 200, renamed.text
+    after = pages(reference)
+    assert "Renamed sweep" in after[0] and after != before
+
+    with transaction(sessions) as session:  # an operator marks the sweep's results India-only
+        session.execute(
+            update(ResultRecord).where(ResultRecord.run_id == reference).values(marking_id=store(session, IN_ONLY).id)
+        )
+    assert pages(reference) != after
 
 
 def audit_trail(sessions: sessionmaker[Session], after: int) -> list[tuple[Any, ...]]:

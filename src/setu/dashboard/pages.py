@@ -21,6 +21,7 @@ from setu.networks.reads import require_network
 from setu.networks.stamps import network_stamp
 from setu.runs.forms import JobsDep
 from setu.runs.reference import chosen_run, start_reference_sweep
+from setu.runs.results import results_stamp
 from setu.runs.service import RUNNERS, list_runs
 from setu.schemas import MAX_ID
 from setu.sharing.cache import cached, snapshot, view_key
@@ -126,9 +127,10 @@ class Section:
 def _section(page: Page, state: ApiState, network_id: int, run_id: int | None) -> Section:
     """One network's section of the dashboard, computed once per network version, run and reader's view.
 
-    The key holds the reader's view, the stamp of what they see of the network and the run the figures
-    come from (all read through the filter on every request), so readers with different views never
-    share a section, and a new reference sweep, a new record or a changed marking computes it again. The
+    The key holds the reader's view, the stamp of what they see of the network and the stamp of the run
+    the figures come from (all read on every request), so readers with different views never share a
+    section, and a new reference sweep, a new record, a changed marking, a renamed run or a run that took
+    a deleted one's id computes it again. The
     section holds plain values, its labels and the markings they carry (for the page's banner), rendered
     once; a reader served from the cache is audited as the one it was computed for. What belongs to the
     reader alone (a form with their token) is rendered around it, never inside.
@@ -143,9 +145,9 @@ def _section(page: Page, state: ApiState, network_id: int, run_id: int | None) -
     concern, limit = frozenset(settings.concern_countries), settings.dashboard_nodes
     choice = chosen_run(session, principal, network_id, run_id)
     picked = (
-        choice.run.id if choice.run else None,
+        results_stamp(session, choice.run) if choice.run else None,
         choice.reference,
-        choice.pending.id if choice.pending else None,
+        (choice.pending.id, choice.pending.created_at) if choice.pending else None,
         choice.pending.done if choice.pending else None,
         choice.stale,
     )

@@ -93,14 +93,15 @@ def require_run(session: Session, principal: Principal, run_id: int, action: str
 
 
 def results_stamp(session: Session, run: RunRecord) -> tuple[Hashable, ...]:
-    """A fingerprint of every result of ``run`` (for :mod:`setu.sharing.cache`; never shown to anyone).
+    """A fingerprint of ``run`` and every result of it (for :mod:`setu.sharing.cache`; never shown to anyone).
 
-    The run's status, marking and end, then the count, largest id and two marking-weighted sums of its
-    results: a result added, removed or re-marked changes it. Which of them a reader sees follows from
+    The run's id, start, name, status, marking and end, then the count, largest id and two marking-weighted
+    sums of its results: a result added, removed or re-marked changes it, and so does a rename or a new run
+    that took a deleted one's id (SQLite reuses the newest id). Which results a reader sees follows from
     that and the reader's view, which every cache key holds too.
     """
     sums = session.execute(_RESULT_SUMS, {"run_id": run.id}).one()
-    return (run.id, run.status, run.marking_id, run.finished_at, tuple(sums))
+    return (run.id, run.created_at, run.name, run.status, run.marking_id, run.finished_at, tuple(sums))
 
 
 # Not a read for a user: a fingerprint keyed with the reader's view (see results_stamp). Built once.

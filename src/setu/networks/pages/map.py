@@ -24,7 +24,7 @@ from setu.networks.graph import NetworkGraph, network_graph
 from setu.networks.reads import Neighbourhood, get_network, node_neighbourhood
 from setu.networks.stamps import network_stamp
 from setu.runs.reference import reference_run
-from setu.runs.results import single_node_results
+from setu.runs.results import results_stamp, single_node_results
 from setu.sharing.cache import cached, view_key
 from setu.sharing.markings import MarkingSpec
 from setu.web.shell import PAGE_SIZE, Page, PageDep, signed_in_page, templates
@@ -217,7 +217,8 @@ def map_json_route(request: Request, session: SessionDep, state: StateDep, netwo
     # through the filter now, so a new run, record or marking computes it again.
     stamp = network_stamp(session, page.principal, network_id)
     reference = reference_run(session, page.principal, network_id).run
-    key = ("map.json", network_id, view_key(page.principal), limit, stamp, reference.id if reference else None)
+    run_stamp = results_stamp(session, reference) if reference else None
+    key = ("map.json", network_id, view_key(page.principal), limit, stamp, run_stamp)
 
     def compute() -> tuple[bytes, frozenset[MarkingSpec]]:
         own = Page(session, page.auth)
