@@ -33,7 +33,7 @@ def load_network(source: str | Path | Network, format: Format = "auto", **option
     **options
         Willems derivation knobs (``capacity_slack``, ``inventory_cover``, ``demand_scale``).
     """
-    network = source if isinstance(source, Network) else read_network(source, format, **options)
+    network = source if isinstance(source, Network) else read_network(source, format, max_rows=None, **options)
     return compile_network(network)
 
 

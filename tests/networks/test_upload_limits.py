@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -56,4 +57,44 @@ def test_uploads_over_a_limit_are_413_and_store_nothing(small_limits_api: Api, t
     answer = _upload(api, "padded.xlsx", padded.read_bytes())
     assert answer.status_code == 413 and "unpacks to" in answer.json()["detail"], answer.text
     queues = {"audit_entries": 0, "audit_pending": 0, "jobs": 0}  # the failed jobs and their trail
+    assert table_counts(api.app.state.setu.engine) | queues == before | queues
+
+
+def _willems_chain(stages: int) -> bytes:
+    """An InvNet-GSM chain of ``stages`` stages in a line, the last one with demand."""
+    lines = ["stage_id,lead_time,cost_rate,ext_demand_mean,up_stages"]
+    lines += [f"s{i},1,1,{1 if i == stages - 1 else 0},{f's{i - 1}' if i else ''}" for i in range(stages)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_a_willems_or_accelerator_file_over_the_row_limit_is_refused_while_it_is_read(
+    small_limits_api: Api,
+) -> None:
+    """Every format counts its rows as it reads them, not after building the whole network.
+
+    A 49 MiB chain of three million stages used to be read whole (73 s and 3.9 GB in the worker) before
+    the node limit refused it; with bad cells, nearly ten million problems were built first.
+    """
+    api = small_limits_api
+    before = table_counts(api.app.state.setu.engine)
+    for chain in (_willems_chain(40), _willems_chain(40).replace(b",1,1,", b",a,b,")):
+        answer = _upload(api, "01.csv", chain)
+        assert answer.status_code == 413, answer.text
+        assert "more than 5 rows; at most 5 are accepted" in answer.json()["detail"], answer.text
+    accelerator = {
+        "tier1": ["P"],
+        "tier2": [f"S{i}" for i in range(40)],
+        "tier3": [],
+        "edges": [[f"S{i}", "P"] for i in range(40)],
+        "supplier_material_type": {f"S{i}": "m" for i in range(40)},
+        "f": {"P": 1},
+        "d": {"P": 1},
+        "s": {},
+        "c": {},
+        "r": {},
+    }
+    answer = _upload(api, "net.json", json.dumps(accelerator).encode())
+    assert answer.status_code == 413, answer.text
+    assert "'tier2' has 40 entries; at most 5 are accepted" in answer.json()["detail"], answer.text
+    queues = {"audit_entries": 0, "audit_pending": 0, "jobs": 0}
     assert table_counts(api.app.state.setu.engine) | queues == before | queues

@@ -295,7 +295,7 @@ def read_upload(
     try:
         if format == "setu":
             return read_setu(path, max_rows=max_rows)
-        return read_network(path, format)
+        return read_network(path, format, max_rows=max_rows)
     except TooLarge as exc:
         raise UploadTooLarge(_relocate(str(exc), roots)) from None
     except InputError as exc:

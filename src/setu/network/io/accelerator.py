@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from setu.errors import InputError, Problem
+from setu.errors import InputError, Problem, TooLarge
 from setu.network.model import BomLine, Network, Node, Product, Supply
 from setu.network.validate import network_problems
 
@@ -29,7 +29,7 @@ def _node_list(data: dict[str, Any], key: str, where: str, problems: list[Proble
     return value
 
 
-def read_accelerator(path: str | Path) -> Network:
+def read_accelerator(path: str | Path, *, max_rows: int | None = None) -> Network:
     """Read an accelerator JSON file (``tier1..3``, ``edges``, ``f``, ``d``, ``s``, ``c``, ``r``).
 
     Tier-1 nodes are products; their own material is the product itself. Suppliers of the
@@ -56,6 +56,12 @@ def read_accelerator(path: str | Path) -> Network:
     missing = [k for k in REQUIRED_KEYS if k not in data]
     if missing:
         raise InputError(f"missing key(s) {', '.join(map(repr, missing))}", where)
+    if max_rows is not None:
+        # Refused before a problem or a node is built for each entry (the file itself is already bounded).
+        for key in REQUIRED_KEYS:
+            entries = data[key]
+            if isinstance(entries, list | dict) and len(entries) > max_rows:
+                raise TooLarge(f"{where}: {key!r} has {len(entries):,} entries; at most {max_rows:,} are accepted")
 
     problems: list[Problem] = []
     tier1 = _node_list(data, "tier1", where, problems)

@@ -29,7 +29,9 @@ def detect_format(path: Path) -> Format:
     )
 
 
-def read_network(path: str | Path, format: Format = "auto", **options: float) -> Network:
+def read_network(
+    path: str | Path, format: Format = "auto", *, max_rows: int | None = None, **options: float
+) -> Network:
     """Read a network file.
 
     Parameters
@@ -38,6 +40,9 @@ def read_network(path: str | Path, format: Format = "auto", **options: float) ->
         A Setu workbook (.xlsx) or folder of CSV tables, an accelerator .json, or a Willems chain .csv.
     format
         One of ``auto``, ``setu``, ``accelerator``, ``willems``.
+    max_rows
+        The most rows a table may hold (a Willems file's lines, an accelerator file's entries per key),
+        counted as the file is read; more raise :class:`~setu.errors.TooLarge`.
     **options
         Passed to the Willems reader (capacity slack, inventory cover, ...).
 
@@ -55,7 +60,7 @@ def read_network(path: str | Path, format: Format = "auto", **options: float) ->
     if chosen == "accelerator":
         from setu.network.io.accelerator import read_accelerator
 
-        return read_accelerator(path)
+        return read_accelerator(path, max_rows=max_rows)
     if chosen == "willems":
         from setu.network.io.willems import WillemsOptions, read_willems
 
@@ -63,8 +68,8 @@ def read_network(path: str | Path, format: Format = "auto", **options: float) ->
             willems_options = WillemsOptions(**options)
         except TypeError as exc:
             raise InputError(f"bad Willems option: {exc}", str(path)) from None
-        return read_willems(path, willems_options)
+        return read_willems(path, willems_options, max_rows=max_rows)
     from setu.network.io.setu_format import read_setu
 
-    network: Network = read_setu(path)
+    network: Network = read_setu(path, max_rows=max_rows)
     return network

@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 from scipy.sparse import csr_matrix  # type: ignore[import-untyped, unused-ignore]
 from scipy.sparse.csgraph import connected_components  # type: ignore[import-untyped, unused-ignore]
 
-from setu.errors import InputError, Problem
+from setu.errors import InputError, Problem, TooLarge
 from setu.network.model import BomLine, Network, Node, Product, Supply
 from setu.network.validate import network_problems
 
@@ -113,6 +113,16 @@ def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
         reader = csv.reader(handle)
         for row in reader:
             yield reader.line_num, row
+
+
+def _read_rows(path: Path, max_rows: int | None) -> list[tuple[int, list[str]]]:
+    """Every row of the file, or :class:`~setu.errors.TooLarge` as soon as there are more than ``max_rows``."""
+    rows: list[tuple[int, list[str]]] = []
+    for row in _rows(path):
+        rows.append(row)
+        if max_rows is not None and len(rows) > max_rows:
+            raise TooLarge(f"{path}: the file has more than {max_rows:,} rows; at most {max_rows:,} are accepted")
+    return rows
 
 
 def _number(text: str, where: str, problems: list[Problem], *, positive: bool = False) -> float:
@@ -362,7 +372,7 @@ def _locate(problem: Problem, where: str, stage_line: dict[str, int], arc_line: 
     return Problem(f"{where}: line {line}", f"{problem.where}: {problem.message}")
 
 
-def read_willems(path: str | Path, options: WillemsOptions | None = None) -> Network:
+def read_willems(path: str | Path, options: WillemsOptions | None = None, *, max_rows: int | None = None) -> Network:
     """Read one Willems (2008) chain CSV, in either the InvNet-GSM or the snc layout.
 
     Each stage becomes a node making its own material (so there are no alternates); each
@@ -378,6 +388,9 @@ def read_willems(path: str | Path, options: WillemsOptions | None = None) -> Net
         ``invnet_gsm/NN.csv`` or ``snc/willems_NN.csv``; the layout is detected from the header.
     options
         Knobs of the capacity and inventory rule; the defaults when ``None``.
+    max_rows
+        The most lines the file may hold (header lines included), counted while reading: a longer file is
+        refused before any of it is parsed.
 
     Returns
     -------
@@ -395,7 +408,7 @@ def read_willems(path: str | Path, options: WillemsOptions | None = None) -> Net
     path = Path(path)
     where = str(path)
     try:
-        rows = list(_rows(path))
+        rows = _read_rows(path, max_rows)
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", where) from None
     except csv.Error as exc:
