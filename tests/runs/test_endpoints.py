@@ -266,6 +266,37 @@ def test_bad_runs(api: Api, shared_net: int, body: dict[str, Any], status: int) 
         assert answer.json() == {"detail": "no such scenario: 999"}
 
 
+@pytest.mark.parametrize(
+    ("path", "body", "where", "message"),
+    [
+        ("/runs", {"scenario_ids": [7, 3, 7] + [7] * 9_997}, "body.scenario_ids", "scenario id 7 is listed twice"),
+        (
+            "/runs/scenarios",
+            {"kind": "node", "nodes": ["T2_1", "T2_2", "T2_1"]},
+            "body.nodes",
+            "'T2_1' is listed twice",
+        ),
+        (
+            "/runs/scenarios",
+            {"kind": "export_control", "materials": ["x"], "countries": ["CN", "CN"]},
+            "body.countries",
+            "'CN' is listed twice",
+        ),
+    ],
+)
+def test_a_repeated_item_is_refused_naming_it(
+    api: Api, shared_net: int, path: str, body: dict[str, Any], where: str, message: str
+) -> None:
+    """A run of one scenario ten thousand times over would solve it ten thousand times: refused, and said why."""
+    before = api.get("us-analyst", f"{API}/runs").json()["total"]
+    answer = api.post("us-analyst", f"{API}{path}", json={"network_id": shared_net, **body})
+    assert answer.status_code == 422, answer.text
+    problems = answer.json()["problems"]
+    assert [p["where"] for p in problems] == [where]
+    assert message in problems[0]["message"]
+    assert api.get("us-analyst", f"{API}/runs").json()["total"] == before
+
+
 @pytest.fixture
 def gate(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
     """Hold every run at the start of its computation until the event is set."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 from sqlalchemy.orm import Session
 
@@ -35,7 +36,8 @@ def _check_values(scenario: Scenario) -> None:
     if not scenario.nodes:
         raise ScenarioError(f"{where}: disrupts no node")
     if len(set(scenario.nodes)) != len(scenario.nodes):
-        raise ScenarioError(f"{where}: a node is listed twice")
+        twice = next(node for node, times in Counter(scenario.nodes).items() if times > 1)
+        raise ScenarioError(f"{where}: node {twice!r} is listed twice")
     if not isinstance(scenario.ttr, (int, float)) or not math.isfinite(scenario.ttr) or scenario.ttr < 0:
         raise ScenarioError(f"{where}: TTR must be a finite number >= 0, got {scenario.ttr!r}")
     if scenario.severity is not None:

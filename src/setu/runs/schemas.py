@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from setu.schemas import MAX_ID, ErrorBody, MarkingOut, Paged, Strict, Text
 
@@ -19,6 +19,18 @@ Name = Annotated[Text, Field(min_length=1, max_length=200)]
 NetworkId = Annotated[int, Field(ge=1, le=MAX_ID, description="The network, as you see it.")]
 
 VALUE_KINDS = ("site", "organization", "party", "country", "material", "chokepoint")
+
+
+def once_each(values: list[Any] | None, what: str = "") -> list[Any] | None:
+    """``values`` unchanged, or a ValueError naming the first one given twice (a repeat is work or a typo)."""
+    if values is None:
+        return None
+    first: dict[Any, int] = {}
+    for position, value in enumerate(values):
+        if value in first:
+            raise ValueError(f"{what}{value!r} is listed twice (items {first[value]} and {position})")
+        first[value] = position
+    return values
 
 
 class ScenarioIn(Strict):
@@ -45,6 +57,11 @@ class ScenarioIn(Strict):
     materials: list[Name] | None = Field(default=None, max_length=100, description="For export_control.")
     countries: list[Name] | None = Field(default=None, max_length=100, description="For export_control: origins.")
     severity: Fraction = Field(default=1.0, description="For export_control: capacity fraction lost.")
+
+    @field_validator("nodes", "materials", "countries")
+    @classmethod
+    def _once_each(cls, values: list[str] | None) -> list[str] | None:
+        return once_each(values)
 
     @model_validator(mode="after")
     def _parameters_fit_kind(self) -> ScenarioIn:
@@ -98,6 +115,11 @@ class RunIn(Strict):
         description="Make it the reference sweep of your view of the network, which the dashboard, the map "
         "and node pages use: only the sweep, with each node's own TTR and TTS.",
     )
+
+    @field_validator("scenario_ids")
+    @classmethod
+    def _once_each(cls, values: list[int] | None) -> list[int] | None:
+        return once_each(values, "scenario id ")
 
     @model_validator(mode="after")
     def _one_choice(self) -> RunIn:

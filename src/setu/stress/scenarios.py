@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,7 +69,8 @@ def validate_scenario(net: CompiledNetwork, scenario: Scenario) -> None:
     if unknown:
         raise ScenarioError(f"{where}: unknown node(s) {', '.join(map(repr, unknown[:5]))}")
     if len(set(scenario.nodes)) != len(scenario.nodes):
-        raise ScenarioError(f"{where}: a node is listed twice")
+        twice = next(node for node, times in Counter(scenario.nodes).items() if times > 1)
+        raise ScenarioError(f"{where}: node {twice!r} is listed twice")
     _check_ttr(scenario.ttr, where)
     if scenario.severity is not None:
         if len(scenario.severity) != len(scenario.nodes):
