@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from network.test_tearline import engine_line
 from networks.world import audit_count, build_world, small_network
 from principals import (
+    ENGINE_NTK,
     HAL_PROPRIETARY,
     IN_ANALYST,
     IN_DESK,
@@ -26,7 +27,7 @@ from principals import (
     US_GE_INDUSTRY,
     seed,
 )
-from setu.errors import AccessDenied, Conflict, InputError, NotFound
+from setu.errors import AccessDenied, Conflict, InputError, MarkingError, NotFound
 from setu.models.networks import NodeRecord, SupplyRecord, TearLineRecord
 from setu.network.compile import CompiledNetwork
 from setu.networks import compiled_view, import_network, list_nodes, node_neighbourhood
@@ -197,6 +198,32 @@ def test_withdrawing_deletes_every_stand_in_record(sessions: sessionmaker[Sessio
         assert session.scalar(select(func.count()).select_from(TearLineRecord)) == 0
         assert audit_count(session, "network.standins.withdraw") == 1
     assert view(sessions, US_ANALYST, stored).node_ids == before
+
+
+def test_only_the_hidden_records_party_withdraws_their_tear_line(sessions: sessionmaker[Session]) -> None:
+    """A partner analyst who may read a tear line (here through a need-to-know group) may not withdraw it.
+
+    Withdrawing deletes the stand-ins the partner computes with and revokes their copies: it is the
+    owner's decision, as releasing is, drafted or released.
+    """
+    with sessions() as session, session.begin():
+        seed(session)
+        stored = import_engine_line(session, **dict.fromkeys(HIDDEN, ENGINE_NTK))
+    with sessions() as session, session.begin():
+        draft = generate(session, IN_ANALYST, stored, audience="US", classification=1).id
+    with sessions() as session:
+        assert [t.id for t in tear_lines(session, US_ANALYST, stored)] == [draft]  # the US analyst reads it
+    for state in ("draft", "released"):
+        if state == "released":
+            with sessions() as session, session.begin():
+                release(session, IN_ANALYST, draft)
+        with sessions() as session, pytest.raises(MarkingError, match="not US's to withdraw"):
+            withdraw(session, US_ANALYST, draft)
+        with sessions() as session:
+            kept = session.get(TearLineRecord, draft)
+            assert kept is not None and kept.state == state
+    with sessions() as session, session.begin():
+        withdraw(session, IN_ANALYST, draft)
 
 
 def test_bad_requests_are_refused_with_the_field_and_nothing_is_stored(

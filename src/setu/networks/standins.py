@@ -47,7 +47,7 @@ from setu.networks.reads import readable_nodes, require_network
 from setu.networks.views import view_network
 from setu.sharing.markings import LEVELS, MarkingSpec, combine, specs_by_id, store
 from setu.sharing.policy import Principal, allows
-from setu.sharing.read import fetch_visible, readable, unfiltered, unfiltered_update
+from setu.sharing.read import deny, fetch_visible, readable, unfiltered, unfiltered_update
 from setu.sharing.roles import require_role
 from setu.stress.tearline import check_views
 
@@ -413,9 +413,7 @@ def release(session: Session, principal: Principal, tear_line_id: int) -> TearLi
     tear_record = get_tear_line(session, principal, tear_line_id, "network.standins.release", audit_permit=False)
     if tear_record.state != "draft":
         raise Conflict(f"tear line {tear_line_id} is already {tear_record.state}")
-    hidden_spec = specs_by_id(session, {tear_record.marking_id})[tear_record.marking_id]
-    if hidden_spec.origin_party != principal.party:
-        raise MarkingError(f"the records tear line {tear_line_id} hides are not {principal.party}'s to release")
+    _require_owner(session, principal, tear_record, "release")
     released = _check_audience(session, principal, tear_record.audience, tear_record.classification)
     standin_ids = list(session.scalars(unfiltered(NodeRecord.id).where(NodeRecord.tear_line_id == tear_line_id)))
     _remark(session, tear_record, standin_ids, released, store(session, released).id)
@@ -436,6 +434,14 @@ def release(session: Session, principal: Principal, tear_line_id: int) -> TearLi
         },
     )
     return tear_record
+
+
+def _require_owner(session: Session, principal: Principal, tear_record: TearLineRecord, action: str) -> None:
+    """Refuse, audited, anyone not of the party whose records ``tear_record`` hides."""
+    hidden_spec = specs_by_id(session, {tear_record.marking_id})[tear_record.marking_id]
+    if hidden_spec.origin_party != principal.party:
+        deny(session, principal, f"network.standins.{action}", "tear_line", tear_record.id)
+        raise MarkingError(f"the records tear line {tear_record.id} hides are not {principal.party}'s to {action}")
 
 
 def _remark(
@@ -481,9 +487,13 @@ def withdraw(session: Session, principal: Principal, tear_line_id: int) -> None:
     ------
     setu.errors.NotFound
         If there is no such tear line or ``principal`` may not read every node it hides.
+    MarkingError
+        If ``principal`` is not of the hidden records' party: a partner who may read the tear line (through
+        a group, say) may not take back what its owner released, nor discard the owner's draft.
     """
     require_role(session, principal, "network.standins.withdraw", *IMPORT_ROLES)
     tear_record = get_tear_line(session, principal, tear_line_id, "network.standins.withdraw", audit_permit=False)
+    _require_owner(session, principal, tear_record, "withdraw")
     details = {"network": tear_record.network_id, "audience": tear_record.audience, "state": tear_record.state}
     session.delete(tear_record)  # its stand-ins, their edges, lines and covers go with it (ON DELETE CASCADE)
     session.flush()
