@@ -21,6 +21,7 @@ from principals import (
     IN_ANALYST,
     IN_ONLY,
     SHARED,
+    US_ADMIN,
     US_ANALYST,
     US_ONLY,
     seed,
@@ -230,7 +231,7 @@ def test_a_picked_run_must_be_visible_completed_and_of_the_network(sessions: Fac
 # --- names, deletion ---------------------------------------------------------------------------------
 
 
-def test_only_the_starter_or_an_admin_renames_or_deletes_and_results_go_with_the_run(
+def test_only_the_starter_or_an_admin_of_its_party_renames_or_deletes_and_results_go_with_the_run(
     sessions: Factory, shared: int
 ) -> None:
     theirs = computed(sessions, US_ANALYST, shared)  # readable by the Indian analyst and admin
@@ -244,14 +245,16 @@ def test_only_the_starter_or_an_admin_renames_or_deletes_and_results_go_with_the
         queued = start_run(session, US_ANALYST, shared, "sweep").id
     with sessions() as session, pytest.raises(RunStateError, match="cancel it"):
         delete_run(session, US_ANALYST, queued)
+    with sessions() as session, pytest.raises(AccessDenied, match="of its own party"):
+        delete_run(session, IN_ADMIN, theirs)  # the other party's admin: not theirs to take away
     with sessions() as session, session.begin():
-        delete_run(session, IN_ADMIN, theirs)
+        delete_run(session, US_ADMIN, theirs)
     with sessions() as session:
         assert session.get(RunRecord, theirs) is None
         assert session.scalar(select(func.count()).where(ResultRecord.run_id == theirs)) == 0
         assert reference_of(sessions, US_ANALYST, shared) is None
         assert audit_count(session, "run.rename") == 1 and audit_count(session, "run.rename", "deny") == 1
-        assert audit_count(session, "run.delete") == 1 and audit_count(session, "run.delete", "deny") == 1
+        assert audit_count(session, "run.delete") == 1 and audit_count(session, "run.delete", "deny") == 2
 
 
 def test_the_most_recent_network_is_the_one_the_user_last_worked_on(sessions: Factory, shared: int) -> None:

@@ -25,7 +25,7 @@ def cancel_run(session: Session, principal: Principal, run_id: int) -> RunRecord
     session
         The caller's session; the caller commits.
     principal
-        The user asking: the run's starter or an admin, holding the analyst or admin role.
+        The user asking: the run's starter or an admin of its party, holding the analyst or admin role.
     run_id
         The run.
 
@@ -56,19 +56,24 @@ def cancel_run(session: Session, principal: Principal, run_id: int) -> RunRecord
 
 
 def _own_or_admin(session: Session, principal: Principal, action: str, run_id: int) -> RunRecord:
-    """The visible run ``run_id`` if ``principal`` started it or is an admin (runner roles only); audited denials."""
+    """The visible run ``run_id`` if ``principal`` started it or is an admin of its party; audited denials.
+
+    An admin answers for their own party's runs, as for its jobs: a partner's admin who may read a run
+    (a shared reference sweep, say) may not cancel, rename or delete it.
+    """
     require_role(session, principal, action, *RUNNERS)
     run = get_run(session, principal, run_id)
-    if run.created_by != principal.user_id and "admin" not in principal.roles:
-        details = {"reason": "only the user who started a run, or an admin, may change it"}
-        record(session, principal, action, "run", run_id, decision="deny", details=details)
+    admin = "admin" in principal.roles and run.origin_party == principal.party
+    if run.created_by != principal.user_id and not admin:
+        reason = "only the user who started a run, or an admin of its own party, may change it"
+        record(session, principal, action, "run", run_id, decision="deny", details={"reason": reason})
         session.commit()
-        raise AccessDenied("only the user who started a run, or an admin, may change it")
+        raise AccessDenied(reason)
     return run
 
 
 def rename_run(session: Session, principal: Principal, run_id: int, name: str) -> RunRecord:
-    """Rename the run ``run_id`` (its starter, or an admin).
+    """Rename the run ``run_id`` (its starter, or an admin of its party).
 
     Parameters
     ----------
@@ -104,7 +109,7 @@ def rename_run(session: Session, principal: Principal, run_id: int, name: str) -
 
 
 def delete_run(session: Session, principal: Principal, run_id: int) -> None:
-    """Delete the ended run ``run_id`` and its results (its starter, or an admin).
+    """Delete the ended run ``run_id`` and its results (its starter, or an admin of its party).
 
     A reference sweep may be deleted too: pages then use the newest remaining one on the reader's view,
     or say there is none.

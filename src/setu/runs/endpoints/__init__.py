@@ -211,7 +211,7 @@ def get_one_run(auth: AuthDep, session: SessionDep, marker: MarkerDep, run_id: R
 
 @router.post("/{run_id}/cancel", status_code=202, responses=CONFLICT)
 def cancel_run(auth: AuthDep, session: SessionDep, marker: MarkerDep, run_id: RunId) -> RunOut:
-    """Ask a queued or running run to stop (its starter, or an admin); it ends ``cancelled`` with no result.
+    """Ask a queued or running run to stop (its starter, or an admin of its party): it ends ``cancelled``, no result.
 
     A queued run is ``cancelled`` at once; a running one at its worker's next heartbeat, in whichever
     process executes it (the answer shows it ``running`` with ``cancel_requested``).
@@ -223,7 +223,7 @@ def cancel_run(auth: AuthDep, session: SessionDep, marker: MarkerDep, run_id: Ru
 
 @router.patch("/{run_id}")
 def patch_run(auth: AuthDep, session: SessionDep, marker: MarkerDep, run_id: RunId, body: RunRename) -> RunOut:
-    """Rename a run (its starter, or an admin)."""
+    """Rename a run (its starter, or an admin of its party)."""
     out = run_out(marker, manage.rename_run(session, auth.principal, run_id, body.name))
     session.commit()
     return out
@@ -231,7 +231,7 @@ def patch_run(auth: AuthDep, session: SessionDep, marker: MarkerDep, run_id: Run
 
 @router.delete("/{run_id}", status_code=204, responses=CONFLICT)
 def remove_run(auth: AuthDep, session: SessionDep, run_id: RunId) -> Response:
-    """Delete an ended run and its results (its starter, or an admin); a queued or running one is answered 409."""
+    """Delete an ended run and its results (its starter, or an admin of its party); a queued or running one: 409."""
     manage.delete_run(session, auth.principal, run_id)
     session.commit()
     return Response(status_code=204)

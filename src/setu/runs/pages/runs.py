@@ -348,7 +348,7 @@ def _manage(
     except AccessDenied:
         if not has_role(page.principal, "analyst", "admin"):
             return page.forbidden(request, f"Only analysts and admins may {verb} runs.")
-        return page.forbidden(request, f"Only the user who started a run, or an admin, may {verb} it.")
+        return page.forbidden(request, f"Only the user who started a run, or an admin of its party, may {verb} it.")
     except RunStateError as exc:
         return _run_page(request, page, state, run_id, message=ended(exc.run_status), status_code=409)
     except InputError as exc:
