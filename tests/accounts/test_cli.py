@@ -261,3 +261,22 @@ def test_a_new_database_gets_the_schema(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[0].strip() == "0 users"
     assert "users" in inspect(make_engine(url)).get_table_names()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("jobs", "list", "--user", "asha"),
+        ("jobs", "cancel", "1", "--user", "asha"),
+        ("registry", "sites", "--user", "asha"),
+        ("sosa", "list", "--as", "asha"),
+        ("framework", "actions", "--user", "asha"),
+    ],
+)
+def test_no_command_acts_as_a_disabled_user(setu: CliRunner, command: tuple[str, ...]) -> None:
+    """An operator disabling an account stops every command that acts as it, reads and writes alike."""
+    assert add(setu).exit_code == 0
+    assert run(setu, "disable", "asha").exit_code == 0
+    result = setu.invoke(app, list(command))
+    assert result.exit_code == 2, result.output
+    assert "user 'asha' is disabled" in result.output

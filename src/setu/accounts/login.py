@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from setu.accounts import throttle
-from setu.accounts.errors import AuthenticationError
-from setu.accounts.lookups import find_user, format_time, now_utc
+from setu.accounts.errors import AccountError, AuthenticationError
+from setu.accounts.lookups import find_user, format_time, get_user, now_utc, user_status
 from setu.accounts.passwords import dummy_verify, hash_password, password_hasher, verify_password
 from setu.accounts.throttle import Limit
 from setu.accounts.tokens import issue_token
@@ -61,6 +61,24 @@ class LoginLimits:
         """
         period = timedelta(minutes=settings.login_lockout_minutes)
         return cls(Limit(settings.login_max_failures, period), Limit(settings.login_source_max_failures, period))
+
+
+def acting_principal(session: Session, username: str) -> Principal:
+    """The principal of ``username`` for a command that acts as them; a disabled or locked account is refused.
+
+    Every command-line tool that takes ``--user`` or ``--as`` goes through here, so disabling an account
+    stops its reads and writes everywhere, as it stops its sign-ins and tokens.
+
+    Raises
+    ------
+    setu.accounts.errors.AccountError
+        If there is no such user, or the account is disabled or locked.
+    """
+    user = get_user(session, username)
+    status = user_status(user)
+    if status != "active":
+        raise AccountError(f"user {user.username!r} is {status}; enable or unlock it first")
+    return principal_of(user)
 
 
 def principal_of(user: User) -> Principal:

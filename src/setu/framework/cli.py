@@ -22,9 +22,8 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from setu.accounts.errors import AccountError
-from setu.accounts.login import principal_of
-from setu.accounts.lookups import get_user, operator_name, user_status
+from setu.accounts.login import acting_principal
+from setu.accounts.lookups import operator_name
 from setu.db import make_engine, prepare, session_factory, transaction
 from setu.demo.framework import seed_framework
 from setu.errors import SetuError
@@ -89,12 +88,7 @@ def _session(database_url: str | None) -> Iterator[Session]:
 
 
 def _acting(session: Session, username: str) -> Principal:
-    """The principal of ``username``; disabled or locked accounts may not be acted as."""
-    user = get_user(session, username)
-    status = user_status(user)
-    if status != "active":
-        raise AccountError(f"user {user.username!r} is {status}; enable or unlock it first")
-    return principal_of(user)
+    return acting_principal(session, username)
 
 
 def _day(text: str | None) -> date:

@@ -22,8 +22,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from setu.accounts.login import principal_of
-from setu.accounts.lookups import get_user
+from setu.accounts.login import acting_principal
 from setu.db import make_engine, prepare, session_factory, transaction
 from setu.errors import SetuError
 from setu.network.compile import compile_network
@@ -89,7 +88,7 @@ def _as_user(username: str | None, database_url: str | None) -> Iterator[tuple[S
         engine = make_engine(database_url)
         prepare(engine)
         with transaction(session_factory(engine)) as session:
-            yield session, principal_of(get_user(session, username))
+            yield session, acting_principal(session, username)
     except SetuError as exc:
         raise _fail(str(exc)) from None
     except OperationalError as exc:

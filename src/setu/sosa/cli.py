@@ -20,8 +20,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from setu.accounts.errors import AccountError
-from setu.accounts.login import principal_of
-from setu.accounts.lookups import get_user, user_status
+from setu.accounts.login import acting_principal
 from setu.db import make_engine, prepare, session_factory, transaction
 from setu.errors import SetuError
 from setu.models.sosa import PriorityRequest
@@ -58,10 +57,7 @@ def _as_user(username: str) -> Iterator[tuple[Session, Principal]]:
         engine = make_engine()
         prepare(engine)
         with transaction(session_factory(engine)) as session:
-            user = get_user(session, username)
-            if user_status(user) != "active":
-                raise AccountError(f"user {user.username!r} is {user_status(user)}")
-            yield session, principal_of(user)
+            yield session, acting_principal(session, username)
     except (SetuError, CalendarError) as exc:
         _err().print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, soft_wrap=True)
         raise typer.Exit(2) from None
