@@ -273,3 +273,38 @@ def test_a_party_countersigns_only_what_a_pinned_key_signed(web: Api, pins: Pins
         session.execute(text("DELETE FROM audit_countersignatures WHERE checkpoint_id = :i"), {"i": pins.first})
     code, output = cli(web, "countersign", "--party", "US", str(pins.first), "--keys", str(pins.keys))
     assert code == 2 and "not a pinned key of IN" in " ".join(output.split())
+
+
+def test_a_fork_shown_to_the_own_auditors_passes_the_pins_but_not_the_partners_witness(
+    web: Api, pins: Pins, tmp_path: Path
+) -> None:
+    """India's operator holds India's key too: it rewrites what followed the auditors' early checkpoint.
+
+    It edits an entry, drops the checkpoint the US issued over it (which it cannot re-sign), clears its
+    own instance's memory of what it signed, and signs the rewritten log as India. The auditors' pinned
+    keys and early checkpoint cannot tell; what they can ask is how much of the log the partner's witness
+    countersigned, which no fork can carry.
+    """
+    honest = cli(web, "verify", "--keys", str(pins.keys), "--checkpoint", str(pins.early), "--max-unwitnessed", "10")
+    assert honest[0] == 0, honest[1]
+    with transaction(web.sessions) as session:
+        attacker.edit_entry(session, pins.edited, "FORGED")
+        attacker.delete_checkpoints(session, pins.second)
+        attacker.delete_checkpoint_entries(session, pins.second)
+        attacker.rehash(session)
+    for remembered in (tmp_path / "data-home").rglob("last-signed-*.json"):
+        remembered.unlink()
+    with transaction(web.sessions) as session:
+        issue_checkpoint(session, "IN")
+    reads(web, "in-analyst", 3)
+    pinned = ("verify", "--keys", str(pins.keys), "--checkpoint", str(pins.early))
+    code, output = cli(web, *pinned)
+    assert code == 0, output  # what the pins alone can say
+    code, output = cli(web, *pinned, "--max-unwitnessed", "10")
+    assert code == 1, output
+    assert "NOT WITNESSED" in output and "the newest checkpoint another party countersigned" in " ".join(output.split())
+    code, output = cli(web, "verify", "--max-unwitnessed", "10")
+    assert code == 2 and "needs --keys" in output
+    page = web_check(web, pins.keys, pins.early)  # the web check shows the same figure
+    shown = re.search(r'data-testid="verify-unwitnessed">(\d+) entries', page)
+    assert "Log intact" in page and shown is not None and int(shown.group(1)) > 10

@@ -98,14 +98,27 @@ def verify(
             "hold them and reproduce their roots.",
         ),
     ] = None,
+    max_unwitnessed: Annotated[
+        int | None,
+        typer.Option(
+            "--max-unwitnessed",
+            min=0,
+            help="Fail (exit 1) when more entries than this follow the newest checkpoint another party "
+            "countersigned with a pinned key (needs --keys): a fork shown only to this instance's auditors "
+            "cannot carry the partner's countersignature.",
+        ),
+    ] = None,
 ) -> None:
     """Check the whole log: leaf hashes, sequence, checkpoint signatures, roots, consistency and entries.
 
     Without --keys and --checkpoint it checks the database against itself only, which whoever holds the
     database can rewrite consistently; the output says so. Exits 0 when intact, 1 when tampered (naming
-    the first bad entry), 2 on an error.
+    the first bad entry) or, with --max-unwitnessed, when too much of it is witnessed by no partner, 2 on
+    an error.
     """
     with _errors():
+        if max_unwitnessed is not None and keys is None:
+            raise ValueError("--max-unwitnessed needs --keys: a countersignature counts only with a pinned key")
         trusted = load_trusted_keys(keys) if keys is not None else None
         copies = load_checkpoints(held.read_bytes()) if held is not None else None
         if held is not None and not copies:
@@ -125,6 +138,15 @@ def verify(
     if result.ok and not result.pinned:
         err.print(f"[yellow]warning:[/] {result.trust()}", highlight=False, soft_wrap=True)
     if not result.ok:
+        raise typer.Exit(1)
+    if max_unwitnessed is not None and result.unwitnessed > max_unwitnessed:
+        err.print(
+            f"[bold red]audit log NOT WITNESSED:[/] {result.unwitnessed} entries follow the newest checkpoint "
+            f"another party countersigned (at most {max_unwitnessed} allowed): this copy of the log may not be "
+            "the one the partner's witness saw",
+            highlight=False,
+            soft_wrap=True,
+        )
         raise typer.Exit(1)
 
 

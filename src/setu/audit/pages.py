@@ -116,6 +116,7 @@ def _verification(result: VerifyResult) -> dict[str, Any]:
         "pinned": result.pinned,
         "held": result.held_checkpoints,
         "uncovered": result.uncovered,
+        "unwitnessed": result.unwitnessed,
         "trust": result.trust(),
     }
 

@@ -18,96 +18,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
 from setu.audit.checkpoints import signature_digest, verify_signature
 from setu.audit.export import CheckpointRecord, EntryRecord, KeyRecord, LogSnapshot, snapshot
+from setu.audit.findings import Problem, VerifyResult
 from setu.audit.keys import key_id_of
 from setu.audit.log import canonical_leaf, integrate
 from setu.audit.merkle import HASH_SIZE, MerkleTree, hash_leaf, verify_consistency
 
+__all__ = ["Problem", "VerifyResult", "verify_log", "verify_snapshot"]
+
 _REORDER_SEARCH_LIMIT = 300  # bad entries tried against each other to tell a move from an edit
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One finding. ``seq`` is the entry it names (``None`` for problems of a checkpoint or a key)."""
-
-    kind: str
-    message: str
-    seq: int | None = None
-    checkpoint_id: int | None = None
-
-    def __str__(self) -> str:
-        return self.message
-
-
-@dataclass(slots=True)
-class VerifyResult:
-    """The outcome of :func:`verify_snapshot`: intact when there is no problem."""
-
-    entries: int
-    checkpoints: int
-    root_hash: bytes
-    problems: list[Problem] = field(default_factory=list)
-    countersigned: int = 0
-    pinned_keys: bool = False
-    held_checkpoints: int = 0
-    uncovered: int = 0
-    """Entries after the largest checkpoint: no signature covers them yet (the schedule bounds them)."""
-
-    @property
-    def pinned(self) -> bool:
-        """Whether the result rests on pins (keys and checkpoints) the database holder cannot change."""
-        return self.pinned_keys and self.held_checkpoints > 0
-
-    @property
-    def ok(self) -> bool:
-        """Whether the log is intact."""
-        return not self.problems
-
-    @property
-    def first(self) -> Problem | None:
-        """The first problem: the earliest bad entry when any entry is bad."""
-        return self.problems[0] if self.problems else None
-
-    @property
-    def first_bad_seq(self) -> int | None:
-        """The ``seq`` of the first bad entry, or ``None`` when no problem names an entry."""
-        return next((p.seq for p in self.problems if p.seq is not None), None)
-
-    def summary(self) -> str:
-        """One line: intact, or the first problem."""
-        if self.ok:
-            return (
-                f"audit log intact: {_count(self.entries, 'entry', 'entries')}, "
-                f"{_count(self.checkpoints, 'checkpoint', 'checkpoints')} "
-                f"({self.countersigned} countersigned), root {self.root_hash.hex()}, "
-                f"{_count(self.uncovered, 'entry', 'entries')} after the newest checkpoint; {self.trust()}"
-            )
-        first = self.first
-        assert first is not None
-        more = len(self.problems) - 1
-        return f"audit log TAMPERED: {first.message}" + (f" (and {more} more problems)" if more else "")
-
-    def trust(self) -> str:
-        """What the result rests on, in words."""
-        if self.pinned:
-            held = _count(self.held_checkpoints, "held checkpoint", "held checkpoints")
-            return f"checked against pinned keys and {held}"
-        missing = [
-            what for what, given in (("keys", self.pinned_keys), ("checkpoints", self.held_checkpoints)) if not given
-        ]
-        return (
-            f"no pinned {' or '.join(missing)}: verified only against data the database holder controls, "
-            "who could have rewritten log, checkpoints and keys alike"
-        )
-
-
-def _count(n: int, one: str, many: str) -> str:
-    return f"{n} {one if n == 1 else many}"
 
 
 def _entry_problems(entries: Sequence[EntryRecord]) -> tuple[list[Problem], list[bytes]]:
@@ -201,6 +124,21 @@ def _signature_problems(checkpoint: CheckpointRecord, keys: Mapping[str, KeyReco
                 )
             )
     return [Problem(p.kind, p.message, checkpoint_id=checkpoint.id) for p in problems]
+
+
+def _witnessed(checkpoint: CheckpointRecord, keys: Mapping[str, KeyRecord]) -> bool:
+    """Whether another party countersigned ``checkpoint`` with one of ``keys``: its witness saw this log."""
+    message = checkpoint.signed_text()
+    for counter in checkpoint.countersignatures:
+        key = keys.get(counter.key_id)
+        if (
+            counter.party != checkpoint.party
+            and key is not None
+            and key.party == counter.party
+            and verify_signature(key.public_key, message, counter.signature)
+        ):
+            return True
+    return False
 
 
 def _details(entry: EntryRecord) -> dict[str, object]:
@@ -442,6 +380,14 @@ def verify_snapshot(
     checkpoint_problems += _tie_problems(data.entries, data.checkpoints)
     if held:
         checkpoint_problems += _held_problems(held, data.checkpoints, keys, tree)
+    witnessed = max(
+        (
+            c.tree_size
+            for c in [*data.checkpoints, *(held or ())]
+            if c.tree_size <= n and tree.root(c.tree_size) == c.root_hash and _witnessed(c, keys)
+        ),
+        default=0,
+    )
     return VerifyResult(
         entries=n,
         checkpoints=len(data.checkpoints),
@@ -451,6 +397,7 @@ def verify_snapshot(
         pinned_keys=trusted_keys is not None,
         held_checkpoints=len(held or ()),
         uncovered=n - max((c.tree_size for c in [*data.checkpoints, *(held or ())] if c.tree_size <= n), default=0),
+        unwitnessed=n - witnessed,
     )
 
 
