@@ -10,6 +10,7 @@ one, has been truncated, reordered or altered in any byte, or leaves a gap after
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,9 @@ from setu.sharing.read import unfiltered
 BATCH_CONTEXT = b"setu/federation/batch/v1\n"
 MAX_BUNDLE_BYTES = 2 * 1024**3
 """The largest bundle file read (2 GiB): a 10^5-node network is about 60 MB."""
+MAX_JSON_DEPTH = 64
+"""The deepest nesting of arrays and objects read from a partner (its feed entries and headers nest under 10 deep):
+deeper JSON could exhaust the stack where it is parsed, signed or validated."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,16 +106,50 @@ def export_bundle(
     return {"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": [batch, *objects]}
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def load_json(data: bytes) -> Any:
+    """Parse JSON that came from a partner (a bundle file, a TAXII answer), refusing what later steps cannot handle.
+
+    Raises
+    ------
+    ValueError
+        :class:`json.JSONDecodeError` for a syntax error, :class:`UnicodeDecodeError` for bytes that are not
+        UTF-8, else a plain :class:`ValueError` saying what is wrong: nesting deeper than :data:`MAX_JSON_DEPTH`
+        (never a ``RecursionError``), ``NaN`` or ``Infinity`` (not JSON), a number out of a float's range, an
+        integer of more digits than Python converts.
+    """
+    try:
+        value = json.loads(data, parse_constant=_no_constant)
+    except RecursionError:
+        raise ValueError(f"nested more than {MAX_JSON_DEPTH} deep") from None
+    stack: list[tuple[Any, int]] = [(value, 1)] if isinstance(value, (dict, list)) else []
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise ValueError(f"nested more than {MAX_JSON_DEPTH} deep")
+        for child in item.values() if isinstance(item, dict) else item:
+            if isinstance(child, (dict, list)):
+                stack.append((child, depth + 1))
+            elif isinstance(child, float) and not math.isfinite(child):
+                raise ValueError("a number out of range (non-finite numbers cross as strings)")
+    return value
+
+
 def parse_bundle(data: bytes, source: str) -> dict[str, Any]:
-    """The JSON of a bundle file, or an error naming the file, line and column."""
+    """The JSON of a bundle file, or an error naming the file, line and column (or what else makes it unreadable)."""
     if len(data) > MAX_BUNDLE_BYTES:
         raise FederationError(f"{source}: {len(data)} bytes, more than the {MAX_BUNDLE_BYTES} a bundle may have")
     try:
-        parsed = json.loads(data)
+        parsed = load_json(data)
     except UnicodeDecodeError as error:
         raise FederationError(f"{source}: not UTF-8 at byte {error.start}") from None
     except json.JSONDecodeError as error:
         raise FederationError(f"{source}: not JSON at line {error.lineno}, column {error.colno}: {error.msg}") from None
+    except ValueError as error:
+        raise FederationError(f"{source}: not JSON: {error}") from None
     if not isinstance(parsed, dict) or parsed.get("type") != "bundle" or not isinstance(parsed.get("objects"), list):
         raise FederationError(
             f"{source}: not a STIX bundle (expected an object with type 'bundle' and a list 'objects')"

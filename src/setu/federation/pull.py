@@ -26,18 +26,28 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from setu.audit.log import record
 from setu.db import transaction
-from setu.federation.bundles import check_bundle, last_applied_seq
+from setu.federation.bundles import check_bundle, last_applied_seq, load_json
 from setu.federation.feed import lock_partner
 from setu.federation.identity import FederationError, configured_party, this_instance
 from setu.federation.partners import get_partner
 from setu.federation.receive import ApplyReport, apply_entries
 from setu.federation.taxii import API_ROOT, MAX_PAGE, MEDIA_TAXII, collection_id
-from setu.federation.witness import ForkDetected, keep_fork
+from setu.federation.witness import MAX_RELEASE_CHUNK, ForkDetected, keep_fork
 
 TIMEOUT_SECONDS = 120.0
 """How long one request may wait for the partner (a page of 1000 objects is about 1 MB)."""
-MAX_RESPONSE_BYTES = 256 * 1024**2
-"""The largest page read: far above :data:`~setu.federation.taxii.MAX_PAGE` objects, so only a broken server hits it."""
+ANSWER_BYTES_BASE = 4 * 1024**2
+ANSWER_BYTES_PER_ENTRY = 8 * 1024
+
+
+def answer_bytes(entries: int) -> int:
+    """The most bytes an answer about ``entries`` feed entries may have (a page, its header): 4 MiB and 8 KiB an entry.
+
+    A signed entry is about 1 KB, so an honest page is far below it (a full page of 1,000 may have 11.8 MiB). The
+    bound is what keeps a hostile listener from exhausting the puller's memory: parsed, JSON can take some 25
+    times its size (a page of ``{}``).
+    """
+    return ANSWER_BYTES_BASE + entries * ANSWER_BYTES_PER_ENTRY
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,19 +101,20 @@ def collection_url(base: str, sender: str, receiver: str) -> str:
 def _taxii_error(error: urllib.error.HTTPError) -> str:
     """The title and description of a TAXII error message, or the HTTP reason."""
     try:
-        body = json.loads(error.read(64 * 1024))
+        body = load_json(error.read(64 * 1024))
         return f"{body.get('title', error.reason)}: {body.get('description', '')}".rstrip(": ")
     except (ValueError, OSError, AttributeError):
         return str(error.reason)
 
 
-def fetch(opener: urllib.request.OpenerDirector, url: str, where: str) -> dict[str, Any]:
-    """GET a TAXII resource and return its JSON, or a :class:`FederationError` naming ``where`` and the cause."""
+def fetch(opener: urllib.request.OpenerDirector, url: str, where: str, max_bytes: int) -> dict[str, Any]:
+    """GET a TAXII resource of at most ``max_bytes`` and return its JSON, or a :class:`FederationError` naming
+    ``where`` and the cause (no more than ``max_bytes + 1`` bytes are ever read)."""
     request = urllib.request.Request(url, headers={"Accept": MEDIA_TAXII})
     try:
         with opener.open(request, timeout=TIMEOUT_SECONDS) as response:
             content_type = response.headers.get("Content-Type", "")
-            body = response.read(MAX_RESPONSE_BYTES + 1)
+            body = response.read(max_bytes + 1)
     except urllib.error.HTTPError as error:
         raise FederationError(f"{where}: the partner answered {error.code}, {_taxii_error(error)}") from None
     except urllib.error.URLError as error:
@@ -112,15 +123,25 @@ def fetch(opener: urllib.request.OpenerDirector, url: str, where: str) -> dict[s
         raise FederationError(f"{where}: the connection to {url} failed: {error!r}") from None
     if not content_type.replace(" ", "").startswith("application/taxii+json"):
         raise FederationError(f"{where}: the answer is {content_type or 'untyped'}, not {MEDIA_TAXII}")
-    if len(body) > MAX_RESPONSE_BYTES:
-        raise FederationError(f"{where}: the answer is over {MAX_RESPONSE_BYTES} bytes")
+    if len(body) > max_bytes:
+        raise FederationError(f"{where}: the answer is over {max_bytes} bytes")
     try:
-        parsed = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as error:
+        parsed = load_json(body)
+    except ValueError as error:  # a syntax error, not UTF-8, nested too deep, a number out of range
         raise FederationError(f"{where}: the answer is not JSON ({error})") from None
     if not isinstance(parsed, dict):
         raise FederationError(f"{where}: the answer is not a TAXII resource (a JSON object)")
     return parsed
+
+
+def _objects(envelope: dict[str, Any], asked: int, where: str) -> list[Any]:
+    """The objects of a TAXII envelope, refused unless a list of at most the ``asked`` limit."""
+    objects = envelope.get("objects", [])
+    if not isinstance(objects, list):
+        raise FederationError(f"{where}: 'objects' is not a list")
+    if len(objects) > asked:
+        raise FederationError(f"{where}: the partner sent {len(objects)} objects, {asked} were asked for")
+    return objects
 
 
 def _apply_page(
@@ -162,14 +183,14 @@ def _header(
 ) -> dict[str, Any]:
     """The partner's signed header of entries ``after + 1`` .. ``after + len(objects)`` (checkpoint and proofs)."""
     witness = urlencode({"first": after + 1, "last": after + len(objects)})
-    return fetch(opener, f"{url}witness/?{witness}", f"{source}, its signed header")
+    return fetch(opener, f"{url}witness/?{witness}", f"{source}, its signed header", answer_bytes(len(objects)))
 
 
 def release_end(release: Any) -> int:
     """The last sequence number a release entry of a header covers (0 if it cannot be read: the check says why)."""
     try:
         return int(json.loads(release["entry"]["details"])["last_seq"])
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, RecursionError):
         return 0
 
 
@@ -246,25 +267,34 @@ def pull(
         urllib.request.HTTPSHandler(context=client_context(pinned, cert, key)),
     )
     url = collection_url(base, party, local)
-    fetch(opener, url, f"{party}'s TAXII collection")  # a clear error when the listener serves another feed
+    fetch(
+        opener, url, f"{party}'s TAXII collection", answer_bytes(0)
+    )  # a clear error when the listener serves another feed
     report = PullReport(party, after)
     while True:
         number = len(report.pages) + 1
         source = f"{party}'s TAXII feed, page {number} (after seq {after})"
         query = urlencode({"match[version]": "all", "limit": page_size, "next": after})
-        envelope = fetch(opener, f"{url}objects/?{query}", source)
-        objects = envelope.get("objects", [])
-        if not isinstance(objects, list):
-            raise FederationError(f"{source}: 'objects' is not a list")
+        envelope = fetch(opener, f"{url}objects/?{query}", source, answer_bytes(page_size))
+        objects = _objects(envelope, page_size, source)
         if objects:
             header = _header(opener, url, after, objects, source)
-            ends = [release_end(release) for release in header.get("releases") or []]
+            releases = header.get("releases") or []
+            ends = [release_end(release) for release in releases] if isinstance(releases, list) else []
             last = after + len(objects)
             if ends and max(ends) > last:
                 # The last release entry the page starts runs on: fetch the rest of it, so that it can be verified.
-                query = urlencode({"match[version]": "all", "limit": max(ends) - last, "next": last})
-                rest = fetch(opener, f"{url}objects/?{query}", f"{source}, the rest of its release entry")
-                objects = [*objects, *(rest.get("objects") or [])]
+                # As many as the header says, but never more than a release entry may cover: the puller's bound.
+                more = max(ends) - last
+                if more >= MAX_RELEASE_CHUNK:
+                    raise FederationError(
+                        f"{source}: its header's release entries run on to seq {max(ends)}, {more} entries after the "
+                        f"page, and a release entry covers at most {MAX_RELEASE_CHUNK}"
+                    )
+                query = urlencode({"match[version]": "all", "limit": more, "next": last})
+                where = f"{source}, the rest of its release entry"
+                rest = fetch(opener, f"{url}objects/?{query}", where, answer_bytes(more))
+                objects = [*objects, *_objects(rest, more, where)]
                 header = _header(opener, url, after, objects, source)
             applied = _apply_page(sessions, party, header, objects, after, source, actor_name)
             page = PageReport(number, after + 1, after + len(objects), applied)

@@ -32,7 +32,7 @@ from setu.audit.checkpoints import (
     signature_digest,
     verify_signature,
 )
-from setu.audit.keys import key_store
+from setu.audit.keys import key_id_of, key_store
 from setu.audit.log import canonical_leaf, canonical_time, entry_fields, integrate, record, stored_leaf_hashes
 from setu.audit.merkle import MerkleTree, hash_leaf, verify_consistency, verify_inclusion
 from setu.federation.identity import FederationError, Instance
@@ -45,12 +45,15 @@ RELEASE_CHUNK = 256
 """Most feed entries one release entry covers (``SETU_FEDERATION_RELEASE_CHUNK`` changes it): a receiver verifies
 a release entry once it holds all of its entries, so a page of a pull is extended to the end of the last release
 entry it starts (at most this many more)."""
+MAX_RELEASE_CHUNK = 1000
+"""The most ``SETU_FEDERATION_RELEASE_CHUNK`` may be: no release entry covers more feed entries, so a puller refuses
+a header whose release entries run on further past its page than that (rather than ask the partner for as many)."""
 
 
 def release_chunk() -> int:
-    """:data:`RELEASE_CHUNK`, or ``SETU_FEDERATION_RELEASE_CHUNK`` (1 to 1,000) when set."""
+    """:data:`RELEASE_CHUNK`, or ``SETU_FEDERATION_RELEASE_CHUNK`` (1 to :data:`MAX_RELEASE_CHUNK`) when set."""
     value = os.environ.get("SETU_FEDERATION_RELEASE_CHUNK", "").strip()
-    return min(max(int(value), 1), 1000) if value.isdigit() else RELEASE_CHUNK
+    return min(max(int(value), 1), MAX_RELEASE_CHUNK) if value.isdigit() else RELEASE_CHUNK
 
 
 EXPORT_ACTION = "federation.export"
@@ -279,7 +282,7 @@ def check_releases(
             details = json.loads(fields["details"])
             first, last = int(details["first_seq"]), int(details["last_seq"])
             leaf = hash_leaf(canonical_leaf(fields))
-        except (KeyError, TypeError, ValueError) as error:
+        except (KeyError, TypeError, ValueError, RecursionError) as error:
             raise FederationError(f"{where} is malformed ({error!r})") from None
         if (fields["action"], fields["object_id"], fields["party"]) != (RELEASE_ACTION, to_party, partner.party):
             raise FederationError(f"{where} is not {partner.party}'s entry of a release to {to_party}")
@@ -376,29 +379,39 @@ def keep_fork(session: Session, instance: Instance, fork: ForkDetected) -> None:
 
 
 def apply_cosignature(session: Session, instance: Instance, partner: Partner, obj: dict[str, Any]) -> bool:
-    """Store the partner's cosignature of one of our checkpoints as its countersignature, if it verifies."""
+    """Store the partner's cosignature of one of our checkpoints as its countersignature, if it verifies.
+
+    The countersignature names the partner's pinned key, the one its signature is checked with: a cosignature
+    that names any other key (a made-up id beside a valid signature) is refused before anything is stored, as
+    ``setu audit verify`` would otherwise find a countersignature by a key the partner does not hold.
+    """
+    where = str(obj.get("id"))
+    try:
+        size, root = int(obj["tree_size"]), bytes.fromhex(str(obj["root_hash"]))
+        signature = base64.b64decode(str(obj["cosignature"]), validate=True)
+    except (KeyError, TypeError, ValueError) as error:
+        raise FederationError(f"{where}: the cosignature is malformed ({error!r})") from None
     row = session.scalars(
         select(Checkpoint).where(
-            Checkpoint.party == instance.party,
-            Checkpoint.tree_size == obj.get("tree_size"),
-            Checkpoint.root_hash == bytes.fromhex(str(obj.get("root_hash", ""))),
+            Checkpoint.party == instance.party, Checkpoint.tree_size == size, Checkpoint.root_hash == root
         )
     ).first()
     if row is None or canonical_time(row.issued_at) != obj.get("issued_at"):
-        raise FederationError(f"{obj.get('id')}: a cosignature of a checkpoint this instance never issued")
+        raise FederationError(f"{where}: a cosignature of a checkpoint this instance never issued")
+    public_key = bytes.fromhex(partner.public_key)
+    pinned = key_id_of(public_key)
+    if obj.get("key_id") != pinned:
+        raise FederationError(
+            f"{where}: the cosignature names key {obj.get('key_id')!r}, not {partner.party}'s pinned key {pinned}"
+        )
     text = checkpoint_text(instance.party, row.tree_size, bytes(row.root_hash), row.issued_at)
-    signature = base64.b64decode(str(obj.get("cosignature", "")))
-    if not verify_signature(bytes.fromhex(partner.public_key), text, signature):
-        raise FederationError(f"{obj.get('id')}: the cosignature does not verify with {partner.party}'s pinned key")
+    if not verify_signature(public_key, text, signature):
+        raise FederationError(f"{where}: the cosignature does not verify with {partner.party}'s pinned key")
     if any(c.party == partner.party for c in row.countersignatures):
         return False
     session.add(
         Countersignature(
-            checkpoint_id=row.id,
-            party=partner.party,
-            key_id=str(obj["key_id"]),
-            signature=signature,
-            signed_at=utcnow(),
+            checkpoint_id=row.id, party=partner.party, key_id=pinned, signature=signature, signed_at=utcnow()
         )
     )
     session.flush()
@@ -415,7 +428,7 @@ def apply_cosignature(session: Session, instance: Instance, partner: Partner, ob
             "party": partner.party,
             "issuer": row.party,
             "tree_size": row.tree_size,
-            "key_id": str(obj["key_id"]),
+            "key_id": pinned,
             "signature": signature_digest(signature),
         },
     )
