@@ -91,13 +91,21 @@ def _field(values: dict[str, dict[int, tuple[Any, ...]]], kind: Kind, column: st
     return _normal(value)
 
 
-def released_picture(session: Session, party: str) -> Picture:
-    """What the instance behind ``session`` may release to ``party`` (its own records that the policy admits)."""
-    reader = partner_reader(session.get_one(Partner, party))
+def released_picture(session: Session, party: str, sender: str | None = None) -> Picture:
+    """What the instance behind ``session`` (``sender``: the other of IN and US) may release to ``party``.
 
-    def include(_kind: Kind, row: Any) -> bool:
+    Its own records that the policy admits, and that are its own to release: a record naming a party as its own
+    (an organization, a run's origin) names the sender, and its marking originates with the sender (a transition
+    of a request may carry the request's marking, whoever filed it).
+    """
+    reader = partner_reader(session.get_one(Partner, party))
+    own = sender or ({"IN", "US"} - {party}).pop()
+
+    def include(kind: Kind, row: Any) -> bool:
         spec = specs_by_id(session, [row.marking_id])[row.marking_id]
-        return row.received_from is None and allows(reader, spec)
+        authority = spec.origin_party == own or kind.name == "request_event"
+        speaks_for = not kind.party or getattr(row, kind.party) == own
+        return row.received_from is None and allows(reader, spec) and authority and speaks_for
 
     picture = _picture(session, include)
     return picture

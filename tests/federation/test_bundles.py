@@ -18,6 +18,7 @@ from setu.federation.bundles import BATCH_CONTEXT
 from setu.federation.identity import FederationError, Instance
 from setu.federation.stix import OBJECT_CONTEXT, canonical
 from setu.models.federation import Partner
+from setu.models.networks import NodeRecord
 from setu.models.registry import RegistrySite
 
 Bundle = dict[str, Any]
@@ -123,6 +124,8 @@ def test_a_gap_stops_the_import(small_link: Link) -> None:
     with transaction(small_link.india.sessions) as session:
         for site in session.scalars(select(RegistrySite)):
             site.region = site.region + " (updated)"
+        for node in session.scalars(select(NodeRecord)):  # more than one entry: the bundle after a gap holds some
+            node.name = node.name + " (updated)"
     last = held(small_link.us)[1]
     _refused(
         small_link.us,

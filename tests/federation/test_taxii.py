@@ -11,6 +11,7 @@ import socket
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from setu.federation.taxii import MAX_PAGE, MEDIA_TAXII, FeedQuery, collection_i
 from setu.federation.taxii_http import accepts_taxii
 from setu.models.audit import AuditEntry, AuditPending
 from setu.models.federation import OutboundEntry
+from setu.models.sosa import CalendarEntry
 from setu.sharing.markings import MarkingSpec, store
 
 OUR_TYPES = {kind.stix_type for kind in KINDS} | {"identity", "marking-definition"}
@@ -88,6 +90,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             sessions = session_factory(engine)
             seed_demo(sessions)
             seed_demo_registry(sessions)
+            _more_of_indias_own(sessions)
         finally:
             configure_hasher()
         server_cert, server_key = certificate(folder, "IN")
@@ -104,6 +107,24 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         listener.stop()
         print(listener.output())
         engine.dispose()
+
+
+def _more_of_indias_own(sessions: sessionmaker[Session]) -> None:
+    """400 calendar entries of India's: the demo's records India may release (its own, under its own markings)
+    are fewer than a page of ``MAX_PAGE``, and paging is tested across more than one."""
+    with transaction(sessions) as session:
+        marking = store(session, MarkingSpec(0, "IN", frozenset({"IN", "US"})))
+        session.add_all(
+            CalendarEntry(
+                party_code="IN",
+                day=date(2030, 1, 1) + timedelta(days=day),
+                name="Closed",
+                working=False,
+                created_by=0,
+                marking_id=marking.id,
+            )
+            for day in range(400)
+        )
 
 
 def _feed(served: Served) -> list[tuple[int, str]]:

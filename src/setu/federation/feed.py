@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import ColumnElement, func, insert, select
 from sqlalchemy.orm import Session
 
 from setu.audit.keys import HeldKey
@@ -27,7 +27,7 @@ from setu.federation.kinds import KINDS, MARKING_KIND, Kind, to_json
 from setu.federation.partners import get_partner
 from setu.federation.stix import content_digest, digest, marking_content, signed_object, tlp_refs
 from setu.federation.witness import log_releases, note_appended
-from setu.models.base import utcnow
+from setu.models.base import Marking, utcnow
 from setu.models.federation import OutboundEntry, Partner, ReceivedObject, SentObject, StixId
 from setu.models.parties import Organization
 from setu.sharing.markings import MarkingSpec, specs_by_id
@@ -221,6 +221,7 @@ class _Publisher:
         statement = readable(self.reader, *columns).where(model.received_from.is_(None)).order_by(model.id)
         if kind.where is not None:
             statement = statement.where(kind.where(model))
+        statement = statement.where(*self._own(kind))
         rows = self.session.execute(statement).all()
         ids = stix_ids(self.session, kind.name, kind.stix_type, [row[0] for row in rows], create=not self.dry_run)
         self.released[kind.name] = {}
@@ -244,12 +245,30 @@ class _Publisher:
             self._emit(kind.name, kind.stix_type, ids[local_id], local_id, marking_id, content)
             self.released[kind.name][local_id] = ids[local_id]
 
+    def _own(self, kind: Kind) -> list[ColumnElement[bool]]:
+        """Conditions for a row to be this party's own to send, as the partner's receiver checks it.
+
+        A record's party column (an organization's party, a run's origin) names this party, and its marking
+        originates here: a record under another party's marking authority is that party's to release. A
+        transition is the one exception: the holder's transition of the partner's request carries the
+        request's marking, the partner's own, which the partner sent here.
+        """
+        model: Any = kind.model
+        conditions: list[ColumnElement[bool]] = []
+        if kind.party:
+            conditions.append(getattr(model, kind.party) == self.instance.party)
+        if kind.name != "request_event":
+            conditions.append(
+                model.marking_id.in_(select(Marking.id).where(Marking.origin_party == self.instance.party))
+            )
+        return conditions
+
     def _references(self, kind: Kind, row: Any) -> dict[str, Any] | None:
         """The row's references as STIX ids (and id lists inside JSON columns), or ``None`` if one is withheld."""
         refs: dict[str, Any] = {}
         for position, ref in enumerate(kind.references, start=2 + len(kind.fields)):
             target = self.released.get(ref.kind, {}).get(row[position])
-            if target is None and row[position] is not None:
+            if target is None and row[position] is not None and ref.receivers_own:
                 target = self._partners_own(ref.kind).get(row[position])
             if target is not None:
                 refs[ref.prop] = target
@@ -270,8 +289,10 @@ class _Publisher:
     def _partners_own(self, kind: str) -> dict[int, str]:
         """The partner's own records of ``kind`` held here, by local id, as the partner's STIX ids.
 
-        A record of ours may point at one (a request to a firm of the partner, a transition of a request the
-        partner filed): the reference crosses as the partner's own id, which tells it nothing it lacks.
+        A record of ours may point at one where the reference allows it (:attr:`Reference.receivers_own`: a
+        request to a firm of the partner, a transition of a request the partner filed): the reference crosses as
+        the partner's own id, which tells it nothing it lacks. Any other reference to one is withheld like a
+        record that does not cross.
         """
         if kind not in self.partners_own:
             # The feed's own bookkeeping of what this partner sent, whatever the reader.

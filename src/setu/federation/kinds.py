@@ -39,6 +39,10 @@ class Reference:
     prop: str
     kind: str
     required: bool = True
+    receivers_own: bool = False
+    """Whether it may name a record of the receiver's own (sent as the receiver's STIX id): a request names the
+    supplier party's firm, network or scenario, a transition the request it moves. No other reference may: a
+    partner's record never joins or hangs off one of ours (a node of our network, a capability at our site)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +69,9 @@ class Kind:
     id_lists: dict[str, tuple[str, str]] = field(default_factory=dict)
     """JSON columns holding, under a key, a list of local ids of another kind: ``{column: (key, kind)}``.
     The ids cross as STIX ids; a record naming one that does not cross does not cross either."""
+    party: str = ""
+    """The column naming the party whose record it is (an organization's, a calendar entry's, a run's origin, a
+    request's requesting party): only that party's instance sends it, so a received one must name the sender."""
 
 
 def _submitted(model: Any) -> ColumnElement[bool]:
@@ -147,6 +154,7 @@ KINDS: tuple[Kind, ...] = (
         },
         standard=True,
         natural_key=("party_code", "name"),
+        party="party_code",
     ),
     Kind(
         "network",
@@ -283,6 +291,7 @@ KINDS: tuple[Kind, ...] = (
         local={"created_by": 0},
         where=lambda model: model.status == "completed",
         id_lists={"parameters": ("scenarios", "scenario")},
+        party="origin_party",
     ),
     Kind(
         "result",
@@ -371,6 +380,7 @@ KINDS: tuple[Kind, ...] = (
         # A party's working days, kept by its admins on its instance: the partner counts deadlines on them.
         local={"created_by": 0},
         natural_key=("party_code", "day"),
+        party="party_code",
     ),
     Kind(
         "request",
@@ -390,13 +400,20 @@ KINDS: tuple[Kind, ...] = (
             "created_at": "request_created",
         },
         (
-            Reference("network_id", "network_ref", "network", required=False),
-            Reference("supplier_organization_id", "supplier_organization_ref", "organization", required=False),
-            Reference("scenario_pk", "scenario_ref", "scenario", required=False),
+            Reference("network_id", "network_ref", "network", required=False, receivers_own=True),
+            Reference(
+                "supplier_organization_id",
+                "supplier_organization_ref",
+                "organization",
+                required=False,
+                receivers_own=True,
+            ),
+            Reference("scenario_pk", "scenario_ref", "scenario", required=False, receivers_own=True),
         ),
         # Its state crosses in its transitions (request events), made by the one instance holding it.
         local={"created_by": 0, "state": "SUBMITTED", "rating": "DO"},
         where=lambda model: _submitted(model),
+        party="requesting_party",
     ),
     Kind(
         "request_event",
@@ -410,7 +427,7 @@ KINDS: tuple[Kind, ...] = (
             "note": "note",
             "details": "details",
         },
-        (Reference("request_id", "request_ref", "request"),),
+        (Reference("request_id", "request_ref", "request", receivers_own=True),),
         local={"actor_id": 0},
     ),
 )

@@ -21,18 +21,19 @@ from sqlalchemy.orm import Session
 
 from setu.audit.keys import check_party
 from setu.audit.log import AuditError, record
+from setu.federation.authority import MarkingCheck
 from setu.federation.feed import append, lock_partner, next_seq
 from setu.federation.identity import FederationError, Instance
-from setu.federation.kinds import BY_STIX_TYPE, MARKING_KIND, RECEIPT_TYPE, Kind, from_json
+from setu.federation.kinds import BY_STIX_TYPE, MARKING_KIND, RECEIPT_TYPE, Kind, Reference, from_json
 from setu.federation.requests import apply_transition_received
-from setu.federation.stix import MARKING_EXTENSION, digest
+from setu.federation.stix import digest
 from setu.federation.witness import COSIGNATURE_TYPE, apply_cosignature, cosign, log_releases
 from setu.models.base import APPLYING_FEED, utcnow
 from setu.models.federation import AppliedEntry, Partner, ReceivedObject, SentObject
 from setu.models.networks import NetworkRecord, NodeRecord, SupplyRecord
 from setu.models.parties import ORGANIZATION_KINDS, Organization, Party
 from setu.models.stress import RunRecord, ScenarioRecord
-from setu.sharing.markings import GROUP_PATTERN, LEVEL_OF, MarkingSpec, store
+from setu.sharing.markings import MarkingSpec, store
 from setu.sharing.read import count_unfiltered, unfiltered
 
 NETWORK_PARTS = frozenset({"network", "node", "supply", "bom", "product", "site_capacity"})
@@ -91,6 +92,7 @@ class _Receiver:
         self.sent_to_partner: dict[str, dict[str, int]] = {}
         self.withdrawn: dict[int, set[str]] = {}
         """Received networks that lost a record in this batch, with the ids of the nodes they lost."""
+        self.markings = MarkingCheck(session, instance, partner)
 
     def _row(self, model: Any, stix_id: str) -> Any:
         if stix_id in self.made:
@@ -111,16 +113,23 @@ class _Receiver:
         return int(row.id)
 
     # -- references -------------------------------------------------------------------------------
-    def _local_id(self, obj: dict[str, Any], prop: str, kind: str) -> int | None:
-        ref = obj.get(prop)
-        return None if ref is None else self._resolve(obj, str(ref), prop, kind)
+    def _local_id(self, obj: dict[str, Any], ref: Reference) -> int | None:
+        value = obj.get(ref.prop)
+        return None if value is None else self._resolve(obj, str(value), ref.prop, ref.kind, ref.receivers_own)
 
-    def _resolve(self, obj: dict[str, Any], ref: str, prop: str, kind: str) -> int:
-        """The local id of the ``kind`` record ``ref`` received from the partner, or a precise error."""
+    def _resolve(self, obj: dict[str, Any], ref: str, prop: str, kind: str, receivers_own: bool = False) -> int:
+        """The local id of the ``kind`` record ``ref`` received from the partner (or, where the reference may name
+        one, of ours sent to the partner), or a precise error."""
         found = self.held.get(ref)
         local = self._id_of(ref) if found is not None and found.kind == kind else None
-        if local is None:
-            local = self._ours(kind).get(ref)
+        if local is None and ref in self._ours(kind):
+            if not receivers_own:
+                raise FederationError(
+                    f"{obj['id']} (seq {obj['x_setu_seq']}) refers in {prop} to {ref}, which is "
+                    f"{self.instance.party}'s own ({kind}): a record of {self.partner.party}'s cannot join or hang off "
+                    f"a record of {self.instance.party}'s; {prop} must name a {kind} {self.partner.party} sent"
+                )
+            local = self._ours(kind)[ref]
         if local is None:
             raise FederationError(
                 f"{obj['id']} (seq {obj['x_setu_seq']}) refers in {prop} to {ref}, which is not a {kind} held from "
@@ -130,7 +139,7 @@ class _Receiver:
 
     def _ours(self, kind: str) -> dict[str, int]:
         """This instance's records of ``kind`` sent to the partner and not retracted, by STIX id: what a partner's
-        record may point at of ours (its transition of a request we filed)."""
+        record may point at of ours where its reference allows it (its transition of a request we filed)."""
         if kind not in self.sent_to_partner:
             # The feed's own bookkeeping of what was sent to this partner, whatever the reader.
             rows = self.session.execute(
@@ -187,31 +196,7 @@ class _Receiver:
 
     # -- entries ------------------------------------------------------------------------------------
     def marking(self, obj: dict[str, Any]) -> None:
-        ext = (obj.get("extensions") or {}).get(MARKING_EXTENSION)
-        where = f"{obj['id']} (seq {obj['x_setu_seq']})"
-        if not isinstance(ext, dict):
-            raise FederationError(f"{where}: a marking definition without the Setu marking extension")
-        try:
-            owners = frozenset(
-                (self._organization(str(o["party"]), str(o["name"]), str(o["kind"])), str(o["party"]))
-                for o in ext["owners"]
-            )
-            spec = MarkingSpec(
-                classification=LEVEL_OF[ext["classification"]],
-                origin_party=str(ext["origin_party"]),
-                releases=frozenset(str(p) for p in ext["releases"]),
-                national_only=bool(ext["national_only"]),
-                owners=owners,
-                groups=frozenset(str(g) for g in ext["groups"]),
-            )
-            for party in {spec.origin_party, *spec.releases, *(p for _org, p in owners)}:
-                check_party(party)
-            for group in spec.groups:
-                if not GROUP_PATTERN.fullmatch(group):
-                    raise ValueError(f"group {group!r} is not a need-to-know group name")
-        except (KeyError, TypeError, ValueError, AuditError) as error:
-            raise FederationError(f"{where}: the Setu marking is incomplete or malformed ({error})") from None
-        marking = store(self.session, spec)
+        marking = store(self.session, self.markings.spec(obj))
         self._remember(obj, MARKING_KIND, marking.id, marking.id)
 
     def _remember(self, obj: dict[str, Any], kind: str, local_id: int | None, marking_id: int, row: Any = None) -> None:
@@ -244,7 +229,7 @@ class _Receiver:
                 value[key] = [self._resolve(obj, str(ref), kind.fields[column], target_kind) for ref in value[key]]
             values[column] = value
         for ref in kind.references:
-            local = self._local_id(obj, ref.prop, ref.kind)
+            local = self._local_id(obj, ref)
             if local is None and ref.required:
                 raise FederationError(f"{where}: property {ref.prop} is missing")
             if local is None and not kind.model.__table__.columns[ref.column].nullable:
@@ -256,6 +241,7 @@ class _Receiver:
         # The partner's marking, as its signed feed says: the partner's authority decided it there (its own
         # check of who may lower a marking); here no user changes it, and received records are read-only.
         values["marking_id"] = self._marking_id(obj)
+        self.markings.check_record(kind, obj, values)
         for creator in ("created_by", "actor_id"):
             if creator in values:
                 values[creator] = received_creator(obj["id"])

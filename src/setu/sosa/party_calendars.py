@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from setu.audit.log import record
@@ -23,7 +23,9 @@ def calendar_for(session: Session, party_code: str) -> WorkingCalendar:
 
     The country is the party's ``holiday_country``, or its own code when that is empty and names a
     country the ``holidays`` package knows. Entries are read without a marking filter: deadlines are
-    computed for everyone alike, and calendar entries are stored releasable to every party anyway.
+    computed for everyone alike, and calendar entries are stored releasable to every party anyway. An
+    entry counts only if the party's own admins kept it: made here, or received from the party's instance
+    (never one a partner instance sent about another party).
 
     Parameters
     ----------
@@ -42,8 +44,12 @@ def calendar_for(session: Session, party_code: str) -> WorkingCalendar:
     if not country and known_country(party_code):
         country = party_code
     # Not a user's read: deadlines count the same calendar for everyone (and entries are released to all parties).
+    # Only the party's own admins keep its calendar: an entry here, or one received from the party's own instance.
     entries = session.execute(
-        unfiltered(CalendarEntry.day, CalendarEntry.working).where(CalendarEntry.party_code == party_code)
+        unfiltered(CalendarEntry.day, CalendarEntry.working).where(
+            CalendarEntry.party_code == party_code,
+            or_(CalendarEntry.received_from.is_(None), CalendarEntry.received_from == party_code),
+        )
     ).all()
     return WorkingCalendar.of(country, [(day, working) for day, working in entries])
 
