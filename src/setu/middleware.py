@@ -266,7 +266,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         problems = [
-            ProblemOut(where=_location(error.get("loc", ())), message=str(error.get("msg", "invalid")))
+            # A validator's own message, without the "Value error, " pydantic puts before it.
+            ProblemOut(
+                where=_location(error.get("loc", ())),
+                message=str(error.get("msg", "invalid")).removeprefix("Value error, "),
+            )
             for error in exc.errors()
         ]
         return error_response(422, "invalid request", problems)

@@ -293,7 +293,7 @@ def test_a_repeated_item_is_refused_naming_it(
     assert answer.status_code == 422, answer.text
     problems = answer.json()["problems"]
     assert [p["where"] for p in problems] == [where]
-    assert message in problems[0]["message"]
+    assert problems[0]["message"].startswith(message)
     assert api.get("us-analyst", f"{API}/runs").json()["total"] == before
 
 
