@@ -54,11 +54,6 @@ def new_highs() -> HighsHandle:
     highs.setOptionValue("threads", 1)
     highs.setOptionValue("presolve", "off")
     highs.setOptionValue("solver", "simplex")
-    # Dantzig's pricing, not steepest edge: a scenario's repair is a few pivots from a warm basis, and
-    # updating the edge weights (an extra FTRAN a pivot, recomputed from scratch at every start) cost
-    # more than the pivots it saves. A whole 10^4-node sweep: 37 s -> 29 s; the 10^5-node TTS base:
-    # 13.9 s (steepest edge ran out of its allowance and fell back to the interior point) -> 3.1 s.
-    highs.setOptionValue("simplex_dual_edge_weight_strategy", 0)
     return highs
 
 
